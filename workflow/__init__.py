@@ -1,0 +1,1 @@
+"""zyz workflow: definitions, engine, data model and services of the professional towns case system."""

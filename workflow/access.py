@@ -1,0 +1,54 @@
+"""The one place that decides which cases and towns a user may see."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from workflow.actors import Actor
+from workflow.errors import NotFound, not_found_case
+from workflow.models import Case, CaseParty, Role, Town
+
+SEES_ALL = {Role.office, Role.leader, Role.system}
+
+
+def case_filter(actor: Actor) -> sa.ColumnElement[bool]:
+    """A WHERE clause restricting cases to what `actor` may see."""
+    if actor.role in SEES_ALL:
+        return sa.true()
+    if actor.role == Role.county:
+        return Case.county_id == actor.unit_id  # type: ignore[return-value]
+    if actor.role == Role.member:
+        asked = select(CaseParty.case_id).where(CaseParty.unit_id == actor.unit_id)
+        return Case.id.in_(asked)  # type: ignore[union-attr]
+    return sa.false()
+
+
+def town_filter(actor: Actor) -> sa.ColumnElement[bool]:
+    """A WHERE clause restricting towns: a county sees its own; business roles see all; others none."""
+    if actor.role in SEES_ALL or actor.role == Role.member:
+        return sa.true()
+    if actor.role == Role.county:
+        return Town.county_id == actor.unit_id  # type: ignore[return-value]
+    return sa.false()
+
+
+def visible_cases(actor: Actor):  # type: ignore[no-untyped-def]
+    """SELECT of the cases `actor` may see."""
+    return select(Case).where(case_filter(actor))
+
+
+def get_case(session: Session, actor: Actor, case_id: int) -> Case:
+    """The case if `actor` may see it; otherwise NotFound, exactly as for a case that does not exist."""
+    case = session.exec(select(Case).where(Case.id == case_id, case_filter(actor))).first()
+    if case is None:
+        raise not_found_case()
+    return case
+
+
+def get_town(session: Session, actor: Actor, town_id: int) -> Town:
+    """The town if `actor` may see it; otherwise NotFound."""
+    town = session.exec(select(Town).where(Town.id == town_id, town_filter(actor))).first()
+    if town is None:
+        raise NotFound("专业镇不存在。", "No such town.")
+    return town

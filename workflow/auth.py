@@ -1,0 +1,258 @@
+"""Accounts: password hashing and policy, login with lockout, server-side sessions and tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import Session, select
+
+from workflow import audit
+from workflow.actors import Actor
+from workflow.errors import AuthError, Forbidden, NotFound, Unprocessable
+from workflow.models import HUMAN_ROLES, UNIT_KIND_ROLES, LoginSession, Role, Unit, UnitKind, User
+
+# argon2id at the OWASP Password Storage Cheat Sheet's first recommended setting (19 MiB, t=2, p=1).
+HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# Verified when the user does not exist, so that the answer takes as long as for a wrong password.
+_DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True)
+class Policy:
+    max_failures: int = 5
+    lockout: timedelta = timedelta(minutes=15)
+    idle: timedelta = timedelta(minutes=30)
+    absolute: timedelta = timedelta(hours=12)
+    token_lifetime: timedelta = timedelta(hours=8)
+    min_length: int = 8
+    min_classes: int = 3
+
+
+DEFAULT_POLICY = Policy()
+
+
+def hash_password(password: str) -> str:
+    return HASHER.hash(password)
+
+
+def password_problems(password: str, policy: Policy = DEFAULT_POLICY) -> list[dict[str, Any]]:
+    """Why a new password is refused (empty when it is acceptable)."""
+    found = []
+    if len(password) < policy.min_length:
+        found.append({"field": "password", "zh": f"密码至少 {policy.min_length} 位",
+                      "en": f"at least {policy.min_length} characters"})
+    classes = sum(bool(re.search(p, password)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^a-zA-Z0-9]"))
+    if classes < policy.min_classes:
+        found.append({"field": "password", "zh": "密码须包含大写字母、小写字母、数字、符号中的至少三类",
+                      "en": "use at least three of: lower case, upper case, digits, symbols"})
+    if len(password) > 128:
+        found.append({"field": "password", "zh": "密码不能超过 128 位", "en": "at most 128 characters"})
+    return found
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def actor_for(session: Session, user: User, ip: str | None = None) -> Actor:
+    return Actor.of(user, session.get(Unit, user.unit_id), ip)
+
+
+def authenticate(session: Session, *, username: str, password: str, ip: str | None, now: datetime,
+                 policy: Policy = DEFAULT_POLICY) -> User:
+    """The user for these credentials, or AuthError; every attempt is audited, the 5th failure locks."""
+    user = session.exec(select(User).where(User.username == username)).first()
+    refused = AuthError("用户名或密码错误。", "Wrong username or password.", code="bad_credentials")
+    if user is None:
+        _verify(_DUMMY_HASH, password)
+        audit.record(session, kind="login_failed", now=now, ip=ip, data={"username": username[:64],
+                                                                           "reason": "unknown_user"})
+        raise refused
+    actor = actor_for(session, user, ip)
+    if user.locked_until is not None and user.locked_until > now:
+        _verify(_DUMMY_HASH, password)
+        audit.record(session, kind="login_failed", now=now, actor=actor, data={"username": username,
+                                                                                 "reason": "locked"})
+        raise AuthError("账户已被锁定，请稍后再试或联系管理员。", "The account is locked; try later or ask an administrator.",
+                        code="locked")
+    if user.locked_until is not None:  # an earlier lock has run out: count afresh
+        user.locked_until, user.failed_logins = None, 0
+    ok = _verify(user.password_hash, password)
+    if not ok or not user.is_active:
+        user.failed_logins += 1
+        audit.record(session, kind="login_failed", now=now, actor=actor,
+                     data={"username": username, "reason": "bad_password" if not ok else "disabled"})
+        if user.failed_logins >= policy.max_failures:
+            user.locked_until = now + policy.lockout
+            user.failed_logins = 0
+            audit.record(session, kind="lockout", now=now, actor=actor, data={"until": user.locked_until})
+        session.add(user)
+        raise refused
+    if HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    session.add(user)
+    return user
+
+
+def _verify(stored: str, password: str) -> bool:
+    try:
+        return HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def start_session(session: Session, *, user: User, kind: str, ip: str | None, now: datetime,
+                  policy: Policy = DEFAULT_POLICY) -> tuple[str, LoginSession]:
+    """A new session (kind web) or bearer token (kind api); returns the secret key shown once."""
+    key = secrets.token_urlsafe(32)
+    lifetime = policy.absolute if kind == "web" else policy.token_lifetime
+    row = LoginSession(key_hash=_key_hash(key), user_id=user.id, kind=kind, ip=ip, created_at=now,  # type: ignore[arg-type]
+                       last_seen_at=now, expires_at=now + lifetime)
+    session.add(row)
+    session.flush()
+    audit.record(session, kind="login_ok", now=now, actor=actor_for(session, user, ip), data={"via": kind})
+    return key, row
+
+
+def resolve_session(session: Session, *, key: str, now: datetime,
+                    policy: Policy = DEFAULT_POLICY) -> tuple[User, LoginSession] | None:
+    """The live session for `key`, touched; None if unknown, ended, idle too long or expired."""
+    row = session.exec(select(LoginSession).where(LoginSession.key_hash == _key_hash(key))).first()
+    if row is None or row.ended_at is not None:
+        return None
+    user = session.get(User, row.user_id)
+    reason = None
+    if user is None or not user.is_active:
+        reason = "disabled"
+    elif now >= row.expires_at:
+        reason = "expired"
+    elif now - row.last_seen_at > policy.idle:
+        reason = "idle"
+    if reason:
+        _end(session, row, reason, now)
+        return None
+    if now - row.last_seen_at > timedelta(seconds=30):  # one write a minute or so, not one per request
+        row.last_seen_at = now
+        session.add(row)
+    return user, row  # type: ignore[return-value]
+
+
+def _end(session: Session, row: LoginSession, reason: str, now: datetime) -> None:
+    row.ended_at = now
+    row.ended_reason = reason
+    session.add(row)
+    if reason in ("idle", "expired"):
+        user = session.get(User, row.user_id)
+        audit.record(session, kind="session_ended", now=now, actor=actor_for(session, user) if user else None,
+                     data={"reason": reason, "via": row.kind})
+
+
+def end_session(session: Session, *, key: str, now: datetime, actor: Actor) -> None:
+    """Log out: the session (or token) stops working at once."""
+    row = session.exec(select(LoginSession).where(LoginSession.key_hash == _key_hash(key))).first()
+    if row is not None and row.ended_at is None:
+        _end(session, row, "logout", now)
+        audit.record(session, kind="logout", now=now, actor=actor, data={"via": row.kind})
+
+
+def end_all_sessions(session: Session, *, user_id: int, reason: str, now: datetime,
+                     keep: int | None = None) -> int:
+    """End every live session of a user (password change, account disabled, admin request)."""
+    table = LoginSession.__table__  # type: ignore[attr-defined]
+    query = table.update().where(table.c.user_id == user_id, table.c.ended_at.is_(None))
+    if keep is not None:
+        query = query.where(table.c.id != keep)
+    return session.connection().execute(query.values(ended_at=now, ended_reason=reason)).rowcount
+
+
+def change_password(session: Session, *, user: User, current: str, new: str, now: datetime, actor: Actor,
+                    keep_session: int | None = None, policy: Policy = DEFAULT_POLICY) -> None:
+    """Change one's own password; every other session of the user ends."""
+    problems = []
+    if not _verify(user.password_hash, current):
+        problems.append({"field": "current", "zh": "当前密码不正确", "en": "the current password is wrong"})
+    problems += [{**p, "field": "new"} for p in password_problems(new, policy)]
+    if current == new:
+        problems.append({"field": "new", "zh": "新密码不能与当前密码相同", "en": "the new password must differ"})
+    if problems:
+        raise Unprocessable("；".join(p["zh"] for p in problems), "; ".join(p["en"] for p in problems),
+                            details=problems)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = now
+    user.must_change_password = False
+    session.add(user)
+    end_all_sessions(session, user_id=user.id, reason="password_changed", now=now, keep=keep_session)  # type: ignore[arg-type]
+    audit.record(session, kind="password_changed", now=now, actor=actor)
+
+
+def create_user(session: Session, *, username: str, display_name: str, role: str, unit_id: int, password: str,
+                now: datetime, actor: Actor | None = None, email: str | None = None, mobile: str | None = None,
+                must_change_password: bool = True, policy: Policy = DEFAULT_POLICY) -> User:
+    """Create an account; the role must fit the kind of unit it belongs to."""
+    problems = []
+    username = (username or "").strip()
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{3,64}", username):
+        problems.append({"field": "username", "zh": "用户名为3-64位字母、数字、下划线、点或连字符",
+                         "en": "username: 3-64 letters, digits, _ . -"})
+    elif session.exec(select(User).where(User.username == username)).first():
+        problems.append({"field": "username", "zh": "用户名已存在", "en": "username taken"})
+    if role not in [r.value for r in HUMAN_ROLES]:
+        problems.append({"field": "role", "zh": "角色不正确", "en": "unknown role"})
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        problems.append({"field": "unit_id", "zh": "所属单位不存在", "en": "no such unit"})
+    elif role in Role.__members__ and Role(role) not in UNIT_KIND_ROLES[UnitKind(unit.kind)]:
+        problems.append({"field": "role", "zh": "角色与所属单位类型不符", "en": "the role does not fit the unit"})
+    if not (display_name or "").strip():
+        problems.append({"field": "display_name", "zh": "请填写姓名", "en": "name is required"})
+    problems += password_problems(password, policy)
+    if problems:
+        raise Unprocessable("；".join(p["zh"] for p in problems), "; ".join(p["en"] for p in problems),
+                            details=problems)
+    user = User(username=username, display_name=display_name.strip(), role=role, unit_id=unit_id,
+                email=email, mobile=mobile, password_hash=hash_password(password),
+                must_change_password=must_change_password, password_changed_at=now, created_at=now)
+    session.add(user)
+    session.flush()
+    audit.record(session, kind="user_created", now=now, actor=actor,
+                 data={"user_id": user.id, "username": username, "role": role, "unit_id": unit_id})
+    return user
+
+
+def set_locked(session: Session, *, username: str, locked: bool, now: datetime, actor: Actor | None,
+               until: datetime | None = None) -> User:
+    """Lock an account (until a time, or indefinitely by disabling it) or unlock it."""
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFound("用户不存在。", "No such user.")
+    if actor is not None and actor.user_id == user.id:
+        raise Forbidden("不能锁定或解锁自己的账户。", "You cannot lock or unlock your own account.")
+    if locked:
+        user.locked_until = until
+        user.is_active = until is not None
+        end_all_sessions(session, user_id=user.id, reason="locked", now=now)  # type: ignore[arg-type]
+    else:
+        user.locked_until = None
+        user.is_active = True
+        user.failed_logins = 0
+    session.add(user)
+    audit.record(session, kind="user_locked" if locked else "user_unlocked", now=now, actor=actor,
+                 data={"user_id": user.id, "username": user.username})
+    return user
+
+
+def live_sessions(session: Session, user_id: int) -> int:
+    table = LoginSession.__table__  # type: ignore[attr-defined]
+    return session.connection().execute(
+        sa.select(sa.func.count()).where(table.c.user_id == user_id, table.c.ended_at.is_(None))).scalar_one()

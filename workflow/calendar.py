@@ -1,0 +1,91 @@
+"""Working days: weekends and statutory holidays skipped, official make-up days (调休) counted."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+UTC = timezone.utc
+
+
+def local_date(moment: datetime) -> date:
+    """The local (Beijing) date of a UTC moment (naive values are read as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(LOCAL_TZ).date()
+
+
+def local_moment(day: date, at: time = time(0, 0)) -> datetime:
+    """The UTC moment of a local date and wall-clock time."""
+    return datetime.combine(day, at, tzinfo=LOCAL_TZ).astimezone(UTC)
+
+
+def to_local(moment: datetime) -> datetime:
+    """An aware local datetime for display."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(LOCAL_TZ)
+
+
+@lru_cache(maxsize=None)
+def package_knows(year: int) -> bool:
+    """Whether the chinese-calendar package has the holidays of `year`."""
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+class WorkCalendar:
+    """Working days from the system's own table (entered years) or the chinese-calendar package.
+
+    A year known to neither counts weekends only; results then say they are estimated.
+    """
+
+    def __init__(self, overrides: Mapping[date, bool] | None = None, entered_years: frozenset[int] = frozenset()):
+        self.overrides = dict(overrides or {})
+        self.entered_years = frozenset(entered_years)
+
+    def knows(self, year: int) -> bool:
+        return year in self.entered_years or package_knows(year)
+
+    def is_workday(self, day: date) -> bool:
+        if day.year in self.entered_years:
+            return self.overrides.get(day, day.weekday() < 5)
+        if package_knows(day.year):
+            return bool(chinese_calendar.is_workday(day))
+        return day.weekday() < 5
+
+    def add_working_days(self, start: date, days: int) -> tuple[date, bool]:
+        """The `days`-th working day after `start`, and whether an unknown year made it an estimate."""
+        day, counted, estimated = start, 0, False
+        while counted < days:
+            day += timedelta(days=1)
+            estimated = estimated or not self.knows(day.year)
+            if self.is_workday(day):
+                counted += 1
+        return day, estimated
+
+    def working_days_before(self, day: date, days: int) -> date:
+        """The working day `days` working days before `day` (0: `day` itself)."""
+        counted = 0
+        while counted < days:
+            day -= timedelta(days=1)
+            if self.is_workday(day):
+                counted += 1
+        return day
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days after `start` up to and including `end` (negative when `end` is earlier)."""
+        if end < start:
+            return -self.working_days_between(end, start)
+        return sum(1 for i in range(1, (end - start).days + 1) if self.is_workday(start + timedelta(days=i)))
+
+
+DEFAULT_CALENDAR = WorkCalendar()

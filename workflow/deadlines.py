@@ -1,0 +1,95 @@
+"""Deadline rows: opened when a case enters a state that declares them, closed when it leaves."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from workflow.calendar import WorkCalendar, local_date, local_moment
+from workflow.definitions import DeadlineSpec, StateSpec
+from workflow.errors import Unprocessable
+from workflow.models import Deadline, DeadlineStatus
+
+REMINDER_TIME = time(9, 0)  # reminders go out at 09:00 local time on their day
+
+_table = Deadline.__table__  # type: ignore[attr-defined]
+
+
+def due_date_for(spec: DeadlineSpec, data: dict[str, Any], today: date,
+                 calendar: WorkCalendar) -> tuple[date, bool]:
+    """The local date a deadline falls on, and whether it is an estimate (an unknown year's holidays)."""
+    if spec.field and data.get(spec.field):
+        try:
+            day = date.fromisoformat(str(data[spec.field]))
+        except ValueError:
+            raise Unprocessable(f"期限日期格式不正确：{data[spec.field]}", f"Bad deadline date: {data[spec.field]}",
+                                details=[{"field": spec.field, "zh": "日期格式应为 YYYY-MM-DD",
+                                          "en": "date must be YYYY-MM-DD"}]) from None
+        return day, not calendar.knows(day.year)
+    if spec.calendar_days:
+        day = today + timedelta(days=spec.calendar_days)
+        return day, False
+    if spec.working_days:
+        return calendar.add_working_days(today, spec.working_days)
+    raise Unprocessable(f"缺少期限日期字段 {spec.field}", f"Missing deadline field {spec.field}",
+                        details=[{"field": spec.field, "zh": "必须填写期限日期", "en": "a deadline date is required"}])
+
+
+def expiry_moment(due: date) -> datetime:
+    """A deadline falling on `due` passes when that local day ends."""
+    return local_moment(due + timedelta(days=1))
+
+
+def plan_deadlines(session: Session, *, case_id: int | None, state: StateSpec, data: dict[str, Any],
+                   now: datetime, calendar: WorkCalendar) -> list[dict[str, Any]]:
+    """The rows for the deadlines `state` declares; a reminder already sent is not planned again.
+
+    A deadline read from a field of the case and not set there yet is counted from today and
+    written back into `data`, so the case keeps the same date through later states.
+    """
+    if not state.deadlines:
+        return []
+    today = local_date(now)
+    rows: list[dict[str, Any]] = []
+    already = _fired_reminders(session, case_id) if case_id is not None else set()
+    for spec in state.deadlines:
+        due, estimated = due_date_for(spec, data, today, calendar)
+        if spec.field and not data.get(spec.field):
+            data[spec.field] = due.isoformat()
+        base = {"case_id": case_id, "state": state.name, "name": spec.name, "due_date": due.isoformat(),
+                "is_estimated": estimated, "status": DeadlineStatus.open.value, "created_at": now}
+        rows.append({**base, "kind": "expiry", "trigger": spec.on_expiry, "offset_days": None,
+                     "due_at": expiry_moment(due)})
+        for offset in spec.reminders:
+            at = local_moment(calendar.working_days_before(due, offset), REMINDER_TIME)
+            if at <= now or (spec.name, offset, due.isoformat()) in already:
+                continue
+            rows.append({**base, "kind": "reminder", "trigger": None, "offset_days": offset, "due_at": at})
+    return rows
+
+
+def insert_deadlines(session: Session, case_id: int, rows: list[dict[str, Any]]) -> None:
+    """Write planned deadline rows for the case."""
+    if rows:
+        session.connection().execute(_table.insert(), [{**row, "case_id": case_id} for row in rows])
+
+
+def close_deadlines(session: Session, *, case_id: int, state: str, now: datetime) -> None:
+    """Close the open rows of `state` when the case leaves it."""
+    session.connection().execute(
+        _table.update()
+        .where(_table.c.case_id == case_id, _table.c.state == state, _table.c.status == DeadlineStatus.open.value)
+        .values(status=DeadlineStatus.closed.value, closed_at=now)
+    )
+
+
+def _fired_reminders(session: Session, case_id: int) -> set[tuple[str, int, str]]:
+    rows = session.connection().execute(
+        sa.select(_table.c.name, _table.c.offset_days, _table.c.due_date).where(
+            _table.c.case_id == case_id, _table.c.kind == "reminder", _table.c.status == DeadlineStatus.fired.value
+        )
+    )
+    return {(r.name, r.offset_days, r.due_date) for r in rows}

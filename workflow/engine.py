@@ -1,0 +1,247 @@
+"""The one entry point for changing a case: `fire`, and `create_case` to start one.
+
+Callback order inside `fire`: visibility, role, expected version, fields, guards (all of them),
+then the `transitions` trigger (state change, then the transition's actions in file order), the
+versioned UPDATE, the audit event, deadlines closed and opened, then the after-fire hooks. All of
+it runs in the caller's transaction; any exception rolls every part back.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session
+
+from workflow import audit
+from workflow.access import get_case
+from workflow.actors import Actor
+from workflow.calendar import DEFAULT_CALENDAR, WorkCalendar, local_date
+from workflow.catalog import CATALOG, Catalog
+from workflow.deadlines import close_deadlines, insert_deadlines, plan_deadlines
+from workflow.definitions import Definition, TransitionSpec
+from workflow.errors import Conflict, Forbidden, InvalidInput, Unprocessable
+from workflow.models import Case, Counter, Role, Town
+from workflow.registry import GUARDS
+
+MAX_COMMENT = 2000
+
+
+@dataclass
+class FireContext:
+    """What guards and actions see: the case, the working copy of its data, who acts and when."""
+
+    session: Session
+    case: Case
+    definition: Definition
+    spec: TransitionSpec
+    actor: Actor
+    now: datetime
+    payload: dict[str, Any]
+    comment: str | None
+    data: dict[str, Any]
+    calendar: WorkCalendar
+    audit_data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def today(self):  # type: ignore[no-untyped-def]
+        return local_date(self.now)
+
+
+class _Bound:
+    """The `transitions` model for one call: its state property reads and writes the row's column."""
+
+    def __init__(self, case: Case):
+        self._case = case
+
+    @property
+    def state(self) -> str:
+        return self._case.state
+
+    @state.setter
+    def state(self, value: str) -> None:
+        set_committed_value(self._case, "state", value)
+
+
+Hook = Callable[[FireContext, str], None]
+AFTER_FIRE: list[Hook] = []  # (ctx, from_state): notifications plug in here, inside the transaction
+
+
+def fire(
+    *,
+    session: Session,
+    case_id: int,
+    trigger: str,
+    actor: Actor,
+    now: datetime,
+    payload: dict[str, Any] | None = None,
+    comment: str | None = None,
+    expected_version: int | None = None,
+    catalog: Catalog = CATALOG,
+    calendar: WorkCalendar | None = None,
+) -> Case:
+    """Fire `trigger` on a case for `actor`; raise a WorkflowError and change nothing when refused."""
+    case = get_case(session, actor, case_id)
+    definition = catalog.get(case.definition_key, case.definition_version, session)
+    spec = check_transition(definition, case, trigger, actor, expected_version)
+    payload = dict(payload or {})
+    comment = (comment or "").strip() or None
+    ctx = FireContext(session=session, case=case, definition=definition, spec=spec, actor=actor, now=now,
+                      payload=payload, comment=comment, data={**copy.deepcopy(case.data), **payload},
+                      calendar=calendar or DEFAULT_CALENDAR)
+    reasons = _field_reasons(spec, payload, comment)
+    for name in spec.guards:
+        reasons.extend(GUARDS[name](ctx))
+    if reasons:
+        raise Unprocessable("不能执行该操作：" + "；".join(r["zh"] for r in reasons),
+                            "Cannot do this: " + "; ".join(r["en"] for r in reasons), details=reasons)
+
+    from_state, old_version, old_data = case.state, case.version, case.data
+    model = _Bound(case)
+    machine = catalog.machine(definition)
+    machine.add_model(model, initial=from_state)
+    try:
+        model.trigger(trigger, ctx=ctx)  # type: ignore[attr-defined]
+    finally:
+        machine.remove_model(model)
+    to_state = case.state
+    final = definition.states[to_state].final
+    moved = spec.moves and to_state != from_state
+    planned = plan_deadlines(session, case_id=case.id, state=definition.states[to_state], data=ctx.data,
+                             now=now, calendar=ctx.calendar) if moved else []
+    values: dict[str, Any] = {"state": to_state, "version": old_version + 1, "data": ctx.data, "updated_at": now}
+    if final and spec.moves:
+        values["closed_at"] = now
+    result = session.connection().execute(
+        sa.update(Case.__table__)  # type: ignore[attr-defined]
+        .where(Case.__table__.c.id == case.id, Case.__table__.c.version == old_version)  # type: ignore[attr-defined]
+        .values(**values)
+    )
+    if result.rowcount != 1:
+        raise Conflict("该案件已被他人修改，请刷新后重试。", "The case was changed meanwhile; reload and try again.",
+                       code="concurrent_change")
+    for key, value in values.items():
+        set_committed_value(case, key, value)
+
+    changes = {k: [old_data.get(k), v] for k, v in ctx.data.items() if old_data.get(k) != v}
+    changes.update({k: [v, None] for k, v in old_data.items() if k not in ctx.data})
+    audit.record(session, kind="transition", now=now, actor=actor, case_id=case.id, county_id=case.county_id,
+                 trigger=trigger, from_state=from_state, to_state=to_state, comment=comment,
+                 data={"changes": changes, **ctx.audit_data} if (changes or ctx.audit_data) else None)
+    if moved:
+        close_deadlines(session, case_id=case.id, state=from_state, now=now)  # type: ignore[arg-type]
+        insert_deadlines(session, case.id, planned)  # type: ignore[arg-type]
+    for hook in AFTER_FIRE:
+        hook(ctx, from_state)
+    return case
+
+
+def check_transition(definition: Definition, case: Case, trigger: str, actor: Actor,
+                     expected_version: int | None) -> TransitionSpec:
+    """The transition to fire, after the trigger, role and version checks (no guards)."""
+    if not definition.has_trigger(trigger):
+        raise InvalidInput(f"未知的操作：{trigger}", f"Unknown trigger: {trigger}", code="unknown_trigger")
+    spec = definition.transition(trigger, case.state)
+    if spec is None:
+        state = definition.state_label(case.state)
+        raise Conflict(f"案件当前状态为“{state}”，不能执行“{definition.trigger_label(trigger)}”。",
+                       f"'{definition.trigger_label(trigger, 'en')}' is not possible in state "
+                       f"'{definition.state_label(case.state, 'en')}'.", code="invalid_trigger")
+    if actor.role not in spec.roles:
+        raise Forbidden("您的角色无权执行该操作。", "Your role may not do this.", code="role_not_allowed")
+    if expected_version is not None and expected_version != case.version:
+        raise Conflict("案件已被他人修改（版本已变化），请刷新后重试。",
+                       "The case has changed since you loaded it (stale version); reload and try again.",
+                       code="stale_version", details={"current_version": case.version})
+    return spec
+
+
+def allowed_transitions(definition: Definition, case: Case, actor: Actor) -> list[TransitionSpec]:
+    """The transitions `actor` may try now (state and role; guards are checked when fired)."""
+    return [t for t in definition.available(case.state) if actor.role in t.roles and not t.system]
+
+
+def _field_reasons(spec: TransitionSpec, payload: dict[str, Any], comment: str | None) -> list[dict[str, Any]]:
+    reasons: list[dict[str, Any]] = []
+    allowed = set(spec.requires) | set(spec.accepts)
+    for key in payload:
+        if key not in allowed:
+            reasons.append({"field": key, "zh": f"不接受字段 {key}", "en": f"field {key} is not accepted here"})
+    for key in spec.requires:
+        if payload.get(key) in (None, "", [], {}):
+            reasons.append({"field": key, "zh": f"必须填写 {key}", "en": f"{key} is required"})
+    if spec.comment == "required" and not comment:
+        reasons.append({"field": "comment", "zh": "必须填写意见或理由", "en": "a comment is required"})
+    if comment and len(comment) > MAX_COMMENT:
+        reasons.append({"field": "comment", "zh": f"意见不能超过 {MAX_COMMENT} 字",
+                        "en": f"comment longer than {MAX_COMMENT} characters"})
+    return reasons
+
+
+def next_number(session: Session, key: str, year: int) -> int:
+    """The next number of counter `key` in `year`, taken inside the transaction and never reused."""
+    conn = session.connection()
+    table = Counter.__table__  # type: ignore[attr-defined]
+    updated = conn.execute(
+        table.update().where(table.c.key == key, table.c.year == year).values(value=table.c.value + 1)
+        .returning(table.c.value)
+    ).first()
+    if updated is not None:
+        return int(updated.value)
+    conn.execute(table.insert().values(key=key, year=year, value=1))
+    return 1
+
+
+def create_case(
+    *,
+    session: Session,
+    definition_key: str,
+    actor: Actor,
+    now: datetime,
+    town_id: int | None = None,
+    county_id: int | None = None,
+    title: str | None = None,
+    data: dict[str, Any] | None = None,
+    parent_id: int | None = None,
+    catalog: Catalog = CATALOG,
+    calendar: WorkCalendar | None = None,
+) -> Case:
+    """Start a case on the current version of a definition, in its initial state."""
+    definition = catalog.current(definition_key)
+    if actor.role not in definition.create_roles:
+        raise Forbidden("您的角色无权新建此类案件。", "Your role may not start this kind of case.",
+                        code="role_not_allowed")
+    town = session.get(Town, town_id) if town_id is not None else None
+    if town_id is not None and (town is None or (actor.role == Role.county and town.county_id != actor.unit_id)):
+        raise Unprocessable("所选专业镇不存在。", "No such town.",
+                            details=[{"field": "town_id", "zh": "所选专业镇不存在", "en": "no such town"}])
+    if actor.role == Role.county:
+        county_id = actor.unit_id
+    elif town is not None:
+        county_id = town.county_id
+    if county_id is None:
+        raise Unprocessable("必须指定所属县（区）。", "A county is required.",
+                            details=[{"field": "county_id", "zh": "必须指定县（区）", "en": "county is required"}])
+    catalog.ensure_stored(session, definition, now)
+    data = dict(data or {})
+    planned = plan_deadlines(session, case_id=None, state=definition.states[definition.initial], data=data,
+                             now=now, calendar=calendar or DEFAULT_CALENDAR)
+    year = local_date(now).year
+    number = f"{definition.number_prefix}-{year}-{next_number(session, 'case:' + definition.key, year):04d}"
+    case = Case(number=number, definition_key=definition.key, definition_version=definition.version,
+                state=definition.initial, version=1, county_id=county_id, town_id=town_id, parent_id=parent_id,
+                title=title or f"{definition.label.zh}{' · ' + town.name if town else ''}",
+                data=data, created_by_id=actor.user_id, created_at=now, updated_at=now)
+    session.add(case)
+    session.flush()
+    audit.record(session, kind="case_created", now=now, actor=actor, case_id=case.id, county_id=county_id,
+                 to_state=case.state, data={"definition": f"{definition.key}@{definition.version}",
+                                            "number": number, "data": case.data})
+    insert_deadlines(session, case.id, planned)  # type: ignore[arg-type]
+    return case
+

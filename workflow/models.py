@@ -1,0 +1,251 @@
+"""The data model: units, users, sessions, towns, cases, the audit trail, deadlines, attachments.
+
+Times are timezone-aware UTC datetimes in columns ending in `_at`; dates without a time are local
+(Asia/Shanghai) calendar dates and end in `_date`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class Role(StrEnum):
+    county = "county"
+    office = "office"
+    member = "member"
+    leader = "leader"
+    auditor = "auditor"
+    admin = "admin"
+    system = "system"
+
+
+HUMAN_ROLES = (Role.county, Role.office, Role.member, Role.leader, Role.auditor, Role.admin)
+ROLE_LABELS = {
+    Role.county: ("县（区）", "County"),
+    Role.office: ("领导小组办公室", "Leading group office"),
+    Role.member: ("成员单位", "Member unit"),
+    Role.leader: ("领导小组", "Leading group"),
+    Role.auditor: ("安全审计员", "Security auditor"),
+    Role.admin: ("系统管理员", "System administrator"),
+    Role.system: ("系统", "System"),
+}
+
+
+class UnitKind(StrEnum):
+    county = "county"
+    office = "office"
+    member = "member"
+    leading_group = "leading_group"
+
+
+# The role a user of each kind of unit holds; admin and auditor accounts belong to the office's bureau.
+UNIT_KIND_ROLES = {
+    UnitKind.county: {Role.county},
+    UnitKind.office: {Role.office, Role.admin, Role.auditor},
+    UnitKind.member: {Role.member},
+    UnitKind.leading_group: {Role.leader},
+}
+
+
+class Unit(SQLModel, table=True):
+    __tablename__ = "unit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    kind: str = Field(max_length=20, index=True)
+    is_active: bool = True
+    created_at: datetime
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=100)
+    role: str = Field(max_length=20, index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    email: str | None = Field(default=None, max_length=200)
+    mobile: str | None = Field(default=None, max_length=20)
+    password_hash: str = Field(max_length=255)
+    is_active: bool = True
+    must_change_password: bool = False
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+    password_changed_at: datetime
+    last_login_at: datetime | None = None
+    created_at: datetime
+
+
+class LoginSession(SQLModel, table=True):
+    """A server-side session (browser) or bearer token (API); the cookie or token carries only its key."""
+
+    __tablename__ = "login_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    kind: str = Field(max_length=10)  # web | api
+    ip: str | None = Field(default=None, max_length=64)
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None = None
+    ended_reason: str | None = Field(default=None, max_length=40)
+
+
+class Town(SQLModel, table=True):
+    __tablename__ = "town"
+    __table_args__ = (sa.UniqueConstraint("county_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    county_id: int = Field(foreign_key="unit.id", index=True)
+    industry_category: str | None = Field(default=None, max_length=40)
+    leading_industry: str | None = Field(default=None, max_length=200)
+    created_at: datetime
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "case_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=40, unique=True)
+    definition_key: str = Field(max_length=40, index=True)
+    definition_version: int
+    state: str = Field(max_length=40, index=True)
+    version: int = 1
+    county_id: int = Field(foreign_key="unit.id", index=True)
+    town_id: int | None = Field(default=None, foreign_key="town.id", index=True)
+    parent_id: int | None = Field(default=None, foreign_key="case_file.id", index=True)
+    title: str = Field(max_length=200)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+
+
+class CaseParty(SQLModel, table=True):
+    """A unit brought into a case, e.g. a member unit asked for its opinion; it may then see the case."""
+
+    __tablename__ = "case_party"
+    __table_args__ = (sa.UniqueConstraint("case_id", "unit_id", "purpose"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_file.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    purpose: str = Field(max_length=40)
+    created_at: datetime
+
+
+class DefinitionSource(SQLModel, table=True):
+    """Each definition version ever loaded, so cases keep the version they started on."""
+
+    __tablename__ = "definition_source"
+    __table_args__ = (sa.UniqueConstraint("key", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=40)
+    version: int
+    sha256: str = Field(max_length=64)
+    source: str = Field(sa_type=sa.Text)
+    loaded_at: datetime
+
+
+class AuditEvent(SQLModel, table=True):
+    """One entry of the hash-chained audit trail; the database refuses UPDATE and DELETE on it."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(sa_type=sa.BigInteger, unique=True)
+    occurred_at: datetime = Field(index=True)
+    kind: str = Field(max_length=40, index=True)
+    actor_id: int | None = Field(default=None, index=True)
+    actor_name: str | None = Field(default=None, max_length=100)
+    role: str | None = Field(default=None, max_length=20)
+    unit_id: int | None = None
+    unit_name: str | None = Field(default=None, max_length=100)
+    county_id: int | None = None
+    ip: str | None = Field(default=None, max_length=64)
+    case_id: int | None = Field(default=None, index=True)
+    trigger: str | None = Field(default=None, max_length=60)
+    from_state: str | None = Field(default=None, max_length=40)
+    to_state: str | None = Field(default=None, max_length=40)
+    comment: str | None = Field(default=None, sa_type=sa.Text)
+    data: str = Field(default="{}", sa_type=sa.Text)  # canonical JSON, hashed as stored
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The head of the chain: one row, locked by every writer of an event."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = Field(default=0, sa_type=sa.BigInteger)
+    hash: str = Field(max_length=64)
+
+
+class DeadlineStatus(StrEnum):
+    open = "open"
+    claimed = "claimed"
+    fired = "fired"
+    closed = "closed"
+
+
+class Deadline(SQLModel, table=True):
+    __tablename__ = "deadline"
+    __table_args__ = (sa.Index("ix_deadline_due", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_file.id", index=True)
+    state: str = Field(max_length=40)
+    name: str = Field(max_length=40)
+    kind: str = Field(max_length=10)  # expiry | reminder
+    trigger: str | None = Field(default=None, max_length=60)
+    offset_days: int | None = None
+    due_date: str | None = Field(default=None, max_length=10)  # the local date the deadline falls on
+    due_at: datetime
+    is_estimated: bool = False  # counted with weekends only: the year's holidays are not known
+    status: str = Field(default=DeadlineStatus.open, max_length=10)
+    claimed_at: datetime | None = None
+    claimed_by: str | None = Field(default=None, max_length=64)
+    fired_at: datetime | None = None
+    closed_at: datetime | None = None
+    created_at: datetime
+
+
+class Attachment(SQLModel, table=True):
+    __tablename__ = "attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="case_file.id", index=True)
+    town_id: int | None = Field(default=None, foreign_key="town.id", index=True)
+    kind: str = Field(default="evidence", max_length=40)
+    sha256: str = Field(max_length=64)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=100)
+    size: int
+    uploaded_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    uploaded_at: datetime
+
+
+class Counter(SQLModel, table=True):
+    """Numbers that count up within a year and are never reused (case numbers, 阳专镇〔2026〕N号)."""
+
+    __tablename__ = "counter"
+
+    key: str = Field(max_length=40, primary_key=True)
+    year: int = Field(primary_key=True)
+    value: int = 0

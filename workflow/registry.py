@@ -1,0 +1,46 @@
+"""Named guards and actions that definitions refer to; unknown names fail when definitions load."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workflow.engine import FireContext
+
+# A guard returns the reasons it refuses (empty when it passes), in Chinese and English.
+GuardResult = list[tuple[str, str]]
+GuardFn = Callable[["FireContext"], GuardResult]
+ActionFn = Callable[["FireContext"], Any]
+
+GUARDS: dict[str, GuardFn] = {}
+ACTIONS: dict[str, ActionFn] = {}
+
+
+def guard(name: str) -> Callable[[GuardFn], GuardFn]:
+    """Register a guard under `name` for use in definitions."""
+
+    def register(fn: GuardFn) -> GuardFn:
+        if name in GUARDS and GUARDS[name] is not fn:
+            raise ValueError(f"guard {name!r} registered twice")
+        GUARDS[name] = fn
+        return fn
+
+    return register
+
+
+def action(name: str) -> Callable[[ActionFn], ActionFn]:
+    """Register an action (run after the state change, inside the transaction) under `name`."""
+
+    def register(fn: ActionFn) -> ActionFn:
+        if name in ACTIONS and ACTIONS[name] is not fn:
+            raise ValueError(f"action {name!r} registered twice")
+        ACTIONS[name] = fn
+        return fn
+
+    return register
+
+
+def load_rules() -> None:
+    """Import every module that registers guards and actions."""
+    import workflow.rules  # noqa: F401

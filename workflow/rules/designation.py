@@ -1,0 +1,173 @@
+"""Guards and actions of the designation process (definitions/designation.yaml)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from workflow.engine import FireContext
+from workflow.models import CaseParty, Unit, UnitKind
+from workflow.registry import action, guard
+from workflow.rules.common import parse_date, reason
+
+NUMBER_FIELDS = {"output_yi": "主导产业产值", "county_share_pct": "占全县工业比重", "jobs": "带动就业人数",
+                 "local_workers": "本地务工人数", "average_income": "人均收入", "supporting_enterprises": "配套企业数"}
+
+
+@guard("application_fields_valid")
+def application_fields_valid(ctx: FireContext) -> list[dict[str, Any]]:
+    """Numbers are numbers and not negative."""
+    found = []
+    for name, label in NUMBER_FIELDS.items():
+        value = ctx.data.get(name)
+        if value in (None, ""):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            found.append(reason(f"{label}必须是数字", f"{name} must be a number", name))
+        elif value < 0:
+            found.append(reason(f"{label}不能为负数", f"{name} cannot be negative", name))
+    return found
+
+
+@guard("application_complete")
+def application_complete(ctx: FireContext) -> list[dict[str, Any]]:
+    """The application names its town and states the figures the criteria need."""
+    found = []
+    if ctx.case.town_id is None:
+        found.append(reason("未选择专业镇", "no town chosen", "town_id"))
+    for name, zh in (("industry_category", "产业类别"), ("leading_industry", "主导产业"), ("output_yi", "主导产业产值")):
+        if ctx.data.get(name) in (None, ""):
+            found.append(reason(f"未填写{zh}", f"{name} is missing", name))
+    return found
+
+
+@guard("member_units_valid")
+def member_units_valid(ctx: FireContext) -> list[dict[str, Any]]:
+    """At least one active member unit is chosen, and every id is one."""
+    ids = ctx.payload.get("member_units")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        return [reason("请至少选择一个成员单位", "choose at least one member unit", "member_units")]
+    known = set(ctx.session.connection().execute(
+        sa.select(Unit.id).where(Unit.id.in_(ids), Unit.kind == UnitKind.member.value,  # type: ignore[union-attr]
+                                 Unit.is_active.is_(True))).scalars())  # type: ignore[attr-defined]
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        return [reason(f"成员单位不存在：{unknown}", f"no such member unit: {unknown}", "member_units")]
+    return []
+
+
+@guard("opinion_due_date_valid")
+def opinion_due_date_valid(ctx: FireContext) -> list[dict[str, Any]]:
+    """An opinion deadline, when given, is a date after today."""
+    raw = ctx.payload.get("opinion_due_date")
+    if raw in (None, ""):
+        ctx.data.pop("opinion_due_date", None)
+        return []
+    day = parse_date(raw)
+    if day is None or day <= ctx.today:
+        return [reason("会审意见期限必须是今天以后的日期", "the opinion deadline must be a date after today",
+                       "opinion_due_date")]
+    return []
+
+
+@action("invite_member_units")
+def invite_member_units(ctx: FireContext) -> None:
+    """Bring the chosen member units into the case: they now see it and are asked for opinions."""
+    ids = sorted(set(ctx.data.pop("member_units")))
+    table = CaseParty.__table__  # type: ignore[attr-defined]
+    ctx.session.connection().execute(table.insert(), [
+        {"case_id": ctx.case.id, "unit_id": unit_id, "purpose": "consultation", "created_at": ctx.now}
+        for unit_id in ids])
+    ctx.data["consulted_units"] = ids
+    ctx.data["opinions"] = {}
+    ctx.audit_data["member_units"] = ids
+
+
+@guard("opinion_valid")
+def opinion_valid(ctx: FireContext) -> list[dict[str, Any]]:
+    """Agree or disagree, reasons when disagreeing, once per invited unit."""
+    found = []
+    answer = ctx.payload.get("opinion")
+    if answer not in ("agree", "disagree"):
+        found.append(reason("意见只能是“同意”或“不同意”", "opinion must be agree or disagree", "opinion"))
+    if answer == "disagree" and not ctx.comment:
+        found.append(reason("不同意时必须说明理由", "give reasons when disagreeing", "comment"))
+    if ctx.actor.unit_id not in ctx.data.get("consulted_units", []):
+        found.append(reason("本单位未被邀请会审", "your unit was not asked for an opinion"))
+    elif str(ctx.actor.unit_id) in ctx.data.get("opinions", {}):
+        found.append(reason("本单位已提交过意见", "your unit has already given its opinion"))
+    return found
+
+
+@action("record_opinion")
+def record_opinion(ctx: FireContext) -> None:
+    """Keep the unit's answer, reasons, person and time in the case."""
+    answer = ctx.data.pop("opinion")
+    opinions = dict(ctx.data.get("opinions", {}))
+    opinions[str(ctx.actor.unit_id)] = {"unit": ctx.actor.unit_name, "answer": answer, "reason": ctx.comment,
+                                        "by": ctx.actor.name, "at": ctx.now.isoformat(timespec="seconds")}
+    ctx.data["opinions"] = opinions
+    ctx.audit_data["opinion"] = answer
+
+
+def _opinion_deadline_passed(ctx: FireContext) -> bool:
+    due = parse_date(ctx.data.get("opinion_due_date"))
+    return due is not None and ctx.today > due
+
+
+@guard("opinions_complete")
+def opinions_complete(ctx: FireContext) -> list[dict[str, Any]]:
+    """Every invited unit has answered, or the opinion deadline has passed."""
+    missing = [u for u in ctx.data.get("consulted_units", []) if str(u) not in ctx.data.get("opinions", {})]
+    if missing and not _opinion_deadline_passed(ctx):
+        return [reason(f"尚有 {len(missing)} 个成员单位未提交意见，且会审期限未到",
+                       f"{len(missing)} member units have not answered and the deadline has not passed")]
+    return []
+
+
+@action("close_opinions")
+def close_opinions(ctx: FireContext) -> None:
+    """Units that did not answer by the deadline are recorded as deemed to have no objection."""
+    opinions = dict(ctx.data.get("opinions", {}))
+    names = dict(ctx.session.connection().execute(
+        sa.select(Unit.id, Unit.name).where(Unit.id.in_(ctx.data.get("consulted_units", [])))).all())  # type: ignore[union-attr]
+    for unit_id in ctx.data.get("consulted_units", []):
+        if str(unit_id) not in opinions:
+            opinions[str(unit_id)] = {"unit": names.get(unit_id), "answer": "no_objection_deemed",
+                                      "reason": "逾期视为无意见", "by": None, "at": None}
+    ctx.data["opinions"] = opinions
+
+
+@guard("experts_valid")
+def experts_valid(ctx: FireContext) -> list[dict[str, Any]]:
+    """A panel of named experts, each with a score from 0 to 100."""
+    experts = ctx.payload.get("experts")
+    if not isinstance(experts, list) or not experts:
+        return [reason("请至少录入一位专家", "record at least one expert", "experts")]
+    found = []
+    for i, expert in enumerate(experts, 1):
+        if not isinstance(expert, dict) or not str(expert.get("name") or "").strip():
+            found.append(reason(f"第 {i} 位专家缺少姓名", f"expert {i} has no name", "experts"))
+            continue
+        score = expert.get("score")
+        if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 100:
+            found.append(reason(f"专家“{expert['name']}”的评分必须在 0 到 100 之间",
+                                f"score of {expert['name']} must be between 0 and 100", "experts"))
+    return found
+
+
+@guard("experts_recorded")
+def experts_recorded(ctx: FireContext) -> list[dict[str, Any]]:
+    """The expert panel and its recommendation are on the case."""
+    if not ctx.data.get("experts") or not ctx.data.get("expert_recommendation"):
+        return [reason("尚未录入专家评审结果", "the expert review has not been recorded")]
+    return []
+
+
+@action("designate_town")
+def designate_town(ctx: FireContext) -> None:
+    """Give the designation its number and move the town's registry record to municipal level."""
+    from workflow.services.towns import designate
+
+    designate(ctx)

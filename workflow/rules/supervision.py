@@ -1,0 +1,170 @@
+"""Guards and actions of inspections and rectification orders (DOMAIN.md §3, §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflow.engine import FireContext
+from workflow.registry import action, guard
+from workflow.rules.common import parse_date, reason
+
+SEVERITIES = {"low": ("一般", "Minor"), "medium": ("较重", "Significant"), "high": ("严重", "Serious")}
+MAX_TEXT = 5000
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _future_date(ctx: FireContext, key: str, zh: str, en: str) -> list[dict[str, Any]]:
+    day = parse_date(ctx.payload.get(key))
+    if day is None or day <= ctx.today:
+        return [reason(f"{zh}必须是今天以后的日期（YYYY-MM-DD）", f"{en} must be a date after today", key)]
+    return []
+
+
+@guard("finding_valid")
+def finding_valid(ctx: FireContext) -> list[dict[str, Any]]:
+    """A finding has a text and a severity."""
+    finding = ctx.payload.get("finding")
+    if not isinstance(finding, dict):
+        return [reason("检查发现格式不正确", "a finding must be an object", "finding")]
+    found = []
+    if not _text(finding.get("text")) or len(_text(finding.get("text"))) > MAX_TEXT:
+        found.append(reason(f"请填写问题描述（不超过{MAX_TEXT}字）", "describe the finding", "finding"))
+    if finding.get("severity") not in SEVERITIES:
+        found.append(reason("请选择问题严重程度", "choose a severity", "finding"))
+    return found
+
+
+@action("add_finding")
+def add_finding(ctx: FireContext) -> None:
+    """Append the finding to the inspection, undecided."""
+    finding = ctx.data.pop("finding")
+    findings = list(ctx.data.get("findings", []))
+    entry = {"no": len(findings) + 1, "text": _text(finding["text"]), "severity": finding["severity"],
+             "attachments": [a for a in finding.get("attachments", []) if isinstance(a, int)],
+             "decision": None, "order_id": None, "by": ctx.actor.name,
+             "at": ctx.now.isoformat(timespec="seconds")}
+    findings.append(entry)
+    ctx.data["findings"] = findings
+    ctx.audit_data["finding_no"] = entry["no"]
+
+
+@guard("finding_decision_valid")
+def finding_decision_valid(ctx: FireContext) -> list[dict[str, Any]]:
+    """The finding exists and is undecided; the decision is no action or a rectification order."""
+    no = ctx.payload.get("finding_no")
+    findings = {f["no"]: f for f in ctx.data.get("findings", [])}
+    if no not in findings:
+        return [reason("检查发现不存在", "no such finding", "finding_no")]
+    if findings[no]["decision"] is not None:
+        return [reason("该检查发现已处理", "this finding is already decided", "finding_no")]
+    decision = ctx.payload.get("decision")
+    if decision not in ("no_action", "rectify"):
+        return [reason("处理方式只能是“无需整改”或“下达整改”", "decision must be no_action or rectify", "decision")]
+    if decision == "rectify" and ctx.payload.get("due_date") not in (None, ""):
+        return _future_date(ctx, "due_date", "整改期限", "the deadline")
+    return []
+
+
+@action("decide_finding")
+def decide_finding(ctx: FireContext) -> None:
+    """Record the decision; a finding to rectify becomes a rectification order to the town's county."""
+    from workflow.engine import create_case
+
+    no, decision = ctx.data.pop("finding_no"), ctx.data.pop("decision")
+    due = ctx.data.pop("due_date", None)
+    findings = [dict(f) for f in ctx.data.get("findings", [])]
+    finding = next(f for f in findings if f["no"] == no)
+    finding["decision"] = decision
+    if decision == "rectify":
+        order = create_case(
+            session=ctx.session, definition_key="rectification", actor=ctx.actor, now=ctx.now,
+            town_id=ctx.case.town_id, county_id=ctx.case.county_id, parent_id=ctx.case.id,
+            title=f"整改：{finding['text'][:40]}", calendar=ctx.calendar,
+            data={"source": "inspection", "inspection_id": ctx.case.id, "finding_no": no,
+                  "problem": finding["text"], "severity": finding["severity"],
+                  **({"due_date": due} if due else {})})
+        finding["order_id"] = order.id
+        ctx.audit_data["order_id"] = order.id
+    ctx.data["findings"] = findings
+
+
+@guard("findings_decided")
+def findings_decided(ctx: FireContext) -> list[dict[str, Any]]:
+    """Every finding is decided before the inspection closes."""
+    open_ = [f["no"] for f in ctx.data.get("findings", []) if f.get("decision") is None]
+    if open_:
+        return [reason(f"尚有检查发现未处理：第 {'、'.join(map(str, open_))} 项",
+                       f"findings not yet decided: {', '.join(map(str, open_))}")]
+    return []
+
+
+@guard("report_valid")
+def report_valid(ctx: FireContext) -> list[dict[str, Any]]:
+    """A report has a text."""
+    report = ctx.payload.get("report")
+    if not _text(report) or len(_text(report)) > MAX_TEXT:
+        return [reason(f"请填写整改情况（不超过{MAX_TEXT}字）", "describe what was done", "report")]
+    return []
+
+
+@action("mark_report")
+def mark_report(ctx: FireContext) -> None:
+    """Keep every report with its time and author; one sent after the deadline is marked late."""
+    report = _text(ctx.data.pop("report"))
+    reports = list(ctx.data.get("reports", []))
+    late = ctx.case.state == "overdue"
+    reports.append({"text": report, "late": late, "by": ctx.actor.name,
+                    "at": ctx.now.isoformat(timespec="seconds"),
+                    "attachments": [a for a in ctx.data.pop("report_attachments", []) if isinstance(a, int)]})
+    ctx.data["reports"] = reports
+    ctx.audit_data["late"] = late
+
+
+@guard("extension_request_valid")
+def extension_request_valid(ctx: FireContext) -> list[dict[str, Any]]:
+    """An extension is asked for once, to a date after the current deadline."""
+    found = []
+    if ctx.data.get("extension_requested"):
+        found.append(reason("延期只能申请一次", "an extension may be requested only once"))
+    day = parse_date(ctx.payload.get("requested_due_date"))
+    current = parse_date(ctx.case.data.get("due_date"))
+    if day is None or (current is not None and day <= current):
+        found.append(reason("申请的新期限必须晚于当前期限", "the requested date must be after the current deadline",
+                            "requested_due_date"))
+    return found
+
+
+@action("mark_extension_requested")
+def mark_extension_requested(ctx: FireContext) -> None:
+    """Remember that the one extension request has been used."""
+    ctx.data["extension_requested"] = True
+
+
+@guard("new_due_date_valid")
+def new_due_date_valid(ctx: FireContext) -> list[dict[str, Any]]:
+    """A new deadline is a date after today."""
+    return _future_date(ctx, "due_date", "新的整改期限", "the new deadline")
+
+
+def _push_deadline(ctx: FireContext, why: str) -> None:
+    history = list(ctx.data.get("deadline_history", []))
+    history.append({"from": ctx.case.data.get("due_date"), "to": ctx.data["due_date"], "why": why,
+                    "by": ctx.actor.name, "at": ctx.now.isoformat(timespec="seconds")})
+    ctx.data["deadline_history"] = history
+    ctx.data.setdefault("original_due_date", ctx.case.data.get("due_date"))
+
+
+@action("grant_extension")
+def grant_extension(ctx: FireContext) -> None:
+    """The new deadline replaces the current one; the original stays on record."""
+    _push_deadline(ctx, "extension")
+
+
+@action("reissue")
+def reissue(ctx: FireContext) -> None:
+    """A criticised order runs again with a new deadline."""
+    _push_deadline(ctx, "reissue")
+

@@ -1,0 +1,1 @@
+"""Service functions, one per use case; keyword-only, with session, actor and `now` passed in."""
