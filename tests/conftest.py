@@ -1,0 +1,184 @@
+"""Fixtures: a migrated database per test (SQLite file, or PostgreSQL when ZYZ_TEST_DATABASE_URL says so),
+and factories for units, users, towns and cases."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import SQLModel, select
+
+from workflow import audit
+from workflow.actors import Actor
+from workflow.auth import create_user
+from workflow.calendar import DEFAULT_CALENDAR
+from workflow.catalog import CATALOG
+from workflow.db import make_engine, make_session_factory, migrate, transaction
+from workflow.deadlines import close_deadlines, insert_deadlines, plan_deadlines
+from workflow.engine import create_case
+from workflow.models import Case, Unit, UnitKind, User
+from workflow.services.towns import create_town
+
+TEST_DATABASE_URL = os.environ.get("ZYZ_TEST_DATABASE_URL", "")
+ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+ON_CI = os.environ.get("CI", "").lower() == "true"
+PASSWORD = "Zyz-test-2026"
+
+
+def pytest_collection_modifyitems(config, items):
+    """PostgreSQL-only tests are deselected (not skipped) on the SQLite pass; CI runs both passes."""
+    if ON_POSTGRES:
+        return
+    keep, dropped = [], []
+    for item in items:
+        (dropped if item.get_closest_marker("postgres") else keep).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def _template(tmp_path_factory):
+    """Migrate once per run: a template SQLite file to copy, or the PostgreSQL schema to truncate."""
+    if ON_POSTGRES:
+        engine = make_engine(TEST_DATABASE_URL)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+        migrate(engine)
+        engine.dispose()
+        return TEST_DATABASE_URL
+    path = tmp_path_factory.mktemp("template") / "zyz.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()
+    return path
+
+
+def _tables() -> list[str]:
+    return [t.name for t in SQLModel.metadata.sorted_tables]
+
+
+@pytest.fixture
+def database_url(_template, tmp_path) -> str:
+    """A fresh, migrated database for this test."""
+    if ON_POSTGRES:
+        engine = make_engine(TEST_DATABASE_URL)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE {', '.join(_tables())} RESTART IDENTITY CASCADE")
+            conn.exec_driver_sql(f"INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '{audit.GENESIS}')")
+        engine.dispose()
+        return TEST_DATABASE_URL
+    path = tmp_path / "zyz.db"
+    shutil.copyfile(_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(engine):
+    """The session factory; use `with transaction(db) as s:` for one unit of work."""
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # a Friday, 10:00 in Yangquan
+
+
+@pytest.fixture
+def catalog():
+    return CATALOG
+
+
+COUNTIES = ["城区", "矿区", "郊区", "平定县", "盂县", "高新区"]
+
+
+class Factory:
+    """make_unit / make_user / make_town / make_case, each committed in its own transaction."""
+
+    def __init__(self, db, now):
+        self.db = db
+        self.now = now
+        self._n = itertools.count(1)
+        self._actors: dict[int, Actor] = {}
+
+    def unit(self, name: str, kind: str) -> Unit:
+        with transaction(self.db) as s:
+            found = s.exec(select(Unit).where(Unit.name == name)).first()
+            if found:
+                return found
+            unit = Unit(name=name, kind=kind, created_at=self.now)
+            s.add(unit)
+            s.flush()
+            return unit
+
+    def user(self, role: str = "county", *, county: str = "盂县", unit: str | None = None,
+             username: str | None = None, password: str = PASSWORD, must_change_password: bool = False,
+             **fields) -> User:
+        kind = {"county": UnitKind.county, "member": UnitKind.member, "leader": UnitKind.leading_group}.get(
+            role, UnitKind.office)
+        unit_name = unit or {"county": county, "member": "市科技局", "leader": "阳泉市专业镇高质量发展领导小组"}.get(
+            role, "市工信局")
+        unit_row = self.unit(unit_name, kind)
+        with transaction(self.db) as s:
+            user = create_user(s, username=username or f"{role}{next(self._n)}", display_name=f"{role}用户",
+                               role=role, unit_id=unit_row.id, password=password, now=self.now,
+                               must_change_password=must_change_password, **fields)
+        self._actors[user.id] = Actor.of(user, unit_row)
+        return user
+
+    def actor(self, user: User) -> Actor:
+        """The actor of a user made here (no database access, so it may be called inside a transaction)."""
+        return self._actors[user.id]
+
+    def town(self, name: str | None = None, county: str = "盂县", **fields):
+        county_unit = self.unit(county, UnitKind.county)
+        with transaction(self.db) as s:
+            return create_town(session=s, actor=Actor.system(), name=name or f"测试镇{next(self._n)}",
+                               county_id=county_unit.id, now=self.now, **fields)
+
+    def case(self, definition: str = "designation", *, state: str | None = None, county: str = "盂县",
+             town=None, data: dict | None = None, by: User | None = None) -> Case:
+        """A case created the normal way, then put straight into `state` with that state's deadlines."""
+        town = town or self.town(county=county)
+        definition_obj = CATALOG.current(definition)
+        creator = sorted(definition_obj.create_roles - {"system"})[0]
+        actor = self.actor(by) if by else self.actor(self.user(creator, county=county))
+        with transaction(self.db) as s:
+            case = create_case(session=s, definition_key=definition, actor=actor, now=self.now, town_id=town.id,
+                               data=data or {})
+            if state and state != case.state:
+                close_deadlines(s, case_id=case.id, state=case.state, now=self.now)
+                case_data = dict(case.data)
+                rows = plan_deadlines(s, case_id=case.id, state=definition_obj.states[state], data=case_data,
+                                      now=self.now, calendar=DEFAULT_CALENDAR)
+                insert_deadlines(s, case.id, rows)
+                s.connection().execute(sa.update(Case.__table__).where(Case.__table__.c.id == case.id)
+                                       .values(state=state, data=case_data))
+                case.state, case.data = state, case_data
+            return case
+
+
+@pytest.fixture
+def make(db, now) -> Factory:
+    return Factory(db, now)
+
+
+def reload(db, case_id: int) -> Case:
+    with transaction(db) as s:
+        return s.get(Case, case_id)
+
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
