@@ -17,7 +17,8 @@ DEFINITIONS_DIR = Path(__file__).resolve().parent.parent / "definitions"
 PROCESS_FILES = ("designation", "town", "inspection", "rectification")
 
 TOP_KEYS = {
-    "key", "version", "label", "initial", "states", "transitions", "number_prefix", "description", "create_roles",
+    "key", "version", "label", "initial", "states", "transitions", "number_prefix", "description",
+    "create_roles", "create_accepts", "create_guards",
 }
 STATE_KEYS = {"label", "final", "deadlines", "actor", "description"}
 DEADLINE_KEYS = {"name", "working_days", "calendar_days", "field", "on_expiry", "reminders", "label"}
@@ -85,6 +86,7 @@ class Definition:
     initial: str
     number_prefix: str
     create_roles: frozenset[str]
+    create: TransitionSpec
     states: dict[str, StateSpec]
     transitions: list[TransitionSpec]
     source: str
@@ -173,26 +175,40 @@ def parse_definition(text: str, filename: str) -> Definition:
     if not isinstance(raw, dict):
         raise DefinitionError([f"{filename}: (file): must be a mapping"])
     check.unknown_keys(raw, TOP_KEYS, "")
-    for required in ("key", "version", "label", "initial", "states", "transitions"):
-        if required not in raw:
-            check.error(required, "missing")
+    # A missing key is reported once, as missing, not again as having the wrong type.
+    missing = {k for k in ("key", "version", "label", "initial", "states", "transitions") if k not in raw}
+    for required in sorted(missing):
+        check.error(required, "missing")
     key = raw.get("key")
     if not isinstance(key, str) or not key.isidentifier():
-        check.error("key", "must be an identifier")
+        if "key" not in missing:
+            check.error("key", "must be an identifier")
         key = str(key)
     version = raw.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        check.error("version", "must be a positive integer")
+        if "version" not in missing:
+            check.error("version", "must be a positive integer")
         version = 0
-    label = check.label(raw.get("label"), "label")
+    label = check.label(raw["label"], "label") if "label" not in missing else Label("", "")
     create_roles = check.names(raw.get("create_roles"), "create_roles")
     for role in create_roles:
         if role not in Role.__members__:
             check.error("create_roles", f"unknown role {role!r}")
+    create_guards = check.names(raw.get("create_guards"), "create_guards")
+    for g in create_guards:
+        if g not in GUARDS:
+            check.error("create_guards", f"unknown guard {g!r}")
+    # Starting a case is treated as a transition into the initial state, with its own fields and guards.
+    create = TransitionSpec(
+        trigger="create", label=Label("新建", "Create"), sources=(), dest=str(raw.get("initial")),
+        roles=frozenset(create_roles), guards=create_guards, actions=(), requires=(),
+        accepts=check.names(raw.get("create_accepts"), "create_accepts"), comment="none", confirm=False,
+        system=False)
 
     raw_states = raw.get("states") or {}
     if not isinstance(raw_states, dict) or not raw_states:
-        check.error("states", "must be a non-empty mapping")
+        if "states" not in missing:
+            check.error("states", "must be a non-empty mapping")
         raw_states = {}
     states: dict[str, StateSpec] = {}
     for name, body in raw_states.items():
@@ -214,7 +230,7 @@ def parse_definition(text: str, filename: str) -> Definition:
                                  bool(final), actor, deadlines)
 
     initial = raw.get("initial")
-    if initial not in states:
+    if initial not in states and "initial" not in missing:
         check.error("initial", f"unknown state {initial!r}")
 
     transitions: list[TransitionSpec] = []
@@ -295,6 +311,7 @@ def parse_definition(text: str, filename: str) -> Definition:
     return Definition(
         key=key, version=int(version), label=label, initial=str(initial),
         number_prefix=str(raw.get("number_prefix") or key[:2].upper()), create_roles=frozenset(create_roles),
+        create=create,
         states=states, transitions=transitions, source=text,
         sha256=hashlib.sha256(text.encode()).hexdigest(), path=filename,
     )

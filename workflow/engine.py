@@ -227,21 +227,30 @@ def create_case(
     if county_id is None:
         raise Unprocessable("必须指定所属县（区）。", "A county is required.",
                             details=[{"field": "county_id", "zh": "必须指定县（区）", "en": "county is required"}])
-    catalog.ensure_stored(session, definition, now)
     data = dict(data or {})
-    planned = plan_deadlines(session, case_id=None, state=definition.states[definition.initial], data=data,
-                             now=now, calendar=calendar or DEFAULT_CALENDAR)
-    year = local_date(now).year
-    number = f"{definition.number_prefix}-{year}-{next_number(session, 'case:' + definition.key, year):04d}"
-    case = Case(number=number, definition_key=definition.key, definition_version=definition.version,
+    case = Case(number="", definition_key=definition.key, definition_version=definition.version,
                 state=definition.initial, version=1, county_id=county_id, town_id=town_id, parent_id=parent_id,
                 title=title or f"{definition.label.zh}{' · ' + town.name if town else ''}",
                 data=data, created_by_id=actor.user_id, created_at=now, updated_at=now)
+    ctx = FireContext(session=session, case=case, definition=definition, spec=definition.create, actor=actor,
+                      now=now, payload=data, comment=None, data=data, calendar=calendar or DEFAULT_CALENDAR)
+    reasons = _field_reasons(definition.create, data, None)
+    for name in definition.create.guards:
+        reasons.extend(GUARDS[name](ctx))
+    if reasons:
+        raise Unprocessable("不能新建：" + "；".join(r["zh"] for r in reasons),
+                            "Cannot create: " + "; ".join(r["en"] for r in reasons), details=reasons)
+    catalog.ensure_stored(session, definition, now)
+    planned = plan_deadlines(session, case_id=None, state=definition.states[definition.initial], data=ctx.data,
+                             now=now, calendar=ctx.calendar)
+    year = local_date(now).year
+    case.number = f"{definition.number_prefix}-{year}-{next_number(session, 'case:' + definition.key, year):04d}"
+    case.data = ctx.data
     session.add(case)
     session.flush()
     audit.record(session, kind="case_created", now=now, actor=actor, case_id=case.id, county_id=county_id,
                  to_state=case.state, data={"definition": f"{definition.key}@{definition.version}",
-                                            "number": number, "data": case.data})
+                                            "number": case.number, "data": case.data})
     insert_deadlines(session, case.id, planned)  # type: ignore[arg-type]
     return case
 

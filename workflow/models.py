@@ -145,6 +145,7 @@ class CaseParty(SQLModel, table=True):
     unit_id: int = Field(foreign_key="unit.id", index=True)
     purpose: str = Field(max_length=40)
     created_at: datetime
+    responded_at: datetime | None = None  # when the unit did what it was brought in for
 
 
 class DefinitionSource(SQLModel, table=True):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 13:22:26.857028
+Create Date: 2026-11-27 13:28:25.065558
 
 The audit trail is append-only: a trigger refuses UPDATE and DELETE on audit_event.
 """
@@ -194,6 +194,7 @@ def upgrade() -> None:
     sa.Column('unit_id', sa.Integer(), nullable=False),
     sa.Column('purpose', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('responded_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['case_file.id'], ),
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
     sa.PrimaryKeyConstraint('id'),

@@ -109,6 +109,10 @@ def record_opinion(ctx: FireContext) -> None:
                                         "by": ctx.actor.name, "at": ctx.now.isoformat(timespec="seconds")}
     ctx.data["opinions"] = opinions
     ctx.audit_data["opinion"] = answer
+    table = CaseParty.__table__  # type: ignore[attr-defined]
+    ctx.session.connection().execute(table.update().where(
+        table.c.case_id == ctx.case.id, table.c.unit_id == ctx.actor.unit_id, table.c.purpose == "consultation",
+    ).values(responded_at=ctx.now))
 
 
 def _opinion_deadline_passed(ctx: FireContext) -> bool:

@@ -23,6 +23,21 @@ def _future_date(ctx: FireContext, key: str, zh: str, en: str) -> list[dict[str,
     return []
 
 
+@guard("order_valid")
+def order_valid(ctx: FireContext) -> list[dict[str, Any]]:
+    """An order states the problem; a deadline set by the office is a date after today."""
+    found = []
+    if not _text(ctx.payload.get("problem")) or len(_text(ctx.payload.get("problem"))) > MAX_TEXT:
+        found.append(reason("请填写需要整改的问题", "describe the problem to rectify", "problem"))
+    if ctx.payload.get("severity") not in (None, *SEVERITIES):
+        found.append(reason("问题严重程度不正确", "unknown severity", "severity"))
+    if ctx.case.town_id is None:
+        found.append(reason("请选择专业镇", "choose the town", "town_id"))
+    if ctx.payload.get("due_date") not in (None, ""):
+        found += _future_date(ctx, "due_date", "整改期限", "the deadline")
+    return found
+
+
 @guard("finding_valid")
 def finding_valid(ctx: FireContext) -> list[dict[str, Any]]:
     """A finding has a text and a severity."""

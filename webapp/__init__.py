@@ -1,0 +1,82 @@
+"""The zyz web application: pages in Chinese (English on request) and the JSON API under /api/v1."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, request, session
+
+from webapp.config import check_production, from_environment
+from webapp.database import close_db
+from webapp.extensions import babel, csrf, login_manager
+from workflow.db import make_engine, make_session_factory
+from workflow.settings import configure as configure_workflow
+
+LOCALES = ("zh_CN", "en")
+JSON_LIMIT = 1024 * 1024  # API bodies
+UPLOAD_LIMIT = 20 * 1024 * 1024  # one attachment
+
+
+def select_locale() -> str:
+    chosen = session.get("lang")
+    if chosen in LOCALES:
+        return chosen
+    return "zh_CN"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application; the scheduler is never started here (see `zyz scheduler`)."""
+    app = Flask(__name__, instance_path=os.environ.get("ZYZ_INSTANCE_PATH") or None)
+    app.config.from_mapping(from_environment(app.instance_path))
+    app.config.update(
+        MAX_CONTENT_LENGTH=UPLOAD_LIMIT + 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="zyz_session",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the server-side session
+        BABEL_DEFAULT_LOCALE="zh_CN",
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+    )
+    app.config.update(config or {})
+    check_production(app.config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["zyz"] = {"engine": engine, "sessions": make_session_factory(engine)}
+    configure_workflow(designation_cycle_years=app.config["DESIGNATION_CYCLE_YEARS"],
+                       instance_path=app.instance_path)
+
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    app.teardown_appcontext(close_db)
+
+    from webapp import auth, cases, errors, templating
+    from webapp.api import blueprint as api
+
+    templating.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(cases.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)
+
+    @app.after_request
+    def security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        )
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.blueprint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app

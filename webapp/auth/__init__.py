@@ -1,0 +1,7 @@
+"""Login, logout, password change, and who the current user is."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from webapp.auth import views  # noqa: E402,F401

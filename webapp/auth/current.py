@@ -1,0 +1,82 @@
+"""Flask-Login glue: the cookie (pages) or Bearer token (API) names a server-side session row."""
+
+from __future__ import annotations
+
+from flask import abort, g, request
+from flask_login import UserMixin, current_user
+
+from webapp.database import db, unit_of_work, utcnow
+from webapp.extensions import login_manager
+from workflow.actors import Actor
+from workflow.auth import resolve_session
+from workflow.models import Unit, User
+
+
+class SessionUser(UserMixin):
+    """The logged-in user of this request, with the session it came through."""
+
+    def __init__(self, user: User, unit: Unit | None, key: str, session_id: int):
+        self.row = user
+        self.unit = unit
+        self.key = key
+        self.session_id = session_id
+
+    def get_id(self) -> str:
+        return self.key
+
+    @property
+    def is_active(self) -> bool:
+        return self.row.is_active
+
+    @property
+    def role(self) -> str:
+        return self.row.role
+
+    @property
+    def display_name(self) -> str:
+        return self.row.display_name
+
+    def actor(self) -> Actor:
+        return Actor.of(self.row, self.unit, client_ip())
+
+
+def client_ip() -> str | None:
+    return request.remote_addr
+
+
+def _load(key: str, kind: str) -> SessionUser | None:
+    found = resolve_session(db(), key=key, now=utcnow())
+    if found is None or found[1].kind != kind:
+        return None
+    user, row = found
+    return SessionUser(user, db().get(Unit, user.unit_id), key, row.id)  # type: ignore[arg-type]
+
+
+@login_manager.user_loader
+def load_from_cookie(key: str) -> SessionUser | None:
+    if request.blueprint == "api":  # the API takes Bearer tokens only, so a cookie cannot forge a request
+        return None
+    return _load(key, "web")
+
+
+@login_manager.request_loader
+def load_from_token(req) -> SessionUser | None:  # type: ignore[no-untyped-def]
+    if req.blueprint != "api":
+        return None
+    header = req.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or len(header) > 200:
+        return None
+    return _load(header[7:].strip(), "api")
+
+
+def load_user_for_request() -> None:
+    """Resolve the session once per request and commit what that wrote (last seen, idle end)."""
+    with unit_of_work():
+        g.user_loaded = current_user.is_authenticated
+
+
+def actor() -> Actor:
+    """The acting user of this request; 401 when nobody is logged in."""
+    if not current_user.is_authenticated:
+        abort(401)
+    return current_user.actor()

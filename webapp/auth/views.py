@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from webapp import LOCALES
+from webapp.auth import bp
+from webapp.auth.current import SessionUser, client_ip, load_user_for_request
+from webapp.auth.forms import LoginForm, PasswordForm
+from webapp.database import db, unit_of_work, utcnow
+from webapp.errors import field_errors, message_of
+from workflow.auth import authenticate, change_password, end_all_sessions, end_session, start_session
+from workflow.errors import WorkflowError
+from workflow.models import Unit
+
+OPEN_ENDPOINTS = {"auth.login", "auth.logout", "auth.password", "auth.language", "static"}
+
+
+@bp.before_app_request
+def resolve_login():  # type: ignore[no-untyped-def]
+    if request.endpoint == "static":
+        return None
+    load_user_for_request()
+    if (current_user.is_authenticated and current_user.row.must_change_password
+            and request.endpoint not in OPEN_ENDPOINTS and request.blueprint != "api"):
+        flash(_("Please set a new password before you continue."), "warning")
+        return redirect(url_for("auth.password"))
+    return None
+
+
+def _safe_next(target: str | None) -> str:
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("cases.inbox")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("cases.inbox"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            with unit_of_work() as s:
+                user = authenticate(s, username=form.username.data.strip(), password=form.password.data,
+                                    ip=client_ip(), now=utcnow())
+                key, row = start_session(s, user=user, kind="web", ip=client_ip(), now=utcnow())
+        except WorkflowError as exc:
+            flash(message_of(exc), "error")
+            return render_template("auth/login.html", form=form), 401
+        lang = session.get("lang")
+        session.clear()  # a fresh session id at every login
+        if lang:
+            session["lang"] = lang
+        login_user(SessionUser(user, db().get(Unit, user.unit_id), key, row.id))  # type: ignore[arg-type]
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form), 400 if request.method == "POST" else 200
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        with unit_of_work() as s:
+            end_session(s, key=current_user.key, now=utcnow(), actor=current_user.actor())
+        logout_user()
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():  # type: ignore[no-untyped-def]
+    form = PasswordForm()
+    errors: dict[str, list[str]] = {}
+    if form.validate_on_submit():
+        if form.new.data != form.confirm.data:
+            errors = {"confirm": [_("The two new passwords differ.")]}
+        else:
+            try:
+                with unit_of_work() as s:
+                    user = s.merge(current_user.row)
+                    change_password(s, user=user, current=form.current.data, new=form.new.data, now=utcnow(),
+                                    actor=current_user.actor())
+                    end_all_sessions(s, user_id=user.id, reason="password_changed", now=utcnow())
+            except WorkflowError as exc:
+                errors = field_errors(exc)
+            else:
+                logout_user()
+                session.clear()
+                flash(_("Your password has been changed. Please log in again."), "success")
+                return redirect(url_for("auth.login"))
+    status = 422 if errors or (request.method == "POST" and form.errors) else 200
+    return render_template("auth/password.html", form=form, errors=errors), status
+
+
+@bp.route("/language", methods=["POST"])
+def language():  # type: ignore[no-untyped-def]
+    chosen = request.form.get("lang")
+    if chosen in LOCALES:
+        session["lang"] = chosen
+    return redirect(_safe_next(request.form.get("next")))

@@ -1,0 +1,73 @@
+"""How the transition form shows and reads each payload field (presentation only; rules are in workflow/)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+
+@dataclass(frozen=True)
+class Widget:
+    kind: str  # text | textarea | date | number | integer | choice | units | experts
+    label: Any
+    choices: tuple[tuple[str, Any], ...] = ()
+
+
+WIDGETS: dict[str, Widget] = {
+    "member_units": Widget("units", _l("Member units asked for opinions")),
+    "opinion_due_date": Widget("date", _l("Opinion deadline (default 7 working days)")),
+    "opinion": Widget("choice", _l("Opinion"), (("agree", _l("Agree")), ("disagree", _l("Disagree")))),
+    "experts": Widget("experts", _l("Expert panel (one per line: name score)")),
+    "expert_recommendation": Widget("textarea", _l("Panel recommendation")),
+    "due_date": Widget("date", _l("Deadline")),
+    "requested_due_date": Widget("date", _l("Requested new deadline")),
+    "report": Widget("textarea", _l("Rectification report")),
+    "finding_no": Widget("integer", _l("Finding number")),
+    "decision": Widget("choice", _l("Decision"), (("no_action", _l("No action needed")),
+                                                   ("rectify", _l("Order rectification")))),
+    "output_yi": Widget("number", _l("Output of the leading industry (100 million yuan)")),
+}
+
+
+class FieldError(ValueError):
+    pass
+
+
+def widget(name: str) -> Widget:
+    return WIDGETS.get(name, Widget("text", name))
+
+
+def parse_field(name: str, form: Any) -> Any:
+    """The payload value of field `name` from a submitted form (None when left empty)."""
+    kind = widget(name).kind
+    if kind == "units":
+        values = form.getlist(name)
+        try:
+            return [int(v) for v in values]
+        except ValueError:
+            raise FieldError(_l("Choose member units from the list.")) from None
+    raw = (form.get(name) or "").strip()
+    if raw == "":
+        return None
+    if kind == "integer":
+        if not re.fullmatch(r"-?\d{1,9}", raw):
+            raise FieldError(_l("Enter a whole number."))
+        return int(raw)
+    if kind == "number":
+        if not re.fullmatch(r"-?\d{1,12}(\.\d{1,2})?", raw):
+            raise FieldError(_l("Enter a number with at most two decimals."))
+        return float(raw)
+    if kind == "experts":
+        experts = []
+        for line in raw.splitlines():
+            if not line.strip():
+                continue
+            match = re.fullmatch(r"\s*(.+?)[\s,，]+(\d{1,3}(?:\.\d+)?)\s*", line)
+            if not match:
+                raise FieldError(_l("Write one expert per line: name, then score."))
+            experts.append({"name": match.group(1).strip(), "score": float(match.group(2))})
+        return experts
+    return raw

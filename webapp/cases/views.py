@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlmodel import select
+
+from webapp.auth.current import actor
+from webapp.cases import bp
+from webapp.cases.fields import FieldError, parse_field, widget
+from webapp.database import db, unit_of_work, utcnow
+from webapp.errors import field_errors, is_english, message_of
+from workflow.access import get_case, town_filter
+from workflow.catalog import CATALOG
+from workflow.engine import allowed_transitions, create_case, fire
+from workflow.errors import WorkflowError
+from workflow.models import Town, Unit, UnitKind
+from workflow.queries import case_events, case_list, inbox, open_deadlines, unit_names
+from workflow.services.towns import create_town
+
+
+def _int_arg(name: str, default: int = 1) -> int:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) < 9 else default
+
+
+@bp.route("/")
+@login_required
+def index():  # type: ignore[no-untyped-def]
+    return redirect(url_for("cases.inbox"))
+
+
+@bp.route("/inbox", endpoint="inbox")
+@login_required
+def inbox_page():  # type: ignore[no-untyped-def]
+    page = inbox(db(), actor(), page=_int_arg("page"), per_page=20)
+    return render_template("cases/inbox.html", page=page, **_list_context(page.items))
+
+
+@bp.route("/cases")
+@login_required
+def list_cases():  # type: ignore[no-untyped-def]
+    definition = request.args.get("definition") or None
+    if definition not in (None, *CATALOG.keys()):
+        definition = None
+    page = case_list(db(), actor(), definition=definition, state=request.args.get("state") or None,
+                     county_id=_int_arg("county", 0) or None, page=_int_arg("page"), per_page=20)
+    counties = db().exec(select(Unit).where(Unit.kind == UnitKind.county.value).order_by(Unit.id)).all()
+    return render_template("cases/list.html", page=page, counties=counties, definitions=CATALOG.keys(),
+                           **_list_context(page.items))
+
+
+def _list_context(cases) -> dict:  # type: ignore[no-untyped-def]
+    ids = [c.id for c in cases]
+    return {"deadlines": open_deadlines(db(), ids),
+            "units": unit_names(db(), {c.county_id for c in cases})}
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+@login_required
+def new_case():  # type: ignore[no-untyped-def]
+    me = actor()
+    creatable = [k for k in CATALOG.keys() if me.role in CATALOG.current(k).create_roles and k != "town"]
+    if not creatable:
+        abort(403)
+    towns = db().exec(select(Town).where(town_filter(me)).order_by(Town.county_id, Town.name)).all()
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        definition = request.form.get("definition", "")
+        if definition not in creatable:
+            errors["definition"] = [_("Choose a kind of case.")]
+        town_raw = request.form.get("town_id", "")
+        new_town = (request.form.get("new_town") or "").strip()
+        if not errors:
+            try:
+                with unit_of_work() as s:
+                    if town_raw == "new":
+                        town_id = create_town(session=s, actor=me, name=new_town, county_id=me.unit_id or 0,
+                                              now=utcnow()).id
+                    elif town_raw.isdigit():
+                        town_id = int(town_raw)
+                    else:
+                        town_id = None
+                    case = create_case(session=s, definition_key=definition, actor=me, now=utcnow(),
+                                       town_id=town_id)
+                flash(_("Case %(number)s created.", number=case.number), "success")
+                return redirect(url_for("cases.show", case_id=case.id))
+            except WorkflowError as exc:
+                errors = field_errors(exc)
+    return render_template("cases/new.html", creatable=creatable, towns=towns, errors=errors,
+                           form=request.form), 422 if errors else 200
+
+
+@bp.route("/cases/<int:case_id>")
+@login_required
+def show(case_id: int):  # type: ignore[no-untyped-def]
+    me = actor()
+    s = db()
+    case = get_case(s, me, case_id)
+    definition = CATALOG.get(case.definition_key, case.definition_version, s)
+    events = case_events(s, me, case_id)
+    town = s.get(Town, case.town_id) if case.town_id else None
+    return render_template(
+        "cases/show.html", case=case, definition=definition, events=events, town=town,
+        county=s.get(Unit, case.county_id), actions=allowed_transitions(definition, case, me),
+        deadlines=open_deadlines(s, [case_id]).get(case_id, []),
+        reminders=open_deadlines(s, [case_id], kind="reminder").get(case_id, []),
+    )
+
+
+@bp.route("/cases/<int:case_id>/do/<trigger>", methods=["GET", "POST"])
+@login_required
+def transition(case_id: int, trigger: str):  # type: ignore[no-untyped-def]
+    me = actor()
+    s = db()
+    case = get_case(s, me, case_id)
+    definition = CATALOG.get(case.definition_key, case.definition_version, s)
+    spec = definition.transition(trigger, case.state)
+    if spec is None or spec.system:
+        flash(_("This step is not possible now."), "warning")
+        return redirect(url_for("cases.show", case_id=case_id))
+    if me.role not in spec.roles:
+        abort(403)
+    fields = [*spec.requires, *spec.accepts]
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        payload = {}
+        for name in fields:
+            try:
+                value = parse_field(name, request.form)
+            except FieldError as exc:
+                errors.setdefault(name, []).append(str(exc))
+                continue
+            if value not in (None, []):
+                payload[name] = value
+        version = request.form.get("expected_version", "")
+        if not version.isdigit():
+            errors.setdefault("", []).append(_("The form is incomplete; reload the page."))
+        if spec.confirm and request.form.get("confirmed") != "yes":
+            errors.setdefault("confirmed", []).append(_("Tick the box to confirm this step."))
+        if not errors:
+            try:
+                with unit_of_work() as session:
+                    fire(session=session, case_id=case_id, trigger=trigger, actor=me, now=utcnow(),
+                         payload=payload, comment=request.form.get("comment"),
+                         expected_version=int(version))
+                flash(_("Done: %(step)s.", step=spec.label.get("en" if is_english() else "zh")), "success")
+                return redirect(url_for("cases.show", case_id=case_id))
+            except WorkflowError as exc:
+                if exc.status in (403, 404):
+                    raise
+                errors = field_errors(exc)
+                flash(message_of(exc), "error")
+    member_units = []
+    if "member_units" in fields:
+        member_units = s.exec(select(Unit).where(Unit.kind == UnitKind.member.value,
+                                                 Unit.is_active.is_(True)).order_by(Unit.id)).all()  # type: ignore[attr-defined]
+    return render_template("cases/transition.html", case=case, spec=spec, fields=fields, widget=widget,
+                           errors=errors, form=request.form, member_units=member_units,
+                           county=s.get(Unit, case.county_id)), 422 if errors else 200
+
+
+@bp.app_context_processor
+def navigation() -> dict:
+    if not current_user.is_authenticated:
+        return {}
+    me = current_user.actor()
+    return {"can_create": any(me.role in CATALOG.current(k).create_roles for k in CATALOG.keys() if k != "town")}

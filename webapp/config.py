@@ -1,0 +1,38 @@
+"""Configuration from environment variables prefixed ZYZ_ (see README)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_SECRET = "dev-secret-change-me"  # noqa: S105 - the placeholder production refuses
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def from_environment(instance_path: str) -> dict:
+    """Settings read from ZYZ_* variables, with defaults for development."""
+    env = os.environ
+    database = env.get("ZYZ_DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'zyz.db'}"
+    return {
+        "ZYZ_ENV": env.get("ZYZ_ENV", "development"),
+        "SECRET_KEY": env.get("ZYZ_SECRET_KEY", DEFAULT_SECRET),
+        "DATABASE_URL": database,
+        "UPLOAD_DIR": env.get("ZYZ_UPLOAD_DIR") or str(Path(instance_path) / "files"),
+        "DESIGNATION_CYCLE_YEARS": int(env.get("ZYZ_DESIGNATION_CYCLE_YEARS", "3")),
+        "PAGE_SIZE": int(env.get("ZYZ_PAGE_SIZE", "20")),
+        "SESSION_COOKIE_SECURE": env.get("ZYZ_HTTPS", "") == "1",
+        "PREFERRED_URL_SCHEME": "https" if env.get("ZYZ_HTTPS", "") == "1" else "http",
+    }
+
+
+def check_production(config: dict) -> None:
+    """Refuse to start in production with the default secret key or debug mode."""
+    if config["ZYZ_ENV"] != "production":
+        return
+    if config["SECRET_KEY"] in (DEFAULT_SECRET, "") or len(config["SECRET_KEY"]) < 32:
+        raise ConfigError("ZYZ_SECRET_KEY must be set to a random value of at least 32 characters in production")
+    if config.get("DEBUG"):
+        raise ConfigError("debug mode is not allowed in production")

@@ -1,0 +1,66 @@
+"""Jinja filters and globals: local times, labels of states, triggers and roles in the chosen language."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, request, url_for
+from flask_babel import get_locale
+
+from workflow.calendar import to_local
+from workflow.catalog import CATALOG
+from workflow.models import ROLE_LABELS, Case, Role
+
+
+def lang() -> str:
+    return "en" if str(get_locale() or "zh_CN").startswith("en") else "zh"
+
+
+def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return to_local(value).strftime(fmt) if value else ""
+
+
+def case_state(case: Case) -> str:
+    return CATALOG.get(case.definition_key, case.definition_version).state_label(case.state, lang())
+
+
+def definition_label(key: str) -> str:
+    return CATALOG.current(key).label.get(lang())
+
+
+def trigger_label(case: Case, trigger: str | None) -> str:
+    if not trigger:
+        return ""
+    return CATALOG.get(case.definition_key, case.definition_version).trigger_label(trigger, lang())
+
+
+def state_label(case: Case, state: str | None) -> str:
+    if not state:
+        return ""
+    return CATALOG.get(case.definition_key, case.definition_version).state_label(state, lang())
+
+
+def role_label(role: str | None) -> str:
+    if not role or role not in Role.__members__:
+        return role or ""
+    zh, en = ROLE_LABELS[Role(role)]
+    return en if lang() == "en" else zh
+
+
+def pretty(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, indent=1)
+    return "" if value is None else str(value)
+
+
+def page_url(page: int) -> str:
+    args = {**(request.view_args or {}), **request.args.to_dict(), "page": page}
+    return url_for(request.endpoint or "cases.inbox", **args)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(localtime=localtime, case_state=case_state, role_label=role_label, pretty=pretty)
+    app.jinja_env.globals.update(lang=lang, definition_label=definition_label, trigger_label=trigger_label,
+                                 state_label=state_label, page_url=page_url, catalog=CATALOG)

@@ -1,0 +1,113 @@
+"""Read-side services: inbox, case lists, timelines, open deadlines; all through the access filter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from workflow.access import case_filter, get_case
+from workflow.actors import Actor
+from workflow.catalog import CATALOG, Catalog
+from workflow.models import AuditEvent, Case, CaseParty, Deadline, DeadlineStatus, Role, Unit
+
+T = TypeVar("T")
+MAX_PAGE_SIZE = 100
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+
+def _page(session: Session, query: Any, page: int, per_page: int) -> Page[Any]:
+    page = max(1, page)
+    per_page = max(1, min(per_page, MAX_PAGE_SIZE))
+    total = session.exec(select(sa.func.count()).select_from(query.order_by(None).subquery())).one()
+    items = session.exec(query.offset((page - 1) * per_page).limit(per_page)).all()
+    return Page(list(items), int(total), page, per_page)
+
+
+def actionable_filter(actor: Actor, catalog: Catalog = CATALOG) -> sa.ColumnElement[bool]:
+    """Cases in a state where the actor's role has something to do (the inbox)."""
+    clauses = []
+    for key in catalog.keys():
+        definition = catalog.current(key)
+        states = sorted({s for t in definition.transitions if actor.role in t.roles and not t.system
+                         for s in t.sources})
+        if states:
+            clauses.append(sa.and_(Case.definition_key == key, Case.state.in_(states)))  # type: ignore[attr-defined]
+    if not clauses:
+        return sa.false()
+    found = sa.or_(*clauses)
+    if actor.role == Role.member:
+        # a member unit's work is done once it has answered
+        waiting = select(CaseParty.case_id).where(CaseParty.unit_id == actor.unit_id,
+                                                  CaseParty.responded_at.is_(None))  # type: ignore[union-attr]
+        found = sa.and_(found, Case.id.in_(waiting))  # type: ignore[union-attr]
+    return found
+
+
+def inbox(session: Session, actor: Actor, *, page: int = 1, per_page: int = 20) -> Page[Case]:
+    """The cases the actor can act on now, oldest change first."""
+    query = (select(Case).where(case_filter(actor), actionable_filter(actor), Case.closed_at.is_(None))  # type: ignore[union-attr]
+             .order_by(Case.updated_at, Case.id))
+    return _page(session, query, page, per_page)
+
+
+def case_list(session: Session, actor: Actor, *, definition: str | None = None, state: str | None = None,
+              county_id: int | None = None, town_id: int | None = None, page: int = 1,
+              per_page: int = 20) -> Page[Case]:
+    """Every case the actor may see, filtered, newest first."""
+    query = select(Case).where(case_filter(actor))
+    if definition:
+        query = query.where(Case.definition_key == definition)
+    if state:
+        query = query.where(Case.state == state)
+    if county_id:
+        query = query.where(Case.county_id == county_id)
+    if town_id:
+        query = query.where(Case.town_id == town_id)
+    return _page(session, query.order_by(Case.id.desc()), page, per_page)  # type: ignore[union-attr]
+
+
+def case_events(session: Session, actor: Actor, case_id: int) -> list[AuditEvent]:
+    """The case's timeline (404 when the case is not visible)."""
+    get_case(session, actor, case_id)
+    return list(session.exec(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.seq)))
+
+
+def open_deadlines(session: Session, case_ids: list[int], *, kind: str = "expiry") -> dict[int, list[Deadline]]:
+    """Open deadline rows of the given cases, soonest first."""
+    if not case_ids:
+        return {}
+    rows = session.exec(select(Deadline).where(
+        Deadline.case_id.in_(case_ids), Deadline.status == DeadlineStatus.open.value,  # type: ignore[attr-defined]
+        Deadline.kind == kind).order_by(Deadline.due_at))
+    found: dict[int, list[Deadline]] = {}
+    for row in rows:
+        found.setdefault(row.case_id, []).append(row)
+    return found
+
+
+def unit_names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(session.exec(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all())  # type: ignore[union-attr,arg-type]
