@@ -1,0 +1,175 @@
+"""The definitions loader: every real file loads; every broken fixture fails with its own message."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from workflow.definitions import (
+    DEFINITIONS_DIR,
+    PROCESS_FILES,
+    DefinitionError,
+    load_directory,
+    load_file,
+    parse_definition,
+)
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "definitions"
+
+# fixture file -> the one error it must produce, after the file name (key: problem)
+BROKEN = {
+    "unknown_source_state.yaml": "transitions[1] (finish).source: unknown state 'reviewed'",
+    "unknown_dest_state.yaml": "transitions[1] (finish).dest: unknown state 'archived'",
+    "unreachable_state.yaml": "states.archived: unreachable from the initial state 'draft'",
+    "dead_end_state.yaml": "states.paused: not final and has no transition out",
+    "unknown_guard.yaml": "transitions[0] (submit).guards: unknown guard 'no_such_guard'",
+    "unknown_action.yaml": "transitions[1] (finish).actions: unknown action 'no_such_action'",
+    "unknown_role.yaml": "transitions[0] (submit).roles: unknown role 'mayor'",
+    "system_role.yaml": "transitions[1] (finish).roles: unknown role 'system'",
+    "unknown_state_actor.yaml": "states.submitted.actor: unknown role 'secretary'",
+    "unknown_create_role.yaml": "create_roles: unknown role 'citizen'",
+    "expiry_not_leaving.yaml":
+        "states.submitted.deadlines[0].on_expiry: expiry trigger 'expire' does not leave state 'submitted'",
+    "expiry_unknown_trigger.yaml":
+        "states.submitted.deadlines[0].on_expiry: expiry trigger 'lapse' does not leave state 'submitted'",
+    "expiry_not_system.yaml":
+        "states.submitted.deadlines[0].on_expiry: expiry trigger 'expire' must be a system trigger",
+    "duplicate_trigger.yaml":
+        "transitions[3] (finish).trigger: trigger 'finish' defined twice from state 'submitted' "
+        "(also transitions[1])",
+    "missing_state_label.yaml": "states.done.label: missing label (needs zh and en)",
+    "missing_transition_label.yaml": "transitions[1] (finish).label: missing label (needs zh and en)",
+    "missing_definition_label.yaml": "label: missing",
+    "missing_english_label.yaml": "states.submitted.label.en: missing label",
+    "invalid_yaml.yaml": "(file): not valid YAML",
+    "not_a_mapping.yaml": "(file): must be a mapping",
+    "unknown_key.yaml": "inital: unknown key",
+    "unknown_state_key.yaml": "states.draft.colour: unknown key",
+    "unknown_transition_key.yaml": "transitions[0].guard: unknown key",
+    "unknown_deadline_key.yaml": "states.submitted.deadlines[0].hours: unknown key",
+    "missing_version.yaml": "version: missing",
+    "bad_version.yaml": "version: must be a positive integer",
+    "unknown_initial.yaml": "initial: unknown state 'drafting'",
+    "final_state_left.yaml": "transitions[3] (reopen).source: final state 'done' cannot be left",
+    "system_with_roles.yaml":
+        "transitions[2] (expire).roles: a system trigger is fired by the scheduler only; remove roles",
+    "no_roles.yaml": "transitions[1] (finish).roles: missing (who may fire it?)",
+    "bad_comment_mode.yaml":
+        "transitions[1] (finish).comment: must be one of ['none', 'optional', 'required']",
+    "deadline_two_counts.yaml": "states.submitted.deadlines[0]: give working_days or calendar_days, not both",
+    "deadline_no_count.yaml": "states.submitted.deadlines[0]: needs working_days, calendar_days or field",
+}
+
+SEVERAL = [
+    "several_problems.yaml: version: missing",
+    "several_problems.yaml: states.draft.colour: unknown key",
+    "several_problems.yaml: transitions[0] (submit).guards: unknown guard 'no_such_guard'",
+    "several_problems.yaml: transitions[1] (finish).dest: unknown state 'archived'",
+    "several_problems.yaml: states.submitted.deadlines[0].on_expiry: "
+    "expiry trigger 'expire' must be a system trigger",
+]
+
+
+def _errors(path: Path) -> list[str]:
+    with pytest.raises(DefinitionError) as raised:
+        load_file(path)
+    return raised.value.errors
+
+
+@pytest.mark.parametrize("path", sorted(DEFINITIONS_DIR.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_file_in_definitions_loads(path):
+    assert path.stem in PROCESS_FILES, f"{path.name} is not a process definition the loader knows"
+    definition = load_file(path)
+    assert definition.key == path.stem
+    assert definition.version >= 1
+    assert definition.initial in definition.states
+    assert definition.label.zh and definition.label.en
+
+
+def test_load_directory_gives_every_process():
+    found = load_directory()
+    assert set(found) == set(PROCESS_FILES)
+    designation = found["designation"]
+    assert designation.transition("submit", "draft").dest == "submitted"
+    assert designation.transition("submit", "submitted") is None
+    assert [d.working_days for d in designation.states["returned"].deadlines] == [10]
+    assert designation.states["returned"].deadlines[0].reminders == (2, 0)
+    assert found["rectification"].states["rectifying"].deadlines[0].reminders == (7, 3, 1, 0)
+
+
+def test_the_fixture_base_is_valid():
+    """Each broken fixture is this file with one change, so its error comes from that change alone."""
+    definition = load_file(FIXTURES / "valid_sample.yaml")
+    assert definition.key == "sample"
+    assert set(definition.states) == {"draft", "submitted", "done"}
+
+
+def test_every_broken_fixture_is_listed():
+    on_disk = {p.name for p in FIXTURES.glob("*.yaml")} - {"valid_sample.yaml", "several_problems.yaml"}
+    assert on_disk == set(BROKEN)
+
+
+@pytest.mark.parametrize(("filename", "expected"), sorted(BROKEN.items()))
+def test_broken_definition_is_refused(filename, expected):
+    errors = _errors(FIXTURES / filename)
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(f"{filename}: {expected}"), errors
+
+
+def test_a_file_with_several_problems_reports_all_of_them():
+    errors = _errors(FIXTURES / "several_problems.yaml")
+    assert errors == SEVERAL
+
+
+def test_definition_error_message_lists_every_line():
+    with pytest.raises(DefinitionError) as raised:
+        load_file(FIXTURES / "several_problems.yaml")
+    assert str(raised.value).splitlines() == SEVERAL
+
+
+def test_unreadable_file_is_reported(tmp_path):
+    errors = _errors(tmp_path / "nowhere.yaml")
+    assert errors == ["nowhere.yaml: (file): cannot read: No such file or directory"]
+
+
+def test_load_directory_reports_the_errors_of_every_file(tmp_path):
+    for name in PROCESS_FILES:
+        shutil.copyfile(DEFINITIONS_DIR / f"{name}.yaml", tmp_path / f"{name}.yaml")
+    (tmp_path / "town.yaml").write_text((FIXTURES / "unknown_guard.yaml").read_text(), encoding="utf-8")
+    (tmp_path / "inspection.yaml").unlink()
+    with pytest.raises(DefinitionError) as raised:
+        load_directory(tmp_path)
+    assert raised.value.errors == [
+        "town.yaml: transitions[0] (submit).guards: unknown guard 'no_such_guard'",
+        "inspection.yaml: (file): missing",
+    ]
+
+
+def test_load_directory_refuses_a_key_that_does_not_match_the_file(tmp_path):
+    for name in PROCESS_FILES:
+        shutil.copyfile(DEFINITIONS_DIR / f"{name}.yaml", tmp_path / f"{name}.yaml")
+    text = (DEFINITIONS_DIR / "town.yaml").read_text(encoding="utf-8")
+    (tmp_path / "town.yaml").write_text(text.replace("key: town", "key: towns"), encoding="utf-8")
+    with pytest.raises(DefinitionError) as raised:
+        load_directory(tmp_path)
+    assert raised.value.errors == ["town.yaml: key: must be 'town' to match the file name"]
+
+
+def test_parse_definition_keeps_source_and_digest():
+    text = (FIXTURES / "valid_sample.yaml").read_text(encoding="utf-8")
+    first = parse_definition(text, "a.yaml")
+    again = parse_definition(text, "b.yaml")
+    changed = parse_definition(text.replace("working_days: 5", "working_days: 6"), "c.yaml")
+    assert first.source == text
+    assert first.sha256 == again.sha256 != changed.sha256
+    assert changed.states["submitted"].deadlines[0].working_days == 6
+
+
+def test_roles_and_system_flag_are_parsed():
+    definition = load_file(FIXTURES / "valid_sample.yaml")
+    expire = definition.transition("expire", "submitted")
+    assert expire.system and expire.roles == frozenset({"system"})
+    finish = definition.transition("finish", "submitted")
+    assert not finish.system and finish.roles == frozenset({"office"}) and finish.comment == "required"
