@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from datetime import datetime
 from pathlib import Path
 
@@ -44,7 +45,8 @@ class Catalog:
         self._versions: dict[tuple[str, int], Definition] = {}
         self._current: dict[str, Definition] = {}
         self._machines: dict[tuple[str, int], Machine] = {}
-        self._stored: set[tuple[int, str, int]] = set()
+        # Per engine (held weakly: an id() would be reused by a later engine on another database).
+        self._stored: weakref.WeakKeyDictionary[sa.Engine, set[tuple[str, int]]] = weakref.WeakKeyDictionary()
         self._loaded = False
 
     def _ensure_loaded(self) -> None:
@@ -62,7 +64,8 @@ class Catalog:
             raise DefinitionError([f"{definition.path}: version: {definition.key} version {definition.version} "
                                    "is already loaded with other content; raise the version"])
         self._versions[key] = known or definition
-        self._machines.setdefault(key, build_machine(definition))
+        if key not in self._machines:  # built once: adding a known version again builds nothing
+            self._machines[key] = build_machine(definition)
         if current:
             self._current[definition.key] = self._versions[key]
 
@@ -106,9 +109,9 @@ class Catalog:
 
     def ensure_stored(self, session: Session, definition: Definition, now: datetime) -> None:
         """Keep the source of `definition` in the database so that its cases outlive the file."""
-        bind = session.get_bind()
-        memo = (id(bind), definition.key, definition.version)
-        if memo in self._stored:
+        stored = self._stored.setdefault(session.get_bind(), set())  # type: ignore[arg-type]
+        memo = (definition.key, definition.version)
+        if memo in stored:
             return
         row = session.exec(
             select(DefinitionSource).where(DefinitionSource.key == definition.key,
@@ -122,7 +125,7 @@ class Catalog:
         if row.sha256 != definition.sha256:
             raise DefinitionError([f"{definition.path}: version: {definition.key} version {definition.version} "
                                    "differs from the one stored in the database; raise the version"])
-        self._stored.add(memo)
+        stored.add(memo)
 
     def sync(self, session: Session, now: datetime) -> None:
         """Store every current definition's source (run by `zyz init`)."""

@@ -20,7 +20,7 @@ TOP_KEYS = {
     "key", "version", "label", "initial", "states", "transitions", "number_prefix", "description",
     "create_roles", "create_accepts", "create_guards",
 }
-STATE_KEYS = {"label", "final", "deadlines", "actor", "description"}
+STATE_KEYS = {"label", "final", "deadlines", "actors", "description"}
 DEADLINE_KEYS = {"name", "working_days", "calendar_days", "field", "on_expiry", "reminders", "label"}
 TRANSITION_KEYS = {
     "trigger", "label", "source", "dest", "roles", "guards", "actions", "requires", "accepts",
@@ -54,7 +54,7 @@ class StateSpec:
     name: str
     label: Label
     final: bool
-    actor: str | None
+    actors: tuple[str, ...]  # whose inbox a case in this state appears in
     deadlines: tuple[DeadlineSpec, ...]
 
 
@@ -220,14 +220,15 @@ def parse_definition(text: str, filename: str) -> Definition:
         final = body.get("final", False)
         if not isinstance(final, bool):
             check.error(f"{skey}.final", "must be true or false")
-        actor = body.get("actor")
-        if actor is not None and actor not in Role.__members__:
-            check.error(f"{skey}.actor", f"unknown role {actor!r}")
+        actors = check.names(body.get("actors"), f"{skey}.actors")
+        for actor in actors:
+            if actor not in Role.__members__:
+                check.error(f"{skey}.actors", f"unknown role {actor!r}")
         deadlines = tuple(
             _deadline(check, d, f"{skey}.deadlines[{i}]") for i, d in enumerate(body.get("deadlines") or [])
         )
         states[name] = StateSpec(str(name), check.label(body.get("label"), f"{skey}.label"),
-                                 bool(final), actor, deadlines)
+                                 bool(final), actors, deadlines)
 
     initial = raw.get("initial")
     if initial not in states and "initial" not in missing:

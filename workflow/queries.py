@@ -46,12 +46,11 @@ def _page(session: Session, query: Any, page: int, per_page: int) -> Page[Any]:
 
 
 def actionable_filter(actor: Actor, catalog: Catalog = CATALOG) -> sa.ColumnElement[bool]:
-    """Cases in a state where the actor's role has something to do (the inbox)."""
+    """Cases in a state that waits for the actor's role (the states' `actors` in the definitions)."""
     clauses = []
     for key in catalog.keys():
         definition = catalog.current(key)
-        states = sorted({s for t in definition.transitions if actor.role in t.roles and not t.system
-                         for s in t.sources})
+        states = sorted(name for name, spec in definition.states.items() if actor.role in spec.actors)
         if states:
             clauses.append(sa.and_(Case.definition_key == key, Case.state.in_(states)))  # type: ignore[attr-defined]
     if not clauses:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort, g, request
+from flask import abort, g, redirect, request, url_for
 from flask_login import UserMixin, current_user
 
 from webapp.database import db, unit_of_work, utcnow
+from webapp.errors import json_error
 from webapp.extensions import login_manager
 from workflow.actors import Actor
 from workflow.auth import resolve_session
@@ -38,6 +39,17 @@ class SessionUser(UserMixin):
 
     def actor(self) -> Actor:
         return Actor.of(self.row, self.unit, client_ip())
+
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = None  # the login page says enough
+
+
+@login_manager.unauthorized_handler
+def unauthorized():  # type: ignore[no-untyped-def]
+    if request.blueprint == "api":
+        return json_error(401, "unauthorized", "请先登录（需要 Bearer 令牌）。", "Log in first (Bearer token required).")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 def client_ip() -> str | None:

@@ -1,0 +1,154 @@
+"""Routes of /api/v1; each calls the same service as the matching page."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from flask_login import current_user
+
+from webapp.api.openapi import Query, api_route, document
+from webapp.api.schemas import (
+    AvailableTransition, CaseCreate, CaseList, CaseOut, CaseSummary, DeadlineOut, DefinitionOut, Error,
+    EventList, EventOut, Me, StateOut, Token, TokenRequest, TransitionOut, TransitionRequest, UnitOut,
+)
+from webapp.auth.current import actor, client_ip
+from webapp.database import db, unit_of_work, utcnow
+from webapp.errors import json_error
+from workflow.access import get_case
+from workflow.auth import authenticate, start_session
+from workflow.catalog import CATALOG
+from workflow.definitions import Definition, Label
+from workflow.engine import allowed_transitions, create_case, fire
+from workflow.models import Case
+from workflow.queries import case_events, case_list, open_deadlines
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _label(label: Label) -> dict[str, str]:
+    return {"zh": label.zh, "en": label.en}
+
+
+def _summary(case: Case) -> dict[str, Any]:
+    definition = CATALOG.get(case.definition_key, case.definition_version, db())
+    state = definition.states[case.state].label
+    return CaseSummary(
+        id=case.id, number=case.number, definition=case.definition_key,  # type: ignore[arg-type]
+        definition_version=case.definition_version, state=case.state, state_label=_label(state),  # type: ignore[arg-type]
+        version=case.version, county_id=case.county_id, town_id=case.town_id, title=case.title,
+        created_at=case.created_at, updated_at=case.updated_at, closed_at=case.closed_at,
+    ).model_dump(mode="json")
+
+
+def _case_out(case: Case) -> dict[str, Any]:
+    definition = CATALOG.get(case.definition_key, case.definition_version, db())
+    transitions = [AvailableTransition(trigger=t.trigger, label=_label(t.label), requires=list(t.requires),  # type: ignore[arg-type]
+                                       accepts=list(t.accepts), comment=t.comment, confirm=t.confirm)
+                   for t in allowed_transitions(definition, case, actor())]
+    deadlines = [DeadlineOut(name=d.name, due_date=d.due_date, due_at=d.due_at, trigger=d.trigger,
+                             is_estimated=d.is_estimated)
+                 for d in open_deadlines(db(), [case.id]).get(case.id, [])]  # type: ignore[list-item]
+    out = CaseOut(**_summary(case), data=case.data, transitions=transitions, deadlines=deadlines)
+    return out.model_dump(mode="json")
+
+
+def _definition_out(d: Definition) -> dict[str, Any]:
+    return DefinitionOut(
+        key=d.key, version=d.version, label=_label(d.label), initial=d.initial,  # type: ignore[arg-type]
+        create_roles=sorted(d.create_roles), create_accepts=list(d.create.accepts),
+        states=[StateOut(name=s.name, label=_label(s.label), final=s.final)  # type: ignore[arg-type]
+                for s in d.states.values()],
+        transitions=[TransitionOut(trigger=t.trigger, label=_label(t.label), sources=list(t.sources),  # type: ignore[arg-type]
+                                   dest=t.dest, roles=sorted(t.roles), requires=list(t.requires),
+                                   accepts=list(t.accepts), comment=t.comment, confirm=t.confirm, system=t.system)
+                     for t in d.transitions],
+    ).model_dump(mode="json")
+
+
+@api_route(bp, "/auth/token", "POST", summary="Exchange username and password for a Bearer token",
+           body=TokenRequest, auth=False, responses={200: (Token, "token issued"), 401: (Error, "refused")})
+def token(body: TokenRequest):  # type: ignore[no-untyped-def]
+    with unit_of_work() as s:
+        user = authenticate(s, username=body.username, password=body.password, ip=client_ip(), now=utcnow())
+        key, row = start_session(s, user=user, kind="api", ip=client_ip(), now=utcnow())
+    return jsonify(Token(token=key, expires_at=row.expires_at).model_dump(mode="json"))
+
+
+@api_route(bp, "/me", "GET", summary="The caller", responses={200: (Me, "the caller")})
+def me():  # type: ignore[no-untyped-def]
+    user, unit = current_user.row, current_user.unit
+    return jsonify(Me(id=user.id, username=user.username, display_name=user.display_name, role=user.role,
+                      unit=UnitOut(id=unit.id, name=unit.name, kind=unit.kind) if unit else None)
+                   .model_dump(mode="json"))
+
+
+@api_route(bp, "/definitions", "GET", summary="The current process definitions",
+           responses={200: (None, "a list of definitions (DefinitionOut)")})
+def definitions():  # type: ignore[no-untyped-def]
+    return jsonify([_definition_out(CATALOG.current(k)) for k in CATALOG.keys()])
+
+
+@api_route(bp, "/cases", "POST", summary="Start a case", body=CaseCreate,
+           responses={201: (CaseOut, "created"), 403: (Error, "role may not start this kind of case")})
+def create(body: CaseCreate):  # type: ignore[no-untyped-def]
+    with unit_of_work() as s:
+        case = create_case(session=s, definition_key=body.definition, actor=actor(), now=utcnow(),
+                           town_id=body.town_id, county_id=body.county_id, title=body.title, data=body.data)
+    return jsonify(_case_out(case)), 201
+
+
+INT = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+
+
+@api_route(bp, "/cases", "GET", summary="Cases the caller may see",
+           query=(Query("definition", {"type": "string"}), Query("state", {"type": "string"}),
+                  Query("county", INT), Query("page", INT), Query("per_page", {**INT, "maximum": 100})),
+           responses={200: (CaseList, "one page")})
+def list_cases():  # type: ignore[no-untyped-def]
+    args = {}
+    for name in ("county", "page", "per_page"):
+        raw = request.args.get(name)
+        if raw is not None:
+            if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
+                return json_error(400, "bad_request", f"参数 {name} 须为正整数。", f"{name} must be a positive integer.")
+            args[name] = int(raw)
+    page = case_list(db(), actor(), definition=request.args.get("definition") or None,
+                     state=request.args.get("state") or None, county_id=args.get("county"),
+                     page=args.get("page", 1), per_page=args.get("per_page", 20))
+    return jsonify(CaseList(items=[_summary(c) for c in page.items], total=page.total, page=page.page,  # type: ignore[misc]
+                            per_page=page.per_page).model_dump(mode="json"))
+
+
+@api_route(bp, "/cases/<int:case_id>", "GET", summary="One case, with what the caller may do now",
+           responses={200: (CaseOut, "the case"), 404: (Error, "no such case, or not visible")})
+def show(case_id: int):  # type: ignore[no-untyped-def]
+    return jsonify(_case_out(get_case(db(), actor(), case_id)))
+
+
+@api_route(bp, "/cases/<int:case_id>/transitions", "POST", summary="Fire a transition", body=TransitionRequest,
+           responses={200: (CaseOut, "fired"), 403: (Error, "role not allowed"), 404: (Error, "not visible"),
+                      409: (Error, "stale version, or trigger not valid in this state"),
+                      422: (Error, "guards failed; details lists every reason")})
+def transition(body: TransitionRequest, case_id: int):  # type: ignore[no-untyped-def]
+    with unit_of_work() as s:
+        case = fire(session=s, case_id=case_id, trigger=body.trigger, actor=actor(), now=utcnow(),
+                    payload=body.data, comment=body.comment, expected_version=body.expected_version)
+    return jsonify(_case_out(case))
+
+
+@api_route(bp, "/cases/<int:case_id>/events", "GET", summary="The case's audit trail",
+           responses={200: (EventList, "events in order"), 404: (Error, "not visible")})
+def events(case_id: int):  # type: ignore[no-untyped-def]
+    items = [EventOut(id=e.id, seq=e.seq, occurred_at=e.occurred_at, kind=e.kind, actor_name=e.actor_name,  # type: ignore[arg-type]
+                      role=e.role, unit_name=e.unit_name, trigger=e.trigger, from_state=e.from_state,
+                      to_state=e.to_state, comment=e.comment, data=json.loads(e.data))
+             for e in case_events(db(), actor(), case_id)]
+    return jsonify(EventList(items=items).model_dump(mode="json"))
+
+
+@bp.route("/openapi.json")
+def openapi():  # type: ignore[no-untyped-def]
+    return jsonify(document(bp.url_prefix or ""))
+

@@ -1,0 +1,146 @@
+"""Declare API operations once: the decorator registers the Flask route, validates the body, and
+records what the OpenAPI document says about it."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, request
+from flask_login import current_user
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+
+from webapp.api.schemas import Error
+from webapp.errors import json_error
+
+JSON_LIMIT = 1024 * 1024
+
+
+@dataclass
+class Query:
+    name: str
+    schema: dict[str, Any]
+    description: str = ""
+
+
+@dataclass
+class Operation:
+    rule: str
+    method: str
+    summary: str
+    body: type[BaseModel] | None
+    responses: dict[int, tuple[type[BaseModel] | None, str]]
+    query: tuple[Query, ...] = ()
+    auth: bool = True
+    operation_id: str = ""
+    path_params: list[tuple[str, str]] = field(default_factory=list)
+
+
+OPERATIONS: list[Operation] = []
+COMMON_ERRORS = {400: "malformed request", 401: "not logged in or token expired", 413: "body over 1 MB",
+                 415: "body is not JSON", 422: "invalid input"}
+
+
+def _read_json(model: type[BaseModel]) -> BaseModel | tuple[Any, int]:
+    if not (request.mimetype or "").endswith("json"):
+        return json_error(415, "unsupported_media_type", "请求体须为 JSON（Content-Type: application/json）。",
+                          "The body must be JSON (Content-Type: application/json).")
+    if (request.content_length or 0) > JSON_LIMIT:
+        return json_error(413, "too_large", "请求体不能超过 1 MB。", "The body may not exceed 1 MB.")
+    raw = request.stream.read(JSON_LIMIT + 1)
+    if len(raw) > JSON_LIMIT:
+        return json_error(413, "too_large", "请求体不能超过 1 MB。", "The body may not exceed 1 MB.")
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return json_error(400, "malformed_json", "请求体不是有效的 JSON。", "The body is not valid JSON.")
+    if not isinstance(body, dict):
+        return json_error(422, "invalid_input", "请求体须为 JSON 对象。", "The body must be a JSON object.")
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        details = [{"field": ".".join(str(p) for p in err["loc"]), "zh": f"字段有误：{err['msg']}",
+                    "en": err["msg"]} for err in exc.errors(include_url=False, include_input=False)]
+        return json_error(422, "invalid_input", "请求内容有误：" + "；".join(d["field"] for d in details),
+                          "Invalid input: " + "; ".join(f"{d['field']}: {d['en']}" for d in details), details)
+
+
+def api_route(bp: Blueprint, rule: str, method: str, *, summary: str, body: type[BaseModel] | None = None,
+              responses: dict[int, tuple[type[BaseModel] | None, str]], query: tuple[Query, ...] = (),
+              auth: bool = True) -> Callable:
+    """Register an API operation on `bp` and in the OpenAPI document."""
+
+    def register(fn: Callable) -> Callable:
+        params = re.findall(r"<(?:(\w+):)?(\w+)>", rule)
+        OPERATIONS.append(Operation(rule=rule, method=method.lower(), summary=summary, body=body,
+                                    responses=responses, query=query, auth=auth, operation_id=fn.__name__,
+                                    path_params=[(name, conv or "string") for conv, name in params]))
+
+        @wraps(fn)
+        def view(**kwargs: Any) -> Any:
+            if auth and not current_user.is_authenticated:
+                return json_error(401, "unauthorized", "请先登录（需要 Bearer 令牌）。", "Log in first (Bearer token required).")
+            if body is not None:
+                parsed = _read_json(body)
+                if not isinstance(parsed, BaseModel):
+                    return parsed
+                return fn(parsed, **kwargs)
+            return fn(**kwargs)
+
+        bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
+        return view
+
+    return register
+
+
+def document(prefix: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every registered operation."""
+    models: set[type[BaseModel]] = {Error}
+    for op in OPERATIONS:
+        if op.body:
+            models.add(op.body)
+        models.update(m for m, _ in op.responses.values() if m)
+    ordered = sorted(models, key=lambda m: m.__name__)
+    keyed, schemas = models_json_schema([(m, "validation" if _is_request(m) else "serialization") for m in ordered],
+                                        ref_template="#/components/schemas/{model}")
+    paths: dict[str, Any] = {}
+    for op in OPERATIONS:
+        path = prefix + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", op.rule)
+        parameters = [{"name": name, "in": "path", "required": True,
+                       "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1} if conv == "int"
+                       else {"type": "string"}} for name, conv in op.path_params]
+        parameters += [{"name": q.name, "in": "query", "required": False, "schema": q.schema,
+                        "description": q.description} for q in op.query]
+        responses: dict[str, Any] = {}
+        for status, (model, description) in sorted({**{s: (Error, d) for s, d in COMMON_ERRORS.items()
+                                                       if s != 401 or op.auth}, **op.responses}.items()):
+            entry: dict[str, Any] = {"description": description}
+            if model is not None:
+                mode = "validation" if _is_request(model) else "serialization"
+                entry["content"] = {"application/json": {"schema": keyed[(model, mode)]}}
+            responses[str(status)] = entry
+        operation: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "responses": responses}
+        if parameters:
+            operation["parameters"] = parameters
+        if op.body is not None:
+            operation["requestBody"] = {"required": True, "content": {
+                "application/json": {"schema": keyed[(op.body, "validation")]}}}
+        if op.auth:
+            operation["security"] = [{"bearer": []}]
+        paths.setdefault(path, {})[op.method] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "zyz — 阳泉市专业镇案件管理系统 API", "version": "1"},
+        "paths": paths,
+        "components": {"schemas": schemas.get("$defs", {}),
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+def _is_request(model: type[BaseModel]) -> bool:
+    return bool(model.model_config.get("extra") == "forbid")

@@ -1,0 +1,157 @@
+"""Request and response bodies of the API (pydantic), from which the OpenAPI document is generated."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Message(BaseModel):
+    zh: str
+    en: str
+
+
+class Error(BaseModel):
+    error: str = Field(description="machine-readable code, e.g. stale_version, guards_failed")
+    message: Message
+    details: Any = None
+
+
+class TokenRequest(Strict):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=128)
+
+
+class Token(BaseModel):
+    token: str
+    expires_at: datetime
+
+
+class UnitOut(BaseModel):
+    id: int
+    name: str
+    kind: str
+
+
+class Me(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    unit: UnitOut | None
+
+
+class StateOut(BaseModel):
+    name: str
+    label: Message
+    final: bool
+
+
+class TransitionOut(BaseModel):
+    trigger: str
+    label: Message
+    sources: list[str]
+    dest: str | None
+    roles: list[str]
+    requires: list[str]
+    accepts: list[str]
+    comment: str
+    confirm: bool
+    system: bool
+
+
+class DefinitionOut(BaseModel):
+    key: str
+    version: int
+    label: Message
+    initial: str
+    create_roles: list[str]
+    create_accepts: list[str]
+    states: list[StateOut]
+    transitions: list[TransitionOut]
+
+
+class CaseCreate(Strict):
+    definition: str = Field(min_length=1, max_length=40)
+    town_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    county_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    title: str | None = Field(default=None, max_length=200)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class DeadlineOut(BaseModel):
+    name: str
+    due_date: str | None
+    due_at: datetime
+    trigger: str | None
+    is_estimated: bool
+
+
+class CaseSummary(BaseModel):
+    id: int
+    number: str
+    definition: str
+    definition_version: int
+    state: str
+    state_label: Message
+    version: int
+    county_id: int
+    town_id: int | None
+    title: str
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+
+class AvailableTransition(BaseModel):
+    trigger: str
+    label: Message
+    requires: list[str]
+    accepts: list[str]
+    comment: str
+    confirm: bool
+
+
+class CaseOut(CaseSummary):
+    data: dict[str, Any]
+    transitions: list[AvailableTransition]
+    deadlines: list[DeadlineOut]
+
+
+class CaseList(BaseModel):
+    items: list[CaseSummary]
+    total: int
+    page: int
+    per_page: int
+
+
+class TransitionRequest(Strict):
+    trigger: str = Field(min_length=1, max_length=60)
+    comment: str | None = Field(default=None, max_length=2000)
+    data: dict[str, Any] | None = None
+    expected_version: int = Field(ge=1, le=2**31 - 1)
+
+
+class EventOut(BaseModel):
+    id: int
+    seq: int
+    occurred_at: datetime
+    kind: str
+    actor_name: str | None
+    role: str | None
+    unit_name: str | None
+    trigger: str | None
+    from_state: str | None
+    to_state: str | None
+    comment: str | None
+    data: Any
+
+
+class EventList(BaseModel):
+    items: list[EventOut]

@@ -1,0 +1,244 @@
+"""The `zyz` command: init, demo, serve, definitions, audit, users."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from webapp.database import utcnow
+from workflow import audit
+from workflow.catalog import CATALOG
+from workflow.db import make_engine, make_session_factory, migrate, transaction
+from workflow.definitions import DefinitionError, load_file
+from workflow.errors import WorkflowError
+
+
+def _create_app(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+    from webapp import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
+def main() -> None:
+    """zyz — 阳泉市专业镇案件管理系统 (Yangquan professional towns case system)."""
+
+
+def _sessions():  # type: ignore[no-untyped-def]
+    return current_app.extensions["zyz"]["sessions"]
+
+
+def _fail(exc: WorkflowError) -> None:
+    click.echo(f"error: {exc.zh} / {exc.en}", err=True)
+    for item in exc.details or []:
+        if isinstance(item, dict):
+            click.echo(f"  - {item.get('field') or ''}: {item.get('zh')} / {item.get('en')}", err=True)
+    sys.exit(1)
+
+
+@main.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or migrate the database, store the definitions, add missing reference units."""
+    from workflow.seed import ensure_reference_units
+
+    migrate(current_app.extensions["zyz"]["engine"])
+    with transaction(_sessions()) as s:
+        CATALOG.sync(s, utcnow())
+        added = ensure_reference_units(s, utcnow())
+    click.echo(f"database ready ({current_app.config['DATABASE_URL'].split('@')[-1]}); {added} units added")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def serve_command(host: str, port: int) -> None:
+    """Serve the application (development and small sites; use gunicorn in production)."""
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]
+
+
+@main.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Build the demo database and stop.")
+def demo_command(host: str, port: int, no_serve: bool) -> None:
+    """A fresh demo database under instance/, one login per role, then serve on http://HOST:PORT."""
+    from webapp import create_app
+    from workflow.seed import build_demo
+
+    instance = Path(os.environ.get("ZYZ_INSTANCE_PATH") or Path(__file__).resolve().parent.parent / "instance")
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "demo.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    migrate(engine)
+    with transaction(make_session_factory(engine)) as s:
+        CATALOG.sync(s, utcnow())
+        logins = build_demo(s, utcnow())
+    engine.dispose()
+    click.echo(f"demo database: {path}")
+    click.echo("demo logins (role, username, password):")
+    for role, username, password in logins:
+        click.echo(f"  {role:8} {username:12} {password}")
+    if no_serve:
+        return
+    app = create_app({"DATABASE_URL": url, "ZYZ_ENV": "demo"})
+    from werkzeug.serving import run_simple
+
+    click.echo(f"serving on http://{host}:{port}")
+    run_simple(host, port, app, threaded=True)
+
+
+@main.group("definitions")
+def definitions_group() -> None:
+    """Check and show process definitions."""
+
+
+@definitions_group.command("check")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+def definitions_check(path: Path | None) -> None:
+    """Validate definition files (a file, or every *.yaml process file in a folder); exit 1 on any error."""
+    from workflow.definitions import DEFINITIONS_DIR, PROCESS_FILES
+
+    target = path or DEFINITIONS_DIR
+    files = [target] if target.is_file() else [target / f"{name}.yaml" for name in PROCESS_FILES]
+    failed = False
+    for file in files:
+        try:
+            load_file(file)
+        except DefinitionError as exc:
+            failed = True
+            for line in exc.errors:
+                click.echo(line)
+        else:
+            click.echo(f"OK {file}")
+    sys.exit(1 if failed else 0)
+
+
+@definitions_group.command("show")
+@click.argument("key")
+def definitions_show(key: str) -> None:
+    """Print the states and transitions of the current version of KEY."""
+    try:
+        definition = CATALOG.current(key)
+    except WorkflowError as exc:
+        _fail(exc)
+        return
+    click.echo(f"{definition.key} v{definition.version} — {definition.label.zh} / {definition.label.en}")
+    click.echo(f"initial: {definition.initial}; started by: {', '.join(sorted(definition.create_roles))}")
+    click.echo("states:")
+    for state in definition.states.values():
+        flags = " [final]" if state.final else ""
+        click.echo(f"  {state.name:22} {state.label.zh} / {state.label.en}{flags}")
+        for dl in state.deadlines:
+            length = (f"{dl.working_days} working days" if dl.working_days else
+                      f"{dl.calendar_days} calendar days" if dl.calendar_days else "")
+            source = f"field {dl.field}" + (f" (default {length})" if length else "") if dl.field else length
+            reminders = ", ".join(str(r) for r in dl.reminders)
+            click.echo(f"      deadline {dl.name}: {source}; on expiry: {dl.on_expiry or '-'}; "
+                       f"reminders (working days before): {reminders or '-'}")
+    click.echo("transitions:")
+    for t in definition.transitions:
+        who = "system" if t.system else ",".join(sorted(t.roles))
+        extra = []
+        if t.guards:
+            extra.append("guards: " + ",".join(t.guards))
+        if t.requires:
+            extra.append("requires: " + ",".join(t.requires))
+        if t.comment == "required":
+            extra.append("comment required")
+        click.echo(f"  {t.trigger:20} {'|'.join(t.sources)} -> {t.dest or '(stays)'}  [{who}]"
+                   f"{'  ' + '; '.join(extra) if extra else ''}")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Walk the hash chain; exit 1 naming the first event that was tampered with."""
+    with transaction(_sessions()) as s:
+        result = audit.verify(s)
+    click.echo(result.describe("en"))
+    sys.exit(0 if result.ok else 1)
+
+
+@main.group("users")
+def users_group() -> None:
+    """Accounts."""
+
+
+@users_group.command("create")
+@click.option("--username", required=True)
+@click.option("--name", "display_name", required=True)
+@click.option("--role", required=True, type=click.Choice(["county", "office", "member", "leader", "auditor", "admin"]))
+@click.option("--unit", "unit_name", required=True, help="The unit's name, e.g. 盂县 or 市科技局.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--email")
+@click.option("--mobile")
+@with_appcontext
+def users_create(username: str, display_name: str, role: str, unit_name: str, password: str,
+                 email: str | None, mobile: str | None) -> None:
+    """Create an account; the user must change the password at first login."""
+    from sqlmodel import select
+
+    from workflow.auth import create_user
+    from workflow.models import Unit
+
+    try:
+        with transaction(_sessions()) as s:
+            unit = s.exec(select(Unit).where(Unit.name == unit_name)).first()
+            if unit is None:
+                raise WorkflowError(f"单位不存在：{unit_name}", f"No such unit: {unit_name}")
+            create_user(s, username=username, display_name=display_name, role=role, unit_id=unit.id,  # type: ignore[arg-type]
+                        password=password, now=utcnow(), email=email, mobile=mobile)
+    except WorkflowError as exc:
+        _fail(exc)
+    click.echo(f"created {username} ({role}, {unit_name})")
+
+
+@users_group.command("lock")
+@click.argument("username")
+@click.option("--minutes", type=int, help="Lock for this long; without it the account is disabled until unlocked.")
+@with_appcontext
+def users_lock(username: str, minutes: int | None) -> None:
+    """Lock an account and end its sessions."""
+    from datetime import timedelta
+
+    from workflow.auth import set_locked
+
+    try:
+        with transaction(_sessions()) as s:
+            set_locked(s, username=username, locked=True, now=utcnow(), actor=None,
+                       until=utcnow() + timedelta(minutes=minutes) if minutes else None)
+    except WorkflowError as exc:
+        _fail(exc)
+    click.echo(f"locked {username}")
+
+
+@users_group.command("unlock")
+@click.argument("username")
+@with_appcontext
+def users_unlock(username: str) -> None:
+    """Unlock an account."""
+    from workflow.auth import set_locked
+
+    try:
+        with transaction(_sessions()) as s:
+            set_locked(s, username=username, locked=False, now=utcnow(), actor=None)
+    except WorkflowError as exc:
+        _fail(exc)
+    click.echo(f"unlocked {username}")

@@ -1,0 +1,116 @@
+"""Reference units from the plan (阳政办发〔2023〕24号 and its annex), and the demo data set."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from workflow import audit
+from workflow.actors import Actor
+from workflow.auth import actor_for, create_user
+from workflow.engine import create_case, fire
+from workflow.models import Unit, UnitKind, User
+from workflow.services.towns import create_town
+
+COUNTIES = ("城区", "矿区", "郊区", "平定县", "盂县", "高新区")
+OFFICE = "市工信局（领导小组办公室）"
+LEADING_GROUP = "阳泉市专业镇高质量发展领导小组"
+# The member units named in the annex (组成人员名单), by unit rather than by person: a successor takes the seat.
+MEMBER_UNITS = (
+    "市文旅局", "市委组织部", "市委宣传部", "市委统战部", "市政府办公室", "市发改委", "市教育局", "市科技局",
+    "市工信局", "市民政局", "市司法局", "市财政局", "市人社局", "市规划和自然资源局", "市生态环境局", "市住建局",
+    "市交通局", "市农业农村局", "市商务局", "市市场监管局", "市体育局", "市统计局", "市行政审批局", "市金融办",
+    "市能源局", "市大数据局", "市招商中心", "市中小企业发展中心", "阳泉海关", "人行阳泉市中心支行", "市税务局",
+    "阳泉银保监分局", "市工商联", "阳泉市广播电视台", "阳泉日报社",
+)
+
+
+def ensure_reference_units(session: Session, now: datetime) -> int:
+    """Create the counties, the office, the leading group and the member units that are missing."""
+    wanted = [(name, UnitKind.county) for name in COUNTIES]
+    wanted += [(OFFICE, UnitKind.office), (LEADING_GROUP, UnitKind.leading_group)]
+    wanted += [(name, UnitKind.member) for name in MEMBER_UNITS]
+    existing = set(session.exec(select(Unit.name)).all())
+    added = 0
+    for name, kind in wanted:
+        if name not in existing:
+            session.add(Unit(name=name, kind=kind.value, created_at=now))
+            added += 1
+    if added:
+        session.flush()
+        audit.record(session, kind="admin_change", now=now, data={"reference_units_added": added})
+    return added
+
+
+def unit_id(session: Session, name: str) -> int:
+    found = session.exec(select(Unit.id).where(Unit.name == name)).one()
+    return int(found)
+
+
+DEMO_PASSWORD = "Demo-2026!"  # noqa: S105 - printed on start of the demo, never used outside it
+DEMO_USERS = (
+    ("county", "county_yx", "盂县 办事员 王丽", "盂县"),
+    ("county", "county_pd", "平定县 办事员 李强", "平定县"),
+    ("office", "office", "办公室 张敏", OFFICE),
+    ("member", "member_kj", "市科技局 赵磊", "市科技局"),
+    ("member", "member_ny", "市农业农村局 孙芳", "市农业农村局"),
+    ("leader", "leader", "领导小组 副组长", LEADING_GROUP),
+    ("admin", "admin", "系统管理员", OFFICE),
+    ("auditor", "auditor", "安全审计员", OFFICE),
+)
+
+
+def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
+    """The demo data set: reference units, one login per role, and cases in different states."""
+    ensure_reference_units(session, now)
+    users: dict[str, User] = {}
+    for role, username, name, unit in DEMO_USERS:
+        users[username] = create_user(session, username=username, display_name=name, role=role,
+                                      unit_id=unit_id(session, unit), password=DEMO_PASSWORD, now=now,
+                                      must_change_password=False, email=f"{username}@example.gov.cn")
+    act = {k: actor_for(session, u) for k, u in users.items()}
+    system = Actor.system()
+    earlier = now - timedelta(days=20)
+
+    towns = {}
+    for name, county, category, industry in (
+        ("娘子关镇", "平定县", "light_industry", "砂器、刻花瓷"),
+        ("冠山镇", "平定县", "manufacturing", "耐火材料"),
+        ("梁家寨乡", "盂县", "agriculture", "小杂粮、核桃"),
+        ("路家村镇", "盂县", "agriculture", "香菇种植"),
+        ("荫营镇", "郊区", "manufacturing", "装备制造"),
+    ):
+        towns[name] = create_town(session=session, actor=system, name=name, county_id=unit_id(session, county),
+                                  now=earlier, industry_category=category, leading_industry=industry)
+
+    application = {"industry_category": "agriculture", "leading_industry": "小杂粮", "main_products": "小米、荞麦",
+                   "output_yi": 3.2, "jobs": 1800, "supporting_enterprises": 24}
+    # a draft, a submitted application, one in joint review, one designated
+    create_case(session=session, definition_key="designation", actor=act["county_yx"], now=now,
+                town_id=towns["路家村镇"].id, data={**application, "leading_industry": "香菇", "output_yi": 1.6})
+    submitted = create_case(session=session, definition_key="designation", actor=act["county_yx"], now=earlier,
+                            town_id=towns["梁家寨乡"].id, data=application)
+    fire(session=session, case_id=submitted.id, trigger="submit", actor=act["county_yx"], now=earlier)  # type: ignore[arg-type]
+
+    reviewed = create_case(session=session, definition_key="designation", actor=act["county_pd"], now=earlier,
+                           town_id=towns["冠山镇"].id,
+                           data={**application, "industry_category": "manufacturing", "leading_industry": "耐火材料",
+                                 "output_yi": 18.5, "supporting_enterprises": 40})
+    fire(session=session, case_id=reviewed.id, trigger="submit", actor=act["county_pd"], now=earlier)  # type: ignore[arg-type]
+    fire(session=session, case_id=reviewed.id, trigger="accept", actor=act["office"], now=now,  # type: ignore[arg-type]
+         payload={"member_units": [unit_id(session, "市科技局"), unit_id(session, "市农业农村局")]})
+
+    done = create_case(session=session, definition_key="designation", actor=act["county_pd"], now=earlier,
+                       town_id=towns["娘子关镇"].id,
+                       data={**application, "industry_category": "light_industry", "leading_industry": "砂器",
+                             "output_yi": 2.6})
+    steps = [("submit", "county_pd", {}), ("accept", "office", {"member_units": [unit_id(session, "市科技局")]}),
+             ("record_opinion", "member_kj", {"opinion": "agree"}), ("conclude", "office", {}),
+             ("record_experts", "office", {"experts": [{"name": "刘教授", "score": 88}, {"name": "陈高工", "score": 91}],
+                                           "expert_recommendation": "建议认定"}),
+             ("propose", "office", {}), ("approve", "leader", {})]
+    for trigger, who, payload in steps:
+        fire(session=session, case_id=done.id, trigger=trigger, actor=act[who], now=earlier, payload=payload)  # type: ignore[arg-type]
+    fire(session=session, case_id=done.id, trigger="publicity_end", actor=system, now=earlier)  # type: ignore[arg-type]
+    return [(role, username, DEMO_PASSWORD) for role, username, _, _ in DEMO_USERS]
