@@ -182,3 +182,14 @@ def reload(db, case_id: int) -> Case:
 
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture
+def isolated_catalog():
+    """CATALOG for a test that adds definition versions: what it adds is taken out again afterwards."""
+    CATALOG.keys()  # the files are loaded before the snapshot, not during the test
+    saved = {name: dict(getattr(CATALOG, name)) for name in ("_versions", "_current", "_machines")}
+    yield CATALOG
+    for name, value in saved.items():
+        getattr(CATALOG, name).clear()
+        getattr(CATALOG, name).update(value)

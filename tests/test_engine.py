@@ -1,0 +1,541 @@
+"""`workflow.engine.fire`: the checks in their order, the writes, the rollback, definition versions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+import transitions
+from conftest import reload
+
+from workflow import audit
+from workflow.actors import Actor
+from workflow.catalog import CATALOG
+from workflow.db import transaction
+from workflow.definitions import DEFINITIONS_DIR, parse_definition
+from workflow.engine import AFTER_FIRE, create_case, fire
+from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
+from workflow.models import AuditEvent, Case, CaseParty, Deadline, DefinitionSource
+from workflow.registry import ACTIONS
+from workflow.services.towns import registry_case
+
+APPLICATION = {"industry_category": "manufacturing", "leading_industry": "装备制造", "output_yi": 12.5}
+
+
+def run(db, actor, case_id, trigger, now, **kwargs):
+    """Fire in a transaction of its own and return the case as the database then holds it."""
+    with transaction(db) as s:
+        fire(session=s, case_id=case_id, trigger=trigger, actor=actor, now=now, **kwargs)
+    return reload(db, case_id)
+
+
+def refused(db, actor, case_id, trigger, now, error=Exception, **kwargs):
+    with pytest.raises(error) as raised, transaction(db) as s:
+        fire(session=s, case_id=case_id, trigger=trigger, actor=actor, now=now, **kwargs)
+    return raised.value
+
+
+def rows(db, table, *where, order=None):
+    with transaction(db) as s:
+        query = sa.select(table).where(*where).order_by(order if order is not None else table.c.id)
+        return [dict(r) for r in s.connection().execute(query).mappings()]
+
+
+def snapshot(db, case_id):
+    """Everything a fire could write: the case row, the whole audit trail and head, deadlines, parties."""
+    return {
+        "case": rows(db, Case.__table__, Case.__table__.c.id == case_id),
+        "audit": rows(db, AuditEvent.__table__, order=AuditEvent.__table__.c.seq),
+        "head": rows(db, audit._head_table),
+        "deadlines": rows(db, Deadline.__table__, Deadline.__table__.c.case_id == case_id),
+        "parties": rows(db, CaseParty.__table__, CaseParty.__table__.c.case_id == case_id),
+    }
+
+
+def transitions_of(db, case_id):
+    table = AuditEvent.__table__
+    return [(e["trigger"], e["from_state"], e["to_state"])
+            for e in rows(db, table, table.c.case_id == case_id, table.c.kind == "transition",
+                          order=table.c.seq)]
+
+
+def open_deadlines(db, case_id):
+    table = Deadline.__table__
+    return [(d["state"], d["name"], d["kind"], d["offset_days"], d["due_date"])
+            for d in rows(db, table, table.c.case_id == case_id, table.c.status == "open")]
+
+
+@pytest.fixture
+def people(make):
+    county = make.user("county", county="盂县")
+    return {
+        "county": make.actor(county),
+        "county_user": county,
+        "other_county": make.actor(make.user("county", county="城区")),
+        "office": make.actor(make.user("office")),
+        "member": make.actor(make.user("member")),
+        "other_member": make.actor(make.user("member", unit="市发改委")),
+        "leader": make.actor(make.user("leader")),
+        "system": Actor.system(),
+    }
+
+
+@pytest.fixture
+def draft(make, people):
+    return make.case("designation", by=people["county_user"])
+
+
+@pytest.fixture
+def submitted(db, now, people, draft):
+    run(db, people["county"], draft.id, "edit", now, payload=APPLICATION)
+    return run(db, people["county"], draft.id, "submit", now)
+
+
+# ---- happy paths -----------------------------------------------------------------------------------
+
+
+def test_designation_from_draft_to_designated(db, now, make, people, draft):
+    county, office, member, leader = people["county"], people["office"], people["member"], people["leader"]
+    case = run(db, county, draft.id, "edit", now, payload=APPLICATION)
+    assert (case.state, case.version) == ("draft", 2)
+    assert case.data == APPLICATION
+
+    case = run(db, county, draft.id, "submit", now)
+    assert (case.state, case.version) == ("submitted", 3)
+
+    case = run(db, office, draft.id, "accept", now, payload={"member_units": [member.unit_id]})
+    assert case.state == "consultation"
+    assert case.data["consulted_units"] == [member.unit_id]
+    assert "member_units" not in case.data
+    parties = rows(db, CaseParty.__table__, CaseParty.__table__.c.case_id == draft.id)
+    assert [(p["unit_id"], p["purpose"]) for p in parties] == [(member.unit_id, "consultation")]
+    # 7 working days from Friday 2026-11-27: 30 Nov .. 4 Dec, 7, 8 Dec
+    assert case.data["opinion_due_date"] == "2026-12-08"
+    assert ("consultation", "opinions", "expiry", None, "2026-12-08") in open_deadlines(db, draft.id)
+
+    case = run(db, member, draft.id, "record_opinion", now, payload={"opinion": "agree"})
+    assert case.state == "consultation"
+    assert case.data["opinions"][str(member.unit_id)]["answer"] == "agree"
+
+    case = run(db, office, draft.id, "conclude", now)
+    assert case.state == "expert_review"
+    assert open_deadlines(db, draft.id) == []
+
+    case = run(db, office, draft.id, "record_experts", now,
+               payload={"experts": [{"name": "张教授", "score": 88}], "expert_recommendation": "recommend"})
+    case = run(db, office, draft.id, "propose", now)
+    assert case.state == "decision"
+    case = run(db, leader, draft.id, "approve", now)
+    assert case.state == "publicity"
+    publicity = rows(db, Deadline.__table__, Deadline.__table__.c.case_id == draft.id,
+                     Deadline.__table__.c.state == "publicity")
+    assert [(d["kind"], d["trigger"], d["due_date"]) for d in publicity] == [
+        ("expiry", "publicity_end", "2026-12-04")]
+
+    later = now + timedelta(days=8)
+    case = run(db, people["system"], draft.id, "publicity_end", later)
+    assert case.state == "designated"
+    assert case.closed_at == later
+    assert case.data["designation_number"] == "阳专镇〔2026〕1号"
+    assert case.version == 10  # one per fire: nine fires
+
+    with transaction(db) as s:
+        record = registry_case(s, case.town_id)
+        assert record.state == "municipal"
+        assert record.data["designation_number"] == "阳专镇〔2026〕1号"
+        assert record.data["designation_case_id"] == draft.id
+        assert audit.verify(s).ok
+
+    assert transitions_of(db, draft.id) == [
+        ("edit", "draft", "draft"), ("submit", "draft", "submitted"), ("accept", "submitted", "consultation"),
+        ("record_opinion", "consultation", "consultation"), ("conclude", "consultation", "expert_review"),
+        ("record_experts", "expert_review", "expert_review"), ("propose", "expert_review", "decision"),
+        ("approve", "decision", "publicity"), ("publicity_end", "publicity", "designated"),
+    ]
+
+
+def test_transition_event_carries_actor_comment_and_changes(db, now, people, submitted):
+    run(db, people["office"], submitted.id, "return_for_revision", now, comment="  请补充产值证明  ")
+    table = AuditEvent.__table__
+    event = rows(db, table, table.c.case_id == submitted.id, table.c.trigger == "return_for_revision")[0]
+    office = people["office"]
+    assert (event["actor_id"], event["role"], event["unit_name"]) == (office.user_id, "office", "市工信局")
+    assert event["comment"] == "请补充产值证明"
+    assert event["county_id"] == submitted.county_id
+    assert event["occurred_at"] == now
+    edit = rows(db, table, table.c.case_id == submitted.id, table.c.trigger == "edit")[0]
+    assert '"output_yi":[null,12.5]' in edit["data"]
+
+
+def test_rectification_order_with_an_extension(db, now, make, people):
+    order = make.case("rectification", by=make.user("office"),
+                      data={"problem": "污水处理设施未运行", "due_date": "2026-12-31"})
+    county = people["county"]
+    office = make.actor(make.user("office"))
+    case = run(db, county, order.id, "acknowledge", now)
+    assert case.state == "rectifying"
+    assert ("rectifying", "rectify", "expiry", None, "2026-12-31") in open_deadlines(db, order.id)
+
+    case = run(db, county, order.id, "request_extension", now, payload={"requested_due_date": "2027-01-29"},
+               comment="设备到货延迟")
+    assert case.state == "extension_requested"
+    assert case.data["extension_requested"] is True
+
+    case = run(db, office, order.id, "grant_extension", now, payload={"due_date": "2027-01-29"})
+    assert case.state == "rectifying"
+    assert case.data["original_due_date"] == "2026-12-31"
+    assert case.data["deadline_history"][0]["to"] == "2027-01-29"
+    expiry = rows(db, Deadline.__table__, Deadline.__table__.c.case_id == order.id,
+                  Deadline.__table__.c.status == "open", Deadline.__table__.c.kind == "expiry")
+    # chinese-calendar does not know 2027 yet: the date is marked as an estimate
+    assert [(d["due_date"], d["is_estimated"]) for d in expiry] == [("2027-01-29", True)]
+
+    again = refused(db, county, order.id, "request_extension", now, Unprocessable,
+                    payload={"requested_due_date": "2027-02-26"}, comment="再延期")
+    assert [r["en"] for r in again.details] == ["an extension may be requested only once"]
+
+    case = run(db, county, order.id, "submit_report", now, payload={"report": "已完成整改"})
+    assert case.state == "under_verification"
+    assert case.data["reports"][0]["late"] is False
+    assert open_deadlines(db, order.id) == []
+    case = run(db, office, order.id, "accept", now)
+    assert case.state == "completed"
+    assert case.closed_at == now
+
+
+# ---- refusals ---------------------------------------------------------------------------------------
+
+
+def test_role_not_allowed_is_forbidden(db, now, people, draft):
+    error = refused(db, people["office"], draft.id, "withdraw", now, Forbidden)
+    assert (error.status, error.code) == (403, "role_not_allowed")
+
+
+def test_system_trigger_is_forbidden_to_people(db, now, people, submitted):
+    run(db, people["office"], submitted.id, "return_for_revision", now, comment="补正")
+    for who in ("county", "office"):
+        error = refused(db, people[who], submitted.id, "expire", now, Forbidden)
+        assert error.status == 403
+    assert run(db, people["system"], submitted.id, "expire", now).state == "withdrawn"
+
+
+def test_case_of_another_county_is_not_found_like_a_missing_one(db, now, people, draft):
+    hidden = refused(db, people["other_county"], draft.id, "withdraw", now, NotFound)
+    missing = refused(db, people["county"], draft.id + 1000, "withdraw", now, NotFound)
+    assert (hidden.status, hidden.code, hidden.zh, hidden.en, hidden.details) == (
+        missing.status, missing.code, missing.zh, missing.en, missing.details)
+    assert hidden.status == 404
+    assert reload(db, draft.id).state == "draft"
+
+
+def test_member_not_invited_does_not_see_the_case(db, now, people, submitted):
+    run(db, people["office"], submitted.id, "accept", now,
+        payload={"member_units": [people["member"].unit_id]})
+    error = refused(db, people["other_member"], submitted.id, "record_opinion", now, NotFound,
+                    payload={"opinion": "agree"})
+    assert error.status == 404
+
+
+def test_trigger_not_valid_in_state_is_a_conflict(db, now, people, draft):
+    error = refused(db, people["county"], draft.id, "resubmit", now, Conflict)
+    assert (error.status, error.code) == (409, "invalid_trigger")
+    assert "草稿" in error.zh and "Draft" in error.en
+
+
+def test_unknown_trigger_is_invalid_input(db, now, people, draft):
+    error = refused(db, people["county"], draft.id, "frobnicate", now, InvalidInput)
+    assert (error.status, error.code) == (400, "unknown_trigger")
+
+
+def test_stale_version_is_refused_and_writes_nothing(db, now, people, submitted):
+    before = snapshot(db, submitted.id)
+    error = refused(db, people["office"], submitted.id, "return_for_revision", now, Conflict,
+                    comment="补正", expected_version=submitted.version - 1)
+    assert (error.status, error.code) == (409, "stale_version")
+    assert error.details == {"current_version": submitted.version}
+    assert snapshot(db, submitted.id) == before
+    case = run(db, people["office"], submitted.id, "return_for_revision", now, comment="补正",
+               expected_version=submitted.version)
+    assert case.state == "returned"
+
+
+def test_every_failing_reason_is_listed(db, now, people, draft):
+    before = snapshot(db, draft.id)
+    error = refused(db, people["county"], draft.id, "submit", now, Unprocessable, payload={"output_yi": 30})
+    assert (error.status, error.code) == (422, "guards_failed")
+    assert [r["field"] for r in error.details] == ["output_yi", "industry_category", "leading_industry"]
+    assert error.en == ("Cannot do this: field output_yi is not accepted here; industry_category is missing; "
+                        "leading_industry is missing")
+    assert snapshot(db, draft.id) == before
+
+
+def test_every_failing_guard_reason_from_several_guards(db, now, people, draft):
+    with transaction(db) as s:  # data from before the guard existed: the submit guards must catch it
+        s.connection().execute(sa.update(Case.__table__).where(Case.__table__.c.id == draft.id)
+                               .values(data={"jobs": -3, "average_income": "高"}))
+    error = refused(db, people["county"], draft.id, "submit", now, Unprocessable)
+    assert [r["en"] for r in error.details] == [
+        "jobs cannot be negative", "average_income must be a number",
+        "industry_category is missing", "leading_industry is missing", "output_yi is missing",
+    ]
+
+
+def test_comment_required(db, now, people, submitted):
+    for comment in (None, "", "   "):
+        error = refused(db, people["office"], submitted.id, "return_for_revision", now, Unprocessable,
+                        comment=comment)
+        assert error.details == [
+            {"field": "comment", "zh": "必须填写意见或理由", "en": "a comment is required"}]
+    assert reload(db, submitted.id).state == "submitted"
+
+
+def test_unknown_payload_field_refused(db, now, people, draft):
+    error = refused(db, people["county"], draft.id, "edit", now, Unprocessable,
+                    payload={"output_yi": 3, "approved": True})
+    assert error.details == [{"field": "approved", "zh": "不接受字段 approved",
+                              "en": "field approved is not accepted here"}]
+    assert reload(db, draft.id).data == {}
+
+
+def test_required_payload_field(db, now, people, submitted):
+    error = refused(db, people["office"], submitted.id, "accept", now, Unprocessable, payload={})
+    assert [r["field"] for r in error.details] == ["member_units", "member_units"]
+    assert error.details[0]["en"] == "member_units is required"
+
+
+# ---- rollback ---------------------------------------------------------------------------------------
+
+TEST_PROCESS = """
+key: enginetest
+version: 1
+label: {zh: 引擎测试, en: Engine test}
+create_roles: [county]
+initial: open
+states:
+  open:
+    label: {zh: 待办, en: Open}
+    deadlines:
+      - {name: answer, label: {zh: 答复, en: Answer}, working_days: 3, reminders: [1]}
+  waiting:
+    label: {zh: 等待, en: Waiting}
+    deadlines:
+      - {name: reply, label: {zh: 回复, en: Reply}, working_days: 5, on_expiry: lapse, reminders: [2, 0]}
+  done:
+    label: {zh: 完成, en: Done}
+    final: true
+transitions:
+  - {trigger: advance, label: {zh: 推进, en: Advance}, source: open, dest: waiting, roles: [county],
+     accepts: [note], actions: [test_scribble, test_explode]}
+  - {trigger: advance_quietly, label: {zh: 推进, en: Advance}, source: open, dest: waiting, roles: [county],
+     accepts: [note], actions: [test_scribble]}
+  - {trigger: finish, label: {zh: 完成, en: Finish}, source: waiting, dest: done, roles: [office]}
+  - {trigger: lapse, label: {zh: 逾期, en: Lapse}, source: waiting, dest: done, system: true}
+"""
+
+
+class Boom(RuntimeError):
+    pass
+
+
+@pytest.fixture
+def test_process(monkeypatch, isolated_catalog):
+    """A definition whose `advance` writes everywhere it can, then raises."""
+
+    def scribble(ctx):
+        ctx.data["scribbled"] = True
+        table = CaseParty.__table__
+        ctx.session.connection().execute(table.insert().values(
+            case_id=ctx.case.id, unit_id=ctx.actor.unit_id, purpose="scribble", created_at=ctx.now))
+        audit.record(ctx.session, kind="scribble", now=ctx.now, actor=ctx.actor, case_id=ctx.case.id)
+
+    def explode(ctx):
+        raise Boom("action failed")
+
+    monkeypatch.setitem(ACTIONS, "test_scribble", scribble)
+    monkeypatch.setitem(ACTIONS, "test_explode", explode)
+    definition = parse_definition(TEST_PROCESS, "enginetest.yaml")
+    isolated_catalog.add(definition)
+    return definition
+
+
+@pytest.fixture
+def open_case(db, now, make, people, test_process):
+    with transaction(db) as s:
+        return create_case(session=s, definition_key="enginetest", actor=people["county"], now=now,
+                           town_id=make.town().id)
+
+
+def test_exception_in_an_action_leaves_no_trace(db, now, people, test_process, open_case):
+    before = snapshot(db, open_case.id)
+    assert [d["name"] for d in before["deadlines"]] == ["answer", "answer"]
+    with pytest.raises(Boom), transaction(db) as s:
+        fire(session=s, case_id=open_case.id, trigger="advance", actor=people["county"], now=now,
+             payload={"note": "x"})
+    assert snapshot(db, open_case.id) == before
+    assert CATALOG.machine(test_process).models == []  # the call's model was unbound despite the error
+    with transaction(db) as s:
+        assert audit.verify(s).ok
+
+
+def test_exception_in_an_after_fire_hook_leaves_no_trace(
+        db, now, people, test_process, open_case, monkeypatch):
+    seen = []
+
+    def hook(ctx, from_state):
+        # by now everything is written in the transaction: state, version, audit, deadlines
+        conn = ctx.session.connection()
+        seen.append(conn.execute(sa.select(Case.__table__.c.state, Case.__table__.c.version).where(
+            Case.__table__.c.id == ctx.case.id)).one())
+        seen.append(conn.execute(sa.select(sa.func.count()).select_from(Deadline.__table__).where(
+            Deadline.__table__.c.state == "waiting")).scalar_one())
+        raise Boom("notification failed")
+
+    monkeypatch.setattr("workflow.engine.AFTER_FIRE", [*AFTER_FIRE, hook])
+    before = snapshot(db, open_case.id)
+    with pytest.raises(Boom), transaction(db) as s:
+        fire(session=s, case_id=open_case.id, trigger="advance_quietly", actor=people["county"], now=now)
+    assert seen == [("waiting", 2), 3]
+    assert snapshot(db, open_case.id) == before
+
+
+def test_the_same_fire_without_the_failure_writes_everything(db, now, people, test_process, open_case):
+    before = snapshot(db, open_case.id)
+    case = run(db, people["county"], open_case.id, "advance_quietly", now, payload={"note": "x"})
+    after = snapshot(db, open_case.id)
+    assert (case.state, case.version, case.data) == ("waiting", 2, {"note": "x", "scribbled": True})
+    assert [e["kind"] for e in after["audit"][len(before["audit"]):]] == ["scribble", "transition"]
+    assert [p["purpose"] for p in after["parties"]] == ["scribble"]
+    assert [(d["state"], d["status"]) for d in after["deadlines"]] == [
+        ("open", "closed"), ("open", "closed"), ("waiting", "open"), ("waiting", "open"), ("waiting", "open")]
+
+
+def test_a_guard_refusal_runs_no_action(db, now, people, test_process, open_case):
+    before = snapshot(db, open_case.id)
+    error = refused(db, people["county"], open_case.id, "advance", now, Unprocessable,
+                    payload={"colour": "x"})
+    assert error.details[0]["field"] == "colour"
+    assert snapshot(db, open_case.id) == before
+
+
+# ---- definition versions and machines --------------------------------------------------------------
+
+
+def _designation_v2() -> str:
+    text = (DEFINITIONS_DIR / "designation.yaml").read_text(encoding="utf-8")
+    changes = [
+        ("version: 1\n", "version: 2\n"),
+        ("        working_days: 10\n", "        working_days: 15\n"),
+        ("    dest: returned\n    roles: [office]\n    comment: required\n",
+         "    dest: returned\n    roles: [office]\n    comment: optional\n"),
+    ]
+    for old, new in changes:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    return text
+
+
+def _returned_expiry(db, case_id):
+    table = Deadline.__table__
+    return [d["due_date"] for d in rows(db, table, table.c.case_id == case_id, table.c.status == "open",
+                                        table.c.kind == "expiry")]
+
+
+def test_running_cases_keep_their_definition_version(db, now, make, people, submitted, isolated_catalog):
+    v1 = isolated_catalog.current("designation")
+    assert submitted.definition_version == v1.version == 1
+    v2 = parse_definition(_designation_v2(), "designation.yaml")
+    isolated_catalog.add(v2)
+    assert isolated_catalog.current("designation") is v2
+
+    # the old case still follows version 1: a comment is required, the deadline is 10 working days
+    refused(db, people["office"], submitted.id, "return_for_revision", now, Unprocessable)
+    old = run(db, people["office"], submitted.id, "return_for_revision", now, comment="补正")
+    assert (old.state, old.definition_version) == ("returned", 1)
+    assert _returned_expiry(db, submitted.id) == ["2026-12-11"]
+
+    # a new case starts on version 2
+    new = make.case("designation", by=people["county_user"])
+    assert new.definition_version == 2
+    run(db, people["county"], new.id, "edit", now, payload=APPLICATION)
+    run(db, people["county"], new.id, "submit", now)
+    new = run(db, people["office"], new.id, "return_for_revision", now)
+    assert (new.state, new.definition_version) == ("returned", 2)
+    assert _returned_expiry(db, new.id) == ["2026-12-18"]
+
+    stored = rows(db, DefinitionSource.__table__, DefinitionSource.__table__.c.key == "designation")
+    assert [(r["version"], r["sha256"]) for r in stored] == [(1, v1.sha256), (2, v2.sha256)]
+
+
+def test_a_version_no_longer_in_memory_is_rebuilt_from_the_database(
+        db, now, people, submitted, isolated_catalog, monkeypatch):
+    isolated_catalog.add(parse_definition(_designation_v2(), "designation.yaml"))
+    # a restarted process: version 1 is no longer in the files, so not in memory either
+    isolated_catalog._versions.pop(("designation", 1))
+    isolated_catalog._machines.pop(("designation", 1))
+
+    built = []
+    original_init = transitions.Machine.__init__
+
+    def counting_init(self, *args, **kwargs):
+        built.append(self)
+        original_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(transitions.Machine, "__init__", counting_init)
+    # version 1 requires a comment
+    refused(db, people["office"], submitted.id, "return_for_revision", now, Unprocessable)
+    case = run(db, people["office"], submitted.id, "return_for_revision", now, comment="补正")
+    assert (case.state, case.definition_version) == ("returned", 1)
+    assert _returned_expiry(db, submitted.id) == ["2026-12-11"]
+    rebuilt = isolated_catalog.get("designation", 1)
+    assert rebuilt.path == "designation.yaml@1"
+    assert len(built) == 1 and isolated_catalog.machine(rebuilt) is built[0]
+    run(db, people["county"], submitted.id, "resubmit", now)
+    assert len(built) == 1
+
+
+def test_unknown_definition_version_is_refused(db, people, submitted, isolated_catalog):
+    with transaction(db) as s, pytest.raises(InvalidInput) as raised:
+        isolated_catalog.get("designation", 7, s)
+    assert raised.value.code == "unknown_definition"
+
+
+def test_a_known_version_with_other_content_is_refused(isolated_catalog):
+    text = (DEFINITIONS_DIR / "designation.yaml").read_text(encoding="utf-8")
+    changed = parse_definition(text.replace("working_days: 10", "working_days: 11"), "designation.yaml")
+    with pytest.raises(Exception, match="already loaded with other content; raise the version"):
+        isolated_catalog.add(changed)
+    assert isolated_catalog.current("designation").states["returned"].deadlines[0].working_days == 10
+
+
+def test_one_machine_per_definition_version(db, now, people, draft, monkeypatch, isolated_catalog):
+    definition = CATALOG.current("designation")
+    machine = CATALOG.machine(definition)
+    assert CATALOG.machine(definition) is machine
+    assert machine.models == []
+
+    built = []
+    original_init = transitions.Machine.__init__
+
+    def counting_init(self, *args, **kwargs):
+        built.append(self)
+        original_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(transitions.Machine, "__init__", counting_init)
+    run(db, people["county"], draft.id, "edit", now, payload=APPLICATION)
+    run(db, people["county"], draft.id, "submit", now)
+    run(db, people["office"], draft.id, "return_for_revision", now, comment="补正")
+    run(db, people["county"], draft.id, "resubmit", now)
+    CATALOG.add(parse_definition(definition.source, "designation.yaml"))  # the same version again
+    assert built == []
+    assert CATALOG.machine(definition) is machine
+    assert machine.models == []
+
+
+def test_fire_reads_no_wall_clock(db, now, people, draft):
+    with time_machine.travel("2031-05-05 12:00 +0000", tick=False):
+        case = run(db, people["county"], draft.id, "withdraw", now)
+    assert case.updated_at == case.closed_at == now
+    table = AuditEvent.__table__
+    assert rows(db, table, table.c.case_id == draft.id, table.c.kind == "transition")[0]["occurred_at"] == now
