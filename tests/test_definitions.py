@@ -28,7 +28,7 @@ BROKEN = {
     "unknown_action.yaml": "transitions[1] (finish).actions: unknown action 'no_such_action'",
     "unknown_role.yaml": "transitions[0] (submit).roles: unknown role 'mayor'",
     "system_role.yaml": "transitions[1] (finish).roles: unknown role 'system'",
-    "unknown_state_actor.yaml": "states.submitted.actor: unknown role 'secretary'",
+    "unknown_state_actor.yaml": "states.submitted.actors: unknown role 'secretary'",
     "unknown_create_role.yaml": "create_roles: unknown role 'citizen'",
     "expiry_not_leaving.yaml":
         "states.submitted.deadlines[0].on_expiry: expiry trigger 'expire' does not leave state 'submitted'",
