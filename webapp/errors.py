@@ -58,6 +58,10 @@ def json_error(status: int, code: str, zh: str, en: str, details=None):  # type:
     return jsonify(body), status
 
 
+def unauthorized_json():  # type: ignore[no-untyped-def]
+    return json_error(401, "unauthorized", "请先登录（需要 Bearer 令牌）。", "Log in first (Bearer token required).")
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(WorkflowError)
     def workflow_error(exc: WorkflowError):  # type: ignore[no-untyped-def]
@@ -68,7 +72,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
-        zh, en = "表单已过期或来源不明，请返回页面刷新后重试。", "The form expired or did not come from this site; reload and try again."
+        zh = "表单已过期或来源不明，请返回页面刷新后重试。"
+        en = "The form expired or did not come from this site; reload and try again."
         if wants_json():
             return json_error(400, "csrf", zh, en)
         return render_template("errors/error.html", status=400, message=en if is_english() else zh), 400

@@ -81,7 +81,8 @@ def authenticate(session: Session, *, username: str, password: str, ip: str | No
         _verify(_DUMMY_HASH, password)
         audit.record(session, kind="login_failed", now=now, actor=actor, data={"username": username,
                                                                                  "reason": "locked"})
-        raise AuthError("账户已被锁定，请稍后再试或联系管理员。", "The account is locked; try later or ask an administrator.",
+        raise AuthError("账户已被锁定，请稍后再试或联系管理员。",
+                        "The account is locked; try later or ask an administrator.",
                         code="locked")
     if user.locked_until is not None:  # an earlier lock has run out: count afresh
         user.locked_until, user.failed_logins = None, 0

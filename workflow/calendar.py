@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta, timezone
-from functools import lru_cache
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-UTC = timezone.utc
+UTC = UTC
 
 
 def local_date(moment: datetime) -> date:
@@ -32,7 +32,7 @@ def to_local(moment: datetime) -> datetime:
     return moment.astimezone(LOCAL_TZ)
 
 
-@lru_cache(maxsize=None)
+@cache
 def package_knows(year: int) -> bool:
     """Whether the chinese-calendar package has the holidays of `year`."""
     try:

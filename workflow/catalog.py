@@ -11,7 +11,13 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 from transitions import Machine
 
-from workflow.definitions import DEFINITIONS_DIR, Definition, DefinitionError, load_directory, parse_definition
+from workflow.definitions import (
+    DEFINITIONS_DIR,
+    Definition,
+    DefinitionError,
+    load_directory,
+    parse_definition,
+)
 from workflow.errors import InvalidInput
 from workflow.models import DefinitionSource
 from workflow.registry import ACTIONS

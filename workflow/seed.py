@@ -107,7 +107,8 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
                              "output_yi": 2.6})
     steps = [("submit", "county_pd", {}), ("accept", "office", {"member_units": [unit_id(session, "市科技局")]}),
              ("record_opinion", "member_kj", {"opinion": "agree"}), ("conclude", "office", {}),
-             ("record_experts", "office", {"experts": [{"name": "刘教授", "score": 88}, {"name": "陈高工", "score": 91}],
+             ("record_experts", "office", {"experts": [{"name": "刘教授", "score": 88},
+                                                       {"name": "陈高工", "score": 91}],
                                            "expert_recommendation": "建议认定"}),
              ("propose", "office", {}), ("approve", "leader", {})]
     for trigger, who, payload in steps:

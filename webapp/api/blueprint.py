@@ -10,8 +10,23 @@ from flask_login import current_user
 
 from webapp.api.openapi import Query, api_route, document
 from webapp.api.schemas import (
-    AvailableTransition, CaseCreate, CaseList, CaseOut, CaseSummary, DeadlineOut, DefinitionOut, Error,
-    EventList, EventOut, Me, StateOut, Token, TokenRequest, TransitionOut, TransitionRequest, UnitOut,
+    AvailableTransition,
+    CaseCreate,
+    CaseList,
+    CaseOut,
+    CaseSummary,
+    DeadlineOut,
+    DefinitionOut,
+    Error,
+    EventList,
+    EventOut,
+    Me,
+    StateOut,
+    Token,
+    TokenRequest,
+    TransitionOut,
+    TransitionRequest,
+    UnitOut,
 )
 from webapp.auth.current import actor, client_ip
 from webapp.database import db, unit_of_work, utcnow
@@ -112,7 +127,8 @@ def list_cases():  # type: ignore[no-untyped-def]
         raw = request.args.get(name)
         if raw is not None:
             if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
-                return json_error(400, "bad_request", f"参数 {name} 须为正整数。", f"{name} must be a positive integer.")
+                return json_error(400, "bad_request", f"参数 {name} 须为正整数。",
+                                  f"{name} must be a positive integer.")
             args[name] = int(raw)
     page = case_list(db(), actor(), definition=request.args.get("definition") or None,
                      state=request.args.get("state") or None, county_id=args.get("county"),

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from webapp.api.schemas import Error
-from webapp.errors import json_error
+from webapp.errors import json_error, unauthorized_json
 
 JSON_LIMIT = 1024 * 1024
 
@@ -84,7 +84,7 @@ def api_route(bp: Blueprint, rule: str, method: str, *, summary: str, body: type
         @wraps(fn)
         def view(**kwargs: Any) -> Any:
             if auth and not current_user.is_authenticated:
-                return json_error(401, "unauthorized", "请先登录（需要 Bearer 令牌）。", "Log in first (Bearer token required).")
+                return unauthorized_json()
             if body is not None:
                 parsed = _read_json(body)
                 if not isinstance(parsed, BaseModel):

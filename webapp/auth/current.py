@@ -6,7 +6,7 @@ from flask import abort, g, redirect, request, url_for
 from flask_login import UserMixin, current_user
 
 from webapp.database import db, unit_of_work, utcnow
-from webapp.errors import json_error
+from webapp.errors import unauthorized_json
 from webapp.extensions import login_manager
 from workflow.actors import Actor
 from workflow.auth import resolve_session
@@ -48,7 +48,7 @@ login_manager.login_message = None  # the login page says enough
 @login_manager.unauthorized_handler
 def unauthorized():  # type: ignore[no-untyped-def]
     if request.blueprint == "api":
-        return json_error(401, "unauthorized", "请先登录（需要 Bearer 令牌）。", "Log in first (Bearer token required).")
+        return unauthorized_json()
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 

@@ -36,7 +36,8 @@ def application_complete(ctx: FireContext) -> list[dict[str, Any]]:
     found = []
     if ctx.case.town_id is None:
         found.append(reason("未选择专业镇", "no town chosen", "town_id"))
-    for name, zh in (("industry_category", "产业类别"), ("leading_industry", "主导产业"), ("output_yi", "主导产业产值")):
+    required = (("industry_category", "产业类别"), ("leading_industry", "主导产业"), ("output_yi", "主导产业产值"))
+    for name, zh in required:
         if ctx.data.get(name) in (None, ""):
             found.append(reason(f"未填写{zh}", f"{name} is missing", name))
     return found
