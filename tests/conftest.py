@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -193,3 +194,45 @@ def isolated_catalog():
     for name, value in saved.items():
         getattr(CATALOG, name).clear()
         getattr(CATALOG, name).update(value)
+
+
+# --- the web application -------------------------------------------------------------------------------------
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    from webapp import create_app
+
+    app = create_app({"DATABASE_URL": database_url, "ZYZ_ENV": "test", "TESTING": True,
+                      "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+                      "UPLOAD_DIR": str(tmp_path / "files")})
+    yield app
+    app.extensions["zyz"]["engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_token(client, url: str = "/login") -> str:
+    """The CSRF token of the form on `url` (the session keeps one token)."""
+    page = client.get(url)
+    match = CSRF_RE.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {url} ({page.status_code})"
+    return match.group(1)
+
+
+def login(client, username: str, password: str = PASSWORD):
+    """Log in through the login form; returns the response."""
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+def api_headers(client, username: str, password: str = PASSWORD) -> dict[str, str]:
+    """Bearer headers for `username`, from POST /api/v1/auth/token."""
+    response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return {"Authorization": f"Bearer {response.json['token']}"}
