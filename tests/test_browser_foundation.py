@@ -1,0 +1,43 @@
+"""The demo county user logs in with Debian's Chromium and sees its inbox in Chinese."""
+
+import pytest
+
+from conftest import ARTIFACTS
+from workflow.db import transaction
+from workflow.seed import DEMO_PASSWORD, build_demo
+
+pytestmark = pytest.mark.browser
+
+
+def test_demo_county_user_sees_inbox_in_chinese(db, now, live_server, page):
+    with transaction(db) as s:
+        build_demo(s, now)
+    page.goto(f"{live_server}/inbox")
+    assert page.url.startswith(f"{live_server}/login")
+    assert page.locator("h1").inner_text() == "登录"
+    page.fill("#username", "county_yx")
+    page.fill("#password", DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{live_server}/inbox")
+    assert page.locator("h1").inner_text() == "我的待办"
+    rows = page.locator("table.list tbody tr")
+    assert rows.count() == 1  # 盂县's draft; 平定县's cases are not shown
+    assert "路家村镇" in rows.first.inner_text() and "草稿" in rows.first.inner_text()
+    assert "冠山镇" not in page.content()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "inbox-county.png"), full_page=True)
+
+
+def test_language_switch_and_keyboard_login(db, now, live_server, page):
+    with transaction(db) as s:
+        build_demo(s, now)
+    page.goto(f"{live_server}/login")
+    page.get_by_role("button", name="English").click()
+    assert page.locator("h1").inner_text() == "Log in"
+    page.focus("#username")
+    page.keyboard.type("office")
+    page.keyboard.press("Tab")
+    page.keyboard.type(DEMO_PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server}/inbox")
+    assert page.locator("h1").inner_text() == "My inbox"
