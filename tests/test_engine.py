@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 import time_machine
 import transitions
-from conftest import reload
 
-from workflow import audit
+from conftest import reload
+from workflow import audit, engine
 from workflow.actors import Actor
 from workflow.catalog import CATALOG
 from workflow.db import transaction
 from workflow.definitions import DEFINITIONS_DIR, parse_definition
 from workflow.engine import AFTER_FIRE, create_case, fire
-from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
+from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable, WorkflowError
 from workflow.models import AuditEvent, Case, CaseParty, Deadline, DefinitionSource
 from workflow.registry import ACTIONS
 from workflow.services.towns import registry_case
@@ -539,3 +540,88 @@ def test_fire_reads_no_wall_clock(db, now, people, draft):
     assert case.updated_at == case.closed_at == now
     table = AuditEvent.__table__
     assert rows(db, table, table.c.case_id == draft.id, table.c.kind == "transition")[0]["occurred_at"] == now
+
+
+# ---- two people at the same moment ----------------------------------------------------------------
+
+
+def _race(db, now, case_id, attempts):
+    """Run each (actor, trigger, kwargs) in its own thread and session, released together."""
+    start = threading.Barrier(len(attempts), timeout=20)
+    results: dict[str, object] = {}
+
+    def attempt(actor, trigger, kwargs):
+        start.wait()
+        try:
+            with transaction(db) as s:
+                fire(session=s, case_id=case_id, trigger=trigger, actor=actor, now=now, **kwargs)
+            results[trigger] = "ok"
+        except WorkflowError as exc:
+            results[trigger] = exc
+
+    threads = [threading.Thread(target=attempt, args=a) for a in attempts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
+    return results
+
+
+def _pairs(people):
+    return {
+        "accept_vs_return": ("submitted", [
+            (people["office"], "accept", {"payload": {"member_units": [people["member"].unit_id]}}),
+            (people["office"], "return_for_revision", {"comment": "补正"}),
+        ]),
+        "submit_vs_withdraw": ("draft", [
+            (people["county"], "submit", {}),
+            (people["county"], "withdraw", {}),
+        ]),
+    }
+
+
+def _check_one_winner(db, case_id, results, before, expected_loser_codes):
+    winners = [t for t, r in results.items() if r == "ok"]
+    losers = [r for r in results.values() if r != "ok"]
+    assert len(winners) == 1 and len(losers) == 1, results
+    assert isinstance(losers[0], Conflict) and losers[0].code in expected_loser_codes
+    assert reload(db, case_id).version == before["case"][0]["version"] + 1
+    after = snapshot(db, case_id)
+    written = after["audit"][len(before["audit"]):]
+    assert [(e["kind"], e["case_id"], e["trigger"]) for e in written] == [("transition", case_id, winners[0])]
+    if winners == ["return_for_revision"]:
+        assert {d["state"] for d in after["deadlines"] if d["status"] == "open"} == {"returned"}
+    if winners != ["accept"]:
+        assert after["parties"] == []
+    with transaction(db) as s:
+        assert audit.verify(s).ok
+
+
+def test_conflicting_fires_one_wins(db, now, people, submitted):
+    """Released together, whatever the database's order: one wins, the other is refused as a conflict."""
+    before = snapshot(db, submitted.id)
+    results = _race(db, now, submitted.id, _pairs(people)["accept_vs_return"][1])
+    _check_one_winner(db, submitted.id, results, before, {"invalid_trigger", "concurrent_change"})
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("pair", ["accept_vs_return", "submit_vs_withdraw"])
+def test_conflicting_fires_after_both_passed_their_checks(db, now, make, people, monkeypatch, pair):
+    """Both have read the same version and passed every check; the versioned UPDATE lets one through."""
+    state, attempts = _pairs(people)[pair]
+    case = make.case("designation", by=people["county_user"], data=APPLICATION)
+    if state == "submitted":
+        case = run(db, people["county"], case.id, "submit", now)
+    checked = threading.Barrier(2, timeout=20)
+    original = engine.check_transition
+
+    def check_then_wait(*args, **kwargs):
+        spec = original(*args, **kwargs)
+        checked.wait()
+        return spec
+
+    monkeypatch.setattr(engine, "check_transition", check_then_wait)
+    before = snapshot(db, case.id)
+    results = _race(db, now, case.id, attempts)
+    _check_one_winner(db, case.id, results, before, {"concurrent_change"})
