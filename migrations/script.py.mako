@@ -7,6 +7,7 @@ Create Date: ${create_date}
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+from sqlalchemy import Text  # autogenerate writes JSONB(astext_type=Text())
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

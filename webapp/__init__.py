@@ -53,13 +53,14 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     app.teardown_appcontext(close_db)
 
-    from webapp import auth, cases, errors, templating
+    from webapp import auth, cases, errors, notices, templating
     from webapp.api import blueprint as api
 
     templating.init_app(app)
     errors.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(notices.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
 

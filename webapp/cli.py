@@ -95,8 +95,16 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     app = create_app({"DATABASE_URL": url, "ZYZ_ENV": "demo"})
     from werkzeug.serving import run_simple
 
-    click.echo(f"serving on http://{host}:{port}")
-    run_simple(host, port, app, threaded=True)
+    from workflow.scheduler import build_scheduler
+
+    scheduler = build_scheduler(app.extensions["zyz"]["sessions"], clock=utcnow, background=True,
+                                sweep_seconds=app.config["SWEEP_SECONDS"])
+    scheduler.start()
+    click.echo(f"scheduler running in this process; serving on http://{host}:{port}")
+    try:
+        run_simple(host, port, app, threaded=True)
+    finally:
+        scheduler.shutdown(wait=False)
 
 
 @main.group("definitions")
@@ -159,6 +167,75 @@ def definitions_show(key: str) -> None:
             extra.append("comment required")
         click.echo(f"  {t.trigger:20} {'|'.join(t.sources)} -> {t.dest or '(stays)'}  [{who}]"
                    f"{'  ' + '; '.join(extra) if extra else ''}")
+
+
+@main.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Run the scheduler in this process (deadline sweep every ZYZ_SWEEP_SECONDS, default 60)."""
+    import logging
+
+    from workflow.scheduler import build_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    scheduler = build_scheduler(_sessions(), clock=utcnow, sweep_seconds=current_app.config["SWEEP_SECONDS"])
+    click.echo(f"scheduler running (sweep every {current_app.config['SWEEP_SECONDS']} s); Ctrl-C stops it")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        click.echo("scheduler stopped")
+
+
+@main.group("deadlines")
+def deadlines_group() -> None:
+    """Deadlines: what is coming, and a sweep now."""
+
+
+@deadlines_group.command("list")
+@click.option("--limit", default=50, show_default=True)
+@with_appcontext
+def deadlines_list(limit: int) -> None:
+    """Open deadlines and reminders, soonest first (times in Beijing time)."""
+    from workflow.calendar import to_local
+    from workflow.sweep import upcoming
+
+    with transaction(_sessions()) as s:
+        rows = upcoming(s, now=utcnow(), limit=limit)
+    if not rows:
+        click.echo("no open deadlines")
+    for r in rows:
+        what = f"expiry -> {r.trigger}" if r.kind == "expiry" else f"reminder {r.offset_days} working days before"
+        if r.kind == "expiry" and not r.trigger:
+            what = "deadline (no automatic step)"
+        flag = "  [estimated: weekends only]" if r.is_estimated else ""
+        click.echo(f"{to_local(r.due_at):%Y-%m-%d %H:%M}  {r.number:14} {r.state:20} {r.name:10} {what}{flag}")
+
+
+@deadlines_group.command("sweep")
+@click.option("--as-of", "as_of", help="Sweep as of this ISO time, Beijing time unless an offset is given (demo and test mode only)")
+@with_appcontext
+def deadlines_sweep(as_of: str | None) -> None:
+    """Run one sweep now: fire every due reminder and expiry."""
+    from datetime import UTC, datetime
+
+    from workflow.calendar import LOCAL_TZ
+    from workflow.sweep import sweep
+
+    now = utcnow()
+    if as_of:
+        if current_app.config["ZYZ_ENV"] not in ("demo", "test"):
+            click.echo("error: --as-of is only allowed when ZYZ_ENV is demo or test", err=True)
+            sys.exit(2)
+        try:
+            now = datetime.fromisoformat(as_of)
+        except ValueError:
+            click.echo(f"error: not an ISO time: {as_of}", err=True)
+            sys.exit(2)
+        now = (now.replace(tzinfo=LOCAL_TZ) if now.tzinfo is None else now).astimezone(UTC)
+    result = sweep(_sessions(), now=now)
+    click.echo(f"swept as of {now.isoformat(timespec='seconds')}: {result.reminders} reminders, "
+               f"{result.expiries} expiries, {result.failed} failed")
+    sys.exit(1 if result.failed else 0)
 
 
 @main.group("audit")

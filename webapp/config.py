@@ -23,6 +23,7 @@ def from_environment(instance_path: str) -> dict:
         "UPLOAD_DIR": env.get("ZYZ_UPLOAD_DIR") or str(Path(instance_path) / "files"),
         "DESIGNATION_CYCLE_YEARS": int(env.get("ZYZ_DESIGNATION_CYCLE_YEARS", "3")),
         "PAGE_SIZE": int(env.get("ZYZ_PAGE_SIZE", "20")),
+        "SWEEP_SECONDS": int(env.get("ZYZ_SWEEP_SECONDS", "60")),
         "SESSION_COOKIE_SECURE": env.get("ZYZ_HTTPS", "") == "1",
         "PREFERRED_URL_SCHEME": "https" if env.get("ZYZ_HTTPS", "") == "1" else "http",
     }

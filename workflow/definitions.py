@@ -21,7 +21,10 @@ TOP_KEYS = {
     "create_roles", "create_accepts", "create_guards",
 }
 STATE_KEYS = {"label", "final", "deadlines", "actors", "description"}
-DEADLINE_KEYS = {"name", "working_days", "calendar_days", "field", "on_expiry", "reminders", "label"}
+DEADLINE_KEYS = {"name", "working_days", "calendar_days", "field", "on_expiry", "reminders", "label", "remind"}
+# Who a deadline's reminders go to: the case's county, the office, the leading group, or the units
+# brought into the case that have not answered yet.
+RECIPIENTS = {"county", "office", "leader", "pending_units"}
 TRANSITION_KEYS = {
     "trigger", "label", "source", "dest", "roles", "guards", "actions", "requires", "accepts",
     "comment", "confirm", "system", "description",
@@ -47,6 +50,7 @@ class DeadlineSpec:
     field: str | None
     on_expiry: str | None
     reminders: tuple[int, ...]
+    remind: tuple[str, ...] = ("county",)
 
 
 @dataclass(frozen=True)
@@ -338,10 +342,14 @@ def _deadline(check: _Checker, raw: Any, key: str) -> DeadlineSpec:
     if not isinstance(reminders, list) or not all(isinstance(r, int) and r >= 0 for r in reminders):
         check.error(f"{key}.reminders", "must be a list of working-day offsets (0 = on the day)")
         reminders = []
+    remind = check.names(raw.get("remind", "county"), f"{key}.remind")
+    for who in remind:
+        if who not in RECIPIENTS:
+            check.error(f"{key}.remind", f"unknown recipients {who!r} (one of {sorted(RECIPIENTS)})")
     return DeadlineSpec(
         name=str(name), label=check.label(raw.get("label"), f"{key}.label"),
         working_days=wd, calendar_days=cd, field=fld, on_expiry=raw.get("on_expiry"),
-        reminders=tuple(sorted(set(reminders), reverse=True)),
+        reminders=tuple(sorted(set(reminders), reverse=True)), remind=remind,
     )
 
 

@@ -203,6 +203,7 @@ class DeadlineStatus(StrEnum):
     claimed = "claimed"
     fired = "fired"
     closed = "closed"
+    failed = "failed"  # processing raised; recorded in the audit trail, shown to the office
 
 
 class Deadline(SQLModel, table=True):
@@ -250,3 +251,19 @@ class Counter(SQLModel, table=True):
     key: str = Field(max_length=40, primary_key=True)
     year: int = Field(primary_key=True)
     value: int = 0
+
+
+class Notification(SQLModel, table=True):
+    """An in-app message to one user; its text is rendered from `kind` and `params` in the reader's language."""
+
+    __tablename__ = "notification"
+    __table_args__ = (sa.Index("ix_notification_user_unread", "user_id", "read_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id")
+    case_id: int | None = Field(default=None, foreign_key="case_file.id", index=True)
+    kind: str = Field(max_length=40)
+    params: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    source_key: str = Field(max_length=120, unique=True)  # what caused it, once per recipient
+    created_at: datetime
+    read_at: datetime | None = None

@@ -1,0 +1,166 @@
+"""The deadline sweep: claim what is due and fire each reminder and expiry exactly once.
+
+Deadline rows are the truth. A batch of due rows is claimed inside one transaction (a conditional
+UPDATE on SQLite, whose BEGIN IMMEDIATE serialises writers; SELECT ... FOR UPDATE SKIP LOCKED on
+PostgreSQL, so that several schedulers share the work), each row is processed in a savepoint, and
+the batch commits together with the rows' new status. A process killed halfway commits nothing, and
+the next sweep finds the same rows open again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+from workflow import audit
+from workflow.actors import Actor
+from workflow.calendar import WorkCalendar
+from workflow.catalog import CATALOG
+from workflow.db import is_sqlite, transaction
+from workflow.definitions import DeadlineSpec
+from workflow.engine import fire
+from workflow.errors import WorkflowError
+from workflow.models import Case, Deadline, DeadlineStatus
+from workflow.notices import notify, recipients
+
+log = logging.getLogger(__name__)
+_table = Deadline.__table__  # type: ignore[attr-defined]
+BATCH = 200
+
+
+@dataclass
+class SweepResult:
+    reminders: int = 0
+    expiries: int = 0
+    failed: int = 0
+    fired_ids: list[int] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.reminders + self.expiries + self.failed
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def due_query(now: datetime, limit: int) -> sa.Select[Any]:
+    """The lookup: open rows due by `now`, soonest first (served by the (status, due_at) index)."""
+    return (sa.select(_table.c.id).where(_table.c.status == DeadlineStatus.open.value, _table.c.due_at <= now)
+            .order_by(_table.c.due_at, _table.c.id).limit(limit))
+
+
+def claim(session: Session, *, now: datetime, worker: str, limit: int = BATCH) -> list[Any]:
+    """Claim up to `limit` due rows for this transaction."""
+    conn = session.connection()
+    if is_sqlite(conn):
+        claimed = conn.execute(
+            _table.update().where(_table.c.id.in_(due_query(now, limit).scalar_subquery()),
+                                  _table.c.status == DeadlineStatus.open.value)
+            .values(status=DeadlineStatus.claimed.value, claimed_by=worker, claimed_at=now)
+            .returning(_table.c.id)).scalars().all()
+    else:
+        ids = conn.execute(due_query(now, limit).with_for_update(skip_locked=True)).scalars().all()
+        if ids:
+            conn.execute(_table.update().where(_table.c.id.in_(ids))
+                         .values(status=DeadlineStatus.claimed.value, claimed_by=worker, claimed_at=now))
+        claimed = list(ids)
+    if not claimed:
+        return []
+    return list(conn.execute(sa.select(_table).where(_table.c.id.in_(claimed))
+                             .order_by(_table.c.due_at, _table.c.id)).all())
+
+
+def sweep(sessions: sessionmaker[Session], *, now: datetime, calendar: WorkCalendar | None = None,
+          worker: str | None = None, limit: int = BATCH) -> SweepResult:
+    """Process everything due by `now`, batch after batch, until nothing is left."""
+    result = SweepResult()
+    worker = worker or worker_name()
+    while True:
+        with transaction(sessions) as session:
+            rows = claim(session, now=now, worker=worker, limit=limit)
+            for row in rows:
+                _process_safely(session, row, now=now, calendar=calendar, result=result)
+        if len(rows) < limit:
+            return result
+
+
+def _process_safely(session: Session, row: Any, *, now: datetime, calendar: WorkCalendar | None,
+                    result: SweepResult) -> None:
+    savepoint = session.begin_nested()
+    try:
+        status = _process(session, row, now=now, calendar=calendar, result=result)
+        savepoint.commit()
+    except Exception as exc:  # one bad row must not hold back the rest; it is recorded, not retried forever
+        savepoint.rollback()
+        session.expire_all()  # fire() sets values without marking them dirty: reload what the savepoint undid
+        log.exception("deadline %s of case %s failed", row.id, row.case_id)
+        audit.record(session, kind="deadline_failed", now=now, actor=Actor.system(), case_id=row.case_id,
+                     trigger=row.trigger, data={"deadline_id": row.id, "error": f"{type(exc).__name__}: {exc}"[:500]})
+        status = DeadlineStatus.failed.value
+        result.failed += 1
+    session.connection().execute(_table.update().where(_table.c.id == row.id)
+                                 .values(status=status, fired_at=now))
+    result.fired_ids.append(row.id)
+
+
+def _spec(case: Case, row: Any, session: Session) -> DeadlineSpec | None:
+    definition = CATALOG.get(case.definition_key, case.definition_version, session)
+    state = definition.states.get(row.state)
+    return next((d for d in state.deadlines if d.name == row.name), None) if state else None
+
+
+def _process(session: Session, row: Any, *, now: datetime, calendar: WorkCalendar | None,
+             result: SweepResult) -> str:
+    case = session.get(Case, row.case_id)
+    if case is None or case.state != row.state:
+        return DeadlineStatus.closed.value  # the case has moved on; this deadline no longer applies
+    spec = _spec(case, row, session)
+    remind = spec.remind if spec else ("county",)
+    definition = CATALOG.get(case.definition_key, case.definition_version, session)
+    params = {"number": case.number, "title": case.title, "deadline": spec.label.zh if spec else row.name,
+              "deadline_en": spec.label.en if spec else row.name, "due_date": row.due_date,
+              "days_before": row.offset_days, "is_estimated": bool(row.is_estimated),
+              "state": definition.state_label(case.state), "state_en": definition.state_label(case.state, "en")}
+    if row.kind == "reminder":
+        users = recipients(session, case, remind)
+        notify(session, user_ids=users, case_id=case.id, kind="reminder", params=params,
+               source=f"deadline:{row.id}", now=now)
+        audit.record(session, kind="reminder_sent", now=now, actor=Actor.system(), case_id=case.id,
+                     county_id=case.county_id, data={"deadline_id": row.id, "deadline": row.name,
+                                                     "days_before": row.offset_days, "recipients": len(users)})
+        result.reminders += 1
+        return DeadlineStatus.fired.value
+    users = recipients(session, case, (*remind, "office"))
+    if row.trigger:
+        try:
+            fire(session=session, case_id=case.id, trigger=row.trigger, actor=Actor.system(),  # type: ignore[arg-type]
+                 now=now, calendar=calendar)
+        except WorkflowError as exc:
+            log.warning("expiry %s on case %s refused: %s", row.trigger, case.id, exc.en)
+            raise
+        params = {**params, "new_state": definition.state_label(case.state),
+                  "new_state_en": definition.state_label(case.state, "en")}
+    notify(session, user_ids=users, case_id=case.id, kind="expired", params=params,
+           source=f"deadline:{row.id}", now=now)
+    result.expiries += 1
+    return DeadlineStatus.fired.value
+
+
+def upcoming(session: Session, *, now: datetime, limit: int = 50) -> list[Any]:
+    """Open deadline rows, soonest first, with their case number (for `zyz deadlines list`)."""
+    cases = Case.__table__  # type: ignore[attr-defined]
+    return list(session.connection().execute(
+        sa.select(_table.c.id, _table.c.case_id, cases.c.number, _table.c.state, _table.c.name, _table.c.kind,
+                  _table.c.trigger, _table.c.offset_days, _table.c.due_date, _table.c.due_at, _table.c.is_estimated)
+        .join(cases, cases.c.id == _table.c.case_id)
+        .where(_table.c.status == DeadlineStatus.open.value)
+        .order_by(_table.c.due_at, _table.c.id).limit(limit)).all())
