@@ -120,6 +120,7 @@ def verify(session: Session, *, batch: int = 20000) -> VerifyResult:
     conn = session.connection()
     columns = [_event_table.c[name] for name in ("id", "seq", "hash", *HASHED_FIELDS)]
     expected_prev, expected_seq, count, last_seq, last_id = GENESIS, 1, 0, 0, None
+    before_last = GENESIS  # the hash the last accepted event links to
     while True:
         rows = conn.execute(
             sa.select(*columns).where(_event_table.c.seq > last_seq).order_by(_event_table.c.seq).limit(batch)
@@ -129,13 +130,23 @@ def verify(session: Session, *, batch: int = 20000) -> VerifyResult:
         for row in rows:
             if row["prev_hash"] != expected_prev or row["seq"] != expected_seq or event_hash(row) != row["hash"]:
                 problem, seq, event_id = _classify(conn, row, expected_prev, expected_seq)
+                if event_id == last_id:  # the blame falls on the event before, which was accepted too soon
+                    return VerifyResult(False, count - 1, before_last, problem, seq, event_id)
                 return VerifyResult(False, count, expected_prev, problem, seq, event_id)
-            expected_prev = row["hash"]
+            before_last, expected_prev = expected_prev, row["hash"]
             expected_seq += 1
             count += 1
             last_id, last_seq = row["id"], row["seq"]
     head_seq, head_hash = conn.execute(sa.select(_head_table.c.seq, _head_table.c.hash)).one()
-    if head_seq != count or head_hash != expected_prev:
+    if head_seq < count:
+        # Events beyond the head were written without going through record(): slipped in at the end.
+        ev = _event_table.c
+        first = conn.execute(sa.select(ev.seq, ev.id).where(ev.seq == head_seq + 1)).one()
+        return VerifyResult(False, head_seq, head_hash, "inserted", first.seq, first.id)
+    if head_seq == count and head_hash != expected_prev:
+        # As many events as the head counts, but the last one is not the one recorded: rewritten, hash and all.
+        return VerifyResult(False, count - 1, before_last, "edited", last_seq, last_id)
+    if head_seq > count:
         return VerifyResult(False, count, expected_prev, "truncated", last_seq, last_id)
     return VerifyResult(True, count, expected_prev)
 

@@ -1,0 +1,225 @@
+"""The hash-chained audit trail: append-only in the database, and every kind of tampering located."""
+
+from __future__ import annotations
+
+import itertools
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+
+from workflow import audit
+from workflow.db import is_sqlite, transaction
+from workflow.engine import fire
+from workflow.models import AuditEvent
+
+TABLE = AuditEvent.__table__
+SQLITE_TRIGGERS = {
+    verb: f"CREATE TRIGGER audit_event_no_{verb.lower()} BEFORE {verb} ON audit_event "
+          "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END"
+    for verb in ("UPDATE", "DELETE")
+}
+
+
+@pytest.fixture
+def chain(db, make, now):
+    """A small history (accounts, a town, a case moved three times): its events by seq, as stored."""
+    county = make.user("county")
+    office = make.user("office")
+    case = make.case("designation", by=county)
+    for actor, trigger, kwargs in (
+        (county, "edit", {"payload": {"industry_category": "manufacturing", "leading_industry": "铸造",
+                                      "output_yi": 11}}),
+        (county, "submit", {}),
+        (office, "return_for_revision", {"comment": "请补充材料"}),
+    ):
+        with transaction(db) as s:
+            fire(session=s, case_id=case.id, trigger=trigger, actor=make.actor(actor), now=now, **kwargs)
+    return events(db)
+
+
+def events(db):
+    with transaction(db) as s:
+        return [dict(r) for r in s.connection().execute(sa.select(TABLE).order_by(TABLE.c.seq)).mappings()]
+
+
+def verify(db, **kwargs):
+    with transaction(db) as s:
+        return audit.verify(s, **kwargs)
+
+
+@contextmanager
+def tampering(engine):
+    """A transaction in which audit_event can be changed: the append-only trigger is dropped (SQLite) or
+    disabled (PostgreSQL) at its start and put back at its end, as someone with the database's keys could."""
+    with engine.begin() as conn:
+        if is_sqlite(conn):
+            for verb in SQLITE_TRIGGERS:
+                conn.exec_driver_sql(f"DROP TRIGGER audit_event_no_{verb.lower()}")
+        else:
+            conn.exec_driver_sql("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only")
+        yield conn
+        if is_sqlite(conn):
+            for statement in SQLITE_TRIGGERS.values():
+                conn.exec_driver_sql(statement)
+        else:
+            conn.exec_driver_sql("ALTER TABLE audit_event ENABLE TRIGGER audit_event_append_only")
+
+
+def _renumber_from(conn, seq, shift):
+    """Move every event from `seq` on by `shift` places (in two steps: seq is unique)."""
+    conn.execute(TABLE.update().where(TABLE.c.seq >= seq).values(seq=-(TABLE.c.seq + shift)))
+    conn.execute(TABLE.update().where(TABLE.c.seq < 0).values(seq=-TABLE.c.seq))
+
+
+def _forged_after(event):
+    """A plausible event that links correctly to `event`, with its hash computed the way the system does."""
+    row = {name: event[name] for name in audit.HASHED_FIELDS}
+    row.update(kind="login_ok", comment=None, case_id=None, trigger=None, from_state=None, to_state=None,
+               data=audit.canonical_json({"via": "web"}), prev_hash=event["hash"])
+    row["hash"] = audit.event_hash(row)
+    return row
+
+
+def test_the_chain_verifies_after_a_scenario(db, chain):
+    assert [e["seq"] for e in chain] == list(range(1, len(chain) + 1))
+    assert [e["kind"] for e in chain] == ["user_created", "user_created", "town_created", "case_created",
+                                          "case_created", "transition", "transition", "transition"]
+    assert chain[0]["prev_hash"] == audit.GENESIS
+    assert all(later["prev_hash"] == earlier["hash"] for earlier, later in itertools.pairwise(chain))
+    assert all(audit.event_hash(e) == e["hash"] for e in chain)
+    result = verify(db)
+    assert (result.ok, result.count, result.head_hash, result.problem) == (True, 8, chain[-1]["hash"], None)
+    assert verify(db, batch=3) == result
+    assert result.describe("en") == f"OK: 8 events, chain intact, head {chain[-1]['hash'][:16]}"
+
+
+def test_an_empty_chain_verifies(db):
+    result = verify(db)
+    assert (result.ok, result.count, result.head_hash) == (True, 0, audit.GENESIS)
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit_event SET comment = 'nothing happened' WHERE seq = 8",
+    "UPDATE audit_event SET seq = seq + 100",
+    "DELETE FROM audit_event WHERE seq = 8",
+    "DELETE FROM audit_event",
+])
+def test_the_database_refuses_update_and_delete(engine, db, chain, statement):
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.exec_driver_sql(statement)
+    assert events(db) == chain
+    assert verify(db).ok
+
+
+def test_tampering_puts_the_guard_back(engine, db, chain):
+    with tampering(engine) as conn:
+        conn.execute(TABLE.update().where(TABLE.c.seq == 3).values(comment="x"))
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM audit_event WHERE seq = 1")
+    assert len(events(db)) == len(chain)
+
+
+def _expect(db, problem, event, words_en):
+    result = verify(db)
+    assert (result.ok, result.problem, result.seq, result.event_id) == (False, problem, event["seq"], event["id"])
+    assert verify(db, batch=2) == result
+    assert result.describe("en") == f"BROKEN: event #{event['id']} (seq {event['seq']}) {words_en}"
+    return result
+
+
+@pytest.mark.parametrize("column, value", [
+    ("comment", "同意受理"), ("actor_name", "别人"), ("data", "{}"), ("to_state", "consultation"),
+    ("prev_hash", "f" * 64), ("hash", "0" * 64),
+])
+def test_an_edited_event_is_found(engine, db, chain, column, value):
+    with tampering(engine) as conn:
+        conn.execute(TABLE.update().where(TABLE.c.seq == 6).values({column: value}))
+    stored = events(db)[5]
+    result = _expect(db, "edited", stored, "edited")
+    assert result.count == 5  # the events before it are still vouched for
+
+
+def test_an_edited_event_with_a_recomputed_hash_is_found(engine, db, chain):
+    """Rewriting the hash too (the algorithm is no secret) leaves the next event linking to an event that
+    is no longer there. The chain cannot tell this from event 6 deleted and the rest renumbered (the
+    original event 6 is gone from it either way), so it is reported where the link breaks."""
+    forged = {**chain[5], "comment": "同意受理"}
+    forged["hash"] = audit.event_hash(forged)
+    with tampering(engine) as conn:
+        conn.execute(TABLE.update().where(TABLE.c.seq == 6).values(comment=forged["comment"], hash=forged["hash"]))
+    _expect(db, "deleted", chain[6], "preceded by a deleted event")
+
+
+def test_the_last_event_edited_with_a_recomputed_hash_is_found(engine, db, chain):
+    forged = {**chain[-1], "comment": "无意见"}
+    forged["hash"] = audit.event_hash(forged)
+    with tampering(engine) as conn:
+        conn.execute(TABLE.update().where(TABLE.c.seq == 8).values(comment=forged["comment"], hash=forged["hash"]))
+    _expect(db, "edited", chain[-1], "edited")
+
+
+@pytest.mark.parametrize("seq", [1, 4, 7])
+def test_a_deleted_event_is_found_at_the_event_after_the_gap(engine, db, chain, seq):
+    with tampering(engine) as conn:
+        conn.execute(TABLE.delete().where(TABLE.c.seq == seq))
+    result = _expect(db, "deleted", chain[seq], "preceded by a deleted event")
+    assert result.count == seq - 1
+
+
+def test_a_deleted_event_with_the_rest_renumbered_is_found(engine, db, chain):
+    with tampering(engine) as conn:
+        conn.execute(TABLE.delete().where(TABLE.c.seq == 4))
+        _renumber_from(conn, 5, -1)
+    moved = {**chain[4], "seq": 4}
+    _expect(db, "deleted", moved, "preceded by a deleted event")
+
+
+def test_an_inserted_event_is_found_where_it_was_inserted(engine, db, chain):
+    forged = _forged_after(chain[4])
+    with tampering(engine) as conn:
+        _renumber_from(conn, 6, 1)
+        inserted_id = conn.execute(TABLE.insert().values(seq=6, **forged).returning(TABLE.c.id)).scalar_one()
+    assert [e["seq"] for e in events(db)] == list(range(1, 10))
+    result = _expect(db, "inserted", {"seq": 6, "id": inserted_id}, "inserted")
+    assert result.count == 5
+
+
+def test_an_event_appended_behind_the_head_is_found(engine, db, chain):
+    forged = _forged_after(chain[-1])
+    with tampering(engine) as conn:
+        inserted_id = conn.execute(TABLE.insert().values(seq=9, **forged).returning(TABLE.c.id)).scalar_one()
+    _expect(db, "inserted", {"seq": 9, "id": inserted_id}, "inserted")
+
+
+@pytest.mark.parametrize("first, second", [(3, 4), (2, 7), (7, 8)])
+def test_reordered_events_are_found(engine, db, chain, first, second):
+    a, b = chain[first - 1], chain[second - 1]
+    with tampering(engine) as conn:
+        conn.execute(TABLE.update().where(TABLE.c.id == a["id"]).values(seq=-1))
+        conn.execute(TABLE.update().where(TABLE.c.id == b["id"]).values(seq=first))
+        conn.execute(TABLE.update().where(TABLE.c.id == a["id"]).values(seq=second))
+    # the first place out of order now holds the later event
+    _expect(db, "reordered", {"seq": first, "id": b["id"]}, "reordered")
+
+
+@pytest.mark.parametrize("removed", [1, 3])
+def test_truncation_is_found(engine, db, chain, removed):
+    with tampering(engine) as conn:
+        conn.execute(TABLE.delete().where(TABLE.c.seq > len(chain) - removed))
+    last = chain[-removed - 1]
+    result = _expect(db, "truncated", last, "followed by deleted events")
+    assert result.count == len(chain) - removed
+
+
+def test_the_whole_trail_deleted_is_truncation(engine, db, chain):
+    with tampering(engine) as conn:
+        conn.execute(TABLE.delete())
+    result = verify(db)
+    assert (result.ok, result.problem, result.count) == (False, "truncated", 0)
+
+
+def test_describe_in_chinese(engine, db, chain):
+    with tampering(engine) as conn:
+        conn.execute(TABLE.delete().where(TABLE.c.seq == 4))
+    assert verify(db).describe("zh") == f"已损坏：事件 #{chain[4]['id']}（序号 5）之前有事件被删除"
