@@ -152,17 +152,25 @@ class Factory:
 
     def case(self, definition: str = "designation", *, state: str | None = None, county: str = "盂县",
              town=None, data: dict | None = None, by: User | None = None) -> Case:
-        """A case created the normal way, then put straight into `state` with that state's deadlines."""
+        """A case created the normal way, then put straight into `state` with that state's deadlines.
+
+        Data the definition does not accept at creation (opinions, expert scores...) is written with the state.
+        """
         town = town or self.town(county=county)
         definition_obj = CATALOG.current(definition)
         creator = sorted(definition_obj.create_roles - {"system"})[0]
         actor = self.actor(by) if by else self.actor(self.user(creator, county=county))
         with transaction(self.db) as s:
+            data = dict(data or {})
+            accepted = {k: v for k, v in data.items() if k in definition_obj.create.accepts}
             case = create_case(session=s, definition_key=definition, actor=actor, now=self.now, town_id=town.id,
-                               data=data or {})
+                               data=accepted)
+            extra = {k: v for k, v in data.items() if k not in accepted}
+            if extra and not state:
+                raise ValueError(f"fields {sorted(extra)} can only be set together with a state")
             if state and state != case.state:
                 close_deadlines(s, case_id=case.id, state=case.state, now=self.now)
-                case_data = dict(case.data)
+                case_data = {**case.data, **extra}
                 rows = plan_deadlines(s, case_id=case.id, state=definition_obj.states[state], data=case_data,
                                       now=self.now, calendar=DEFAULT_CALENDAR)
                 insert_deadlines(s, case.id, rows)

@@ -15,14 +15,16 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from workflow import audit
-from workflow.access import get_case
+from workflow.access import MAX_ID, get_case
 from workflow.actors import Actor
 from workflow.calendar import DEFAULT_CALENDAR, WorkCalendar, local_date
 from workflow.catalog import CATALOG, Catalog
+from workflow.db import is_sqlite
 from workflow.deadlines import close_deadlines, insert_deadlines, plan_deadlines
 from workflow.definitions import Definition, TransitionSpec
 from workflow.errors import Conflict, Forbidden, InvalidInput, Unprocessable
@@ -184,17 +186,16 @@ def _field_reasons(spec: TransitionSpec, payload: dict[str, Any], comment: str |
 
 
 def next_number(session: Session, key: str, year: int) -> int:
-    """The next number of counter `key` in `year`, taken inside the transaction and never reused."""
-    conn = session.connection()
+    """The next number of counter `key` in `year`, taken inside the transaction and never reused.
+
+    One upsert: two transactions taking the first number of a year at once cannot both insert.
+    """
     table = Counter.__table__  # type: ignore[attr-defined]
-    updated = conn.execute(
-        table.update().where(table.c.key == key, table.c.year == year).values(value=table.c.value + 1)
-        .returning(table.c.value)
-    ).first()
-    if updated is not None:
-        return int(updated.value)
-    conn.execute(table.insert().values(key=key, year=year, value=1))
-    return 1
+    dialect = sqlite if is_sqlite(session) else postgresql
+    statement = (dialect.insert(table).values(key=key, year=year, value=1)
+                 .on_conflict_do_update(index_elements=["key", "year"], set_={"value": table.c.value + 1})
+                 .returning(table.c.value))
+    return int(session.connection().execute(statement).scalar_one())
 
 
 def create_case(
@@ -216,7 +217,7 @@ def create_case(
     if actor.role not in definition.create_roles:
         raise Forbidden("您的角色无权新建此类案件。", "Your role may not start this kind of case.",
                         code="role_not_allowed")
-    town = session.get(Town, town_id) if town_id is not None else None
+    town = session.get(Town, town_id) if town_id is not None and 0 < town_id <= MAX_ID else None
     if town_id is not None and (town is None or (actor.role == Role.county and town.county_id != actor.unit_id)):
         raise Unprocessable("所选专业镇不存在。", "No such town.",
                             details=[{"field": "town_id", "zh": "所选专业镇不存在", "en": "no such town"}])

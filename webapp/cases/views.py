@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlmodel import select
@@ -9,13 +9,15 @@ from webapp.auth.current import actor
 from webapp.cases import bp
 from webapp.cases.fields import FieldError, parse_field, widget
 from webapp.database import db, unit_of_work, utcnow
+from webapp.diagrams import diagram_svg
 from webapp.errors import field_errors, is_english, message_of
 from workflow.access import get_case, town_filter
 from workflow.catalog import CATALOG
 from workflow.engine import allowed_transitions, create_case, fire
 from workflow.errors import WorkflowError
-from workflow.models import Town, Unit, UnitKind
+from workflow.models import Case, Town, Unit, UnitKind
 from workflow.queries import case_events, case_list, inbox, open_deadlines, unit_names
+from workflow.rules.designation import expert_average
 from workflow.services.towns import create_town
 
 
@@ -105,7 +107,19 @@ def show(case_id: int):  # type: ignore[no-untyped-def]
         county=s.get(Unit, case.county_id), actions=allowed_transitions(definition, case, me),
         deadlines=open_deadlines(s, [case_id]).get(case_id, []),
         reminders=open_deadlines(s, [case_id], kind="reminder").get(case_id, []),
+        expert_average=expert_average(case.data), unit_names=unit_names(s, set(case.data.get("consulted_units", []))),
+        parent=s.get(Case, case.parent_id) if case.parent_id else None,
     )
+
+
+@bp.route("/cases/<int:case_id>/diagram.svg")
+@login_required
+def diagram(case_id: int):  # type: ignore[no-untyped-def]
+    case = get_case(db(), actor(), case_id)
+    definition = CATALOG.get(case.definition_key, case.definition_version, db())
+    response = make_response(diagram_svg(definition, case.state, "en" if is_english() else "zh"))
+    response.headers["Content-Type"] = "image/svg+xml"
+    return response
 
 
 @bp.route("/cases/<int:case_id>/do/<trigger>", methods=["GET", "POST"])
