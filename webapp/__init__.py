@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, abort, request, session
 
 from webapp.config import check_production, from_environment
 from webapp.database import close_db
@@ -52,6 +52,13 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     app.teardown_appcontext(close_db)
+
+    @app.before_request
+    def refuse_nul():  # type: ignore[no-untyped-def]
+        # PostgreSQL text cannot hold NUL (nor be compared with it): refuse it here rather than fail with a 500
+        for source in (request.args, request.form):
+            if any("\x00" in value for _, values in source.lists() for value in values):
+                abort(400)
 
     from webapp import auth, cases, errors, notices, templating
     from webapp.api import blueprint as api

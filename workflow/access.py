@@ -10,6 +10,7 @@ from workflow.errors import NotFound, not_found_case
 from workflow.models import Case, CaseParty, Role, Town
 
 SEES_ALL = {Role.office, Role.leader, Role.system}
+MAX_ID = 2**31 - 1  # ids are INTEGER columns
 
 
 def case_filter(actor: Actor) -> sa.ColumnElement[bool]:
@@ -40,6 +41,8 @@ def visible_cases(actor: Actor):  # type: ignore[no-untyped-def]
 
 def get_case(session: Session, actor: Actor, case_id: int) -> Case:
     """The case if `actor` may see it; otherwise NotFound, exactly as for a case that does not exist."""
+    if not 0 < case_id <= MAX_ID:  # PostgreSQL refuses to compare an integer column with a larger number
+        raise not_found_case()
     case = session.exec(select(Case).where(Case.id == case_id, case_filter(actor))).first()
     if case is None:
         raise not_found_case()
@@ -48,6 +51,8 @@ def get_case(session: Session, actor: Actor, case_id: int) -> Case:
 
 def get_town(session: Session, actor: Actor, town_id: int) -> Town:
     """The town if `actor` may see it; otherwise NotFound."""
+    if not 0 < town_id <= MAX_ID:
+        raise NotFound("专业镇不存在。", "No such town.")
     town = session.exec(select(Town).where(Town.id == town_id, town_filter(actor))).first()
     if town is None:
         raise NotFound("专业镇不存在。", "No such town.")

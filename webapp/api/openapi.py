@@ -56,11 +56,16 @@ def _read_json(model: type[BaseModel]) -> BaseModel | tuple[Any, int]:
     if len(raw) > JSON_LIMIT:
         return json_error(413, "too_large", "请求体不能超过 1 MB。", "The body may not exceed 1 MB.")
     try:
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        body = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return json_error(400, "malformed_json", "请求体不是有效的 JSON。", "The body is not valid JSON.")
     if not isinstance(body, dict):
         return json_error(422, "invalid_input", "请求体须为 JSON 对象。", "The body must be a JSON object.")
+    where = _unstorable_text(body)
+    if where is not None:
+        return json_error(422, "invalid_input", "请求内容含有无法保存的字符（NUL 或不成对的代理字符）。",
+                          "The body holds characters that cannot be stored (NUL or unpaired surrogates).",
+                          [{"field": where, "zh": "含有无法保存的字符", "en": "characters that cannot be stored"}])
     try:
         return model.model_validate(body)
     except ValidationError as exc:
@@ -68,6 +73,30 @@ def _read_json(model: type[BaseModel]) -> BaseModel | tuple[Any, int]:
                     "en": err["msg"]} for err in exc.errors(include_url=False, include_input=False)]
         return json_error(422, "invalid_input", "请求内容有误：" + "；".join(d["field"] for d in details),
                           "Invalid input: " + "; ".join(f"{d['field']}: {d['en']}" for d in details), details)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN and Infinity: Python accepts them, JSON and PostgreSQL do not
+
+
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _unstorable_text(body: Any) -> str | None:
+    """The path of the first key or string holding NUL or a lone surrogate (no database text column takes them)."""
+    stack: list[tuple[str, Any]] = [("", body)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str) and _UNSTORABLE.search(value):
+            return path
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if _UNSTORABLE.search(key):
+                    return path
+                stack.append((f"{path}.{key}" if path else key, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{i}", item) for i, item in enumerate(value))
+    return None
 
 
 def api_route(bp: Blueprint, rule: str, method: str, *, summary: str, body: type[BaseModel] | None = None,

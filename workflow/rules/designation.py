@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from workflow.access import MAX_ID
 from workflow.engine import FireContext
 from workflow.models import CaseParty, Unit, UnitKind
 from workflow.registry import action, guard
@@ -49,8 +50,9 @@ def member_units_valid(ctx: FireContext) -> list[dict[str, Any]]:
     ids = ctx.payload.get("member_units")
     if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
         return [reason("请至少选择一个成员单位", "choose at least one member unit", "member_units")]
+    in_range = [i for i in ids if 0 < i <= MAX_ID]  # PostgreSQL refuses a larger number for an INTEGER column
     known = set(ctx.session.connection().execute(
-        sa.select(Unit.id).where(Unit.id.in_(ids), Unit.kind == UnitKind.member.value,  # type: ignore[union-attr]
+        sa.select(Unit.id).where(Unit.id.in_(in_range), Unit.kind == UnitKind.member.value,  # type: ignore[union-attr]
                                  Unit.is_active.is_(True))).scalars())  # type: ignore[attr-defined]
     unknown = [i for i in ids if i not in known]
     if unknown:
