@@ -212,7 +212,8 @@ def deadlines_list(limit: int) -> None:
 
 
 @deadlines_group.command("sweep")
-@click.option("--as-of", "as_of", help="Sweep as of this ISO time, Beijing time unless an offset is given (demo and test mode only)")
+@click.option("--as-of", "as_of",
+              help="Sweep as of this ISO time, Beijing time unless an offset is given (demo and test mode only)")
 @with_appcontext
 def deadlines_sweep(as_of: str | None) -> None:
     """Run one sweep now: fire every due reminder and expiry."""
@@ -236,6 +237,59 @@ def deadlines_sweep(as_of: str | None) -> None:
     click.echo(f"swept as of {now.isoformat(timespec='seconds')}: {result.reminders} reminders, "
                f"{result.expiries} expiries, {result.failed} failed")
     sys.exit(1 if result.failed else 0)
+
+
+@main.group("calendar")
+def calendar_group() -> None:
+    """The working-day calendar: statutory holidays and make-up working days per year."""
+
+
+@calendar_group.command("list")
+@click.argument("year", type=int)
+@with_appcontext
+def calendar_list(year: int) -> None:
+    """Print YEAR's holidays and make-up days, and where they come from."""
+    from workflow.calendar import package_year
+    from workflow.services.calendar_admin import known_years, year_days
+
+    with transaction(_sessions()) as s:
+        source = known_years(s).get(year, "none")
+        rows = [(d.day, d.is_workday, d.note) for d in year_days(s, year)] if source == "table" else []
+    if source == "package":
+        rows = package_year(year)
+    click.echo(f"{year}: " + {"table": "entered in the system's table", "package": "from the chinese-calendar package",
+                              "none": "NOT KNOWN: deadlines in this year are counted with weekends only"}[source])
+    for day, workday, note in rows:
+        click.echo(f"  {day} {'班 workday' if workday else '休 holiday'} {note or ''}".rstrip())
+
+
+@calendar_group.command("import")
+@click.argument("year", type=int)
+@click.argument("source", type=click.File("r", encoding="utf-8"), required=False)
+@click.option("--from-package", is_flag=True, help="Copy the year from the chinese-calendar package.")
+@with_appcontext
+def calendar_import(year: int, source, from_package: bool) -> None:  # type: ignore[no-untyped-def]
+    """Enter YEAR from SOURCE (lines 'YYYY-MM-DD 休|班 [note]'; - for stdin) or from the package."""
+    from workflow.actors import Actor
+    from workflow.calendar import package_knows, package_year
+    from workflow.services.calendar_admin import enter_year
+
+    if from_package:
+        if not package_knows(year):
+            click.echo(f"error: the chinese-calendar package does not know {year}", err=True)
+            sys.exit(1)
+        text = "\n".join(f"{d} {'班' if w else '休'} {n or ''}" for d, w, n in package_year(year))
+    elif source is not None:
+        text = source.read()
+    else:
+        click.echo("error: give a file (or -) or --from-package", err=True)
+        sys.exit(2)
+    try:
+        with transaction(_sessions()) as s:
+            count = enter_year(s, year=year, text=text, actor=Actor.system(), now=utcnow())
+    except WorkflowError as exc:
+        _fail(exc)
+    click.echo(f"{year}: {count} days entered")
 
 
 @main.group("audit")

@@ -89,3 +89,72 @@ class WorkCalendar:
 
 
 DEFAULT_CALENDAR = WorkCalendar()
+
+
+# --- the system's own table of holidays and make-up days ------------------------------------------------------
+
+RELOAD_AFTER = timedelta(seconds=60)  # other processes' edits are seen within a minute
+_cached: dict[str, object] = {}
+
+
+def load_calendar(session) -> WorkCalendar:  # type: ignore[no-untyped-def]
+    """The calendar with every year entered in the database."""
+    from sqlmodel import select
+
+    from workflow.models import CalendarDay, CalendarYear
+
+    years = frozenset(session.exec(select(CalendarYear.year)).all())
+    days = {d.day: d.is_workday for d in session.exec(select(CalendarDay)).all()} if years else {}
+    return WorkCalendar(days, years)
+
+
+def calendar_for(session, now: datetime) -> WorkCalendar:  # type: ignore[no-untyped-def]
+    """The database calendar, reloaded when older than a minute (or after an edit in this process)."""
+    loaded_at = _cached.get("loaded_at")
+    if not isinstance(loaded_at, datetime) or not loaded_at <= now < loaded_at + RELOAD_AFTER:
+        _cached["calendar"] = load_calendar(session)
+        _cached["loaded_at"] = now
+    return _cached["calendar"]  # type: ignore[return-value]
+
+
+def invalidate_calendar() -> None:
+    _cached.clear()
+
+
+HOLIDAY_WORDS = {"holiday", "休", "假", "off"}
+WORKDAY_WORDS = {"workday", "班", "调休上班", "work"}
+
+
+def parse_days(text: str) -> tuple[list[tuple[date, bool, str | None]], list[str]]:
+    """Lines 'YYYY-MM-DD holiday|workday|休|班 [note]' → days, and the problems found (with line numbers)."""
+    days: list[tuple[date, bool, str | None]] = []
+    problems: list[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].strip().replace("，", ",").replace(",", " ")
+        if not line:
+            continue
+        parts = line.split(None, 2)
+        try:
+            day = date.fromisoformat(parts[0])
+        except ValueError:
+            problems.append(f"第 {number} 行：日期应为 YYYY-MM-DD / line {number}: date must be YYYY-MM-DD")
+            continue
+        kind = parts[1].lower() if len(parts) > 1 else ""
+        if kind not in HOLIDAY_WORDS | WORKDAY_WORDS:
+            problems.append(f"第 {number} 行：类型应为 休 或 班 / line {number}: type must be holiday or workday")
+            continue
+        days.append((day, kind in WORKDAY_WORDS, parts[2].strip() if len(parts) > 2 else None))
+    return days, problems
+
+
+def package_year(year: int) -> list[tuple[date, bool, str | None]]:
+    """The days of `year` where the chinese-calendar package departs from the weekend rule."""
+    found = []
+    day = date(year, 1, 1)
+    while day.year == year:
+        workday = bool(chinese_calendar.is_workday(day))
+        if workday != (day.weekday() < 5):
+            holiday = chinese_calendar.get_holiday_detail(day)[1]
+            found.append((day, workday, str(holiday) if holiday else None))
+        day += timedelta(days=1)
+    return found

@@ -22,7 +22,7 @@ from sqlmodel import Session
 from workflow import audit
 from workflow.access import MAX_ID, get_case
 from workflow.actors import Actor
-from workflow.calendar import DEFAULT_CALENDAR, WorkCalendar, local_date
+from workflow.calendar import WorkCalendar, calendar_for, local_date
 from workflow.catalog import CATALOG, Catalog
 from workflow.db import is_sqlite
 from workflow.deadlines import close_deadlines, insert_deadlines, plan_deadlines
@@ -95,7 +95,7 @@ def fire(
     comment = (comment or "").strip() or None
     ctx = FireContext(session=session, case=case, definition=definition, spec=spec, actor=actor, now=now,
                       payload=payload, comment=comment, data={**copy.deepcopy(case.data), **payload},
-                      calendar=calendar or DEFAULT_CALENDAR)
+                      calendar=calendar or calendar_for(session, now))
     reasons = _field_reasons(spec, payload, comment)
     for name in spec.guards:
         reasons.extend(GUARDS[name](ctx))
@@ -138,6 +138,7 @@ def fire(
     if moved:
         close_deadlines(session, case_id=case.id, state=from_state, now=now)  # type: ignore[arg-type]
         insert_deadlines(session, case.id, planned)  # type: ignore[arg-type]
+        _warn_estimates(session, planned, now)
     for hook in AFTER_FIRE:
         hook(ctx, from_state)
     return case
@@ -234,7 +235,7 @@ def create_case(
                 title=title or f"{definition.label.zh}{' · ' + town.name if town else ''}",
                 data=data, created_by_id=actor.user_id, created_at=now, updated_at=now)
     ctx = FireContext(session=session, case=case, definition=definition, spec=definition.create, actor=actor,
-                      now=now, payload=data, comment=None, data=data, calendar=calendar or DEFAULT_CALENDAR)
+                      now=now, payload=data, comment=None, data=data, calendar=calendar or calendar_for(session, now))
     reasons = _field_reasons(definition.create, data, None)
     for name in definition.create.guards:
         reasons.extend(GUARDS[name](ctx))
@@ -253,5 +254,14 @@ def create_case(
                  to_state=case.state, data={"definition": f"{definition.key}@{definition.version}",
                                             "number": case.number, "data": case.data})
     insert_deadlines(session, case.id, planned)  # type: ignore[arg-type]
+    _warn_estimates(session, planned, now)
     return case
+
+
+def _warn_estimates(session: Session, planned: list[dict[str, Any]], now: datetime) -> None:
+    """A deadline counted with weekends only: the office is told that year's holidays are missing."""
+    from workflow.services.calendar_admin import warn_missing_year
+
+    for year in sorted({int(row["due_date"][:4]) for row in planned if row["is_estimated"]}):
+        warn_missing_year(session, year=year, now=now)
 

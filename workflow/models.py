@@ -6,7 +6,7 @@ Times are timezone-aware UTC datetimes in columns ending in `_at`; dates without
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -267,3 +267,23 @@ class Notification(SQLModel, table=True):
     source_key: str = Field(max_length=120, unique=True)  # what caused it, once per recipient
     created_at: datetime
     read_at: datetime | None = None
+
+
+class CalendarDay(SQLModel, table=True):
+    """A day of an entered year that differs from the weekend rule: a holiday on a weekday, or a make-up working day."""
+
+    __tablename__ = "calendar_day"
+
+    day: date = Field(primary_key=True)
+    is_workday: bool
+    note: str | None = Field(default=None, max_length=100)
+
+
+class CalendarYear(SQLModel, table=True):
+    """A year whose holidays the system knows from its own table (it overrides the chinese-calendar package)."""
+
+    __tablename__ = "calendar_year"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    entered_at: datetime
+    entered_by: str | None = Field(default=None, max_length=100)

@@ -36,6 +36,12 @@ def recipients(session: Session, case: Case, selectors: Iterable[str]) -> list[i
     return [int(i) for i in session.exec(query).all()]
 
 
+def recipients_by_role(session: Session, role: str) -> list[int]:
+    """Every active user of a role."""
+    query = select(User.id).where(User.is_active.is_(True), User.role == role).order_by(User.id)  # type: ignore[attr-defined]
+    return [int(i) for i in session.exec(query).all()]
+
+
 def notify(session: Session, *, user_ids: Iterable[int], case_id: int | None, kind: str, params: dict[str, Any],
            source: str, now: datetime) -> int:
     """Write one notification per user for `source`; a cause already notified to a user is skipped."""

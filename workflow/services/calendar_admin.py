@@ -1,0 +1,65 @@
+"""Entering a year's statutory holidays and make-up working days (admin page and `zyz calendar`)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from workflow import audit
+from workflow.actors import Actor
+from workflow.calendar import invalidate_calendar, package_knows, parse_days
+from workflow.errors import Forbidden, Unprocessable
+from workflow.models import CalendarDay, CalendarYear, Role
+from workflow.notices import notify, recipients_by_role
+
+
+def enter_year(session: Session, *, year: int, text: str, actor: Actor, now: datetime) -> int:
+    """Replace `year`'s table with the days in `text`; from then on the system's table decides that year."""
+    if actor.role not in (Role.admin, Role.system):
+        raise Forbidden("只有系统管理员可以维护节假日。", "Only the administrator maintains the holidays.")
+    if not 2000 <= year <= 2100:
+        raise Unprocessable("年份不正确。", "Bad year.",
+                            details=[{"field": "year", "zh": "年份不正确", "en": "bad year"}])
+    days, problems = parse_days(text)
+    problems += [f"{d} 不属于 {year} 年 / {d} is not in {year}" for d, _, _ in days if d.year != year]
+    if not days and not problems:
+        problems.append("请至少填写一天（节假日或调休上班日）/ enter at least one day")
+    if problems:
+        raise Unprocessable("节假日表有误：" + "；".join(problems),
+                            "The holiday table has errors: " + "; ".join(problems),
+                            details=[{"field": "days", "zh": p, "en": p} for p in problems])
+    table = CalendarDay.__table__  # type: ignore[attr-defined]
+    conn = session.connection()
+    conn.execute(table.delete().where(table.c.day >= date(year, 1, 1), table.c.day <= date(year, 12, 31)))
+    unique = {d: (w, n) for d, w, n in days}
+    conn.execute(table.insert(), [{"day": d, "is_workday": w, "note": n} for d, (w, n) in sorted(unique.items())])
+    years = CalendarYear.__table__  # type: ignore[attr-defined]
+    conn.execute(years.delete().where(years.c.year == year))
+    conn.execute(years.insert().values(year=year, entered_at=now, entered_by=actor.name))
+    audit.record(session, kind="admin_change", now=now, actor=actor,
+                 data={"calendar_year": year, "days": len(unique),
+                       "holidays": sum(1 for w, _ in unique.values() if not w)})
+    invalidate_calendar()
+    return len(unique)
+
+
+def year_days(session: Session, year: int) -> list[CalendarDay]:
+    return list(session.exec(select(CalendarDay).where(
+        CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31)).order_by(CalendarDay.day)))
+
+
+def known_years(session: Session) -> dict[int, str]:
+    """Every year from 2004 to two years ahead, with where its holidays come from: table, package or none."""
+    entered = set(session.exec(select(CalendarYear.year)).all())
+    latest = max([*entered, 2026]) + 2
+    return {y: "table" if y in entered else "package" if package_knows(y) else "none" for y in range(2004, latest + 1)}
+
+
+def warn_missing_year(session: Session, *, year: int, now: datetime) -> int:
+    """Tell the office, once in each calendar year, that `year`'s holidays are not entered."""
+    if session.connection().execute(sa.select(CalendarYear.year).where(CalendarYear.year == year)).first():
+        return 0
+    return notify(session, user_ids=recipients_by_role(session, "office"), case_id=None, kind="calendar_missing",
+                  params={"year": year}, source=f"calendar-missing:{year}:warned-{now.year}", now=now)
