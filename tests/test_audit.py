@@ -22,14 +22,13 @@ SQLITE_TRIGGERS = {
 
 
 @pytest.fixture
-def chain(db, make, now):
+def chain(db, make, now, complete_application):
     """A small history (accounts, a town, a case moved three times): its events by seq, as stored."""
     county = make.user("county")
     office = make.user("office")
     case = make.case("designation", by=county)
     for actor, trigger, kwargs in (
-        (county, "edit", {"payload": {"industry_category": "manufacturing", "leading_industry": "铸造",
-                                      "output_yi": 11}}),
+        (county, "edit", {"payload": complete_application}),
         (county, "submit", {}),
         (office, "return_for_revision", {"comment": "请补充材料"}),
     ):

@@ -22,8 +22,6 @@ from workflow.models import AuditEvent, Case, CaseParty, Deadline, DefinitionSou
 from workflow.registry import ACTIONS
 from workflow.services.towns import registry_case
 
-APPLICATION = {"industry_category": "manufacturing", "leading_industry": "装备制造", "output_yi": 12.5}
-
 
 def run(db, actor, case_id, trigger, now, **kwargs):
     """Fire in a transaction of its own and return the case as the database then holds it."""
@@ -89,19 +87,19 @@ def draft(make, people):
 
 
 @pytest.fixture
-def submitted(db, now, people, draft):
-    run(db, people["county"], draft.id, "edit", now, payload=APPLICATION)
+def submitted(db, now, people, draft, complete_application):
+    run(db, people["county"], draft.id, "edit", now, payload=complete_application)
     return run(db, people["county"], draft.id, "submit", now)
 
 
 # ---- happy paths -----------------------------------------------------------------------------------
 
 
-def test_designation_from_draft_to_designated(db, now, make, people, draft):
+def test_designation_from_draft_to_designated(db, now, make, people, draft, complete_application):
     county, office, member, leader = people["county"], people["office"], people["member"], people["leader"]
-    case = run(db, county, draft.id, "edit", now, payload=APPLICATION)
+    case = run(db, county, draft.id, "edit", now, payload=complete_application)
     assert (case.state, case.version) == ("draft", 2)
-    assert case.data == APPLICATION
+    assert case.data == complete_application
 
     case = run(db, county, draft.id, "submit", now)
     assert (case.state, case.version) == ("submitted", 3)
@@ -262,25 +260,26 @@ def test_stale_version_is_refused_and_writes_nothing(db, now, people, submitted)
     assert case.state == "returned"
 
 
-def test_every_failing_reason_is_listed(db, now, people, draft):
-    before = snapshot(db, draft.id)
-    error = refused(db, people["county"], draft.id, "submit", now, Unprocessable, payload={"output_yi": 30})
+def test_every_failing_reason_is_listed(db, now, make, people, complete_application):
+    incomplete = {k: v for k, v in complete_application.items() if k not in ("industry_category", "leading_industry")}
+    case = make.case("designation", by=people["county_user"], data=incomplete)
+    before = snapshot(db, case.id)
+    error = refused(db, people["county"], case.id, "submit", now, Unprocessable, payload={"colour": "red"})
     assert (error.status, error.code) == (422, "guards_failed")
-    assert [r["field"] for r in error.details] == ["output_yi", "industry_category", "leading_industry"]
-    assert error.en == ("Cannot do this: field output_yi is not accepted here; industry_category is missing; "
-                        "leading_industry is missing")
-    assert snapshot(db, draft.id) == before
+    assert [r["field"] for r in error.details] == ["colour", "industry_category", "leading_industry"]
+    assert all(r["en"] in error.en and r["zh"] in error.zh for r in error.details)
+    assert snapshot(db, case.id) == before
 
 
-def test_every_failing_guard_reason_from_several_guards(db, now, people, draft):
+def test_every_failing_guard_reason_from_several_guards(db, now, people, draft, complete_application):
+    data = {**complete_application, "jobs": -3, "average_income": "高"}
+    del data["leading_industry"]
     with transaction(db) as s:  # data from before the guard existed: the submit guards must catch it
-        s.connection().execute(sa.update(Case.__table__).where(Case.__table__.c.id == draft.id)
-                               .values(data={"jobs": -3, "average_income": "高"}))
+        s.connection().execute(sa.update(Case.__table__).where(Case.__table__.c.id == draft.id).values(data=data))
     error = refused(db, people["county"], draft.id, "submit", now, Unprocessable)
-    assert [r["en"] for r in error.details] == [
-        "jobs cannot be negative", "average_income must be a number",
-        "industry_category is missing", "leading_industry is missing", "output_yi is missing",
-    ]
+    fields = [r["field"] for r in error.details]
+    assert fields[:2] == ["jobs", "average_income"]  # application_fields_valid
+    assert "leading_industry" in fields[2:]  # application_complete
 
 
 def test_comment_required(db, now, people, submitted):
@@ -443,7 +442,8 @@ def _returned_expiry(db, case_id):
                                         table.c.kind == "expiry")]
 
 
-def test_running_cases_keep_their_definition_version(db, now, make, people, submitted, isolated_catalog):
+def test_running_cases_keep_their_definition_version(
+        db, now, make, people, submitted, isolated_catalog, complete_application):
     v1 = isolated_catalog.current("designation")
     assert submitted.definition_version == v1.version == 1
     v2 = parse_definition(_designation_v2(), "designation.yaml")
@@ -459,7 +459,7 @@ def test_running_cases_keep_their_definition_version(db, now, make, people, subm
     # a new case starts on version 2
     new = make.case("designation", by=people["county_user"])
     assert new.definition_version == 2
-    run(db, people["county"], new.id, "edit", now, payload=APPLICATION)
+    run(db, people["county"], new.id, "edit", now, payload=complete_application)
     run(db, people["county"], new.id, "submit", now)
     new = run(db, people["office"], new.id, "return_for_revision", now)
     assert (new.state, new.definition_version) == ("returned", 2)
@@ -510,7 +510,8 @@ def test_a_known_version_with_other_content_is_refused(isolated_catalog):
     assert isolated_catalog.current("designation").states["returned"].deadlines[0].working_days == 10
 
 
-def test_one_machine_per_definition_version(db, now, people, draft, monkeypatch, isolated_catalog):
+def test_one_machine_per_definition_version(
+        db, now, people, draft, monkeypatch, isolated_catalog, complete_application):
     definition = CATALOG.current("designation")
     machine = CATALOG.machine(definition)
     assert CATALOG.machine(definition) is machine
@@ -524,7 +525,7 @@ def test_one_machine_per_definition_version(db, now, people, draft, monkeypatch,
         original_init(self, *args, **kwargs)
 
     monkeypatch.setattr(transitions.Machine, "__init__", counting_init)
-    run(db, people["county"], draft.id, "edit", now, payload=APPLICATION)
+    run(db, people["county"], draft.id, "edit", now, payload=complete_application)
     run(db, people["county"], draft.id, "submit", now)
     run(db, people["office"], draft.id, "return_for_revision", now, comment="补正")
     run(db, people["county"], draft.id, "resubmit", now)
@@ -607,10 +608,11 @@ def test_conflicting_fires_one_wins(db, now, people, submitted):
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("pair", ["accept_vs_return", "submit_vs_withdraw"])
-def test_conflicting_fires_after_both_passed_their_checks(db, now, make, people, monkeypatch, pair):
+def test_conflicting_fires_after_both_passed_their_checks(
+        db, now, make, people, monkeypatch, pair, complete_application):
     """Both have read the same version and passed every check; the versioned UPDATE lets one through."""
     state, attempts = _pairs(people)[pair]
-    case = make.case("designation", by=people["county_user"], data=APPLICATION)
+    case = make.case("designation", by=people["county_user"], data=complete_application)
     if state == "submitted":
         case = run(db, people["county"], case.id, "submit", now)
     checked = threading.Barrier(2, timeout=20)

@@ -1,0 +1,243 @@
+"""Deadline rows: opened on entering a state, closed on leaving it, counted in Chinese working days."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from conftest import reload
+from workflow.actors import Actor
+from workflow.calendar import DEFAULT_CALENDAR, WorkCalendar, local_date, local_moment
+from workflow.db import transaction
+from workflow.definitions import parse_definition
+from workflow.engine import create_case, fire
+from workflow.models import Deadline
+
+TABLE = Deadline.__table__
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime(2026, 9, 18, 2, 0, tzinfo=UTC)  # Friday 18 September 2026, 10:00 in Yangquan
+
+
+def at_local(day: date, hour: int = 10) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC) - timedelta(hours=8)
+
+
+def run(db, actor, case_id, trigger, now, **kwargs):
+    with transaction(db) as s:
+        fire(session=s, case_id=case_id, trigger=trigger, actor=actor, now=now, **kwargs)
+    return reload(db, case_id)
+
+
+def deadline_rows(db, case_id, *where):
+    with transaction(db) as s:
+        query = sa.select(TABLE).where(TABLE.c.case_id == case_id, *where).order_by(TABLE.c.id)
+        return [dict(r) for r in s.connection().execute(query).mappings()]
+
+
+def summary(rows):
+    return [(r["state"], r["kind"], r["offset_days"], r["due_date"], r["due_at"], r["status"]) for r in rows]
+
+
+@pytest.fixture
+def people(make):
+    county = make.user("county")
+    return {"county_user": county, "county": make.actor(county), "office": make.actor(make.user("office")),
+            "system": Actor.system()}
+
+
+@pytest.fixture
+def submitted(db, now, make, people, complete_application):
+    case = make.case("designation", by=people["county_user"], data=complete_application)
+    return run(db, people["county"], case.id, "submit", now)
+
+
+def test_returned_opens_an_expiry_ten_working_days_later_with_reminders(db, now, people, submitted):
+    assert deadline_rows(db, submitted.id) == []
+    run(db, people["office"], submitted.id, "return_for_revision", now, comment="补正")
+    # Ten working days from Friday 18 September 2026: Sunday 20 September is a make-up working day
+    # (调休), 25-27 September (Mid-autumn) and 1-7 October (National Day) are holidays.
+    rows = deadline_rows(db, submitted.id)
+    assert summary(rows) == [
+        ("returned", "expiry", None, "2026-10-09", datetime(2026, 10, 9, 16, 0, tzinfo=UTC), "open"),
+        ("returned", "reminder", 2, "2026-10-09", datetime(2026, 9, 30, 1, 0, tzinfo=UTC), "open"),
+        ("returned", "reminder", 0, "2026-10-09", datetime(2026, 10, 9, 1, 0, tzinfo=UTC), "open"),
+    ]
+    assert [r["trigger"] for r in rows] == ["expire", None, None]
+    assert {r["name"] for r in rows} == {"resubmit"}
+    assert not any(r["is_estimated"] for r in rows)
+    assert all(r["created_at"] == now for r in rows)
+    # the expiry passes when the local day ends, reminders go out at 09:00 local time
+    assert rows[0]["due_at"] == local_moment(date(2026, 10, 10))
+    assert rows[1]["due_at"] == local_moment(date(2026, 9, 30), datetime.min.time().replace(hour=9))
+
+
+def test_the_holidays_make_the_difference(now):
+    """Counting weekends only would end the same period a week earlier, inside the National Day holiday."""
+    weekends_only = WorkCalendar(entered_years=frozenset({2026}))
+    assert weekends_only.add_working_days(date(2026, 9, 18), 10) == (date(2026, 10, 2), False)
+    assert DEFAULT_CALENDAR.add_working_days(date(2026, 9, 18), 10) == (date(2026, 10, 9), False)
+
+
+@pytest.mark.parametrize("start, due, two_before", [
+    (date(2026, 9, 18), "2026-10-09", date(2026, 9, 30)),   # Sunday 20 September counts
+    (date(2026, 9, 21), "2026-10-12", date(2026, 10, 9)),   # Saturday 10 October counts
+    (date(2026, 9, 22), "2026-10-13", date(2026, 10, 10)),  # ... and may carry a reminder
+])
+def test_make_up_working_days_count(db, people, submitted, start, due, two_before):
+    run(db, people["office"], submitted.id, "return_for_revision", at_local(start), comment="补正")
+    reminders = deadline_rows(db, submitted.id, TABLE.c.kind == "reminder")
+    assert [(r["offset_days"], r["due_date"], r["due_at"]) for r in reminders] == [
+        (2, due, local_moment(two_before) + timedelta(hours=9)),
+        (0, due, local_moment(date.fromisoformat(due)) + timedelta(hours=9)),
+    ]
+
+
+def test_counting_starts_from_the_local_date(db, people, submitted):
+    """23:30 on Friday in Yangquan is still Friday, though it is 15:30 UTC."""
+    friday_night = datetime(2026, 9, 18, 15, 30, tzinfo=UTC)
+    assert local_date(friday_night) == date(2026, 9, 18)
+    run(db, people["office"], submitted.id, "return_for_revision", friday_night, comment="补正")
+    expiry = deadline_rows(db, submitted.id, TABLE.c.kind == "expiry")
+    assert [r["due_date"] for r in expiry] == ["2026-10-09"]
+
+
+def test_leaving_the_state_closes_its_rows(db, now, people, submitted):
+    run(db, people["office"], submitted.id, "return_for_revision", now, comment="补正")
+    later = now + timedelta(days=3)
+    run(db, people["county"], submitted.id, "resubmit", later)
+    rows = deadline_rows(db, submitted.id)
+    assert [(r["status"], r["closed_at"]) for r in rows] == [("closed", later)] * 3
+    assert deadline_rows(db, submitted.id, TABLE.c.status == "open") == []
+
+
+def test_expiry_leaves_the_state_and_closes_the_rest(db, now, people, submitted):
+    run(db, people["office"], submitted.id, "return_for_revision", now, comment="补正")
+    expiry = deadline_rows(db, submitted.id, TABLE.c.kind == "expiry")[0]
+    case = run(db, people["system"], submitted.id, "expire", expiry["due_at"])
+    assert (case.state, case.closed_at) == ("withdrawn", expiry["due_at"])
+    assert {r["status"] for r in deadline_rows(db, submitted.id)} == {"closed"}
+
+
+def test_a_deadline_in_a_year_the_calendar_does_not_know_is_an_estimate(db, people, submitted):
+    run(db, people["office"], submitted.id, "return_for_revision", at_local(date(2026, 12, 24)), comment="补正")
+    rows = deadline_rows(db, submitted.id)
+    # 2027's holidays are not published yet: weekends only, and every row says so
+    assert {(r["due_date"], r["is_estimated"]) for r in rows} == {("2027-01-07", True)}
+
+
+def test_holidays_entered_by_the_admin_are_used():
+    calendar = WorkCalendar(overrides={date(2027, 1, 1): False, date(2027, 1, 9): True},
+                            entered_years=frozenset({2027}))
+    assert calendar.knows(2027)
+    # from Thursday 31 December 2026: 1 January is a holiday, Saturday 9 January a make-up working day
+    assert calendar.add_working_days(date(2026, 12, 31), 6) == (date(2027, 1, 9), False)
+    assert calendar.working_days_before(date(2027, 1, 11), 2) == date(2027, 1, 8)
+
+
+CALENDAR_DAYS = """
+key: noticetest
+version: 1
+label: {zh: 公示测试, en: Notice test}
+create_roles: [office]
+initial: drafting
+states:
+  drafting:
+    label: {zh: 拟稿, en: Drafting}
+  notice:
+    label: {zh: 公示, en: Notice}
+    deadlines:
+      - {name: notice, label: {zh: 公示期, en: Notice period}, calendar_days: 15, on_expiry: close,
+         reminders: [1]}
+  closed:
+    label: {zh: 结束, en: Closed}
+    final: true
+transitions:
+  - {trigger: publish, label: {zh: 发布, en: Publish}, source: drafting, dest: notice, roles: [office]}
+  - {trigger: close, label: {zh: 结束, en: Close}, source: notice, dest: closed, system: true}
+"""
+
+
+def test_a_calendar_days_deadline_ignores_holidays(db, make, people, isolated_catalog):
+    isolated_catalog.add(parse_definition(CALENDAR_DAYS, "noticetest.yaml"))
+    with transaction(db) as s:
+        case = create_case(session=s, definition_key="noticetest", actor=people["office"],
+                           now=at_local(date(2026, 9, 28)), town_id=make.town().id)
+    run(db, people["office"], case.id, "publish", at_local(date(2026, 9, 28)))
+    rows = deadline_rows(db, case.id)
+    # 15 calendar days from Monday 28 September, National Day or not; the reminder is a working day before
+    assert summary(rows) == [
+        ("notice", "expiry", None, "2026-10-13", local_moment(date(2026, 10, 14)), "open"),
+        ("notice", "reminder", 1, "2026-10-13", local_moment(date(2026, 10, 12)) + timedelta(hours=9), "open"),
+    ]
+    assert rows[0]["trigger"] == "close"
+
+
+@pytest.fixture
+def order(db, now, make):
+    office = make.user("office")
+    return make.case("rectification", by=office, state="rectifying",
+                     data={"problem": "园区道路破损", "due_date": "2026-12-11"})
+
+
+def open_reminders(db, case_id):
+    rows = deadline_rows(db, case_id, TABLE.c.kind == "reminder", TABLE.c.status == "open")
+    return [(r["state"], r["offset_days"], r["due_date"]) for r in rows]
+
+
+def test_a_field_deadline_keeps_its_date_through_states(db, now, people, order):
+    assert open_reminders(db, order.id) == [("rectifying", n, "2026-12-11") for n in (7, 3, 1, 0)]
+    run(db, people["county"], order.id, "request_extension", now, payload={"requested_due_date": "2027-01-15"},
+        comment="需要采购")
+    assert open_reminders(db, order.id) == [("extension_requested", n, "2026-12-11") for n in (7, 3, 1, 0)]
+    expiry = deadline_rows(db, order.id, TABLE.c.kind == "expiry", TABLE.c.status == "open")
+    assert [(r["state"], r["due_date"], r["trigger"]) for r in expiry] == [
+        ("extension_requested", "2026-12-11", "expire")]
+
+
+def test_re_entering_a_state_does_not_repeat_a_reminder_already_sent(db, now, people, order):
+    # the 7-working-day reminder went out (the sweep marks it fired)
+    with transaction(db) as s:
+        s.connection().execute(TABLE.update().where(
+            TABLE.c.case_id == order.id, TABLE.c.kind == "reminder", TABLE.c.offset_days == 7,
+            TABLE.c.status == "open",
+        ).values(status="fired", fired_at=now))
+    run(db, people["county"], order.id, "request_extension", now, payload={"requested_due_date": "2027-01-15"},
+        comment="需要采购")
+    assert open_reminders(db, order.id) == [("extension_requested", n, "2026-12-11") for n in (3, 1, 0)]
+    run(db, people["office"], order.id, "deny_extension", now, comment="不同意")
+    assert open_reminders(db, order.id) == [("rectifying", n, "2026-12-11") for n in (3, 1, 0)]
+    fired = deadline_rows(db, order.id, TABLE.c.status == "fired")
+    assert [(r["state"], r["offset_days"]) for r in fired] == [("rectifying", 7)]
+
+
+def test_a_new_date_gets_every_reminder_again(db, now, people, order):
+    with transaction(db) as s:
+        s.connection().execute(TABLE.update().where(TABLE.c.case_id == order.id, TABLE.c.kind == "reminder",
+                                                    TABLE.c.status == "open")
+                               .values(status="fired", fired_at=now))
+    run(db, people["county"], order.id, "request_extension", now, payload={"requested_due_date": "2027-01-15"},
+        comment="需要采购")
+    assert open_reminders(db, order.id) == []
+    run(db, people["office"], order.id, "grant_extension", now, payload={"due_date": "2026-12-31"})
+    assert open_reminders(db, order.id) == [("rectifying", n, "2026-12-31") for n in (7, 3, 1, 0)]
+
+
+def test_reminders_already_past_are_not_planned(db, people, order):
+    # Wednesday 9 December 2026: 7 and 3 working days before the 11th (2 and 8 December) are behind us
+    run(db, people["county"], order.id, "request_extension", at_local(date(2026, 12, 9)),
+        payload={"requested_due_date": "2027-01-15"}, comment="需要采购")
+    assert open_reminders(db, order.id) == [("extension_requested", n, "2026-12-11") for n in (1, 0)]
+
+
+def test_a_field_deadline_not_set_is_counted_and_written_back(db, now, make):
+    case = make.case("rectification", by=make.user("office"), data={"problem": "未建立台账"})
+    # 30 working days from Friday 18 September 2026, across both holidays
+    assert case.data["due_date"] == "2026-11-05"
+    assert reload(db, case.id).data["due_date"] == "2026-11-05"
+    expiry = deadline_rows(db, case.id, TABLE.c.kind == "expiry")
+    assert [(r["state"], r["due_date"]) for r in expiry] == [("issued", "2026-11-05")]
