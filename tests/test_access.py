@@ -1,0 +1,130 @@
+"""Who sees which case and town: workflow.access is the one place that decides."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from workflow.access import case_filter, get_case, get_town, town_filter, visible_cases
+from workflow.actors import Actor
+from workflow.db import transaction
+from workflow.errors import NotFound
+from workflow.models import Case, CaseParty, Town
+from workflow.services.towns import registry_case
+
+
+@pytest.fixture
+def world(db, make, now):
+    """Two counties with a town each, cases in both, and a member unit asked about one case."""
+    yu_town = make.town("西烟镇", county="盂县")
+    cheng_town = make.town("义井镇", county="城区")
+    yu_county = make.user("county", county="盂县")
+    cheng_county = make.user("county", county="城区")
+    yu_case = make.case("designation", town=yu_town, by=yu_county)
+    yu_order = make.case("rectification", town=yu_town, data={"problem": "台账缺失"})
+    cheng_case = make.case("designation", town=cheng_town, by=cheng_county)
+    member = make.user("member", unit="市科技局")
+    other_member = make.user("member", unit="市发改委")
+    with transaction(db) as s:
+        s.add(CaseParty(case_id=yu_case.id, unit_id=member.unit_id, purpose="consultation", created_at=now))
+        yu_record = registry_case(s, yu_town.id).id
+        cheng_record = registry_case(s, cheng_town.id).id
+    return {
+        "cases": {"yu_case": yu_case.id, "yu_order": yu_order.id, "yu_record": yu_record,
+                  "cheng_case": cheng_case.id, "cheng_record": cheng_record},
+        "towns": {"yu": yu_town.id, "cheng": cheng_town.id},
+        "actors": {
+            "yu_county": make.actor(yu_county), "cheng_county": make.actor(cheng_county),
+            "member": make.actor(member), "other_member": make.actor(other_member),
+            "office": make.actor(make.user("office")), "leader": make.actor(make.user("leader")),
+            "admin": make.actor(make.user("admin")), "auditor": make.actor(make.user("auditor")),
+            "system": Actor.system(),
+        },
+    }
+
+
+ALL = {"yu_case", "yu_order", "yu_record", "cheng_case", "cheng_record"}
+SEES = {
+    "yu_county": {"yu_case", "yu_order", "yu_record"},
+    "cheng_county": {"cheng_case", "cheng_record"},
+    "member": {"yu_case"},
+    "other_member": set(),
+    "office": ALL,
+    "leader": ALL,
+    "system": ALL,
+    "admin": set(),
+    "auditor": set(),
+}
+
+
+def _names(world, ids):
+    by_id = {v: k for k, v in world["cases"].items()}
+    return {by_id[i] for i in ids}
+
+
+@pytest.mark.parametrize("who", sorted(SEES))
+def test_case_filter(db, world, who):
+    actor = world["actors"][who]
+    with transaction(db) as s:
+        filtered = s.execute(sa.select(Case.id).where(case_filter(actor))).scalars().all()
+        listed = [c.id for c in s.exec(visible_cases(actor)).all()]
+    assert _names(world, filtered) == SEES[who]
+    assert sorted(listed) == sorted(filtered)
+
+
+@pytest.mark.parametrize("who", sorted(SEES))
+def test_get_case(db, world, who):
+    """What an actor may not see is not found, exactly like a case that does not exist."""
+    actor = world["actors"][who]
+    with transaction(db) as s:
+        with pytest.raises(NotFound) as raised:
+            get_case(s, actor, max(world["cases"].values()) + 1)
+        missing = raised.value
+        assert (missing.status, missing.code) == (404, "not_found")
+        for name, case_id in world["cases"].items():
+            if name in SEES[who]:
+                assert get_case(s, actor, case_id).id == case_id
+                continue
+            with pytest.raises(NotFound) as raised:
+                get_case(s, actor, case_id)
+            hidden = raised.value
+            assert (hidden.status, hidden.code, hidden.zh, hidden.en, hidden.details) == (
+                missing.status, missing.code, missing.zh, missing.en, missing.details)
+
+
+def test_a_member_sees_a_case_once_invited(db, world, now):
+    actor = world["actors"]["other_member"]
+    with transaction(db) as s:
+        s.add(CaseParty(case_id=world["cases"]["cheng_case"], unit_id=actor.unit_id, purpose="consultation",
+                        created_at=now))
+    with transaction(db) as s:
+        assert get_case(s, actor, world["cases"]["cheng_case"]).id == world["cases"]["cheng_case"]
+        visible = s.execute(sa.select(Case.id).where(case_filter(actor))).scalars().all()
+    assert _names(world, visible) == {"cheng_case"}
+
+
+@pytest.mark.parametrize("case_id", [0, -1, 2**31, 10**18])
+def test_ids_out_of_range_are_not_found(db, world, case_id):
+    with transaction(db) as s, pytest.raises(NotFound):
+        get_case(s, world["actors"]["office"], case_id)
+
+
+TOWNS_SEEN = {
+    "yu_county": {"yu"}, "cheng_county": {"cheng"}, "member": {"yu", "cheng"}, "office": {"yu", "cheng"},
+    "leader": {"yu", "cheng"}, "admin": set(), "auditor": set(),
+}
+
+
+@pytest.mark.parametrize("who", sorted(TOWNS_SEEN))
+def test_towns(db, world, who):
+    actor = world["actors"][who]
+    by_id = {v: k for k, v in world["towns"].items()}
+    with transaction(db) as s:
+        visible = s.execute(sa.select(Town.id).where(town_filter(actor))).scalars().all()
+        assert {by_id[i] for i in visible} == TOWNS_SEEN[who]
+        for name, town_id in world["towns"].items():
+            if name in TOWNS_SEEN[who]:
+                assert get_town(s, actor, town_id).id == town_id
+            else:
+                with pytest.raises(NotFound):
+                    get_town(s, actor, town_id)
