@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from workflow.actors import Actor
 from workflow.engine import FireContext
 from workflow.registry import action, guard
 from workflow.rules.common import parse_date, reason
@@ -183,3 +184,79 @@ def reissue(ctx: FireContext) -> None:
     """A criticised order runs again with a new deadline."""
     _push_deadline(ctx, "reissue")
 
+
+
+def _order_names(ctx: FireContext) -> tuple[str, str]:
+    from workflow.models import Town, Unit
+
+    town = ctx.session.get(Town, ctx.case.town_id) if ctx.case.town_id else None
+    county = ctx.session.get(Unit, ctx.case.county_id)
+    return (town.name if town else ""), (county.name if county else "")
+
+
+def _notice(ctx: FireContext, number: str) -> bytes:
+    from workflow.documents import criticism_notice
+
+    town, county = _order_names(ctx)
+    return criticism_notice(number=number, county=county, town=town, order=f"限期整改通知（{ctx.case.number}）",
+                            deadline=parse_date(ctx.data.get("due_date")) or ctx.today,
+                            facts=ctx.data["criticism"]["facts"], issued=ctx.today)
+
+
+@action("draft_criticism")
+def draft_criticism(ctx: FireContext) -> None:
+    """Keep the facts and attach a draft of the notice for the leader to approve."""
+    from workflow.attachments import store_bytes
+
+    ctx.data["criticism"] = {"facts": ctx.comment, "drafted_by": ctx.actor.name,
+                             "drafted_at": ctx.now.isoformat(timespec="seconds")}
+    draft = _notice(ctx, f"阳专镇通〔{ctx.today.year}〕（待编号）")
+    store_bytes(session=ctx.session, actor=ctx.actor, data=draft, filename=f"通报批评（草稿）-{ctx.case.number}.docx",
+                content_type=DOCX, kind="criticism_draft", now=ctx.now, case_id=ctx.case.id)
+
+
+@action("issue_criticism")
+def issue_criticism(ctx: FireContext) -> None:
+    """Number the notice, attach it to the order and the town; a second criticism in a cycle proposes revocation."""
+    from workflow.attachments import store_bytes
+    from workflow.documents import criticism_number
+    from workflow.engine import next_number
+
+    number = criticism_number(ctx.today.year, next_number(ctx.session, "criticism", ctx.today.year))
+    notice = _notice(ctx, number)
+    store_bytes(session=ctx.session, actor=ctx.actor, data=notice, filename=f"{number}.docx", content_type=DOCX,
+                kind="criticism_notice", now=ctx.now, case_id=ctx.case.id, town_id=ctx.case.town_id)
+    entry = {**ctx.data["criticism"], "number": number, "issued_date": ctx.today.isoformat(),
+             "approved_by": ctx.actor.name, "due_date": ctx.data.get("due_date")}
+    ctx.data["criticisms"] = [*ctx.data.get("criticisms", []), entry]
+    ctx.audit_data["notice_number"] = number
+    _propose_revocation_if_repeated(ctx)
+
+
+def _propose_revocation_if_repeated(ctx: FireContext) -> None:
+    """Two criticisms of the same town within its designation cycle put a revocation proposal to the office."""
+    from sqlmodel import select
+
+    from workflow.engine import fire
+    from workflow.models import Case
+    from workflow.services.towns import registry_case
+
+    if ctx.case.town_id is None:
+        return
+    record = registry_case(ctx.session, ctx.case.town_id)
+    if record is None or record.state != "municipal":
+        return
+    start = parse_date(record.data.get("designated_date"))
+    end = parse_date(record.data.get("review_date"))
+    orders = ctx.session.exec(select(Case).where(Case.town_id == ctx.case.town_id,
+                                                 Case.definition_key == "rectification", Case.id != ctx.case.id)).all()
+    issued = [parse_date(c["issued_date"]) for o in orders for c in o.data.get("criticisms", [])]
+    issued += [ctx.today]
+    in_cycle = [d for d in issued if d is not None and (start is None or d >= start) and (end is None or d <= end)]
+    if len(in_cycle) >= 2:
+        fire(session=ctx.session, case_id=record.id, trigger="propose_revocation", actor=Actor.system(),  # type: ignore[arg-type]
+             now=ctx.now, calendar=ctx.calendar,
+             payload={"revocation_reason": f"本认定周期内已被通报批评 {len(in_cycle)} 次（最近：{ctx.case.number}）"})
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
