@@ -95,10 +95,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     app = create_app({"DATABASE_URL": url, "ZYZ_ENV": "demo"})
     from werkzeug.serving import run_simple
 
-    from workflow.scheduler import build_scheduler
-
-    scheduler = build_scheduler(app.extensions["zyz"]["sessions"], clock=utcnow, background=True,
-                                sweep_seconds=app.config["SWEEP_SECONDS"])
+    scheduler = _scheduler(app, background=True)
     scheduler.start()
     click.echo(f"scheduler running in this process; serving on http://{host}:{port}")
     try:
@@ -169,16 +166,34 @@ def definitions_show(key: str) -> None:
                    f"{'  ' + '; '.join(extra) if extra else ''}")
 
 
+def _scheduler(app, *, background: bool):  # type: ignore[no-untyped-def]
+    """The scheduler with the deadline sweep and the yearly inspection campaign (checked daily and at start)."""
+    from datetime import UTC, datetime
+
+    from workflow.calendar import LOCAL_TZ
+    from workflow.scheduler import build_scheduler
+    from workflow.services.inspections import open_yearly_campaign
+
+    sessions = app.extensions["zyz"]["sessions"]
+
+    def yearly_inspections() -> None:
+        with transaction(sessions) as s:
+            open_yearly_campaign(session=s, now=utcnow(), month_day=app.config["INSPECTION_DATE"])
+
+    jobs = (("yearly-inspections", yearly_inspections,
+             {"trigger": "cron", "hour": 8, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),)
+    return build_scheduler(sessions, clock=utcnow, sweep_seconds=app.config["SWEEP_SECONDS"],
+                           background=background, extra_jobs=jobs)
+
+
 @main.command("scheduler")
 @with_appcontext
 def scheduler_command() -> None:
     """Run the scheduler in this process (deadline sweep every ZYZ_SWEEP_SECONDS, default 60)."""
     import logging
 
-    from workflow.scheduler import build_scheduler
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    scheduler = build_scheduler(_sessions(), clock=utcnow, sweep_seconds=current_app.config["SWEEP_SECONDS"])
+    scheduler = _scheduler(current_app, background=False)
     click.echo(f"scheduler running (sweep every {current_app.config['SWEEP_SECONDS']} s); Ctrl-C stops it")
     try:
         scheduler.start()

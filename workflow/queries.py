@@ -110,3 +110,62 @@ def unit_names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     return dict(session.exec(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all())  # type: ignore[union-attr,arg-type]
+
+
+@dataclass
+class DeadlineBadge:
+    due_date: str
+    working_days_left: int  # negative once passed
+    is_estimated: bool
+
+    @property
+    def tone(self) -> str:
+        return "late" if self.working_days_left < 0 else "soon" if self.working_days_left <= 3 else "fine"
+
+
+def deadline_badges(session: Session, case_ids: list[int], *, now: Any) -> dict[int, DeadlineBadge]:
+    """The nearest open deadline of each case with the working days left (for lists and the board)."""
+    from datetime import date
+
+    from workflow.calendar import calendar_for, local_date
+
+    calendar = calendar_for(session, now)
+    today = local_date(now)
+    found = {}
+    for case_id, rows in open_deadlines(session, case_ids).items():
+        row = rows[0]
+        if row.due_date:
+            found[case_id] = DeadlineBadge(row.due_date, calendar.working_days_between(
+                today, date.fromisoformat(row.due_date)), row.is_estimated)
+    return found
+
+
+OPEN_ORDER_STATES = ("issued", "rectifying", "extension_requested", "under_verification", "overdue",
+                     "criticism_pending", "criticised")
+
+
+def supervision_board(session: Session, actor: Actor, *, now: Any, county_id: int | None = None,
+                      state: str | None = None) -> list[tuple[Case, str, str, DeadlineBadge | None]]:
+    """Open rectification orders: overdue first, then by working days left, with county and town names."""
+    from workflow.models import Town
+
+    query = (select(Case, Unit.name, Town.name).join(Unit, Unit.id == Case.county_id)
+             .outerjoin(Town, Town.id == Case.town_id)
+             .where(case_filter(actor), Case.definition_key == "rectification", Case.closed_at.is_(None)))  # type: ignore[union-attr]
+    if county_id:
+        query = query.where(Case.county_id == county_id)
+    if state:
+        query = query.where(Case.state == state)
+    rows = session.exec(query).all()
+    badges = deadline_badges(session, [c.id for c, _, _ in rows], now=now)  # type: ignore[misc]
+    board = [(case, county, town or "", badges.get(case.id)) for case, county, town in rows]  # type: ignore[arg-type]
+    order = {s: i for i, s in enumerate(("overdue", "criticism_pending", "criticised"))}
+    board.sort(key=lambda r: (order.get(r[0].state, 9), r[3].working_days_left if r[3] else 10**6, r[1], r[0].id))
+    return board
+
+
+def sent_reminders(session: Session, case_id: int) -> list[Deadline]:
+    """Reminders the scheduler has sent for a case, in order."""
+    return list(session.exec(select(Deadline).where(
+        Deadline.case_id == case_id, Deadline.kind == "reminder",
+        Deadline.status == DeadlineStatus.fired.value).order_by(Deadline.fired_at)))  # type: ignore[arg-type]

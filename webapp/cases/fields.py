@@ -11,9 +11,13 @@ from flask_babel import lazy_gettext as _l
 
 @dataclass(frozen=True)
 class Widget:
-    kind: str  # text | textarea | date | number | integer | choice | units | experts
+    kind: str  # text | textarea | date | number | integer | choice | units | experts | finding
     label: Any
     choices: tuple[tuple[str, Any], ...] = ()
+    internal: bool = False  # set by the system, never on a form
+
+
+SEVERITY_CHOICES = (("low", _l("Minor")), ("medium", _l("Significant")), ("high", _l("Serious")))
 
 
 WIDGETS: dict[str, Widget] = {
@@ -29,6 +33,14 @@ WIDGETS: dict[str, Widget] = {
     "decision": Widget("choice", _l("Decision"), (("no_action", _l("No action needed")),
                                                    ("rectify", _l("Order rectification")))),
     "output_yi": Widget("number", _l("Output of the leading industry (100 million yuan)")),
+    "problem": Widget("textarea", _l("Problem to rectify")),
+    "severity": Widget("choice", _l("Severity"), SEVERITY_CHOICES),
+    "finding": Widget("finding", _l("Finding")),
+    "planned_date": Widget("date", _l("Planned date")),
+    "campaign": Widget("text", _l("Campaign")),
+    "note": Widget("textarea", _l("Note")),
+    "source": Widget("text", "source", internal=True),
+    "inspection_id": Widget("integer", "inspection", internal=True),
 }
 
 
@@ -49,6 +61,13 @@ def parse_field(name: str, form: Any) -> Any:
             return [int(v) for v in values]
         except ValueError:
             raise FieldError(_l("Choose member units from the list.")) from None
+    if kind == "finding":
+        text = (form.get("finding_text") or "").strip()
+        try:
+            evidence = [int(v) for v in form.getlist("finding_attachments")]
+        except ValueError:
+            raise FieldError(_l("Choose evidence from the case's attachments.")) from None
+        return {"text": text, "severity": form.get("finding_severity") or "", "attachments": evidence}
     raw = (form.get(name) or "").strip()
     if raw == "":
         return None

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlmodel import select
+
+from webapp.auth.current import actor
+from webapp.database import db, unit_of_work, utcnow
+from webapp.errors import field_errors
+from webapp.supervision import bp
+from workflow.catalog import CATALOG
+from workflow.errors import WorkflowError
+from workflow.models import Role, Unit, UnitKind
+from workflow.queries import OPEN_ORDER_STATES, supervision_board
+from workflow.services.inspections import designated_towns, plan_campaign, plan_inspection
+
+
+@bp.before_request
+@login_required
+def office_and_leaders():  # type: ignore[no-untyped-def]
+    if current_user.role not in (Role.office, Role.leader):
+        abort(403)
+
+
+@bp.route("/supervision")
+def board():  # type: ignore[no-untyped-def]
+    raw = request.args.get("county", "")
+    state = request.args.get("state") if request.args.get("state") in OPEN_ORDER_STATES else None
+    rows = supervision_board(db(), actor(), now=utcnow(), county_id=int(raw) if raw.isdigit() and len(raw) < 9
+                             else None, state=state)
+    counties = db().exec(select(Unit).where(Unit.kind == UnitKind.county.value).order_by(Unit.id)).all()
+    return render_template("supervision/board.html", rows=rows, counties=counties, states=OPEN_ORDER_STATES,
+                           definition=CATALOG.current("rectification"))
+
+
+@bp.route("/inspections/plan", methods=["GET", "POST"])
+def plan():  # type: ignore[no-untyped-def]
+    if current_user.role != Role.office:
+        abort(403)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            with unit_of_work() as s:
+                if request.form.get("scope") == "all":
+                    cases = plan_campaign(session=s, actor=actor(), now=utcnow(), name=request.form.get("name", ""),
+                                          planned_date=request.form.get("planned_date") or None)
+                else:
+                    raw = request.form.get("town_id", "")
+                    if not raw.isdigit():
+                        raise WorkflowError("请选择专业镇。", "Choose a town.",
+                                            details=[{"field": "town_id", "zh": "请选择专业镇", "en": "choose a town"}])
+                    cases = [plan_inspection(session=s, actor=actor(), town_id=int(raw), now=utcnow(),
+                                             planned_date=request.form.get("planned_date") or None,
+                                             campaign=request.form.get("name") or None)]
+            flash(_("%(n)s inspections planned.", n=len(cases)), "success")
+            return redirect(url_for("cases.show", case_id=cases[0].id) if len(cases) == 1
+                            else url_for("cases.list_cases", definition="inspection"))
+        except WorkflowError as exc:
+            errors = field_errors(exc)
+    return render_template("supervision/plan.html", towns=designated_towns(db()), errors=errors,
+                           form=request.form), 422 if errors else 200
+
+
