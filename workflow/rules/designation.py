@@ -6,41 +6,27 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from workflow import application, eligibility
 from workflow.access import MAX_ID
 from workflow.engine import FireContext
 from workflow.models import CaseParty, Unit, UnitKind
 from workflow.registry import action, guard
 from workflow.rules.common import parse_date, reason
 
-NUMBER_FIELDS = {"output_yi": "主导产业产值", "county_share_pct": "占全县工业比重", "jobs": "带动就业人数",
-                 "local_workers": "本地务工人数", "average_income": "人均收入", "supporting_enterprises": "配套企业数"}
-
 
 @guard("application_fields_valid")
 def application_fields_valid(ctx: FireContext) -> list[dict[str, Any]]:
-    """Numbers are numbers and not negative."""
-    found = []
-    for name, label in NUMBER_FIELDS.items():
-        value = ctx.data.get(name)
-        if value in (None, ""):
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            found.append(reason(f"{label}必须是数字", f"{name} must be a number", name))
-        elif value < 0:
-            found.append(reason(f"{label}不能为负数", f"{name} cannot be negative", name))
-    return found
+    """Every application field has its type and stays within its limits (workflow/application.py)."""
+    return application.check_types(ctx.data)
 
 
 @guard("application_complete")
 def application_complete(ctx: FireContext) -> list[dict[str, Any]]:
-    """The application names its town and states the figures the criteria need."""
-    found = []
-    if ctx.case.town_id is None:
-        found.append(reason("未选择专业镇", "no town chosen", "town_id"))
-    required = (("industry_category", "产业类别"), ("leading_industry", "主导产业"), ("output_yi", "主导产业产值"))
-    for name, zh in required:
-        if ctx.data.get(name) in (None, ""):
-            found.append(reason(f"未填写{zh}", f"{name} is missing", name))
+    """Every required field is filled in and no hard criterion of definitions/eligibility.yaml fails."""
+    found = application.check_complete(ctx.data, has_town=ctx.case.town_id is not None)
+    for failed in eligibility.evaluate(ctx.data).hard_failures:
+        if not failed.incomplete:  # an empty required field is already listed above
+            found.append(reason(failed.reason.zh, failed.reason.en, failed.field))
     return found
 
 

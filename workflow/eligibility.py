@@ -1,0 +1,479 @@
+"""The eligibility check of a designation application: the decision table in definitions/eligibility.yaml.
+
+The table is data; this module only reads it, checks it when it loads (every problem named by file and
+key), derives the facts it speaks about from an application, and applies it: per criterion the first
+rule whose conditions hold gives the outcome and the reason.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workflow import application as app
+from workflow.application import HONOURS, PLATFORM_KINDS, Text
+
+TABLE_PATH = Path(__file__).resolve().parent.parent / "definitions" / "eligibility.yaml"
+OUTCOMES = ("pass", "fail", "judge")
+NUMBER_OPS = ("gte", "gt", "lte", "lt", "eq")
+TOP_KEYS = {"key", "version", "label", "description", "criteria", "priority"}
+CRITERION_KEYS = {"key", "section", "label", "hard", "field", "rules", "description"}
+RULE_KEYS = {"when", "outcome", "reason", "field", "to_confirm", "incomplete"}
+PRIORITY_KEYS = {"label", "honours", "reason"}
+
+# The facts a condition or a reason may name, and their kind. `display` facts are for reasons only.
+FACTS: dict[str, str] = {
+    "output_yi": "number", "county_share_pct": "number", "average_income": "number", "jobs": "number",
+    "local_workers": "number", "supporting_enterprises": "number",
+    "leading_enterprises": "number", "brands": "number", "brands_national": "number",
+    "brands_province": "number", "brands_city": "number", "standards": "number", "standards_led": "number",
+    "standards_joined": "number", "platforms": "number",
+    "industry_category": "choice", "relaxation_basis": "choice",
+    "has_relaxation_grounds": "bool",
+    "leading_industry": "text", "main_products": "text", "heritage": "text", "business_environment": "text",
+    "category": "display", "basis": "display", "platform_list": "display",
+}
+CHOICES = {"industry_category": app.CATEGORIES, "relaxation_basis": app.RELAXATION_BASES}
+NOT_GIVEN = Text("未填写", "not given")
+
+
+class EligibilityError(Exception):
+    """Problems in the eligibility table; `errors` holds `file: key: problem` lines."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Condition:
+    fact: str
+    op: str  # eq | in | gte | gt | lte | lt | present | missing
+    value: Any
+
+
+@dataclass(frozen=True)
+class Rule:
+    when: tuple[Condition, ...]
+    outcome: str
+    reason: Text
+    field: str | None
+    to_confirm: bool
+    incomplete: bool
+
+
+@dataclass(frozen=True)
+class Criterion:
+    key: str
+    section: str
+    label: Text
+    hard: bool
+    field: str | None
+    rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str
+    version: int
+    label: Text
+    criteria: tuple[Criterion, ...]
+    priority_label: Text
+    priority_honours: tuple[str, ...]
+    priority_reason: Text
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    key: str
+    section: str
+    label: Text
+    outcome: str  # pass | fail | judge
+    hard: bool
+    reason: Text
+    field: str | None
+    to_confirm: bool = False  # a relaxed pass: reviewers confirm the grounds
+    incomplete: bool = False  # failed because a required field is empty
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "section": self.section, "label": {"zh": self.label.zh, "en": self.label.en},
+                "outcome": self.outcome, "hard": self.hard, "reason": {"zh": self.reason.zh, "en": self.reason.en},
+                "field": self.field, "to_confirm": self.to_confirm, "incomplete": self.incomplete}
+
+
+@dataclass(frozen=True)
+class PriorityFlag:
+    honour: str
+    label: Text
+    enterprises: tuple[str, ...]
+    reason: Text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"honour": self.honour, "label": {"zh": self.label.zh, "en": self.label.en},
+                "enterprises": list(self.enterprises), "reason": {"zh": self.reason.zh, "en": self.reason.en}}
+
+
+@dataclass(frozen=True)
+class Result:
+    criteria: tuple[CriterionResult, ...]
+    priority: tuple[PriorityFlag, ...]
+    priority_label: Text
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def has_hard_failure(self) -> bool:
+        return any(c.hard and c.outcome == "fail" for c in self.criteria)
+
+    @property
+    def hard_failures(self) -> list[CriterionResult]:
+        return [c for c in self.criteria if c.hard and c.outcome == "fail"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"criteria": [c.as_dict() for c in self.criteria], "priority": [p.as_dict() for p in self.priority],
+                "has_hard_failure": self.has_hard_failure}
+
+
+# --- loading ---------------------------------------------------------------------------------------------------
+
+
+class _Checker:
+    def __init__(self, filename: str):
+        self.filename = filename
+        self.errors: list[str] = []
+
+    def error(self, key: str, problem: str) -> None:
+        self.errors.append(f"{self.filename}: {key}: {problem}")
+
+    def unknown_keys(self, raw: dict, allowed: set[str], key: str) -> None:
+        for k in raw:
+            if k not in allowed:
+                self.error(f"{key}.{k}" if key else str(k), "unknown key")
+
+    def text(self, raw: Any, key: str, facts: set[str] | None = None) -> Text:
+        """A {zh, en} pair; with `facts`, a template whose {placeholders} must be among them."""
+        if not isinstance(raw, dict):
+            self.error(key, "missing (needs zh and en)")
+            return Text("", "")
+        self.unknown_keys(raw, {"zh", "en"}, key)
+        for lang in ("zh", "en"):
+            value = raw.get(lang)
+            if not isinstance(value, str) or not value.strip():
+                self.error(f"{key}.{lang}", "missing")
+            elif facts is not None:
+                self.template(value, f"{key}.{lang}", facts)
+        return Text(str(raw.get("zh") or ""), str(raw.get("en") or ""))
+
+    def template(self, text: str, key: str, facts: set[str]) -> None:
+        try:
+            parts = list(string.Formatter().parse(text))
+        except ValueError as exc:
+            self.error(key, f"not a valid template: {exc}")
+            return
+        for _literal, name, spec, conversion in parts:
+            if name is None:
+                continue
+            if name not in facts:
+                self.error(key, f"unknown placeholder {{{name}}} (known: {', '.join(sorted(facts))})")
+            elif spec or conversion:
+                self.error(key, f"placeholder {{{name}}} takes no format")
+
+
+def _number(value: Any) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return app.decimal_of(value)
+    return None
+
+
+def _conditions(check: _Checker, raw: Any, key: str) -> tuple[Condition, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict) or not raw:
+        check.error(key, "must be a mapping of facts to conditions")
+        return ()
+    found: list[Condition] = []
+    for fact, spec in raw.items():
+        fkey = f"{key}.{fact}"
+        kind = FACTS.get(fact)
+        if kind is None or kind == "display":
+            known = ", ".join(sorted(f for f, k in FACTS.items() if k != "display"))
+            check.error(fkey, f"unknown fact (known: {known})")
+            continue
+        if not isinstance(spec, dict):
+            spec = {"in": spec} if isinstance(spec, list) else {"eq": spec}
+        if not spec:
+            check.error(fkey, "empty condition")
+        for op, value in spec.items():
+            okey = f"{fkey}.{op}"
+            if op in ("present", "missing"):
+                if not isinstance(value, bool):
+                    check.error(okey, "must be true or false")
+                    continue
+                found.append(Condition(fact, op, value))
+            elif kind == "number" and op in NUMBER_OPS:
+                number = _number(value)
+                if number is None:
+                    check.error(okey, f"must be a number, not {value!r}")
+                    continue
+                found.append(Condition(fact, op, number))
+            elif kind == "bool" and op == "eq":
+                if not isinstance(value, bool):
+                    check.error(okey, "must be true or false")
+                    continue
+                found.append(Condition(fact, op, value))
+            elif kind == "choice" and op in ("eq", "in"):
+                values = value if op == "in" else [value]
+                if not isinstance(values, list) or not values:
+                    check.error(okey, "must be a non-empty list of choices")
+                    continue
+                unknown = [v for v in values if v not in CHOICES[fact]]
+                if unknown:
+                    check.error(okey, f"unknown choice {unknown[0]!r} (one of {', '.join(CHOICES[fact])})")
+                    continue
+                found.append(Condition(fact, "in", tuple(values)))
+            else:
+                check.error(okey, f"operator {op!r} does not apply to a {kind} fact")
+    return tuple(found)
+
+
+def parse_table(text: str, filename: str) -> Table:
+    """Parse and check the table; raise EligibilityError listing every problem found."""
+    check = _Checker(filename)
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise EligibilityError([f"{filename}: (file): not valid YAML: {exc}"]) from None
+    if not isinstance(raw, dict):
+        raise EligibilityError([f"{filename}: (file): must be a mapping"])
+    check.unknown_keys(raw, TOP_KEYS, "")
+    if raw.get("key") != "eligibility":
+        check.error("key", "must be 'eligibility'")
+    version = raw.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        check.error("version", "must be a positive integer")
+        version = 0
+    label = check.text(raw.get("label"), "label")
+    facts = set(FACTS)
+
+    criteria: list[Criterion] = []
+    raw_criteria = raw.get("criteria")
+    if not isinstance(raw_criteria, list) or not raw_criteria:
+        check.error("criteria", "must be a non-empty list")
+        raw_criteria = []
+    seen: set[str] = set()
+    for i, body in enumerate(raw_criteria):
+        ckey = f"criteria[{i}]"
+        if not isinstance(body, dict):
+            check.error(ckey, "must be a mapping")
+            continue
+        key = body.get("key")
+        if not isinstance(key, str) or not key.isidentifier():
+            check.error(f"{ckey}.key", "must be an identifier")
+            key = str(key)
+        elif key in seen:
+            check.error(f"{ckey}.key", f"criterion {key!r} defined twice")
+        seen.add(key)
+        ckey = f"criteria[{i}] ({key})"
+        check.unknown_keys(body, CRITERION_KEYS, ckey)
+        hard = body.get("hard")
+        if not isinstance(hard, bool):
+            check.error(f"{ckey}.hard", "must be true or false (does failing it refuse submission?)")
+        cfield = body.get("field")
+        if cfield is not None and cfield not in app.FIELDS:
+            check.error(f"{ckey}.field", f"unknown application field {cfield!r}")
+        rules: list[Rule] = []
+        raw_rules = body.get("rules")
+        if not isinstance(raw_rules, list) or not raw_rules:
+            check.error(f"{ckey}.rules", "must be a non-empty list")
+            raw_rules = []
+        for j, rbody in enumerate(raw_rules):
+            rkey = f"{ckey}.rules[{j}]"
+            if not isinstance(rbody, dict):
+                check.error(rkey, "must be a mapping")
+                continue
+            check.unknown_keys(rbody, RULE_KEYS, rkey)
+            when = _conditions(check, rbody.get("when"), f"{rkey}.when")
+            last = j == len(raw_rules) - 1
+            if last and "when" in rbody:
+                check.error(f"{rkey}.when", "the last rule is the 'otherwise' row and has no conditions")
+            if not last and "when" not in rbody:
+                check.error(f"{rkey}.when", "missing (the rules after it could never apply)")
+            outcome = rbody.get("outcome")
+            if outcome not in OUTCOMES:
+                check.error(f"{rkey}.outcome", f"must be one of {', '.join(OUTCOMES)}")
+            to_confirm, incomplete = rbody.get("to_confirm", False), rbody.get("incomplete", False)
+            for name, flag, needs in (("to_confirm", to_confirm, "pass"), ("incomplete", incomplete, "fail")):
+                if not isinstance(flag, bool):
+                    check.error(f"{rkey}.{name}", "must be true or false")
+                elif flag and outcome != needs:
+                    check.error(f"{rkey}.{name}", f"only a {needs} can be marked {name}")
+            rfield = rbody.get("field")
+            if rfield is not None and rfield not in app.FIELDS:
+                check.error(f"{rkey}.field", f"unknown application field {rfield!r}")
+            rules.append(Rule(when=when, outcome=str(outcome), reason=check.text(rbody.get("reason"),
+                                                                                 f"{rkey}.reason", facts),
+                              field=rfield or cfield, to_confirm=to_confirm is True, incomplete=incomplete is True))
+        if hard is True and not any(r.outcome == "fail" for r in rules):
+            check.error(f"{ckey}.rules", "a hard criterion needs a rule that fails")
+        criteria.append(Criterion(key=key, section=str(body.get("section") or ""),
+                                  label=check.text(body.get("label"), f"{ckey}.label"), hard=hard is True,
+                                  field=cfield, rules=tuple(rules)))
+
+    raw_priority = raw.get("priority")
+    honours: tuple[str, ...] = ()
+    priority_label = priority_reason = Text("", "")
+    if not isinstance(raw_priority, dict):
+        check.error("priority", "missing (label, honours, reason)")
+    else:
+        check.unknown_keys(raw_priority, PRIORITY_KEYS, "priority")
+        priority_label = check.text(raw_priority.get("label"), "priority.label")
+        raw_honours = raw_priority.get("honours")
+        if not isinstance(raw_honours, list) or not raw_honours:
+            check.error("priority.honours", "must be a non-empty list")
+        else:
+            for h in raw_honours:
+                if h not in HONOURS:
+                    check.error("priority.honours", f"unknown honour {h!r} (one of {', '.join(HONOURS)})")
+            honours = tuple(str(h) for h in raw_honours)
+        priority_reason = check.text(raw_priority.get("reason"), "priority.reason", {"honour", "enterprises"})
+
+    if check.errors:
+        raise EligibilityError(check.errors)
+    return Table(key="eligibility", version=int(version), label=label, criteria=tuple(criteria),
+                 priority_label=priority_label, priority_honours=honours, priority_reason=priority_reason,
+                 path=filename)
+
+
+def load_table(path: Path = TABLE_PATH) -> Table:
+    """Read and check an eligibility table file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise EligibilityError([f"{path.name}: (file): cannot read: {exc.strerror}"]) from None
+    return parse_table(text, path.name)
+
+
+@lru_cache(maxsize=1)
+def default_table() -> Table:
+    """definitions/eligibility.yaml, read once per process."""
+    return load_table(TABLE_PATH)
+
+
+# --- evaluating --------------------------------------------------------------------------------------------------
+
+
+def _named(entries: Any, key: str = "name") -> list[dict[str, Any]]:
+    return [e for e in entries or [] if isinstance(e, dict) and not app.is_empty(e.get(key))]
+
+
+def facts_of(data: dict[str, Any]) -> dict[str, Any]:
+    """The facts the table speaks about; a value that fails its type check counts as not given."""
+    value = {name: app.valid_value(data, name) for name in app.FIELDS}
+    facts: dict[str, Any] = {}
+    for name in ("output_yi", "county_share_pct", "average_income", "jobs", "local_workers",
+                 "supporting_enterprises"):
+        facts[name] = app.decimal_of(value[name])
+    brands = _named(value["brands"])
+    standards = _named(value["standards"])
+    facts.update({
+        "leading_enterprises": len(_named(value["leading_enterprises"])),
+        "brands": len(brands),
+        "brands_national": sum(1 for b in brands if b.get("level") == "national"),
+        "brands_province": sum(1 for b in brands if b.get("level") == "province"),
+        "brands_city": sum(1 for b in brands if b.get("level") == "city"),
+        "standards": len(standards),
+        "standards_led": sum(1 for s in standards if s.get("role") == "led"),
+        "standards_joined": sum(1 for s in standards if s.get("role") == "joined"),
+        "platforms": len({p["kind"] for p in _named(value["platforms"], "kind")}),
+        "industry_category": value["industry_category"],
+        "relaxation_basis": None if value["relaxation_basis"] in (None, "none") else value["relaxation_basis"],
+        "has_relaxation_grounds": value["relaxation_grounds"] is not None,
+    })
+    for name in ("leading_industry", "main_products", "heritage", "business_environment"):
+        facts[name] = value[name].strip() if value[name] else None
+    ticked = {p["kind"] for p in _named(value["platforms"], "kind")}
+    facts["_platform_kinds"] = [k for k in PLATFORM_KINDS if k in ticked]  # in the plan's order
+    return facts
+
+
+def _holds(condition: Condition, facts: dict[str, Any]) -> bool:
+    value = facts.get(condition.fact)
+    missing = value is None
+    if condition.op == "missing":
+        return missing is condition.value
+    if condition.op == "present":
+        return (not missing) is condition.value
+    if condition.op == "in":
+        return value in condition.value
+    if value is None:
+        return False
+    if isinstance(condition.value, bool):
+        return value is condition.value
+    number = Decimal(value)
+    limit = condition.value
+    return {"gte": number >= limit, "gt": number > limit, "lte": number <= limit, "lt": number < limit,
+            "eq": number == limit}[condition.op]
+
+
+def _shown(name: str, facts: dict[str, Any], lang: str) -> str:
+    value = facts.get(name)
+    if name == "category":
+        code = facts.get("industry_category")
+        return app.CATEGORIES[code].get(lang) if code else NOT_GIVEN.get(lang)
+    if name == "basis":
+        code = facts.get("relaxation_basis")
+        return app.RELAXATION_BASES[code].get(lang) if code else NOT_GIVEN.get(lang)
+    if name == "platform_list":
+        kinds = facts.get("_platform_kinds") or []
+        if not kinds:
+            return "无" if lang == "zh" else "none"
+        return ("、" if lang == "zh" else ", ").join(PLATFORM_KINDS[k].get(lang) for k in kinds)
+    if value is None:
+        return NOT_GIVEN.get(lang)
+    if isinstance(value, bool):
+        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+    if isinstance(value, Decimal):
+        if name == "output_yi":
+            return format(value.quantize(Decimal("0.01")), "f")
+        return app.display(name, int(value) if value == value.to_integral_value() else float(value))
+    if isinstance(value, str) and len(value) > 60:
+        return value[:60] + "…"
+    return str(value)
+
+
+def _render(template: Text, values: dict[str, Any]) -> Text:
+    shown = {lang: {n: _shown(n, values, lang) for n in FACTS} for lang in ("zh", "en")}
+    return Text(template.zh.format(**shown["zh"]), template.en.format(**shown["en"]))
+
+
+def evaluate(data: dict[str, Any], table: Table | None = None) -> Result:
+    """Apply the table to an application's data."""
+    table = table or default_table()
+    facts = facts_of(data)
+    results = []
+    for criterion in table.criteria:
+        rule = next(r for r in criterion.rules if all(_holds(c, facts) for c in r.when))
+        results.append(CriterionResult(
+            key=criterion.key, section=criterion.section, label=criterion.label, outcome=rule.outcome,
+            hard=criterion.hard, reason=_render(rule.reason, facts), field=rule.field, to_confirm=rule.to_confirm,
+            incomplete=rule.incomplete))
+    flags = []
+    enterprises = _named(app.valid_value(data, "leading_enterprises"))
+    for honour in table.priority_honours:
+        names = tuple(e["name"].strip() for e in enterprises if honour in (e.get("honours") or []))
+        if names:
+            label = HONOURS[honour]
+            values = {"zh": {"honour": label.zh, "enterprises": "、".join(names)},
+                      "en": {"honour": label.en, "enterprises": ", ".join(names)}}
+            flags.append(PriorityFlag(honour=honour, label=label, enterprises=names, reason=Text(
+                table.priority_reason.zh.format(**values["zh"]), table.priority_reason.en.format(**values["en"]))))
+    counts = {o: sum(1 for r in results if r.outcome == o) for o in OUTCOMES}
+    return Result(criteria=tuple(results), priority=tuple(flags), priority_label=table.priority_label, counts=counts)
