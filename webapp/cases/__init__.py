@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("cases", __name__)
 
-from webapp.cases import views  # noqa: E402,F401
+from webapp.cases import application, views  # noqa: E402,F401

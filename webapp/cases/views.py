@@ -65,6 +65,9 @@ def new_case():  # type: ignore[no-untyped-def]
     creatable = [k for k in CATALOG.keys() if me.role in CATALOG.current(k).create_roles and k != "town"]
     if not creatable:
         abort(403)
+    if "designation" in creatable and (creatable == ["designation"]
+                                       or request.values.get("definition") == "designation"):
+        return redirect(url_for("cases.new_application"))  # an application starts on its own form
     towns = db().exec(select(Town).where(town_filter(me)).order_by(Town.county_id, Town.name)).all()
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
