@@ -16,6 +16,7 @@ from webapp.api.schemas import (
     CaseOut,
     CaseSummary,
     DeadlineOut,
+    DefinitionList,
     DefinitionOut,
     Error,
     EventList,
@@ -100,7 +101,7 @@ def me():  # type: ignore[no-untyped-def]
 
 
 @api_route(bp, "/definitions", "GET", summary="The current process definitions",
-           responses={200: (None, "a list of definitions (DefinitionOut)")})
+           responses={200: (DefinitionList, "the current definitions")})
 def definitions():  # type: ignore[no-untyped-def]
     return jsonify([_definition_out(CATALOG.current(k)) for k in CATALOG.keys()])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Strict(BaseModel):
@@ -75,6 +75,10 @@ class DefinitionOut(BaseModel):
     create_accepts: list[str]
     states: list[StateOut]
     transitions: list[TransitionOut]
+
+
+class DefinitionList(RootModel[list[DefinitionOut]]):
+    """The current version of every process definition."""
 
 
 class CaseCreate(Strict):
