@@ -3,6 +3,7 @@ and factories for units, users, towns and cases."""
 
 from __future__ import annotations
 
+import copy
 import itertools
 import os
 import re
@@ -299,12 +300,15 @@ def pytest_runtest_makereport(item, call):
     setattr(item, "rep_" + report.when, report)
 
 
+COMPLETE_APPLICATION = {
+    "industry_category": "manufacturing", "leading_industry": "装备制造", "main_products": "矿山机械、液压支架",
+    "output_yi": 12.5, "county_share_pct": 18.5, "jobs": 3200, "local_workers": 2100,
+    "average_income": 52000, "leading_enterprises": [{"name": "阳泉华鑫机械有限公司", "honours": ["zjtx"]}],
+    "supporting_enterprises": 26, "business_environment": "设立企业服务专班，审批事项全程代办。",
+}
+
+
 @pytest.fixture
 def complete_application() -> dict:
     """A manufacturing town's designation application that meets every criterion: `submit` accepts it."""
-    return {
-        "industry_category": "manufacturing", "leading_industry": "装备制造", "main_products": "矿山机械、液压支架",
-        "output_yi": 12.5, "county_share_pct": 18.5, "jobs": 3200, "local_workers": 2100,
-        "average_income": 52000, "leading_enterprises": [{"name": "阳泉华鑫机械有限公司", "honours": ["zjtx"]}],
-        "supporting_enterprises": 26, "business_environment": "设立企业服务专班，审批事项全程代办。",
-    }
+    return copy.deepcopy(COMPLETE_APPLICATION)

@@ -5,13 +5,13 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlmodel import select
 
-from conftest import reload
+from conftest import COMPLETE_APPLICATION, reload
 from workflow.db import transaction
 from workflow.engine import fire
 from workflow.models import AuditEvent, Deadline, Notification
 from workflow.sweep import sweep
 
-APPLICATION = {"industry_category": "manufacturing", "leading_industry": "装备制造", "output_yi": 12.5}
+APPLICATION = COMPLETE_APPLICATION
 
 
 def _returned_case(make, db, now):

@@ -85,7 +85,10 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
                                   now=earlier, industry_category=category, leading_industry=industry)
 
     application = {"industry_category": "agriculture", "leading_industry": "小杂粮", "main_products": "小米、荞麦",
-                   "output_yi": 3.2, "jobs": 1800, "supporting_enterprises": 24}
+                   "output_yi": 3.2, "county_share_pct": 12.5, "jobs": 1800, "local_workers": 1500,
+                   "average_income": 38000, "supporting_enterprises": 24,
+                   "leading_enterprises": [{"name": "盂县晋粮农业开发有限公司", "honours": ["dragon_head"]}],
+                   "business_environment": "县政府设立专业镇服务专班，项目审批全程代办。"}
     # a draft, a submitted application, one in joint review, one designated
     create_case(session=session, definition_key="designation", actor=act["county_yx"], now=now,
                 town_id=towns["路家村镇"].id, data={**application, "leading_industry": "香菇", "output_yi": 1.6})

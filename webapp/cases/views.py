@@ -7,16 +7,17 @@ from sqlmodel import select
 
 from webapp.auth.current import actor
 from webapp.cases import bp
-from webapp.cases.fields import FieldError, parse_field, widget
+from webapp.cases.fields import SEVERITY_CHOICES, FieldError, parse_field, widget
 from webapp.database import db, unit_of_work, utcnow
 from webapp.diagrams import diagram_svg
 from webapp.errors import field_errors, is_english, message_of
 from workflow.access import get_case, town_filter
+from workflow.attachments import list_attachments
 from workflow.catalog import CATALOG
 from workflow.engine import allowed_transitions, create_case, fire
 from workflow.errors import WorkflowError
 from workflow.models import Case, Town, Unit, UnitKind
-from workflow.queries import case_events, case_list, inbox, open_deadlines, unit_names
+from workflow.queries import case_events, case_list, inbox, open_deadlines, sent_reminders, unit_names
 from workflow.rules.designation import expert_average
 from workflow.services.towns import create_town
 
@@ -70,10 +71,21 @@ def new_case():  # type: ignore[no-untyped-def]
         return redirect(url_for("cases.new_application"))  # an application starts on its own form
     towns = db().exec(select(Town).where(town_filter(me)).order_by(Town.county_id, Town.name)).all()
     errors: dict[str, list[str]] = {}
+    chosen = request.values.get("definition")
+    definition = chosen if chosen in creatable else creatable[0]
+    fields = [f for f in CATALOG.current(definition).create.accepts if not widget(f).internal]
     if request.method == "POST":
-        definition = request.form.get("definition", "")
-        if definition not in creatable:
+        if chosen not in creatable:
             errors["definition"] = [_("Choose a kind of case.")]
+        payload = {}
+        for name in fields:
+            try:
+                value = parse_field(name, request.form)
+            except FieldError as exc:
+                errors.setdefault(name, []).append(str(exc))
+                continue
+            if value not in (None, []):
+                payload[name] = value
         town_raw = request.form.get("town_id", "")
         new_town = (request.form.get("new_town") or "").strip()
         if not errors:
@@ -82,18 +94,19 @@ def new_case():  # type: ignore[no-untyped-def]
                     if town_raw == "new":
                         town_id = create_town(session=s, actor=me, name=new_town, county_id=me.unit_id or 0,
                                               now=utcnow()).id
-                    elif town_raw.isdigit():
+                    elif town_raw.isdigit() and len(town_raw) < 10:
                         town_id = int(town_raw)
                     else:
                         town_id = None
                     case = create_case(session=s, definition_key=definition, actor=me, now=utcnow(),
-                                       town_id=town_id)
+                                       town_id=town_id, data=payload)
                 flash(_("Case %(number)s created.", number=case.number), "success")
                 return redirect(url_for("cases.show", case_id=case.id))
             except WorkflowError as exc:
                 errors = field_errors(exc)
-    return render_template("cases/new.html", creatable=creatable, towns=towns, errors=errors,
-                           form=request.form), 422 if errors else 200
+    page = render_template("cases/new.html", creatable=creatable, towns=towns, errors=errors, definition=definition,
+                           fields=fields, widget=widget, form=request.form, severity_choices=SEVERITY_CHOICES)
+    return page, 422 if errors else 200
 
 
 @bp.route("/cases/<int:case_id>")
@@ -110,6 +123,7 @@ def show(case_id: int):  # type: ignore[no-untyped-def]
         county=s.get(Unit, case.county_id), actions=allowed_transitions(definition, case, me),
         deadlines=open_deadlines(s, [case_id]).get(case_id, []),
         reminders=open_deadlines(s, [case_id], kind="reminder").get(case_id, []),
+        sent_reminders=sent_reminders(s, case_id),
         expert_average=expert_average(case.data), unit_names=unit_names(s, set(case.data.get("consulted_units", []))),
         parent=s.get(Case, case.parent_id) if case.parent_id else None,
     )
@@ -172,9 +186,23 @@ def transition(case_id: int, trigger: str):  # type: ignore[no-untyped-def]
     if "member_units" in fields:
         member_units = s.exec(select(Unit).where(Unit.kind == UnitKind.member.value,
                                                  Unit.is_active.is_(True)).order_by(Unit.id)).all()  # type: ignore[attr-defined]
+    evidence = list_attachments(session=s, actor=me, case_id=case_id) if "finding" in fields else []
     return render_template("cases/transition.html", case=case, spec=spec, fields=fields, widget=widget,
                            errors=errors, form=request.form, member_units=member_units,
+                           severity_choices=SEVERITY_CHOICES, case_attachments=evidence,
                            county=s.get(Unit, case.county_id)), 422 if errors else 200
+
+
+# Transitions with a page of their own instead of the generic transition form.
+OWN_PAGES = {("designation", "edit"): "cases.application"}
+
+
+@bp.app_template_global()
+def action_url(case: Case, trigger: str) -> str:
+    endpoint = OWN_PAGES.get((case.definition_key, trigger))
+    if endpoint:
+        return url_for(endpoint, case_id=case.id)
+    return url_for("cases.transition", case_id=case.id, trigger=trigger)
 
 
 @bp.app_context_processor
