@@ -698,3 +698,36 @@ def test_query_strings_with_nul_are_refused(client, db, target):
     assert_error(client.get("/api/v1/cases?state=draft%00", headers=headers), 400, "bad_request")
     assert_error(client.get("/api/v1/cases?definition=%00", headers=headers), 400, "bad_request")
     assert footprint(db) == before
+
+
+# --- generated requests ----------------------------------------------------------------------------------------
+
+
+def test_requests_generated_from_the_openapi_document_never_get_a_server_error(app, client, make,
+                                                                               complete_application):
+    """Schemathesis builds requests (valid and not) for every documented operation from the document itself."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    county = make.user("county", username="yx_clerk")
+    make.case("designation", by=county, data=complete_application)
+    headers = api_headers(client, "yx_clerk")
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    problems = []
+
+    @settings(max_examples=25, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    def exercise(case):
+        case.headers = {**(case.headers or {}), **headers}
+        response = case.call()
+        if response.status_code >= 500 or "Traceback" in response.text:
+            problems.append((case.operation.label, case.path_parameters, case.query, case.body,
+                             response.status_code))
+        elif response.status_code >= 400:
+            assert response.json()["error"], case.operation.label
+
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 8
+    for operation in operations:
+        given(operation.as_strategy())(exercise)()
+    assert problems == []
