@@ -46,7 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["zyz"] = {"engine": engine, "sessions": make_session_factory(engine)}
     configure_workflow(designation_cycle_years=app.config["DESIGNATION_CYCLE_YEARS"],
-                       instance_path=app.instance_path)
+                       instance_path=app.instance_path, upload_dir=app.config["UPLOAD_DIR"])
 
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 class Settings:
     designation_cycle_years: int = 3
     instance_path: str = "instance"
+    upload_dir: str = ""  # empty: <instance_path>/files
 
 
 settings = Settings()
