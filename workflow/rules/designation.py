@@ -130,6 +130,9 @@ def close_opinions(ctx: FireContext) -> None:
             opinions[str(unit_id)] = {"unit": names.get(unit_id), "answer": "no_objection_deemed",
                                       "reason": "逾期视为无意见", "by": None, "at": None}
     ctx.data["opinions"] = opinions
+    from workflow.documents import attach_opinion_sheet
+
+    attach_opinion_sheet(ctx.session, ctx.case, ctx.now, data=ctx.data)
 
 
 @guard("experts_valid")

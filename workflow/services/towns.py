@@ -88,3 +88,6 @@ def designate(ctx: FireContext) -> None:
          payload={"designation_number": number, "designated_date": today.isoformat(),
                   "review_date": review.isoformat(), "designation_case_id": ctx.case.id,
                   "industry_category": ctx.data.get("industry_category"), "output_yi": ctx.data.get("output_yi")})
+    from workflow.documents import attach_designation_notice
+
+    attach_designation_notice(ctx.session, ctx.case, ctx.now, data=ctx.data)
