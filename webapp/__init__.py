@@ -60,13 +60,14 @@ def create_app(config: dict | None = None) -> Flask:
             if any("\x00" in value for _, values in source.lists() for value in values):
                 abort(400)
 
-    from webapp import auth, cases, errors, notices, templating
+    from webapp import auth, cases, errors, files, notices, templating
     from webapp.api import blueprint as api
 
     templating.init_app(app)
     errors.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(files.bp)
     app.register_blueprint(notices.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)

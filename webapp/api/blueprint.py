@@ -169,3 +169,5 @@ def events(case_id: int):  # type: ignore[no-untyped-def]
 def openapi():  # type: ignore[no-untyped-def]
     return jsonify(document(bp.url_prefix or ""))
 
+
+from webapp.api import files  # noqa: E402,F401

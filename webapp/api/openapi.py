@@ -39,6 +39,7 @@ class Operation:
     auth: bool = True
     operation_id: str = ""
     path_params: list[tuple[str, str]] = field(default_factory=list)
+    request_body: dict[str, Any] | None = None  # a non-JSON body (multipart), as OpenAPI has it
 
 
 OPERATIONS: list[Operation] = []
@@ -101,14 +102,16 @@ def _unstorable_text(body: Any) -> str | None:
 
 def api_route(bp: Blueprint, rule: str, method: str, *, summary: str, body: type[BaseModel] | None = None,
               responses: dict[int, tuple[type[BaseModel] | None, str]], query: tuple[Query, ...] = (),
-              auth: bool = True) -> Callable:
-    """Register an API operation on `bp` and in the OpenAPI document."""
+              auth: bool = True, request_body: dict[str, Any] | None = None) -> Callable:
+    """Register an API operation on `bp` and in the OpenAPI document; a view given `request_body` (and no
+    `body`) reads its own non-JSON body."""
 
     def register(fn: Callable) -> Callable:
         params = re.findall(r"<(?:(\w+):)?(\w+)>", rule)
         OPERATIONS.append(Operation(rule=rule, method=method.lower(), summary=summary, body=body,
                                     responses=responses, query=query, auth=auth, operation_id=fn.__name__,
-                                    path_params=[(name, conv or "string") for conv, name in params]))
+                                    path_params=[(name, conv or "string") for conv, name in params],
+                                    request_body=request_body))
 
         @wraps(fn)
         def view(**kwargs: Any) -> Any:
@@ -159,6 +162,8 @@ def document(prefix: str) -> dict[str, Any]:
         if op.body is not None:
             operation["requestBody"] = {"required": True, "content": {
                 "application/json": {"schema": keyed[(op.body, "validation")]}}}
+        elif op.request_body is not None:
+            operation["requestBody"] = op.request_body
         if op.auth:
             operation["security"] = [{"bearer": []}]
         paths.setdefault(path, {})[op.method] = operation

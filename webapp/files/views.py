@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import io
+from types import SimpleNamespace
+
+from flask import current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+
+from webapp.auth.current import actor
+from webapp.database import db, unit_of_work, utcnow
+from webapp.errors import message_of
+from webapp.extensions import csrf
+from webapp.files import bp
+from webapp.files.responses import refuse_large_body, send_attachment, send_docx
+from workflow.attachments import ACCEPTED, get_attachment, list_attachments, may_upload, store_upload, uploader_names
+from workflow.documents import opinion_sheet_for
+from workflow.errors import WorkflowError
+from workflow.models import Case
+
+KIND_LABELS = {
+    "evidence": _l("Supporting document"),
+    "opinion_sheet": _l("Opinion sheet of the joint review"),
+    "designation_notice": _l("Designation notice"),
+    "criticism_notice": _l("Criticism notice"),
+}
+ACCEPT = ",".join(f".{ext}" for ext in ACCEPTED)
+
+
+@csrf.exempt  # checked in the view, after the size: the check reads the form, which would read the whole body
+@bp.route("/cases/<int:case_id>/attachments", methods=["POST"])
+@login_required
+def upload(case_id: int):  # type: ignore[no-untyped-def]
+    me = actor()
+    refuse_large_body()
+    csrf.protect()
+    file = request.files.get("file")
+    try:
+        with unit_of_work() as session:
+            row = store_upload(session=session, actor=me, case_id=case_id,
+                               filename=file.filename if file else "", stream=file.stream if file else io.BytesIO(),
+                               now=utcnow(), upload_dir=current_app.config["UPLOAD_DIR"])
+        flash(_("Attached: %(name)s.", name=row.filename), "success")
+    except WorkflowError as exc:
+        if exc.status in (403, 404):
+            raise
+        flash(message_of(exc), "error")
+    finally:
+        if file:
+            file.close()
+    return redirect(url_for("cases.show", case_id=case_id, _anchor="attachments"))
+
+
+@bp.route("/attachments/<int:attachment_id>")
+@login_required
+def download(attachment_id: int):  # type: ignore[no-untyped-def]
+    row, path = get_attachment(session=db(), actor=actor(), attachment_id=attachment_id,
+                               upload_dir=current_app.config["UPLOAD_DIR"])
+    return send_attachment(row, path)
+
+
+@bp.route("/cases/<int:case_id>/opinion-sheet.docx")
+@login_required
+def opinion_sheet(case_id: int):  # type: ignore[no-untyped-def]
+    filename, content = opinion_sheet_for(session=db(), actor=actor(), case_id=case_id, now=utcnow())
+    return send_docx(filename, content)
+
+
+@bp.app_template_global()
+def attachment_panel(case: Case) -> SimpleNamespace:
+    """What files/_attachments.html shows for a case: its files, whether the user may add one, the sheet link."""
+    me = actor()
+    rows = list_attachments(session=db(), actor=me, case_id=case.id)  # type: ignore[arg-type]
+    names = uploader_names(db(), rows)
+    items = [SimpleNamespace(row=r, kind=KIND_LABELS.get(r.kind, r.kind),
+                             by=names.get(r.uploaded_by_id) if r.uploaded_by_id else _("System"))  # type: ignore[arg-type]
+             for r in rows]
+    sheet = case.definition_key == "designation" and "consulted_units" in (case.data or {})
+    return SimpleNamespace(items=items, may_upload=may_upload(me, case), accept=ACCEPT,
+                           opinion_sheet_url=url_for("files.opinion_sheet", case_id=case.id) if sheet else None)
+
+
+@bp.app_template_filter("filesize")
+def filesize(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
