@@ -426,8 +426,8 @@ def test_county_edits_and_submits_office_accepts_member_answers(app, make, clien
     login(client, "yx_clerk")
 
     page = text(client.get(f"/cases/{case_id}"))
-    assert f"/cases/{case_id}/do/edit" in page and f"/cases/{case_id}/do/submit" in page
-    assert f"/cases/{case_id}/do/accept" not in page
+    assert f"/cases/{case_id}/do/submit" in page and f"/cases/{case_id}/do/withdraw" in page
+    assert f"/cases/{case_id}/do/accept" not in page  # an office step: no button for the county
 
     edit_form = text(client.get(f"/cases/{case_id}/do/edit"))
     assert 'name="expected_version" value="1"' in edit_form
