@@ -183,7 +183,7 @@ def _scheduler(app, *, background: bool):  # type: ignore[no-untyped-def]
     jobs = (("yearly-inspections", yearly_inspections,
              {"trigger": "cron", "hour": 8, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),)
     return build_scheduler(sessions, clock=utcnow, sweep_seconds=app.config["SWEEP_SECONDS"],
-                           background=background, extra_jobs=jobs)
+                           batch=app.config["SWEEP_BATCH"], background=background, extra_jobs=jobs)
 
 
 @main.command("scheduler")

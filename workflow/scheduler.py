@@ -24,7 +24,7 @@ Job = Callable[[], object]
 
 
 def build_scheduler(sessions: sessionmaker[Session], *, clock: Callable[[], datetime],
-                    sweep_seconds: int = 60, background: bool = False,
+                    sweep_seconds: int = 60, batch: int = 200, background: bool = False,
                     extra_jobs: tuple[tuple[str, Job, dict], ...] = ()) -> BaseScheduler:
     """A scheduler with the deadline sweep (first run now) and any extra jobs (id, function, trigger args)."""
     scheduler_class = BackgroundScheduler if background else BlockingScheduler
@@ -32,7 +32,7 @@ def build_scheduler(sessions: sessionmaker[Session], *, clock: Callable[[], date
                                                             "misfire_grace_time": None})
 
     def run_sweep() -> None:
-        result = sweep(sessions, now=clock())
+        result = sweep(sessions, now=clock(), limit=batch)
         if result.total:
             log.info("sweep: %d reminders, %d expiries, %d failed", result.reminders, result.expiries, result.failed)
 
