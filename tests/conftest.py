@@ -81,6 +81,17 @@ def database_url(_template, tmp_path) -> str:
     return f"sqlite:///{path}"
 
 
+@pytest.fixture(autouse=True)
+def _upload_dir(tmp_path):
+    """Documents generated outside the app (transitions fired in tests) go to this test's folder."""
+    from workflow.settings import configure, settings
+
+    before = settings.upload_dir
+    configure(upload_dir=str(tmp_path / "files"))
+    yield
+    configure(upload_dir=before)
+
+
 @pytest.fixture
 def engine(database_url):
     engine = make_engine(database_url)

@@ -55,20 +55,28 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.before_request
     def refuse_nul():  # type: ignore[no-untyped-def]
-        # PostgreSQL text cannot hold NUL (nor be compared with it): refuse it here rather than fail with a 500
-        for source in (request.args, request.form):
+        # PostgreSQL text cannot hold NUL (nor be compared with it): refuse it here rather than fail with a 500.
+        # Large multipart bodies (uploads) are left alone so that their size is checked before they are parsed.
+        sources = [request.args]
+        if request.mimetype == "application/x-www-form-urlencoded" or (
+                request.mimetype == "multipart/form-data" and (request.content_length or 0) <= JSON_LIMIT):
+            sources.append(request.form)
+        for source in sources:
             if any("\x00" in value for _, values in source.lists() for value in values):
                 abort(400)
 
-    from webapp import auth, cases, errors, files, notices, templating
+    from webapp import admin, auth, cases, errors, files, notices, supervision, templating, towns
     from webapp.api import blueprint as api
 
     templating.init_app(app)
     errors.init_app(app)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(files.bp)
     app.register_blueprint(notices.bp)
+    app.register_blueprint(towns.bp)
+    app.register_blueprint(supervision.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
 

@@ -167,3 +167,9 @@ def designate_town(ctx: FireContext) -> None:
     from workflow.services.towns import designate
 
     designate(ctx)
+
+
+def expert_average(data: dict[str, Any]) -> float | None:
+    """The panel's average score, to one decimal, or None before the review is recorded."""
+    scores = [e["score"] for e in data.get("experts") or [] if isinstance(e, dict) and "score" in e]
+    return round(sum(scores) / len(scores), 1) if scores else None
