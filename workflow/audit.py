@@ -26,6 +26,11 @@ HASHED_FIELDS = (
 
 _event_table = AuditEvent.__table__  # type: ignore[attr-defined]
 _head_table = AuditHead.__table__  # type: ignore[attr-defined]
+# Built once: record() runs inside every fire, and building a statement costs more than executing it.
+_HEAD = sa.select(_head_table.c.seq, _head_table.c.hash).where(_head_table.c.id == 1)
+_HEAD_LOCKED = _HEAD.with_for_update()
+_INSERT = _event_table.insert()
+_MOVE_HEAD = _head_table.update().where(_head_table.c.id == 1)
 
 
 def canonical_json(value: Any) -> str:
@@ -61,11 +66,8 @@ def record(
 ) -> dict[str, Any]:
     """Append one event to the chain inside the caller's transaction and return it."""
     conn = session.connection()
-    head_query = sa.select(_head_table.c.seq, _head_table.c.hash).where(_head_table.c.id == 1)
-    if not is_sqlite(conn):
-        # Writers queue on the head row; on SQLite BEGIN IMMEDIATE already serialises them.
-        head_query = head_query.with_for_update()
-    seq, prev_hash = conn.execute(head_query).one()
+    # Writers queue on the head row; on SQLite BEGIN IMMEDIATE already serialises them.
+    seq, prev_hash = conn.execute(_HEAD if is_sqlite(conn) else _HEAD_LOCKED).one()
     row: dict[str, Any] = {
         "seq": seq + 1,
         "occurred_at": now,
@@ -86,8 +88,8 @@ def record(
         "prev_hash": prev_hash,
     }
     row["hash"] = event_hash(row)
-    conn.execute(_event_table.insert(), row)
-    conn.execute(_head_table.update().where(_head_table.c.id == 1).values(seq=row["seq"], hash=row["hash"]))
+    conn.execute(_INSERT, row)
+    conn.execute(_MOVE_HEAD, {"seq": row["seq"], "hash": row["hash"]})
     return row
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -42,6 +42,12 @@ def package_knows(year: int) -> bool:
     return True
 
 
+@lru_cache(maxsize=8192)
+def package_is_workday(day: date) -> bool:
+    """chinese-calendar's answer for `day`, remembered: the package scans its whole table on every call."""
+    return bool(chinese_calendar.is_workday(day))
+
+
 class WorkCalendar:
     """Working days from the system's own table (entered years) or the chinese-calendar package.
 
@@ -59,7 +65,7 @@ class WorkCalendar:
         if day.year in self.entered_years:
             return self.overrides.get(day, day.weekday() < 5)
         if package_knows(day.year):
-            return bool(chinese_calendar.is_workday(day))
+            return package_is_workday(day)
         return day.weekday() < 5
 
     def add_working_days(self, start: date, days: int) -> tuple[date, bool]:

@@ -16,6 +16,13 @@ from workflow.models import Deadline, DeadlineStatus
 REMINDER_TIME = time(9, 0)  # reminders go out at 09:00 local time on their day
 
 _table = Deadline.__table__  # type: ignore[attr-defined]
+# Built once: these run inside every fire, and building a statement costs more than executing it.
+_INSERT = _table.insert()
+_CLOSE = _table.update().where(_table.c.case_id == sa.bindparam("b_case_id"), _table.c.state == sa.bindparam("b_state"),
+                               _table.c.status == DeadlineStatus.open.value)
+_FIRED_REMINDERS = sa.select(_table.c.name, _table.c.offset_days, _table.c.due_date).where(
+    _table.c.case_id == sa.bindparam("b_case_id"), _table.c.kind == "reminder",
+    _table.c.status == DeadlineStatus.fired.value)
 
 
 def due_date_for(spec: DeadlineSpec, data: dict[str, Any], today: date,
@@ -54,7 +61,8 @@ def plan_deadlines(session: Session, *, case_id: int | None, state: StateSpec, d
         return []
     today = local_date(now)
     rows: list[dict[str, Any]] = []
-    already = _fired_reminders(session, case_id) if case_id is not None else set()
+    has_reminders = any(spec.reminders for spec in state.deadlines)
+    already = _fired_reminders(session, case_id) if case_id is not None and has_reminders else set()
     for spec in state.deadlines:
         due, estimated = due_date_for(spec, data, today, calendar)
         if spec.field and not data.get(spec.field):
@@ -74,22 +82,15 @@ def plan_deadlines(session: Session, *, case_id: int | None, state: StateSpec, d
 def insert_deadlines(session: Session, case_id: int, rows: list[dict[str, Any]]) -> None:
     """Write planned deadline rows for the case."""
     if rows:
-        session.connection().execute(_table.insert(), [{**row, "case_id": case_id} for row in rows])
+        session.connection().execute(_INSERT, [{**row, "case_id": case_id} for row in rows])
 
 
 def close_deadlines(session: Session, *, case_id: int, state: str, now: datetime) -> None:
     """Close the open rows of `state` when the case leaves it."""
-    session.connection().execute(
-        _table.update()
-        .where(_table.c.case_id == case_id, _table.c.state == state, _table.c.status == DeadlineStatus.open.value)
-        .values(status=DeadlineStatus.closed.value, closed_at=now)
-    )
+    session.connection().execute(_CLOSE, {"status": DeadlineStatus.closed.value, "closed_at": now,
+                                          "b_case_id": case_id, "b_state": state})
 
 
 def _fired_reminders(session: Session, case_id: int) -> set[tuple[str, int, str]]:
-    rows = session.connection().execute(
-        sa.select(_table.c.name, _table.c.offset_days, _table.c.due_date).where(
-            _table.c.case_id == case_id, _table.c.kind == "reminder", _table.c.status == DeadlineStatus.fired.value
-        )
-    )
+    rows = session.connection().execute(_FIRED_REMINDERS, {"b_case_id": case_id})
     return {(r.name, r.offset_days, r.due_date) for r in rows}
