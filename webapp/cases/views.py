@@ -17,7 +17,9 @@ from workflow.catalog import CATALOG
 from workflow.engine import allowed_transitions, create_case, fire
 from workflow.errors import WorkflowError
 from workflow.models import Case, Town, Unit, UnitKind
-from workflow.queries import case_events, case_list, inbox, open_deadlines, sent_reminders, unit_names
+from workflow.queries import (
+    case_events, case_list, deadline_badges, inbox, open_deadlines, sent_reminders, unit_names,
+)
 from workflow.rules.designation import expert_average
 from workflow.services.towns import create_town
 
@@ -55,7 +57,7 @@ def list_cases():  # type: ignore[no-untyped-def]
 
 def _list_context(cases) -> dict:  # type: ignore[no-untyped-def]
     ids = [c.id for c in cases]
-    return {"deadlines": open_deadlines(db(), ids),
+    return {"deadlines": open_deadlines(db(), ids), "badges": deadline_badges(db(), ids, now=utcnow()),
             "units": unit_names(db(), {c.county_id for c in cases})}
 
 
@@ -154,6 +156,7 @@ def transition(case_id: int, trigger: str):  # type: ignore[no-untyped-def]
         abort(403)
     fields = [*spec.requires, *spec.accepts]
     errors: dict[str, list[str]] = {}
+    status = 422
     if request.method == "POST":
         payload = {}
         for name in fields:
@@ -181,6 +184,7 @@ def transition(case_id: int, trigger: str):  # type: ignore[no-untyped-def]
                 if exc.status in (403, 404):
                     raise
                 errors = field_errors(exc)
+                status = exc.status if exc.status == 409 else 422
                 flash(message_of(exc), "error")
     member_units = []
     if "member_units" in fields:
@@ -190,7 +194,7 @@ def transition(case_id: int, trigger: str):  # type: ignore[no-untyped-def]
     return render_template("cases/transition.html", case=case, spec=spec, fields=fields, widget=widget,
                            errors=errors, form=request.form, member_units=member_units,
                            severity_choices=SEVERITY_CHOICES, case_attachments=evidence,
-                           county=s.get(Unit, case.county_id)), 422 if errors else 200
+                           county=s.get(Unit, case.county_id)), status if errors else 200
 
 
 # Transitions with a page of their own instead of the generic transition form.
