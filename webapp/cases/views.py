@@ -18,7 +18,13 @@ from workflow.engine import allowed_transitions, create_case, fire
 from workflow.errors import WorkflowError
 from workflow.models import Case, Town, Unit, UnitKind
 from workflow.queries import (
-    case_events, case_list, deadline_badges, inbox, open_deadlines, sent_reminders, unit_names,
+    case_events,
+    case_list,
+    deadline_badges,
+    inbox,
+    open_deadlines,
+    sent_reminders,
+    unit_names,
 )
 from workflow.rules.designation import expert_average
 from workflow.services.towns import create_town
