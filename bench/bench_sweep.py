@@ -80,7 +80,8 @@ def lookup(engine, rows: int, due: int) -> list[float]:  # type: ignore[no-untyp
         for i in range(rows - due):
             status = statuses[i % 3]
             # open rows lie in the future; fired and closed ones in the past
-            when = NOW + timedelta(minutes=1 + i % 500_000) if status == "open" else NOW - timedelta(minutes=i % 500_000)
+            offset = timedelta(minutes=1 + i % 500_000)
+            when = NOW + offset if status == "open" else NOW - offset
             batch.append({"case_id": case_id, "state": "rectifying", "name": "rectify", "kind": "reminder",
                           "offset_days": 1, "due_date": "2026-12-01", "due_at": when, "status": status,
                           "is_estimated": False, "created_at": NOW})
