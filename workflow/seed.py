@@ -117,4 +117,29 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
     for trigger, who, payload in steps:
         fire(session=session, case_id=done.id, trigger=trigger, actor=act[who], now=earlier, payload=payload)  # type: ignore[arg-type]
     fire(session=session, case_id=done.id, trigger="publicity_end", actor=system, now=earlier)  # type: ignore[arg-type]
+
+    # supervision: an inspection of the designated town with two findings, one of them now an order in progress,
+    # and an older order that ran past its deadline
+    from workflow.services.inspections import plan_inspection
+
+    long_ago = now - timedelta(days=75)
+    inspection = plan_inspection(session=session, actor=act["office"], town_id=towns["娘子关镇"].id, now=long_ago,
+                                 campaign=f"{long_ago.year}年度专业镇专项检查")
+    findings = [("公共服务平台（检验检测）尚未建成运行", "high"), ("专业镇统计台账更新不及时", "low")]
+    fire(session=session, case_id=inspection.id, trigger="start", actor=act["office"], now=long_ago)  # type: ignore[arg-type]
+    for text, severity in findings:
+        fire(session=session, case_id=inspection.id, trigger="record_finding", actor=act["office"],  # type: ignore[arg-type]
+             now=long_ago, payload={"finding": {"text": text, "severity": severity, "attachments": []}})
+    fire(session=session, case_id=inspection.id, trigger="decide_finding", actor=act["office"], now=long_ago,  # type: ignore[arg-type]
+         payload={"finding_no": 1, "decision": "rectify"})
+    fire(session=session, case_id=inspection.id, trigger="decide_finding", actor=act["office"], now=long_ago,  # type: ignore[arg-type]
+         payload={"finding_no": 2, "decision": "no_action"})
+    fire(session=session, case_id=inspection.id, trigger="close", actor=act["office"], now=long_ago)  # type: ignore[arg-type]
+    order_id = inspection.data["findings"][0]["order_id"]
+    fire(session=session, case_id=order_id, trigger="acknowledge", actor=act["county_pd"], now=long_ago)
+
+    recent = create_case(session=session, definition_key="rectification", actor=act["office"], now=now,
+                         town_id=towns["娘子关镇"].id,
+                         data={"problem": "龙头企业研发投入统计口径不一致", "severity": "medium"})
+    fire(session=session, case_id=recent.id, trigger="acknowledge", actor=act["county_pd"], now=now)  # type: ignore[arg-type]
     return [(role, username, DEMO_PASSWORD) for role, username, _, _ in DEMO_USERS]
