@@ -91,8 +91,15 @@ def _load_eligibility(path):
     return eligibility.load_table(path).criteria
 
 
+def _load_notification_rules(path):
+    from workflow import notices
+
+    return notices.parse_rules(path.read_text(encoding="utf-8"), path.name)
+
+
 # definitions/ files that are not process definitions, each with the loader the application uses
-OTHER_LOADERS = {"registry.yaml": _load_tiers, "eligibility.yaml": _load_eligibility}
+OTHER_LOADERS = {"registry.yaml": _load_tiers, "eligibility.yaml": _load_eligibility,
+                 "notifications.yaml": _load_notification_rules}
 
 
 @pytest.mark.parametrize("path", sorted(DEFINITIONS_DIR.glob("*.yaml")), ids=lambda p: p.name)
