@@ -287,3 +287,10 @@ class CalendarYear(SQLModel, table=True):
     year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     entered_at: datetime
     entered_by: str | None = Field(default=None, max_length=100)
+
+
+# The auditor's searches page through the trail newest first by keyset on seq: each filter gets an index that
+# ends in seq, so `WHERE <filter> = ? AND seq < ? ORDER BY seq DESC LIMIT n` reads n entries and stops.
+_audit_columns = AuditEvent.__table__.c  # type: ignore[attr-defined]
+for _name in ("kind", "actor_id", "unit_id", "role", "county_id", "case_id", "occurred_at"):
+    sa.Index(f"ix_audit_event_{_name}_seq", _audit_columns[_name], _audit_columns.seq)
