@@ -79,6 +79,9 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     path = instance / "demo.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+    # A new demo trail gets new anchors, kept apart from those of a real database in the same instance.
+    anchors = instance / "demo-anchors"
+    (anchors / audit.ANCHOR_FILE).unlink(missing_ok=True)
     url = f"sqlite:///{path}"
     engine = make_engine(url)
     migrate(engine)
@@ -92,7 +95,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         click.echo(f"  {role:8} {username:12} {password}")
     if no_serve:
         return
-    app = create_app({"DATABASE_URL": url, "ZYZ_ENV": "demo"})
+    app = create_app({"DATABASE_URL": url, "ZYZ_ENV": "demo", "ANCHOR_DIR": str(anchors)})
     from werkzeug.serving import run_simple
 
     scheduler = _scheduler(app, background=True)
@@ -182,6 +185,9 @@ def _scheduler(app, *, background: bool):  # type: ignore[no-untyped-def]
 
     jobs = (("yearly-inspections", yearly_inspections,
              {"trigger": "cron", "hour": 8, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),)
+    # The audit trail's daily anchor: asked every hour (and at start), written by the first run of each day.
+    jobs += (("audit-anchor", lambda: _anchor(app, only_if_due=True),
+              {"trigger": "cron", "minute": 7, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),)
     return build_scheduler(sessions, clock=utcnow, sweep_seconds=app.config["SWEEP_SECONDS"],
                            batch=app.config["SWEEP_BATCH"], background=background, extra_jobs=jobs)
 
@@ -309,17 +315,72 @@ def calendar_import(year: int, source, from_package: bool) -> None:  # type: ign
 
 @main.group("audit")
 def audit_group() -> None:
-    """The audit trail."""
+    """The audit trail: verify it, anchor it, archive old events (nothing is ever deleted)."""
+
+
+def _audit_key(app) -> bytes:  # type: ignore[no-untyped-def]
+    return str(app.config["AUDIT_HMAC_KEY"]).encode()
+
+
+def _anchor(app, *, only_if_due: bool) -> dict | None:  # type: ignore[no-untyped-def]
+    with transaction(app.extensions["zyz"]["sessions"]) as s:
+        return audit.write_anchor(s, directory=app.config["ANCHOR_DIR"], key=_audit_key(app), now=utcnow(),
+                                  only_if_due=only_if_due)
 
 
 @audit_group.command("verify")
 @with_appcontext
 def audit_verify() -> None:
-    """Walk the hash chain; exit 1 naming the first event that was tampered with."""
-    with transaction(_sessions()) as s:
-        result = audit.verify(s)
-    click.echo(result.describe("en"))
+    """Walk the hash chain and check it against every signed anchor; exit 1 naming what was tampered with."""
+    result = audit.check_integrity(current_app.extensions["zyz"]["engine"], anchor_dir=current_app.config["ANCHOR_DIR"],
+                                   key=_audit_key(current_app))
+    for line in result.describe("en"):
+        click.echo(line)
     sys.exit(0 if result.ok else 1)
+
+
+@audit_group.command("anchor")
+@with_appcontext
+def audit_anchor() -> None:
+    """Write an anchor of the chain's head now (the scheduler writes one a day)."""
+    line = _anchor(current_app, only_if_due=False)
+    assert line is not None
+    click.echo(f"anchored seq {line['seq']} hash {line['hash'][:16]} at {line['anchored_at']} "
+               f"in {Path(current_app.config['ANCHOR_DIR']) / audit.ANCHOR_FILE}")
+
+
+@audit_group.command("archive")
+@click.option("--before", "before", required=True, help="Archive the events before this date (YYYY-MM-DD, Beijing "
+              f"time); at least {audit.MIN_ARCHIVE_AGE_DAYS} days ago.")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
+              help="The folder for the archive and its manifest (default: <instance>/audit-archive).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@with_appcontext
+def audit_archive(before: str, out: Path | None, fmt: str) -> None:
+    """Copy older events with their hashes to a file and a manifest; nothing is deleted from the trail."""
+    from datetime import date
+
+    from workflow.calendar import local_date
+
+    try:
+        day = date.fromisoformat(before)
+    except ValueError:
+        click.echo(f"error: not a date (YYYY-MM-DD): {before}", err=True)
+        sys.exit(2)
+    folder = out or Path(current_app.instance_path) / "audit-archive"
+    try:
+        with transaction(_sessions()) as s:
+            result = audit.archive(s, before=day, today=local_date(utcnow()), directory=folder, now=utcnow(),
+                                   fmt=fmt, key=_audit_key(current_app))
+    except FileExistsError as exc:
+        click.echo(f"error: the archive exists already, nothing overwritten: {exc.filename}", err=True)
+        sys.exit(1)
+    except WorkflowError as exc:
+        _fail(exc)
+        return
+    click.echo(f"archived {result.count} events (seq {result.first_seq} to {result.last_seq}, last hash "
+               f"{(result.last_hash or '')[:16]}) to {result.path}; manifest {result.manifest_path}; "
+               "nothing was deleted")
 
 
 @main.group("users")

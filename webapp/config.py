@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 DEFAULT_SECRET = "dev-secret-change-me"  # noqa: S105 - the placeholder production refuses
+DEFAULT_AUDIT_KEY = "dev-audit-anchor-key-change-me"  # the placeholder production refuses
 
 
 class ConfigError(RuntimeError):
@@ -21,6 +22,9 @@ def from_environment(instance_path: str) -> dict:
         "SECRET_KEY": env.get("ZYZ_SECRET_KEY", DEFAULT_SECRET),
         "DATABASE_URL": database,
         "UPLOAD_DIR": env.get("ZYZ_UPLOAD_DIR") or str(Path(instance_path) / "files"),
+        # The audit trail's daily anchors (signed head hashes) live outside the database; keep them on other storage.
+        "AUDIT_HMAC_KEY": env.get("ZYZ_AUDIT_HMAC_KEY", DEFAULT_AUDIT_KEY),
+        "ANCHOR_DIR": env.get("ZYZ_ANCHOR_DIR") or str(Path(instance_path) / "anchors"),
         "DESIGNATION_CYCLE_YEARS": int(env.get("ZYZ_DESIGNATION_CYCLE_YEARS", "3")),
         "PAGE_SIZE": int(env.get("ZYZ_PAGE_SIZE", "20")),
         "SWEEP_SECONDS": int(env.get("ZYZ_SWEEP_SECONDS", "60")),
@@ -39,3 +43,7 @@ def check_production(config: dict) -> None:
         raise ConfigError("ZYZ_SECRET_KEY must be set to a random value of at least 32 characters in production")
     if config.get("DEBUG"):
         raise ConfigError("debug mode is not allowed in production")
+    key = config.get("AUDIT_HMAC_KEY") or ""
+    if key == DEFAULT_AUDIT_KEY or len(key) < 32 or key == config["SECRET_KEY"]:
+        raise ConfigError("ZYZ_AUDIT_HMAC_KEY must be set to a random value of at least 32 characters in production "
+                          "(not the secret key): it signs the audit trail's anchors")
