@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from webapp.database import db, unit_of_work, utcnow
+from workflow import audit
+from workflow.access import MAX_ID
 from workflow.errors import WorkflowError
+from workflow.models import Case
 
 # Bilingual messages for HTTP errors raised outside the services.
 HTTP_MESSAGES = {
@@ -62,9 +67,40 @@ def unauthorized_json():  # type: ignore[no-untyped-def]
     return json_error(401, "unauthorized", "请先登录（需要 Bearer 令牌）。", "Log in first (Bearer token required).")
 
 
+def record_refusal(code: str) -> None:
+    """Audit a 403 (who tried what on which object) in its own committed transaction, once per request.
+
+    The refused action's writes are rolled back first. A 404 is never recorded here: another county's case
+    answers exactly as a missing one, and writing an event for it alone would tell the two apart by timing.
+    """
+    if g.get("refusal_recorded"):
+        return
+    g.refusal_recorded = True
+    args = request.view_args or {}
+    case_id = args.get("case_id") if isinstance(args.get("case_id"), int) and 0 < args["case_id"] <= MAX_ID else None
+    trigger = args.get("trigger")
+    if trigger is None and isinstance(g.get("json_body"), dict):  # the API's body, as its route read it
+        trigger = g.json_body.get("trigger")
+    data = {"method": request.method, "path": request.path[:300], "endpoint": request.endpoint, "code": code,
+            "object": {k: str(v)[:100] for k, v in args.items()} or None}
+    try:
+        db().rollback()
+        with unit_of_work() as s:
+            case = s.get(Case, case_id) if case_id else None
+            actor = current_user.actor() if current_user.is_authenticated else None
+            audit.record(s, kind="permission_refused", now=utcnow(), actor=actor,
+                         ip=None if actor else request.remote_addr, case_id=case_id,
+                         county_id=case.county_id if case else None,
+                         trigger=str(trigger)[:60] if trigger else None, data=data)
+    except Exception:  # the refusal stands even when it cannot be written down; the log says why
+        current_app.logger.exception("could not record the permission refusal on %s %s", request.method, request.path)
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(WorkflowError)
     def workflow_error(exc: WorkflowError):  # type: ignore[no-untyped-def]
+        if exc.status == 403:
+            record_refusal(exc.code)
         if wants_json():
             return json_error(exc.status, exc.code, exc.zh, exc.en, exc.details)
         return render_template("errors/error.html", status=exc.status, message=message_of(exc),
@@ -81,6 +117,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
         status = exc.code or 500
+        if status == 403:
+            record_refusal("forbidden")
         zh, en = HTTP_MESSAGES.get(status, (exc.name, exc.name))
         if wants_json():
             return json_error(status, CODES.get(status, "error"), zh, en)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, g, request
 from flask_login import current_user
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
@@ -62,6 +62,7 @@ def _read_json(model: type[BaseModel]) -> BaseModel | tuple[Any, int]:
         return json_error(400, "malformed_json", "请求体不是有效的 JSON。", "The body is not valid JSON.")
     if not isinstance(body, dict):
         return json_error(422, "invalid_input", "请求体须为 JSON 对象。", "The body must be a JSON object.")
+    g.json_body = body  # a refusal's audit event names the trigger it asked for (webapp.errors.record_refusal)
     where = _unstorable_text(body)
     if where is not None:
         return json_error(422, "invalid_input", "请求内容含有无法保存的字符（NUL 或不成对的代理字符）。",
