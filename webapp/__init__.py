@@ -78,6 +78,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(towns.bp)
     app.register_blueprint(supervision.bp)
     app.register_blueprint(api.bp)
+    from webapp import auditor
+
+    app.register_blueprint(auditor.bp)
     csrf.exempt(api.bp)
 
     @app.after_request

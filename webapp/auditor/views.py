@@ -1,0 +1,217 @@
+"""Read the trail: search with keyset pages, a case's history, export, verify. Nothing here edits or deletes;
+every search, export and check is itself recorded in the trail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from typing import IO, Any
+
+from flask import Response, abort, current_app, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlmodel import select
+from werkzeug.datastructures import MultiDict
+
+from webapp.auditor import bp
+from webapp.auditor.export import TooMany, values, write_csv, write_xlsx
+from webapp.auth.current import actor
+from webapp.database import db, unit_of_work, utcnow
+from webapp.templating import role_label
+from workflow import audit
+from workflow.access import MAX_ID
+from workflow.calendar import LOCAL_TZ, local_date
+from workflow.models import HUMAN_ROLES, Case, Role, Unit, UnitKind
+
+PAGE_SIZE = 50
+EXPORT_LIMIT = 1_000_000  # rows in one file (an .xlsx sheet holds 1,048,576)
+FILTERS = ("start", "end", "user", "unit", "role", "county", "case", "kind")
+
+KIND_LABELS = {
+    "transition": _l("Step on a case"), "case_created": _l("Case created"), "town_created": _l("Town registered"),
+    "attachment_added": _l("Attachment added"), "login_ok": _l("Login"), "login_failed": _l("Failed login"),
+    "logout": _l("Logout"), "lockout": _l("Account locked after failures"), "session_ended": _l("Session ended"),
+    "password_changed": _l("Password changed"), "user_created": _l("Account created"),
+    "user_locked": _l("Account locked"), "user_unlocked": _l("Account unlocked"),
+    "admin_change": _l("Administration change"), "permission_refused": _l("Permission refused"),
+    "reminder_sent": _l("Reminder sent"), "notification_sent": _l("Notification sent"),
+    "notification_failed": _l("Notification failed"), "deadline_failed": _l("Deadline processing failed"),
+    "search": _l("Audit trail searched"), "export": _l("Audit trail exported"),
+    "integrity_check": _l("Integrity verified"), "anchor_written": _l("Anchor written"),
+    "archive": _l("Audit trail archived"),
+}
+
+
+def kind_label(kind: str) -> str:
+    label = KIND_LABELS.get(kind)
+    return str(label) if label is not None else kind
+
+
+@bp.before_request
+@login_required
+def auditors_only():  # type: ignore[no-untyped-def]
+    # 403, as the other role-bound areas answer: the pages' existence is no secret, and every refusal is audited.
+    if current_user.role != Role.auditor:
+        abort(403)
+
+
+def _moment(text: str, *, end: bool) -> datetime:
+    """A Beijing date or date and time from the form, as UTC; an end date alone means the whole of that day."""
+    text = text.strip()
+    if len(text) == 10:
+        day = date.fromisoformat(text)
+        moment = datetime.combine(day + timedelta(days=1) if end else day, time(0, 0), tzinfo=LOCAL_TZ)
+    else:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=LOCAL_TZ)
+    if not 2000 <= moment.year <= 2200:
+        raise ValueError(text)
+    return moment.astimezone(LOCAL_TZ)
+
+
+def _criteria(args: MultiDict[str, str]) -> tuple[audit.Criteria, dict[str, list[str]]]:
+    """The search criteria from the query string (or the export form), and what was wrong with it."""
+    errors: dict[str, list[str]] = {}
+    found: dict[str, Any] = {}
+    for name, key in (("start", "start_at"), ("end", "end_at")):
+        if args.get(name, "").strip():
+            try:
+                found[key] = _moment(args[name], end=name == "end")
+            except ValueError:
+                errors.setdefault(name, []).append(_("Not a date or time (YYYY-MM-DD or YYYY-MM-DD HH:MM)."))
+    if "start_at" in found and "end_at" in found and found["end_at"] <= found["start_at"]:
+        errors.setdefault("end", []).append(_("The end must come after the start."))
+    for name, key in (("unit", "unit_id"), ("county", "county_id")):
+        raw = args.get(name, "").strip()
+        if raw:
+            if raw.isdigit() and 0 < int(raw) <= MAX_ID:
+                found[key] = int(raw)
+            else:
+                errors.setdefault(name, []).append(_("Choose from the list."))
+    role = args.get("role", "").strip()
+    if role:
+        if role in {*HUMAN_ROLES, Role.system}:
+            found["role"] = role
+        else:
+            errors.setdefault("role", []).append(_("Choose from the list."))
+    kind = args.get("kind", "").strip()
+    if kind:
+        if len(kind) <= 40:
+            found["kind"] = kind
+        else:
+            errors.setdefault("kind", []).append(_("Choose from the list."))
+    for name in ("user", "case"):
+        text = args.get(name, "").strip()
+        if len(text) > 100:
+            errors.setdefault(name, []).append(_("At most 100 characters."))
+        elif text:
+            found[name] = text
+    return audit.Criteria(**found), errors
+
+
+def _seq(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) > 2**62:
+        abort(400)
+    return int(raw)
+
+
+def _form_context() -> dict[str, Any]:
+    units = db().exec(select(Unit).order_by(Unit.kind, Unit.id)).all()
+    return {
+        "units": units,
+        "counties": [u for u in units if u.kind == UnitKind.county],
+        "unit_names": {u.id: u.name for u in units},
+        "roles": [*HUMAN_ROLES, Role.system],
+        "kinds": audit.EVENT_KINDS,
+        "kind_label": kind_label,
+        "filters": {name: request.values.get(name, "") for name in FILTERS},
+        "query": {name: request.values[name] for name in FILTERS if request.values.get(name)},
+    }
+
+
+@bp.route("/")
+def search():  # type: ignore[no-untyped-def]
+    criteria, errors = _criteria(request.args)
+    before, after = _seq("before"), _seq("after")
+    page, case_id = None, None
+    if not errors:
+        with unit_of_work() as s:
+            page = audit.search(s, criteria, before=before, after=after, limit=PAGE_SIZE)
+            audit.note_access(s, kind="search", actor=actor(), now=utcnow(), criteria=criteria, before=before,
+                              after=after, shown=len(page.items))
+            case_id = audit.case_id_of(s, criteria.case) if criteria.case else None
+    return render_template("auditor/search.html", page=page, errors=errors, case_id=case_id,
+                           **_form_context()), 400 if errors else 200
+
+
+@bp.route("/cases/<int:case_id>")
+def case_history(case_id: int):  # type: ignore[no-untyped-def]
+    if not 0 < case_id <= MAX_ID:
+        abort(404)
+    with unit_of_work() as s:
+        case = s.get(Case, case_id)
+        events = audit.case_history(s, case_id)
+        if case is None and not events:
+            abort(404)
+        audit.note_access(s, kind="search", actor=actor(), now=utcnow(), criteria=audit.Criteria(case=str(case_id)),
+                          view="case_history", shown=len(events))
+    return render_template("auditor/case.html", case=case, case_id=case_id, events=events, **_form_context())
+
+
+@bp.route("/export", methods=["POST"])
+def export():  # type: ignore[no-untyped-def]
+    criteria, errors = _criteria(request.form)
+    fmt = request.form.get("format", "")
+    if errors or fmt not in ("xlsx", "csv"):
+        abort(400)
+    s = db()
+    units = {u.id: u.name for u in s.exec(select(Unit)).all()}
+    # Each batch is read in its own short transaction: a long export must not hold SQLite's write lock.
+    rows = (values(row, kind_label, role_label, units) for row in audit.iter_events(s, criteria, release=True))
+    try:
+        if fmt == "xlsx":
+            file, count = write_xlsx(rows, EXPORT_LIMIT, _("Audit trail"))
+        else:
+            file, count = write_csv(rows, EXPORT_LIMIT)
+    except TooMany:
+        s.rollback()
+        limit = f"{EXPORT_LIMIT:,}"
+        return render_template("errors/error.html", status=422, message=_(
+            "More than %(limit)s events match; narrow the search (a shorter time range) and export again.",
+            limit=limit)), 422
+    with unit_of_work() as s:
+        audit.note_access(s, kind="export", actor=actor(), now=utcnow(), criteria=criteria, format=fmt, rows=count)
+    name = f"audit-trail-{local_date(utcnow()):%Y%m%d}.{fmt}"
+    mimetype = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if fmt == "xlsx"
+                else "text/csv; charset=utf-8")
+    size = file.seek(0, 2)
+    file.seek(0)
+    return Response(_chunks(file), mimetype=mimetype, headers={
+        "Content-Disposition": f"attachment; filename={name}", "Content-Length": str(size)})
+
+
+def _chunks(file: IO[bytes]) -> Iterator[bytes]:
+    """The file's bytes; the temporary file is closed (and gone) when the response ends, read or not."""
+    try:
+        while chunk := file.read(1 << 16):
+            yield chunk
+    finally:
+        file.close()
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+def verify():  # type: ignore[no-untyped-def]
+    result = None
+    if request.method == "POST":
+        result = audit.check_integrity(current_app.extensions["zyz"]["engine"],
+                                       anchor_dir=current_app.config["ANCHOR_DIR"],
+                                       key=str(current_app.config["AUDIT_HMAC_KEY"]).encode())
+        with unit_of_work() as s:
+            audit.note_access(s, kind="integrity_check", actor=actor(), now=utcnow(), ok=result.ok,
+                              result=result.describe("en"))
+    return render_template("auditor/verify.html", result=result)
