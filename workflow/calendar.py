@@ -100,7 +100,7 @@ DEFAULT_CALENDAR = WorkCalendar()
 # --- the system's own table of holidays and make-up days ------------------------------------------------------
 
 RELOAD_AFTER = timedelta(seconds=60)  # other processes' edits are seen within a minute
-_cached: dict[str, object] = {}
+_cached: dict[str, tuple[datetime, WorkCalendar]] = {}  # by database URL
 
 
 def load_calendar(session) -> WorkCalendar:  # type: ignore[no-untyped-def]
@@ -116,11 +116,12 @@ def load_calendar(session) -> WorkCalendar:  # type: ignore[no-untyped-def]
 
 def calendar_for(session, now: datetime) -> WorkCalendar:  # type: ignore[no-untyped-def]
     """The database calendar, reloaded when older than a minute (or after an edit in this process)."""
-    loaded_at = _cached.get("loaded_at")
-    if not isinstance(loaded_at, datetime) or not loaded_at <= now < loaded_at + RELOAD_AFTER:
-        _cached["calendar"] = load_calendar(session)
-        _cached["loaded_at"] = now
-    return _cached["calendar"]  # type: ignore[return-value]
+    key = str(session.get_bind().url)
+    found = _cached.get(key)
+    if found is None or not found[0] <= now < found[0] + RELOAD_AFTER:
+        found = (now, load_calendar(session))
+        _cached[key] = found
+    return found[1]
 
 
 def invalidate_calendar() -> None:
