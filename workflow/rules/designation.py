@@ -24,7 +24,7 @@ def application_fields_valid(ctx: FireContext) -> list[dict[str, Any]]:
 def application_complete(ctx: FireContext) -> list[dict[str, Any]]:
     """Every required field is filled in and no hard criterion of definitions/eligibility.yaml fails."""
     found = application.check_complete(ctx.data, has_town=ctx.case.town_id is not None)
-    for failed in eligibility.evaluate(ctx.data).hard_failures:
+    for failed in eligibility.evaluate(ctx.data, hard_only=True).hard_failures:
         if not failed.incomplete:  # an empty required field is already listed above
             found.append(reason(failed.reason.zh, failed.reason.en, failed.field))
     return found
