@@ -144,3 +144,34 @@ def test_on_sqlite_the_rarest_filter_is_walked(db, scattered):
         common = s.execute(sa.select(sa.func.count()).where(TABLE.c.role == "county")).scalar_one()
     assert rare < common
     assert "+audit_event.role" in sql and "+audit_event.kind" not in sql
+
+
+def test_the_seq_window_of_a_time_range_is_exact_whichever_way_it_is_read(db, scattered, now):
+    """Ranges cutting near the start, near the end, in the middle, beyond either end or empty: the window is the
+    lowest and highest seq inside the range, though about one event in five is out of time order."""
+    _, rows = scattered
+    minutes = [-60, -31, -1, 0, 3, 20, 100, 200, 300, 380, 399, 400, 460]
+    with transaction(db) as s:
+        conn = s.connection()
+        for a in [None, *minutes]:
+            for b in [None, *minutes]:
+                start = None if a is None else now + timedelta(minutes=a)
+                end = None if b is None else now + timedelta(minutes=b, seconds=30)
+                inside = [r["seq"] for r in rows if (start is None or r["occurred_at"] >= start)
+                          and (end is None or r["occurred_at"] < end)]
+                window = audit._seq_window(conn, start, end)
+                if not inside:
+                    assert window is None or not any(window[0] <= seq <= window[1] for seq in inside), (a, b)
+                    continue
+                assert window is not None, (a, b)
+                # it holds every event of the range; a side that cuts into the trail is bounded exactly, a side
+                # beyond the first or last event stays open (1 or 2**63 - 1)
+                assert window[0] <= min(inside) and window[1] >= max(inside), (a, b, window)
+                if window[0] != 1:
+                    assert window[0] >= min(r["seq"] for r in rows if r["occurred_at"] >= start)
+                if window[1] != 2**63 - 1:
+                    assert window[1] <= max(r["seq"] for r in rows if r["occurred_at"] < end)
+                if start is not None and start > min(r["occurred_at"] for r in rows):
+                    assert window[0] != 1 or min(inside) == 1
+                if end is not None and end <= max(r["occurred_at"] for r in rows):
+                    assert window[1] != 2**63 - 1

@@ -630,15 +630,10 @@ def _plan(session: Session, criteria: Criteria) -> _Plan | None:
     low, high = 1, 2**63 - 1
     timed: list[tuple[sa.ColumnElement[Any], sa.ColumnElement[bool]]] = []
     if criteria.start_at is not None or criteria.end_at is not None:
-        span = []
-        if criteria.start_at is not None:
-            span.append(ev.occurred_at >= criteria.start_at)
-        if criteria.end_at is not None:
-            span.append(ev.occurred_at < criteria.end_at)
-        low_seq, high_seq = conn.execute(sa.select(sa.func.min(ev.seq), sa.func.max(ev.seq)).where(*span)).one()
-        if low_seq is None:
+        window = _seq_window(conn, criteria.start_at, criteria.end_at)
+        if window is None:
             return None
-        low, high = low_seq, high_seq
+        low, high = window
         when = _unindexed(ev.occurred_at) if sqlite else ev.occurred_at
         if criteria.start_at is not None:
             timed.append((when, when >= criteria.start_at))
@@ -656,6 +651,52 @@ def _plan(session: Session, criteria: Criteria) -> _Plan | None:
     if timed:
         where.append(ev.seq.between(low, high))
     return _Plan(where, low, high)
+
+
+def _seq_window(conn: sa.Connection, start: datetime | None, end: datetime | None) -> tuple[int, int] | None:
+    """The lowest and highest seq of the events in [start, end), exactly, reading as little as it can.
+
+    A side beyond the first or last time recorded bounds nothing. A side that cuts into the trail is found
+    by one of two exact reads: through the (occurred_at, seq) index, the events on the far side of the cut
+    (index entries only, cheap each), or along seq from that end of the trail to the first event inside the
+    range (a row each, twice the cost). Which is shorter is judged by where the cut falls between the first
+    and last time; times out of order only make the guess worse, never the answer. Both cuts inside the trail
+    may also be read together as the range itself. At 1,000,000 events the worst case reads about half.
+    """
+    ev = _event_table.c
+    when = _unindexed(ev.occurred_at) if is_sqlite(conn) else ev.occurred_at
+    first_at = conn.execute(sa.select(sa.func.min(ev.occurred_at))).scalar_one()  # one query each: SQLite
+    last_at = conn.execute(sa.select(sa.func.max(ev.occurred_at))).scalar_one()  # reads min() alone off the index
+    if first_at is None:
+        return None
+    span = max((last_at - first_at).total_seconds(), 1e-6)
+    cuts_low = start is not None and start > first_at
+    cuts_high = end is not None and end <= last_at
+    low, high = 1, 2**63 - 1
+    fa = (start - first_at).total_seconds() / span if cuts_low else 0.0  # type: ignore[operator]
+    fb = (end - first_at).total_seconds() / span if cuts_high else 1.0  # type: ignore[operator]
+    low_cost, high_cost = min(1 - fa, 2 * fa), min(fb, 2 * (1 - fb))
+    if cuts_low and cuts_high and fb - fa <= low_cost + high_cost:
+        found = conn.execute(sa.select(sa.func.min(ev.seq), sa.func.max(ev.seq))
+                             .where(ev.occurred_at >= start, ev.occurred_at < end)).one()
+        return None if found[0] is None else (found[0], found[1])
+    if cuts_low:
+        if 1 - fa <= 2 * fa:
+            found = conn.execute(sa.select(sa.func.min(ev.seq)).where(ev.occurred_at >= start)).scalar_one()
+        else:
+            found = conn.execute(sa.select(ev.seq).where(when >= start).order_by(ev.seq).limit(1)).scalar()
+        if found is None:
+            return None
+        low = found
+    if cuts_high:
+        if fb <= 2 * (1 - fb):
+            found = conn.execute(sa.select(sa.func.max(ev.seq)).where(ev.occurred_at < end)).scalar_one()
+        else:
+            found = conn.execute(sa.select(ev.seq).where(when < end).order_by(ev.seq.desc()).limit(1)).scalar()
+        if found is None:
+            return None
+        high = found
+    return (low, high) if low <= high else None
 
 
 def _equals(column: Any, value: Any) -> sa.ColumnElement[bool]:

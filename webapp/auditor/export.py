@@ -52,18 +52,26 @@ def write_xlsx(rows: Iterable[list[Any]], limit: int, title: str) -> tuple[IO[by
         head.append(cell)
     sheet.append(head)
     count = 0
-    for line in rows:
-        count += 1
-        if count > limit:
-            raise TooMany
-        cells = []
-        for value in line:
-            cell = WriteOnlyCell(sheet, value=_text(value))
-            if isinstance(value, str):
-                cell.data_type = "s"  # a comment beginning with "=" stays a comment
-            cells.append(cell)
-        sheet.append(cells)
-    out = tempfile.TemporaryFile()  # noqa: SIM115 - handed to send_file, which closes it
+    try:
+        for line in rows:
+            count += 1
+            if count > limit:
+                raise TooMany
+            cells = []
+            for value in line:
+                cell = WriteOnlyCell(sheet, value=_text(value))
+                if isinstance(value, str):
+                    cell.data_type = "s"  # a comment beginning with "=" stays a comment
+                cells.append(cell)
+            sheet.append(cells)
+    except BaseException:
+        # openpyxl keeps the rows in a temporary file of its own until the book is saved: close and remove it
+        sheet.close()
+        writer = getattr(sheet, "_writer", None)
+        if writer is not None:
+            writer.cleanup()
+        raise
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - the response streams it and closes it
     book.save(out)
     out.seek(0)
     return out, count
@@ -77,16 +85,20 @@ def _csv_safe(value: Any) -> Any:
 
 
 def write_csv(rows: Iterable[list[Any]], limit: int) -> tuple[IO[bytes], int]:
-    out = tempfile.TemporaryFile()  # noqa: SIM115 - handed to send_file, which closes it
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - the response streams it and closes it
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")  # utf-8-sig writes the BOM first
     writer = csv.writer(text)
     writer.writerow(headers())
     count = 0
-    for line in rows:
-        count += 1
-        if count > limit:
-            raise TooMany
-        writer.writerow([_csv_safe(v) for v in line])
+    try:
+        for line in rows:
+            count += 1
+            if count > limit:
+                raise TooMany
+            writer.writerow([_csv_safe(v) for v in line])
+    except BaseException:
+        text.close()  # and the temporary file beneath it, which is then gone
+        raise
     text.flush()
     text.detach()
     out.seek(0)
