@@ -664,7 +664,9 @@ def _seq_window(conn: sa.Connection, start: datetime | None, end: datetime | Non
     may also be read together as the range itself. At 1,000,000 events the worst case reads about half.
     """
     ev = _event_table.c
-    when = _unindexed(ev.occurred_at) if is_sqlite(conn) else ev.occurred_at
+    sqlite = is_sqlite(conn)
+    when = _unindexed(ev.occurred_at) if sqlite else ev.occurred_at  # read along seq
+    seq = _unindexed(ev.seq) if sqlite else ev.seq  # read through the time index (SQLite would walk seq for min())
     first_at = conn.execute(sa.select(sa.func.min(ev.occurred_at))).scalar_one()  # one query each: SQLite
     last_at = conn.execute(sa.select(sa.func.max(ev.occurred_at))).scalar_one()  # reads min() alone off the index
     if first_at is None:
@@ -677,12 +679,12 @@ def _seq_window(conn: sa.Connection, start: datetime | None, end: datetime | Non
     fb = (end - first_at).total_seconds() / span if cuts_high else 1.0  # type: ignore[operator]
     low_cost, high_cost = min(1 - fa, 2 * fa), min(fb, 2 * (1 - fb))
     if cuts_low and cuts_high and fb - fa <= low_cost + high_cost:
-        found = conn.execute(sa.select(sa.func.min(ev.seq), sa.func.max(ev.seq))
+        found = conn.execute(sa.select(sa.func.min(seq), sa.func.max(seq))
                              .where(ev.occurred_at >= start, ev.occurred_at < end)).one()
         return None if found[0] is None else (found[0], found[1])
     if cuts_low:
         if 1 - fa <= 2 * fa:
-            found = conn.execute(sa.select(sa.func.min(ev.seq)).where(ev.occurred_at >= start)).scalar_one()
+            found = conn.execute(sa.select(sa.func.min(seq)).where(ev.occurred_at >= start)).scalar_one()
         else:
             found = conn.execute(sa.select(ev.seq).where(when >= start).order_by(ev.seq).limit(1)).scalar()
         if found is None:
@@ -690,7 +692,7 @@ def _seq_window(conn: sa.Connection, start: datetime | None, end: datetime | Non
         low = found
     if cuts_high:
         if fb <= 2 * (1 - fb):
-            found = conn.execute(sa.select(sa.func.max(ev.seq)).where(ev.occurred_at < end)).scalar_one()
+            found = conn.execute(sa.select(sa.func.max(seq)).where(ev.occurred_at < end)).scalar_one()
         else:
             found = conn.execute(sa.select(ev.seq).where(when < end).order_by(ev.seq.desc()).limit(1)).scalar()
         if found is None:
