@@ -11,11 +11,12 @@ for every day of the year the events span. Then it times:
 - the same first page and a filtered page through the auditor's web page (search, its own audit event,
   the commit and the HTML).
 
-    .venv/bin/python bench/bench_audit.py [--events 1000000] [--db PATH] [--rebuild] [--postgres URL]
+    .venv/bin/python bench/bench_audit.py [--events 1000000] [--db PATH] [--rebuild] [--postgres URL] [--strict]
 
 The database file is kept (default: zyz-bench-audit-N.db in the temporary directory) and reused while it
 holds the events and the current schema; --rebuild makes it again. --postgres URL also builds the same
-events in that (emptied!) PostgreSQL database and times verify and the searches there.
+events in that (emptied!) PostgreSQL database and times verify and the searches there. It exits 0 and says
+which targets were met; --strict exits 1 when one was not.
 """
 
 from __future__ import annotations
@@ -226,8 +227,11 @@ def build_postgres(url: str, count: int) -> float:
             last = (values[0], row["hash"])
     with dbapi.cursor() as cur:
         cur.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", last)
-        cur.execute("ANALYZE audit_event")
     dbapi.commit()
+    dbapi.autocommit = True  # what autovacuum does soon after a bulk load: statistics and the visibility map
+    with dbapi.cursor() as cur:
+        cur.execute("VACUUM ANALYZE audit_event")
+    dbapi.autocommit = False
     raw.close()
     engine.dispose()
     return time.perf_counter() - started
@@ -293,6 +297,7 @@ def searches(db) -> list[tuple[str, audit.Criteria, dict]]:
         ("kind + county + one day", audit.Criteria(kind="transition", county_id=5, start_at=mid,
                                                    end_at=mid + timedelta(days=1)), {}),
         ("role = county + kind = export (none match)", audit.Criteria(role="county", kind="export"), {}),
+        ("user + kind = login_ok", audit.Criteria(user="盂县经办人7", kind="login_ok"), {}),
         ("kind = lockout + one month", audit.Criteria(kind="lockout", start_at=mid, end_at=mid + timedelta(days=30)),
          {}),
     ]
@@ -381,6 +386,7 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=None, help="the SQLite file (kept and reused)")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--postgres", default=None, help="also run on this PostgreSQL database (it is emptied)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
     path = args.db or Path(tempfile.gettempdir()) / f"zyz-bench-audit-{args.events}.db"
     anchor_dir = path.parent / f"{path.stem}-anchors"
@@ -411,7 +417,8 @@ def main() -> None:
         run_verify(pg, anchor_dir, args.events)
         run_searches(make_session_factory(pg))
         pg.dispose()
-    sys.exit(1 if failed else 0)
+    print(f"\ntargets on SQLite: {'all met' if not failed else 'NOT all met'}")
+    sys.exit(1 if failed and args.strict else 0)
 
 
 if __name__ == "__main__":

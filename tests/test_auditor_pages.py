@@ -354,3 +354,9 @@ def test_paging_stays_on_seq_when_new_events_arrive(auditor, client, db, now):
             audit.record(s, kind="logout", now=now + timedelta(hours=1))
     second = client.get("/auditor/", query_string=_link(first, "next"))
     assert seqs(second) == [e["seq"] for e in kinds_of(db, "logout")][55:65]
+
+
+def test_every_kind_the_search_offers_has_a_label():
+    from webapp.auditor.views import KIND_LABELS
+
+    assert set(KIND_LABELS) == set(audit.EVENT_KINDS)

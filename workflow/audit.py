@@ -42,10 +42,12 @@ HASHED_FIELDS = (
 
 # The kinds the application records (searchable by the auditor); others may appear and are shown as they are.
 EVENT_KINDS = (
-    "transition", "case_created", "town_created", "attachment_added", "login_ok", "login_failed", "logout",
-    "lockout", "session_ended", "password_changed", "user_created", "user_locked", "user_unlocked",
-    "admin_change", "permission_refused", "reminder_sent", "notification_sent", "notification_failed",
-    "deadline_failed", "search", "export", "integrity_check", "anchor_written", "archive",
+    "transition", "case_created", "town_created", "attachment_added", "login_ok", "login_failed",
+    "login_rate_limited", "logout", "lockout", "session_ended", "password_changed", "password_expired",
+    "password_rehashed", "user_created", "user_locked", "user_unlocked", "admin_change", "permission_refused",
+    "reminder_sent", "notification_sent", "notification_failed", "notification_retried",
+    "notification_preferences_changed", "deadline_failed", "search", "export", "integrity_check", "anchor_written",
+    "archive",
 )
 
 _event_table = AuditEvent.__table__  # type: ignore[attr-defined]
@@ -584,9 +586,14 @@ def case_id_of(session: Session, text: str) -> int | None:
     return session.connection().execute(sa.select(cases.id).where(cases.number == text)).scalar_one_or_none()
 
 
-def _unindexed(column: sa.Column) -> sa.ColumnElement[Any]:
-    """The same value, but SQLite's planner will not pick the column's index for it (unary + is a no-op)."""
-    return sa.literal_column(f"+{column.table.name}.{column.name}", type_=column.type)  # type: ignore[attr-defined]
+def _unindexed(column: sa.Column, sqlite: bool = True) -> sa.ColumnElement[Any]:
+    """The same value, but the planner will not pick the column's index for it: unary + on SQLite (a no-op),
+    adding nothing on PostgreSQL (which also turns min(seq) over a time range into a walk along seq otherwise)."""
+    if sqlite:
+        return sa.literal_column(f"+{column.table.name}.{column.name}", type_=column.type)  # type: ignore[attr-defined]
+    if isinstance(column.type, sa.Integer):
+        return sa.type_coerce(column + 0, column.type)
+    return sa.type_coerce(column + sa.literal_column("INTERVAL '0 seconds'"), column.type)
 
 
 @dataclass
@@ -596,7 +603,7 @@ class _Plan:
     high: int
 
 
-_PROBE = 2000  # matches counted per filter when choosing the index to walk
+_PROBE = 20000  # matches counted per filter (index entries only) when choosing the index to walk
 
 
 def _plan(session: Session, criteria: Criteria) -> _Plan | None:
@@ -665,8 +672,8 @@ def _seq_window(conn: sa.Connection, start: datetime | None, end: datetime | Non
     """
     ev = _event_table.c
     sqlite = is_sqlite(conn)
-    when = _unindexed(ev.occurred_at) if sqlite else ev.occurred_at  # read along seq
-    seq = _unindexed(ev.seq) if sqlite else ev.seq  # read through the time index (SQLite would walk seq for min())
+    when = _unindexed(ev.occurred_at, sqlite)  # to read along seq
+    seq = _unindexed(ev.seq, sqlite)  # to read through the time index (min(seq) would otherwise walk along seq)
     first_at = conn.execute(sa.select(sa.func.min(ev.occurred_at))).scalar_one()  # one query each: SQLite
     last_at = conn.execute(sa.select(sa.func.max(ev.occurred_at))).scalar_one()  # reads min() alone off the index
     if first_at is None:
