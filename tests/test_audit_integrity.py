@@ -376,3 +376,10 @@ def test_the_database_writes_the_same_canonical_text_as_python(db, engine, chain
     assert len(fast) == len(chain) + len(tricky)
     assert fast == slow
     assert all(hashlib.sha256(text.encode()).hexdigest() == stored for _, stored, _, text in fast)
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="only SQLite lets a BLOB into a text column")
+def test_a_blob_slipped_into_a_text_column_is_an_edit_not_a_crash(zyz, chain, database_url):
+    tamper(database_url, "UPDATE audit_event SET comment = ? WHERE seq = 4", params=[[b"\x00\xff"]])
+    code, lines = verify(zyz)
+    assert code == 1 and lines[0] == f"BROKEN: event #{chain[3]['id']} (seq 4) edited"

@@ -282,12 +282,12 @@ def verify(session: Session, *, batch: int = 20000) -> VerifyResult:
 
 
 def _verify(reader: _Reader, batch: int = 20000) -> VerifyResult:
-    if not reader.sqlite:
-        return _walk(reader, batch, fast=True)
     try:
         return _walk(reader, batch, fast=True)
-    except sqlite3.OperationalError:  # a BLOB where text belongs (json_array refuses it): the slow way
-        return _walk(reader, batch, fast=False)
+    except sqlite3.OperationalError:
+        if not reader.sqlite:
+            raise
+        return _walk(reader, batch, fast=False)  # a BLOB where text belongs (json_array refuses it): the slow way
 
 
 def _walk(reader: _Reader, batch: int, *, fast: bool) -> VerifyResult:
