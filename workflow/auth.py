@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -14,10 +15,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
-from workflow import audit
+from workflow import audit, throttle
 from workflow.actors import Actor
 from workflow.errors import AuthError, Forbidden, NotFound, Unprocessable
-from workflow.models import HUMAN_ROLES, UNIT_KIND_ROLES, LoginSession, Role, Unit, UnitKind, User
+from workflow.models import HUMAN_ROLES, UNIT_KIND_ROLES, LoginSession, LoginThrottle, Role, Unit, UnitKind, User
 
 # argon2id at the OWASP Password Storage Cheat Sheet's first recommended setting (19 MiB, t=2, p=1).
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -27,16 +28,27 @@ _DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
 
 @dataclass(frozen=True)
 class Policy:
+    """Login, session and password rules. The password rules come in two profiles (PROFILES), chosen by
+    ZYZ_PASSWORD_POLICY: MLPS 2.0 practice (complexity, change every 90 days) or OWASP ASVS (length only)."""
+
+    name: str = "mlps"
     max_failures: int = 5
     lockout: timedelta = timedelta(minutes=15)
     idle: timedelta = timedelta(minutes=30)
     absolute: timedelta = timedelta(hours=12)
     token_lifetime: timedelta = timedelta(hours=8)
     min_length: int = 8
-    min_classes: int = 3
+    min_classes: int = 3  # of: lower case, upper case, digits, symbols; 0 is no composition rule
+    max_age: timedelta | None = timedelta(days=90)  # an older password must be changed at the next login
 
 
-DEFAULT_POLICY = Policy()
+MLPS = Policy()
+# ASVS 4.0 V2.1: at least 12 characters, no composition rules (V2.1.9), no periodic change (V2.1.10).
+ASVS = Policy(name="asvs", min_length=12, min_classes=0, max_age=None)
+PROFILES = {"mlps": MLPS, "asvs": ASVS}
+DEFAULT_POLICY = MLPS
+MAX_LENGTH = 128
+_CLASS_WORDS = {1: ("一", "one"), 2: ("两", "two"), 3: ("三", "three"), 4: ("四", "four")}
 
 
 def hash_password(password: str) -> str:
@@ -51,11 +63,24 @@ def password_problems(password: str, policy: Policy = DEFAULT_POLICY) -> list[di
                       "en": f"at least {policy.min_length} characters"})
     classes = sum(bool(re.search(p, password)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^a-zA-Z0-9]"))
     if classes < policy.min_classes:
-        found.append({"field": "password", "zh": "密码须包含大写字母、小写字母、数字、符号中的至少三类",
-                      "en": "use at least three of: lower case, upper case, digits, symbols"})
-    if len(password) > 128:
-        found.append({"field": "password", "zh": "密码不能超过 128 位", "en": "at most 128 characters"})
+        zh, en = _CLASS_WORDS[policy.min_classes]
+        found.append({"field": "password", "zh": f"密码须包含大写字母、小写字母、数字、符号中的至少{zh}类",
+                      "en": f"use at least {en} of: lower case, upper case, digits, symbols"})
+    if len(password) > MAX_LENGTH:
+        found.append({"field": "password", "zh": f"密码不能超过 {MAX_LENGTH} 位",
+                      "en": f"at most {MAX_LENGTH} characters"})
     return found
+
+
+def initial_password(policy: Policy = DEFAULT_POLICY) -> str:
+    """A random one-time password that meets either profile (16 characters, all four classes)."""
+    alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    while True:
+        candidate = "".join(secrets.choice(alphabet) for _ in range(max(14, policy.min_length))) + "-" + \
+            secrets.choice("23456789")
+        if not password_problems(candidate, policy) and re.search(r"[a-z]", candidate) and \
+                re.search(r"[A-Z]", candidate):
+            return candidate
 
 
 def _key_hash(key: str) -> str:
@@ -68,49 +93,125 @@ def actor_for(session: Session, user: User, ip: str | None = None) -> Actor:
 
 def authenticate(session: Session, *, username: str, password: str, ip: str | None, now: datetime,
                  policy: Policy = DEFAULT_POLICY) -> User:
-    """The user for these credentials, or AuthError; every attempt is audited, the 5th failure locks."""
+    """The user for these credentials, or AuthError; every attempt is audited, the 5th failure locks.
+
+    An unknown username gets the same answers as a real one, in about the same time: a dummy hash is verified,
+    and its failures are counted and "lock" it too, so that "locked" does not tell that the account exists."""
     user = session.exec(select(User).where(User.username == username)).first()
     refused = AuthError("用户名或密码错误。", "Wrong username or password.", code="bad_credentials")
+    locked = AuthError("账户已被锁定，请稍后再试或联系管理员。",
+                       "The account is locked; try later or ask an administrator.", code="locked")
     if user is None:
         _verify(_DUMMY_HASH, password)
+        phantom = throttle.failure_row(session, key="unknown-user:" + hashlib.sha256(username.encode()).hexdigest(),
+                                       now=now)
+        was_locked = phantom.locked_until is not None and phantom.locked_until > now
+        if not was_locked:
+            _count_failure(phantom, now, policy)
+        phantom.updated_at = now
+        session.add(phantom)
         audit.record(session, kind="login_failed", now=now, ip=ip, data={"username": username[:64],
                                                                            "reason": "unknown_user"})
-        raise refused
+        raise locked if was_locked else refused
     actor = actor_for(session, user, ip)
     if user.locked_until is not None and user.locked_until > now:
         _verify(_DUMMY_HASH, password)
         audit.record(session, kind="login_failed", now=now, actor=actor, data={"username": username,
                                                                                  "reason": "locked"})
-        raise AuthError("账户已被锁定，请稍后再试或联系管理员。",
-                        "The account is locked; try later or ask an administrator.",
-                        code="locked")
-    if user.locked_until is not None:  # an earlier lock has run out: count afresh
-        user.locked_until, user.failed_logins = None, 0
+        raise locked
     ok = _verify(user.password_hash, password)
     if not ok or not user.is_active:
-        user.failed_logins += 1
         audit.record(session, kind="login_failed", now=now, actor=actor,
                      data={"username": username, "reason": "bad_password" if not ok else "disabled"})
-        if user.failed_logins >= policy.max_failures:
-            user.locked_until = now + policy.lockout
-            user.failed_logins = 0
+        if _count_failure(user, now, policy):
             audit.record(session, kind="lockout", now=now, actor=actor, data={"until": user.locked_until})
         session.add(user)
         raise refused
-    if HASHER.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    user.failed_logins = 0
     user.locked_until = None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        audit.record(session, kind="password_rehashed", now=now, actor=actor)
+    if (policy.max_age is not None and not user.must_change_password
+            and now - user.password_changed_at >= policy.max_age):
+        user.must_change_password = True  # the login goes on to the password page
+        audit.record(session, kind="password_expired", now=now, actor=actor,
+                     data={"changed_at": user.password_changed_at})
+    user.failed_logins = 0
     user.last_login_at = now
     session.add(user)
     return user
 
 
+def refuse_until_password_changed(session: Session, *, user: User, now: datetime, ip: str | None) -> None:
+    """No API token for an account whose password must be changed first (initial, reset or expired): the
+    web pages are the one place to change it."""
+    if user.must_change_password:
+        audit.record(session, kind="login_failed", now=now, actor=actor_for(session, user, ip),
+                     data={"username": user.username, "reason": "password_change_required"})
+        raise PasswordChangeRequired("请先在网页上修改密码，再申请 API 令牌。",
+                                     "Change the password on the web pages before asking for an API token.")
+
+
+class PasswordChangeRequired(Forbidden):
+    code = "password_change_required"
+    keep_writes = True  # the audit event, and the counters the successful check reset
+
+
+def _count_failure(row: User | LoginThrottle, now: datetime, policy: Policy) -> bool:
+    """One more failure on an account (or unknown name) that is not locked now; True when it locks."""
+    if row.locked_until is not None:  # an earlier lock has run out: count afresh
+        row.locked_until = None
+        if isinstance(row, User):
+            row.failed_logins = 0
+        else:
+            row.count = 0
+    failures = (row.failed_logins if isinstance(row, User) else row.count) + 1
+    if failures >= policy.max_failures:
+        row.locked_until = now + policy.lockout
+        failures = 0
+    if isinstance(row, User):
+        row.failed_logins = failures
+    else:
+        row.count = failures
+    return row.locked_until is not None
+
+
 def _verify(stored: str, password: str) -> bool:
+    if not stored.startswith("$argon2"):
+        return _verify_legacy(stored, password)
     try:
         return HASHER.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+LEGACY_DIGESTS = {"sha1", "sha256", "sha512"}
+
+
+def _verify_legacy(stored: str, password: str) -> bool:
+    """Werkzeug's `pbkdf2:` and `scrypt:` hashes, as accounts imported from an older system carry them; they are
+    replaced by argon2id at the first successful login."""
+    try:
+        method, salt, digest = stored.split("$", 2)
+        kind, *args = method.split(":")
+        secret, salt_bytes = password.encode(), salt.encode()
+        if kind == "pbkdf2" and len(args) <= 2 and (args[:1] or ["sha256"])[0] in LEGACY_DIGESTS:
+            name = args[0] if args else "sha256"
+            iterations = int(args[1]) if len(args) == 2 else 600_000
+            computed = hashlib.pbkdf2_hmac(name, secret, salt_bytes, iterations).hex()
+        elif kind == "scrypt" and len(args) in (0, 3):
+            n, r, p = (int(a) for a in args) if args else (2**15, 8, 1)
+            computed = hashlib.scrypt(secret, salt=salt_bytes, n=n, r=r, p=p, maxmem=132 * n * r * p).hex()
+        else:
+            return False
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(computed, digest)
+
+
+def needs_rehash(stored: str) -> bool:
+    """True for a legacy hash and for argon2 at other settings than HASHER's."""
+    return not stored.startswith("$argon2id$") or HASHER.check_needs_rehash(stored)
 
 
 def start_session(session: Session, *, user: User, kind: str, ip: str | None, now: datetime,

@@ -294,3 +294,15 @@ class CalendarYear(SQLModel, table=True):
 _audit_columns = AuditEvent.__table__.c  # type: ignore[attr-defined]
 for _name in ("kind", "actor_id", "unit_id", "role", "county_id", "case_id", "occurred_at"):
     sa.Index(f"ix_audit_event_{_name}_seq", _audit_columns[_name], _audit_columns.seq)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Login attempt counters shared by every worker: per client address and minute, and per unknown username."""
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(max_length=120, primary_key=True)  # ip:<address> | unknown-user:<sha256 of the name>
+    window_start: datetime | None = None  # the fixed window `count` belongs to (per-address counters)
+    count: int = 0
+    locked_until: datetime | None = None  # an unknown username "locks" like a real one
+    updated_at: datetime = Field(index=True)  # rows untouched for a day are dropped

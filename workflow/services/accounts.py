@@ -1,0 +1,229 @@
+"""Account management by the administrator (三员分立): list, create, edit, disable and enable, unlock, reset a
+password, end a user's sessions. Every change is an audit event; nobody changes their own role or locks
+themselves out. Cases and the audit trail are not reachable from here: they belong to other roles."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from workflow import audit
+from workflow.actors import Actor
+from workflow.auth import DEFAULT_POLICY, Policy, create_user, end_all_sessions, hash_password, initial_password
+from workflow.errors import Forbidden, NotFound, Unprocessable
+from workflow.models import HUMAN_ROLES, UNIT_KIND_ROLES, LoginSession, Role, Unit, UnitKind, User
+from workflow.queries import Page, _page
+
+STATUSES = ("active", "disabled", "locked", "must_change_password")
+# Until the notifications' contact checks are shared (workflow/contacts.py), the same two rules in brief.
+_EMAIL = re.compile(r"[^@\s<>\"(),;:]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_MOBILE = re.compile(r"(?:\+?86)?(1[3-9]\d{9})")
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """A user as the account list shows it."""
+
+    user: User
+    unit_name: str | None
+    live_sessions: int
+    is_locked: bool
+
+
+def _contact(email: str | None, mobile: str | None) -> tuple[str | None, str | None, list[dict[str, Any]]]:
+    """The e-mail address trimmed and the mobile as its 11 digits, and why either is refused."""
+    problems: list[dict[str, Any]] = []
+    email = (email or "").strip() or None
+    if email is not None and (len(email) > 200 or not _EMAIL.fullmatch(email)):
+        problems.append({"field": "email", "zh": "电子邮箱格式不正确", "en": "not a valid e-mail address"})
+    digits = re.sub(r"[\s-]", "", mobile or "")
+    found = _MOBILE.fullmatch(digits) if digits else None
+    if digits and found is None:
+        problems.append({"field": "mobile", "zh": "手机号码应为11位中国大陆手机号（可加 +86）",
+                         "en": "mobile: an 11-digit mainland number starting 13-19 (+86 optional)"})
+    return email, found.group(1) if found else None, problems
+
+
+def _admin_only(actor: Actor) -> None:
+    if actor.role != Role.admin:
+        raise Forbidden("只有系统管理员可以管理账户。", "Only the administrator manages accounts.")
+
+
+def _not_self(actor: Actor, user: User, zh: str, en: str) -> None:
+    if actor.user_id == user.id:
+        raise Forbidden(zh, en, code="own_account")
+
+
+def get_account(session: Session, *, actor: Actor, user_id: int) -> User:
+    """The account with this id (administrator only); NotFound otherwise."""
+    _admin_only(actor)
+    user = session.get(User, user_id) if 0 < user_id <= 2**31 - 1 else None
+    if user is None:
+        raise NotFound("用户不存在。", "No such user.")
+    return user
+
+
+def list_accounts(session: Session, *, actor: Actor, now: datetime, text: str | None = None, role: str | None = None,
+                  unit_id: int | None = None, status: str | None = None, page: int = 1,
+                  per_page: int = 20) -> Page[AccountRow]:
+    """One page of accounts, filtered by a text in the username or name, role, unit and status."""
+    _admin_only(actor)
+    query = select(User).order_by(User.id)  # type: ignore[arg-type]
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(sa.or_(User.username.like(pattern, escape="\\"),  # type: ignore[attr-defined]
+                                   User.display_name.like(pattern, escape="\\")))  # type: ignore[attr-defined]
+    if role:
+        query = query.where(User.role == role)
+    if unit_id:
+        query = query.where(User.unit_id == unit_id)
+    if status == "active":
+        query = query.where(User.is_active.is_(True))  # type: ignore[attr-defined]
+    elif status == "disabled":
+        query = query.where(User.is_active.is_(False))  # type: ignore[attr-defined]
+    elif status == "locked":
+        query = query.where(User.locked_until > now)  # type: ignore[operator]
+    elif status == "must_change_password":
+        query = query.where(User.must_change_password.is_(True))  # type: ignore[attr-defined]
+    found = _page(session, query, page, per_page)
+    ids = [u.id for u in found.items]
+    units = dict(session.exec(select(Unit.id, Unit.name).where(Unit.id.in_({u.unit_id for u in found.items}))).all())  # type: ignore[union-attr]
+    table = LoginSession.__table__  # type: ignore[attr-defined]
+    live: dict[int, int] = dict(session.connection().execute(
+        sa.select(table.c.user_id, sa.func.count()).where(table.c.user_id.in_(ids), table.c.ended_at.is_(None),
+                                                          table.c.expires_at > now)
+        .group_by(table.c.user_id)).all())
+    rows = [AccountRow(user=u, unit_name=units.get(u.unit_id), live_sessions=int(live.get(u.id, 0)),
+                       is_locked=u.locked_until is not None and u.locked_until > now) for u in found.items]
+    return Page(rows, found.total, found.page, found.per_page)
+
+
+def live_session_count(session: Session, *, user_id: int, now: datetime) -> int:
+    """Sessions and tokens of a user that have not ended or expired."""
+    table = LoginSession.__table__  # type: ignore[attr-defined]
+    return int(session.connection().execute(
+        sa.select(sa.func.count()).where(table.c.user_id == user_id, table.c.ended_at.is_(None),
+                                         table.c.expires_at > now)).scalar_one())
+
+
+def create_account(session: Session, *, actor: Actor, username: str, display_name: str, role: str, unit_id: int,
+                   now: datetime, email: str | None = None, mobile: str | None = None,
+                   policy: Policy = DEFAULT_POLICY) -> tuple[User, str]:
+    """A new account with a random one-time password, which it must change at its first login; returns the
+    account and the password (shown once to the administrator, stored only as its hash)."""
+    _admin_only(actor)
+    password = initial_password(policy)
+    user = create_user(session, username=username, display_name=display_name, role=role, unit_id=unit_id,
+                       password=password, now=now, actor=actor, email=email, mobile=mobile,
+                       must_change_password=True, policy=policy)
+    return user, password
+
+
+def update_account(session: Session, *, actor: Actor, user_id: int, now: datetime, display_name: str,
+                   email: str | None, mobile: str | None, unit_id: int, role: str) -> dict[str, Any]:
+    """Change an account's name, contact details, unit and role; returns what changed (also in the audit event).
+
+    A user cannot change their own role: the administrator's role is changed by another administrator."""
+    user = get_account(session, actor=actor, user_id=user_id)
+    problems: list[dict[str, Any]] = []
+    display_name = (display_name or "").strip()
+    if not display_name:
+        problems.append({"field": "display_name", "zh": "请填写姓名", "en": "name is required"})
+    elif len(display_name) > 100:
+        problems.append({"field": "display_name", "zh": "姓名不能超过100个字", "en": "at most 100 characters"})
+    email, mobile, contact_problems = _contact(email, mobile)
+    problems += contact_problems
+    unit = session.get(Unit, unit_id) if 0 < unit_id <= 2**31 - 1 else None
+    if role not in [r.value for r in HUMAN_ROLES]:
+        problems.append({"field": "role", "zh": "角色不正确", "en": "unknown role"})
+    if unit is None:
+        problems.append({"field": "unit_id", "zh": "所属单位不存在", "en": "no such unit"})
+    elif role in Role.__members__ and Role(role) not in UNIT_KIND_ROLES[UnitKind(unit.kind)]:
+        problems.append({"field": "role", "zh": "角色与所属单位类型不符", "en": "the role does not fit the unit"})
+    if problems:
+        raise Unprocessable("；".join(p["zh"] for p in problems), "; ".join(p["en"] for p in problems),
+                            details=problems)
+    if role != user.role:
+        _not_self(actor, user, "不能修改自己的角色。", "You cannot change your own role.")
+    new = {"display_name": display_name, "email": email, "mobile": mobile,
+           "unit_id": unit_id, "role": role}
+    changes = {k: [getattr(user, k), v] for k, v in new.items() if getattr(user, k) != v}
+    if not changes:
+        return {}
+    for key, (_old, value) in changes.items():
+        setattr(user, key, value)
+    session.add(user)
+    # contact details are personal data: the trail says that they changed, not what they are
+    logged = {k: ("changed" if k in ("email", "mobile") else v) for k, v in changes.items()}
+    audit.record(session, kind="admin_change", now=now, actor=actor,
+                 data={"action": "update_account", "user_id": user.id, "username": user.username, "changes": logged})
+    return changes
+
+
+def set_active(session: Session, *, actor: Actor, user_id: int, active: bool, now: datetime) -> User:
+    """Disable an account (its sessions and tokens end at once) or enable it again."""
+    user = get_account(session, actor=actor, user_id=user_id)
+    _not_self(actor, user, "不能停用或启用自己的账户。", "You cannot disable or enable your own account.")
+    if user.is_active == active:
+        return user
+    user.is_active = active
+    session.add(user)
+    ended = 0 if active else end_all_sessions(session, user_id=user.id, reason="disabled", now=now)  # type: ignore[arg-type]
+    audit.record(session, kind="user_unlocked" if active else "user_locked", now=now, actor=actor,
+                 data={"action": "enable" if active else "disable", "user_id": user.id, "username": user.username,
+                       **({} if active else {"sessions_ended": ended})})
+    return user
+
+
+def unlock(session: Session, *, actor: Actor, user_id: int, now: datetime) -> User:
+    """Lift a lockout after failed logins (the failure count starts afresh)."""
+    user = get_account(session, actor=actor, user_id=user_id)
+    _not_self(actor, user, "不能解锁自己的账户。", "You cannot unlock your own account.")
+    was = user.locked_until
+    user.locked_until = None
+    user.failed_logins = 0
+    session.add(user)
+    audit.record(session, kind="user_unlocked", now=now, actor=actor,
+                 data={"action": "unlock", "user_id": user.id, "username": user.username, "was_locked_until": was})
+    return user
+
+
+def reset_password(session: Session, *, actor: Actor, user_id: int, now: datetime,
+                   policy: Policy = DEFAULT_POLICY) -> str:
+    """A new one-time password, to be changed at the next login; the user's sessions and tokens end."""
+    user = get_account(session, actor=actor, user_id=user_id)
+    _not_self(actor, user, "请在“修改密码”页面修改自己的密码。", "Change your own password on the password page.")
+    password = initial_password(policy)
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    user.password_changed_at = now
+    session.add(user)
+    ended = end_all_sessions(session, user_id=user.id, reason="password_reset", now=now)  # type: ignore[arg-type]
+    audit.record(session, kind="admin_change", now=now, actor=actor,
+                 data={"action": "reset_password", "user_id": user.id, "username": user.username,
+                       "sessions_ended": ended})
+    return password
+
+
+def end_sessions(session: Session, *, actor: Actor, user_id: int, now: datetime) -> int:
+    """End every session and token of a user at once (they log in again); the number ended."""
+    user = get_account(session, actor=actor, user_id=user_id)
+    _not_self(actor, user, "要结束自己的会话，请退出登录。", "To end your own session, log out.")
+    ended = end_all_sessions(session, user_id=user.id, reason="ended_by_admin", now=now)  # type: ignore[arg-type]
+    audit.record(session, kind="admin_change", now=now, actor=actor,
+                 data={"action": "end_sessions", "user_id": user.id, "username": user.username,
+                       "sessions_ended": ended})
+    return ended
+
+
+def units_for_accounts(session: Session) -> list[Unit]:
+    """Active units an account may belong to, counties first, as the forms list them."""
+    order = sa.case({UnitKind.county.value: 0, UnitKind.office.value: 1, UnitKind.leading_group.value: 2},
+                    value=Unit.kind, else_=3)
+    return list(session.exec(select(Unit).where(Unit.is_active.is_(True)).order_by(order, Unit.id)).all())  # type: ignore[attr-defined,arg-type]
+
