@@ -329,9 +329,9 @@ def test_admin_and_auditor_see_no_cases_through_the_api(make, client, role):
     make.user(role, username="watcher")
     case = make.case("designation")
     headers = api_headers(client, "watcher")
-    assert client.get("/api/v1/cases", headers=headers).json["total"] == 0
-    assert_error(client.get(f"/api/v1/cases/{case.id}", headers=headers), 404, "not_found")
-    assert_error(client.get(f"/api/v1/cases/{case.id}/events", headers=headers), 404, "not_found")
+    assert_error(client.get("/api/v1/cases", headers=headers), 403, "forbidden")
+    for url in (f"/api/v1/cases/{case.id}", f"/api/v1/cases/{case.id}/events", "/api/v1/cases/999999"):
+        assert_error(client.get(url, headers=headers), 403, "forbidden")
 
 
 # --- one case --------------------------------------------------------------------------------------------------

@@ -385,14 +385,15 @@ def test_a_member_unit_sees_only_the_cases_it_was_invited_to(app, make, client, 
 
 @pytest.mark.parametrize("role", ["admin", "auditor"])
 def test_admin_and_auditor_see_no_cases(make, client, role):
+    """三员分立: the case pages refuse both (403), for a case that exists as for one that does not."""
     make.user(role, username="watcher")
     case = make.case("designation", data=COMPLETE)
     assert login(client, "watcher").status_code == 302
-    inbox = text(client.get("/inbox"))
-    assert "暂无待办事项。" in inbox and CASE_LINK.findall(inbox) == []
-    assert CASE_LINK.findall(text(client.get("/cases"))) == []
-    assert client.get(f"/cases/{case.id}").status_code == 404
-    assert client.get(f"/cases/{case.id}/do/submit").status_code == 404
+    for url in ("/inbox", "/cases", f"/cases/{case.id}", f"/cases/{case.id}/do/submit", "/cases/999999"):
+        response = client.get(url)
+        assert response.status_code == 403, url
+        assert CASE_LINK.findall(text(response)) == [] and case.number not in text(response)
+    assert "/inbox" not in text(client.get("/notifications"))  # nor does the menu offer them
 
 
 @pytest.mark.parametrize("url", ["/cases/abc", "/cases/abc/do/submit", "/cases/99999999999",

@@ -6,10 +6,12 @@ import os
 from pathlib import Path
 
 from flask import Flask, abort, request, session
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp.config import check_production, from_environment
 from webapp.database import close_db
 from webapp.extensions import babel, csrf, login_manager
+from workflow.auth import PROFILES
 from workflow.db import make_engine, make_session_factory
 from workflow.settings import configure as configure_workflow
 
@@ -34,17 +36,24 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="zyz_session",
+        REMEMBER_COOKIE_HTTPONLY=True,  # "remember me" is not offered; should it ever be, its cookie is as strict
+        REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the server-side session
         BABEL_DEFAULT_LOCALE="zh_CN",
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
     )
     app.config.update(config or {})
+    app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     check_production(app.config)
+    if app.config["PROXIES"] > 0:
+        hops = app.config["PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     engine = make_engine(app.config["DATABASE_URL"])
-    app.extensions["zyz"] = {"engine": engine, "sessions": make_session_factory(engine)}
+    app.extensions["zyz"] = {"engine": engine, "sessions": make_session_factory(engine),
+                             "policy": PROFILES[app.config["PASSWORD_POLICY"]]}
     configure_workflow(designation_cycle_years=app.config["DESIGNATION_CYCLE_YEARS"],
                        instance_path=app.instance_path, upload_dir=app.config["UPLOAD_DIR"])
 
@@ -67,8 +76,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     from webapp import admin, auth, cases, errors, files, notices, supervision, templating, towns
     from webapp.api import blueprint as api
+    from webapp.auth import roles
 
     templating.init_app(app)
+    roles.init_app(app)
     errors.init_app(app)
     app.register_blueprint(admin.bp)
     app.register_blueprint(auth.bp)
@@ -88,12 +99,15 @@ def create_app(config: dict | None = None) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
         )
-        if request.is_secure:
+        if request.is_secure:  # over HTTPS itself, or per X-Forwarded-Proto from a counted proxy (ZYZ_PROXIES)
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if request.blueprint != "static":
             response.headers.setdefault("Cache-Control", "no-store")

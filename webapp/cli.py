@@ -411,7 +411,8 @@ def users_create(username: str, display_name: str, role: str, unit_name: str, pa
             if unit is None:
                 raise WorkflowError(f"单位不存在：{unit_name}", f"No such unit: {unit_name}")
             create_user(s, username=username, display_name=display_name, role=role, unit_id=unit.id,  # type: ignore[arg-type]
-                        password=password, now=utcnow(), email=email, mobile=mobile)
+                        password=password, now=utcnow(), email=email, mobile=mobile,
+                        policy=current_app.extensions["zyz"]["policy"])
     except WorkflowError as exc:
         _fail(exc)
     click.echo(f"created {username} ({role}, {unit_name})")

@@ -31,12 +31,22 @@ def from_environment(instance_path: str) -> dict:
         "SWEEP_BATCH": int(env.get("ZYZ_SWEEP_BATCH", "200")),  # due rows claimed and committed together
         "INSPECTION_DATE": env.get("ZYZ_INSPECTION_DATE", "03-01"),  # MM-DD: the yearly campaign opens then
         "SESSION_COOKIE_SECURE": env.get("ZYZ_HTTPS", "") == "1",
+        "PASSWORD_POLICY": env.get("ZYZ_PASSWORD_POLICY", "mlps"),  # mlps | asvs (workflow.auth.PROFILES)
+        # Reverse proxies in front (nginx: 1). Only then are X-Forwarded-For/-Proto believed: the client's
+        # address for the audit trail and the login limit, HTTPS for HSTS.
+        "PROXIES": int(env.get("ZYZ_PROXIES", "0")),
+        "LOGIN_RATE_LIMIT": int(env.get("ZYZ_LOGIN_RATE_LIMIT", "30")),  # login + token attempts per address a minute
         "PREFERRED_URL_SCHEME": "https" if env.get("ZYZ_HTTPS", "") == "1" else "http",
     }
 
 
 def check_production(config: dict) -> None:
-    """Refuse to start in production with the default secret key or debug mode."""
+    """Refuse to start in production with the default secret key or debug mode (and anywhere with a password
+    policy that does not exist)."""
+    from workflow.auth import PROFILES
+
+    if config.get("PASSWORD_POLICY", "mlps") not in PROFILES:
+        raise ConfigError(f"ZYZ_PASSWORD_POLICY must be one of {', '.join(sorted(PROFILES))}")
     if config["ZYZ_ENV"] != "production":
         return
     if config["SECRET_KEY"] in (DEFAULT_SECRET, "") or len(config["SECRET_KEY"]) < 32:

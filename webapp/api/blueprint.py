@@ -29,11 +29,12 @@ from webapp.api.schemas import (
     TransitionRequest,
     UnitOut,
 )
-from webapp.auth.current import actor, client_ip
+from webapp.auth.current import actor, client_ip, login_allowed, policy, too_many_attempts
+from webapp.auth.roles import BUSINESS_ROLES
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import json_error
 from workflow.access import get_case
-from workflow.auth import authenticate, start_session
+from workflow.auth import authenticate, refuse_until_password_changed, start_session
 from workflow.catalog import CATALOG
 from workflow.definitions import Definition, Label
 from workflow.engine import allowed_transitions, create_case, fire
@@ -84,11 +85,18 @@ def _definition_out(d: Definition) -> dict[str, Any]:
 
 
 @api_route(bp, "/auth/token", "POST", summary="Exchange username and password for a Bearer token",
-           body=TokenRequest, auth=False, responses={200: (Token, "token issued"), 401: (Error, "refused")})
+           body=TokenRequest, auth=False,
+           responses={200: (Token, "token issued"), 401: (Error, "refused"),
+                      403: (Error, "the password must first be changed on the web pages"),
+                      429: (Error, "too many login attempts from this address; try again in a minute")})
 def token(body: TokenRequest):  # type: ignore[no-untyped-def]
+    if not login_allowed():
+        return too_many_attempts()
     with unit_of_work() as s:
-        user = authenticate(s, username=body.username, password=body.password, ip=client_ip(), now=utcnow())
-        key, row = start_session(s, user=user, kind="api", ip=client_ip(), now=utcnow())
+        user = authenticate(s, username=body.username, password=body.password, ip=client_ip(), now=utcnow(),
+                            policy=policy())
+        refuse_until_password_changed(s, user=user, now=utcnow(), ip=client_ip())
+        key, row = start_session(s, user=user, kind="api", ip=client_ip(), now=utcnow(), policy=policy())
     return jsonify(Token(token=key, expires_at=row.expires_at).model_dump(mode="json"))
 
 
@@ -106,7 +114,7 @@ def definitions():  # type: ignore[no-untyped-def]
     return jsonify([_definition_out(CATALOG.current(k)) for k in CATALOG.keys()])
 
 
-@api_route(bp, "/cases", "POST", summary="Start a case", body=CaseCreate,
+@api_route(bp, "/cases", "POST", roles=BUSINESS_ROLES, summary="Start a case", body=CaseCreate,
            responses={201: (CaseOut, "created"), 403: (Error, "role may not start this kind of case")})
 def create(body: CaseCreate):  # type: ignore[no-untyped-def]
     with unit_of_work() as s:
@@ -118,7 +126,7 @@ def create(body: CaseCreate):  # type: ignore[no-untyped-def]
 INT = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 
 
-@api_route(bp, "/cases", "GET", summary="Cases the caller may see",
+@api_route(bp, "/cases", "GET", roles=BUSINESS_ROLES, summary="Cases the caller may see",
            query=(Query("definition", {"type": "string"}), Query("state", {"type": "string"}),
                   Query("county", INT), Query("page", INT), Query("per_page", {**INT, "maximum": 100})),
            responses={200: (CaseList, "one page")})
@@ -138,13 +146,15 @@ def list_cases():  # type: ignore[no-untyped-def]
                             per_page=page.per_page).model_dump(mode="json"))
 
 
-@api_route(bp, "/cases/<int:case_id>", "GET", summary="One case, with what the caller may do now",
+@api_route(bp, "/cases/<int:case_id>", "GET", roles=BUSINESS_ROLES,
+           summary="One case, with what the caller may do now",
            responses={200: (CaseOut, "the case"), 404: (Error, "no such case, or not visible")})
 def show(case_id: int):  # type: ignore[no-untyped-def]
     return jsonify(_case_out(get_case(db(), actor(), case_id)))
 
 
-@api_route(bp, "/cases/<int:case_id>/transitions", "POST", summary="Fire a transition", body=TransitionRequest,
+@api_route(bp, "/cases/<int:case_id>/transitions", "POST", roles=BUSINESS_ROLES, summary="Fire a transition",
+           body=TransitionRequest,
            responses={200: (CaseOut, "fired"), 403: (Error, "role not allowed"), 404: (Error, "not visible"),
                       409: (Error, "stale version, or trigger not valid in this state"),
                       422: (Error, "guards failed; details lists every reason")})
@@ -155,7 +165,7 @@ def transition(body: TransitionRequest, case_id: int):  # type: ignore[no-untype
     return jsonify(_case_out(case))
 
 
-@api_route(bp, "/cases/<int:case_id>/events", "GET", summary="The case's audit trail",
+@api_route(bp, "/cases/<int:case_id>/events", "GET", roles=BUSINESS_ROLES, summary="The case's audit trail",
            responses={200: (EventList, "events in order"), 404: (Error, "not visible")})
 def events(case_id: int):  # type: ignore[no-untyped-def]
     items = [EventOut(id=e.id, seq=e.seq, occurred_at=e.occurred_at, kind=e.kind, actor_name=e.actor_name,  # type: ignore[arg-type]

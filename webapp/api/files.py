@@ -12,6 +12,7 @@ from webapp.api.blueprint import bp
 from webapp.api.openapi import api_route
 from webapp.api.schemas import Error
 from webapp.auth.current import actor
+from webapp.auth.roles import BUSINESS_ROLES
 from webapp.database import db, unit_of_work, utcnow
 from webapp.files.responses import refuse_large_body, send_attachment
 from workflow.attachments import get_attachment, list_attachments, store_upload
@@ -49,7 +50,8 @@ def _out(row: Attachment) -> dict:
                          ).model_dump(mode="json")
 
 
-@api_route(bp, "/cases/<int:case_id>/attachments", "POST", summary="Attach a file to a case (multipart, field 'file')",
+@api_route(bp, "/cases/<int:case_id>/attachments", "POST", roles=BUSINESS_ROLES,
+           summary="Attach a file to a case (multipart, field 'file')",
            request_body=UPLOAD_BODY,
            responses={201: (AttachmentOut, "stored"), 403: (Error, "role may not upload"),
                       404: (Error, "no such case, or not visible"), 409: (Error, "the case is closed"),
@@ -71,14 +73,14 @@ def upload_attachment(case_id: int):  # type: ignore[no-untyped-def]
     return jsonify(_out(row)), 201
 
 
-@api_route(bp, "/cases/<int:case_id>/attachments", "GET", summary="A case's attachments",
+@api_route(bp, "/cases/<int:case_id>/attachments", "GET", roles=BUSINESS_ROLES, summary="A case's attachments",
            responses={200: (AttachmentList, "oldest first"), 404: (Error, "no such case, or not visible")})
 def case_attachments(case_id: int):  # type: ignore[no-untyped-def]
     rows = list_attachments(session=db(), actor=actor(), case_id=case_id)
     return jsonify({"items": [_out(r) for r in rows]})
 
 
-@api_route(bp, "/attachments/<int:attachment_id>", "GET", summary="Download an attachment",
+@api_route(bp, "/attachments/<int:attachment_id>", "GET", roles=BUSINESS_ROLES, summary="Download an attachment",
            responses={200: (None, "the file, as Content-Disposition: attachment"),
                       404: (Error, "no such attachment, or not visible")})
 def download_attachment(attachment_id: int):  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, g, request
+from flask import Blueprint, abort, g, request
 from flask_login import current_user
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
@@ -37,6 +37,7 @@ class Operation:
     responses: dict[int, tuple[type[BaseModel] | None, str]]
     query: tuple[Query, ...] = ()
     auth: bool = True
+    roles: frozenset[str] | None = None  # None: every logged-in role
     operation_id: str = ""
     path_params: list[tuple[str, str]] = field(default_factory=list)
     request_body: dict[str, Any] | None = None  # a non-JSON body (multipart), as OpenAPI has it
@@ -103,14 +104,17 @@ def _unstorable_text(body: Any) -> str | None:
 
 def api_route(bp: Blueprint, rule: str, method: str, *, summary: str, body: type[BaseModel] | None = None,
               responses: dict[int, tuple[type[BaseModel] | None, str]], query: tuple[Query, ...] = (),
-              auth: bool = True, request_body: dict[str, Any] | None = None) -> Callable:
+              auth: bool = True, request_body: dict[str, Any] | None = None,
+              roles: frozenset[str] | None = None) -> Callable:
     """Register an API operation on `bp` and in the OpenAPI document; a view given `request_body` (and no
-    `body`) reads its own non-JSON body."""
+    `body`) reads its own non-JSON body; a caller whose role is not in `roles` gets 403."""
 
     def register(fn: Callable) -> Callable:
         params = re.findall(r"<(?:(\w+):)?(\w+)>", rule)
+        declared = {403: (Error, "this role may not use the operation"), **responses} if roles else responses
         OPERATIONS.append(Operation(rule=rule, method=method.lower(), summary=summary, body=body,
-                                    responses=responses, query=query, auth=auth, operation_id=fn.__name__,
+                                    responses=declared, query=query, auth=auth, roles=roles,
+                                    operation_id=fn.__name__,
                                     path_params=[(name, conv or "string") for conv, name in params],
                                     request_body=request_body))
 
@@ -118,6 +122,8 @@ def api_route(bp: Blueprint, rule: str, method: str, *, summary: str, body: type
         def view(**kwargs: Any) -> Any:
             if auth and not current_user.is_authenticated:
                 return unauthorized_json()
+            if roles is not None and current_user.role not in roles:
+                abort(403)  # through the app's 403 handling, like the pages
             if body is not None:
                 parsed = _read_json(body)
                 if not isinstance(parsed, BaseModel):

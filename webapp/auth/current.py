@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from flask import abort, g, redirect, request, url_for
+from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask_login import UserMixin, current_user
 
 from webapp.database import db, unit_of_work, utcnow
-from webapp.errors import unauthorized_json
+from webapp.errors import HTTP_MESSAGES, is_english, json_error, unauthorized_json, wants_json
 from webapp.extensions import login_manager
 from workflow.actors import Actor
-from workflow.auth import resolve_session
+from workflow.auth import Policy, resolve_session
 from workflow.models import Unit, User
+from workflow.throttle import count_login_attempt
 
 
 class SessionUser(UserMixin):
@@ -56,8 +57,13 @@ def client_ip() -> str | None:
     return request.remote_addr
 
 
+def policy() -> Policy:
+    """The login, session and password rules in force (ZYZ_PASSWORD_POLICY)."""
+    return current_app.extensions["zyz"]["policy"]
+
+
 def _load(key: str, kind: str) -> SessionUser | None:
-    found = resolve_session(db(), key=key, now=utcnow())
+    found = resolve_session(db(), key=key, now=utcnow(), policy=policy())
     if found is None or found[1].kind != kind:
         return None
     user, row = found
@@ -92,3 +98,19 @@ def actor() -> Actor:
     if not current_user.is_authenticated:
         abort(401)
     return current_user.actor()
+
+
+def login_allowed() -> bool:
+    """Count this login (or token) attempt against the client's address; False: over the limit (429)."""
+    with unit_of_work() as s:
+        return count_login_attempt(s, ip=client_ip(), now=utcnow(), limit=current_app.config["LOGIN_RATE_LIMIT"])
+
+
+def too_many_attempts():  # type: ignore[no-untyped-def]
+    """429, for the page or the API, with the minute to wait."""
+    zh, en = HTTP_MESSAGES[429]
+    if wants_json():
+        response, status = json_error(429, "too_many_requests", zh, en)
+    else:
+        response, status = render_template("errors/error.html", status=429, message=en if is_english() else zh), 429
+    return response, status, {"Retry-After": "60"}

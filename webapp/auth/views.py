@@ -8,8 +8,16 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from webapp import LOCALES
 from webapp.auth import bp
-from webapp.auth.current import SessionUser, client_ip, load_user_for_request
+from webapp.auth.current import (
+    SessionUser,
+    client_ip,
+    load_user_for_request,
+    login_allowed,
+    policy,
+    too_many_attempts,
+)
 from webapp.auth.forms import LoginForm, PasswordForm
+from webapp.auth.roles import home_url
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import field_errors, message_of
 from workflow.auth import authenticate, change_password, end_all_sessions, end_session, start_session
@@ -36,20 +44,23 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
             return target
-    return url_for("cases.inbox")
+    return home_url()
+
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
-        return redirect(url_for("cases.inbox"))
+        return redirect(home_url())
     form = LoginForm()
     if form.validate_on_submit():
+        if not login_allowed():
+            return too_many_attempts()
         try:
             with unit_of_work() as s:
                 user = authenticate(s, username=form.username.data.strip(), password=form.password.data,
-                                    ip=client_ip(), now=utcnow())
-                key, row = start_session(s, user=user, kind="web", ip=client_ip(), now=utcnow())
+                                    ip=client_ip(), now=utcnow(), policy=policy())
+                key, row = start_session(s, user=user, kind="web", ip=client_ip(), now=utcnow(), policy=policy())
         except WorkflowError as exc:
             flash(message_of(exc), "error")
             return render_template("auth/login.html", form=form), 401
@@ -89,7 +100,7 @@ def password():  # type: ignore[no-untyped-def]
                 with unit_of_work() as s:
                     user = s.merge(current_user.row)
                     change_password(s, user=user, current=form.current.data, new=form.new.data, now=utcnow(),
-                                    actor=current_user.actor())
+                                    actor=current_user.actor(), policy=policy())
                     end_all_sessions(s, user_id=user.id, reason="password_changed", now=utcnow())
             except WorkflowError as exc:
                 errors = field_errors(exc)
@@ -99,7 +110,7 @@ def password():  # type: ignore[no-untyped-def]
                 flash(_("Your password has been changed. Please log in again."), "success")
                 return redirect(url_for("auth.login"))
     status = 422 if errors or (request.method == "POST" and form.errors) else 200
-    return render_template("auth/password.html", form=form, errors=errors), status
+    return render_template("auth/password.html", form=form, errors=errors, policy=policy()), status
 
 
 @bp.route("/language", methods=["POST"])

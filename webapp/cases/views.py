@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from sqlmodel import select
 
 from webapp.auth.current import actor
+from webapp.auth.roles import home_url
 from webapp.cases import bp
 from webapp.cases.fields import SEVERITY_CHOICES, FieldError, parse_field, widget
 from webapp.database import db, unit_of_work, utcnow
@@ -38,7 +39,7 @@ def _int_arg(name: str, default: int = 1) -> int:
 @bp.route("/")
 @login_required
 def index():  # type: ignore[no-untyped-def]
-    return redirect(url_for("cases.inbox"))
+    return redirect(home_url())
 
 
 @bp.route("/inbox", endpoint="inbox")
