@@ -1,0 +1,343 @@
+"""The access matrix, generated from the application's own URL map: every route and method (pages and API), called
+by every role and by nobody, on an object of the user's own county, of another county and on an id that does not
+exist, answers the status written in EXPECTED below. A route added without a row here fails the test, which then
+prints what the new route answered, ready to be checked and copied in.
+
+Along the way: every response carries the security headers; another county's object answers exactly like a
+missing one (same status, same body); and no GET writes anything but the session's last-seen time (a refusal may
+add its `permission_refused` event, reading the trail may add the auditor's own events)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import SQLModel
+from world import ROLES, args, build_world, clients, tokens
+
+from conftest import csrf_token, login
+
+OBJECT_KINDS = ("own", "other", "missing")
+B = ("county", "office", "member", "leader")  # the business roles
+
+
+def same(status: int) -> dict[str, int]:
+    return dict.fromkeys(ROLES, status)
+
+
+def business(ok, *, admin=403, auditor=403, anonymous=302, **roles) -> dict[str, object]:
+    """Business roles get `ok` (or what `roles` says); the administrator and the auditor 403; nobody a login."""
+    return {**dict.fromkeys(B, ok), **roles, "admin": admin, "auditor": auditor, "anonymous": anonymous}
+
+
+def only(role: str, ok, *, refused=403, anonymous=302) -> dict[str, object]:
+    return {**dict.fromkeys(ROLES, refused), role: ok, "anonymous": anonymous}
+
+
+# (endpoint, method) -> role -> status, or (own, other, missing) for routes that take an object id.
+# Pages send nobody to the login page (302); the API answers 401. See the module docstring.
+SEES_ALL = (200, 200, 404)  # office and leader see every county's case
+OWN_ONLY = (200, 404, 404)  # a county its own; a member unit the case it was asked about
+REFUSED = (403, 403, 403)  # 三员分立: the administrator and the auditor, whatever the object
+LOGIN = (302, 302, 302)
+API_LOGIN = (401, 401, 401)
+
+
+def case_page(ok_own=OWN_ONLY, ok_all=SEES_ALL, **roles) -> dict[str, object]:
+    """A page about one case: what each business role sees, 403 for administrator and auditor."""
+    return {"county": ok_own, "office": ok_all, "member": ok_own, "leader": ok_all, **roles,
+            "admin": REFUSED, "auditor": REFUSED, "anonymous": LOGIN}
+
+
+def case_api(ok_own=OWN_ONLY, ok_all=SEES_ALL, **roles) -> dict[str, object]:
+    return {**case_page(ok_own, ok_all, **roles), "anonymous": API_LOGIN}
+
+
+def admin_page(ok, *, missing: int | None = None) -> dict[str, object]:
+    """An administrator's page: everyone else 403 (an object page: 403 whatever the object)."""
+    if missing is None:
+        return only("admin", ok)
+    return {**dict.fromkeys(ROLES, REFUSED), "admin": (ok, ok, missing), "anonymous": LOGIN}
+
+
+EXPECTED: dict[tuple[str, str], dict[str, object]] = {
+    # --- open to everyone --------------------------------------------------------------------------------------
+    ("static", "GET"): same((200, 200, 404)),
+    ("auth.login", "GET"): {**same(302), "anonymous": 200},
+    ("auth.login", "POST"): {**same(302), "anonymous": 400},  # logged in: to the start page; nobody: empty form
+    ("auth.logout", "POST"): same(302),
+    ("auth.language", "POST"): same(302),
+    ("auth.password", "GET"): {**same(200), "anonymous": 302},
+    ("auth.password", "POST"): {**same(422), "anonymous": 302},
+    ("notices.index", "GET"): {**same(200), "anonymous": 302},
+    ("notices.read", "POST"): same(LOGIN),  # another user's notification changes nothing, like a missing one
+    ("notices.read_all", "POST"): same(302),
+    ("cases.index", "GET"): same(302),  # each role to its own start page
+    # --- the business: cases, towns, files, supervision -------------------------------------------------------
+    ("cases.inbox", "GET"): business(200),
+    ("cases.list_cases", "GET"): business(200),
+    ("cases.show", "GET"): case_page(),
+    ("cases.diagram", "GET"): case_page(),
+    # record_opinion is the member unit's: others who see the case are refused, who do not see it get 404
+    ("cases.transition", "GET"): case_page(county=(403, 404, 404), office=(403, 403, 404), member=OWN_ONLY,
+                                           leader=(403, 403, 404)),
+    ("cases.transition", "POST"): case_page(county=(403, 404, 404), office=(403, 403, 404), member=(422, 404, 404),
+                                            leader=(403, 403, 404)),
+    # the application form is the county's; in consultation it sends the county back to the case page
+    ("cases.application", "GET"): case_page(county=(302, 404, 404), office=(403, 403, 404), member=(403, 404, 404),
+                                            leader=(403, 403, 404)),
+    ("cases.application", "POST"): case_page(county=(302, 404, 404), office=(403, 403, 404),
+                                             member=(403, 404, 404), leader=(403, 403, 404)),
+    ("cases.new_case", "GET"): business(403, county=302, office=200),  # a county starts on the application form
+    ("cases.new_case", "POST"): business(403, county=302, office=422),
+    ("cases.new_application", "GET"): business(403, county=200),
+    ("cases.new_application", "POST"): business(403, county=422),
+    ("cases.eligibility_preview", "POST"): business(200),
+    ("files.download", "GET"): case_page(),
+    ("files.opinion_sheet", "GET"): case_page(),
+    ("files.upload", "POST"): case_page(county=(302, 404, 404), office=(302, 302, 404), member=(302, 404, 404),
+                                        leader=(403, 403, 404)),  # no file: back to the case with a message
+    ("towns.index", "GET"): business(200),
+    ("towns.show", "GET"): case_page(member=SEES_ALL),  # member units read every town
+    ("supervision.board", "GET"): business(403, office=200, leader=200),
+    ("supervision.plan", "GET"): business(403, office=200),
+    ("supervision.plan", "POST"): business(403, office=422),
+    # --- the administrator: accounts and the working-day calendar ----------------------------------------------
+    ("admin.users", "GET"): admin_page(200),
+    ("admin.new_user", "GET"): admin_page(200),
+    ("admin.new_user", "POST"): admin_page(422),
+    ("admin.user", "GET"): admin_page(200, missing=404),
+    ("admin.user", "POST"): admin_page(422, missing=404),
+    ("admin.disable_user", "POST"): admin_page(302, missing=404),
+    ("admin.enable_user", "POST"): admin_page(302, missing=404),
+    ("admin.unlock_user", "POST"): admin_page(302, missing=404),
+    ("admin.end_user_sessions", "POST"): admin_page(302, missing=404),
+    ("admin.reset_user_password", "POST"): admin_page(200, missing=404),  # the one-time password, shown once
+    ("admin.calendar", "GET"): admin_page(200),
+    ("admin.calendar_year", "GET"): admin_page(200, missing=404),  # 2026, 2027; 1999 is out of range
+    ("admin.calendar_year", "POST"): admin_page(422, missing=404),
+    # --- the auditor: the trail only (webapp/auditor) ----------------------------------------------------------
+    ("auditor.search", "GET"): only("auditor", 200),
+    ("auditor.case_history", "GET"): {**dict.fromkeys(ROLES, REFUSED), "auditor": (200, 200, 200),
+                                      "anonymous": LOGIN},  # any case's trail; an unknown id has none
+    ("auditor.export", "POST"): only("auditor", 400),  # no format chosen
+    ("auditor.verify", "GET"): only("auditor", 200),
+    ("auditor.verify", "POST"): only("auditor", 200),
+    # --- the API: Bearer tokens only, 401 without -------------------------------------------------------------
+    ("api.openapi", "GET"): same(200),
+    ("api.token", "POST"): same(422),  # an empty body, whoever sends it
+    ("api.me", "GET"): {**same(200), "anonymous": 401},
+    ("api.definitions", "GET"): {**same(200), "anonymous": 401},
+    ("api.list_cases", "GET"): {**dict.fromkeys(B, 200), "admin": 403, "auditor": 403, "anonymous": 401},
+    ("api.create", "POST"): {**dict.fromkeys(B, 422), "admin": 403, "auditor": 403, "anonymous": 401},
+    ("api.show", "GET"): case_api(),
+    ("api.events", "GET"): case_api(),
+    ("api.case_attachments", "GET"): case_api(),
+    ("api.download_attachment", "GET"): case_api(),
+    ("api.transition", "POST"): case_api(ok_own=(422, 422, 422), ok_all=(422, 422, 422)),  # the body is read first
+    ("api.upload_attachment", "POST"): case_api(ok_own=(422, 404, 404), ok_all=(422, 422, 404),
+                                                leader=(403, 403, 404)),
+}
+
+def observed_rows(results) -> str:
+    """Observed statuses in EXPECTED's syntax (printed when a route has no row yet)."""
+    lines = []
+    for (endpoint, method), by_role in sorted(results.items()):
+        cells = ", ".join(f'"{role}": {by_role[role]}' for role in ROLES)
+        lines.append(f'    ("{endpoint}", "{method}"): {{{cells}}},')
+    return "\n".join(lines)
+
+
+# --- requests --------------------------------------------------------------------------------------------------
+
+CSRF_VALUE = re.compile(r'name="csrf_token" value="[^"]*"')
+
+
+def normalised(body: bytes, path: str) -> bytes:
+    """The body with its own address taken out (the language form's return address, a login redirect's `next`)
+    and the CSRF token (signed with the second it was made in): what is left must not depend on the object."""
+    text = CSRF_VALUE.sub('name="csrf_token" value=""', body.decode("utf-8", "replace"))
+    for form in (path, quote(path, safe=""), quote(path)):
+        text = text.replace(form, "<this url>")
+    return text.encode()
+
+def rules(app):
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+class Caller:
+    """Sends one request as a role, the way that role's client would."""
+
+    def __init__(self, app, world):
+        self.app = app
+        self.world = world
+        self.browsers = clients(app, world)
+        self.bearer = tokens(app, world)
+        self.csrf = {role: csrf_token(b, "/login" if role == "anonymous" else "/password")
+                     for role, b in self.browsers.items()}
+
+    def __call__(self, rule, method: str, role: str, which: str):
+        values = args(self.world, role, rule.arguments, which)
+        url = self.app.url_map.bind("localhost").build(rule.endpoint, values, method=method)
+        if rule.endpoint.startswith("api."):
+            headers = self.bearer[role]
+            if method == "POST":
+                return self.app.test_client().post(url, headers=headers, json={})
+            return self.app.test_client().get(url, headers=headers)
+        browser = self.browsers[role]
+        if rule.endpoint == "auth.logout":  # a throwaway session: logging out clears this one's CSRF token too
+            browser = self.app.test_client()
+            if role != "anonymous":
+                login(browser, self.world.usernames[role])
+            return browser.post(url, data={"csrf_token": csrf_token(browser, "/login" if role == "anonymous"
+                                                                                else "/password")})
+        with browser.session_transaction() as session:
+            session.pop("_flashes", None)  # a message left by the request before would show on this page
+        if method == "POST":
+            return browser.post(url, data={"csrf_token": self.csrf[role]})
+        return browser.get(url)
+
+
+# --- the database footprint of a GET ---------------------------------------------------------------------------
+
+ALLOWED_ON_GET = {"login_session": {"last_seen_at"}}  # the session's touch; everything else must stay
+
+
+def snapshot(engine) -> tuple[dict[str, str], list[tuple[int, str]]]:
+    """A digest of every table but the audit trail, and the audit events as (seq, kind)."""
+    digests, events = {}, []
+    with engine.connect() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            if table.name == "audit_head":  # moves with every event; the events are compared one by one
+                continue
+            if table.name == "audit_event":
+                events = [tuple(r) for r in conn.execute(sa.select(table.c.seq, table.c.kind).order_by(table.c.seq))]
+                continue
+            skip = ALLOWED_ON_GET.get(table.name, set())
+            columns = [c for c in table.columns if c.name not in skip]
+            rows = conn.execute(sa.select(*columns).order_by(*table.primary_key.columns)).all()
+            digests[table.name] = hashlib.sha256(repr(rows).encode()).hexdigest()
+    return digests, events
+
+
+def check_get_wrote_nothing(before, after, endpoint: str, status: int) -> list[str]:
+    problems = [f"{endpoint}: GET changed table {name}" for name in before[0] if before[0][name] != after[0].get(name)]
+    added = [kind for _seq, kind in after[1][len(before[1]):]]
+    if after[1][:len(before[1])] != before[1]:
+        problems.append(f"{endpoint}: GET changed earlier audit events")
+    allowed = set()
+    if status == 403:
+        allowed.add("permission_refused")
+    if added and not endpoint.startswith("auditor.") and set(added) - allowed:
+        problems.append(f"{endpoint}: GET wrote audit events {added}")
+    return problems
+
+
+# --- the test --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def world(make, db, now):
+    return build_world(make, db, now)
+
+
+def test_every_route_answers_every_role_as_the_matrix_says(app, engine, world):
+    call = Caller(app, world)
+    results: dict[tuple[str, str], dict[str, object]] = {}
+    wrong, leaks, writes, headers = [], [], [], []
+    for rule, method in rules(app):
+        key = (rule.endpoint, method)
+        has_object = bool(rule.arguments)
+        results[key] = {}
+        for role in ROLES:
+            statuses, bodies = [], []
+            for which in OBJECT_KINDS if has_object else ("own",):
+                before = snapshot(engine) if method == "GET" else None
+                response = call(rule, method, role, which)
+                body = response.get_data()
+                response.close()
+                statuses.append(response.status_code)
+                bodies.append(normalised(body, response.request.path))
+                if before is not None:
+                    writes += check_get_wrote_nothing(before, snapshot(engine), rule.endpoint, response.status_code)
+                if "frame-ancestors 'none'" not in response.headers.get("Content-Security-Policy", "") or \
+                        response.headers.get("X-Content-Type-Options") != "nosniff":
+                    headers.append((rule.endpoint, method, role, which))
+                if response.status_code >= 500 or b"Traceback" in body:
+                    wrong.append((rule.endpoint, method, role, which, response.status_code))
+            got = tuple(statuses) if has_object else statuses[0]
+            results[key][role] = got
+            expected = EXPECTED.get(key, {}).get(role)
+            if expected is not None and expected != got:
+                wrong.append((rule.endpoint, method, role, f"expected {expected}, got {got}"))
+            if has_object and statuses[1] == statuses[2] and statuses[1] != 200 and bodies[1] != bodies[2]:
+                leaks.append((rule.endpoint, method, role, statuses[1]))
+    missing = sorted(k for k in results if k not in EXPECTED)
+    assert not missing, ("routes without a row in EXPECTED (observed answers below; check them, then copy):\n"
+                         + observed_rows({k: results[k] for k in missing}))
+    assert sorted(k for k in EXPECTED if k not in results) == [], "rows for routes that no longer exist"
+    assert wrong == [], "\n".join(map(str, wrong))
+    assert leaks == [], "\n".join(map(str, leaks)) + "\nanother county's object must answer exactly like a missing one"
+    assert writes == []
+    assert headers == []
+
+
+def allowed_role(key) -> str:
+    """A role the matrix lets through to the view (not refused, not sent to log in)."""
+    for role in ("county", "member", "office", "leader", "admin", "auditor", "anonymous"):
+        status = EXPECTED[key][role]
+        own = status[0] if isinstance(status, tuple) else status
+        if own not in (401, 403) and not (own == 302 and role == "anonymous" and key[0] != "auth.language"):
+            return role
+    raise AssertionError(f"nobody may use {key}")
+
+
+def test_every_form_post_without_its_csrf_token_is_refused_and_writes_nothing(app, engine, world):
+    """Each page POST, sent by a role that may use it but without the token, is a 400 and changes nothing; an
+    API POST carrying only the browser's session cookie is a 401 (the API takes Bearer tokens only)."""
+    browsers = clients(app, world)
+    posts = [(rule, method) for rule, method in rules(app) if method == "POST" and rule.endpoint != "api.token"]
+    assert len(posts) >= 20
+    problems = []
+    for rule, _method in posts:
+        api = rule.endpoint.startswith("api.")
+        role = "county" if api else allowed_role((rule.endpoint, "POST"))
+        url = app.url_map.bind("localhost").build(rule.endpoint, args(world, role, rule.arguments, "own"),
+                                                  method="POST")
+        before = snapshot(engine)
+        if api:
+            response = browsers[role].post(url, json={"trigger": "record_opinion", "expected_version": 1})
+        else:
+            response = browsers[role].post(url, data={"username": world.usernames.get(role, ""),
+                                                       "password": "Zyz-test-2026", "lang": "en", "days": "x"})
+        after = snapshot(engine)
+        expected = 401 if api else 400
+        body = response.get_data(as_text=True)
+        if response.status_code != expected or (not api and "表单已过期或来源不明" not in body):
+            problems.append((rule.endpoint, role, response.status_code))
+        if before != after:
+            problems.append((rule.endpoint, role, "wrote to the database"))
+    assert problems == []
+    assert browsers["county"].get("/inbox").status_code == 200  # nobody was logged out on the way
+
+
+def test_what_changes_state_refuses_get(app, world):
+    """Logout, language, marking notifications read, every account action: POST only (405 for a GET)."""
+    browsers = clients(app, world)
+    readable = {rule.rule for rule in app.url_map.iter_rules() if "GET" in (rule.methods or ())}
+    post_only = [rule for rule in app.url_map.iter_rules() if rule.rule not in readable]
+    names = {rule.endpoint for rule in post_only}
+    assert {"auth.logout", "auth.language", "notices.read", "notices.read_all", "admin.disable_user",
+            "admin.enable_user", "admin.unlock_user", "admin.reset_user_password", "admin.end_user_sessions",
+            "api.token", "api.transition"} <= names
+    for rule in post_only:
+        role = "admin" if rule.endpoint.startswith("admin.") else "county"
+        url = app.url_map.bind("localhost").build(rule.endpoint, args(world, role, rule.arguments, "own"),
+                                                  method="POST")
+        assert browsers[role].get(url).status_code == 405, rule.endpoint
+    assert browsers["county"].get("/inbox").status_code == 200

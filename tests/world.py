@@ -1,0 +1,110 @@
+"""A small world for the route-by-route security tests: two counties with a town and a case each, a member unit
+asked about county A's case only, an attachment and a notification on each side, one logged-in client per role.
+
+"own" is what the role may reach (county A's objects, the member's invited case, the user's own notification);
+"other" is the same kind of object of county B (or of another user); "missing" an id that does not exist."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from conftest import COMPLETE_APPLICATION, PASSWORD, Factory, csrf_token, login
+from workflow.actors import Actor
+from workflow.db import transaction
+from workflow.models import CaseParty
+from workflow.notices import notify
+
+ROLES = ("county", "office", "member", "leader", "admin", "auditor", "anonymous")
+MISSING = 999_999
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+
+
+@dataclass
+class World:
+    ids: dict[str, dict[str, object]]  # url argument -> {"own" | "other" | "missing": value}
+    users: dict[str, int]  # role -> user id
+    usernames: dict[str, str]
+    notices: dict[str, int] = field(default_factory=dict)  # role -> its own notification's id
+    cases: dict[str, int] = field(default_factory=dict)
+
+
+def build_world(make: Factory, db, now) -> World:
+    """Create the objects; returns their ids, and the users of each role (logged in by `clients`)."""
+    from workflow.attachments import store_bytes
+
+    yx_town = make.town("西烟镇", county="盂县")
+    cq_town = make.town("义井镇", county="城区")
+    yx_clerk = make.user("county", county="盂县", username="yx_clerk")
+    cq_clerk = make.user("county", county="城区", username="cq_clerk")
+    yx_target = make.user("county", county="盂县", username="yx_target")  # what the administrator acts on
+    member = make.user("member", unit="市科技局", username="kj_staff")
+    kj = make.unit("市科技局", "member")
+    users = {"county": yx_clerk, "office": make.user("office", username="office_staff"), "member": member,
+             "leader": make.user("leader", username="leader_one"), "admin": make.user("admin", username="sysadmin"),
+             "auditor": make.user("auditor", username="sec_auditor")}
+    data = {**COMPLETE_APPLICATION, "consulted_units": [kj.id]}
+    yx_case = make.case("designation", town=yx_town, by=yx_clerk, state="consultation", data=data)
+    cq_case = make.case("designation", town=cq_town, by=cq_clerk, state="consultation", data=data)
+    with transaction(db) as s:
+        s.add(CaseParty(case_id=yx_case.id, unit_id=kj.id, purpose="consultation", created_at=now))
+        files = [store_bytes(session=s, actor=Actor.system(), data=PDF, filename=f"{n}.pdf",
+                             content_type="application/pdf", kind="evidence", now=now, case_id=c.id)
+                 for n, c in (("yx", yx_case), ("cq", cq_case))]
+        notices = {}
+        for role, user in {**users, "other": cq_clerk}.items():
+            notify(s, user_ids=[user.id], case_id=None, kind="calendar_missing", params={"year": 2031},
+                   source=f"world:{role}", now=now)
+        s.flush()
+        from sqlmodel import select
+
+        from workflow.models import Notification
+        for role, user in {**users, "other": cq_clerk}.items():
+            notices[role] = s.exec(select(Notification.id).where(Notification.user_id == user.id)).one()
+    ids = {
+        "case_id": {"own": yx_case.id, "other": cq_case.id, "missing": MISSING},
+        "town_id": {"own": yx_town.id, "other": cq_town.id, "missing": MISSING},
+        "attachment_id": {"own": files[0].id, "other": files[1].id, "missing": MISSING},
+        "notice_id": {"own": None, "other": notices["other"], "missing": MISSING},  # own: per role, see `args`
+        "user_id": {"own": yx_target.id, "other": cq_clerk.id, "missing": MISSING},
+        "year": {"own": 2026, "other": 2027, "missing": 1999},
+        "trigger": {"own": "record_opinion", "other": "record_opinion", "missing": "record_opinion"},
+        "filename": {"own": "css/app.css", "other": "js/app.js", "missing": "css/none.css"},
+    }
+    return World(ids=ids, users={r: u.id for r, u in users.items()},
+                 usernames={r: u.username for r, u in users.items()},
+                 notices={r: notices[r] for r in users}, cases={"own": yx_case.id, "other": cq_case.id})
+
+
+def args(world: World, role: str, arguments, which: str) -> dict[str, object]:
+    """URL arguments for a rule: the `which` object of each kind, as `role` sees it."""
+    values = {}
+    for name in arguments:
+        value = world.ids[name][which]
+        if name == "notice_id" and which == "own":
+            value = world.notices.get(role, world.ids["notice_id"]["other"])
+        values[name] = value
+    return values
+
+
+def clients(app, world: World) -> dict[str, object]:
+    """A browser per role, logged in (anonymous: a fresh one that has seen the login page)."""
+    found = {}
+    for role in ROLES:
+        browser = app.test_client()
+        if role == "anonymous":
+            csrf_token(browser)
+        else:
+            assert login(browser, world.usernames[role], PASSWORD).status_code == 302, role
+        found[role] = browser
+    return found
+
+
+def tokens(app, world: World) -> dict[str, dict[str, str]]:
+    """Bearer headers per role ({} for anonymous)."""
+    found: dict[str, dict[str, str]] = {"anonymous": {}}
+    for role in ROLES[:-1]:
+        response = app.test_client().post("/api/v1/auth/token",
+                                          json={"username": world.usernames[role], "password": PASSWORD})
+        assert response.status_code == 200, (role, response.json)
+        found[role] = {"Authorization": f"Bearer {response.json['token']}"}
+    return found
