@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from workflow import audit, throttle
 from workflow.actors import Actor
+from workflow.contacts import contact_problems, normalize_email, normalize_mobile
 from workflow.errors import AuthError, Forbidden, NotFound, Unprocessable
 from workflow.models import HUMAN_ROLES, UNIT_KIND_ROLES, LoginSession, LoginThrottle, Role, Unit, UnitKind, User
 
@@ -318,12 +319,13 @@ def create_user(session: Session, *, username: str, display_name: str, role: str
         problems.append({"field": "role", "zh": "角色与所属单位类型不符", "en": "the role does not fit the unit"})
     if not (display_name or "").strip():
         problems.append({"field": "display_name", "zh": "请填写姓名", "en": "name is required"})
+    problems += contact_problems(email=email, mobile=mobile)
     problems += password_problems(password, policy)
     if problems:
         raise Unprocessable("；".join(p["zh"] for p in problems), "; ".join(p["en"] for p in problems),
                             details=problems)
     user = User(username=username, display_name=display_name.strip(), role=role, unit_id=unit_id,
-                email=email, mobile=mobile, password_hash=hash_password(password),
+                email=normalize_email(email), mobile=normalize_mobile(mobile), password_hash=hash_password(password),
                 must_change_password=must_change_password, password_changed_at=now, created_at=now)
     session.add(user)
     session.flush()
