@@ -289,6 +289,63 @@ class CalendarYear(SQLModel, table=True):
     entered_by: str | None = Field(default=None, max_length=100)
 
 
+class NotificationPreference(SQLModel, table=True):
+    """How a user wants to be told; a user without a row gets the defaults (every channel on, quiet 22:00-07:00)."""
+
+    __tablename__ = "notification_preference"
+
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True, sa_column_kwargs={"autoincrement": False})
+    deadline_email: bool = True  # reminders and expiries: email and SMS may not both be off
+    deadline_sms: bool = True
+    event_email: bool = True  # everything else the rules announce (a state entered, a step taken)
+    event_sms: bool = True
+    quiet_start: str = Field(default="22:00", max_length=5)  # local HH:MM; SMS wait until quiet_end
+    quiet_end: str = Field(default="07:00", max_length=5)  # equal to quiet_start: no quiet hours
+    language: str = Field(default="zh", max_length=5)  # zh | en: the language of e-mail and SMS
+    updated_at: datetime
+    updated_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+
+
+class OutboxStatus(StrEnum):
+    queued = "queued"  # waiting for next_attempt_at
+    claimed = "claimed"  # taken by a dispatcher, not handed to the server yet: safe to hand over again
+    sending = "sending"  # being handed over: after a crash it may or may not have been accepted
+    sent = "sent"
+    failed = "failed"  # tries used up, refused for good, or in doubt after a crash; the office may retry
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One e-mail or SMS to one user, written in the transaction of its cause and sent by the dispatcher."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=200, unique=True)  # source event, recipient, channel
+    source: str = Field(max_length=120)  # the cause: deadline:<id> or case:<id>:v<version>
+    rule: str = Field(max_length=60)  # the rule in definitions/notifications.yaml
+    template: str = Field(max_length=60)
+    category: str = Field(max_length=10)  # deadline | event
+    channel: str = Field(max_length=10)  # email | sms
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="case_file.id", index=True)
+    params: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    status: str = Field(default=OutboxStatus.queued, max_length=10)
+    attempts: int = 0
+    next_attempt_at: datetime
+    retries: int = 0  # times the office put it back in the queue
+    address: str | None = Field(default=None, max_length=200)  # where it went, when handed over
+    message_id: str | None = Field(default=None, max_length=200)  # the e-mail's Message-ID
+    provider_ref: str | None = Field(default=None, max_length=120)  # the gateway's id (BizId, SerialNo)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)  # the provider's or server's answer
+    error_kind: str | None = Field(default=None, max_length=10)  # transient | permanent | in_doubt
+    claimed_by: str | None = Field(default=None, max_length=80)
+    claimed_at: datetime | None = None
+    created_at: datetime
+    sent_at: datetime | None = None
+    failed_at: datetime | None = None
+
+
 # The auditor's searches page through the trail newest first by keyset on seq: each filter gets an index that
 # ends in seq, so `WHERE <filter> = ? AND seq < ? ORDER BY seq DESC LIMIT n` reads n entries and stops.
 _audit_columns = AuditEvent.__table__.c  # type: ignore[attr-defined]
