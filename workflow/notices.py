@@ -1,57 +1,531 @@
-"""In-app notifications: who is told, and one row per recipient per cause (never twice)."""
+"""Notifications: who is told, one in-app row per recipient per cause, and the outbox rows the rules ask for.
+
+The rules are data (definitions/notifications.yaml). Everything here runs inside the transaction of the
+cause — a transition (an AFTER_FIRE hook), a new case (the insert of its row), a reminder or expiry of
+the deadline sweep (`notify`) — so a cause that rolls back leaves neither notification nor outbox row
+behind. An outbox row holds the event, the recipient, the channel and the parameters; composing and
+sending it is the business of `notifications/`, which reads this layer and is never imported by it.
+
+Importing this module installs the two hooks; every process that fires transitions imports it (the web
+app through its notification centre, the scheduler through the sweep).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import yaml
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
+from workflow import engine
+from workflow.calendar import LOCAL_TZ, to_local
+from workflow.catalog import CATALOG, Catalog
 from workflow.db import is_sqlite
-from workflow.models import Case, CaseParty, Notification, Role, User
+from workflow.definitions import DEFINITIONS_DIR, Definition, Label
+from workflow.errors import WorkflowError
+from workflow.models import (
+    Case,
+    CaseParty,
+    Deadline,
+    Notification,
+    NotificationPreference,
+    OutboxMessage,
+    OutboxStatus,
+    Role,
+    User,
+)
 
 _table = Notification.__table__  # type: ignore[attr-defined]
+_outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
+_prefs = NotificationPreference.__table__  # type: ignore[attr-defined]
+_users = User.__table__  # type: ignore[attr-defined]
+_parties = CaseParty.__table__  # type: ignore[attr-defined]
+_deadlines = Deadline.__table__  # type: ignore[attr-defined]
+_cases = Case.__table__  # type: ignore[attr-defined]
+
+RULES_PATH = DEFINITIONS_DIR / "notifications.yaml"
+CHANNELS = ("in_app", "email", "sms")
+EVENTS = ("enter", "trigger", "reminder", "expiry")
+# county: the case's county; member_units: every unit chosen for the case; pending_units: those not answered.
+RECIPIENTS = ("county", "office", "leader", "member_units", "pending_units")
+LANGUAGES = ("zh", "en")
 
 
-def recipients(session: Session, case: Case, selectors: Iterable[str]) -> list[int]:
-    """Active users named by selectors: county (the case's county), office, leader, pending_units."""
+# --- recipients ------------------------------------------------------------------------------------------------
+
+
+def _recipient_ids(conn: sa.Connection, case_id: int | None, county_id: int | None,
+                   selectors: Iterable[str]) -> list[int]:
     clauses = []
+    users = _users.c
     for who in selectors:
         if who == "county":
-            clauses.append(sa.and_(User.role == Role.county.value, User.unit_id == case.county_id))
+            clauses.append(sa.and_(users.role == Role.county.value, users.unit_id == county_id))
         elif who in ("office", "leader"):
-            clauses.append(User.role == who)
-        elif who == "pending_units":
-            waiting = select(CaseParty.unit_id).where(CaseParty.case_id == case.id,
-                                                      CaseParty.responded_at.is_(None))  # type: ignore[union-attr]
-            clauses.append(sa.and_(User.role == Role.member.value, User.unit_id.in_(waiting)))  # type: ignore[attr-defined]
+            clauses.append(users.role == who)
+        elif who in ("pending_units", "member_units"):
+            chosen = sa.select(_parties.c.unit_id).where(_parties.c.case_id == case_id)
+            if who == "pending_units":
+                chosen = chosen.where(_parties.c.responded_at.is_(None))
+            clauses.append(sa.and_(users.role == Role.member.value, users.unit_id.in_(chosen)))
         else:
             raise ValueError(f"unknown recipients {who!r}")
     if not clauses:
         return []
-    query = select(User.id).where(User.is_active.is_(True), sa.or_(*clauses)).order_by(User.id)  # type: ignore[attr-defined]
-    return [int(i) for i in session.exec(query).all()]
+    query = sa.select(users.id).where(users.is_active.is_(True), sa.or_(*clauses)).order_by(users.id)
+    return [int(i) for i in conn.execute(query).scalars()]
+
+
+def recipients(session: Session, case: Case, selectors: Iterable[str]) -> list[int]:
+    """Active users named by selectors: county (the case's county), office, leader, member_units, pending_units."""
+    return _recipient_ids(session.connection(), case.id, case.county_id, selectors)
 
 
 def recipients_by_role(session: Session, role: str) -> list[int]:
     """Every active user of a role."""
-    query = select(User.id).where(User.is_active.is_(True), User.role == role).order_by(User.id)  # type: ignore[attr-defined]
-    return [int(i) for i in session.exec(query).all()]
+    query = sa.select(_users.c.id).where(_users.c.is_active.is_(True), _users.c.role == role).order_by(_users.c.id)
+    return [int(i) for i in session.connection().execute(query).scalars()]
+
+
+# --- the rules -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    label: Label
+    process: str
+    on: str  # enter | trigger | reminder | expiry
+    target: str  # the state, trigger or deadline
+    offsets: frozenset[int] | None  # reminders only; None: every offset
+    recipients: tuple[str, ...]
+    channels: tuple[str, ...]
+    template: str
+    order: int
+
+    @property
+    def category(self) -> str:
+        """deadline for reminders and expiries (e-mail and SMS may not both be off), event otherwise."""
+        return "deadline" if self.on in ("reminder", "expiry") else "event"
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    name: str
+    label: Label
+    sms_params: tuple[str, ...]  # what a provider's SMS template receives, in this order
+
+
+class RuleError(Exception):
+    """Problems in the notification rules; `errors` holds `file: key: problem` lines."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+@dataclass
+class RuleSet:
+    rules: list[Rule]
+    templates: dict[str, TemplateSpec]
+
+    def __post_init__(self) -> None:
+        self._index: dict[tuple[str, str, str], list[Rule]] = {}
+        for rule in self.rules:
+            self._index.setdefault((rule.process, rule.on, rule.target), []).append(rule)
+        self.processes = {rule.process for rule in self.rules}
+
+    def matching(self, process: str, on: str, target: str, offset: int | None = None) -> list[Rule]:
+        """The rules for one event, in file order."""
+        found = self._index.get((process, on, target), [])
+        return [r for r in found if r.offsets is None or offset in r.offsets]
+
+    def by_name(self, name: str) -> Rule | None:
+        return next((r for r in self.rules if r.name == name), None)
+
+
+def parse_rules(text: str, filename: str = "notifications.yaml", catalog: Catalog = CATALOG) -> RuleSet:
+    """Parse and check the rules against the current process definitions; RuleError lists every problem."""
+    errors: list[str] = []
+
+    def error(key: str, problem: str) -> None:
+        errors.append(f"{filename}: {key}: {problem}")
+
+    def label(raw: Any, key: str) -> Label:
+        if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) and raw[k].strip() for k in LANGUAGES):
+            error(f"{key}.label", "missing label (needs zh and en)")
+            return Label("", "")
+        return Label(raw["zh"], raw["en"])
+
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RuleError([f"{filename}: (file): not valid YAML: {exc}"]) from None
+    if not isinstance(raw, dict):
+        raise RuleError([f"{filename}: (file): must be a mapping"])
+    for key in raw:
+        if key not in ("version", "templates", "rules"):
+            error(str(key), "unknown key")
+    templates: dict[str, TemplateSpec] = {}
+    for name, spec in (raw.get("templates") or {}).items():
+        where = f"templates.{name}"
+        if not isinstance(spec, dict):
+            error(where, "must be a mapping")
+            continue
+        for key in spec:
+            if key not in ("label", "sms_params"):
+                error(f"{where}.{key}", "unknown key")
+        params = spec.get("sms_params") or []
+        if not isinstance(params, list) or not all(isinstance(p, str) and p.isidentifier() for p in params):
+            error(f"{where}.sms_params", "must be a list of parameter names")
+            params = []
+        templates[name] = TemplateSpec(name, label(spec.get("label"), where), tuple(params))
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for i, spec in enumerate(raw.get("rules") or []):
+        if not isinstance(spec, dict):
+            error(f"rules[{i}]", "must be a mapping")
+            continue
+        name = spec.get("name")
+        where = f"rules[{i}] ({name})"
+        for key in spec:
+            if key not in ("name", "label", "process", "when", "recipients", "channels", "template"):
+                error(f"{where}.{key}", "unknown key")
+        if not isinstance(name, str) or not name.isidentifier():
+            error(f"{where}.name", "must be an identifier")
+            name = str(name)
+        elif name in seen:
+            error(f"{where}.name", "used twice")
+        seen.add(name)
+        definition = _definition(catalog, spec.get("process"))
+        if definition is None:
+            error(f"{where}.process", f"unknown process {spec.get('process')!r}")
+        on, target, offsets = _event(spec.get("when"), definition, f"{where}.when", error)
+        who = spec.get("recipients")
+        if not isinstance(who, list) or not who or any(w not in RECIPIENTS for w in who):
+            error(f"{where}.recipients", f"must be a list of {', '.join(RECIPIENTS)}")
+            who = []
+        channels = spec.get("channels")
+        if not isinstance(channels, list) or not channels or any(c not in CHANNELS for c in channels):
+            error(f"{where}.channels", f"must be a list of {', '.join(CHANNELS)}")
+            channels = []
+        template = spec.get("template")
+        if template not in templates:
+            error(f"{where}.template", f"unknown template {template!r} (declare it under templates)")
+        rules.append(Rule(name=name, label=label(spec.get("label"), where), process=str(spec.get("process")),
+                          on=on, target=target, offsets=offsets, recipients=tuple(who),
+                          channels=tuple(channels), template=str(template), order=i))
+    if errors:
+        raise RuleError(errors)
+    return RuleSet(rules, templates)
+
+
+def _definition(catalog: Catalog, key: Any) -> Definition | None:
+    if not isinstance(key, str) or key not in catalog.keys():
+        return None
+    return catalog.current(key)
+
+
+def _event(raw: Any, definition: Definition | None, where: str,
+           error: Any) -> tuple[str, str, frozenset[int] | None]:
+    if not isinstance(raw, dict) or len([k for k in raw if k in EVENTS]) != 1:
+        error(where, f"must name exactly one of {', '.join(EVENTS)}")
+        return "", "", None
+    on = next(k for k in raw if k in EVENTS)
+    target = raw[on]
+    for key in raw:
+        if key not in (on, "offsets") or (key == "offsets" and on != "reminder"):
+            error(f"{where}.{key}", "unknown key")
+    offsets = None
+    if "offsets" in raw:
+        values = raw["offsets"]
+        if not isinstance(values, list) or not all(isinstance(v, int) and v >= 0 for v in values):
+            error(f"{where}.offsets", "must be a list of working-day offsets")
+        else:
+            offsets = frozenset(values)
+    if definition is None:
+        return on, str(target), offsets
+    if on == "enter" and target not in definition.states:
+        error(f"{where}.enter", f"unknown state {target!r}")
+    elif on == "trigger" and not definition.has_trigger(str(target)):
+        error(f"{where}.trigger", f"unknown trigger {target!r}")
+    elif on in ("reminder", "expiry"):
+        deadlines = [d for s in definition.states.values() for d in s.deadlines if d.name == target]
+        if not deadlines:
+            error(f"{where}.{on}", f"unknown deadline {target!r}")
+        elif offsets is not None:
+            known = {r for d in deadlines for r in d.reminders}
+            for offset in sorted(offsets - known):
+                error(f"{where}.offsets", f"deadline {target!r} has no reminder {offset} working days before")
+    return on, str(target), offsets
+
+
+class _Loaded:
+    """The rules file, read once per process (tests may swap it with `use_rules`)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.Lock()
+        self._rules: RuleSet | None = None
+
+    def get(self) -> RuleSet:
+        if self._rules is None:
+            with self._lock:
+                if self._rules is None:
+                    self._rules = parse_rules(self.path.read_text(encoding="utf-8"), self.path.name)
+        return self._rules
+
+    def use(self, rules: RuleSet | None) -> None:
+        self._rules = rules
+
+
+_RULES = _Loaded(RULES_PATH)
+
+
+def rules() -> RuleSet:
+    """The notification rules of definitions/notifications.yaml."""
+    return _RULES.get()
+
+
+def use_rules(ruleset: RuleSet | None) -> None:
+    """Replace the rules in this process (None: read the file again)."""
+    _RULES.use(ruleset)
+
+
+# --- preferences and quiet hours -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preferences:
+    deadline_email: bool = True
+    deadline_sms: bool = True
+    event_email: bool = True
+    event_sms: bool = True
+    quiet_start: str = "22:00"
+    quiet_end: str = "07:00"
+    language: str = "zh"
+
+    def wants(self, channel: str, category: str) -> bool:
+        """Whether this user takes `channel` for a message of `category` (in-app always)."""
+        if channel == "in_app":
+            return True
+        return bool(getattr(self, f"{category}_{channel}"))
+
+
+DEFAULT_PREFERENCES = Preferences()
+PREFERENCE_FIELDS = tuple(Preferences.__dataclass_fields__)
+
+
+def preferences_of(conn: sa.Connection | Session, user_ids: Sequence[int]) -> dict[int, Preferences]:
+    """Every user's preferences (the defaults for users who never saved any)."""
+    if isinstance(conn, Session):
+        conn = conn.connection()
+    found = {uid: DEFAULT_PREFERENCES for uid in user_ids}
+    if user_ids:
+        rows = conn.execute(sa.select(_prefs).where(_prefs.c.user_id.in_(list(user_ids)))).mappings()
+        for row in rows:
+            found[row["user_id"]] = Preferences(**{k: row[k] for k in PREFERENCE_FIELDS})
+    return found
+
+
+def parse_clock(text: str) -> time:
+    """HH:MM as a time; ValueError otherwise."""
+    hours, _, minutes = (text or "").strip().partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        raise ValueError(text)
+    return time(int(hours), int(minutes))
+
+
+def quiet_until(now: datetime, start: str, end: str) -> datetime | None:
+    """When the quiet hours around `now` end (UTC), or None when `now` is not within them."""
+    begin, finish = parse_clock(start), parse_clock(end)
+    if begin == finish:
+        return None
+    local = to_local(now)
+    moment = local.time()
+    inside = begin <= moment < finish if begin < finish else (moment >= begin or moment < finish)
+    if not inside:
+        return None
+    day = local.date() if moment < finish else local.date() + timedelta(days=1)
+    return datetime.combine(day, finish, tzinfo=LOCAL_TZ).astimezone(now.tzinfo)
+
+
+# --- writing notifications and outbox rows ---------------------------------------------------------------------
+
+
+def _insert_ignoring_duplicates(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], key: str) -> int:
+    if not rows:
+        return 0
+    dialect = sqlite if is_sqlite(conn) else postgresql
+    statement = dialect.insert(table).values(rows).on_conflict_do_nothing(index_elements=[key])
+    return int(conn.execute(statement).rowcount or 0)
+
+
+def _in_app(conn: sa.Connection, user_ids: Iterable[int], *, case_id: int | None, kind: str,
+            params: dict[str, Any], source: str, now: datetime) -> int:
+    rows = [{"user_id": uid, "case_id": case_id, "kind": kind, "params": params,
+             "source_key": f"{source}:u{uid}", "created_at": now} for uid in user_ids]
+    return _insert_ignoring_duplicates(conn, _table, rows, "source_key")
 
 
 def notify(session: Session, *, user_ids: Iterable[int], case_id: int | None, kind: str, params: dict[str, Any],
            source: str, now: datetime) -> int:
-    """Write one notification per user for `source`; a cause already notified to a user is skipped."""
-    rows = [{"user_id": uid, "case_id": case_id, "kind": kind, "params": params,
-             "source_key": f"{source}:u{uid}", "created_at": now} for uid in user_ids]
-    if not rows:
+    """Write one notification per user for `source` (a cause already notified to a user is skipped), and
+    what the rules for that cause add: more recipients, e-mail and SMS in the outbox."""
+    conn = session.connection()
+    count = _in_app(conn, user_ids, case_id=case_id, kind=kind, params=params, source=source, now=now)
+    if case_id is not None and source.startswith("deadline:"):
+        event = _deadline_event(conn, int(source.split(":", 1)[1]))
+        if event is not None:
+            process, on, target, offset, county_id = event
+            matched = rules().matching(process, on, target, offset) if process in rules().processes else []
+            count += apply_rules(conn, matched, case_id=case_id, county_id=county_id, kind=kind, params=params,
+                                 source=source, now=now)
+    return count
+
+
+def _deadline_event(conn: sa.Connection, deadline_id: int) -> tuple[str, str, str, int | None, int] | None:
+    row = conn.execute(
+        sa.select(_deadlines.c.kind, _deadlines.c.name, _deadlines.c.offset_days, _cases.c.definition_key,
+                  _cases.c.county_id)
+        .join(_cases, _cases.c.id == _deadlines.c.case_id).where(_deadlines.c.id == deadline_id)).first()
+    if row is None:
+        return None
+    on = "reminder" if row.kind == "reminder" else "expiry"
+    return row.definition_key, on, row.name, row.offset_days if on == "reminder" else None, row.county_id
+
+
+def apply_rules(conn: sa.Connection, matched: Sequence[Rule], *, case_id: int, county_id: int, kind: str,
+                params: dict[str, Any], source: str, now: datetime) -> int:
+    """In-app rows and outbox rows for the rules that matched one cause; returns the in-app rows written.
+
+    One message per cause, recipient and channel: the first rule (in file order) that names them wins.
+    """
+    if not matched:
         return 0
-    dialect = sqlite if is_sqlite(session) else postgresql
-    statement = dialect.insert(_table).values(rows).on_conflict_do_nothing(index_elements=["source_key"])
-    return int(session.connection().execute(statement).rowcount or 0)
+    chosen: dict[tuple[int, str], Rule] = {}
+    for rule in sorted(matched, key=lambda r: r.order):
+        for uid in _recipient_ids(conn, case_id, county_id, rule.recipients):
+            for channel in rule.channels:
+                chosen.setdefault((uid, channel), rule)
+    people = sorted({uid for uid, _ in chosen})
+    prefs = preferences_of(conn, people)
+    # A channel the user has no address for is left out (the in-app notification still goes); the
+    # preferences page insists on an address for each channel chosen for reminders.
+    reachable = {(row.id, "email") for row in conn.execute(
+        sa.select(_users.c.id).where(_users.c.id.in_(people), _users.c.email.is_not(None)))}
+    reachable |= {(row.id, "sms") for row in conn.execute(
+        sa.select(_users.c.id).where(_users.c.id.in_(people), _users.c.mobile.is_not(None)))}
+    in_app: dict[str, list[int]] = {}  # by template: an event's in-app text is rendered from it
+    outbox: list[dict[str, Any]] = []
+    for (uid, channel), rule in chosen.items():
+        pref = prefs[uid]
+        if channel == "in_app":
+            in_app.setdefault(rule.template, []).append(uid)
+            continue
+        if not pref.wants(channel, rule.category) or (uid, channel) not in reachable:
+            continue
+        due = (quiet_until(now, pref.quiet_start, pref.quiet_end) if channel == "sms" else None) or now
+        outbox.append({"idempotency_key": f"{source}:u{uid}:{channel}", "source": source, "rule": rule.name,
+                       "template": rule.template, "category": rule.category, "channel": channel, "user_id": uid,
+                       "case_id": case_id, "params": params, "status": OutboxStatus.queued.value, "attempts": 0,
+                       "retries": 0, "next_attempt_at": due, "created_at": now})
+    written = 0
+    for template, users in in_app.items():
+        shown = {**params, "template": template} if kind == "event" else params
+        written += _in_app(conn, users, case_id=case_id, kind=kind, params=shown, source=source, now=now)
+    _insert_ignoring_duplicates(conn, _outbox, outbox, "idempotency_key")
+    return written
+
+
+# --- transitions and new cases ---------------------------------------------------------------------------------
+
+
+def case_params(conn: sa.Connection, definition: Definition, case: Case, data: dict[str, Any], *,
+                trigger: str | None = None, from_state: str | None = None,
+                comment: str | None = None) -> dict[str, Any]:
+    """What the templates of a case event get: number, title, process, state, step, comment, deadline."""
+    params: dict[str, Any] = {
+        "number": case.number, "title": case.title,
+        "process": definition.label.zh, "process_en": definition.label.en,
+        "state": definition.state_label(case.state), "state_en": definition.state_label(case.state, "en"),
+    }
+    if trigger:
+        params.update(step=definition.trigger_label(trigger), step_en=definition.trigger_label(trigger, "en"))
+    else:
+        params.update(step="新建", step_en="created")
+    if from_state:
+        params.update(from_state=definition.state_label(from_state),
+                      from_state_en=definition.state_label(from_state, "en"))
+    if comment:
+        params["comment"] = comment[:300]
+    state = definition.states.get(case.state)
+    for spec in state.deadlines if state else ():
+        due = data.get(spec.field) if spec.field else None
+        if not due and case.id is not None:
+            due = conn.execute(sa.select(sa.func.min(_deadlines.c.due_date)).where(
+                _deadlines.c.case_id == case.id, _deadlines.c.state == case.state,
+                _deadlines.c.kind == "expiry", _deadlines.c.status == "open")).scalar()
+        if due:
+            params.update(due_date=str(due), deadline=spec.label.zh, deadline_en=spec.label.en)
+            break
+    return params
+
+
+def _after_fire(ctx: engine.FireContext, from_state: str) -> None:
+    ruleset = rules()
+    key = ctx.definition.key
+    if key not in ruleset.processes:
+        return
+    case = ctx.case
+    matched = ruleset.matching(key, "trigger", ctx.spec.trigger)
+    if ctx.spec.moves and case.state != from_state:
+        matched = ruleset.matching(key, "enter", case.state) + matched
+    if not matched:
+        return
+    conn = ctx.session.connection()
+    params = case_params(conn, ctx.definition, case, ctx.data, trigger=ctx.spec.trigger, from_state=from_state,
+                         comment=ctx.comment)
+    apply_rules(conn, matched, case_id=case.id, county_id=case.county_id, kind="event",  # type: ignore[arg-type]
+                params=params, source=f"case:{case.id}:v{case.version}", now=ctx.now)
+
+
+def _case_created(_mapper: Any, conn: sa.Connection, case: Case) -> None:
+    """A new case enters its initial state: the `enter` rules of that state apply (inside the flush)."""
+    ruleset = rules()
+    if case.definition_key not in ruleset.processes:
+        return
+    matched = ruleset.matching(case.definition_key, "enter", case.state)
+    if not matched:
+        return
+    try:
+        definition = CATALOG.get(case.definition_key, case.definition_version)
+    except WorkflowError:
+        return  # a version this process did not load from the files has no rules of its own
+    params = case_params(conn, definition, case, case.data or {})
+    apply_rules(conn, matched, case_id=case.id, county_id=case.county_id, kind="event",  # type: ignore[arg-type]
+                params=params, source=f"case:{case.id}:v{case.version}", now=case.created_at)
+
+
+def install() -> None:
+    """Plug the rules into the engine and into case creation (idempotent)."""
+    if _after_fire not in engine.AFTER_FIRE:
+        engine.AFTER_FIRE.append(_after_fire)
+    if not sa.event.contains(Case, "after_insert", _case_created):
+        sa.event.listen(Case, "after_insert", _case_created)
+
+
+install()
+
+
+# --- the notification centre -----------------------------------------------------------------------------------
 
 
 def unread_count(session: Session, user_id: int) -> int:
