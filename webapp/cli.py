@@ -170,9 +170,12 @@ def definitions_show(key: str) -> None:
 
 
 def _scheduler(app, *, background: bool):  # type: ignore[no-untyped-def]
-    """The scheduler with the deadline sweep and the yearly inspection campaign (checked daily and at start)."""
+    """The scheduler with the deadline sweep, the yearly inspection campaign (checked daily and at start) and
+    the notification dispatcher (every ZYZ_NOTIFY_SECONDS)."""
     from datetime import UTC, datetime
 
+    from notifications.dispatcher import job as dispatcher_job
+    from notifications.settings import NotifySettings
     from workflow.calendar import LOCAL_TZ
     from workflow.scheduler import build_scheduler
     from workflow.services.inspections import open_yearly_campaign
@@ -184,7 +187,9 @@ def _scheduler(app, *, background: bool):  # type: ignore[no-untyped-def]
             open_yearly_campaign(session=s, now=utcnow(), month_day=app.config["INSPECTION_DATE"])
 
     jobs = (("yearly-inspections", yearly_inspections,
-             {"trigger": "cron", "hour": 8, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),)
+             {"trigger": "cron", "hour": 8, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),
+            ("notification-dispatch", dispatcher_job(sessions, NotifySettings.from_mapping(app.config), utcnow),
+             {"trigger": "interval", "seconds": app.config["NOTIFY_SECONDS"], "next_run_time": datetime.now(UTC)}))
     # The audit trail's daily anchor: asked every hour (and at start), written by the first run of each day.
     jobs += (("audit-anchor", lambda: _anchor(app, only_if_due=True),
               {"trigger": "cron", "minute": 7, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),)
@@ -205,6 +210,85 @@ def scheduler_command() -> None:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         click.echo("scheduler stopped")
+
+
+@main.group("notifications")
+def notifications_group() -> None:
+    """E-mail and SMS: check the rules and templates, send now, failed messages."""
+
+
+@notifications_group.command("check")
+def notifications_check() -> None:
+    """Load definitions/notifications.yaml and check every template it names; exit 1 on any problem."""
+    from notifications.compose import check_templates
+    from workflow.notices import RuleError, rules
+
+    try:
+        ruleset = rules()
+    except RuleError as exc:
+        for line in exc.errors:
+            click.echo(line)
+        sys.exit(1)
+    problems = check_templates(ruleset)
+    for line in problems:
+        click.echo(line)
+    if not problems:
+        click.echo(f"OK {len(ruleset.rules)} rules, {len(ruleset.templates)} templates")
+    sys.exit(1 if problems else 0)
+
+
+@notifications_group.command("dispatch")
+@click.option("--once", is_flag=True, help="Send what is due now and stop.")
+@with_appcontext
+def notifications_dispatch(once: bool) -> None:
+    """Run the dispatcher alone (the scheduler runs it too): every ZYZ_NOTIFY_SECONDS until stopped."""
+    import logging
+    import time
+
+    from notifications.dispatcher import job
+    from notifications.settings import NotifySettings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run = job(_sessions(), NotifySettings.from_mapping(current_app.config), utcnow)
+    while True:
+        result = run()
+        if once:
+            click.echo(f"{result.sent} sent, {result.retrying} to retry, {result.failed} failed, "
+                       f"{result.deferred} held for quiet hours, {result.in_doubt} in doubt")
+            return
+        time.sleep(current_app.config["NOTIFY_SECONDS"])
+
+
+@notifications_group.command("failed")
+@with_appcontext
+def notifications_failed() -> None:
+    """List failed messages, newest first."""
+    from notifications.outbox import failed
+    from workflow.calendar import to_local
+
+    with transaction(_sessions()) as s:
+        rows, total = failed(s, per_page=200)
+    click.echo(f"{total} failed")
+    for r in rows:
+        when = f"{to_local(r.failed_at):%Y-%m-%d %H:%M}" if r.failed_at else ""
+        click.echo(f"#{r.id} {when} {r.case_number or '-'} {r.channel} {r.recipient}: {r.last_error}")
+
+
+@notifications_group.command("retry")
+@click.argument("outbox_id", type=int)
+@with_appcontext
+def notifications_retry(outbox_id: int) -> None:
+    """Put failed message OUTBOX_ID back in the queue (as the office would from its page)."""
+    from notifications.outbox import retry
+    from workflow.actors import Actor
+
+    office = Actor(user_id=None, name="zyz notifications retry", role="office", unit_id=None, unit_name=None)
+    try:
+        with transaction(_sessions()) as s:
+            retry(s, outbox_id=outbox_id, actor=office, now=utcnow())
+    except WorkflowError as exc:
+        _fail(exc)
+    click.echo(f"#{outbox_id} queued again")
 
 
 @main.group("deadlines")

@@ -30,6 +30,7 @@ def from_environment(instance_path: str) -> dict:
         "SWEEP_SECONDS": int(env.get("ZYZ_SWEEP_SECONDS", "60")),
         "SWEEP_BATCH": int(env.get("ZYZ_SWEEP_BATCH", "200")),  # due rows claimed and committed together
         "INSPECTION_DATE": env.get("ZYZ_INSPECTION_DATE", "03-01"),  # MM-DD: the yearly campaign opens then
+        **_notification_settings(env),
         "SESSION_COOKIE_SECURE": env.get("ZYZ_HTTPS", "") == "1",
         "PASSWORD_POLICY": env.get("ZYZ_PASSWORD_POLICY", "mlps"),  # mlps | asvs (workflow.auth.PROFILES)
         # Reverse proxies in front (nginx: 1). Only then are X-Forwarded-For/-Proto believed: the client's
@@ -38,6 +39,24 @@ def from_environment(instance_path: str) -> dict:
         "LOGIN_RATE_LIMIT": int(env.get("ZYZ_LOGIN_RATE_LIMIT", "30")),  # login + token attempts per address a minute
         "PREFERRED_URL_SCHEME": "https" if env.get("ZYZ_HTTPS", "") == "1" else "http",
     }
+
+
+# E-mail, SMS and the dispatcher (README, "Notifications"): ZYZ_<NAME> read into the key <NAME>.
+NOTIFICATION_VARIABLES = (
+    "SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASSWORD", "SMTP_SECURITY", "SMTP_FROM", "SMTP_TIMEOUT",
+    "SMTP_CA_FILE", "SMS_PROVIDER", "SMS_SIGN_NAME", "SMS_TEMPLATE_IDS", "SMS_TIMEOUT",
+    "SMS_ALIYUN_ACCESS_KEY_ID", "SMS_ALIYUN_ACCESS_KEY_SECRET", "SMS_ALIYUN_ENDPOINT", "SMS_ALIYUN_REGION",
+    "SMS_TENCENT_SECRET_ID", "SMS_TENCENT_SECRET_KEY", "SMS_TENCENT_SDK_APP_ID", "SMS_TENCENT_REGION",
+    "SMS_TENCENT_ENDPOINT", "SMS_HTTP_URL", "SMS_HTTP_BODY", "SMS_HTTP_HEADERS", "BASE_URL", "NOTIFY_BATCH",
+    "NOTIFY_CONNECTIONS", "NOTIFY_MAX_ATTEMPTS", "NOTIFY_BACKOFF_SECONDS", "NOTIFY_BACKOFF_MAX_SECONDS",
+    "NOTIFY_LEASE_SECONDS",
+)
+
+
+def _notification_settings(env) -> dict:  # type: ignore[no-untyped-def]
+    found = {name: env[f"ZYZ_{name}"] for name in NOTIFICATION_VARIABLES if env.get(f"ZYZ_{name}")}
+    found["NOTIFY_SECONDS"] = int(env.get("ZYZ_NOTIFY_SECONDS", "5"))  # how often the dispatcher runs
+    return found
 
 
 def check_production(config: dict) -> None:

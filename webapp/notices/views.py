@@ -2,16 +2,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlmodel import select
 
+from notifications import compose
+from notifications import outbox as outbox_service
+from notifications import preferences as preference_service
+from webapp.auth.current import actor
 from webapp.database import db, unit_of_work, utcnow
-from webapp.errors import is_english
+from webapp.errors import field_errors, is_english
 from webapp.notices import bp
-from workflow.models import Notification
-from workflow.notices import mark_read, unread_count
+from workflow.errors import WorkflowError
+from workflow.models import Case, Notification, Role, Unit
+from workflow.notices import PREFERENCE_FIELDS, mark_read, unread_count
 from workflow.queries import _page
 
 
@@ -20,6 +25,11 @@ def render_notice(notice: Notification) -> str:
     p: dict[str, Any] = dict(notice.params or {})
     en = is_english()
     deadline = p.get("deadline_en" if en else "deadline", "")
+    if notice.kind == "event" and p.get("template"):
+        try:
+            return compose.in_app(p["template"], "en" if en else "zh", p)
+        except compose.TemplateError:
+            return f"{p.get('number', '')} {p.get('step_en' if en else 'step', '')}".strip()
     if notice.kind == "reminder":
         days = p.get("days_before") or 0
         if days:
@@ -41,21 +51,31 @@ def render_notice(notice: Notification) -> str:
     return p.get("text_en" if en else "text") or notice.kind
 
 
+def _int_arg(name: str) -> int:
+    raw = request.args.get(name, "1")
+    return int(raw) if raw.isdigit() and len(raw) < 7 else 1
+
+
 @bp.route("/notifications")
 @login_required
 def index():  # type: ignore[no-untyped-def]
-    raw = request.args.get("page", "1")
-    query = (select(Notification).where(Notification.user_id == current_user.row.id)
-             .order_by(Notification.id.desc()))  # type: ignore[union-attr]
-    page = _page(db(), query, int(raw) if raw.isdigit() and len(raw) < 7 else 1, 20)
-    return render_template("notices/index.html", page=page, render_notice=render_notice)
+    query = select(Notification).where(Notification.user_id == current_user.row.id)
+    if request.args.get("unread") == "1":
+        query = query.where(Notification.read_at.is_(None))  # type: ignore[union-attr]
+    page = _page(db(), query.order_by(Notification.id.desc()), _int_arg("page"), 20)  # type: ignore[union-attr]
+    failed = outbox_service.failed_count(db()) if current_user.role == Role.office else 0
+    return render_template("notices/index.html", page=page, render_notice=render_notice, failed=failed,
+                           unread_only=request.args.get("unread") == "1")
 
 
 @bp.route("/notifications/<int:notice_id>/read", methods=["POST"])
 @login_required
 def read(notice_id: int):  # type: ignore[no-untyped-def]
     with unit_of_work() as s:
+        row = s.get(Notification, notice_id)
         mark_read(s, user_id=current_user.row.id, notification_id=notice_id, now=utcnow())
+    if request.form.get("open") == "1" and row is not None and row.user_id == current_user.row.id and row.case_id:
+        return redirect(url_for("cases.show", case_id=row.case_id))
     return redirect(url_for("notices.index"))
 
 
@@ -67,8 +87,96 @@ def read_all():  # type: ignore[no-untyped-def]
     return redirect(url_for("notices.index"))
 
 
+# --- preferences ---------------------------------------------------------------------------------------------
+
+
+def _submitted() -> dict[str, Any]:
+    form = request.form
+    values: dict[str, Any] = {name: form.get(name) == "on" for name in preference_service.SWITCHES}
+    for name in ("quiet_start", "quiet_end", "language"):
+        values[name] = form.get(name, "").strip()[:10]
+    return values
+
+
+def _preferences_page(user_id: int, *, template_for_admin: bool):  # type: ignore[no-untyped-def]
+    user, prefs = preference_service.load(db(), user_id)
+    values: dict[str, Any] = {name: getattr(prefs, name) for name in PREFERENCE_FIELDS}
+    contact = {"email": user.email or "", "mobile": user.mobile or ""}
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        values = _submitted()
+        contact = {"email": request.form.get("email", "").strip()[:200],
+                   "mobile": request.form.get("mobile", "").strip()[:30]}
+        try:
+            with unit_of_work() as s:
+                preference_service.save(s, user_id=user_id, actor=actor(), now=utcnow(), **contact, **values)
+        except WorkflowError as exc:
+            errors = field_errors(exc)
+        else:
+            flash(_("Notification settings saved."), "success")
+            target = "notices.user_preferences" if template_for_admin else "notices.preferences"
+            return redirect(url_for(target, **({"user_id": user_id} if template_for_admin else {})))
+    unit = db().get(Unit, user.unit_id)
+    return render_template("notices/preferences.html", user=user, unit=unit, values=values, contact=contact,
+                           errors=errors, for_admin=template_for_admin), 422 if errors else 200
+
+
+@bp.route("/notifications/preferences", methods=["GET", "POST"])
+@login_required
+def preferences():  # type: ignore[no-untyped-def]
+    return _preferences_page(current_user.row.id, template_for_admin=False)
+
+
+@bp.route("/admin/users/<int:user_id>/notifications", methods=["GET", "POST"])
+@login_required
+def user_preferences(user_id: int):  # type: ignore[no-untyped-def]
+    if current_user.role != Role.admin:
+        abort(403)
+    return _preferences_page(user_id, template_for_admin=True)
+
+
+# --- failed messages (the office) -----------------------------------------------------------------------------
+
+
+@bp.route("/notifications/failed")
+@login_required
+def failed():  # type: ignore[no-untyped-def]
+    if current_user.role != Role.office:
+        abort(403)
+    page = _int_arg("page")
+    rows, total = outbox_service.failed(db(), page=page, per_page=50)
+    return render_template("notices/failed.html", rows=rows, total=total, page=page,
+                           pages=max(1, (total + 49) // 50))
+
+
+@bp.route("/notifications/outbox/<int:outbox_id>/retry", methods=["POST"])
+@login_required
+def retry(outbox_id: int):  # type: ignore[no-untyped-def]
+    if current_user.role != Role.office:
+        abort(403)
+    try:
+        with unit_of_work() as s:
+            outbox_service.retry(s, outbox_id=outbox_id, actor=actor(), now=utcnow())
+    except WorkflowError as exc:
+        flash(exc.en if is_english() else exc.zh, "warning")
+    else:
+        flash(_("The message is queued again."), "success")
+    back = request.form.get("next", "")
+    return redirect(back if back.startswith("/") and not back.startswith("//") else url_for("notices.failed"))
+
+
+# --- the case page's delivery status --------------------------------------------------------------------------
+
+
+def case_deliveries(case: Case) -> list[outbox_service.Delivery]:
+    """The e-mails and SMS of a case the viewer may see (cases/show.html includes notices/_deliveries.html)."""
+    if not current_user.is_authenticated:
+        return []
+    return outbox_service.deliveries(db(), case_id=case.id, viewer=actor())  # type: ignore[arg-type]
+
+
 @bp.app_context_processor
 def unread() -> dict:
     if not current_user.is_authenticated or request.blueprint == "api":
         return {}
-    return {"unread_notices": unread_count(db(), current_user.row.id)}
+    return {"unread_notices": unread_count(db(), current_user.row.id), "case_deliveries": case_deliveries}
