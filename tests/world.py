@@ -79,6 +79,9 @@ def args(world: World, role: str, arguments, which: str) -> dict[str, object]:
     """URL arguments for a rule: the `which` object of each kind, as `role` sees it."""
     values = {}
     for name in arguments:
+        if name not in world.ids:
+            raise AssertionError(f"no test object for the URL argument {name!r}: add an own, another county's and "
+                                 f"a missing one to tests/world.py")
         value = world.ids[name][which]
         if name == "notice_id" and which == "own":
             value = world.notices.get(role, world.ids["notice_id"]["other"])
