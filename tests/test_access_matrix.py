@@ -75,6 +75,13 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("notices.index", "GET"): {**same(200), "anonymous": 302},
     ("notices.read", "POST"): same(LOGIN),  # another user's notification changes nothing, like a missing one
     ("notices.read_all", "POST"): same(302),
+    ("notices.preferences", "GET"): {**same(200), "anonymous": 302},
+    ("notices.preferences", "POST"): {**same(422), "anonymous": 302},  # an empty form: reminders need a channel
+    ("notices.failed", "GET"): only("office", 200),
+    ("notices.retry", "POST"): {**dict.fromkeys(ROLES, REFUSED), "office": (302, 302, 302),
+                                "anonymous": LOGIN},  # back to the list, with a message (a missing one too)
+    ("notices.user_preferences", "GET"): admin_page(200, missing=404),
+    ("notices.user_preferences", "POST"): admin_page(422, missing=404),
     ("cases.index", "GET"): same(302),  # each role to its own start page
     # --- the business: cases, towns, files, supervision -------------------------------------------------------
     ("cases.inbox", "GET"): business(200),

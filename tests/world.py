@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from conftest import COMPLETE_APPLICATION, PASSWORD, Factory, csrf_token, login
 from workflow.actors import Actor
 from workflow.db import transaction
-from workflow.models import CaseParty
+from workflow.models import CaseParty, OutboxMessage
 from workflow.notices import notify
 
 ROLES = ("county", "office", "member", "leader", "admin", "auditor", "anonymous")
@@ -50,6 +50,14 @@ def build_world(make: Factory, db, now) -> World:
         files = [store_bytes(session=s, actor=Actor.system(), data=PDF, filename=f"{n}.pdf",
                              content_type="application/pdf", kind="evidence", now=now, case_id=c.id)
                  for n, c in (("yx", yx_case), ("cq", cq_case))]
+        # a failed e-mail about each county's case, for the office's retry (notifications)
+        outbox = [OutboxMessage(idempotency_key=f"world:{case.id}:email", source=f"world:{case.id}",
+                                rule="order_issued", template="order_issued", category="event", channel="email",
+                                user_id=clerk.id, case_id=case.id, params={"number": case.number}, status="failed",
+                                attempts=1, next_attempt_at=now, created_at=now, failed_at=now,
+                                last_error="SMTP 550 no such user", error_kind="permanent")
+                  for case, clerk in ((yx_case, yx_clerk), (cq_case, cq_clerk))]
+        s.add_all(outbox)
         notices = {}
         for role, user in {**users, "other": cq_clerk}.items():
             notify(s, user_ids=[user.id], case_id=None, kind="calendar_missing", params={"year": 2031},
@@ -65,6 +73,7 @@ def build_world(make: Factory, db, now) -> World:
         "town_id": {"own": yx_town.id, "other": cq_town.id, "missing": MISSING},
         "attachment_id": {"own": files[0].id, "other": files[1].id, "missing": MISSING},
         "notice_id": {"own": None, "other": notices["other"], "missing": MISSING},  # own: per role, see `args`
+        "outbox_id": {"own": outbox[0].id, "other": outbox[1].id, "missing": MISSING},
         "user_id": {"own": yx_target.id, "other": cq_clerk.id, "missing": MISSING},
         "year": {"own": 2026, "other": 2027, "missing": 1999},
         "trigger": {"own": "record_opinion", "other": "record_opinion", "missing": "record_opinion"},
