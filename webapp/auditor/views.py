@@ -148,8 +148,17 @@ def search():  # type: ignore[no-untyped-def]
             audit.note_access(s, kind="search", actor=actor(), now=utcnow(), criteria=criteria, before=before,
                               after=after, shown=len(page.items))
             case_id = audit.case_id_of(s, criteria.case) if criteria.case else None
-    return render_template("auditor/search.html", page=page, errors=errors, case_id=case_id,
+    cases = _cases_of(page.items) if page else {}
+    return render_template("auditor/search.html", page=page, errors=errors, case_id=case_id, cases=cases,
                            **_form_context()), 400 if errors else 200
+
+
+def _cases_of(events: list[Any]) -> dict[int, Case]:
+    """The cases the events name, to show their steps and states by label."""
+    ids = {e.case_id for e in events if e.case_id}
+    if not ids:
+        return {}
+    return {c.id: c for c in db().exec(select(Case).where(Case.id.in_(ids))).all()}  # type: ignore[union-attr,misc]
 
 
 @bp.route("/cases/<int:case_id>")
