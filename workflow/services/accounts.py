@@ -4,7 +4,6 @@ themselves out. Cases and the audit trail are not reachable from here: they belo
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,14 +14,12 @@ from sqlmodel import Session, select
 from workflow import audit
 from workflow.actors import Actor
 from workflow.auth import DEFAULT_POLICY, Policy, create_user, end_all_sessions, hash_password, initial_password
+from workflow.contacts import contact_problems, normalize_email, normalize_mobile
 from workflow.errors import Forbidden, NotFound, Unprocessable
 from workflow.models import HUMAN_ROLES, UNIT_KIND_ROLES, LoginSession, Role, Unit, UnitKind, User
 from workflow.queries import Page, _page
 
 STATUSES = ("active", "disabled", "locked", "must_change_password")
-# Until the notifications' contact checks are shared (workflow/contacts.py), the same two rules in brief.
-_EMAIL = re.compile(r"[^@\s<>\"(),;:]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-_MOBILE = re.compile(r"(?:\+?86)?(1[3-9]\d{9})")
 
 
 @dataclass(frozen=True)
@@ -33,20 +30,6 @@ class AccountRow:
     unit_name: str | None
     live_sessions: int
     is_locked: bool
-
-
-def _contact(email: str | None, mobile: str | None) -> tuple[str | None, str | None, list[dict[str, Any]]]:
-    """The e-mail address trimmed and the mobile as its 11 digits, and why either is refused."""
-    problems: list[dict[str, Any]] = []
-    email = (email or "").strip() or None
-    if email is not None and (len(email) > 200 or not _EMAIL.fullmatch(email)):
-        problems.append({"field": "email", "zh": "电子邮箱格式不正确", "en": "not a valid e-mail address"})
-    digits = re.sub(r"[\s-]", "", mobile or "")
-    found = _MOBILE.fullmatch(digits) if digits else None
-    if digits and found is None:
-        problems.append({"field": "mobile", "zh": "手机号码应为11位中国大陆手机号（可加 +86）",
-                         "en": "mobile: an 11-digit mainland number starting 13-19 (+86 optional)"})
-    return email, found.group(1) if found else None, problems
 
 
 def _admin_only(actor: Actor) -> None:
@@ -136,8 +119,7 @@ def update_account(session: Session, *, actor: Actor, user_id: int, now: datetim
         problems.append({"field": "display_name", "zh": "请填写姓名", "en": "name is required"})
     elif len(display_name) > 100:
         problems.append({"field": "display_name", "zh": "姓名不能超过100个字", "en": "at most 100 characters"})
-    email, mobile, contact_problems = _contact(email, mobile)
-    problems += contact_problems
+    problems += contact_problems(email=email, mobile=mobile)
     unit = session.get(Unit, unit_id) if 0 < unit_id <= 2**31 - 1 else None
     if role not in [r.value for r in HUMAN_ROLES]:
         problems.append({"field": "role", "zh": "角色不正确", "en": "unknown role"})
@@ -150,7 +132,7 @@ def update_account(session: Session, *, actor: Actor, user_id: int, now: datetim
                             details=problems)
     if role != user.role:
         _not_self(actor, user, "不能修改自己的角色。", "You cannot change your own role.")
-    new = {"display_name": display_name, "email": email, "mobile": mobile,
+    new = {"display_name": display_name, "email": normalize_email(email), "mobile": normalize_mobile(mobile),
            "unit_id": unit_id, "role": role}
     changes = {k: [getattr(user, k), v] for k, v in new.items() if getattr(user, k) != v}
     if not changes:
