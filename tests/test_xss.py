@@ -17,6 +17,7 @@ from workflow import application as schema
 from workflow.attachments import store_bytes
 from workflow.db import transaction
 from workflow.engine import create_case, fire
+from workflow.models import OutboxMessage
 from workflow.notices import notify
 from workflow.services import accounts
 from workflow.services.calendar_admin import enter_year
@@ -54,7 +55,8 @@ def xss_world(make, db, now):
     auditor = make.user("auditor", username="sec_auditor")
     act = {u.username: make.actor(u) for u in (member, county, office, leader, admin, auditor)}
     yx = make.unit("盂县", "county")
-    ids: dict[str, list[int]] = {"case_id": [], "town_id": [], "attachment_id": [], "user_id": [], "notice_id": []}
+    ids: dict[str, list[int]] = {"case_id": [], "town_id": [], "attachment_id": [], "user_id": [], "notice_id": [],
+                                 "outbox_id": []}
     with transaction(db) as s:
         for user in (member, county, office, leader, auditor):
             accounts.update_account(s, actor=act["sysadmin"], user_id=user.id, now=now,
@@ -110,6 +112,14 @@ def xss_world(make, db, now):
         ids["attachment_id"].append(upload.id)
         enter_year(session=s, year=2031, text=f"2031-01-01 休 {p('holiday note', slash=False)}",
                    actor=act["sysadmin"], now=now)
+        failed = OutboxMessage(idempotency_key="xss:outbox", source=f"case:{case.id}:v1", rule="xss",
+                               template="state_entered", category="event", channel="email", user_id=county.id,
+                               case_id=case.id, status="failed", attempts=5, next_attempt_at=now, created_at=now,
+                               failed_at=now, error_kind="permanent", last_error=p("a mail server's answer"),
+                               address="wangli@yq.gov.cn")
+        s.add(failed)
+        s.flush()
+        ids["outbox_id"] = [failed.id]
         for user in (member, county, office, leader, admin, auditor):
             notify(s, user_ids=[user.id], case_id=case.id, kind="custom", source=f"xss:{user.id}", now=now,
                    params={"text": p(f"notification to {user.role}"), "text_en": p(f"notification en {user.role}")})
