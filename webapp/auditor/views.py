@@ -32,7 +32,7 @@ KIND_LABELS = {
     "transition": _l("Step on a case"), "case_created": _l("Case created"), "town_created": _l("Town registered"),
     "attachment_added": _l("Attachment added"), "login_ok": _l("Login"), "login_failed": _l("Failed login"),
     "logout": _l("Logout"), "lockout": _l("Account locked after failures"), "session_ended": _l("Session ended"),
-    "password_changed": _l("Password changed"), "user_created": _l("Account created"),
+    "password_changed": _l("Password change"), "user_created": _l("Account creation"),
     "user_locked": _l("Account locked"), "user_unlocked": _l("Account unlocked"),
     "login_rate_limited": _l("Too many login attempts"), "password_expired": _l("Password expired"),
     "password_rehashed": _l("Password hash upgraded"), "notification_retried": _l("Notification queued again"),
