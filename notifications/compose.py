@@ -25,8 +25,9 @@ MAX_SMS_SEGMENTS = 2
 # carries a header), which is how the Chinese carriers and both gateways count and bill.
 SINGLE_SEGMENT, MULTI_SEGMENT = 70, 67
 
+# auto_reload off: the templates ship with the code, no need to stat them for every message
 _env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]),
-                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False, auto_reload=False)
 _SPACES = re.compile(r"\s+")
 
 
