@@ -61,26 +61,36 @@ LANGUAGES = ("zh", "en")
 # --- recipients ------------------------------------------------------------------------------------------------
 
 
-def _recipient_ids(conn: sa.Connection, case_id: int | None, county_id: int | None,
-                   selectors: Iterable[str]) -> list[int]:
+_RECIPIENT_QUERIES: dict[tuple[str, ...], sa.Select[Any]] = {}  # built once per list of selectors
+
+
+def _recipient_query(selectors: tuple[str, ...]) -> sa.Select[Any]:
     clauses = []
     users = _users.c
     for who in selectors:
         if who == "county":
-            clauses.append(sa.and_(users.role == Role.county.value, users.unit_id == county_id))
+            clauses.append(sa.and_(users.role == Role.county.value, users.unit_id == sa.bindparam("b_county")))
         elif who in ("office", "leader"):
             clauses.append(users.role == who)
         elif who in ("pending_units", "member_units"):
-            chosen = sa.select(_parties.c.unit_id).where(_parties.c.case_id == case_id)
+            chosen = sa.select(_parties.c.unit_id).where(_parties.c.case_id == sa.bindparam("b_case"))
             if who == "pending_units":
                 chosen = chosen.where(_parties.c.responded_at.is_(None))
             clauses.append(sa.and_(users.role == Role.member.value, users.unit_id.in_(chosen)))
         else:
             raise ValueError(f"unknown recipients {who!r}")
-    if not clauses:
+    return sa.select(users.id).where(users.is_active.is_(True), sa.or_(*clauses)).order_by(users.id)
+
+
+def _recipient_ids(conn: sa.Connection, case_id: int | None, county_id: int | None,
+                   selectors: Iterable[str]) -> list[int]:
+    key = tuple(selectors)
+    if not key:
         return []
-    query = sa.select(users.id).where(users.is_active.is_(True), sa.or_(*clauses)).order_by(users.id)
-    return [int(i) for i in conn.execute(query).scalars()]
+    query = _RECIPIENT_QUERIES.get(key)
+    if query is None:
+        query = _RECIPIENT_QUERIES[key] = _recipient_query(key)
+    return [int(i) for i in conn.execute(query, {"b_case": case_id, "b_county": county_id}).scalars()]
 
 
 def recipients(session: Session, case: Case, selectors: Iterable[str]) -> list[int]:
@@ -321,6 +331,10 @@ class Preferences:
 
 DEFAULT_PREFERENCES = Preferences()
 PREFERENCE_FIELDS = tuple(Preferences.__dataclass_fields__)
+# Built once (it runs inside transitions): addresses and saved preferences of the recipients.
+_CONTACTS = (sa.select(_users.c.id, _users.c.email, _users.c.mobile, *(_prefs.c[k] for k in PREFERENCE_FIELDS))
+             .outerjoin(_prefs, _prefs.c.user_id == _users.c.id)
+             .where(_users.c.id.in_(sa.bindparam("b_ids", expanding=True))))
 
 
 def preferences_of(conn: sa.Connection | Session, user_ids: Sequence[int]) -> dict[int, Preferences]:
@@ -415,22 +429,24 @@ def apply_rules(conn: sa.Connection, matched: Sequence[Rule], *, case_id: int, c
         for uid in _recipient_ids(conn, case_id, county_id, rule.recipients):
             for channel in rule.channels:
                 chosen.setdefault((uid, channel), rule)
-    people = sorted({uid for uid, _ in chosen})
-    prefs = preferences_of(conn, people)
-    # A channel the user has no address for is left out (the in-app notification still goes); the
-    # preferences page insists on an address for each channel chosen for reminders.
-    reachable = {(row.id, "email") for row in conn.execute(
-        sa.select(_users.c.id).where(_users.c.id.in_(people), _users.c.email.is_not(None)))}
-    reachable |= {(row.id, "sms") for row in conn.execute(
-        sa.select(_users.c.id).where(_users.c.id.in_(people), _users.c.mobile.is_not(None)))}
+    prefs: dict[int, Preferences] = {}
+    reachable: set[tuple[int, str]] = set()
+    if any(channel != "in_app" for _, channel in chosen):
+        # A channel the user has no address for is left out (the in-app notification still goes); the
+        # preferences page insists on an address for each channel chosen for reminders.
+        for row in conn.execute(_CONTACTS, {"b_ids": sorted({uid for uid, _ in chosen})}).mappings():
+            prefs[row["id"]] = DEFAULT_PREFERENCES if row["quiet_start"] is None else Preferences(
+                **{k: row[k] for k in PREFERENCE_FIELDS})
+            reachable |= {(row["id"], "email")} if row["email"] else set()
+            reachable |= {(row["id"], "sms")} if row["mobile"] else set()
     in_app: dict[str, list[int]] = {}  # by template: an event's in-app text is rendered from it
     outbox: list[dict[str, Any]] = []
     for (uid, channel), rule in chosen.items():
-        pref = prefs[uid]
         if channel == "in_app":
             in_app.setdefault(rule.template, []).append(uid)
             continue
-        if not pref.wants(channel, rule.category) or (uid, channel) not in reachable:
+        pref = prefs.get(uid, DEFAULT_PREFERENCES)
+        if (uid, channel) not in reachable or not pref.wants(channel, rule.category):
             continue
         due = (quiet_until(now, pref.quiet_start, pref.quiet_end) if channel == "sms" else None) or now
         outbox.append({"idempotency_key": f"{source}:u{uid}:{channel}", "source": source, "rule": rule.name,
@@ -446,6 +462,11 @@ def apply_rules(conn: sa.Connection, matched: Sequence[Rule], *, case_id: int, c
 
 
 # --- transitions and new cases ---------------------------------------------------------------------------------
+
+
+_DUE_DATE = sa.select(sa.func.min(_deadlines.c.due_date)).where(
+    _deadlines.c.case_id == sa.bindparam("b_case"), _deadlines.c.state == sa.bindparam("b_state"),
+    _deadlines.c.kind == "expiry", _deadlines.c.status == "open")
 
 
 def case_params(conn: sa.Connection, definition: Definition, case: Case, data: dict[str, Any], *,
@@ -470,9 +491,7 @@ def case_params(conn: sa.Connection, definition: Definition, case: Case, data: d
     for spec in state.deadlines if state else ():
         due = data.get(spec.field) if spec.field else None
         if not due and case.id is not None:
-            due = conn.execute(sa.select(sa.func.min(_deadlines.c.due_date)).where(
-                _deadlines.c.case_id == case.id, _deadlines.c.state == case.state,
-                _deadlines.c.kind == "expiry", _deadlines.c.status == "open")).scalar()
+            due = conn.execute(_DUE_DATE, {"b_case": case.id, "b_state": case.state}).scalar()
         if due:
             params.update(due_date=str(due), deadline=spec.label.zh, deadline_en=spec.label.en)
             break
