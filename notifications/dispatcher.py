@@ -202,28 +202,32 @@ class _Batch:
                 self.mailer.close()
                 self.session.close()
 
-    def commit(self, handover: dict[str, Any] | None = None) -> None:
-        """Write the outcomes so far (and mark the next row `sending`) in one transaction."""
+    def commit(self, handover: dict[str, Any] | None = None) -> bool:
+        """Write the outcomes so far (and mark the next row `sending`) in one transaction; False when the row to
+        hand over is no longer this dispatcher's (another took it back after the lease ran out: it is not sent)."""
         if not self.pending and handover is None:
-            return
+            return True
         session = self.session
+        marked = True
         try:
             conn = session.connection()
             for outcome in self.pending:
                 row = outcome.row
-                conn.execute(_MARK, {**outcome.values, "b_id": row.id, "b_worker": self.worker})
-                if outcome.event:
+                # every write is guarded by the claim: a row taken back by another dispatcher is left to it
+                done = conn.execute(_MARK, {**outcome.values, "b_id": row.id, "b_worker": self.worker}).rowcount
+                if outcome.event and done:
                     audit.record(session, kind=outcome.event, now=self.now, actor=Actor.system(),
                                  case_id=row.case_id, county_id=row.county_id,
                                  data={"outbox_id": row.id, "channel": row.channel, "user_id": row.user_id,
                                        "rule": row.rule, "template": row.template, **outcome.data})
             if handover is not None:
-                conn.execute(_MARK, {**handover, "b_worker": self.worker})
+                marked = conn.execute(_MARK, {**handover, "b_worker": self.worker}).rowcount == 1
             session.commit()
         except BaseException:
             session.rollback()
             raise
         self.pending = []
+        return marked
 
     def one(self, row: Any) -> None:
         prefs = Preferences(language=row.language or "zh", quiet_start=row.quiet_start or "22:00",
@@ -252,8 +256,10 @@ class _Batch:
         if row.channel == "email" and self.mailer.is_down:
             self.fail(row, self.mailer.down_error, attempts=attempts)  # type: ignore[arg-type]
             return
-        self.commit({"b_id": row.id, "status": OutboxStatus.sending.value, "attempts": attempts,
-                     "claimed_at": self.now, "address": address, "message_id": msgid})
+        if not self.commit({"b_id": row.id, "status": OutboxStatus.sending.value, "attempts": attempts,
+                            "claimed_at": self.now, "address": address, "message_id": msgid}):
+            log.warning("outbox %s: taken back by another dispatcher before it was handed over", row.id)
+            return
         try:
             reference = send()
         except DeliveryError as exc:

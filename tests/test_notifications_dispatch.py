@@ -204,3 +204,27 @@ def test_the_office_retries_a_failed_message_with_the_same_message_id(make, db, 
         county_view = outbox.deliveries(s, case_id=order.id, viewer=Actor.of(county, None))
     assert kinds == ["notification_failed", "notification_sent", "notification_retried", "notification_sent"]
     assert {d.recipient for d in county_view} == {"county用户"}
+
+
+def test_a_row_taken_back_by_another_dispatcher_is_not_handed_over(make, db, now):
+    orders(make, users=("a@yx.gov.cn", "b@yx.gov.cn", "c@yx.gov.cn"))
+    rows = email_rows(db)
+
+    def another_dispatcher_takes_the_second(count: int) -> None:
+        # while the first message is with the server, another dispatcher takes back the second row (its lease ran out)
+        if count == 1:
+            with transaction(db) as s:
+                s.connection().execute(_table.update().where(_table.c.id == rows[1].id)
+                                       .values(status="claimed", claimed_by="elsewhere:1:c0"))
+
+    sink = SmtpSink(on_data=another_dispatcher_takes_the_second).start()
+    settings = NotifySettings(smtp=SmtpSettings(host="127.0.0.1", port=sink.port, security="none", sender=SENDER),
+                              sms=SmsSettings(provider="console"), connections=1)
+    try:
+        result = dispatch(db, now=now, settings=settings)
+    finally:
+        sink.stop()
+    after = {r.id: r for r in email_rows(db)}
+    assert sorted(rcpts[0] for _, rcpts, _ in sink.received) == ["a@yx.gov.cn", "c@yx.gov.cn"]
+    assert (after[rows[1].id].status, after[rows[1].id].claimed_by) == ("claimed", "elsewhere:1:c0")
+    assert result.sent == 5  # two e-mails and three SMS (console)
