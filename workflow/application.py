@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from workflow.services.towns import INDUSTRY_CATEGORIES
+from workflow.yamlcheck import Label
 
 
 def reason(zh: str, en: str, field: str) -> dict[str, Any]:
@@ -21,13 +22,8 @@ def reason(zh: str, en: str, field: str) -> dict[str, Any]:
     return {"zh": zh, "en": en, "field": field}
 
 
-@dataclass(frozen=True)
-class Text:
-    zh: str
-    en: str
-
-    def get(self, locale: str | None) -> str:
-        return self.en if (locale or "zh").startswith("en") else self.zh
+# The application's labels are the same {zh, en} pairs as the definitions'.
+Text = Label
 
 
 def _choices(pairs: dict[str, tuple[str, str]]) -> dict[str, Text]:

@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from workflow.models import Role
 from workflow.registry import ACTIONS, GUARDS, load_rules
+from workflow.yamlcheck import Checker, Label, read_mapping
 
 DEFINITIONS_DIR = Path(__file__).resolve().parent.parent / "definitions"
 PROCESS_FILES = ("designation", "town", "inspection", "rectification")
@@ -30,15 +29,6 @@ TRANSITION_KEYS = {
     "comment", "confirm", "system", "description",
 }
 COMMENT_MODES = {"required", "optional", "none"}
-
-
-@dataclass(frozen=True)
-class Label:
-    zh: str
-    en: str
-
-    def get(self, locale: str | None) -> str:
-        return self.en if (locale or "zh").startswith("en") else self.zh
 
 
 @dataclass(frozen=True)
@@ -135,49 +125,11 @@ class DefinitionError(Exception):
         self.errors = errors
 
 
-class _Checker:
-    def __init__(self, filename: str):
-        self.filename = filename
-        self.errors: list[str] = []
-
-    def error(self, key: str, problem: str) -> None:
-        self.errors.append(f"{self.filename}: {key}: {problem}")
-
-    def label(self, raw: Any, key: str) -> Label:
-        if not isinstance(raw, dict):
-            self.error(key, "missing label (needs zh and en)")
-            return Label("", "")
-        for lang in ("zh", "en"):
-            if not isinstance(raw.get(lang), str) or not raw[lang].strip():
-                self.error(f"{key}.{lang}", "missing label")
-        return Label(str(raw.get("zh") or ""), str(raw.get("en") or ""))
-
-    def unknown_keys(self, raw: dict, allowed: set[str], key: str) -> None:
-        for k in raw:
-            if k not in allowed:
-                self.error(f"{key}.{k}" if key else str(k), "unknown key")
-
-    def names(self, raw: Any, key: str) -> tuple[str, ...]:
-        if raw is None:
-            return ()
-        if isinstance(raw, str):
-            return (raw,)
-        if isinstance(raw, list) and all(isinstance(x, str) for x in raw):
-            return tuple(raw)
-        self.error(key, "must be a name or a list of names")
-        return ()
-
-
 def parse_definition(text: str, filename: str) -> Definition:
     """Parse and validate one definition; raise DefinitionError listing every problem found."""
     load_rules()
-    check = _Checker(filename)
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise DefinitionError([f"{filename}: (file): not valid YAML: {exc}"]) from None
-    if not isinstance(raw, dict):
-        raise DefinitionError([f"{filename}: (file): must be a mapping"])
+    check = Checker(filename)
+    raw = read_mapping(text, filename, DefinitionError)
     check.unknown_keys(raw, TOP_KEYS, "")
     # A missing key is reported once, as missing, not again as having the wrong type.
     missing = {k for k in ("key", "version", "label", "initial", "states", "transitions") if k not in raw}
@@ -322,7 +274,7 @@ def parse_definition(text: str, filename: str) -> Definition:
     )
 
 
-def _deadline(check: _Checker, raw: Any, key: str) -> DeadlineSpec:
+def _deadline(check: Checker, raw: Any, key: str) -> DeadlineSpec:
     if not isinstance(raw, dict):
         check.error(key, "must be a mapping")
         return DeadlineSpec("", Label("", ""), None, None, None, None, ())
@@ -353,7 +305,7 @@ def _deadline(check: _Checker, raw: Any, key: str) -> DeadlineSpec:
     )
 
 
-def _check_graph(check: _Checker, states: dict[str, StateSpec], transitions: list[TransitionSpec],
+def _check_graph(check: Checker, states: dict[str, StateSpec], transitions: list[TransitionSpec],
                  initial: str) -> None:
     exits: dict[str, set[str]] = {name: set() for name in states}
     for spec in transitions:

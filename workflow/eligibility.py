@@ -14,10 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from workflow import application as app
 from workflow.application import HONOURS, PLATFORM_KINDS, Text
+from workflow.yamlcheck import Checker, read_mapping
 
 TABLE_PATH = Path(__file__).resolve().parent.parent / "definitions" / "eligibility.yaml"
 OUTCOMES = ("pass", "fail", "judge")
@@ -143,32 +142,17 @@ class Result:
 # --- loading ---------------------------------------------------------------------------------------------------
 
 
-class _Checker:
-    def __init__(self, filename: str):
-        self.filename = filename
-        self.errors: list[str] = []
-
-    def error(self, key: str, problem: str) -> None:
-        self.errors.append(f"{self.filename}: {key}: {problem}")
-
-    def unknown_keys(self, raw: dict, allowed: set[str], key: str) -> None:
-        for k in raw:
-            if k not in allowed:
-                self.error(f"{key}.{k}" if key else str(k), "unknown key")
-
+class _Checker(Checker):
     def text(self, raw: Any, key: str, facts: set[str] | None = None) -> Text:
         """A {zh, en} pair; with `facts`, a template whose {placeholders} must be among them."""
-        if not isinstance(raw, dict):
-            self.error(key, "missing (needs zh and en)")
-            return Text("", "")
-        self.unknown_keys(raw, {"zh", "en"}, key)
-        for lang in ("zh", "en"):
-            value = raw.get(lang)
-            if not isinstance(value, str) or not value.strip():
-                self.error(f"{key}.{lang}", "missing")
-            elif facts is not None:
-                self.template(value, f"{key}.{lang}", facts)
-        return Text(str(raw.get("zh") or ""), str(raw.get("en") or ""))
+        found = self.label(raw, key, "missing")
+        if isinstance(raw, dict):
+            self.unknown_keys(raw, {"zh", "en"}, key)
+            if facts is not None:
+                for lang in ("zh", "en"):
+                    if getattr(found, lang).strip():
+                        self.template(getattr(found, lang), f"{key}.{lang}", facts)
+        return found
 
     def template(self, text: str, key: str, facts: set[str]) -> None:
         try:
@@ -247,12 +231,7 @@ def _conditions(check: _Checker, raw: Any, key: str) -> tuple[Condition, ...]:
 def parse_table(text: str, filename: str) -> Table:
     """Parse and check the table; raise EligibilityError listing every problem found."""
     check = _Checker(filename)
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise EligibilityError([f"{filename}: (file): not valid YAML: {exc}"]) from None
-    if not isinstance(raw, dict):
-        raise EligibilityError([f"{filename}: (file): must be a mapping"])
+    raw = read_mapping(text, filename, EligibilityError)
     check.unknown_keys(raw, TOP_KEYS, "")
     if raw.get("key") != "eligibility":
         check.error("key", "must be 'eligibility'")

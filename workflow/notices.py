@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-import yaml
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
@@ -41,6 +40,7 @@ from workflow.models import (
     Role,
     User,
 )
+from workflow.yamlcheck import Checker, read_mapping
 
 _table = Notification.__table__  # type: ignore[attr-defined]
 _outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -163,10 +163,8 @@ class RuleSet:
 
 def parse_rules(text: str, filename: str = "notifications.yaml", catalog: Catalog = CATALOG) -> RuleSet:
     """Parse and check the rules against the current process definitions; RuleError lists every problem."""
-    errors: list[str] = []
-
-    def error(key: str, problem: str) -> None:
-        errors.append(f"{filename}: {key}: {problem}")
+    check = Checker(filename)
+    errors, error = check.errors, check.error
 
     def label(raw: Any, key: str) -> Label:
         if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) and raw[k].strip() for k in LANGUAGES):
@@ -174,15 +172,8 @@ def parse_rules(text: str, filename: str = "notifications.yaml", catalog: Catalo
             return Label("", "")
         return Label(raw["zh"], raw["en"])
 
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RuleError([f"{filename}: (file): not valid YAML: {exc}"]) from None
-    if not isinstance(raw, dict):
-        raise RuleError([f"{filename}: (file): must be a mapping"])
-    for key in raw:
-        if key not in ("version", "templates", "rules"):
-            error(str(key), "unknown key")
+    raw = read_mapping(text, filename, RuleError)
+    check.unknown_keys(raw, {"version", "templates", "rules"})
     templates: dict[str, TemplateSpec] = {}
     for name, spec in (raw.get("templates") or {}).items():
         where = f"templates.{name}"
@@ -374,12 +365,22 @@ def quiet_until(now: datetime, start: str, end: str) -> datetime | None:
 # --- writing notifications and outbox rows ---------------------------------------------------------------------
 
 
+_INSERTS: dict[tuple[bool, str], Any] = {}
+
+
 def _insert_ignoring_duplicates(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], key: str) -> int:
+    """INSERT … ON CONFLICT DO NOTHING of `rows`; the statement is built once per dialect and table and the
+    rows go as parameters (a multi-row VALUES built per call cost more than the rest of a transition)."""
     if not rows:
         return 0
-    dialect = sqlite if is_sqlite(conn) else postgresql
-    statement = dialect.insert(table).values(rows).on_conflict_do_nothing(index_elements=[key])
-    return int(conn.execute(statement).rowcount or 0)
+    on_sqlite = is_sqlite(conn)
+    statement = _INSERTS.get((on_sqlite, table.name))
+    if statement is None:
+        dialect = sqlite if on_sqlite else postgresql
+        statement = dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
+        _INSERTS[(on_sqlite, table.name)] = statement
+    written = conn.execute(statement, rows).rowcount
+    return len(rows) if written is None or written < 0 else int(written)
 
 
 def _in_app(conn: sa.Connection, user_ids: Iterable[int], *, case_id: int | None, kind: str,

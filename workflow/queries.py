@@ -37,7 +37,8 @@ class Page(Generic[T]):
         return self.page > 1
 
 
-def _page(session: Session, query: Any, page: int, per_page: int) -> Page[Any]:
+def paginate(session: Session, query: Any, page: int, per_page: int) -> Page[Any]:
+    """One page of a SELECT, with the total count."""
     page = max(1, page)
     per_page = max(1, min(per_page, MAX_PAGE_SIZE))
     total = session.exec(select(sa.func.count()).select_from(query.order_by(None).subquery())).one()
@@ -68,7 +69,7 @@ def inbox(session: Session, actor: Actor, *, page: int = 1, per_page: int = 20) 
     """The cases the actor can act on now, oldest change first."""
     query = (select(Case).where(case_filter(actor), actionable_filter(actor), Case.closed_at.is_(None))  # type: ignore[union-attr]
              .order_by(Case.updated_at, Case.id))
-    return _page(session, query, page, per_page)
+    return paginate(session, query, page, per_page)
 
 
 def case_list(session: Session, actor: Actor, *, definition: str | None = None, state: str | None = None,
@@ -84,7 +85,7 @@ def case_list(session: Session, actor: Actor, *, definition: str | None = None, 
         query = query.where(Case.county_id == county_id)
     if town_id:
         query = query.where(Case.town_id == town_id)
-    return _page(session, query.order_by(Case.id.desc()), page, per_page)  # type: ignore[union-attr]
+    return paginate(session, query.order_by(Case.id.desc()), page, per_page)  # type: ignore[union-attr]
 
 
 def case_events(session: Session, actor: Actor, case_id: int) -> list[AuditEvent]:

@@ -90,3 +90,18 @@ def parse_field(name: str, form: Any) -> Any:
             experts.append({"name": match.group(1).strip(), "score": float(match.group(2))})
         return experts
     return raw
+
+
+def read_payload(fields: list[str], form: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The payload of a form for `fields` (empty ones left out), and the field errors found reading it."""
+    payload: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for name in fields:
+        try:
+            value = parse_field(name, form)
+        except FieldError as exc:
+            errors.setdefault(name, []).append(str(exc))
+            continue
+        if value not in (None, []):
+            payload[name] = value
+    return payload, errors

@@ -8,7 +8,7 @@ from sqlmodel import select
 from webapp.auth.current import actor
 from webapp.auth.roles import home_url
 from webapp.cases import bp
-from webapp.cases.fields import SEVERITY_CHOICES, FieldError, parse_field, widget
+from webapp.cases.fields import SEVERITY_CHOICES, read_payload, widget
 from webapp.database import db, unit_of_work, utcnow
 from webapp.diagrams import diagram_svg
 from webapp.errors import field_errors, is_english, message_of
@@ -84,17 +84,9 @@ def new_case():  # type: ignore[no-untyped-def]
     definition = chosen if chosen in creatable else creatable[0]
     fields = [f for f in CATALOG.current(definition).create.accepts if not widget(f).internal]
     if request.method == "POST":
+        payload, errors = read_payload(fields, request.form)
         if chosen not in creatable:
             errors["definition"] = [_("Choose a kind of case.")]
-        payload = {}
-        for name in fields:
-            try:
-                value = parse_field(name, request.form)
-            except FieldError as exc:
-                errors.setdefault(name, []).append(str(exc))
-                continue
-            if value not in (None, []):
-                payload[name] = value
         town_raw = request.form.get("town_id", "")
         new_town = (request.form.get("new_town") or "").strip()
         if not errors:
@@ -165,15 +157,7 @@ def transition(case_id: int, trigger: str):  # type: ignore[no-untyped-def]
     errors: dict[str, list[str]] = {}
     status = 422
     if request.method == "POST":
-        payload = {}
-        for name in fields:
-            try:
-                value = parse_field(name, request.form)
-            except FieldError as exc:
-                errors.setdefault(name, []).append(str(exc))
-                continue
-            if value not in (None, []):
-                payload[name] = value
+        payload, errors = read_payload(fields, request.form)
         version = request.form.get("expected_version", "")
         if not version.isdigit():
             errors.setdefault("", []).append(_("The form is incomplete; reload the page."))

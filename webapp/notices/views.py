@@ -17,7 +17,7 @@ from webapp.notices import bp
 from workflow.errors import WorkflowError
 from workflow.models import Case, Notification, Role, Unit
 from workflow.notices import PREFERENCE_FIELDS, mark_read, unread_count
-from workflow.queries import _page
+from workflow.queries import paginate
 
 
 def render_notice(notice: Notification) -> str:
@@ -62,7 +62,7 @@ def index():  # type: ignore[no-untyped-def]
     query = select(Notification).where(Notification.user_id == current_user.row.id)
     if request.args.get("unread") == "1":
         query = query.where(Notification.read_at.is_(None))  # type: ignore[union-attr]
-    page = _page(db(), query.order_by(Notification.id.desc()), _int_arg("page"), 20)  # type: ignore[union-attr]
+    page = paginate(db(), query.order_by(Notification.id.desc()), _int_arg("page"), 20)  # type: ignore[union-attr]
     failed = outbox_service.failed_count(db()) if current_user.role == Role.office else 0
     return render_template("notices/index.html", page=page, render_notice=render_notice, failed=failed,
                            unread_only=request.args.get("unread") == "1")

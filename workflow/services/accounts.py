@@ -17,7 +17,7 @@ from workflow.auth import DEFAULT_POLICY, Policy, create_user, end_all_sessions,
 from workflow.contacts import contact_problems, normalize_email, normalize_mobile
 from workflow.errors import Forbidden, NotFound, Unprocessable
 from workflow.models import HUMAN_ROLES, UNIT_KIND_ROLES, LoginSession, Role, Unit, UnitKind, User
-from workflow.queries import Page, _page
+from workflow.queries import Page, paginate
 
 STATUSES = ("active", "disabled", "locked", "must_change_password")
 
@@ -73,7 +73,7 @@ def list_accounts(session: Session, *, actor: Actor, now: datetime, text: str | 
         query = query.where(User.locked_until > now)  # type: ignore[operator]
     elif status == "must_change_password":
         query = query.where(User.must_change_password.is_(True))  # type: ignore[attr-defined]
-    found = _page(session, query, page, per_page)
+    found = paginate(session, query, page, per_page)
     ids = [u.id for u in found.items]
     units = dict(session.exec(select(Unit.id, Unit.name).where(Unit.id.in_({u.unit_id for u in found.items}))).all())  # type: ignore[union-attr]
     table = LoginSession.__table__  # type: ignore[attr-defined]
