@@ -33,12 +33,11 @@ PASSWORD = "Zyz-test-2026"
 
 
 def pytest_collection_modifyitems(config, items):
-    """PostgreSQL-only tests are deselected (not skipped) on the SQLite pass; CI runs both passes."""
-    if ON_POSTGRES:
-        return
+    """Tests for one database are deselected (not skipped) on the other's pass; CI runs both passes."""
+    other = "sqlite" if ON_POSTGRES else "postgres"
     keep, dropped = [], []
     for item in items:
-        (dropped if item.get_closest_marker("postgres") else keep).append(item)
+        (dropped if item.get_closest_marker(other) else keep).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep

@@ -314,7 +314,7 @@ def test_production_refuses_a_missing_default_or_short_anchor_key():
         check_production({k: v for k, v in good.items() if k != "AUDIT_HMAC_KEY"})
 
 
-@pytest.mark.skipif(ON_POSTGRES, reason="PostgreSQL returns timestamps, not text")
+@pytest.mark.sqlite  # PostgreSQL returns timestamps, not text
 def test_a_stored_time_in_another_format_is_hashed_as_the_column_reads_it(db, chain, database_url, engine):
     """verify reads SQLite's text times itself for speed; a time stored in another format (a hand-made row that
     SQLAlchemy still reads) must be judged exactly as the column reads it, not as text."""
@@ -378,7 +378,7 @@ def test_the_database_writes_the_same_canonical_text_as_python(db, engine, chain
     assert all(hashlib.sha256(text.encode()).hexdigest() == stored for _, stored, _, text in fast)
 
 
-@pytest.mark.skipif(ON_POSTGRES, reason="only SQLite lets a BLOB into a text column")
+@pytest.mark.sqlite  # only SQLite lets a BLOB into a text column
 def test_a_blob_slipped_into_a_text_column_is_an_edit_not_a_crash(zyz, chain, database_url):
     tamper(database_url, "UPDATE audit_event SET comment = ? WHERE seq = 4", params=[[b"\x00\xff"]])
     code, lines = verify(zyz)
