@@ -169,16 +169,16 @@ class AuditEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     seq: int = Field(sa_type=sa.BigInteger, unique=True)
-    occurred_at: datetime = Field(index=True)
-    kind: str = Field(max_length=40, index=True)
-    actor_id: int | None = Field(default=None, index=True)
+    occurred_at: datetime  # this and the filter columns below are indexed together with seq (end of file)
+    kind: str = Field(max_length=40)
+    actor_id: int | None = None
     actor_name: str | None = Field(default=None, max_length=100)
     role: str | None = Field(default=None, max_length=20)
     unit_id: int | None = None
     unit_name: str | None = Field(default=None, max_length=100)
     county_id: int | None = None
     ip: str | None = Field(default=None, max_length=64)
-    case_id: int | None = Field(default=None, index=True)
+    case_id: int | None = None
     trigger: str | None = Field(default=None, max_length=60)
     from_state: str | None = Field(default=None, max_length=40)
     to_state: str | None = Field(default=None, max_length=40)
