@@ -22,6 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from workflow.access import MAX_ID
@@ -95,8 +96,12 @@ def record(
 ) -> dict[str, Any]:
     """Append one event to the chain inside the caller's transaction and return it."""
     conn = session.connection()
-    # Writers queue on the head row; on SQLite BEGIN IMMEDIATE already serialises them.
-    seq, prev_hash = conn.execute(_HEAD if is_sqlite(conn) else _HEAD_LOCKED).one()
+    head = session.info.get(_HEAD_KEY)
+    if head is None:
+        # Writers queue on the head row (SELECT ... FOR UPDATE) until they commit; on SQLite BEGIN IMMEDIATE
+        # already serialises them. So the head read once stays true for the rest of the transaction.
+        head = conn.execute(_HEAD if is_sqlite(conn) else _HEAD_LOCKED).one()
+    seq, prev_hash = head
     row: dict[str, Any] = {
         "seq": seq + 1,
         "occurred_at": now,
@@ -118,8 +123,29 @@ def record(
     }
     row["hash"] = event_hash(row)
     conn.execute(_INSERT, row)
-    conn.execute(_MOVE_HEAD, {"seq": row["seq"], "hash": row["hash"]})
+    session.info[_HEAD_KEY] = (row["seq"], row["hash"])  # written to audit_head once, at commit
     return row
+
+
+_HEAD_KEY = "zyz.audit_head"
+
+
+def flush_head(session: Session) -> None:
+    """Write the head kept in memory since the transaction's first event (commit does it by itself)."""
+    head = session.info.pop(_HEAD_KEY, None)
+    if head is not None:
+        session.connection().execute(_MOVE_HEAD, {"seq": head[0], "hash": head[1]})
+
+
+@sa.event.listens_for(OrmSession, "before_commit")
+def _write_head(session: OrmSession) -> None:
+    flush_head(session)  # type: ignore[arg-type]
+
+
+@sa.event.listens_for(OrmSession, "after_soft_rollback")
+def _forget_head(session: OrmSession, _previous: Any) -> None:
+    # rolled back (the whole transaction, or a savepoint taken after flush_head): the table holds the truth
+    session.info.pop(_HEAD_KEY, None)
 
 
 # --- verifying the chain ------------------------------------------------------------------------------------------

@@ -82,8 +82,9 @@ def _recipient_query(selectors: tuple[str, ...]) -> sa.Select[Any]:
     return sa.select(users.id).where(users.is_active.is_(True), sa.or_(*clauses)).order_by(users.id)
 
 
-def _recipient_ids(conn: sa.Connection, case_id: int | None, county_id: int | None,
-                   selectors: Iterable[str]) -> list[int]:
+def recipient_ids(conn: sa.Connection, case_id: int | None, county_id: int | None,
+                  selectors: Iterable[str]) -> list[int]:
+    """Active users named by selectors, for a case given by its id and county."""
     key = tuple(selectors)
     if not key:
         return []
@@ -95,7 +96,7 @@ def _recipient_ids(conn: sa.Connection, case_id: int | None, county_id: int | No
 
 def recipients(session: Session, case: Case, selectors: Iterable[str]) -> list[int]:
     """Active users named by selectors: county (the case's county), office, leader, member_units, pending_units."""
-    return _recipient_ids(session.connection(), case.id, case.county_id, selectors)
+    return recipient_ids(session.connection(), case.id, case.county_id, selectors)
 
 
 def recipients_by_role(session: Session, role: str) -> list[int]:
@@ -427,7 +428,7 @@ def apply_rules(conn: sa.Connection, matched: Sequence[Rule], *, case_id: int, c
         return 0
     chosen: dict[tuple[int, str], Rule] = {}
     for rule in sorted(matched, key=lambda r: r.order):
-        for uid in _recipient_ids(conn, case_id, county_id, rule.recipients):
+        for uid in recipient_ids(conn, case_id, county_id, rule.recipients):
             for channel in rule.channels:
                 chosen.setdefault((uid, channel), rule)
     prefs: dict[int, Preferences] = {}

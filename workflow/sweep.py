@@ -25,11 +25,10 @@ from workflow.actors import Actor
 from workflow.calendar import WorkCalendar
 from workflow.catalog import CATALOG
 from workflow.db import is_sqlite, transaction
-from workflow.definitions import DeadlineSpec
 from workflow.engine import fire
 from workflow.errors import WorkflowError
 from workflow.models import Case, Deadline, DeadlineStatus
-from workflow.notices import notify, recipients
+from workflow.notices import notify, recipient_ids
 
 log = logging.getLogger(__name__)
 _table = Deadline.__table__  # type: ignore[attr-defined]
@@ -58,6 +57,15 @@ def due_query(now: datetime, limit: int) -> sa.Select[Any]:
             .order_by(_table.c.due_at, _table.c.id).limit(limit))
 
 
+_cases = Case.__table__  # type: ignore[attr-defined]
+# A claimed row with what processing it needs of its case, so the case is not loaded again for that.
+_CLAIMED = (sa.select(_table, _cases.c.state.label("case_state"), _cases.c.county_id, _cases.c.number,
+                      _cases.c.title, _cases.c.definition_key, _cases.c.definition_version)
+            .join(_cases, _cases.c.id == _table.c.case_id)
+            .where(_table.c.id.in_(sa.bindparam("b_ids", expanding=True)))
+            .order_by(_table.c.due_at, _table.c.id))
+
+
 def claim(session: Session, *, now: datetime, worker: str, limit: int = BATCH) -> list[Any]:
     """Claim up to `limit` due rows for this transaction."""
     conn = session.connection()
@@ -75,29 +83,59 @@ def claim(session: Session, *, now: datetime, worker: str, limit: int = BATCH) -
         claimed = list(ids)
     if not claimed:
         return []
-    return list(conn.execute(sa.select(_table).where(_table.c.id.in_(claimed))
-                             .order_by(_table.c.due_at, _table.c.id)).all())
+    return list(conn.execute(_CLAIMED, {"b_ids": list(claimed)}).all())
 
 
 def sweep(sessions: sessionmaker[Session], *, now: datetime, calendar: WorkCalendar | None = None,
           worker: str | None = None, limit: int = BATCH) -> SweepResult:
-    """Process everything due by `now`, batch after batch, until nothing is left."""
+    """Process everything due by `now`, batch after batch, until nothing is left.
+
+    A batch first runs straight through. Should any row fail, the batch is rolled back whole and run
+    again with a savepoint around each row, so that the failing row is recorded as failed and the others
+    go through; the next batch runs straight again.
+    """
     result = SweepResult()
     worker = worker or worker_name()
+    careful = False
     while True:
-        with transaction(sessions) as session:
-            rows = claim(session, now=now, worker=worker, limit=limit)
-            for row in rows:
-                _process_safely(session, row, now=now, calendar=calendar, result=result)
+        batch = SweepResult()
+        try:
+            with transaction(sessions) as session:
+                rows = claim(session, now=now, worker=worker, limit=limit)
+                for row in rows:
+                    if careful:
+                        _process_safely(session, row, now=now, calendar=calendar, result=batch)
+                    else:
+                        _finish(session, row, _process(session, row, now=now, calendar=calendar, result=batch),
+                                now=now, result=batch)
+        except Exception:
+            if careful:
+                raise
+            log.info("a deadline in this batch failed; running the batch again row by row")
+            careful = True
+            continue
+        careful = False
+        result.reminders += batch.reminders
+        result.expiries += batch.expiries
+        result.failed += batch.failed
+        result.fired_ids += batch.fired_ids
         if len(rows) < limit:
             return result
 
 
+def _finish(session: Session, row: Any, status: str, *, now: datetime, result: SweepResult) -> None:
+    session.connection().execute(_table.update().where(_table.c.id == row.id)
+                                 .values(status=status, fired_at=now))
+    result.fired_ids.append(row.id)
+
+
 def _process_safely(session: Session, row: Any, *, now: datetime, calendar: WorkCalendar | None,
                     result: SweepResult) -> None:
+    audit.flush_head(session)  # the savepoint may roll back events: the head must be in the table before it
     savepoint = session.begin_nested()
     try:
         status = _process(session, row, now=now, calendar=calendar, result=result)
+        audit.flush_head(session)
         savepoint.commit()
     except Exception as exc:  # one bad row must not hold back the rest; it is recorded, not retried forever
         savepoint.rollback()
@@ -107,49 +145,42 @@ def _process_safely(session: Session, row: Any, *, now: datetime, calendar: Work
                      trigger=row.trigger, data={"deadline_id": row.id, "error": f"{type(exc).__name__}: {exc}"[:500]})
         status = DeadlineStatus.failed.value
         result.failed += 1
-    session.connection().execute(_table.update().where(_table.c.id == row.id)
-                                 .values(status=status, fired_at=now))
-    result.fired_ids.append(row.id)
-
-
-def _spec(case: Case, row: Any, session: Session) -> DeadlineSpec | None:
-    definition = CATALOG.get(case.definition_key, case.definition_version, session)
-    state = definition.states.get(row.state)
-    return next((d for d in state.deadlines if d.name == row.name), None) if state else None
+    _finish(session, row, status, now=now, result=result)
 
 
 def _process(session: Session, row: Any, *, now: datetime, calendar: WorkCalendar | None,
              result: SweepResult) -> str:
-    case = session.get(Case, row.case_id)
-    if case is None or case.state != row.state:
+    if row.case_state != row.state:
         return DeadlineStatus.closed.value  # the case has moved on; this deadline no longer applies
-    spec = _spec(case, row, session)
+    definition = CATALOG.get(row.definition_key, row.definition_version, session)
+    state = definition.states.get(row.state)
+    spec = next((d for d in state.deadlines if d.name == row.name), None) if state else None
     remind = spec.remind if spec else ("county",)
-    definition = CATALOG.get(case.definition_key, case.definition_version, session)
-    params = {"number": case.number, "title": case.title, "deadline": spec.label.zh if spec else row.name,
+    params = {"number": row.number, "title": row.title, "deadline": spec.label.zh if spec else row.name,
               "deadline_en": spec.label.en if spec else row.name, "due_date": row.due_date,
               "days_before": row.offset_days, "is_estimated": bool(row.is_estimated),
-              "state": definition.state_label(case.state), "state_en": definition.state_label(case.state, "en")}
+              "state": definition.state_label(row.state), "state_en": definition.state_label(row.state, "en")}
+    conn = session.connection()
     if row.kind == "reminder":
-        users = recipients(session, case, remind)
-        notify(session, user_ids=users, case_id=case.id, kind="reminder", params=params,
+        users = recipient_ids(conn, row.case_id, row.county_id, remind)
+        notify(session, user_ids=users, case_id=row.case_id, kind="reminder", params=params,
                source=f"deadline:{row.id}", now=now)
-        audit.record(session, kind="reminder_sent", now=now, actor=Actor.system(), case_id=case.id,
-                     county_id=case.county_id, data={"deadline_id": row.id, "deadline": row.name,
-                                                     "days_before": row.offset_days, "recipients": len(users)})
+        audit.record(session, kind="reminder_sent", now=now, actor=Actor.system(), case_id=row.case_id,
+                     county_id=row.county_id, data={"deadline_id": row.id, "deadline": row.name,
+                                                    "days_before": row.offset_days, "recipients": len(users)})
         result.reminders += 1
         return DeadlineStatus.fired.value
-    users = recipients(session, case, (*remind, "office"))
+    users = recipient_ids(conn, row.case_id, row.county_id, (*remind, "office"))
     if row.trigger:
         try:
-            fire(session=session, case_id=case.id, trigger=row.trigger, actor=Actor.system(),  # type: ignore[arg-type]
-                 now=now, calendar=calendar)
+            case = fire(session=session, case_id=row.case_id, trigger=row.trigger, actor=Actor.system(),
+                        now=now, calendar=calendar)
         except WorkflowError as exc:
-            log.warning("expiry %s on case %s refused: %s", row.trigger, case.id, exc.en)
+            log.warning("expiry %s on case %s refused: %s", row.trigger, row.case_id, exc.en)
             raise
         params = {**params, "new_state": definition.state_label(case.state),
                   "new_state_en": definition.state_label(case.state, "en")}
-    notify(session, user_ids=users, case_id=case.id, kind="expired", params=params,
+    notify(session, user_ids=users, case_id=row.case_id, kind="expired", params=params,
            source=f"deadline:{row.id}", now=now)
     result.expiries += 1
     return DeadlineStatus.fired.value
