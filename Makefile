@@ -30,6 +30,7 @@ demo: $(STAMP) translations
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test: $(STAMP) translations browser lint
 	$(BIN)/pytest

@@ -13,7 +13,7 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -74,7 +74,7 @@ def stamp(value: datetime) -> str:
 
 def event_hash(row: dict[str, Any] | Any) -> str:
     """sha256 over the canonical serialisation of an event's hashed fields."""
-    get = row.get if isinstance(row, dict) else (lambda k: getattr(row, k))
+    get: Callable[[str], Any] = row.get if isinstance(row, dict) else (lambda k: getattr(row, k))
     values = [stamp(get("occurred_at")) if k == "occurred_at" else get(k) for k in HASHED_FIELDS]
     return hashlib.sha256(canonical_json(values).encode()).hexdigest()
 
@@ -285,6 +285,7 @@ def snapshot(engine: Engine) -> Iterator[_Reader]:
     """
     raw = engine.raw_connection()
     dbapi = raw.dbapi_connection
+    assert dbapi is not None  # None only once the proxied connection is closed or invalidated
     try:
         if engine.dialect.name == "sqlite":
             dbapi.execute("BEGIN")
@@ -712,9 +713,9 @@ def _seq_window(conn: sa.Connection, start: datetime | None, end: datetime | Non
     fb = (end - first_at).total_seconds() / span if cuts_high else 1.0  # type: ignore[operator]
     low_cost, high_cost = min(1 - fa, 2 * fa), min(fb, 2 * (1 - fb))
     if cuts_low and cuts_high and fb - fa <= low_cost + high_cost:
-        found = conn.execute(sa.select(sa.func.min(seq), sa.func.max(seq))
-                             .where(ev.occurred_at >= start, ev.occurred_at < end)).one()
-        return None if found[0] is None else (found[0], found[1])
+        both = conn.execute(sa.select(sa.func.min(seq), sa.func.max(seq))
+                            .where(ev.occurred_at >= start, ev.occurred_at < end)).one()
+        return None if both[0] is None else (both[0], both[1])
     if cuts_low:
         if 1 - fa <= 2 * fa:
             found = conn.execute(sa.select(sa.func.min(seq)).where(ev.occurred_at >= start)).scalar_one()

@@ -321,12 +321,12 @@ def _check_graph(check: Checker, states: dict[str, StateSpec], transitions: list
             if nxt not in reached:
                 reached.add(nxt)
                 queue.append(nxt)
-    for name, spec in states.items():
+    for name, state in states.items():
         if name not in reached:
             check.error(f"states.{name}", f"unreachable from the initial state {initial!r}")
-        if not spec.final and not (exits[name] - {name}):
+        if not state.final and not (exits[name] - {name}):
             check.error(f"states.{name}", "not final and has no transition out")
-        for i, dl in enumerate(spec.deadlines):
+        for i, dl in enumerate(state.deadlines):
             if dl.on_expiry is None:
                 continue
             leaving = [t for t in transitions if t.trigger == dl.on_expiry and name in t.sources]

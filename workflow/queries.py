@@ -53,7 +53,8 @@ def actionable_filter(actor: Actor, catalog: Catalog = CATALOG) -> sa.ColumnElem
         definition = catalog.current(key)
         states = sorted(name for name, spec in definition.states.items() if actor.role in spec.actors)
         if states:
-            clauses.append(sa.and_(Case.definition_key == key, Case.state.in_(states)))  # type: ignore[attr-defined]
+            clauses.append(sa.and_(Case.definition_key == key,  # type: ignore[arg-type]
+                                   Case.state.in_(states)))  # type: ignore[attr-defined]
     if not clauses:
         return sa.false()
     found = sa.or_(*clauses)
@@ -68,7 +69,7 @@ def actionable_filter(actor: Actor, catalog: Catalog = CATALOG) -> sa.ColumnElem
 def inbox(session: Session, actor: Actor, *, page: int = 1, per_page: int = 20) -> Page[Case]:
     """The cases the actor can act on now, oldest change first."""
     query = (select(Case).where(case_filter(actor), actionable_filter(actor), Case.closed_at.is_(None))  # type: ignore[union-attr]
-             .order_by(Case.updated_at, Case.id))
+             .order_by(Case.updated_at, Case.id))  # type: ignore[arg-type]
     return paginate(session, query, page, per_page)
 
 
@@ -91,7 +92,8 @@ def case_list(session: Session, actor: Actor, *, definition: str | None = None, 
 def case_events(session: Session, actor: Actor, case_id: int) -> list[AuditEvent]:
     """The case's timeline (404 when the case is not visible)."""
     get_case(session, actor, case_id)
-    return list(session.exec(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.seq)))
+    return list(session.exec(select(AuditEvent).where(AuditEvent.case_id == case_id)
+                             .order_by(AuditEvent.seq)))  # type: ignore[arg-type]
 
 
 def open_deadlines(session: Session, case_ids: list[int], *, kind: str = "expiry") -> dict[int, list[Deadline]]:
@@ -100,7 +102,7 @@ def open_deadlines(session: Session, case_ids: list[int], *, kind: str = "expiry
         return {}
     rows = session.exec(select(Deadline).where(
         Deadline.case_id.in_(case_ids), Deadline.status == DeadlineStatus.open.value,  # type: ignore[attr-defined]
-        Deadline.kind == kind).order_by(Deadline.due_at))
+        Deadline.kind == kind).order_by(Deadline.due_at))  # type: ignore[arg-type]
     found: dict[int, list[Deadline]] = {}
     for row in rows:
         found.setdefault(row.case_id, []).append(row)
@@ -150,8 +152,8 @@ def supervision_board(session: Session, actor: Actor, *, now: Any, county_id: in
     """Open rectification orders: overdue first, then by working days left, with county and town names."""
     from workflow.models import Town
 
-    query = (select(Case, Unit.name, Town.name).join(Unit, Unit.id == Case.county_id)
-             .outerjoin(Town, Town.id == Case.town_id)
+    query = (select(Case, Unit.name, Town.name).join(Unit, Unit.id == Case.county_id)  # type: ignore[arg-type]
+             .outerjoin(Town, Town.id == Case.town_id)  # type: ignore[arg-type]
              .where(case_filter(actor), Case.definition_key == "rectification", Case.closed_at.is_(None)))  # type: ignore[union-attr]
     if county_id:
         query = query.where(Case.county_id == county_id)

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from workflow.engine import FireContext
 
-# A guard returns the reasons it refuses (empty when it passes), in Chinese and English.
-GuardResult = list[tuple[str, str]]
+# A guard returns the reasons it refuses (empty when it passes): {"zh", "en"} and, when a form field is
+# to blame, "field" (workflow/rules/common.py: reason).
+GuardResult = list[dict[str, Any]]
 GuardFn = Callable[["FireContext"], GuardResult]
 ActionFn = Callable[["FireContext"], Any]
 

@@ -67,9 +67,9 @@ def town_entries(session: Session, actor: Actor, *, county_id: int | None = None
                  industry_category: str | None = None, tier: str | None = None, page: int = 1,
                  per_page: int = 20) -> Page[TownEntry]:
     """The towns the actor may see, filtered by county, level, industry category and tier."""
-    query = (select(Town, Unit.name, Case).join(Unit, Unit.id == Town.county_id)
-             .outerjoin(Case, (Case.town_id == Town.id) & (Case.definition_key == "town"))
-             .where(town_filter(actor)).order_by(Town.county_id, Town.name))
+    query = (select(Town, Unit.name, Case).join(Unit, Unit.id == Town.county_id)  # type: ignore[arg-type]
+             .outerjoin(Case, (Case.town_id == Town.id) & (Case.definition_key == "town"))  # type: ignore[arg-type]
+             .where(town_filter(actor)).order_by(Town.county_id, Town.name))  # type: ignore[arg-type]
     if county_id:
         query = query.where(Town.county_id == county_id)
     if level:

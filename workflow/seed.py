@@ -45,6 +45,7 @@ def ensure_reference_units(session: Session, now: datetime) -> int:
 
 def unit_id(session: Session, name: str) -> int:
     found = session.exec(select(Unit.id).where(Unit.name == name)).one()
+    assert found is not None  # a stored row's primary key
     return int(found)
 
 
@@ -123,7 +124,9 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
     from workflow.services.inspections import plan_inspection
 
     long_ago = now - timedelta(days=75)
-    inspection = plan_inspection(session=session, actor=act["office"], town_id=towns["娘子关镇"].id, now=long_ago,
+    inspected = towns["娘子关镇"].id
+    assert inspected is not None  # create_town flushed the row
+    inspection = plan_inspection(session=session, actor=act["office"], town_id=inspected, now=long_ago,
                                  campaign=f"{long_ago.year}年度专业镇专项检查")
     findings = [("公共服务平台（检验检测）尚未建成运行", "high"), ("专业镇统计台账更新不及时", "low")]
     fire(session=session, case_id=inspection.id, trigger="start", actor=act["office"], now=long_ago)  # type: ignore[arg-type]

@@ -38,7 +38,8 @@ def member_units_valid(ctx: FireContext) -> list[dict[str, Any]]:
         return [reason("请至少选择一个成员单位", "choose at least one member unit", "member_units")]
     in_range = [i for i in ids if 0 < i <= MAX_ID]  # PostgreSQL refuses a larger number for an INTEGER column
     known = set(ctx.session.connection().execute(
-        sa.select(Unit.id).where(Unit.id.in_(in_range), Unit.kind == UnitKind.member.value,  # type: ignore[union-attr]
+        sa.select(Unit.id).where(Unit.id.in_(in_range),  # type: ignore[call-overload,union-attr]
+                                 Unit.kind == UnitKind.member.value,
                                  Unit.is_active.is_(True))).scalars())  # type: ignore[attr-defined]
     unknown = [i for i in ids if i not in known]
     if unknown:
@@ -123,9 +124,10 @@ def opinions_complete(ctx: FireContext) -> list[dict[str, Any]]:
 def close_opinions(ctx: FireContext) -> None:
     """Units that did not answer by the deadline are recorded as deemed to have no objection."""
     opinions = dict(ctx.data.get("opinions", {}))
-    names = dict(ctx.session.connection().execute(
-        sa.select(Unit.id, Unit.name).where(Unit.id.in_(ctx.data.get("consulted_units", [])))).all())  # type: ignore[union-attr]
-    for unit_id in ctx.data.get("consulted_units", []):
+    consulted = ctx.data.get("consulted_units", [])
+    names: dict[int, str] = dict(ctx.session.connection().execute(
+        sa.select(Unit.id, Unit.name).where(Unit.id.in_(consulted))).all())  # type: ignore[call-overload,union-attr]
+    for unit_id in consulted:
         if str(unit_id) not in opinions:
             opinions[str(unit_id)] = {"unit": names.get(unit_id), "answer": "no_objection_deemed",
                                       "reason": "逾期视为无意见", "by": None, "at": None}

@@ -47,7 +47,8 @@ def enter_year(session: Session, *, year: int, text: str, actor: Actor, now: dat
 
 def year_days(session: Session, year: int) -> list[CalendarDay]:
     return list(session.exec(select(CalendarDay).where(
-        CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31)).order_by(CalendarDay.day)))
+        CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))
+        .order_by(CalendarDay.day)))  # type: ignore[arg-type]
 
 
 def known_years(session: Session) -> dict[int, str]:
@@ -59,7 +60,8 @@ def known_years(session: Session) -> dict[int, str]:
 
 def warn_missing_year(session: Session, *, year: int, now: datetime) -> int:
     """Tell the office, once in each calendar year, that `year`'s holidays are not entered."""
-    if session.connection().execute(sa.select(CalendarYear.year).where(CalendarYear.year == year)).first():
+    query = sa.select(CalendarYear.year).where(CalendarYear.year == year)  # type: ignore[call-overload]
+    if session.connection().execute(query).first():
         return 0
     return notify(session, user_ids=recipients_by_role(session, "office"), case_id=None, kind="calendar_missing",
                   params={"year": year}, source=f"calendar-missing:{year}:warned-{now.year}", now=now)
