@@ -67,7 +67,9 @@ def text(response) -> str:
 
 
 def without_own_url(page: str) -> str:
-    """The page without the language form's return address (the only place a page repeats its own URL)."""
+    """The page without the language form's return address (the only place a page repeats its own URL) and
+    without the CSRF token (it carries the second it was made in)."""
+    page = re.sub(r'name="csrf_token" value="[^"]*"', 'name="csrf_token" value=""', page)
     return re.sub(r'name="next" value="[^"]*"', 'name="next" value=""', page)
 
 
