@@ -23,7 +23,7 @@ from workflow.catalog import CATALOG
 from workflow.db import make_engine, make_session_factory, migrate, transaction
 from workflow.deadlines import close_deadlines, insert_deadlines, plan_deadlines
 from workflow.engine import create_case
-from workflow.models import Case, Unit, UnitKind, User
+from workflow.models import AuditEvent, Case, Unit, UnitKind, User
 from workflow.services.towns import create_town
 
 TEST_DATABASE_URL = os.environ.get("ZYZ_TEST_DATABASE_URL", "")
@@ -194,6 +194,18 @@ class Factory:
 @pytest.fixture
 def make(db, now) -> Factory:
     return Factory(db, now)
+
+
+def footprint(db) -> tuple[int, list[tuple[int, int, str]]]:
+    """How many audit events, and each case's (id, version, state): unchanged means nothing was written.
+
+    A refusal (403) is itself recorded as a permission_refused event (tests/test_audit_refusals.py); that one
+    is left out here, since these tests ask whether the refused action wrote anything."""
+    with transaction(db) as s:
+        events = s.exec(select(sa.func.count()).select_from(AuditEvent)
+                        .where(AuditEvent.kind != "permission_refused")).one()
+        cases = s.exec(select(Case.id, Case.version, Case.state).order_by(Case.id)).all()
+    return int(events), [tuple(c) for c in cases]
 
 
 def reload(db, case_id: int) -> Case:

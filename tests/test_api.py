@@ -8,12 +8,11 @@ import json
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 import time_machine
 from sqlmodel import select
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from conftest import PASSWORD, api_headers
+from conftest import PASSWORD, api_headers, footprint
 from workflow.db import transaction
 from workflow.models import AuditEvent, Case, LoginSession, Unit
 
@@ -23,18 +22,6 @@ COMPLETE = {"industry_category": "agriculture", "leading_industry": "小杂粮",
 def audit_kinds(db) -> list[str]:
     with transaction(db) as s:
         return list(s.exec(select(AuditEvent.kind).order_by(AuditEvent.seq)).all())
-
-
-def footprint(db) -> tuple[int, list[tuple[int, int, str]]]:
-    """How many audit events, and each case's (id, version, state): unchanged means nothing was written.
-
-    A refusal (403) is itself recorded as a permission_refused event (tests/test_audit_refusals.py); that one
-    is left out here, since these tests ask whether the refused action wrote anything."""
-    with transaction(db) as s:
-        events = s.exec(select(sa.func.count()).select_from(AuditEvent)
-                        .where(AuditEvent.kind != "permission_refused")).one()
-        cases = s.exec(select(Case.id, Case.version, Case.state).order_by(Case.id)).all()
-    return int(events), [tuple(c) for c in cases]
 
 
 def assert_error(response, status: int, code: str) -> dict:

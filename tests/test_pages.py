@@ -8,11 +8,10 @@ import re
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 import time_machine
 from sqlmodel import select
 
-from conftest import PASSWORD, api_headers, csrf_token, login
+from conftest import PASSWORD, api_headers, csrf_token, footprint, login
 from workflow.db import transaction
 from workflow.models import AuditEvent, Case, LoginSession, User
 
@@ -20,18 +19,6 @@ COOKIE = "zyz_session"
 COMPLETE = {"industry_category": "agriculture", "leading_industry": "小杂粮", "output_yi": 3.2}
 NEW_PASSWORD = "Neues-Passwort-2027"
 CASE_LINK = re.compile(r'href="/cases/(\d+)"')
-
-
-def footprint(db) -> tuple[int, list[tuple[int, int, str]]]:
-    """How many audit events, and each case's (id, version, state): unchanged means nothing was written.
-
-    A refusal (403) is itself recorded as a permission_refused event (tests/test_audit_refusals.py); that one
-    is left out here, since these tests ask whether the refused action wrote anything."""
-    with transaction(db) as s:
-        events = s.exec(select(sa.func.count()).select_from(AuditEvent)
-                        .where(AuditEvent.kind != "permission_refused")).one()
-        cases = s.exec(select(Case.id, Case.version, Case.state).order_by(Case.id)).all()
-    return int(events), [tuple(c) for c in cases]
 
 
 def events(db, kind: str) -> list[AuditEvent]:
