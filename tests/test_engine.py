@@ -608,22 +608,46 @@ def test_conflicting_fires_one_wins(db, now, people, submitted):
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("pair", ["accept_vs_return", "submit_vs_withdraw"])
-def test_conflicting_fires_after_both_passed_their_checks(
+def test_a_fire_whose_case_changed_after_its_checks_writes_nothing(
         db, now, make, people, monkeypatch, pair, complete_application):
-    """Both have read the same version and passed every check; the versioned UPDATE lets one through."""
+    """Writers queue on the audit head, so two fires never pass their checks together; should the case
+    change under a fire anyway (a write from outside the engine), the versioned UPDATE refuses it."""
     state, attempts = _pairs(people)[pair]
     case = make.case("designation", by=people["county_user"], data=complete_application)
     if state == "submitted":
         case = run(db, people["county"], case.id, "submit", now)
-    checked = threading.Barrier(2, timeout=20)
+    checked, changed = threading.Event(), threading.Event()
     original = engine.check_transition
 
     def check_then_wait(*args, **kwargs):
         spec = original(*args, **kwargs)
-        checked.wait()
+        checked.set()
+        assert changed.wait(timeout=20)
         return spec
 
     monkeypatch.setattr(engine, "check_transition", check_then_wait)
     before = snapshot(db, case.id)
-    results = _race(db, now, case.id, attempts)
-    _check_one_winner(db, case.id, results, before, {"concurrent_change"})
+    actor, trigger, kwargs = attempts[0]
+    outcome: dict[str, object] = {}
+
+    def attempt():
+        try:
+            with transaction(db) as s:
+                fire(session=s, case_id=case.id, trigger=trigger, actor=actor, now=now, **kwargs)
+            outcome["result"] = "ok"
+        except WorkflowError as exc:
+            outcome["result"] = exc
+
+    thread = threading.Thread(target=attempt)
+    thread.start()
+    assert checked.wait(timeout=20)
+    table = Case.__table__
+    with db.kw["bind"].begin() as conn:  # another writer bumps the version meanwhile
+        conn.execute(table.update().where(table.c.id == case.id).values(version=table.c.version + 1))
+    changed.set()
+    thread.join(timeout=30)
+    refused = outcome["result"]
+    assert isinstance(refused, Conflict) and refused.code == "concurrent_change"
+    after = snapshot(db, case.id)
+    assert after["audit"] == before["audit"] and after["deadlines"] == before["deadlines"]
+    assert reload(db, case.id).version == before["case"][0]["version"] + 1

@@ -1,7 +1,9 @@
 """The deadline sweep: reminders and expiries fired once each, through the engine, as the system."""
 
+import threading
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
@@ -91,3 +93,47 @@ def test_a_failing_row_is_recorded_and_does_not_block_the_rest(make, db, now, mo
             Deadline.kind == "expiry", Deadline.state == "returned")).all())
         assert s.exec(select(AuditEvent).where(AuditEvent.kind == "deadline_failed")).one().case_id == first.id
     assert statuses == {first.id: "failed", second.id: "fired"}
+
+
+@pytest.mark.postgres
+def test_the_sweep_and_people_on_the_same_cases_do_not_deadlock(make, db, now):
+    """The office concludes joint reviews while the scheduler sends their reminders: every writer takes the
+    audit head first, so neither waits on the other in a circle (PostgreSQL would end one as a deadlock)."""
+    county, office = make.user("county"), make.user("office")
+    keji = make.user("member", unit="市科技局")
+    cases = []
+    for _ in range(30):
+        case = make.case("designation", by=county, data=APPLICATION)
+        with transaction(db) as s:
+            fire(session=s, case_id=case.id, trigger="submit", actor=make.actor(county), now=now)
+            fire(session=s, case_id=case.id, trigger="accept", actor=make.actor(office), now=now,
+                 payload={"member_units": [keji.unit_id]})
+        cases.append(case)
+    later = now + timedelta(days=30)  # past the opinion deadline: its reminders are due, concluding is allowed
+    errors: list[Exception] = []
+
+    def sweeper():
+        try:
+            sweep(db, now=later, limit=5)
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    def office_concludes():
+        try:
+            for case in cases:
+                with transaction(db) as s:
+                    fire(session=s, case_id=case.id, trigger="conclude", actor=make.actor(office), now=later)
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sweeper), threading.Thread(target=office_concludes)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert {reload(db, c.id).state for c in cases} == {"expert_review"}
+    with transaction(db) as s:
+        left = s.exec(select(Deadline).where(Deadline.status.in_(["open", "claimed"]),
+                                             Deadline.state == "consultation")).all()
+    assert left == []

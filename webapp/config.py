@@ -28,7 +28,7 @@ def from_environment(instance_path: str) -> dict:
         "DESIGNATION_CYCLE_YEARS": int(env.get("ZYZ_DESIGNATION_CYCLE_YEARS", "3")),
         "PAGE_SIZE": int(env.get("ZYZ_PAGE_SIZE", "20")),
         "SWEEP_SECONDS": int(env.get("ZYZ_SWEEP_SECONDS", "60")),
-        "SWEEP_BATCH": int(env.get("ZYZ_SWEEP_BATCH", "200")),  # due rows claimed and committed together
+        "SWEEP_BATCH": int(env.get("ZYZ_SWEEP_BATCH", "50")),  # due rows claimed and committed together
         "INSPECTION_DATE": env.get("ZYZ_INSPECTION_DATE", "03-01"),  # MM-DD: the yearly campaign opens then
         **_notification_settings(env),
         "SESSION_COOKIE_SECURE": env.get("ZYZ_HTTPS", "") == "1",

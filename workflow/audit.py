@@ -96,12 +96,7 @@ def record(
 ) -> dict[str, Any]:
     """Append one event to the chain inside the caller's transaction and return it."""
     conn = session.connection()
-    head = session.info.get(_HEAD_KEY)
-    if head is None:
-        # Writers queue on the head row (SELECT ... FOR UPDATE) until they commit; on SQLite BEGIN IMMEDIATE
-        # already serialises them. So the head read once stays true for the rest of the transaction.
-        head = conn.execute(_HEAD if is_sqlite(conn) else _HEAD_LOCKED).one()
-    seq, prev_hash = head
+    seq, prev_hash = lock_head(session)
     row: dict[str, Any] = {
         "seq": seq + 1,
         "occurred_at": now,
@@ -128,6 +123,23 @@ def record(
 
 
 _HEAD_KEY = "zyz.audit_head"
+
+
+def lock_head(session: Session) -> tuple[int, str]:
+    """Take the chain's head for this transaction (its seq and hash), once.
+
+    Writers queue on the head row (SELECT ... FOR UPDATE) until they commit; on SQLite BEGIN IMMEDIATE
+    already serialises them, so the head read once stays true for the rest of the transaction. Services
+    that write cases and deadlines take it before any other row (`fire`, `create_case`, each batch of the
+    sweep): with one lock always first, a transition and the sweep working on the same case cannot
+    deadlock on PostgreSQL, whichever of case, deadline and counter rows each would otherwise lock first.
+    """
+    head = session.info.get(_HEAD_KEY)
+    if head is None:
+        conn = session.connection()
+        seq, prev_hash = conn.execute(_HEAD if is_sqlite(conn) else _HEAD_LOCKED).one()
+        head = session.info[_HEAD_KEY] = (seq, prev_hash)
+    return head
 
 
 def flush_head(session: Session) -> None:

@@ -94,6 +94,7 @@ def fire(
     calendar: WorkCalendar | None = None,
 ) -> Case:
     """Fire `trigger` on a case for `actor`; raise a WorkflowError and change nothing when refused."""
+    audit.lock_head(session)  # the first lock of every writer: see workflow.audit.lock_head
     case = get_case(session, actor, case_id)
     definition = catalog.get(case.definition_key, case.definition_version, session)
     spec = check_transition(definition, case, trigger, actor, expected_version)
@@ -218,6 +219,7 @@ def create_case(
 ) -> Case:
     """Start a case on the current version of a definition, in its initial state."""
     definition = catalog.current(definition_key)
+    audit.lock_head(session)
     if actor.role not in definition.create_roles:
         raise Forbidden("您的角色无权新建此类案件。", "Your role may not start this kind of case.",
                         code="role_not_allowed")

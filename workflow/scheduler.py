@@ -17,14 +17,14 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from workflow.sweep import sweep
+from workflow.sweep import BATCH, sweep
 
 log = logging.getLogger(__name__)
 Job = Callable[[], object]
 
 
 def build_scheduler(sessions: sessionmaker[Session], *, clock: Callable[[], datetime],
-                    sweep_seconds: int = 60, batch: int = 200, background: bool = False,
+                    sweep_seconds: int = 60, batch: int = BATCH, background: bool = False,
                     extra_jobs: tuple[tuple[str, Job, dict], ...] = ()) -> BaseScheduler:
     """A scheduler with the deadline sweep (first run now) and any extra jobs (id, function, trigger args)."""
     scheduler_class = BackgroundScheduler if background else BlockingScheduler

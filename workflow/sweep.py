@@ -32,7 +32,7 @@ from workflow.notices import notify, recipient_ids
 
 log = logging.getLogger(__name__)
 _table = Deadline.__table__  # type: ignore[attr-defined]
-BATCH = 200
+BATCH = 50  # a batch holds the audit head until it commits: web requests wait for it
 
 
 @dataclass
@@ -101,6 +101,7 @@ def sweep(sessions: sessionmaker[Session], *, now: datetime, calendar: WorkCalen
         batch = SweepResult()
         try:
             with transaction(sessions) as session:
+                audit.lock_head(session)  # before any deadline row: see workflow.audit.lock_head
                 rows = claim(session, now=now, worker=worker, limit=limit)
                 for row in rows:
                     if careful:
