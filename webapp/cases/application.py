@@ -173,6 +173,26 @@ def _act(form: MultiDict) -> tuple[str, str | None]:
     return (action if action in ("save", "submit", "check") else "save"), None
 
 
+def _posted(**context: Any):  # type: ignore[no-untyped-def]
+    """The steps every POST of the form shares: more rows, reading the fields, the eligibility check,
+    the confirmation box. Returns the page to send at once (or None), the form, the action, the data and
+    the field errors so far; `context` (town choices or the case) goes to the page."""
+    form = request.form.copy()
+    action, group = _act(form)
+    if action == "more":
+        form, first = _more_rows(form, group)  # type: ignore[arg-type]
+        focus = f"{GROUPS[group][0]}-{first}-name"  # type: ignore[index]
+        return _render(form=form, errors={}, focus=focus, **context), form, action, {}, {}
+    data, problems = read_form(form)
+    errors = _errors_of(problems + schema.check_types(data))
+    if action == "check":
+        shown = _render(form=form, errors=errors, checked=True, status=422 if errors else 200, **context)
+        return shown, form, action, data, errors
+    if action == "submit" and form.get("confirmed") != "yes":
+        errors.setdefault("confirmed", []).append(_("Tick the box to confirm the submission."))
+    return None, form, action, data, errors
+
+
 @bp.route("/cases/new/application", methods=["GET", "POST"])
 @login_required
 def new_application():  # type: ignore[no-untyped-def]
@@ -185,21 +205,13 @@ def new_application():  # type: ignore[no-untyped-def]
         if towns:
             form["town_id"] = ""
         return _render(form=form, errors={}, towns=towns)
-    form = request.form.copy()
-    action, group = _act(form)
-    if action == "more":
-        form, first = _more_rows(form, group)  # type: ignore[arg-type]
-        return _render(form=form, errors={}, towns=towns, focus=f"{GROUPS[group][0]}-{first}-name")  # type: ignore[index]
-    data, problems = read_form(form)
-    errors = _errors_of(problems + schema.check_types(data))
-    if action == "check":
-        return _render(form=form, errors=errors, towns=towns, checked=True, status=422 if errors else 200)
+    shown, form, action, data, errors = _posted(towns=towns)
+    if shown is not None:
+        return shown
     town_raw = form.get("town_id", "")
     new_town = _text(form, "new_town")
     if town_raw not in ("new", *(str(t.id) for t in towns)):
         errors.setdefault("town_id", []).append(_("Choose the town, or a new town and its name."))
-    if action == "submit" and form.get("confirmed") != "yes":
-        errors.setdefault("confirmed", []).append(_("Tick the box to confirm the submission."))
     if errors:
         return _render(form=form, errors=errors, towns=towns, status=422)
     try:
@@ -247,20 +259,12 @@ def application(case_id: int):  # type: ignore[no-untyped-def]
         form = form_of(case.data)
         form["expected_version"] = str(case.version)
         return _render(form=form, errors={}, case=case)
-    form = request.form.copy()
-    action, group = _act(form)
-    if action == "more":
-        form, first = _more_rows(form, group)  # type: ignore[arg-type]
-        return _render(form=form, errors={}, case=case, focus=f"{GROUPS[group][0]}-{first}-name")  # type: ignore[index]
-    data, problems = read_form(form)
-    errors = _errors_of(problems + schema.check_types(data))
-    if action == "check":
-        return _render(form=form, errors=errors, case=case, checked=True, status=422 if errors else 200)
+    shown, form, action, data, errors = _posted(case=case)
+    if shown is not None:
+        return shown
     version = form.get("expected_version", "")
     if not version.isdigit():
         errors.setdefault("", []).append(_("The form is incomplete; reload the page."))
-    if action == "submit" and form.get("confirmed") != "yes":
-        errors.setdefault("confirmed", []).append(_("Tick the box to confirm the submission."))
     if errors:
         return _render(form=form, errors=errors, case=case, status=422)
     try:
