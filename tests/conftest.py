@@ -248,6 +248,35 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture
+def run_zyz(database_url, tmp_path):
+    """Run `zyz ARGS` in-process against the test database (each call builds the app as the command would);
+    `env` adds environment variables for that call."""
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from webapp.cli import main
+
+    apps = []
+
+    def create_app():
+        from webapp import create_app as factory
+
+        app = factory()
+        apps.append(app)
+        return app
+
+    def run(*args: str, env: dict[str, str] | None = None):
+        base = {"ZYZ_DATABASE_URL": database_url, "ZYZ_INSTANCE_PATH": str(tmp_path / "instance"),
+                "FLASK_RUN_FROM_CLI": None, "ZYZ_ENV": None}
+        return CliRunner().invoke(main, list(args), env={**base, **(env or {})},
+                                  obj=ScriptInfo(create_app=create_app))
+
+    yield run
+    for app in apps:
+        app.extensions["zyz"]["engine"].dispose()
+
+
 def csrf_token(client, url: str = "/login") -> str:
     """The CSRF token of the form on `url` (the session keeps one token)."""
     page = client.get(url)

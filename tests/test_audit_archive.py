@@ -16,8 +16,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import time_machine
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
 
 from workflow import audit
 from workflow.actors import Actor
@@ -32,27 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def zyz(database_url, tmp_path):
-    apps = []
-
-    def create_app():
-        from webapp import create_app as factory
-
-        app = factory()
-        apps.append(app)
-        return app
-
-    def run(*args: str):
-        from webapp.cli import main
-
-        env = {"ZYZ_DATABASE_URL": database_url, "ZYZ_INSTANCE_PATH": str(tmp_path / "instance"),
-               "ZYZ_ANCHOR_DIR": str(tmp_path / "anchors"), "ZYZ_AUDIT_HMAC_KEY": KEY, "FLASK_RUN_FROM_CLI": None,
-               "ZYZ_ENV": None}
-        return CliRunner().invoke(main, list(args), env=env, obj=ScriptInfo(create_app=create_app))
-
-    yield run
-    for app in apps:
-        app.extensions["zyz"]["engine"].dispose()
+def zyz(run_zyz, tmp_path):
+    """Run `zyz ARGS` in-process against the test database, with the anchor folder and key of this test."""
+    return lambda *args: run_zyz(*args, env={"ZYZ_ANCHOR_DIR": str(tmp_path / "anchors"), "ZYZ_AUDIT_HMAC_KEY": KEY})
 
 
 @pytest.fixture

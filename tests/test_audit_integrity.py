@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
 
 from conftest import ON_POSTGRES
 from workflow import audit
@@ -34,27 +32,9 @@ def anchors(tmp_path) -> Path:
 
 
 @pytest.fixture
-def zyz(database_url, tmp_path, anchors):
+def zyz(run_zyz, anchors):
     """Run `zyz ARGS` in-process against the test database, with the anchor folder and key of this test."""
-    apps = []
-
-    def create_app():
-        from webapp import create_app as factory
-
-        app = factory()
-        apps.append(app)
-        return app
-
-    def run(*args: str):
-        env = {"ZYZ_DATABASE_URL": database_url, "ZYZ_INSTANCE_PATH": str(tmp_path / "instance"),
-               "ZYZ_ANCHOR_DIR": str(anchors), "ZYZ_AUDIT_HMAC_KEY": KEY, "FLASK_RUN_FROM_CLI": None, "ZYZ_ENV": None}
-        from webapp.cli import main
-
-        return CliRunner().invoke(main, list(args), env=env, obj=ScriptInfo(create_app=create_app))
-
-    yield run
-    for app in apps:
-        app.extensions["zyz"]["engine"].dispose()
+    return lambda *args: run_zyz(*args, env={"ZYZ_ANCHOR_DIR": str(anchors), "ZYZ_AUDIT_HMAC_KEY": KEY})
 
 
 @pytest.fixture
