@@ -28,7 +28,7 @@ from sqlmodel import Session
 from workflow.access import MAX_ID
 from workflow.actors import Actor
 from workflow.calendar import local_date, local_moment
-from workflow.db import is_sqlite
+from workflow.db import Prepared, is_sqlite
 from workflow.errors import InvalidInput
 from workflow.models import AuditEvent, AuditHead, Case, User
 
@@ -56,8 +56,8 @@ _head_table = AuditHead.__table__  # type: ignore[attr-defined]
 # Built once: record() runs inside every fire, and building a statement costs more than executing it.
 _HEAD = sa.select(_head_table.c.seq, _head_table.c.hash).where(_head_table.c.id == 1)
 _HEAD_LOCKED = _HEAD.with_for_update()
-_INSERT = _event_table.insert()
-_MOVE_HEAD = _head_table.update().where(_head_table.c.id == 1)
+_INSERT = Prepared(_event_table.insert())
+_MOVE_HEAD = Prepared(_head_table.update().where(_head_table.c.id == 1))
 # One encoder for every hash: json.dumps with options builds a new encoder on each call.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
@@ -117,7 +117,7 @@ def record(
         "prev_hash": prev_hash,
     }
     row["hash"] = event_hash(row)
-    conn.execute(_INSERT, row)
+    _INSERT.execute(conn, row)
     session.info[_HEAD_KEY] = (row["seq"], row["hash"])  # written to audit_head once, at commit
     return row
 
@@ -146,7 +146,7 @@ def flush_head(session: Session) -> None:
     """Write the head kept in memory since the transaction's first event (commit does it by itself)."""
     head = session.info.pop(_HEAD_KEY, None)
     if head is not None:
-        session.connection().execute(_MOVE_HEAD, {"seq": head[0], "hash": head[1]})
+        _MOVE_HEAD.execute(session.connection(), {"seq": head[0], "hash": head[1]})
 
 
 @sa.event.listens_for(OrmSession, "before_commit")

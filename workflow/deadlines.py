@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from workflow.calendar import WorkCalendar, local_date, local_moment
+from workflow.db import Prepared
 from workflow.definitions import DeadlineSpec, StateSpec
 from workflow.errors import Unprocessable
 from workflow.models import Deadline, DeadlineStatus
@@ -16,10 +17,11 @@ from workflow.models import Deadline, DeadlineStatus
 REMINDER_TIME = time(9, 0)  # reminders go out at 09:00 local time on their day
 
 _table = Deadline.__table__  # type: ignore[attr-defined]
-# Built once: these run inside every fire, and building a statement costs more than executing it.
-_INSERT = _table.insert()
-_CLOSE = _table.update().where(_table.c.case_id == sa.bindparam("b_case_id"), _table.c.state == sa.bindparam("b_state"),
-                               _table.c.status == DeadlineStatus.open.value)
+# Built once: these run inside every fire (see workflow.db.Prepared).
+_INSERT = Prepared(_table.insert())
+_CLOSE = Prepared(_table.update().where(_table.c.case_id == sa.bindparam("b_case_id"),
+                                        _table.c.state == sa.bindparam("b_state"),
+                                        _table.c.status == DeadlineStatus.open.value))
 _FIRED_REMINDERS = sa.select(_table.c.name, _table.c.offset_days, _table.c.due_date).where(
     _table.c.case_id == sa.bindparam("b_case_id"), _table.c.kind == "reminder",
     _table.c.status == DeadlineStatus.fired.value)
@@ -82,12 +84,12 @@ def plan_deadlines(session: Session, *, case_id: int | None, state: StateSpec, d
 def insert_deadlines(session: Session, case_id: int, rows: list[dict[str, Any]]) -> None:
     """Write planned deadline rows for the case."""
     if rows:
-        session.connection().execute(_INSERT, [{**row, "case_id": case_id} for row in rows])
+        _INSERT.execute_many(session.connection(), [{**row, "case_id": case_id} for row in rows])
 
 
 def close_deadlines(session: Session, *, case_id: int, state: str, now: datetime) -> None:
     """Close the open rows of `state` when the case leaves it."""
-    session.connection().execute(_CLOSE, {"status": DeadlineStatus.closed.value, "closed_at": now,
+    _CLOSE.execute(session.connection(), {"status": DeadlineStatus.closed.value, "closed_at": now,
                                           "b_case_id": case_id, "b_state": state})
 
 

@@ -26,7 +26,7 @@ from sqlmodel import Session, select
 from workflow import engine
 from workflow.calendar import LOCAL_TZ, to_local
 from workflow.catalog import CATALOG, Catalog
-from workflow.db import is_sqlite
+from workflow.db import Prepared, is_sqlite
 from workflow.definitions import DEFINITIONS_DIR, Definition, Label
 from workflow.errors import WorkflowError
 from workflow.models import (
@@ -61,10 +61,10 @@ LANGUAGES = ("zh", "en")
 # --- recipients ------------------------------------------------------------------------------------------------
 
 
-_RECIPIENT_QUERIES: dict[tuple[str, ...], sa.Select[Any]] = {}  # built once per list of selectors
+_RECIPIENT_QUERIES: dict[tuple[tuple[str, ...], bool], sa.Select[Any]] = {}  # built once per selectors
 
 
-def _recipient_query(selectors: tuple[str, ...]) -> sa.Select[Any]:
+def _recipient_query(selectors: tuple[str, ...], contacts: bool) -> sa.Select[Any]:
     clauses = []
     users = _users.c
     for who in selectors:
@@ -79,19 +79,29 @@ def _recipient_query(selectors: tuple[str, ...]) -> sa.Select[Any]:
             clauses.append(sa.and_(users.role == Role.member.value, users.unit_id.in_(chosen)))
         else:
             raise ValueError(f"unknown recipients {who!r}")
-    return sa.select(users.id).where(users.is_active.is_(True), sa.or_(*clauses)).order_by(users.id)
+    if contacts:  # with each user's addresses and saved preferences (NULL where never saved)
+        query = (sa.select(users.id, users.email, users.mobile, *(_prefs.c[k] for k in PREFERENCE_FIELDS))
+                 .select_from(_users.outerjoin(_prefs, _prefs.c.user_id == users.id)))
+    else:
+        query = sa.select(users.id)
+    return query.where(users.is_active.is_(True), sa.or_(*clauses)).order_by(users.id)
+
+
+def _recipient_rows(conn: sa.Connection, case_id: int | None, county_id: int | None, selectors: Iterable[str],
+                    *, contacts: bool = False) -> list[sa.Row[Any]]:
+    key = (tuple(selectors), contacts)
+    if not key[0]:
+        return []
+    query = _RECIPIENT_QUERIES.get(key)
+    if query is None:
+        query = _RECIPIENT_QUERIES[key] = _recipient_query(*key)
+    return list(conn.execute(query, {"b_case": case_id, "b_county": county_id}))
 
 
 def recipient_ids(conn: sa.Connection, case_id: int | None, county_id: int | None,
                   selectors: Iterable[str]) -> list[int]:
     """Active users named by selectors, for a case given by its id and county."""
-    key = tuple(selectors)
-    if not key:
-        return []
-    query = _RECIPIENT_QUERIES.get(key)
-    if query is None:
-        query = _RECIPIENT_QUERIES[key] = _recipient_query(key)
-    return [int(i) for i in conn.execute(query, {"b_case": case_id, "b_county": county_id}).scalars()]
+    return [int(row[0]) for row in _recipient_rows(conn, case_id, county_id, selectors)]
 
 
 def recipients(session: Session, case: Case, selectors: Iterable[str]) -> list[int]:
@@ -323,11 +333,6 @@ class Preferences:
 
 DEFAULT_PREFERENCES = Preferences()
 PREFERENCE_FIELDS = tuple(Preferences.__dataclass_fields__)
-# Built once (it runs inside transitions): addresses and saved preferences of the recipients.
-_CONTACTS = (sa.select(_users.c.id, _users.c.email, _users.c.mobile, *(_prefs.c[k] for k in PREFERENCE_FIELDS))
-             .outerjoin(_prefs, _prefs.c.user_id == _users.c.id)
-             .where(_users.c.id.in_(sa.bindparam("b_ids", expanding=True))))
-
 
 def preferences_of(conn: sa.Connection | Session, user_ids: Sequence[int]) -> dict[int, Preferences]:
     """Every user's preferences (the defaults for users who never saved any)."""
@@ -366,7 +371,7 @@ def quiet_until(now: datetime, start: str, end: str) -> datetime | None:
 # --- writing notifications and outbox rows ---------------------------------------------------------------------
 
 
-_INSERTS: dict[tuple[bool, str], Any] = {}
+_INSERTS: dict[tuple[bool, str], Prepared] = {}
 
 
 def _insert_ignoring_duplicates(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], key: str) -> int:
@@ -378,9 +383,9 @@ def _insert_ignoring_duplicates(conn: sa.Connection, table: sa.Table, rows: list
     statement = _INSERTS.get((on_sqlite, table.name))
     if statement is None:
         dialect = sqlite if on_sqlite else postgresql
-        statement = dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
+        statement = Prepared(dialect.insert(table).on_conflict_do_nothing(index_elements=[key]))
         _INSERTS[(on_sqlite, table.name)] = statement
-    written = conn.execute(statement, rows).rowcount
+    written = statement.execute(conn, rows[0]) if len(rows) == 1 else statement.execute_many(conn, rows)
     return len(rows) if written is None or written < 0 else int(written)
 
 
@@ -427,20 +432,22 @@ def apply_rules(conn: sa.Connection, matched: Sequence[Rule], *, case_id: int, c
     if not matched:
         return 0
     chosen: dict[tuple[int, str], Rule] = {}
-    for rule in sorted(matched, key=lambda r: r.order):
-        for uid in recipient_ids(conn, case_id, county_id, rule.recipients):
-            for channel in rule.channels:
-                chosen.setdefault((uid, channel), rule)
     prefs: dict[int, Preferences] = {}
     reachable: set[tuple[int, str]] = set()
-    if any(channel != "in_app" for _, channel in chosen):
-        # A channel the user has no address for is left out (the in-app notification still goes); the
-        # preferences page insists on an address for each channel chosen for reminders.
-        for row in conn.execute(_CONTACTS, {"b_ids": sorted({uid for uid, _ in chosen})}).mappings():
-            prefs[row["id"]] = DEFAULT_PREFERENCES if row["quiet_start"] is None else Preferences(
-                **{k: row[k] for k in PREFERENCE_FIELDS})
-            reachable |= {(row["id"], "email")} if row["email"] else set()
-            reachable |= {(row["id"], "sms")} if row["mobile"] else set()
+    # Recipients come with their addresses and preferences when a rule sends more than in-app messages:
+    # one query per rule. A channel the user has no address for is left out (the in-app notification
+    # still goes); the preferences page insists on an address for each channel chosen for reminders.
+    contacts = any(channel != "in_app" for rule in matched for channel in rule.channels)
+    for rule in sorted(matched, key=lambda r: r.order):
+        for row in _recipient_rows(conn, case_id, county_id, rule.recipients, contacts=contacts):
+            uid = int(row.id)
+            for channel in rule.channels:
+                chosen.setdefault((uid, channel), rule)
+            if contacts and uid not in prefs:
+                prefs[uid] = DEFAULT_PREFERENCES if row.quiet_start is None else Preferences(
+                    **{k: getattr(row, k) for k in PREFERENCE_FIELDS})
+                reachable |= {(uid, "email")} if row.email else set()
+                reachable |= {(uid, "sms")} if row.mobile else set()
     in_app: dict[str, list[int]] = {}  # by template: an event's in-app text is rendered from it
     outbox: list[dict[str, Any]] = []
     for (uid, channel), rule in chosen.items():
@@ -472,9 +479,13 @@ _DUE_DATE = sa.select(sa.func.min(_deadlines.c.due_date)).where(
 
 
 def case_params(conn: sa.Connection, definition: Definition, case: Case, data: dict[str, Any], *,
-                trigger: str | None = None, from_state: str | None = None,
-                comment: str | None = None) -> dict[str, Any]:
-    """What the templates of a case event get: number, title, process, state, step, comment, deadline."""
+                trigger: str | None = None, from_state: str | None = None, comment: str | None = None,
+                planned: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """What the templates of a case event get: number, title, process, state, step, comment, deadline.
+
+    `planned`: the deadline rows the transition has just opened in the case's state, when it moved
+    there (they are that state's open rows, so the earliest expiry is read from them, not queried).
+    """
     params: dict[str, Any] = {
         "number": case.number, "title": case.title,
         "process": definition.label.zh, "process_en": definition.label.en,
@@ -492,7 +503,9 @@ def case_params(conn: sa.Connection, definition: Definition, case: Case, data: d
     state = definition.states.get(case.state)
     for spec in state.deadlines if state else ():
         due = data.get(spec.field) if spec.field else None
-        if not due and case.id is not None:
+        if not due and planned is not None:
+            due = min((row["due_date"] for row in planned if row["kind"] == "expiry"), default=None)
+        elif not due and case.id is not None:
             due = conn.execute(_DUE_DATE, {"b_case": case.id, "b_state": case.state}).scalar()
         if due:
             params.update(due_date=str(due), deadline=spec.label.zh, deadline_en=spec.label.en)
@@ -513,7 +526,7 @@ def _after_fire(ctx: engine.FireContext, from_state: str) -> None:
         return
     conn = ctx.session.connection()
     params = case_params(conn, ctx.definition, case, ctx.data, trigger=ctx.spec.trigger, from_state=from_state,
-                         comment=ctx.comment)
+                         comment=ctx.comment, planned=ctx.planned)
     apply_rules(conn, matched, case_id=case.id, county_id=case.county_id, kind="event",  # type: ignore[arg-type]
                 params=params, source=f"case:{case.id}:v{case.version}", now=ctx.now)
 
