@@ -56,6 +56,7 @@ _head_table = AuditHead.__table__  # type: ignore[attr-defined]
 # Built once: record() runs inside every fire, and building a statement costs more than executing it.
 _HEAD = sa.select(_head_table.c.seq, _head_table.c.hash).where(_head_table.c.id == 1)
 _HEAD_LOCKED = _HEAD.with_for_update()
+_READ_HEAD = {True: Prepared(_HEAD), False: Prepared(_HEAD_LOCKED)}  # by is_sqlite
 _INSERT = Prepared(_event_table.insert())
 _MOVE_HEAD = Prepared(_head_table.update().where(_head_table.c.id == 1))
 # One encoder for every hash: json.dumps with options builds a new encoder on each call.
@@ -137,7 +138,7 @@ def lock_head(session: Session) -> tuple[int, str]:
     head = session.info.get(_HEAD_KEY)
     if head is None:
         conn = session.connection()
-        seq, prev_hash = conn.execute(_HEAD if is_sqlite(conn) else _HEAD_LOCKED).one()
+        [(seq, prev_hash)] = _READ_HEAD[is_sqlite(conn)].fetch(conn, {})
         head = session.info[_HEAD_KEY] = (seq, prev_hash)
     return head
 

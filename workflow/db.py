@@ -40,7 +40,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):  # type: ignore[no-untyped-def]
-            conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")  # straight to the driver: every fire begins here
+            conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")  # straight to the driver (every fire)
 
         return engine
     return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -68,25 +68,28 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 # One parameter of a compiled statement: its name in the SQL, the key of the caller's value (None: the
 # value the statement holds itself), that value, and the bind processor SQLAlchemy would apply.
 _Slot = tuple[str, str | None, Any, Callable[[Any], Any] | None]
+# The SQL text, whether parameters are positional, the parameters in order, a SELECT's result processors.
+_Compiled = tuple[str, bool, list[_Slot], list[Callable[[Any], Any] | None] | None]
 
 
 class Prepared:
-    """A write compiled once per dialect and set of columns, run on the connection's DBAPI cursor.
+    """A statement compiled once per dialect and set of columns, run on the connection's DBAPI cursor.
 
-    For the statements inside every transition (the case's versioned UPDATE, the audit event, deadline
-    and notification rows): SQLAlchemy's general execution path (cache lookup, execution context,
-    events, result set-up) costs several times what the database itself needs for a one-row write.
-    This runs the SQL text SQLAlchemy compiled, with the parameters passed through the same bind
-    processors (the same stored text for a datetime or a JSON value), on the same connection and so in
-    the same transaction. Only for statements whose every value is given: a column that would take a
+    For the statements inside every transition (the audit head, the case's versioned UPDATE, the audit
+    event, deadline rows, the notification rules' recipients and rows): SQLAlchemy's general execution
+    path (cache lookup, execution context, events, result set-up) costs several times what the database
+    itself needs for a one-row statement. This runs the SQL text SQLAlchemy compiled, with the
+    parameters passed through the same bind processors (the same stored text for a datetime or a JSON
+    value) and the rows of a SELECT through the same result processors, on the same connection and so
+    in the same transaction. Only for writes whose every value is given: a column that would take a
     Python-side default is refused when the statement is compiled.
     """
 
-    def __init__(self, statement: sa.Insert | sa.Update):
+    def __init__(self, statement: sa.Insert | sa.Update | sa.Select[Any]):
         self.statement = statement
-        self._compiled: dict[tuple[str, tuple[str, ...]], tuple[str, bool, list[_Slot]]] = {}
+        self._compiled: dict[tuple[str, tuple[str, ...]], _Compiled] = {}
 
-    def _compile(self, dialect: sa.Dialect, keys: tuple[str, ...]) -> tuple[str, bool, list[_Slot]]:
+    def _compile(self, dialect: sa.Dialect, keys: tuple[str, ...]) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect, column_keys=list(keys))
         if compiled.insert_prefetch or compiled.update_prefetch:  # type: ignore[attr-defined]
             raise ValueError(f"{self.statement}: every column must be given (no Python-side defaults)")
@@ -98,37 +101,62 @@ class Prepared:
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             slots[name] = (name, bind.key if given else None, bind.effective_value, processor)
         order = (compiled.positiontup or []) if dialect.positional else list(slots)
-        return compiled.string, bool(dialect.positional), [slots[name] for name in order]
+        results: list[Callable[[Any], Any] | None] | None = None
+        if isinstance(self.statement, sa.Select):
+            results = [column.type.dialect_impl(dialect).result_processor(dialect, None)  # type: ignore[misc]
+                       for column in self.statement.selected_columns]
+        return compiled.string, bool(dialect.positional), [slots[name] for name in order], results
 
-    def _arguments(self, conn: sa.Connection, params: Mapping[str, Any]) -> tuple[str, Any]:
+    def _for(self, conn: sa.Connection, params: Mapping[str, Any]) -> _Compiled:
         key = (f"{conn.dialect.name}+{conn.dialect.driver}", tuple(params))
         found = self._compiled.get(key)
         if found is None:
             found = self._compiled[key] = self._compile(conn.dialect, key[1])
-        sql, positional, slots = found
+        return found
+
+    @staticmethod
+    def _arguments(found: _Compiled, params: Mapping[str, Any]) -> Any:
+        _, positional, slots, _ = found
         values = [params[source] if source is not None else fixed for _, source, fixed, _ in slots]
         values = [value if processor is None else processor(value)
                   for value, (_, _, _, processor) in zip(values, slots, strict=True)]
-        return sql, tuple(values) if positional else {slot[0]: value for slot, value in zip(slots, values, strict=True)}
+        return tuple(values) if positional else {slot[0]: value for slot, value in zip(slots, values, strict=True)}
 
     def execute(self, conn: sa.Connection, params: Mapping[str, Any]) -> int:
-        """Run with one set of parameters; the number of rows written."""
-        sql, arguments = self._arguments(conn, params)
+        """Run a write with one set of parameters; the number of rows written."""
+        found = self._for(conn, params)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.execute(sql, arguments)
+            cursor.execute(found[0], self._arguments(found, params))
             return int(cursor.rowcount)
         finally:
             cursor.close()
+
+    def fetch(self, conn: sa.Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Run a SELECT; its rows as tuples of the values SQLAlchemy would return."""
+        found = self._for(conn, params)
+        processors = found[3]
+        if processors is None:
+            raise TypeError(f"{self.statement}: not a SELECT")
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(found[0], self._arguments(found, params))
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        if not any(processors):
+            return [tuple(row) for row in rows]
+        return [tuple(value if processor is None else processor(value)
+                      for value, processor in zip(row, processors, strict=True)) for row in rows]
 
     def execute_many(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> int:
         """Run once per row (every row with the same keys); the number of rows written, or -1 if unknown."""
         if not rows:
             return 0
-        calls = [self._arguments(conn, row) for row in rows]
+        found = self._for(conn, rows[0])
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.executemany(calls[0][0], [arguments for _, arguments in calls])
+            cursor.executemany(found[0], [self._arguments(found, row) for row in rows])
             return int(cursor.rowcount)
         finally:
             cursor.close()

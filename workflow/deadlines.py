@@ -22,9 +22,9 @@ _INSERT = Prepared(_table.insert())
 _CLOSE = Prepared(_table.update().where(_table.c.case_id == sa.bindparam("b_case_id"),
                                         _table.c.state == sa.bindparam("b_state"),
                                         _table.c.status == DeadlineStatus.open.value))
-_FIRED_REMINDERS = sa.select(_table.c.name, _table.c.offset_days, _table.c.due_date).where(
+_FIRED_REMINDERS = Prepared(sa.select(_table.c.name, _table.c.offset_days, _table.c.due_date).where(
     _table.c.case_id == sa.bindparam("b_case_id"), _table.c.kind == "reminder",
-    _table.c.status == DeadlineStatus.fired.value)
+    _table.c.status == DeadlineStatus.fired.value))
 
 
 def due_date_for(spec: DeadlineSpec, data: dict[str, Any], today: date,
@@ -94,5 +94,4 @@ def close_deadlines(session: Session, *, case_id: int, state: str, now: datetime
 
 
 def _fired_reminders(session: Session, case_id: int) -> set[tuple[str, int, str]]:
-    rows = session.connection().execute(_FIRED_REMINDERS, {"b_case_id": case_id})
-    return {(r.name, r.offset_days, r.due_date) for r in rows}
+    return set(_FIRED_REMINDERS.fetch(session.connection(), {"b_case_id": case_id}))

@@ -61,7 +61,7 @@ LANGUAGES = ("zh", "en")
 # --- recipients ------------------------------------------------------------------------------------------------
 
 
-_RECIPIENT_QUERIES: dict[tuple[tuple[str, ...], bool], sa.Select[Any]] = {}  # built once per selectors
+_RECIPIENT_QUERIES: dict[tuple[tuple[str, ...], bool], Prepared] = {}  # built once per selectors
 
 
 def _recipient_query(selectors: tuple[str, ...], contacts: bool) -> sa.Select[Any]:
@@ -88,14 +88,15 @@ def _recipient_query(selectors: tuple[str, ...], contacts: bool) -> sa.Select[An
 
 
 def _recipient_rows(conn: sa.Connection, case_id: int | None, county_id: int | None, selectors: Iterable[str],
-                    *, contacts: bool = False) -> list[sa.Row[Any]]:
+                    *, contacts: bool = False) -> list[tuple[Any, ...]]:
+    """(id,) per user, or (id, email, mobile, *PREFERENCE_FIELDS) with `contacts`."""
     key = (tuple(selectors), contacts)
     if not key[0]:
         return []
     query = _RECIPIENT_QUERIES.get(key)
     if query is None:
-        query = _RECIPIENT_QUERIES[key] = _recipient_query(*key)
-    return list(conn.execute(query, {"b_case": case_id, "b_county": county_id}))
+        query = _RECIPIENT_QUERIES[key] = Prepared(_recipient_query(*key))
+    return query.fetch(conn, {"b_case": case_id, "b_county": county_id})
 
 
 def recipient_ids(conn: sa.Connection, case_id: int | None, county_id: int | None,
@@ -440,14 +441,15 @@ def apply_rules(conn: sa.Connection, matched: Sequence[Rule], *, case_id: int, c
     contacts = any(channel != "in_app" for rule in matched for channel in rule.channels)
     for rule in sorted(matched, key=lambda r: r.order):
         for row in _recipient_rows(conn, case_id, county_id, rule.recipients, contacts=contacts):
-            uid = int(row.id)
+            uid = int(row[0])
             for channel in rule.channels:
                 chosen.setdefault((uid, channel), rule)
             if contacts and uid not in prefs:
-                prefs[uid] = DEFAULT_PREFERENCES if row.quiet_start is None else Preferences(
-                    **{k: getattr(row, k) for k in PREFERENCE_FIELDS})
-                reachable |= {(uid, "email")} if row.email else set()
-                reachable |= {(uid, "sms")} if row.mobile else set()
+                _, email, mobile, *saved = row
+                prefs[uid] = DEFAULT_PREFERENCES if saved[0] is None else Preferences(
+                    **dict(zip(PREFERENCE_FIELDS, saved, strict=True)))
+                reachable |= {(uid, "email")} if email else set()
+                reachable |= {(uid, "sms")} if mobile else set()
     in_app: dict[str, list[int]] = {}  # by template: an event's in-app text is rendered from it
     outbox: list[dict[str, Any]] = []
     for (uid, channel), rule in chosen.items():
