@@ -10,7 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import make_transient_to_detached, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 
@@ -160,6 +161,26 @@ class Prepared:
             return int(cursor.rowcount)
         finally:
             cursor.close()
+
+
+def persistent(session: Session, model: type[Any], row: Sequence[Any]) -> Any:
+    """The session's instance of `model` for a row of all its table's columns (in table order), as the
+    ORM would return it: the instance already in the session if there is one, else a new one added to
+    the session as loaded from the database (so changes to it are flushed like any other's)."""
+    mapper = sa.inspect(model)
+    if not mapper.configured:  # a process whose first load this is: the ORM sets up its attributes now
+        sa.orm.configure_mappers()
+    columns = mapper.local_table.columns
+    key = [value for column, value in zip(columns, row, strict=True) if column.primary_key]
+    found = session.identity_map.get(mapper.identity_key_from_primary_key(key))
+    if found is not None:
+        return found
+    instance = mapper.class_manager.new_instance()
+    for column, value in zip(columns, row, strict=True):
+        set_committed_value(instance, column.key, value)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
 
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
