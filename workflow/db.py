@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import make_transient_to_detached, sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_dict
 from sqlmodel import Session
 
 
@@ -176,9 +176,8 @@ def persistent(session: Session, model: type[Any], row: Sequence[Any]) -> Any:
     if found is not None:
         return found
     instance = mapper.class_manager.new_instance()
-    for column, value in zip(columns, row, strict=True):
-        set_committed_value(instance, column.key, value)
-    make_transient_to_detached(instance)
+    instance_dict(instance).update(zip([column.key for column in columns], row, strict=True))
+    make_transient_to_detached(instance)  # which also marks every value as loaded, not changed
     session.add(instance)
     return instance
 
