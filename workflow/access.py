@@ -27,7 +27,7 @@ def _visibility(role: str, unit_id: Any) -> sa.ColumnElement[bool]:
     if role in SEES_ALL:
         return sa.true()
     if role == Role.county:
-        return Case.county_id == unit_id  # type: ignore[return-value]
+        return Case.county_id == unit_id
     if role == Role.member:
         asked = select(CaseParty.case_id).where(CaseParty.unit_id == unit_id)
         return Case.id.in_(asked)  # type: ignore[union-attr]
@@ -53,7 +53,7 @@ def town_filter(actor: Actor) -> sa.ColumnElement[bool]:
     return sa.false()
 
 
-def visible_cases(actor: Actor):  # type: ignore[no-untyped-def]
+def visible_cases(actor: Actor):
     """SELECT of the cases `actor` may see."""
     return select(Case).where(case_filter(actor))
 
@@ -65,7 +65,7 @@ def get_case(session: Session, actor: Actor, case_id: int) -> Case:
     rows = _case_by_id(actor.role).fetch(session.connection(), {"case_id": case_id, "unit_id": actor.unit_id})
     if not rows:
         raise not_found_case()
-    return persistent(session, Case, rows[0])  # type: ignore[no-any-return]
+    return persistent(session, Case, rows[0])
 
 
 def get_town(session: Session, actor: Actor, town_id: int) -> Town:

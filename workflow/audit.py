@@ -630,7 +630,7 @@ def _unindexed(column: sa.Column, sqlite: bool = True) -> sa.ColumnElement[Any]:
     """The same value, but the planner will not pick the column's index for it: unary + on SQLite (a no-op),
     adding nothing on PostgreSQL (which also turns min(seq) over a time range into a walk along seq otherwise)."""
     if sqlite:
-        return sa.literal_column(f"+{column.table.name}.{column.name}", type_=column.type)  # type: ignore[attr-defined]
+        return sa.literal_column(f"+{column.table.name}.{column.name}", type_=column.type)
     if isinstance(column.type, sa.Integer):
         return sa.type_coerce(column + 0, column.type)
     return sa.type_coerce(column + sa.literal_column("INTERVAL '0 seconds'"), column.type)
@@ -722,8 +722,8 @@ def _seq_window(conn: sa.Connection, start: datetime | None, end: datetime | Non
     cuts_low = start is not None and start > first_at
     cuts_high = end is not None and end <= last_at
     low, high = 1, 2**63 - 1
-    fa = (start - first_at).total_seconds() / span if cuts_low else 0.0  # type: ignore[operator]
-    fb = (end - first_at).total_seconds() / span if cuts_high else 1.0  # type: ignore[operator]
+    fa = (start - first_at).total_seconds() / span if cuts_low else 0.0
+    fb = (end - first_at).total_seconds() / span if cuts_high else 1.0
     low_cost, high_cost = min(1 - fa, 2 * fa), min(fb, 2 * (1 - fb))
     if cuts_low and cuts_high and fb - fa <= low_cost + high_cost:
         both = conn.execute(sa.select(sa.func.min(seq), sa.func.max(seq))

@@ -103,7 +103,7 @@ RELOAD_AFTER = timedelta(seconds=60)  # other processes' edits are seen within a
 _cached: dict[str, tuple[datetime, WorkCalendar]] = {}  # by database URL
 
 
-def load_calendar(session) -> WorkCalendar:  # type: ignore[no-untyped-def]
+def load_calendar(session) -> WorkCalendar:
     """The calendar with every year entered in the database."""
     from sqlmodel import select
 
@@ -114,7 +114,7 @@ def load_calendar(session) -> WorkCalendar:  # type: ignore[no-untyped-def]
     return WorkCalendar(days, years)
 
 
-def calendar_for(session, now: datetime) -> WorkCalendar:  # type: ignore[no-untyped-def]
+def calendar_for(session, now: datetime) -> WorkCalendar:
     """The database calendar, reloaded when older than a minute (or after an edit in this process)."""
     key = str(session.get_bind().url)
     found = _cached.get(key)

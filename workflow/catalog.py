@@ -34,8 +34,8 @@ def build_machine(definition: Definition) -> Machine:
                    initial=definition.initial, auto_transitions=False, send_event=True)
 
 
-def _run_action(fn):  # type: ignore[no-untyped-def]
-    def callback(event):  # type: ignore[no-untyped-def]
+def _run_action(fn):
+    def callback(event):
         return fn(event.kwargs["ctx"])
 
     callback.__name__ = getattr(fn, "__name__", "action")

@@ -28,7 +28,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         engine = sa.create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        def _on_connect(dbapi_connection, _record):
             # pysqlite's own BEGIN is deferred; we issue BEGIN IMMEDIATE ourselves so that a
             # read-then-write transaction never fails with SQLITE_BUSY halfway through.
             dbapi_connection.isolation_level = None
@@ -40,7 +40,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _on_begin(conn):  # type: ignore[no-untyped-def]
+        def _on_begin(conn):
             conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")  # straight to the driver (every fire)
 
         return engine
@@ -92,7 +92,7 @@ class Prepared:
 
     def _compile(self, dialect: sa.Dialect, keys: tuple[str, ...]) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect, column_keys=list(keys))
-        if compiled.insert_prefetch or compiled.update_prefetch:  # type: ignore[attr-defined]
+        if compiled.insert_prefetch or compiled.update_prefetch:
             raise ValueError(f"{self.statement}: every column must be given (no Python-side defaults)")
         slots: dict[str, _Slot] = {}
         for bind, name in compiled.bind_names.items():
@@ -104,7 +104,7 @@ class Prepared:
         order = (compiled.positiontup or []) if dialect.positional else list(slots)
         results: list[Callable[[Any], Any] | None] | None = None
         if isinstance(self.statement, sa.Select):
-            results = [column.type.dialect_impl(dialect).result_processor(dialect, None)  # type: ignore[misc]
+            results = [column.type.dialect_impl(dialect).result_processor(dialect, None)
                        for column in self.statement.selected_columns]
         return compiled.string, bool(dialect.positional), [slots[name] for name in order], results
 

@@ -58,7 +58,7 @@ class FireContext:
     planned: list[dict[str, Any]] | None = None  # the deadline rows opened on entering a new state
 
     @property
-    def today(self):  # type: ignore[no-untyped-def]
+    def today(self):
         return local_date(self.now)
 
 

@@ -16,7 +16,7 @@ _table = LoginThrottle.__table__  # type: ignore[attr-defined]
 KEEP = timedelta(days=1)
 
 
-def _insert(session: Session):  # type: ignore[no-untyped-def]
+def _insert(session: Session):
     return (sqlite if is_sqlite(session) else postgresql).insert(_table)
 
 
