@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from workflow.access import get_case
 from workflow.db import Prepared, persistent, transaction
@@ -101,3 +102,17 @@ def test_persistent_returns_the_session_instance_and_flushes_changes(db, make):
         row = s.connection().execute(sa.select(*Case.__table__.columns).where(Case.__table__.c.id == case.id)).one()
         first = s.get(Case, case.id)
         assert persistent(s, Case, tuple(row)) is first
+
+
+def test_several_rows_at_once_skip_duplicates_and_count_what_was_written(db, make):
+    """On PostgreSQL several rows go as one INSERT with a VALUES row each; on SQLite as executemany."""
+    user, case = make.user("office"), make.case()
+    with transaction(db) as s:
+        conn = s.connection()
+        dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+        insert = Prepared(dialect.insert(_notes).on_conflict_do_nothing(index_elements=["source_key"]))
+        assert insert.execute_many(conn, [_notification(user.id, case.id, k) for k in ("a", "b")]) == 2
+        assert insert.execute_many(conn, [_notification(user.id, case.id, k) for k in ("b", "c", "d")]) == 2
+        stored = conn.execute(sa.select(_notes.c.source_key, _notes.c.params, _notes.c.created_at)
+                              .order_by(_notes.c.source_key)).all()
+    assert [tuple(row) for row in stored] == [(k, PARAMS, MOMENT) for k in "abcd"]

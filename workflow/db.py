@@ -89,6 +89,7 @@ class Prepared:
     def __init__(self, statement: sa.Insert | sa.Update | sa.Select[Any]):
         self.statement = statement
         self._compiled: dict[tuple[str, tuple[str, ...]], _Compiled] = {}
+        self._multi: dict[tuple[int, tuple[str, ...]], Prepared] = {}  # INSERTs of several rows, by count
 
     def _compile(self, dialect: sa.Dialect, keys: tuple[str, ...]) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect, column_keys=list(keys))
@@ -151,9 +152,16 @@ class Prepared:
                       for value, processor in zip(row, processors, strict=True)) for row in rows]
 
     def execute_many(self, conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> int:
-        """Run once per row (every row with the same keys); the number of rows written, or -1 if unknown."""
+        """Run once per row (every row with the same keys); the number of rows written, or -1 if unknown.
+
+        On a server database an INSERT of several rows goes as one statement with a VALUES row per row:
+        one round trip (psycopg's executemany pipelines the rows but waits on the server several times).
+        """
         if not rows:
             return 0
+        if len(rows) > 1 and not is_sqlite(conn) and isinstance(self.statement, sa.Insert):
+            return self._multi_values(self.statement, len(rows), tuple(rows[0])).execute(
+                conn, {f"{key}_{i}": value for i, row in enumerate(rows) for key, value in row.items()})
         found = self._for(conn, rows[0])
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
@@ -161,6 +169,14 @@ class Prepared:
             return int(cursor.rowcount)
         finally:
             cursor.close()
+
+    def _multi_values(self, statement: sa.Insert, count: int, keys: tuple[str, ...]) -> Prepared:
+        found = self._multi.get((count, keys))
+        if found is None:
+            columns = statement.table.c
+            found = self._multi[(count, keys)] = Prepared(statement.values([
+                {key: sa.bindparam(f"{key}_{i}", type_=columns[key].type) for key in keys} for i in range(count)]))
+        return found
 
 
 def persistent(session: Session, model: type[Any], row: Sequence[Any]) -> Any:

@@ -398,13 +398,17 @@ def _in_app(conn: sa.Connection, user_ids: Iterable[int], *, case_id: int | None
 
 
 def notify(session: Session, *, user_ids: Iterable[int], case_id: int | None, kind: str, params: dict[str, Any],
-           source: str, now: datetime) -> int:
+           source: str, now: datetime, deadline: Any = None) -> int:
     """Write one notification per user for `source` (a cause already notified to a user is skipped), and
-    what the rules for that cause add: more recipients, e-mail and SMS in the outbox."""
+    what the rules for that cause add: more recipients, e-mail and SMS in the outbox.
+
+    `deadline`: for a `deadline:<id>` source, that deadline row with its case's definition_key and
+    county_id when the caller has it already (the sweep's claimed row); otherwise it is read.
+    """
     conn = session.connection()
     count = _in_app(conn, user_ids, case_id=case_id, kind=kind, params=params, source=source, now=now)
     if case_id is not None and source.startswith("deadline:"):
-        event = _deadline_event(conn, int(source.split(":", 1)[1]))
+        event = _deadline_event(conn, int(source.split(":", 1)[1]), deadline)
         if event is not None:
             process, on, target, offset, county_id = event
             matched = rules().matching(process, on, target, offset) if process in rules().processes else []
@@ -413,15 +417,24 @@ def notify(session: Session, *, user_ids: Iterable[int], case_id: int | None, ki
     return count
 
 
-def _deadline_event(conn: sa.Connection, deadline_id: int) -> tuple[str, str, str, int | None, int] | None:
-    row = conn.execute(
-        sa.select(_deadlines.c.kind, _deadlines.c.name, _deadlines.c.offset_days, _cases.c.definition_key,
-                  _cases.c.county_id)
-        .join(_cases, _cases.c.id == _deadlines.c.case_id).where(_deadlines.c.id == deadline_id)).first()
-    if row is None:
-        return None
-    on = "reminder" if row.kind == "reminder" else "expiry"
-    return row.definition_key, on, row.name, row.offset_days if on == "reminder" else None, row.county_id
+_DEADLINE_EVENT = Prepared(
+    sa.select(_deadlines.c.kind, _deadlines.c.name, _deadlines.c.offset_days, _cases.c.definition_key,
+              _cases.c.county_id)
+    .join(_cases, _cases.c.id == _deadlines.c.case_id).where(_deadlines.c.id == sa.bindparam("b_id")))
+
+
+def _deadline_event(conn: sa.Connection, deadline_id: int,
+                    row: Any = None) -> tuple[str, str, str, int | None, int] | None:
+    if row is not None and row.id == deadline_id:
+        kind, name, offset, process, county_id = (row.kind, row.name, row.offset_days, row.definition_key,
+                                                  row.county_id)
+    else:
+        found = _DEADLINE_EVENT.fetch(conn, {"b_id": deadline_id})
+        if not found:
+            return None
+        kind, name, offset, process, county_id = found[0]
+    on = "reminder" if kind == "reminder" else "expiry"
+    return process, on, name, offset if on == "reminder" else None, county_id
 
 
 def apply_rules(conn: sa.Connection, matched: Sequence[Rule], *, case_id: int, county_id: int, kind: str,

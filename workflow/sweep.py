@@ -24,7 +24,7 @@ from workflow import audit
 from workflow.actors import Actor
 from workflow.calendar import WorkCalendar
 from workflow.catalog import CATALOG
-from workflow.db import is_sqlite, transaction
+from workflow.db import Prepared, is_sqlite, transaction
 from workflow.engine import fire
 from workflow.errors import WorkflowError
 from workflow.models import Case, Deadline, DeadlineStatus
@@ -103,12 +103,17 @@ def sweep(sessions: sessionmaker[Session], *, now: datetime, calendar: WorkCalen
             with transaction(sessions) as session:
                 audit.lock_head(session)  # before any deadline row: see workflow.audit.lock_head
                 rows = claim(session, now=now, worker=worker, limit=limit)
+                finished: dict[str, list[int]] = {}  # straight through: each row's status, written per batch
                 for row in rows:
                     if careful:
                         _process_safely(session, row, now=now, calendar=calendar, result=batch)
                     else:
-                        _finish(session, row, _process(session, row, now=now, calendar=calendar, result=batch),
-                                now=now, result=batch)
+                        status = _process(session, row, now=now, calendar=calendar, result=batch)
+                        finished.setdefault(status, []).append(row.id)
+                for status, ids in finished.items():
+                    session.connection().execute(_table.update().where(_table.c.id.in_(ids))
+                                                 .values(status=status, fired_at=now))
+                    batch.fired_ids += ids
         except Exception:
             if careful:
                 raise
@@ -124,9 +129,11 @@ def sweep(sessions: sessionmaker[Session], *, now: datetime, calendar: WorkCalen
             return result
 
 
+_FINISH = Prepared(_table.update().where(_table.c.id == sa.bindparam("b_id")))
+
+
 def _finish(session: Session, row: Any, status: str, *, now: datetime, result: SweepResult) -> None:
-    session.connection().execute(_table.update().where(_table.c.id == row.id)
-                                 .values(status=status, fired_at=now))
+    _FINISH.execute(session.connection(), {"status": status, "fired_at": now, "b_id": row.id})
     result.fired_ids.append(row.id)
 
 
@@ -165,7 +172,7 @@ def _process(session: Session, row: Any, *, now: datetime, calendar: WorkCalenda
     if row.kind == "reminder":
         users = recipient_ids(conn, row.case_id, row.county_id, remind)
         notify(session, user_ids=users, case_id=row.case_id, kind="reminder", params=params,
-               source=f"deadline:{row.id}", now=now)
+               source=f"deadline:{row.id}", now=now, deadline=row)
         audit.record(session, kind="reminder_sent", now=now, actor=Actor.system(), case_id=row.case_id,
                      county_id=row.county_id, data={"deadline_id": row.id, "deadline": row.name,
                                                     "days_before": row.offset_days, "recipients": len(users)})
@@ -182,7 +189,7 @@ def _process(session: Session, row: Any, *, now: datetime, calendar: WorkCalenda
         params = {**params, "new_state": definition.state_label(case.state),
                   "new_state_en": definition.state_label(case.state, "en")}
     notify(session, user_ids=users, case_id=row.case_id, kind="expired", params=params,
-           source=f"deadline:{row.id}", now=now)
+           source=f"deadline:{row.id}", now=now, deadline=row)
     result.expiries += 1
     return DeadlineStatus.fired.value
 
