@@ -157,7 +157,7 @@ def run(url: str, emails: int, batch: int, connections: int, profile: bool) -> i
           f"Message-IDs; rows {statuses}; {events:,} notification_sent events; audit chain "
           f"{'intact' if chain.ok else 'BROKEN'}")
     if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
     ok = (result.sent == emails and received == {"messages": emails, "distinct_message_ids": emails}
           and statuses == {"sent": emails} and events == emails and chain.ok and elapsed < TARGET_SECONDS)
     print("OK" if ok else "FAILED")

@@ -37,7 +37,7 @@ from notifications.settings import NotifySettings
 from notifications.sms import SmsGateway, build_gateway, mask
 from workflow import audit
 from workflow.actors import Actor
-from workflow.db import is_sqlite, transaction
+from workflow.db import Prepared, is_sqlite, transaction
 from workflow.models import Case, NotificationPreference, OutboxMessage, OutboxStatus, User
 from workflow.notices import Preferences, quiet_until, rules
 
@@ -47,7 +47,8 @@ _users = User.__table__  # type: ignore[attr-defined]
 _prefs = NotificationPreference.__table__  # type: ignore[attr-defined]
 _cases = Case.__table__  # type: ignore[attr-defined]
 # Built once: they run for every message.
-_MARK = _outbox.update().where(_outbox.c.id == sa.bindparam("b_id"), _outbox.c.claimed_by == sa.bindparam("b_worker"))
+_MARK = Prepared(_outbox.update().where(_outbox.c.id == sa.bindparam("b_id"),
+                                        _outbox.c.claimed_by == sa.bindparam("b_worker")))
 IN_DOUBT = "in doubt: the dispatcher stopped while handing this message over; it may have been delivered"
 
 
@@ -214,14 +215,14 @@ class _Batch:
             for outcome in self.pending:
                 row = outcome.row
                 # every write is guarded by the claim: a row taken back by another dispatcher is left to it
-                done = conn.execute(_MARK, {**outcome.values, "b_id": row.id, "b_worker": self.worker}).rowcount
+                done = _MARK.execute(conn, {**outcome.values, "b_id": row.id, "b_worker": self.worker})
                 if outcome.event and done:
                     audit.record(session, kind=outcome.event, now=self.now, actor=Actor.system(),
                                  case_id=row.case_id, county_id=row.county_id,
                                  data={"outbox_id": row.id, "channel": row.channel, "user_id": row.user_id,
                                        "rule": row.rule, "template": row.template, **outcome.data})
             if handover is not None:
-                marked = conn.execute(_MARK, {**handover, "b_worker": self.worker}).rowcount == 1
+                marked = _MARK.execute(conn, {**handover, "b_worker": self.worker}) == 1
             session.commit()
         except BaseException:
             session.rollback()

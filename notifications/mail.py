@@ -86,8 +86,10 @@ def message_id(key: str, domain: str) -> str:
 def build(*, sender: Address, to_name: str, to_addr: str, text: EmailText, msgid: str, now: datetime) -> EmailMessage:
     """A multipart/alternative message (plain text, then HTML); non-ASCII headers are RFC 2047 encoded."""
     message = EmailMessage(policy=POLICY)
-    message["From"] = sender
-    message["To"] = Address(display_name=to_name, addr_spec=to_addr)
+    # Addresses go in as their text: the header classes parse an Address object's text anyway, and text is
+    # what _Remembered can recognise (the sender is the same on every message, a recipient on many).
+    message["From"] = str(sender)
+    message["To"] = str(Address(display_name=to_name, addr_spec=to_addr))
     message["Subject"] = text.subject
     message["Date"] = format_datetime(now)
     message["Message-ID"] = msgid
