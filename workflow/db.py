@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +88,7 @@ class Prepared:
 
     def __init__(self, statement: sa.Insert | sa.Update | sa.Select[Any]):
         self.statement = statement
-        self._compiled: dict[tuple[str, tuple[str, ...]], _Compiled] = {}
+        self._compiled: dict[tuple[str, str, tuple[str, ...]], _Compiled] = {}
         self._multi: dict[tuple[int, tuple[str, ...]], Prepared] = {}  # INSERTs of several rows, by count
 
     def _compile(self, dialect: sa.Dialect, keys: tuple[str, ...]) -> _Compiled:
@@ -110,29 +110,31 @@ class Prepared:
         return compiled.string, bool(dialect.positional), [slots[name] for name in order], results
 
     def _for(self, conn: sa.Connection, params: Mapping[str, Any]) -> _Compiled:
-        key = (f"{conn.dialect.name}+{conn.dialect.driver}", tuple(params))
+        key = (conn.dialect.name, conn.dialect.driver, tuple(params))
         found = self._compiled.get(key)
         if found is None:
-            found = self._compiled[key] = self._compile(conn.dialect, key[1])
+            found = self._compiled[key] = self._compile(conn.dialect, key[2])
         return found
 
     @staticmethod
     def _arguments(found: _Compiled, params: Mapping[str, Any]) -> Any:
         _, positional, slots, _ = found
-        values = [params[source] if source is not None else fixed for _, source, fixed, _ in slots]
-        values = [value if processor is None else processor(value)
-                  for value, (_, _, _, processor) in zip(values, slots, strict=True)]
+        values = []
+        for _, source, fixed, processor in slots:
+            value = fixed if source is None else params[source]
+            values.append(value if processor is None else processor(value))
         return tuple(values) if positional else {slot[0]: value for slot, value in zip(slots, values, strict=True)}
+
+    @staticmethod
+    def _cursor(conn: sa.Connection) -> closing[Any]:
+        return closing(conn.connection.dbapi_connection.cursor())  # type: ignore[union-attr]
 
     def execute(self, conn: sa.Connection, params: Mapping[str, Any]) -> int:
         """Run a write with one set of parameters; the number of rows written."""
         found = self._for(conn, params)
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
+        with self._cursor(conn) as cursor:
             cursor.execute(found[0], self._arguments(found, params))
             return int(cursor.rowcount)
-        finally:
-            cursor.close()
 
     def fetch(self, conn: sa.Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Run a SELECT; its rows as tuples of the values SQLAlchemy would return."""
@@ -140,12 +142,9 @@ class Prepared:
         processors = found[3]
         if processors is None:
             raise TypeError(f"{self.statement}: not a SELECT")
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
+        with self._cursor(conn) as cursor:
             cursor.execute(found[0], self._arguments(found, params))
             rows = cursor.fetchall()
-        finally:
-            cursor.close()
         if not any(processors):
             return [tuple(row) for row in rows]
         return [tuple(value if processor is None else processor(value)
@@ -157,18 +156,15 @@ class Prepared:
         On a server database an INSERT of several rows goes as one statement with a VALUES row per row:
         one round trip (psycopg's executemany pipelines the rows but waits on the server several times).
         """
-        if not rows:
-            return 0
-        if len(rows) > 1 and not is_sqlite(conn) and isinstance(self.statement, sa.Insert):
+        if len(rows) <= 1:
+            return self.execute(conn, rows[0]) if rows else 0
+        if not is_sqlite(conn) and isinstance(self.statement, sa.Insert):
             return self._multi_values(self.statement, len(rows), tuple(rows[0])).execute(
                 conn, {f"{key}_{i}": value for i, row in enumerate(rows) for key, value in row.items()})
         found = self._for(conn, rows[0])
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
+        with self._cursor(conn) as cursor:
             cursor.executemany(found[0], [self._arguments(found, row) for row in rows])
             return int(cursor.rowcount)
-        finally:
-            cursor.close()
 
     def _multi_values(self, statement: sa.Insert, count: int, keys: tuple[str, ...]) -> Prepared:
         found = self._multi.get((count, keys))

@@ -125,7 +125,6 @@ def fire(
     moved = spec.moves and to_state != from_state
     planned = plan_deadlines(session, case_id=case.id, state=definition.states[to_state], data=ctx.data,
                              now=now, calendar=ctx.calendar) if moved else []
-    ctx.planned = planned if moved else None
     values: dict[str, Any] = {"state": to_state, "version": old_version + 1, "data": ctx.data, "updated_at": now}
     if final and spec.moves:
         values["closed_at"] = now
@@ -145,6 +144,7 @@ def fire(
             close_deadlines(session, case_id=case.id, state=from_state, now=now)  # type: ignore[arg-type]
         insert_deadlines(session, case.id, planned)  # type: ignore[arg-type]
         _warn_estimates(session, planned, now)
+        ctx.planned = planned
     for hook in AFTER_FIRE:
         hook(ctx, from_state)
     return case

@@ -376,8 +376,8 @@ _INSERTS: dict[tuple[bool, str], Prepared] = {}
 
 
 def _insert_ignoring_duplicates(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], key: str) -> int:
-    """INSERT … ON CONFLICT DO NOTHING of `rows`; the statement is built once per dialect and table and the
-    rows go as parameters (a multi-row VALUES built per call cost more than the rest of a transition)."""
+    """INSERT … ON CONFLICT DO NOTHING of `rows`, the statement built once per dialect and table; the number
+    of rows written."""
     if not rows:
         return 0
     on_sqlite = is_sqlite(conn)
@@ -386,8 +386,8 @@ def _insert_ignoring_duplicates(conn: sa.Connection, table: sa.Table, rows: list
         dialect = sqlite if on_sqlite else postgresql
         statement = Prepared(dialect.insert(table).on_conflict_do_nothing(index_elements=[key]))
         _INSERTS[(on_sqlite, table.name)] = statement
-    written = statement.execute(conn, rows[0]) if len(rows) == 1 else statement.execute_many(conn, rows)
-    return len(rows) if written is None or written < 0 else int(written)
+    written = statement.execute_many(conn, rows)
+    return len(rows) if written < 0 else written
 
 
 def _in_app(conn: sa.Connection, user_ids: Iterable[int], *, case_id: int | None, kind: str,

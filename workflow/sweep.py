@@ -24,7 +24,7 @@ from workflow import audit
 from workflow.actors import Actor
 from workflow.calendar import WorkCalendar
 from workflow.catalog import CATALOG
-from workflow.db import Prepared, is_sqlite, transaction
+from workflow.db import is_sqlite, transaction
 from workflow.engine import fire
 from workflow.errors import WorkflowError
 from workflow.models import Case, Deadline, DeadlineStatus
@@ -103,13 +103,11 @@ def sweep(sessions: sessionmaker[Session], *, now: datetime, calendar: WorkCalen
             with transaction(sessions) as session:
                 audit.lock_head(session)  # before any deadline row: see workflow.audit.lock_head
                 rows = claim(session, now=now, worker=worker, limit=limit)
-                finished: dict[str, list[int]] = {}  # straight through: each row's status, written per batch
+                finished: dict[str, list[int]] = {}  # each row's final status, written once per batch
                 for row in rows:
-                    if careful:
-                        _process_safely(session, row, now=now, calendar=calendar, result=batch)
-                    else:
-                        status = _process(session, row, now=now, calendar=calendar, result=batch)
-                        finished.setdefault(status, []).append(row.id)
+                    process = _process_safely if careful else _process
+                    status = process(session, row, now=now, calendar=calendar, result=batch)
+                    finished.setdefault(status, []).append(row.id)
                 for status, ids in finished.items():
                     session.connection().execute(_table.update().where(_table.c.id.in_(ids))
                                                  .values(status=status, fired_at=now))
@@ -129,16 +127,9 @@ def sweep(sessions: sessionmaker[Session], *, now: datetime, calendar: WorkCalen
             return result
 
 
-_FINISH = Prepared(_table.update().where(_table.c.id == sa.bindparam("b_id")))
-
-
-def _finish(session: Session, row: Any, status: str, *, now: datetime, result: SweepResult) -> None:
-    _FINISH.execute(session.connection(), {"status": status, "fired_at": now, "b_id": row.id})
-    result.fired_ids.append(row.id)
-
-
 def _process_safely(session: Session, row: Any, *, now: datetime, calendar: WorkCalendar | None,
-                    result: SweepResult) -> None:
+                    result: SweepResult) -> str:
+    """_process inside a savepoint: a row that fails is recorded as failed, and the batch goes on."""
     audit.flush_head(session)  # the savepoint may roll back events: the head must be in the table before it
     savepoint = session.begin_nested()
     try:
@@ -153,7 +144,7 @@ def _process_safely(session: Session, row: Any, *, now: datetime, calendar: Work
                      trigger=row.trigger, data={"deadline_id": row.id, "error": f"{type(exc).__name__}: {exc}"[:500]})
         status = DeadlineStatus.failed.value
         result.failed += 1
-    _finish(session, row, status, now=now, result=result)
+    return status
 
 
 def _process(session: Session, row: Any, *, now: datetime, calendar: WorkCalendar | None,
