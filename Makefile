@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: demo test test-postgres lint bench browser translations clean
+.PHONY: demo test test-postgres lint bench browser translations mutate clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ test: $(STAMP) translations browser lint
 
 test-postgres: $(STAMP) translations browser
 	ZYZ_TEST_DATABASE_URL=$${ZYZ_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/pytest
+
+# Mutation testing of the rule core (slow; not part of `make test`): see "Mutation testing" in README.md.
+mutate: $(STAMP) translations
+	$(BIN)/pip install --quiet -e ".[test,mutate]"
+	$(BIN)/python tests/mutation/run.py $(MODULES)
 
 bench: $(STAMP)
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -1,17 +1,28 @@
 """Working days: the package's years, the system's own table, weekends-only estimates and the office's warning."""
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlmodel import select
 
 from conftest import csrf_token, login
 from workflow.actors import Actor
-from workflow.calendar import WorkCalendar, calendar_for, invalidate_calendar, parse_days
-from workflow.db import transaction
+from workflow.calendar import (
+    LOCAL_TZ,
+    WorkCalendar,
+    calendar_for,
+    invalidate_calendar,
+    local_date,
+    local_moment,
+    package_year,
+    parse_days,
+    to_local,
+)
+from workflow.db import make_engine, make_session_factory, migrate, transaction
 from workflow.errors import Forbidden, Unprocessable
-from workflow.models import Deadline, Notification
+from workflow.models import CalendarDay, CalendarYear, Deadline, Notification
 from workflow.services.calendar_admin import enter_year
 
 # The State Council's 2027 arrangement as the city would enter it (holidays on weekdays, make-up Saturdays/Sundays).
@@ -125,3 +136,140 @@ def _script_info(app):
     from flask.cli import ScriptInfo
 
     return ScriptInfo(create_app=lambda: app)
+
+
+# --- Beijing dates of UTC moments ---------------------------------------------------------------------------------
+
+
+def test_a_moment_falls_on_its_beijing_date():
+    # 16:00 UTC is midnight in Beijing: the last UTC second of 30 November is already 1 December there
+    assert local_date(datetime(2026, 11, 30, 15, 59, 59, tzinfo=UTC)) == date(2026, 11, 30)
+    assert local_date(datetime(2026, 11, 30, 16, 0, tzinfo=UTC)) == date(2026, 12, 1)
+    assert local_date(datetime(2026, 11, 30, 16, 0)) == date(2026, 12, 1)  # naive values are UTC
+
+
+def test_a_beijing_date_and_clock_time_is_a_utc_moment():
+    assert local_moment(date(2026, 12, 1)) == datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
+    nine = local_moment(date(2026, 12, 1), time(9, 0))
+    assert nine == datetime(2026, 12, 1, 1, 0, tzinfo=UTC) and nine.utcoffset() == timedelta(0)
+
+
+def test_times_are_shown_in_beijing_time():
+    shown = to_local(datetime(2026, 11, 30, 16, 30, tzinfo=UTC))
+    assert (shown.date(), shown.hour, shown.minute) == (date(2026, 12, 1), 0, 30)
+    assert shown.tzinfo == LOCAL_TZ
+    assert to_local(datetime(2026, 11, 30, 16, 30)) == shown  # naive values are UTC
+
+
+# --- counting back and between ------------------------------------------------------------------------------------
+
+
+def test_reminder_days_count_back_over_holidays_and_make_up_days():
+    cal = WorkCalendar()
+    due = date(2026, 10, 12)  # Monday after National Day; Saturday 10 October is a make-up working day
+    assert cal.working_days_before(due, 0) == due
+    assert cal.working_days_before(due, 1) == date(2026, 10, 10)
+    assert cal.working_days_before(due, 2) == date(2026, 10, 9)
+    assert cal.working_days_before(due, 3) == date(2026, 10, 8)
+    assert cal.working_days_before(due, 4) == date(2026, 9, 30)  # 1-7 October are holidays
+    assert cal.working_days_before(date(2026, 11, 30), 1) == date(2026, 11, 27)  # Monday → Friday
+
+
+def test_working_days_between_counts_after_start_up_to_end_and_negative_backwards():
+    cal = WorkCalendar()
+    friday, monday = date(2026, 11, 27), date(2026, 11, 30)
+    assert cal.working_days_between(friday, friday) == 0
+    assert cal.working_days_between(friday, monday) == 1  # the weekend does not count
+    assert cal.working_days_between(monday, friday) == -1  # "已逾期 1 个工作日"
+    assert cal.working_days_between(friday, date(2026, 12, 4)) == 5
+    assert cal.working_days_between(date(2026, 9, 30), date(2026, 10, 12)) == 4  # 8, 9, 10 (make-up), 12
+    assert cal.working_days_between(date(2026, 10, 12), date(2026, 9, 30)) == -4
+    assert cal.working_days_between(date(2026, 10, 1), date(2026, 10, 7)) == 0  # inside the holiday
+
+
+# --- the database calendar, cached per database for a minute ----------------------------------------------------
+
+
+def _enter_directly(db, year: int, days: dict[date, bool]) -> None:
+    """Rows written by another process: this process's cache does not know of them."""
+    with transaction(db) as s:
+        conn = s.connection()
+        conn.execute(sa.insert(CalendarYear.__table__), [{"year": year, "entered_at": datetime(2026, 11, 27, tzinfo=UTC),
+                                                         "entered_by": "其他进程"}])
+        conn.execute(sa.insert(CalendarDay.__table__), [{"day": d, "is_workday": w, "note": None}
+                                                        for d, w in days.items()])
+
+
+def test_another_process_edit_is_seen_within_a_minute_and_not_before(db, now):
+    new_year = date(2027, 1, 1)  # a Friday, a weekday under the weekend rule
+    with transaction(db) as s:
+        assert calendar_for(s, now).is_workday(new_year)
+    _enter_directly(db, 2027, {new_year: False})
+    with transaction(db) as s:
+        assert calendar_for(s, now + timedelta(seconds=59)).is_workday(new_year)  # still the cached table
+    with transaction(db) as s:
+        assert not calendar_for(s, now + timedelta(seconds=60)).is_workday(new_year)
+
+
+def test_a_clock_set_back_reloads_the_calendar(db, now):
+    new_year = date(2027, 1, 1)
+    with transaction(db) as s:
+        assert calendar_for(s, now).is_workday(new_year)
+    _enter_directly(db, 2027, {new_year: False})
+    with transaction(db) as s:
+        assert not calendar_for(s, now - timedelta(seconds=1)).is_workday(new_year)
+
+
+def test_each_database_has_its_own_calendar(db, now, tmp_path):
+    other_engine = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    migrate(other_engine)
+    other = make_session_factory(other_engine)
+    new_year = date(2027, 1, 1)
+    _enter_directly(other, 2027, {new_year: False})
+    try:
+        with transaction(other) as s:
+            assert not calendar_for(s, now).is_workday(new_year)
+        with transaction(db) as s:
+            assert calendar_for(s, now).is_workday(new_year)
+        with transaction(other) as s:
+            assert not calendar_for(s, now).is_workday(new_year)
+    finally:
+        other_engine.dispose()
+
+
+# --- the holiday file ---------------------------------------------------------------------------------------------
+
+
+def test_the_holiday_file_takes_comments_commas_and_notes_of_several_words():
+    text = """# 2027 年节假日安排（国务院办公厅通知）
+
+2027-01-01 休 元旦  # a comment
+2027-02-07，班，春节 调休 上班  # full-width commas, a note of three words
+2027-02-20,Workday
+2027-10-01 Holiday 国庆节 # first # second
+"""
+    days, problems = parse_days(text)
+    assert problems == []
+    assert days == [(date(2027, 1, 1), False, "元旦"),
+                    (date(2027, 2, 7), True, "春节 调休 上班"),
+                    (date(2027, 2, 20), True, None),
+                    (date(2027, 10, 1), False, "国庆节")]
+
+
+def test_the_holiday_file_names_the_line_of_each_problem():
+    text = "# 2027\n\n2027-01-01 休\n2027-02-30 休\n2027-02-07\n2027-02-08 maybe\n2027-02-09 off\n"
+    days, problems = parse_days(text)
+    assert days == [(date(2027, 1, 1), False, None), (date(2027, 2, 9), False, None)]
+    assert problems == ["第 4 行：日期应为 YYYY-MM-DD / line 4: date must be YYYY-MM-DD",
+                        "第 5 行：类型应为 休 或 班 / line 5: type must be holiday or workday",
+                        "第 6 行：类型应为 休 或 班 / line 6: type must be holiday or workday"]
+
+
+def test_the_package_year_lists_the_days_that_depart_from_the_weekend_rule():
+    days = package_year(2026)
+    assert days[0] == (date(2026, 1, 1), False, "New Year's Day")  # the first day of the year counts
+    assert (date(2026, 10, 1), False, "National Day") in days
+    assert (date(2026, 10, 10), True, "National Day") in days  # a make-up Saturday
+    listed = {d for d, _, _ in days}
+    assert date(2026, 11, 28) not in listed and date(2026, 11, 27) not in listed  # an ordinary Saturday, Friday
+    assert all(d.year == 2026 for d in listed) and len(days) == 25

@@ -11,8 +11,10 @@ from conftest import reload
 from workflow.actors import Actor
 from workflow.calendar import DEFAULT_CALENDAR, WorkCalendar, local_date, local_moment
 from workflow.db import transaction
-from workflow.definitions import parse_definition
+from workflow.deadlines import due_date_for, plan_deadlines
+from workflow.definitions import DeadlineSpec, Label, StateSpec, parse_definition
 from workflow.engine import create_case, fire
+from workflow.errors import Unprocessable
 from workflow.models import Deadline
 
 TABLE = Deadline.__table__
@@ -241,3 +243,75 @@ def test_a_field_deadline_not_set_is_counted_and_written_back(db, now, make):
     assert reload(db, case.id).data["due_date"] == "2026-11-05"
     expiry = deadline_rows(db, case.id, TABLE.c.kind == "expiry")
     assert [(r["state"], r["due_date"]) for r in expiry] == [("issued", "2026-11-05")]
+
+
+def test_a_date_given_for_an_unknown_year_is_marked_estimated_and_one_in_a_known_year_is_not(db, make):
+    office = make.user("office")
+    known = make.case("rectification", by=office, data={"problem": "台账不全", "due_date": "2026-12-11"})
+    unknown = make.case("rectification", by=office, data={"problem": "台账不全", "due_date": "2027-03-01"})
+    assert {(r["kind"], r["is_estimated"]) for r in deadline_rows(db, known.id)} == {
+        ("expiry", False), ("reminder", False)}
+    # its reminders are counted back with weekends only as well, so every row says so
+    rows = deadline_rows(db, unknown.id)
+    assert {r["is_estimated"] for r in rows} == {True} and len(rows) == 5
+    assert [r["due_date"] for r in rows] == ["2027-03-01"] * 5
+
+
+def test_a_calendar_days_deadline_into_an_unknown_year_is_exact(db, make, people, isolated_catalog):
+    """Calendar days need no holiday table: 15 days from Christmas Eve are 15 days, whatever 2027 brings."""
+    isolated_catalog.add(parse_definition(CALENDAR_DAYS, "noticetest.yaml"))
+    christmas_eve = at_local(date(2026, 12, 24))
+    with transaction(db) as s:
+        case = create_case(session=s, definition_key="noticetest", actor=people["office"], now=christmas_eve,
+                           town_id=make.town().id)
+    run(db, people["office"], case.id, "publish", christmas_eve)
+    expiry = deadline_rows(db, case.id, TABLE.c.kind == "expiry")
+    assert [(r["due_date"], r["is_estimated"]) for r in expiry] == [("2027-01-08", False)]
+
+
+def _spec(**count):
+    return DeadlineSpec(name="answer", label=Label("答复期限", "Answer deadline"), working_days=count.get("working"),
+                        calendar_days=count.get("calendar"), field=count.get("field"), on_expiry="expire",
+                        reminders=())
+
+
+def test_a_date_field_wins_over_the_count_and_a_malformed_one_is_refused():
+    today = date(2026, 11, 27)
+    spec = _spec(field="due_date", working=30)
+    assert due_date_for(spec, {"due_date": "2026-12-11"}, today, DEFAULT_CALENDAR) == (date(2026, 12, 11), False)
+    assert due_date_for(spec, {"due_date": ""}, today, DEFAULT_CALENDAR) == (date(2027, 1, 8), True)
+    with pytest.raises(Unprocessable) as refused:
+        due_date_for(spec, {"due_date": "2026-13-01"}, today, DEFAULT_CALENDAR)
+    assert (refused.value.zh, refused.value.en) == ("期限日期格式不正确：2026-13-01", "Bad deadline date: 2026-13-01")
+    assert refused.value.details == [{"field": "due_date", "zh": "日期格式应为 YYYY-MM-DD",
+                                      "en": "date must be YYYY-MM-DD"}]
+
+
+def test_a_date_field_left_empty_without_a_count_is_refused():
+    with pytest.raises(Unprocessable) as refused:
+        due_date_for(_spec(field="due_date"), {}, date(2026, 11, 27), DEFAULT_CALENDAR)
+    assert (refused.value.zh, refused.value.en) == ("缺少期限日期字段 due_date", "Missing deadline field due_date")
+    assert refused.value.details == [{"field": "due_date", "zh": "必须填写期限日期", "en": "a deadline date is required"}]
+    assert due_date_for(_spec(calendar=15), {}, date(2026, 12, 24), DEFAULT_CALENDAR) == (date(2027, 1, 8), False)
+
+
+def test_a_counted_deadline_writes_nothing_into_the_case(db, now, people, submitted):
+    before = reload(db, submitted.id).data
+    run(db, people["office"], submitted.id, "return_for_revision", now, comment="补正")
+    assert reload(db, submitted.id).data == before  # the date lives in the deadline rows only
+
+
+def test_a_date_given_is_kept_as_given(db, now):
+    state = StateSpec(name="rectifying", label=Label("整改中", "Rectifying"), final=False, actors=("county",),
+                      deadlines=(_spec(field="due_date", working=30),))
+    data = {"due_date": "20261211"}  # a basic ISO date: read, and left as the county wrote it
+    with transaction(db) as s:
+        rows = plan_deadlines(s, case_id=None, state=state, data=data, now=now, calendar=DEFAULT_CALENDAR)
+    assert data == {"due_date": "20261211"} and [r["due_date"] for r in rows] == ["2026-12-11"]
+
+
+def test_a_reminder_due_this_very_moment_is_not_planned(db, people, order):
+    # 09:00 on Thursday 10 December is when the one-day reminder for the 11th would go out: it is not planned
+    run(db, people["county"], order.id, "request_extension", local_moment(date(2026, 12, 10)) + timedelta(hours=9),
+        payload={"requested_due_date": "2027-01-15"}, comment="需要采购")
+    assert open_reminders(db, order.id) == [("extension_requested", 0, "2026-12-11")]

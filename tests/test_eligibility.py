@@ -316,3 +316,97 @@ def test_a_missing_table_file_is_named(tmp_path):
     with pytest.raises(EligibilityError) as raised:
         load_table(tmp_path / "eligibility.yaml")
     assert raised.value.errors[0].startswith("eligibility.yaml: (file): cannot read")
+
+
+# Every other load-time check of the table, each with the line it must produce (the table is refused whole).
+BROKEN_ELSEWHERE = """
+key: eligibility
+version: true
+colour: red
+label: {zh: 认定标准}
+criteria:
+  - just a string
+  - key: 2nd
+    section: 一
+    label: {zh: 标签, en: Label, fr: Étiquette}
+    hard: true
+    weight: 3
+    rules:
+      - not a rule
+      - when: []
+        outcome: pass
+        colour: red
+        field: output
+        to_confirm: maybe
+        reason: {zh: "产值 {output_yi", en: fine}
+      - when: {category: manufacturing}
+        outcome: judge
+        to_confirm: true
+        reason: {zh: 甲, en: a}
+      - when: {output_yi: {}, jobs: {gte: true}, has_relaxation_grounds: {eq: 1}}
+        outcome: judge
+        reason: {zh: 乙, en: b}
+      - when: {industry_category: {in: []}, relaxation_basis: {in: geographical_indication}}
+        outcome: judge
+        reason: {zh: 丙, en: c}
+      - when: {}
+        outcome: judge
+        reason: {zh: 丁, en: d}
+      - outcome: judge
+        reason: {zh: 戊, en: e}
+priority:
+  label: {zh: 优先评定, en: Priority}
+  honours: []
+  extra: 1
+  reason: {zh: "{honour}", en: "{honour}"}
+"""
+
+
+def test_every_other_broken_part_of_the_table_is_named():
+    with pytest.raises(EligibilityError) as raised:
+        parse_table(BROKEN_ELSEWHERE, "eligibility.yaml")
+    c1 = "eligibility.yaml: criteria[1] (2nd)"
+    assert raised.value.errors == [
+        "eligibility.yaml: colour: unknown key",
+        "eligibility.yaml: version: must be a positive integer",
+        "eligibility.yaml: label.en: missing",
+        "eligibility.yaml: criteria[0]: must be a mapping",
+        "eligibility.yaml: criteria[1].key: must be an identifier",
+        f"{c1}.weight: unknown key",
+        f"{c1}.rules[0]: must be a mapping",
+        f"{c1}.rules[1].colour: unknown key",
+        f"{c1}.rules[1].when: must be a mapping of facts to conditions",
+        f"{c1}.rules[1].to_confirm: must be true or false",
+        f"{c1}.rules[1].field: unknown application field 'output'",
+        f"{c1}.rules[1].reason.zh: not a valid template: expected '}}' before end of string",
+        f"{c1}.rules[2].when.category: unknown fact (known: average_income, brands, brands_city, brands_national, "
+        "brands_province, business_environment, county_share_pct, has_relaxation_grounds, heritage, "
+        "industry_category, jobs, leading_enterprises, leading_industry, local_workers, main_products, output_yi, "
+        "platforms, relaxation_basis, standards, standards_joined, standards_led, supporting_enterprises)",
+        f"{c1}.rules[2].to_confirm: only a pass can be marked to_confirm",
+        f"{c1}.rules[3].when.output_yi: empty condition",
+        f"{c1}.rules[3].when.jobs.gte: must be a number, not True",
+        f"{c1}.rules[3].when.has_relaxation_grounds.eq: must be true or false",
+        f"{c1}.rules[4].when.industry_category.in: must be a non-empty list of choices",
+        f"{c1}.rules[4].when.relaxation_basis.in: must be a non-empty list of choices",
+        f"{c1}.rules[5].when: must be a mapping of facts to conditions",
+        f"{c1}.rules: a hard criterion needs a rule that fails",
+        f"{c1}.label.fr: unknown key",
+        "eligibility.yaml: priority.extra: unknown key",
+        "eligibility.yaml: priority.honours: must be a non-empty list",
+    ]
+
+
+@pytest.mark.parametrize(("text", "errors"), [
+    ("key: eligibility\nversion: 2\nlabel: {zh: a, en: b}\ncriteria: {a: 1}\n",
+     ["eligibility.yaml: criteria: must be a non-empty list",
+      "eligibility.yaml: priority: missing (label, honours, reason)"]),
+    ("key: eligibility\nversion: -1\nlabel: {zh: a, en: b}\ncriteria: []\npriority: [a]\n",
+     ["eligibility.yaml: version: must be a positive integer",
+      "eligibility.yaml: criteria: must be a non-empty list",
+      "eligibility.yaml: priority: missing (label, honours, reason)"]),
+])
+def test_a_table_without_criteria_or_priority_is_refused(text, errors):
+    with pytest.raises(EligibilityError) as raised:
+        parse_table(text, "eligibility.yaml")
+    assert raised.value.errors == errors

@@ -69,7 +69,7 @@ def plan_deadlines(session: Session, *, case_id: int | None, state: StateSpec, d
         due, estimated = due_date_for(spec, data, today, calendar)
         if spec.field and not data.get(spec.field):
             data[spec.field] = due.isoformat()
-        base = {"case_id": case_id, "state": state.name, "name": spec.name, "due_date": due.isoformat(),
+        base = {"state": state.name, "name": spec.name, "due_date": due.isoformat(),  # case_id: at insert
                 "is_estimated": estimated, "status": DeadlineStatus.open.value, "created_at": now}
         rows.append({**base, "kind": "expiry", "trigger": spec.on_expiry, "offset_days": None,
                      "due_at": expiry_moment(due)})

@@ -1,0 +1,293 @@
+"""Mutation testing of the rule core with mutmut 3: `make mutate` (slow; not part of `make test`).
+
+For every module in tests/mutation/scope.toml and every database it names, a copy of the project is made under
+build/mutate/<module>-<database>/ with a [tool.mutmut] section that mutates that module only and runs its own test
+files only. mutmut then runs each mutant against the tests that call the mutated function. The table printed at
+the end counts, per module and database, mutants run / killed / survived / timed out / judged equivalent, and the
+score: killed and timed out over all mutants not judged equivalent (a mutant no test reaches counts as survived).
+Survivors are listed with file, line and change; one judged equivalent goes into tests/mutation/equivalent.toml
+with its reason, under the key printed here.
+
+    .venv/bin/python tests/mutation/run.py [MODULE ...] [--database sqlite|postgres] [--again] [--min-score 90]
+
+--again keeps the previous copies and runs the survivors again against the tests as they are now (after a test was
+added); without it every run starts from a fresh copy of the working tree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+WORK = ROOT / "build" / "mutate"
+POSTGRES_URL = os.environ.get("ZYZ_TEST_DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+SKIP = {".git", ".venv", "build", "instance", "mutants", "test-artifacts", ".pytest_cache", ".ruff_cache",
+        ".mypy_cache", "__pycache__", ".hypothesis"}
+# Imported once by mutmut's fork server, so that each mutant's process starts with them loaded; the project's own
+# modules are left out, so that each mutant imports them afresh (nothing computed at import time escapes a mutant).
+PRELOAD = ["sqlalchemy", "sqlalchemy.orm", "sqlalchemy.dialects.postgresql", "sqlalchemy.dialects.sqlite",
+           "sqlmodel", "pydantic", "flask", "flask_login", "flask_wtf", "flask_babel", "werkzeug", "jinja2",
+           "transitions", "yaml", "chinese_calendar", "docx", "openpyxl", "apscheduler.schedulers.background",
+           "psycopg", "argon2", "alembic", "alembic.command", "aiosmtpd"]
+KILLED = {"killed", "timeout", "segfault", "caught by type check"}
+STATUS_ORDER = ("survived", "no tests", "suspicious", "skipped", "not checked")
+
+
+@dataclass
+class Mutant:
+    name: str
+    status: str
+    path: str = ""
+    function: str = ""
+    line: int = 0
+    change: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.function}: {self.change}"
+
+
+@dataclass
+class Outcome:
+    module: str
+    database: str
+    mutants: list[Mutant] = field(default_factory=list)
+    equivalent: list[Mutant] = field(default_factory=list)
+
+    def count(self, *statuses: str) -> int:
+        return sum(1 for m in self.mutants if m.status in statuses)
+
+    @property
+    def killed(self) -> int:
+        return self.count("killed", "segfault", "caught by type check")
+
+    @property
+    def timeouts(self) -> int:
+        return self.count("timeout")
+
+    @property
+    def survivors(self) -> list[Mutant]:
+        return [m for m in self.mutants if m.status not in KILLED]
+
+    @property
+    def score(self) -> float:
+        counted = len(self.mutants)
+        return 100.0 * (self.killed + self.timeouts) / counted if counted else 100.0
+
+
+def load_scope() -> dict[str, dict]:
+    return tomllib.loads((HERE / "scope.toml").read_text("utf-8"))["modules"]
+
+
+def load_equivalent() -> dict[tuple[str, str], str]:
+    """(module path, key) → the reason the mutant cannot change behaviour."""
+    entries = tomllib.loads((HERE / "equivalent.toml").read_text("utf-8")).get("equivalent", [])
+    found = {}
+    for entry in entries:
+        if not entry.get("reason", "").strip():
+            raise SystemExit(f"equivalent.toml: {entry.get('mutant')!r} has no reason")
+        found[(entry["module"], normalise(entry["mutant"]))] = entry["reason"]
+    return found
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def prepare(workdir: Path, module: dict) -> None:
+    """A copy of the working tree with a [tool.mutmut] section for this module."""
+    if workdir.exists():
+        shutil.rmtree(workdir)
+
+    def ignore(_directory: str, names: list[str]) -> set[str]:
+        return {n for n in names if n in SKIP or n.endswith(".egg-info")}
+
+    shutil.copytree(ROOT, workdir, ignore=ignore)
+    # mutmut fills mutants/ later; it must exist before Python starts with it on PYTHONPATH, or the import system
+    # remembers it as missing and the tests import the unmutated tree
+    (workdir / "mutants").mkdir()
+    (workdir / "mutmut_preload.txt").write_text("\n".join(PRELOAD) + "\n")
+    config = {
+        "source_paths": ["workflow", "notifications", "webapp"],
+        "only_mutate": [module["path"]],
+        "also_copy": ["definitions", "migrations", "alembic.ini", "babel.cfg", "bench"],
+        "pytest_add_cli_args_test_selection": module["tests"],
+        "pytest_add_cli_args": ["-p", "no:cacheprovider"],
+        "process_isolation": "forkserver",
+        "forkserver_warmup": "import",
+        "preload_modules_file": "mutmut_preload.txt",
+        "use_git_change_detection": False,
+    }
+    lines = ["", "[tool.mutmut]"] + [f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in config.items()]
+    with open(workdir / "pyproject.toml", "a", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
+def mutmut(workdir: Path, *args: str, env: dict[str, str], capture: bool = True) -> str:
+    command = [str(Path(sys.executable).parent / "mutmut"), *args]
+    done = subprocess.run(command, cwd=workdir, env=env, text=True, check=False,
+                          stdout=subprocess.PIPE if capture else None, stderr=subprocess.STDOUT if capture else None)
+    if done.returncode != 0:
+        raise SystemExit(f"mutmut {' '.join(args)} failed in {workdir} (exit {done.returncode})\n{done.stdout or ''}")
+    return done.stdout or ""
+
+
+def environment(workdir: Path, database: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("ZYZ_TEST_DATABASE_URL", "CI")}
+    # Processes the tests start (the `zyz` command, a scheduler) import the mutated copy too.
+    env["PYTHONPATH"] = str(workdir / "mutants")
+    if database == "postgres":
+        env["ZYZ_TEST_DATABASE_URL"] = POSTGRES_URL
+    return env
+
+
+def results(workdir: Path, env: dict[str, str]) -> list[Mutant]:
+    found = []
+    for line in mutmut(workdir, "results", "--all", "true", env=env).splitlines():
+        match = re.match(r"\s+(\S+): (.+)$", line)
+        if match:
+            found.append(Mutant(name=match.group(1), status=match.group(2).strip()))
+    return found
+
+
+def describe(workdir: Path, mutant: Mutant, env: dict[str, str]) -> None:
+    """Fill in file, function, line and change from `mutmut show`."""
+    diff = mutmut(workdir, "show", mutant.name, env=env).splitlines()
+    qualified = mutant.name.rsplit("__mutmut_", 1)[0]
+    module_name, _, mangled = qualified.rpartition(".")
+    if mangled.startswith("xǁ"):
+        _, cls, name = mangled.split("ǁ")
+        mutant.function = f"{cls}.{name}"
+    else:
+        mutant.function = mangled[2:]
+    mutant.path = module_name.replace(".", "/") + ".py"
+    removed = [line[1:] for line in diff if line.startswith("-") and not line.startswith("---")]
+    added = [line[1:] for line in diff if line.startswith("+") and not line.startswith("+++")]
+    mutant.change = normalise(" ⏎ ".join(removed)) + " → " + normalise(" ⏎ ".join(added))
+    mutant.line = _line_of(ROOT / mutant.path, mutant.function, removed)
+
+
+def _line_of(path: Path, function: str, removed: list[str]) -> int:
+    tree = ast.parse(path.read_text("utf-8"))
+    parts = function.split(".")
+    nodes: list[ast.AST] = list(tree.body)
+    target = None
+    for part in parts:
+        target = next((n for n in nodes if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                       and n.name == part), None)
+        if target is None:
+            return 0
+        nodes = list(target.body)
+    assert isinstance(target, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    lines = path.read_text("utf-8").splitlines()
+    wanted = normalise(removed[0]) if removed else ""
+    for number in range(target.lineno, (target.end_lineno or target.lineno) + 1):
+        if wanted and normalise(lines[number - 1]) == wanted:
+            return number
+    return target.lineno
+
+
+def run_one(name: str, module: dict, database: str, *, again: bool, children: int, report_only: bool) -> Outcome:
+    workdir = WORK / f"{name}-{database}"
+    env = environment(workdir, database)
+    patterns = [module["path"][:-3].replace("/", ".") + "." + p for p in module.get("only", ["*"])]
+    if report_only:
+        if not (workdir / "mutants").exists():
+            raise SystemExit(f"no results for {name} on {database}: run it first")
+    elif again and (workdir / "mutants").exists():
+        before = {m.name: m for m in results(workdir, env)}
+        # the tests as they are now; the mutated sources stay as they were
+        shutil.rmtree(workdir / "tests")
+        shutil.copytree(ROOT / "tests", workdir / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(ROOT / "tests", workdir / "mutants" / "tests", dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        again_names = [n for n, m in before.items() if m.status not in KILLED and _selected(n, patterns)]
+        if again_names:
+            print(f"== {name} on {database}: {len(again_names)} survivors again", flush=True)
+            mutmut(workdir, "run", "--max-children", str(children), *again_names, env=env, capture=False)
+    else:
+        prepare(workdir, module)
+        print(f"== {name} on {database}: {module['path']} against {' '.join(module['tests'])}", flush=True)
+        mutmut(workdir, "run", "--max-children", str(children), *patterns, env=env, capture=False)
+    outcome = Outcome(module=name, database=database)
+    equivalent = load_equivalent()
+    for mutant in results(workdir, env):
+        if not _selected(mutant.name, patterns):
+            continue
+        if mutant.status not in KILLED:
+            describe(workdir, mutant, env)
+            if (module["path"], normalise(mutant.key)) in equivalent:
+                outcome.equivalent.append(mutant)
+                continue
+        outcome.mutants.append(mutant)
+    return outcome
+
+
+def _selected(mutant_name: str, patterns: list[str]) -> bool:
+    import fnmatch
+
+    return any(fnmatch.fnmatch(mutant_name, p) for p in patterns)
+
+
+def report(outcomes: list[Outcome]) -> None:
+    print()
+    header = f"{'module':<13}{'database':<10}{'run':>6}{'killed':>8}{'survived':>10}{'timeout':>9}{'equiv.':>8}{'score':>9}"
+    print(header)
+    print("-" * len(header))
+    for o in outcomes:
+        print(f"{o.module:<13}{o.database:<10}{len(o.mutants) + len(o.equivalent):>6}{o.killed:>8}"
+              f"{len(o.survivors):>10}{o.timeouts:>9}{len(o.equivalent):>8}{o.score:>8.1f}%")
+    for o in outcomes:
+        if not o.survivors:
+            continue
+        print(f"\nSurvivors of {o.module} on {o.database}:")
+        for m in sorted(o.survivors, key=lambda m: (m.path, m.line, m.name)):
+            note = "" if m.status == "survived" else f" [{m.status}]"
+            print(f"  {m.path}:{m.line} {m.key}{note}  ({m.name})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("modules", nargs="*", help="modules of scope.toml (default: all)")
+    parser.add_argument("--database", choices=["sqlite", "postgres"], help="only this database")
+    parser.add_argument("--again", action="store_true", help="run the last survivors again against today's tests")
+    parser.add_argument("--report", action="store_true", help="print the last run's results, running nothing")
+    parser.add_argument("--min-score", type=float, default=90.0, help="exit 1 when a module scores less")
+    parser.add_argument("--children", type=int, default=os.cpu_count() or 2, help="mutants run at once (SQLite)")
+    args = parser.parse_args(argv)
+    scope = load_scope()
+    unknown = set(args.modules) - set(scope)
+    if unknown:
+        parser.error(f"not in scope.toml: {', '.join(sorted(unknown))}")
+    outcomes = []
+    for name, module in scope.items():
+        if args.modules and name not in args.modules:
+            continue
+        for database in module["databases"]:
+            if args.database and database != args.database:
+                continue
+            # one PostgreSQL database serves the tests: its mutants run one at a time
+            children = 1 if database == "postgres" else args.children
+            outcomes.append(run_one(name, module, database, again=args.again, children=children,
+                                    report_only=args.report))
+    report(outcomes)
+    low = [o for o in outcomes if o.score < args.min_score]
+    if low:
+        print(f"\nBelow {args.min_score:.0f} %: " + ", ".join(f"{o.module} ({o.database})" for o in low))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
