@@ -194,8 +194,8 @@ def _enter_directly(db, year: int, days: dict[date, bool]) -> None:
     """Rows written by another process: this process's cache does not know of them."""
     with transaction(db) as s:
         conn = s.connection()
-        conn.execute(sa.insert(CalendarYear.__table__), [{"year": year, "entered_at": datetime(2026, 11, 27, tzinfo=UTC),
-                                                         "entered_by": "其他进程"}])
+        conn.execute(sa.insert(CalendarYear.__table__),
+                     [{"year": year, "entered_at": datetime(2026, 11, 27, tzinfo=UTC), "entered_by": "其他进程"}])
         conn.execute(sa.insert(CalendarDay.__table__), [{"day": d, "is_workday": w, "note": None}
                                                         for d, w in days.items()])
 

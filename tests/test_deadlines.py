@@ -291,7 +291,8 @@ def test_a_date_field_left_empty_without_a_count_is_refused():
     with pytest.raises(Unprocessable) as refused:
         due_date_for(_spec(field="due_date"), {}, date(2026, 11, 27), DEFAULT_CALENDAR)
     assert (refused.value.zh, refused.value.en) == ("缺少期限日期字段 due_date", "Missing deadline field due_date")
-    assert refused.value.details == [{"field": "due_date", "zh": "必须填写期限日期", "en": "a deadline date is required"}]
+    assert refused.value.details == [
+        {"field": "due_date", "zh": "必须填写期限日期", "en": "a deadline date is required"}]
     assert due_date_for(_spec(calendar=15), {}, date(2026, 12, 24), DEFAULT_CALENDAR) == (date(2027, 1, 8), False)
 
 

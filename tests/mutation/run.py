@@ -129,7 +129,8 @@ def prepare(workdir: Path, module: dict) -> None:
         "preload_modules_file": "mutmut_preload.txt",
         "use_git_change_detection": False,
     }
-    lines = ["", "[tool.mutmut]"] + [f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in config.items()]
+    lines = ["", "[tool.mutmut]"]
+    lines += [f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in config.items()]
     with open(workdir / "pyproject.toml", "a", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
 
@@ -242,7 +243,8 @@ def _selected(mutant_name: str, patterns: list[str]) -> bool:
 
 def report(outcomes: list[Outcome]) -> None:
     print()
-    header = f"{'module':<13}{'database':<10}{'run':>6}{'killed':>8}{'survived':>10}{'timeout':>9}{'equiv.':>8}{'score':>9}"
+    header = (f"{'module':<13}{'database':<10}{'run':>6}{'killed':>8}{'survived':>10}{'timeout':>9}{'equiv.':>8}"
+              f"{'score':>9}")
     print(header)
     print("-" * len(header))
     for o in outcomes:
