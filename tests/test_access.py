@@ -128,3 +128,29 @@ def test_towns(db, world, who):
             else:
                 with pytest.raises(NotFound):
                     get_town(s, actor, town_id)
+
+
+@pytest.mark.parametrize("town_id", [0, -1, 2**31, 10**18])
+def test_town_ids_out_of_range_are_not_found(db, world, town_id):
+    """On PostgreSQL such an id would be a server error if it reached the query."""
+    with transaction(db) as s, pytest.raises(NotFound) as raised:
+        get_town(s, world["actors"]["office"], town_id)
+    assert (raised.value.status, raised.value.zh, raised.value.en) == (404, "专业镇不存在。", "No such town.")
+
+
+def test_the_largest_id_is_still_looked_up(db, world, now):
+    """2**31 - 1 is the last id an INTEGER column holds: a town and a case with it are found."""
+    last = 2**31 - 1
+    office = world["actors"]["office"]
+    with transaction(db) as s:
+        town = s.get(Town, world["towns"]["yu"])
+        conn = s.connection()
+        conn.execute(sa.insert(Town.__table__).values(
+            {**{c.key: getattr(town, c.key) for c in Town.__table__.columns}, "id": last, "name": "最后一个镇"}))
+        case = s.get(Case, world["cases"]["yu_order"])
+        conn.execute(sa.insert(Case.__table__).values(
+            {**{c.key: getattr(case, c.key) for c in Case.__table__.columns}, "id": last, "number": "ZG-2026-9999",
+             "town_id": last}))
+    with transaction(db) as s:
+        assert get_town(s, office, last).name == "最后一个镇"
+        assert get_case(s, office, last).number == "ZG-2026-9999"

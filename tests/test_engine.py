@@ -330,6 +330,8 @@ transitions:
      accepts: [note], actions: [test_scribble, test_explode]}
   - {trigger: advance_quietly, label: {zh: 推进, en: Advance}, source: open, dest: waiting, roles: [county],
      accepts: [note], actions: [test_scribble]}
+  - {trigger: tidy, label: {zh: 整理, en: Tidy}, source: waiting, dest: waiting, roles: [county],
+     accepts: [note], actions: [test_forget]}
   - {trigger: finish, label: {zh: 完成, en: Finish}, source: waiting, dest: done, roles: [office]}
   - {trigger: lapse, label: {zh: 逾期, en: Lapse}, source: waiting, dest: done, system: true}
 """
@@ -353,7 +355,12 @@ def test_process(monkeypatch, isolated_catalog):
     def explode(ctx):
         raise Boom("action failed")
 
+    def forget(ctx):
+        ctx.data.pop("note", None)
+        ctx.data["tidied"] = 1
+
     monkeypatch.setitem(ACTIONS, "test_scribble", scribble)
+    monkeypatch.setitem(ACTIONS, "test_forget", forget)
     monkeypatch.setitem(ACTIONS, "test_explode", explode)
     definition = parse_definition(TEST_PROCESS, "enginetest.yaml")
     isolated_catalog.add(definition)
@@ -417,6 +424,48 @@ def test_a_guard_refusal_runs_no_action(db, now, people, test_process, open_case
                     payload={"colour": "x"})
     assert error.details[0]["field"] == "colour"
     assert snapshot(db, open_case.id) == before
+
+
+def _last_event(db, case_id):
+    table = AuditEvent.__table__
+    return rows(db, table, table.c.case_id == case_id, order=table.c.seq.desc())[0]
+
+
+def test_the_audit_event_records_exactly_what_changed(db, now, people, test_process, open_case):
+    import json
+
+    run(db, people["county"], open_case.id, "advance_quietly", now, payload={"note": "x"})
+    event = _last_event(db, open_case.id)
+    assert json.loads(event["data"]) == {"changes": {"note": [None, "x"], "scribbled": [None, True]}}
+    # the same value given again is no change; a field an action removes is logged as cleared
+    run(db, people["county"], open_case.id, "tidy", now, payload={"note": "x"})
+    event = _last_event(db, open_case.id)
+    assert json.loads(event["data"]) == {"changes": {"note": ["x", None], "tidied": [None, 1]}}
+    assert reload(db, open_case.id).data == {"scribbled": True, "tidied": 1}
+    run(db, people["office"], open_case.id, "finish", now)
+    event = _last_event(db, open_case.id)
+    assert (event["trigger"], event["from_state"], event["to_state"], json.loads(event["data"])) == (
+        "finish", "waiting", "done", {})  # nothing changed in the data: no diff at all
+
+
+def test_only_a_final_state_closes_the_case(db, now, people, test_process, open_case):
+    later = now + timedelta(days=2)
+    assert run(db, people["county"], open_case.id, "advance_quietly", now).closed_at is None
+    assert run(db, people["county"], open_case.id, "tidy", now).closed_at is None
+    case = run(db, people["office"], open_case.id, "finish", later)
+    assert (case.state, case.closed_at, case.updated_at) == ("done", later, later)
+
+
+def test_fire_returns_the_case_as_written(db, now, people, test_process, open_case):
+    later = now + timedelta(hours=1)
+    with transaction(db) as s:
+        returned = fire(session=s, case_id=open_case.id, trigger="advance_quietly", actor=people["county"],
+                        now=later, payload={"note": "x"})
+        seen = (returned.id, returned.state, returned.version, returned.data, returned.updated_at,
+                returned.closed_at)
+    stored = reload(db, open_case.id)
+    assert seen == (stored.id, stored.state, stored.version, stored.data, stored.updated_at, stored.closed_at)
+    assert seen[1:5] == ("waiting", 2, {"note": "x", "scribbled": True}, later)
 
 
 # ---- definition versions and machines --------------------------------------------------------------

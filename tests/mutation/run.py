@@ -34,12 +34,15 @@ WORK = ROOT / "build" / "mutate"
 POSTGRES_URL = os.environ.get("ZYZ_TEST_DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SKIP = {".git", ".venv", "build", "instance", "mutants", "test-artifacts", ".pytest_cache", ".ruff_cache",
         ".mypy_cache", "__pycache__", ".hypothesis"}
-# Imported once by mutmut's fork server, so that each mutant's process starts with them loaded; the project's own
-# modules are left out, so that each mutant imports them afresh (nothing computed at import time escapes a mutant).
+# Imported once by mutmut's fork server, so that each mutant's process starts with them loaded (pytest's plugins
+# among them: their "already imported" warning is silenced below); the project's own modules are left out, so that
+# each mutant imports them afresh and nothing they compute at import time escapes a mutant.
 PRELOAD = ["sqlalchemy", "sqlalchemy.orm", "sqlalchemy.dialects.postgresql", "sqlalchemy.dialects.sqlite",
            "sqlmodel", "pydantic", "flask", "flask_login", "flask_wtf", "flask_babel", "werkzeug", "jinja2",
            "transitions", "yaml", "chinese_calendar", "docx", "openpyxl", "apscheduler.schedulers.background",
-           "psycopg", "argon2", "alembic", "alembic.command", "aiosmtpd"]
+           "psycopg", "argon2", "alembic", "alembic.command", "aiosmtpd", "pytest", "time_machine",
+           "platformdirs.pytest_plugin", "anyio.pytest_plugin", "_hypothesis_pytestplugin", "hypothesis",
+           "schemathesis", "schemathesis.pytest.plugin", "pytest_httpserver", "pytest_httpserver.pytest_plugin"]
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
 STATUS_ORDER = ("survived", "no tests", "suspicious", "skipped", "not checked")
 
@@ -123,7 +126,7 @@ def prepare(workdir: Path, module: dict) -> None:
         "only_mutate": [module["path"]],
         "also_copy": ["definitions", "migrations", "alembic.ini", "babel.cfg", "bench"],
         "pytest_add_cli_args_test_selection": module["tests"],
-        "pytest_add_cli_args": ["-p", "no:cacheprovider"],
+        "pytest_add_cli_args": ["-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning"],
         "process_isolation": "forkserver",
         "forkserver_warmup": "import",
         "preload_modules_file": "mutmut_preload.txt",
