@@ -43,6 +43,26 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
 
 
+FRESH_CACHES = os.environ.get("ZYZ_TEST_FRESH_CACHES") == "1"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """With ZYZ_TEST_FRESH_CACHES=1 (set by tests/mutation/run.py), every test starts with the process's caches
+    of loaded tables and built queries empty, so that each test that uses one runs the code that builds it (else
+    a mutant of a loader meets only the first test of the run). Normal runs keep the caches, as production does."""
+    if FRESH_CACHES:
+        from workflow import access, calendar, eligibility, notices
+
+        eligibility.default_table.cache_clear()
+        eligibility._placeholders.cache_clear()
+        access._case_by_id.cache_clear()
+        notices._RECIPIENT_QUERIES.clear()
+        notices.use_rules(None)
+        calendar.invalidate_calendar()
+    yield
+
+
 @pytest.fixture(scope="session")
 def _template(tmp_path_factory):
     """Migrate once per run: a template SQLite file to copy, or the PostgreSQL schema to truncate."""

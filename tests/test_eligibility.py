@@ -410,3 +410,233 @@ def test_a_table_without_criteria_or_priority_is_refused(text, errors):
     with pytest.raises(EligibilityError) as raised:
         parse_table(text, "eligibility.yaml")
     assert raised.value.errors == errors
+
+
+# ---- the table's operators and displays, on a table of our own ---------------------------------------------
+
+OWN_TABLE = """
+key: eligibility
+version: 3
+label: {zh: 测试标准, en: Test criteria}
+criteria:
+  - key: figures
+    label: {zh: 数字, en: Figures}
+    hard: true
+    field: jobs
+    rules:
+      - when: {jobs: {gt: 100, lte: 200}}
+        outcome: pass
+        reason: {zh: "就业 {jobs} 人", en: "{jobs} jobs"}
+      - when: {jobs: {lt: 50}}
+        outcome: judge
+        field: local_workers
+        reason: {zh: 少, en: few}
+      - when: {jobs: 300}
+        outcome: judge
+        reason: {zh: 正好三百, en: exactly 300}
+      - when: {jobs: {missing: true}}
+        outcome: fail
+        incomplete: true
+        reason: {zh: 未填, en: not given}
+      - outcome: fail
+        reason: {zh: "其他 {jobs}", en: "other {jobs}"}
+  - key: flags
+    label: {zh: 标志, en: Flags}
+    hard: false
+    rules:
+      - when: {has_relaxation_grounds: true, heritage: {present: false}}
+        outcome: pass
+        to_confirm: true
+        reason: {zh: 有理由无传承, en: grounds without heritage}
+      - when: {industry_category: [agriculture, light_industry], relaxation_basis: {present: true}}
+        outcome: judge
+        reason: {zh: 农业或轻工且放宽, en: farm or craft relaxed}
+      - outcome: judge
+        reason:
+          zh: "{category}/{basis}/{platform_list}/{has_relaxation_grounds}/{heritage}/{output_yi}"
+          en: "{category}/{basis}/{platform_list}/{has_relaxation_grounds}/{heritage}/{output_yi}"
+priority:
+  label: {zh: 优先, en: First}
+  honours: [zjtx, dragon_head]
+  reason: {zh: "{honour}：{enterprises}", en: "{honour}: {enterprises}"}
+"""
+
+
+@pytest.fixture(scope="module")
+def own_table():
+    return parse_table(OWN_TABLE, "own.yaml")
+
+
+def _outcome(table, data, key="figures"):
+    found = next(c for c in evaluate(data, table).criteria if c.key == key)
+    return found.outcome, found.reason.zh, found.field, found.to_confirm, found.incomplete
+
+
+@pytest.mark.parametrize(("jobs", "expected"), [
+    (100, ("fail", "其他 100", "jobs", False, False)),  # gt is strict
+    (101, ("pass", "就业 101 人", "jobs", False, False)),
+    (200, ("pass", "就业 200 人", "jobs", False, False)),  # lte includes the edge
+    (201, ("fail", "其他 201", "jobs", False, False)),
+    (49, ("judge", "少", "local_workers", False, False)),  # a rule's own field wins over the criterion's
+    (50, ("fail", "其他 50", "jobs", False, False)),  # lt is strict
+    (300, ("judge", "正好三百", "jobs", False, False)),  # a bare value means eq
+    (301, ("fail", "其他 301", "jobs", False, False)),
+    (None, ("fail", "未填", "jobs", False, True)),  # no number compares: only `missing` holds
+])
+def test_every_comparison_at_its_edge(own_table, jobs, expected):
+    assert _outcome(own_table, {"jobs": jobs}) == expected
+
+
+def test_true_false_present_and_lists_of_choices(own_table):
+    grounds = {"relaxation_grounds": "历史悠久"}
+    assert _outcome(own_table, grounds, "flags")[:4] == ("pass", "有理由无传承", None, True)
+    assert _outcome(own_table, {**grounds, "heritage": "明清"}, "flags")[0:2] != ("pass", "有理由无传承")
+    relaxed = {"industry_category": "light_industry", "relaxation_basis": "market_share"}
+    assert _outcome(own_table, relaxed, "flags")[:2] == ("judge", "农业或轻工且放宽")
+    assert _outcome(own_table, {**relaxed, "industry_category": "manufacturing"}, "flags")[1] != "农业或轻工且放宽"
+    assert _outcome(own_table, {**relaxed, "relaxation_basis": "none"}, "flags")[1] != "农业或轻工且放宽"
+
+
+def test_what_a_reason_shows_for_facts_not_given(own_table):
+    shown = next(c for c in evaluate({}, own_table).criteria if c.key == "flags").reason
+    assert shown.zh == "未填写/未填写/无/否/未填写/未填写"
+    assert shown.en == "not given/not given/none/no/not given/not given"
+
+
+def test_what_a_reason_shows_for_facts_given(own_table):
+    text = "盂县" * 31  # 62 characters: a reason shows the first 60 and an ellipsis
+    data = {"industry_category": "manufacturing", "relaxation_basis": "geographical_indication",
+            "relaxation_grounds": "国家地理标志产品", "heritage": text, "output_yi": 12.5,
+            "platforms": [{"kind": "testing"}, {"kind": "ecommerce", "name": "电商中心"}]}
+    shown = next(c for c in evaluate(data, own_table).criteria if c.key == "flags").reason
+    assert shown.zh == f"制造业/地理标志/检验检测、电子商务/是/{text[:60]}…/12.50"
+    assert shown.en == ("Manufacturing/Geographical indication/Testing and inspection, E-commerce/yes/"
+                        f"{text[:60]}…/12.50")
+    exactly_sixty = next(c for c in evaluate({**data, "heritage": text[:60]}, own_table).criteria
+                         if c.key == "flags").reason
+    assert exactly_sixty.zh.split("/")[4] == text[:60]
+
+
+def test_the_table_read_is_what_the_file_says(own_table):
+    assert (own_table.key, own_table.version, own_table.label.zh, own_table.path) == ("eligibility", 3, "测试标准",
+                                                                                     "own.yaml")
+    assert [(c.key, c.section, c.hard) for c in own_table.criteria] == [("figures", "", True), ("flags", "", False)]
+    assert own_table.priority_honours == ("zjtx", "dragon_head")
+    assert (own_table.priority_label.zh, own_table.priority_label.en) == ("优先", "First")
+    real = load_table()
+    assert (real.key, real.version, real.path, real.priority_label.zh) == ("eligibility", 1, "eligibility.yaml",
+                                                                          "优先评定")
+
+
+def test_the_priority_flags_and_counts_in_the_result(own_table):
+    data = {"jobs": 150, "leading_enterprises": [{"name": "甲厂", "honours": ["zjtx", "dragon_head"]},
+                                                 {"name": "乙厂", "honours": ["zjtx"]}]}
+    result = evaluate(data, own_table)
+    assert result.counts == {"pass": 1, "fail": 0, "judge": 1}
+    assert (result.priority_label.zh, result.priority_label.en) == ("优先", "First")
+    assert result.as_dict()["priority"] == [
+        {"honour": "zjtx", "label": {"zh": "专精特新", "en": "Specialised and innovative SME (专精特新)"},
+         "enterprises": ["甲厂", "乙厂"],
+         "reason": {"zh": "专精特新：甲厂、乙厂", "en": "Specialised and innovative SME (专精特新): 甲厂, 乙厂"}},
+        {"honour": "dragon_head", "label": {"zh": "龙头企业", "en": "Leading (dragon-head) enterprise"},
+         "enterprises": ["甲厂"],
+         "reason": {"zh": "龙头企业：甲厂", "en": "Leading (dragon-head) enterprise: 甲厂"}}]
+    assert [f.label.zh for f in result.priority] == ["专精特新", "龙头企业"]
+
+
+def test_the_submit_check_applies_the_hard_criteria_only(own_table):
+    data = {"jobs": 150, "leading_enterprises": [{"name": "甲厂", "honours": ["zjtx"]}]}
+    result = evaluate(data, own_table, hard_only=True)
+    assert [c.key for c in result.criteria] == ["figures"] and result.priority == ()
+    real = evaluate(BASE, hard_only=True)
+    assert [c.key for c in real.criteria] == ["agglomeration", "leading_enterprises", "supporting_enterprises"]
+
+
+def test_the_facts_counted_from_an_application():
+    facts = eligibility.facts_of({
+        "brands": [{"name": "甲", "level": "national"}, {"name": "乙", "level": "province"},
+                   {"name": "丙", "level": "city"}, {"name": "丁", "level": "city"}],
+        "standards": [{"name": "T/1", "role": "led"}, {"name": "T/2", "role": "joined"},
+                      {"name": "T/3", "role": "joined"}],
+        "average_income": 52000.5})
+    assert {k: facts[k] for k in ("brands", "brands_national", "brands_province", "brands_city", "standards",
+                                  "standards_led", "standards_joined")} == {
+        "brands": 4, "brands_national": 1, "brands_province": 1, "brands_city": 2, "standards": 3,
+        "standards_led": 1, "standards_joined": 2}
+    employment = criterion({**BASE, "average_income": 52000.5}, "employment")
+    assert employment.reason.zh == "带动就业 3200 人，本地务工 2800 人，人均年收入 52000.50 元；由评审判断"
+
+
+def test_the_error_lists_its_problems_one_per_line():
+    error = EligibilityError(["a.yaml: x: bad", "a.yaml: y: worse"])
+    assert str(error) == "a.yaml: x: bad\na.yaml: y: worse"
+
+
+# Each of these conditions is wrong twice over; both mistakes are named, not just the first.
+TWICE_WRONG = """
+key: eligibility
+version: 1
+label: {zh: 认定标准, en: Criteria}
+criteria:
+  - key: twice
+    label: {zh: 两次, en: Twice}
+    hard: true
+    rules:
+      - when:
+          bogus: 1
+          also_bogus: 2
+          output_yi: {present: maybe, missing: perhaps}
+          jobs: {gte: ten, lt: many}
+          has_relaxation_grounds: {eq: 1, present: 2}
+          industry_category: {in: [], eq: mining}
+          leading_industry: {eq: 装备, in: [a]}
+        outcome: fail
+        reason: {zh: "{{注}} {threshold}", en: ok}
+      - outcome: pass
+        reason: {zh: 通过, en: pass}
+priority:
+  label: {zh: 优先评定, en: Priority}
+  honours: [zjtx]
+  reason: {zh: "{honour}", en: "{honour}"}
+"""
+
+
+def test_every_mistake_in_a_condition_is_named():
+    with pytest.raises(EligibilityError) as raised:
+        parse_table(TWICE_WRONG, "eligibility.yaml")
+    when = "eligibility.yaml: criteria[0] (twice).rules[0].when"
+    known = ("average_income, brands, brands_city, brands_national, brands_province, business_environment, "
+             "county_share_pct, has_relaxation_grounds, heritage, industry_category, jobs, leading_enterprises, "
+             "leading_industry, local_workers, main_products, output_yi, platforms, relaxation_basis, standards, "
+             "standards_joined, standards_led, supporting_enterprises")
+    assert raised.value.errors[:12] == [
+        f"{when}.bogus: unknown fact (known: {known})",
+        f"{when}.also_bogus: unknown fact (known: {known})",
+        f"{when}.output_yi.present: must be true or false",
+        f"{when}.output_yi.missing: must be true or false",
+        f"{when}.jobs.gte: must be a number, not 'ten'",
+        f"{when}.jobs.lt: must be a number, not 'many'",
+        f"{when}.has_relaxation_grounds.eq: must be true or false",
+        f"{when}.has_relaxation_grounds.present: must be true or false",
+        f"{when}.industry_category.in: must be a non-empty list of choices",
+        f"{when}.industry_category.eq: unknown choice 'mining' (one of manufacturing, agriculture, light_industry)",
+        f"{when}.leading_industry.eq: operator 'eq' does not apply to a text fact",
+        f"{when}.leading_industry.in: operator 'in' does not apply to a text fact",
+    ]
+    assert raised.value.errors[12].startswith(
+        "eligibility.yaml: criteria[0] (twice).rules[0].reason.zh: unknown placeholder {threshold}")
+    assert len(raised.value.errors) == 13
+
+
+def test_the_table_is_read_as_utf8_whatever_the_locale(tmp_path):
+    """A server started with LANG=C (or a GBK locale) reads the same table."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("LC_", "LANG", "PYTHONUTF8"))}
+    env.update({"LC_ALL": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"})
+    done = subprocess.run([sys.executable, "-c", "from workflow.eligibility import load_table; "
+                           "print(load_table().criteria[0].label.zh.encode('unicode_escape').decode())"],
+                          env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "\\u4ea7\\u4e1a\\u96c6\\u805a"  # 产业集聚

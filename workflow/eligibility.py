@@ -73,8 +73,7 @@ class Criterion:
     section: str
     label: Text
     hard: bool
-    field: str | None
-    rules: tuple[Rule, ...]
+    rules: tuple[Rule, ...]  # each rule's field defaults to the criterion's
 
 
 @dataclass(frozen=True)
@@ -304,7 +303,7 @@ def parse_table(text: str, filename: str) -> Table:
             check.error(f"{ckey}.rules", "a hard criterion needs a rule that fails")
         criteria.append(Criterion(key=key, section=str(body.get("section") or ""),
                                   label=check.text(body.get("label"), f"{ckey}.label"), hard=hard is True,
-                                  field=cfield, rules=tuple(rules)))
+                                  rules=tuple(rules)))
 
     raw_priority = raw.get("priority")
     honours: tuple[str, ...] = ()

@@ -151,6 +151,7 @@ def environment(workdir: Path, database: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("ZYZ_TEST_DATABASE_URL", "CI")}
     # Processes the tests start (the `zyz` command, a scheduler) import the mutated copy too.
     env["PYTHONPATH"] = str(workdir / "mutants")
+    env["ZYZ_TEST_FRESH_CACHES"] = "1"  # see tests/conftest.py: _fresh_caches
     if database == "postgres":
         env["ZYZ_TEST_DATABASE_URL"] = POSTGRES_URL
     return env
@@ -245,6 +246,10 @@ def _selected(mutant_name: str, patterns: list[str]) -> bool:
 
 
 def report(outcomes: list[Outcome]) -> None:
+    scope = load_scope()
+    matched = {(scope[o.module]["path"], normalise(m.key)) for o in outcomes for m in o.equivalent}
+    paths = {scope[o.module]["path"] for o in outcomes}
+    stale = [key for key in load_equivalent() if key[0] in paths and key not in matched]
     print()
     header = (f"{'module':<13}{'database':<10}{'run':>6}{'killed':>8}{'survived':>10}{'timeout':>9}{'equiv.':>8}"
               f"{'score':>9}")
@@ -260,6 +265,10 @@ def report(outcomes: list[Outcome]) -> None:
         for m in sorted(o.survivors, key=lambda m: (m.path, m.line, m.name)):
             note = "" if m.status == "survived" else f" [{m.status}]"
             print(f"  {m.path}:{m.line} {m.key}{note}  ({m.name})")
+    if stale:
+        print("\nIn equivalent.toml but made by no mutant any more (remove them):")
+        for path, key in stale:
+            print(f"  {path}: {key}")
 
 
 def main(argv: list[str] | None = None) -> int:
