@@ -19,7 +19,7 @@ from workflow.definitions import DEFINITIONS_DIR, parse_definition
 from workflow.engine import AFTER_FIRE, create_case, fire
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable, WorkflowError
 from workflow.models import AuditEvent, Case, CaseParty, Deadline, DefinitionSource
-from workflow.registry import ACTIONS
+from workflow.registry import ACTIONS, GUARDS
 from workflow.services.towns import registry_case
 
 
@@ -332,6 +332,8 @@ transitions:
      accepts: [note], actions: [test_scribble]}
   - {trigger: tidy, label: {zh: 整理, en: Tidy}, source: waiting, dest: waiting, roles: [county],
      accepts: [note], actions: [test_forget]}
+  - {trigger: bump, label: {zh: 插队, en: Bump}, source: waiting, dest: done, roles: [office],
+     guards: [test_bump]}
   - {trigger: finish, label: {zh: 完成, en: Finish}, source: waiting, dest: done, roles: [office]}
   - {trigger: lapse, label: {zh: 逾期, en: Lapse}, source: waiting, dest: done, system: true}
 """
@@ -356,11 +358,19 @@ def test_process(monkeypatch, isolated_catalog):
         raise Boom("action failed")
 
     def forget(ctx):
-        ctx.data.pop("note", None)
-        ctx.data["tidied"] = 1
+        ctx.data.pop("scribbled", None)
+        ctx.data.setdefault("log", []).append("tidied")  # changes a list inside the data in place
+
+    def bump(ctx):
+        """Another writer changes the case after the checks (outside the engine, as an import script might)."""
+        table = Case.__table__
+        ctx.session.connection().execute(table.update().where(table.c.id == ctx.case.id)
+                                         .values(version=table.c.version + 1))
+        return []
 
     monkeypatch.setitem(ACTIONS, "test_scribble", scribble)
     monkeypatch.setitem(ACTIONS, "test_forget", forget)
+    monkeypatch.setitem(GUARDS, "test_bump", bump)
     monkeypatch.setitem(ACTIONS, "test_explode", explode)
     definition = parse_definition(TEST_PROCESS, "enginetest.yaml")
     isolated_catalog.add(definition)
@@ -437,11 +447,16 @@ def test_the_audit_event_records_exactly_what_changed(db, now, people, test_proc
     run(db, people["county"], open_case.id, "advance_quietly", now, payload={"note": "x"})
     event = _last_event(db, open_case.id)
     assert json.loads(event["data"]) == {"changes": {"note": [None, "x"], "scribbled": [None, True]}}
-    # the same value given again is no change; a field an action removes is logged as cleared
-    run(db, people["county"], open_case.id, "tidy", now, payload={"note": "x"})
+    # a new value, a field an action removes (logged as cleared), a list an action extends
+    run(db, people["county"], open_case.id, "tidy", now, payload={"note": "y"})
     event = _last_event(db, open_case.id)
-    assert json.loads(event["data"]) == {"changes": {"note": ["x", None], "tidied": [None, 1]}}
-    assert reload(db, open_case.id).data == {"scribbled": True, "tidied": 1}
+    assert json.loads(event["data"]) == {"changes": {"note": ["x", "y"], "scribbled": [True, None],
+                                                     "log": [None, ["tidied"]]}}
+    # the same value again is no change; a list changed in place is compared with what it was before
+    run(db, people["county"], open_case.id, "tidy", now, payload={"note": "y"})
+    event = _last_event(db, open_case.id)
+    assert json.loads(event["data"]) == {"changes": {"log": [["tidied"], ["tidied", "tidied"]]}}
+    assert reload(db, open_case.id).data == {"note": "y", "log": ["tidied", "tidied"]}
     run(db, people["office"], open_case.id, "finish", now)
     event = _last_event(db, open_case.id)
     assert (event["trigger"], event["from_state"], event["to_state"], json.loads(event["data"])) == (
@@ -466,6 +481,75 @@ def test_fire_returns_the_case_as_written(db, now, people, test_process, open_ca
     stored = reload(db, open_case.id)
     assert seen == (stored.id, stored.state, stored.version, stored.data, stored.updated_at, stored.closed_at)
     assert seen[1:5] == ("waiting", 2, {"note": "x", "scribbled": True}, later)
+
+
+def test_a_step_that_stays_in_its_state_keeps_its_deadlines(db, now, people, test_process, open_case):
+    run(db, people["county"], open_case.id, "advance_quietly", now)
+    table = Deadline.__table__
+    before = rows(db, table, table.c.case_id == open_case.id, table.c.state == "waiting")
+    run(db, people["county"], open_case.id, "tidy", now + timedelta(days=1))
+    assert rows(db, table, table.c.case_id == open_case.id, table.c.state == "waiting") == before
+    assert [(d["kind"], d["status"]) for d in before] == [("expiry", "open"), ("reminder", "open"),
+                                                          ("reminder", "open")]
+
+
+def test_after_fire_hooks_see_the_step_as_it_was_taken(db, now, people, test_process, open_case, monkeypatch):
+    seen = []
+    monkeypatch.setattr("workflow.engine.AFTER_FIRE",
+                        [*AFTER_FIRE, lambda ctx, from_state: seen.append((ctx, from_state))])
+    run(db, people["county"], open_case.id, "advance_quietly", now, payload={"note": "x"}, comment="  先推进  ")
+    ctx, from_state = seen[-1]
+    assert (from_state, ctx.case.state, ctx.spec.trigger, ctx.actor) == ("open", "waiting", "advance_quietly",
+                                                                          people["county"])
+    assert (ctx.comment, ctx.payload, ctx.data, ctx.now) == ("先推进", {"note": "x"},
+                                                             {"note": "x", "scribbled": True}, now)
+    assert [(r["state"], r["kind"]) for r in ctx.planned] == [("waiting", "expiry"), ("waiting", "reminder"),
+                                                              ("waiting", "reminder")]
+    run(db, people["county"], open_case.id, "tidy", now, comment="   ")
+    ctx, from_state = seen[-1]
+    assert (from_state, ctx.comment, ctx.planned) == ("waiting", None, None)  # a blank comment is none
+
+
+def test_what_each_role_may_try_now(db, people, test_process, open_case):
+    from workflow.engine import allowed_transitions
+
+    def allowed(who):
+        with transaction(db) as s:
+            case = s.get(Case, open_case.id)
+            return [t.trigger for t in allowed_transitions(test_process, case, people[who])]
+
+    assert allowed("county") == ["advance", "advance_quietly"]
+    assert allowed("office") == []
+    run(db, people["county"], open_case.id, "advance_quietly", open_case.created_at)
+    assert allowed("county") == ["tidy"]
+    assert allowed("office") == ["bump", "finish"]  # `lapse` is the system's: never offered to a person
+    assert allowed("system") == []
+
+
+def test_every_refusal_says_what_to_fix(db, now, people, test_process, open_case, draft):
+    def said(error):
+        return (error.status, error.code, error.zh, error.en)
+
+    assert said(refused(db, people["county"], draft.id, "frobnicate", now, InvalidInput)) == (
+        400, "unknown_trigger", "未知的操作：frobnicate", "Unknown trigger: frobnicate")
+    assert said(refused(db, people["county"], draft.id, "resubmit", now, Conflict)) == (
+        409, "invalid_trigger", "案件当前状态为“草稿”，不能执行“重新提交”。",
+        "'Resubmit' is not possible in state 'Draft'.")
+    assert said(refused(db, people["office"], draft.id, "withdraw", now, Forbidden)) == (
+        403, "role_not_allowed", "您的角色无权执行该操作。", "Your role may not do this.")
+    assert said(refused(db, people["county"], draft.id, "withdraw", now, Conflict, expected_version=7)) == (
+        409, "stale_version", "案件已被他人修改（版本已变化），请刷新后重试。",
+        "The case has changed since you loaded it (stale version); reload and try again.")
+    assert said(refused(db, people["county"], open_case.id, "advance", now, Unprocessable,
+                        payload={"colour": "red", "size": 2})) == (
+        422, "guards_failed", "不能执行该操作：不接受字段 colour；不接受字段 size",
+        "Cannot do this: field colour is not accepted here; field size is not accepted here")
+    run(db, people["county"], open_case.id, "advance_quietly", now)
+    before = snapshot(db, open_case.id)
+    assert said(refused(db, people["office"], open_case.id, "bump", now, Conflict)) == (
+        409, "concurrent_change", "该案件已被他人修改，请刷新后重试。",
+        "The case was changed meanwhile; reload and try again.")
+    assert snapshot(db, open_case.id) == before
 
 
 # ---- definition versions and machines --------------------------------------------------------------
