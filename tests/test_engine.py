@@ -311,7 +311,7 @@ TEST_PROCESS = """
 key: enginetest
 version: 1
 label: {zh: 引擎测试, en: Engine test}
-create_roles: [county]
+create_roles: [county, office]
 initial: open
 states:
   open:
@@ -550,6 +550,63 @@ def test_every_refusal_says_what_to_fix(db, now, people, test_process, open_case
         409, "concurrent_change", "该案件已被他人修改，请刷新后重试。",
         "The case was changed meanwhile; reload and try again.")
     assert snapshot(db, open_case.id) == before
+
+
+def _create(db, actor, now, **kwargs):
+    with transaction(db) as s:
+        return create_case(session=s, definition_key="enginetest", actor=actor, now=now, **kwargs)
+
+
+def test_a_new_case_is_numbered_titled_recorded_and_given_its_deadlines(db, now, make, people, test_process):
+    town = make.town("西烟镇")
+    case = _create(db, people["county"], now, town_id=town.id, data={})
+    second = _create(db, people["county"], now, town_id=town.id, title="第二件")
+    assert (case.number, second.number) == ("EN-2026-0001", "EN-2026-0002")
+    assert (case.title, second.title) == ("引擎测试 · 西烟镇", "第二件")
+    assert (case.state, case.version, case.county_id, case.town_id, case.created_at, case.updated_at) == (
+        "open", 1, people["county"].unit_id, town.id, now, now)
+    assert case.created_by_id == people["county"].user_id and case.closed_at is None
+    event = rows(db, AuditEvent.__table__, AuditEvent.__table__.c.case_id == case.id)[0]
+    assert (event["kind"], event["to_state"], event["county_id"]) == ("case_created", "open", case.county_id)
+    import json
+
+    assert json.loads(event["data"]) == {"definition": "enginetest@1", "number": "EN-2026-0001", "data": {}}
+    deadlines = rows(db, Deadline.__table__, Deadline.__table__.c.case_id == case.id)
+    assert [(d["state"], d["kind"]) for d in deadlines] == [("open", "expiry"), ("open", "reminder")]
+    # without a town, the office names the county; a county user's own county is always used
+    office_case = _create(db, people["office"], now, county_id=people["county"].unit_id)
+    assert (office_case.county_id, office_case.town_id, office_case.title) == (
+        people["county"].unit_id, None, "引擎测试")
+    assert _create(db, people["county"], now, county_id=999).county_id == people["county"].unit_id
+
+
+def test_a_new_case_refused_says_why_and_writes_nothing(db, now, make, people, test_process):
+    def said(error):
+        return (error.status, error.code, error.zh, error.en, error.details)
+
+    other_town = make.town("义井镇", county="城区")
+    before = snapshot(db, 0)
+    with pytest.raises(Forbidden) as raised, transaction(db) as s:
+        create_case(session=s, definition_key="enginetest", actor=people["member"], now=now, town_id=other_town.id)
+    assert said(raised.value)[:4] == (403, "role_not_allowed", "您的角色无权新建此类案件。",
+                                      "Your role may not start this kind of case.")
+    no_town = (422, "guards_failed", "所选专业镇不存在。", "No such town.",
+               [{"field": "town_id", "zh": "所选专业镇不存在", "en": "no such town"}])
+    for town_id in (other_town.id, 0, other_town.id + 100, 2**31):  # another county's, out of range, missing
+        with pytest.raises(Unprocessable) as raised, transaction(db) as s:
+            create_case(session=s, definition_key="enginetest", actor=people["county"], now=now, town_id=town_id)
+        assert said(raised.value) == no_town, town_id
+    with pytest.raises(Unprocessable) as raised, transaction(db) as s:
+        create_case(session=s, definition_key="enginetest", actor=people["office"], now=now)
+    assert said(raised.value) == (422, "guards_failed", "必须指定所属县（区）。", "A county is required.",
+                                  [{"field": "county_id", "zh": "必须指定县（区）", "en": "county is required"}])
+    with pytest.raises(Unprocessable) as raised, transaction(db) as s:
+        create_case(session=s, definition_key="enginetest", actor=people["county"], now=now,
+                    data={"colour": "red", "size": 1})
+    assert said(raised.value)[:4] == (
+        422, "guards_failed", "不能新建：不接受字段 colour；不接受字段 size",
+        "Cannot create: field colour is not accepted here; field size is not accepted here")
+    assert snapshot(db, 0) == before
 
 
 # ---- definition versions and machines --------------------------------------------------------------
