@@ -332,6 +332,8 @@ transitions:
      accepts: [note], actions: [test_scribble]}
   - {trigger: tidy, label: {zh: 整理, en: Tidy}, source: waiting, dest: waiting, roles: [county],
      accepts: [note], actions: [test_forget]}
+  - {trigger: sign, label: {zh: 签字, en: Sign}, source: waiting, dest: waiting, roles: [county],
+     requires: [signature]}
   - {trigger: bump, label: {zh: 插队, en: Bump}, source: waiting, dest: done, roles: [office],
      guards: [test_bump]}
   - {trigger: finish, label: {zh: 完成, en: Finish}, source: waiting, dest: done, roles: [office]}
@@ -521,7 +523,7 @@ def test_what_each_role_may_try_now(db, people, test_process, open_case):
     assert allowed("county") == ["advance", "advance_quietly"]
     assert allowed("office") == []
     run(db, people["county"], open_case.id, "advance_quietly", open_case.created_at)
-    assert allowed("county") == ["tidy"]
+    assert allowed("county") == ["tidy", "sign"]
     assert allowed("office") == ["bump", "finish"]  # `lapse` is the system's: never offered to a person
     assert allowed("system") == []
 
@@ -607,6 +609,27 @@ def test_a_new_case_refused_says_why_and_writes_nothing(db, now, make, people, t
         422, "guards_failed", "不能新建：不接受字段 colour；不接受字段 size",
         "Cannot create: field colour is not accepted here; field size is not accepted here")
     assert snapshot(db, 0) == before
+
+
+def test_a_required_field_left_empty_and_a_comment_too_long_are_refused(db, now, people, test_process, open_case):
+    run(db, people["county"], open_case.id, "advance_quietly", now)
+    for empty in (None, "", [], {}):
+        error = refused(db, people["county"], open_case.id, "sign", now, Unprocessable,
+                        payload={"signature": empty})
+        assert error.details == [{"field": "signature", "zh": "必须填写 signature", "en": "signature is required"}]
+    assert run(db, people["county"], open_case.id, "sign", now, payload={"signature": 0}).data["signature"] == 0
+    error = refused(db, people["county"], open_case.id, "tidy", now, Unprocessable, comment="意" * 2001)
+    assert error.details == [{"field": "comment", "zh": "意见不能超过 2000 字",
+                              "en": "comment longer than 2000 characters"}]
+    assert run(db, people["county"], open_case.id, "tidy", now, comment="意" * 2000).version == 4
+
+
+def test_a_town_with_the_largest_id_can_have_a_case(db, now, make, people, test_process):
+    town = make.town("西烟镇")
+    with transaction(db) as s:
+        values = {c.key: getattr(town, c.key) for c in town.__table__.columns}
+        s.connection().execute(sa.insert(town.__table__).values({**values, "id": 2**31 - 1, "name": "最后一个镇"}))
+    assert _create(db, people["county"], now, town_id=2**31 - 1).title == "引擎测试 · 最后一个镇"
 
 
 # ---- definition versions and machines --------------------------------------------------------------
