@@ -1,7 +1,7 @@
 """The deadline sweep: reminders and expiries fired once each, through the engine, as the system."""
 
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from sqlmodel import select
 from conftest import COMPLETE_APPLICATION, reload
 from workflow.db import transaction
 from workflow.engine import fire
-from workflow.models import AuditEvent, Deadline, Notification
+from workflow.models import AuditEvent, Case, Deadline, Notification
 from workflow.sweep import sweep
 
 APPLICATION = COMPLETE_APPLICATION
@@ -137,3 +137,242 @@ def test_the_sweep_and_people_on_the_same_cases_do_not_deadlock(make, db, now):
         left = s.exec(select(Deadline).where(Deadline.status.in_(["open", "claimed"]),
                                              Deadline.state == "consultation")).all()
     assert left == []
+
+
+# ---- the sweep's parts, on a process of our own ------------------------------------------------------------
+
+SWEEP_PROCESS = """
+key: sweeptest
+version: 1
+label: {zh: 督办测试, en: Sweep test}
+create_roles: [office]
+initial: waiting
+states:
+  waiting:
+    label: {zh: 等待答复, en: Waiting}
+    deadlines:
+      - {name: reply, label: {zh: 答复期限, en: Reply deadline}, working_days: 5, on_expiry: lapse,
+         reminders: [2, 0]}
+      - {name: notice, label: {zh: 公示期, en: Notice period}, calendar_days: 3}
+  lapsed:
+    label: {zh: 已逾期, en: Lapsed}
+    deadlines:
+      - {name: late_reply, label: {zh: 逾期答复, en: Late reply}, working_days: 1, on_expiry: close}
+  done:
+    label: {zh: 办结, en: Done}
+    final: true
+transitions:
+  - {trigger: lapse, label: {zh: 逾期, en: Lapse}, source: waiting, dest: lapsed, system: true}
+  - {trigger: close, label: {zh: 关闭, en: Close}, source: lapsed, dest: done, system: true}
+"""
+
+DEADLINES = Deadline.__table__
+
+
+@pytest.fixture
+def process(isolated_catalog):
+    from workflow.definitions import parse_definition
+
+    definition = parse_definition(SWEEP_PROCESS, "sweeptest.yaml")
+    isolated_catalog.add(definition)
+    return definition
+
+
+@pytest.fixture
+def people(make):
+    county = make.user("county")
+    office = make.user("office")
+    return {"county": county, "office": office, "office_actor": make.actor(office)}
+
+
+def _open(db, make, now, people, count=1):
+    from workflow.engine import create_case
+
+    town = make.town()
+    cases = []
+    for _ in range(count):
+        with transaction(db) as s:
+            cases.append(create_case(session=s, definition_key="sweeptest", actor=people["office_actor"], now=now,
+                                     town_id=town.id))
+    return cases
+
+
+def _rows(db, *where):
+    with transaction(db) as s:
+        query = sa.select(DEADLINES).where(*where).order_by(DEADLINES.c.due_at, DEADLINES.c.id)
+        return [dict(r) for r in s.connection().execute(query).mappings()]
+
+
+def test_due_rows_are_found_soonest_first_and_only_while_open(db, make, now, people, process):
+    from workflow.sweep import due_query
+
+    _open(db, make, now, people)
+    rows = _rows(db)  # reply: reminders on 2 Dec and 4 Dec, expiry at the end of 4 Dec; notice: end of 30 Nov
+    assert [(r["name"], r["kind"], r["due_date"]) for r in rows] == [
+        ("notice", "expiry", "2026-11-30"), ("reply", "reminder", "2026-12-04"),
+        ("reply", "reminder", "2026-12-04"), ("reply", "expiry", "2026-12-04")]
+    ids = [r["id"] for r in rows]
+    with transaction(db) as s:
+        s.connection().execute(DEADLINES.update().where(DEADLINES.c.id == ids[1]).values(status="fired"))
+    with transaction(db) as s:
+        def due(at, limit=10):
+            return list(s.connection().execute(due_query(at, limit)).scalars())
+
+        assert due(rows[0]["due_at"] - timedelta(seconds=1)) == []
+        assert due(rows[0]["due_at"]) == [ids[0]]  # due at that very moment
+        assert due(rows[3]["due_at"]) == [ids[0], ids[2], ids[3]]  # the fired one is not due again
+        assert due(rows[3]["due_at"], limit=2) == [ids[0], ids[2]]
+
+
+def test_a_claim_marks_its_rows_for_its_worker_and_brings_their_case(db, make, now, people, process):
+    from workflow.sweep import claim
+
+    case = _open(db, make, now, people)[0]
+    later = now + timedelta(days=30)
+    with transaction(db) as s:
+        first = claim(s, now=later, worker="host-a:1", limit=3)
+        second = claim(s, now=later, worker="host-a:1", limit=3)  # what is claimed is not claimed again
+        assert [r.name for r in first] == ["notice", "reply", "reply"] and [r.kind for r in second] == ["expiry"]
+        assert {(r.case_state, r.number, r.title, r.definition_key, r.county_id) for r in first} == {
+            ("waiting", case.number, case.title, "sweeptest", case.county_id)}
+        stored = s.connection().execute(sa.select(DEADLINES.c.status, DEADLINES.c.claimed_by,
+                                                  DEADLINES.c.claimed_at)).all()
+        assert set(stored) == {("claimed", "host-a:1", later)}
+
+
+def test_everything_due_goes_through_batch_after_batch(db, make, now, people, process):
+    cases = _open(db, make, now, people, count=3)
+    later = now + timedelta(days=10)  # every row of `waiting` is due; the `lapsed` rows opened now are not
+    result = sweep(db, now=later, limit=2, worker="host-b:2")
+    assert (result.reminders, result.expiries, result.failed, result.total) == (6, 6, 0, 12)
+    fired = _rows(db, DEADLINES.c.state == "waiting")
+    assert sorted(result.fired_ids) == sorted(r["id"] for r in fired)
+    assert {(r["status"], r["fired_at"], r["claimed_by"]) for r in fired} == {("fired", later, "host-b:2")}
+    assert {reload(db, c.id).state for c in cases} == {"lapsed"}
+
+
+def test_a_reminder_is_recorded_and_tells_who_the_deadline_names(db, make, now, people, process):
+    import json
+
+    case = _open(db, make, now, people)[0]
+    reminder = _rows(db, DEADLINES.c.kind == "reminder")[0]
+    result = sweep(db, now=reminder["due_at"])
+    assert (result.reminders, result.expiries) == (1, 1)  # with the notice period, due earlier
+    with transaction(db) as s:
+        event = s.exec(select(AuditEvent).where(AuditEvent.kind == "reminder_sent")).one()
+        told = s.exec(select(Notification).where(Notification.kind == "reminder")).all()
+    assert (event.case_id, event.role, event.county_id) == (case.id, "system", case.county_id)
+    data = json.loads(event.data) if isinstance(event.data, str) else event.data
+    assert data == {"deadline_id": reminder["id"], "deadline": "reply", "days_before": 2, "recipients": 1}
+    assert [n.user_id for n in told] == [people["county"].id]
+    assert told[0].params == {"number": case.number, "title": case.title, "deadline": "答复期限",
+                              "deadline_en": "Reply deadline", "due_date": "2026-12-04", "days_before": 2,
+                              "is_estimated": False, "state": "等待答复", "state_en": "Waiting"}
+
+
+def test_an_expiry_fires_its_step_and_tells_the_county_and_the_office(db, make, now, people, process):
+    from workflow.calendar import WorkCalendar
+
+    case = _open(db, make, now, people)[0]
+    expiry = _rows(db, DEADLINES.c.name == "reply", DEADLINES.c.kind == "expiry")[0]
+    # the calendar given to the sweep counts the next state's deadline: here Monday 7 December is a holiday
+    calendar = WorkCalendar(overrides={date(2026, 12, 7): False}, entered_years=frozenset({2026}))
+    result = sweep(db, now=expiry["due_at"], calendar=calendar)
+    assert (result.expiries, result.reminders) == (2, 2)  # the notice period ended earlier, without a step
+    assert reload(db, case.id).state == "lapsed"
+    assert [r["due_date"] for r in _rows(db, DEADLINES.c.state == "lapsed")] == ["2026-12-08"]
+    with transaction(db) as s:
+        told = s.exec(select(Notification).where(Notification.kind == "expired")
+                      .order_by(Notification.id)).all()
+    reply = [n for n in told if n.params["deadline"] == "答复期限"]
+    assert sorted(n.user_id for n in reply) == sorted([people["county"].id, people["office"].id])
+    assert reply[0].params == {"number": case.number, "title": case.title, "deadline": "答复期限",
+                               "deadline_en": "Reply deadline", "due_date": "2026-12-04", "days_before": None,
+                               "is_estimated": False, "state": "等待答复", "state_en": "Waiting",
+                               "new_state": "已逾期", "new_state_en": "Lapsed"}
+    notice = [n for n in told if n.params["deadline"] == "公示期"]
+    assert len(notice) == 2 and "new_state" not in notice[0].params  # no step: the case stayed
+
+
+def test_a_deadline_whose_case_moved_on_is_closed_and_tells_nobody(db, make, now, people, process):
+    case = _open(db, make, now, people)[0]
+    with transaction(db) as s:  # moved without its rows being closed (as a repair by hand might leave it)
+        s.connection().execute(sa.update(Case.__table__).where(Case.__table__.c.id == case.id)
+                               .values(state="done"))
+    result = sweep(db, now=now + timedelta(days=30))
+    assert (result.reminders, result.expiries, result.failed) == (0, 0, 0)
+    assert {r["status"] for r in _rows(db)} == {"closed"} and len(result.fired_ids) == 4
+    with transaction(db) as s:
+        assert s.exec(select(Notification)).all() == []
+
+
+def test_a_deadline_the_definition_no_longer_names_still_reminds_the_county(db, make, now, people, process):
+    case = _open(db, make, now, people)[0]
+    with transaction(db) as s:
+        s.connection().execute(DEADLINES.update().where(DEADLINES.c.name == "reply").values(name="old_reply"))
+    reminder = _rows(db, DEADLINES.c.kind == "reminder")[0]
+    sweep(db, now=reminder["due_at"])
+    with transaction(db) as s:
+        told = s.exec(select(Notification).where(Notification.kind == "reminder")).all()
+    assert [n.user_id for n in told] == [people["county"].id]
+    assert (told[0].params["deadline"], told[0].params["deadline_en"]) == ("old_reply", "old_reply")
+    assert reload(db, case.id).state == "waiting"
+
+
+def test_a_failure_is_recorded_with_its_error_and_the_next_batch_runs_as_usual(
+        make, db, now, monkeypatch, people, process):
+    import json
+
+    import workflow.sweep as sweep_module
+
+    first, second, third = _open(db, make, now, people, count=3)
+    real_fire = sweep_module.fire
+
+    def failing(**kwargs):
+        if kwargs["case_id"] == first.id:
+            raise RuntimeError("磁盘已满")
+        return real_fire(**kwargs)
+
+    monkeypatch.setattr(sweep_module, "fire", failing)
+    expiry = _rows(db, DEADLINES.c.name == "reply", DEADLINES.c.kind == "expiry")[0]
+    result = sweep(db, now=expiry["due_at"], limit=4)
+    assert (result.failed, result.expiries, result.reminders) == (1, 5, 6)
+    assert [reload(db, c.id).state for c in (first, second, third)] == ["waiting", "lapsed", "lapsed"]
+    with transaction(db) as s:
+        event = s.exec(select(AuditEvent).where(AuditEvent.kind == "deadline_failed")).one()
+    data = json.loads(event.data) if isinstance(event.data, str) else event.data
+    assert (event.case_id, event.role, event.trigger) == (first.id, "system", "lapse")
+    assert data == {"deadline_id": expiry["id"], "error": "RuntimeError: 磁盘已满"}
+    failed = _rows(db, DEADLINES.c.status == "failed")
+    assert [r["id"] for r in failed] == [expiry["id"]] and failed[0]["fired_at"] == expiry["due_at"]
+
+
+def test_the_list_of_what_is_coming(db, make, now, people, process):
+    from workflow.sweep import upcoming
+
+    case = _open(db, make, now, people)[0]
+    with transaction(db) as s:
+        listed = upcoming(s, now=now)
+        two = upcoming(s, now=now, limit=2)
+    assert [(r.number, r.state, r.name, r.kind, r.trigger, r.offset_days, r.due_date, r.is_estimated)
+            for r in listed] == [
+        (case.number, "waiting", "notice", "expiry", None, None, "2026-11-30", False),
+        (case.number, "waiting", "reply", "reminder", None, 2, "2026-12-04", False),
+        (case.number, "waiting", "reply", "reminder", None, 0, "2026-12-04", False),
+        (case.number, "waiting", "reply", "expiry", "lapse", None, "2026-12-04", False)]
+    assert [r.id for r in two] == [r.id for r in listed[:2]] and listed[0].case_id == case.id
+    sweep(db, now=listed[0].due_at)
+    with transaction(db) as s:
+        assert [r.name for r in upcoming(s, now=now)] == ["reply", "reply", "reply"]
+
+
+def test_a_sweep_names_its_worker_by_host_and_process(db, make, now, people, process):
+    import os
+    import socket
+
+    from workflow.sweep import worker_name
+
+    assert worker_name() == f"{socket.gethostname()}:{os.getpid()}"
+    _open(db, make, now, people)
+    sweep(db, now=now + timedelta(days=4))
+    assert {r["claimed_by"] for r in _rows(db, DEADLINES.c.status == "fired")} == {worker_name()}
