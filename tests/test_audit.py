@@ -119,11 +119,20 @@ def test_tampering_puts_the_guard_back(engine, db, chain):
     assert len(events(db)) == len(chain)
 
 
-def _expect(db, problem, event, words_en):
+WORDS_ZH = {"edited": "被篡改", "preceded by a deleted event": "之前有事件被删除", "inserted": "为插入的事件",
+            "reordered": "顺序被调换", "followed by deleted events": "之后的事件被删除"}
+
+
+def _expect(db, problem, event, words_en, count):
+    """The whole result: what broke and where, and how many events (up to which hash) are still vouched for."""
     result = verify(db)
     assert (result.ok, result.problem, result.seq, result.event_id) == (False, problem, event["seq"], event["id"])
+    stored = events(db)
+    assert (result.count, result.head_hash) == (count, stored[count - 1]["hash"] if count else audit.GENESIS)
+    assert [e["seq"] for e in stored[:count]] == list(range(1, count + 1))
     assert verify(db, batch=2) == result
     assert result.describe("en") == f"BROKEN: event #{event['id']} (seq {event['seq']}) {words_en}"
+    assert result.describe() == f"已损坏：事件 #{event['id']}（序号 {event['seq']}）{WORDS_ZH[words_en]}"
     return result
 
 
@@ -135,8 +144,7 @@ def test_an_edited_event_is_found(engine, db, chain, column, value):
     with tampering(engine) as conn:
         conn.execute(TABLE.update().where(TABLE.c.seq == 6).values({column: value}))
     stored = events(db)[5]
-    result = _expect(db, "edited", stored, "edited")
-    assert result.count == 5  # the events before it are still vouched for
+    _expect(db, "edited", stored, "edited", count=5)  # the events before it are still vouched for
 
 
 def test_an_edited_event_with_a_recomputed_hash_is_found(engine, db, chain):
@@ -147,7 +155,7 @@ def test_an_edited_event_with_a_recomputed_hash_is_found(engine, db, chain):
     forged["hash"] = audit.event_hash(forged)
     with tampering(engine) as conn:
         conn.execute(TABLE.update().where(TABLE.c.seq == 6).values(comment=forged["comment"], hash=forged["hash"]))
-    _expect(db, "deleted", chain[6], "preceded by a deleted event")
+    _expect(db, "deleted", chain[6], "preceded by a deleted event", count=6)
 
 
 def test_the_last_event_edited_with_a_recomputed_hash_is_found(engine, db, chain):
@@ -155,15 +163,14 @@ def test_the_last_event_edited_with_a_recomputed_hash_is_found(engine, db, chain
     forged["hash"] = audit.event_hash(forged)
     with tampering(engine) as conn:
         conn.execute(TABLE.update().where(TABLE.c.seq == 8).values(comment=forged["comment"], hash=forged["hash"]))
-    _expect(db, "edited", chain[-1], "edited")
+    _expect(db, "edited", chain[-1], "edited", count=7)
 
 
 @pytest.mark.parametrize("seq", [1, 4, 7])
 def test_a_deleted_event_is_found_at_the_event_after_the_gap(engine, db, chain, seq):
     with tampering(engine) as conn:
         conn.execute(TABLE.delete().where(TABLE.c.seq == seq))
-    result = _expect(db, "deleted", chain[seq], "preceded by a deleted event")
-    assert result.count == seq - 1
+    _expect(db, "deleted", chain[seq], "preceded by a deleted event", count=seq - 1)
 
 
 def test_a_deleted_event_with_the_rest_renumbered_is_found(engine, db, chain):
@@ -171,7 +178,7 @@ def test_a_deleted_event_with_the_rest_renumbered_is_found(engine, db, chain):
         conn.execute(TABLE.delete().where(TABLE.c.seq == 4))
         _renumber_from(conn, 5, -1)
     moved = {**chain[4], "seq": 4}
-    _expect(db, "deleted", moved, "preceded by a deleted event")
+    _expect(db, "deleted", moved, "preceded by a deleted event", count=3)
 
 
 def test_an_inserted_event_is_found_where_it_was_inserted(engine, db, chain):
@@ -180,15 +187,14 @@ def test_an_inserted_event_is_found_where_it_was_inserted(engine, db, chain):
         _renumber_from(conn, 6, 1)
         inserted_id = conn.execute(TABLE.insert().values(seq=6, **forged).returning(TABLE.c.id)).scalar_one()
     assert [e["seq"] for e in events(db)] == list(range(1, 10))
-    result = _expect(db, "inserted", {"seq": 6, "id": inserted_id}, "inserted")
-    assert result.count == 5
+    _expect(db, "inserted", {"seq": 6, "id": inserted_id}, "inserted", count=5)
 
 
 def test_an_event_appended_behind_the_head_is_found(engine, db, chain):
     forged = _forged_after(chain[-1])
     with tampering(engine) as conn:
         inserted_id = conn.execute(TABLE.insert().values(seq=9, **forged).returning(TABLE.c.id)).scalar_one()
-    _expect(db, "inserted", {"seq": 9, "id": inserted_id}, "inserted")
+    _expect(db, "inserted", {"seq": 9, "id": inserted_id}, "inserted", count=8)
 
 
 @pytest.mark.parametrize("first, second", [(3, 4), (2, 7), (7, 8)])
@@ -199,7 +205,7 @@ def test_reordered_events_are_found(engine, db, chain, first, second):
         conn.execute(TABLE.update().where(TABLE.c.id == b["id"]).values(seq=first))
         conn.execute(TABLE.update().where(TABLE.c.id == a["id"]).values(seq=second))
     # the first place out of order now holds the later event
-    _expect(db, "reordered", {"seq": first, "id": b["id"]}, "reordered")
+    _expect(db, "reordered", {"seq": first, "id": b["id"]}, "reordered", count=first - 1)
 
 
 @pytest.mark.parametrize("removed", [1, 3])
@@ -207,8 +213,7 @@ def test_truncation_is_found(engine, db, chain, removed):
     with tampering(engine) as conn:
         conn.execute(TABLE.delete().where(TABLE.c.seq > len(chain) - removed))
     last = chain[-removed - 1]
-    result = _expect(db, "truncated", last, "followed by deleted events")
-    assert result.count == len(chain) - removed
+    _expect(db, "truncated", last, "followed by deleted events", count=len(chain) - removed)
 
 
 def test_the_whole_trail_deleted_is_truncation(engine, db, chain):

@@ -20,6 +20,7 @@ from workflow.actors import Actor
 from workflow.calendar import LOCAL_TZ
 from workflow.db import make_engine, transaction
 from workflow.engine import fire
+from workflow.errors import InvalidInput
 from workflow.models import AuditEvent
 
 TABLE = AuditEvent.__table__
@@ -363,3 +364,211 @@ def test_a_blob_slipped_into_a_text_column_is_an_edit_not_a_crash(zyz, chain, da
     tamper(database_url, "UPDATE audit_event SET comment = ? WHERE seq = 4", params=[[b"\x00\xff"]])
     code, lines = verify(zyz)
     assert code == 1 and lines[0] == f"BROKEN: event #{chain[3]['id']} (seq 4) edited"
+
+
+# ---- what verify and the anchors say, word for word ----------------------------------------------------------
+
+
+def test_an_intact_chain_says_so_in_both_languages(db, chain):
+    with transaction(db) as s:
+        result = audit.verify(s)
+    head = chain[-1]["hash"][:16]
+    assert (result.ok, result.count, result.head_hash) == (True, len(chain), chain[-1]["hash"])
+    assert result.describe() == f"完整：共 {len(chain)} 条事件，哈希链完整，链头 {head}"
+    assert result.describe("en") == f"OK: {len(chain)} events, chain intact, head {head}"
+
+
+@pytest.mark.parametrize(("problem", "zh", "en"), [
+    ("edited", "被篡改", "edited"), (None, "被篡改", "edited"),
+    ("deleted", "之前有事件被删除", "preceded by a deleted event"), ("inserted", "为插入的事件", "inserted"),
+    ("reordered", "顺序被调换", "reordered"), ("truncated", "之后的事件被删除", "followed by deleted events"),
+])
+def test_a_broken_chain_names_the_event_and_what_happened(problem, zh, en):
+    result = audit.VerifyResult(False, 4, "a" * 64, problem, 5, 17)
+    assert result.describe() == f"已损坏：事件 #17（序号 5）{zh}"
+    assert result.describe("en") == f"BROKEN: event #17 (seq 5) {en}"
+
+
+def test_the_first_event_edited_is_blamed_by_its_id(zyz, chain, database_url):
+    tamper(database_url, "UPDATE audit_event SET comment = 'x' WHERE seq = 1")
+    code, out = verify(zyz)
+    assert code == 1 and out[0] == f"BROKEN: event #{chain[0]['id']} (seq 1) edited"
+
+
+def test_an_event_linking_to_nothing_before_one_that_links_over_it_is_an_insertion(zyz, chain, db, database_url):
+    """Slipped in with a made-up link: the next event still links to the one before it."""
+    forged = {name: chain[4][name] for name in audit.HASHED_FIELDS}
+    forged.update(kind="login_ok", prev_hash="e" * 64, data=audit.canonical_json({}))
+    forged["hash"] = audit.event_hash(forged)
+    shift = "UPDATE audit_event SET seq = -(seq + 1) WHERE seq >= 6"
+    back = "UPDATE audit_event SET seq = -seq WHERE seq < 0"
+    columns = ", ".join(f'"{c}"' if c == "trigger" else c for c in ("seq", "hash", *audit.HASHED_FIELDS))
+    insert = f"INSERT INTO audit_event ({columns}) VALUES ({', '.join('?' * (len(audit.HASHED_FIELDS) + 2))})"
+    values = [6, forged["hash"], *(forged[c] for c in audit.HASHED_FIELDS)]
+    tamper(database_url, shift, back, insert, params=[[], [], values])
+    inserted = next(e for e in events(db) if e["seq"] == 6)
+    code, out = verify(zyz)
+    assert code == 1 and out[0] == f"BROKEN: event #{inserted['id']} (seq 6) inserted"
+
+
+def test_a_time_read_back_is_hashed_as_utc_whatever_the_server_clock(monkeypatch, db, chain):
+    """A server set to Beijing time hashes a stored time as the same UTC moment as one set to UTC."""
+    import time as clock
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    clock.tzset()
+    try:
+        with transaction(db) as s:
+            reader = audit._reader_of(s)
+            moment = datetime(2026, 11, 27, 2, 0)
+            expected = "2026-11-27T02:00:00.000000+00:00"
+            assert reader.hashed_time(moment) == expected  # a naive time is UTC, as the column reads it
+            assert reader.hashed_time(moment.replace(tzinfo=LOCAL_TZ)) == "2026-11-26T18:00:00.000000+00:00"
+            assert reader.hashed_time("2026-11-27 02:00:00.000000") == expected
+            assert reader.hashed_time("2026-11-27T02:00:00") == expected
+            assert audit.verify(s).ok
+    finally:
+        monkeypatch.delenv("TZ")
+        clock.tzset()
+
+
+def test_an_anchor_line_is_signed_over_its_version_head_time_and_link():
+    import hmac
+
+    moment = datetime(2026, 11, 27, 2, 0, tzinfo=LOCAL_TZ)
+    line = audit.sign_anchor(KEY.encode(), seq=12, hash="c" * 64, anchored_at=moment, prev="d" * 64)
+    body = {"v": 1, "seq": 12, "hash": "c" * 64, "anchored_at": "2026-11-26T18:00:00.000000+00:00", "prev": "d" * 64}
+    signature = hmac.new(KEY.encode(), json.dumps(body, sort_keys=True, separators=(",", ":")).encode(),
+                         hashlib.sha256).hexdigest()
+    assert line == {**body, "hmac": signature}
+
+
+@pytest.mark.parametrize(("problem", "zh", "en"), [
+    (audit.AnchorProblem(3, "unreadable"), "锚点第 3 行：无法读取", "anchor line 3: unreadable"),
+    (audit.AnchorProblem(3, "forged", 12), "锚点第 3 行（序号 12）：签名不符（被伪造或密钥不同）",
+     "anchor line 3 (seq 12): signature does not match (forged, or another key)"),
+    (audit.AnchorProblem(3, "unlinked", 12), "锚点第 3 行：与上一行不衔接（有锚点被删除或移动）",
+     "anchor line 3: does not follow the line before (an anchor was removed or moved)"),
+    (audit.AnchorProblem(3, "missing", 12, "2026-11-27T02:00:00.000000+00:00"),
+     "2026-11-27 02:00:00 UTC 的锚点：序号 12 的事件已不在审计记录中",
+     "anchor of 2026-11-27 02:00:00 UTC: event seq 12 is missing from the trail"),
+    (audit.AnchorProblem(3, "missing", 12), "? 的锚点：序号 12 的事件已不在审计记录中",
+     "anchor of ?: event seq 12 is missing from the trail"),
+    (audit.AnchorProblem(3, "differs", 12, "2026-11-27T02:00:00+00:00"),
+     "2026-11-27 02:00:00 UTC 的锚点：序号 12 的事件与锚定的哈希不符，审计记录在序号 12 及之前被改写",
+     "anchor of 2026-11-27 02:00:00 UTC: event seq 12 differs from the anchored hash; the trail was rewritten "
+     "up to seq 12"),
+    (audit.AnchorProblem(3, "differs", 12, "2026-11-27T02:00:00+00:00", 7),
+     "2026-11-27 02:00:00 UTC 的锚点：序号 12 的事件与锚定的哈希不符，审计记录在序号 7 之后、序号 12 及之前被改写",
+     "anchor of 2026-11-27 02:00:00 UTC: event seq 12 differs from the anchored hash; the trail was rewritten "
+     "after seq 7 up to seq 12"),
+])
+def test_each_anchor_problem_in_both_languages(problem, zh, en):
+    assert (problem.describe(), problem.describe("en")) == (zh, en)
+
+
+def test_the_anchor_report_in_both_languages():
+    none = audit.AnchorReport()
+    assert none.describe() == ["锚点：尚无（调度程序每天写入一个）"]
+    assert none.describe("en") == ["anchors: none yet (the scheduler writes one a day)"]
+    assert audit.AnchorReport(has_file=True).describe("en") == none.describe("en")  # an empty file
+    newest = {"anchored_at": "2026-11-27T02:00:00.000000+00:00", "seq": 9}
+    good = audit.AnchorReport(has_file=True, count=2, newest=newest)
+    assert good.describe() == ["锚点：已核对 2 个，最新 2026-11-27 02:00:00 UTC（序号 9），全部相符"]
+    assert good.describe("en") == ["anchors: 2 checked, newest 2026-11-27 02:00:00 UTC (seq 9); all match"]
+    bad = audit.AnchorReport(has_file=True, count=1, problems=[audit.AnchorProblem(1, "unreadable")])
+    assert bad.describe() == ["锚点：已核对 1 个，最新  UTC（序号 None）", "锚点第 1 行：无法读取"]
+    assert audit.Integrity(audit.VerifyResult(True, 0, audit.GENESIS), good).describe("en") == [
+        "OK: 0 events, chain intact, head 0000000000000000", good.describe("en")[0]]
+
+
+def _check(db, anchors):
+    with transaction(db) as s:
+        return audit.check_anchors(audit._reader_of(s), directory=anchors, key=KEY.encode())
+
+
+def _problems(report):
+    return [(p.line, p.problem, p.seq, p.anchored_at, p.good_seq) for p in report.problems]
+
+
+def test_anchors_checked_line_by_line(db, chain, anchors, now):
+    first = anchor(db, anchors, now)
+    path = anchors / audit.ANCHOR_FILE
+    other_key = audit.sign_anchor(b"another-key-" * 3, seq=first["seq"], hash=first["hash"],
+                                  anchored_at=now, prev=first["hmac"])
+    with open(path, "a") as f:
+        f.write("\n")  # a blank line is skipped
+        f.write(audit.canonical_json({**first, "seq": str(first["seq"])}) + "\n")  # a seq that is not a number
+        f.write(audit.canonical_json({**first, "hmac": 7}) + "\n")  # a signature that is not text
+        f.write(audit.canonical_json(other_key) + "\n")  # signed with another key
+    # the next anchor links to the forged line's signature: it follows it, so only the forgery is reported
+    linked = audit.sign_anchor(KEY.encode(), seq=first["seq"], hash=first["hash"], anchored_at=now,
+                               prev=other_key["hmac"])
+    with open(path, "a") as f:
+        f.write(audit.canonical_json(linked) + "\n")
+    report = _check(db, anchors)
+    stamp = first["anchored_at"]
+    assert report.count == 5 and report.newest == linked
+    assert _problems(report) == [(3, "unreadable", None, None, None), (4, "unreadable", None, None, None),
+                                 (5, "forged", first["seq"], stamp, None)]
+
+
+def test_after_an_unreadable_line_the_next_anchor_starts_a_new_chain_of_links(db, chain, anchors, now):
+    path = anchors / audit.ANCHOR_FILE
+    path.parent.mkdir(parents=True)
+    path.write_text("garbage\n")
+    with transaction(db) as s:
+        line = audit.write_anchor(s, directory=anchors, key=KEY.encode(), now=now)
+    assert line["prev"] == ""  # the line before could not be read
+    assert _problems(_check(db, anchors)) == [(1, "unreadable", None, None, None)]
+
+
+def test_anchors_of_the_first_event_and_of_an_empty_trail_match(db, anchors, now):
+    assert _problems(_check(db, anchors)) == [] and not _check(db, anchors).has_file
+    empty = anchor(db, anchors, now)  # the trail is empty: the anchor holds seq 0 and the genesis hash
+    assert (empty["seq"], empty["hash"]) == (0, audit.GENESIS)
+    first = anchor(db, anchors, now)  # now it holds the first event: the anchor_written event of the first
+    assert first["seq"] == 1
+    report = _check(db, anchors)
+    assert (report.count, _problems(report)) == (2, [])
+
+
+def test_an_anchor_rewritten_or_removed_is_located(db, chain, anchors, now, database_url):
+    first = anchor(db, anchors, now)
+    path = anchors / audit.ANCHOR_FILE
+    forged_missing = audit.sign_anchor(KEY.encode(), seq=999, hash="a" * 64, anchored_at=now, prev=first["hmac"])
+    forged_differs = audit.sign_anchor(KEY.encode(), seq=first["seq"], hash="b" * 64, anchored_at=now,
+                                       prev=forged_missing["hmac"])
+    unlinked = audit.sign_anchor(KEY.encode(), seq=first["seq"], hash=first["hash"], anchored_at=now, prev="x")
+    with open(path, "a") as f:
+        for line in (forged_missing, forged_differs, unlinked):
+            f.write(audit.canonical_json(line) + "\n")
+    stamp = first["anchored_at"]
+    assert _problems(_check(db, anchors)) == [(2, "missing", 999, stamp, None),
+                                              (3, "differs", first["seq"], stamp, first["seq"]),
+                                              (4, "unlinked", first["seq"], stamp, None)]
+
+
+def test_writing_an_anchor(db, chain, anchors, now):
+    with pytest.raises(InvalidInput) as refused, transaction(db) as s:
+        audit.write_anchor(s, directory=anchors, key=b"", now=now)
+    assert (refused.value.zh, refused.value.en) == ("未配置审计锚点的签名密钥。",
+                                                    "No HMAC key for the audit anchors is configured.")
+    deep = anchors / "a" / "b"
+    first = anchor(db, deep, now)
+    second = anchor(db, deep, now + timedelta(minutes=1))  # asked outright: written even on the same day
+    assert second["prev"] == first["hmac"] and len(_lines(deep)) == 2
+    assert (deep.stat().st_mode & 0o777) == 0o700  # only the service's account reads the anchors
+    written = [e for e in events(db) if e["kind"] == "anchor_written"]
+    assert [json.loads(e["data"]) for e in written] == [{"seq": first["seq"], "hash": first["hash"]},
+                                                        {"seq": second["seq"], "hash": second["hash"]}]
+    assert {e["role"] for e in written} == {"system"}
+
+
+def test_a_last_line_that_is_not_an_anchor_is_linked_over(db, chain, anchors, now):
+    path = anchors / audit.ANCHOR_FILE
+    path.parent.mkdir(parents=True)
+    path.write_text("[1, 2]\n")
+    with transaction(db) as s:
+        line = audit.write_anchor(s, directory=anchors, key=KEY.encode(), now=now, only_if_due=True)
+    assert line is not None and line["prev"] == ""

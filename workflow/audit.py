@@ -367,9 +367,8 @@ def _classify(reader: _Reader, row: Sequence[Any], expected_prev: str, expected_
     here = (seq, row[_ID])
     content_ok = reader.content_hash(row) == row[_HASH]
     if prev_hash == expected_prev:
-        if not content_ok:
-            return ("edited", *here)
-        return ("deleted", *here) if seq > expected_seq else ("inserted", *here)
+        # linked and intact, yet not accepted: its seq is ahead of the one expected (seqs are unique, read in order)
+        return ("edited" if not content_ok else "deleted", *here)
     linked = reader.first("SELECT seq FROM audit_event WHERE hash = ? AND seq <> ? LIMIT 1", prev_hash, seq)
     if linked is not None and linked[0] > seq:
         return ("reordered", *here)
@@ -567,11 +566,8 @@ class Integrity:
         return [self.chain.describe(locale), *self.anchors.describe(locale)]
 
 
-def check_integrity(bind: Engine | Session, *, anchor_dir: str | Path, key: bytes, batch: int = 20000) -> Integrity:
+def check_integrity(bind: Engine, *, anchor_dir: str | Path, key: bytes, batch: int = 20000) -> Integrity:
     """The chain walked from the first event, and every anchor checked against it (`zyz audit verify`)."""
-    if isinstance(bind, Session):
-        reader = _reader_of(bind)
-        return Integrity(_verify(reader, batch), check_anchors(reader, directory=anchor_dir, key=key))
     with snapshot(bind) as reader:
         return Integrity(_verify(reader, batch), check_anchors(reader, directory=anchor_dir, key=key))
 
