@@ -166,41 +166,70 @@ def results(workdir: Path, env: dict[str, str]) -> list[Mutant]:
     return found
 
 
-def describe(workdir: Path, mutant: Mutant, env: dict[str, str]) -> None:
-    """Fill in file, function, line and change from `mutmut show`."""
-    diff = mutmut(workdir, "show", mutant.name, env=env).splitlines()
-    qualified = mutant.name.rsplit("__mutmut_", 1)[0]
-    module_name, _, mangled = qualified.rpartition(".")
-    if mangled.startswith("xǁ"):
-        _, cls, name = mangled.split("ǁ")
-        mutant.function = f"{cls}.{name}"
-    else:
-        mutant.function = mangled[2:]
-    mutant.path = module_name.replace(".", "/") + ".py"
-    removed = [line[1:] for line in diff if line.startswith("-") and not line.startswith("---")]
-    added = [line[1:] for line in diff if line.startswith("+") and not line.startswith("+++")]
-    mutant.change = normalise(" ⏎ ".join(removed)) + " → " + normalise(" ⏎ ".join(added))
-    mutant.line = _line_of(ROOT / mutant.path, mutant.function, removed)
+# `mutmut show` for many mutants in one process (a process per mutant costs a second each)
+_SHOW = """
+import json, sys
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+print(json.dumps({name: get_diff_for_mutant(name) for name in json.load(sys.stdin)}))
+"""
 
 
-def _line_of(path: Path, function: str, removed: list[str]) -> int:
+def describe(workdir: Path, mutants: list[Mutant], env: dict[str, str]) -> None:
+    """Fill in file, function, line and change of each mutant from its diff."""
+    if not mutants:
+        return
+    done = subprocess.run([sys.executable, "-c", _SHOW], cwd=workdir, env=env, text=True, check=True,
+                          input=json.dumps([m.name for m in mutants]), stdout=subprocess.PIPE)
+    diffs = json.loads(done.stdout)
+    for mutant in mutants:
+        diff = diffs[mutant.name].splitlines()
+        qualified = mutant.name.rsplit("__mutmut_", 1)[0]
+        module_name, _, mangled = qualified.rpartition(".")
+        if mangled.startswith("xǁ"):
+            _, cls, name = mangled.split("ǁ")
+            mutant.function = f"{cls}.{name}"
+        else:
+            mutant.function = mangled[2:]
+        mutant.path = module_name.replace(".", "/") + ".py"
+        removed = [line[1:] for line in diff if line.startswith("-") and not line.startswith("---")]
+        added = [line[1:] for line in diff if line.startswith("+") and not line.startswith("+++")]
+        mutant.change = normalise(" ⏎ ".join(removed)) + " → " + normalise(" ⏎ ".join(added))
+        mutant.line = _line_of(ROOT / mutant.path, mutant.function, removed, _offset_in_function(diff))
+
+
+def _offset_in_function(diff: list[str]) -> int:
+    """Where the first removed line sits in the function's text (0: its first line), from the hunk header."""
+    position = None
+    for line in diff:
+        header = re.match(r"@@ -(\d+)", line)
+        if header:
+            position = int(header.group(1)) - 1
+        elif position is not None:
+            if line.startswith("-"):
+                return position
+            if not line.startswith("+"):
+                position += 1
+    return 0
+
+
+def _line_of(path: Path, function: str, removed: list[str], offset: int) -> int:
+    """The line in the file of the first removed line: the matching line nearest to where the hunk puts it."""
     tree = ast.parse(path.read_text("utf-8"))
-    parts = function.split(".")
-    nodes: list[ast.AST] = list(tree.body)
-    target = None
-    for part in parts:
+    nodes: list[ast.stmt] = list(tree.body)
+    target: ast.stmt | None = None
+    for part in function.split("."):
         target = next((n for n in nodes if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
                        and n.name == part), None)
         if target is None:
             return 0
         nodes = list(target.body)
-    assert isinstance(target, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    assert target is not None
     lines = path.read_text("utf-8").splitlines()
     wanted = normalise(removed[0]) if removed else ""
-    for number in range(target.lineno, (target.end_lineno or target.lineno) + 1):
-        if wanted and normalise(lines[number - 1]) == wanted:
-            return number
-    return target.lineno
+    start, end = target.lineno, target.end_lineno or target.lineno
+    matches = [n for n in range(start, end + 1) if wanted and normalise(lines[n - 1]) == wanted]
+    guess = start + offset
+    return min(matches, key=lambda n: abs(n - guess)) if matches else guess
 
 
 def run_one(name: str, module: dict, database: str, *, again: bool, children: int, report_only: bool) -> Outcome:
@@ -227,15 +256,13 @@ def run_one(name: str, module: dict, database: str, *, again: bool, children: in
         mutmut(workdir, "run", "--max-children", str(children), *patterns, env=env, capture=False)
     outcome = Outcome(module=name, database=database)
     equivalent = load_equivalent()
-    for mutant in results(workdir, env):
-        if not _selected(mutant.name, patterns):
-            continue
-        if mutant.status not in KILLED:
-            describe(workdir, mutant, env)
-            if (module["path"], normalise(mutant.key)) in equivalent:
-                outcome.equivalent.append(mutant)
-                continue
-        outcome.mutants.append(mutant)
+    found = [m for m in results(workdir, env) if _selected(m.name, patterns)]
+    describe(workdir, [m for m in found if m.status not in KILLED], env)
+    for mutant in found:
+        if mutant.status not in KILLED and (module["path"], normalise(mutant.key)) in equivalent:
+            outcome.equivalent.append(mutant)
+        else:
+            outcome.mutants.append(mutant)
     return outcome
 
 
