@@ -126,8 +126,9 @@ def test_towns(db, world, who):
             if name in TOWNS_SEEN[who]:
                 assert get_town(s, actor, town_id).id == town_id
             else:
-                with pytest.raises(NotFound):
+                with pytest.raises(NotFound) as hidden:
                     get_town(s, actor, town_id)
+                assert (hidden.value.zh, hidden.value.en) == ("专业镇不存在。", "No such town.")  # as a missing one
 
 
 @pytest.mark.parametrize("town_id", [0, -1, 2**31, 10**18])
