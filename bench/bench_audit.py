@@ -1,12 +1,12 @@
 """How fast the audit trail is checked and searched at 1,000,000 events.
 
 Builds (or reuses) a SQLite file holding a migrated schema and N pre-chained events: each event's hash is
-computed with `workflow.audit.event_hash` over the previous one, the rows go in by bulk insert with the
+computed with `workflow.core.audit.event_hash` over the previous one, the rows go in by bulk insert with the
 trail's indexes dropped and rebuilt afterwards, the chain's head is set, and a signed anchor is written
 for every day of the year the events span. Then it times:
 
-- `zyz audit verify`'s check (`workflow.audit.check_integrity`: the whole chain and every anchor);
-- the auditor's searches (`workflow.audit.search`): the first page, the next page by keyset, and pages
+- `zyz audit verify`'s check (`workflow.core.audit.check_integrity`: the whole chain and every anchor);
+- the auditor's searches (`workflow.core.audit.search`): the first page, the next page by keyset, and pages
   filtered by kind, user, unit, role, county, case, a day, a month, and combinations;
 - the same first page and a filtered page through the auditor's web page (search, its own audit event,
   the commit and the HTML).
@@ -33,9 +33,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from workflow import audit
-from workflow.calendar import local_date
-from workflow.db import make_engine, make_session_factory, migrate, transaction
+from workflow.core import audit
+from workflow.core.calendar import local_date
+from workflow.core.db import make_engine, make_session_factory, migrate, transaction
 
 VERIFY_TARGET = 100_000  # events per second
 SEARCH_TARGET_MS = 200
@@ -194,7 +194,7 @@ def build_sqlite(path: Path, count: int) -> tuple[float, list[str]]:
 
 def add_people(engine) -> None:
     """The units and accounts the events name, so that a search by user name finds them."""
-    from workflow.models import Unit, User
+    from workflow.core.models import Unit, User
 
     names = [*COUNTIES, "市工信局", *MEMBERS, "阳泉市专业镇高质量发展领导小组"]
     kinds = ["county"] * 6 + ["office"] + ["member"] * len(MEMBERS) + ["leading_group"]
@@ -244,7 +244,7 @@ def fingerprint_ok(path: Path, count: int) -> bool:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from workflow.db import MIGRATIONS_DIR
+    from workflow.core.db import MIGRATIONS_DIR
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -343,8 +343,8 @@ def run_pages(url: str, tmp: Path) -> float:
     from sqlmodel import select
 
     from webapp import create_app
-    from workflow.auth import create_user
-    from workflow.models import Unit, User
+    from workflow.accounts.auth import create_user
+    from workflow.core.models import Unit, User
 
     app = create_app({"DATABASE_URL": url, "ZYZ_ENV": "test", "TESTING": True,
                       "SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",

@@ -34,13 +34,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from notifications.dispatcher import dispatch
 from notifications.settings import NotifySettings, SmsSettings, SmtpSettings
-from workflow import audit
-from workflow.actors import Actor
-from workflow.auth import create_user
-from workflow.db import make_engine, make_session_factory, migrate, transaction
-from workflow.engine import create_case
-from workflow.models import AuditEvent, OutboxMessage, Unit
-from workflow.services.towns import create_town
+from workflow.core import audit
+from workflow.core.actors import Actor
+from workflow.accounts.auth import create_user
+from workflow.core.db import make_engine, make_session_factory, migrate, transaction
+from workflow.core.engine import create_case
+from workflow.core.models import AuditEvent, OutboxMessage, Unit
+from workflow.towns.services import create_town
 
 TARGET_SECONDS = 60.0
 START = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)  # Friday 09:00 in Yangquan: reminders go out

@@ -1,4 +1,4 @@
-"""How fast `workflow.engine.fire` runs end to end, next to raw sqlite3 writing the same rows.
+"""How fast `workflow.core.engine.fire` runs end to end, next to raw sqlite3 writing the same rows.
 
 Both sides use a SQLite file in WAL mode with synchronous=FULL and one transaction per fire. The
 workload cycles designation cases between `submitted` and `returned`: `return_for_revision` (office,
@@ -12,7 +12,7 @@ The raw side writes the very same rows with the sqlite3 module: the versioned UP
 canonical JSON, the head UPDATE, the three deadline INSERTs or the closing UPDATE, and the in-app
 notification the rules of definitions/notifications.yaml write (to the county's users on return, to
 the office's on resubmission; the raw side knows them in advance). At the end both databases must
-hold the same number of rows, and workflow.audit.verify must accept both chains.
+hold the same number of rows, and workflow.core.audit.verify must accept both chains.
 
     .venv/bin/python bench/bench_fire.py [--cases 100] [--rounds 6] [--sync FULL] [--profile]
 
@@ -40,17 +40,17 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from workflow import audit
-from workflow import engine as engine_module
-from workflow.actors import Actor
-from workflow.auth import create_user
-from workflow.calendar import DEFAULT_CALENDAR, local_date, local_moment
-from workflow.catalog import CATALOG, build_machine
-from workflow.db import make_engine, make_session_factory, migrate, transaction
-from workflow.deadlines import REMINDER_TIME, expiry_moment
-from workflow.engine import _Bound, create_case, fire
-from workflow.models import AuditEvent, Case, Deadline, Notification, Unit
-from workflow.services.towns import create_town
+from workflow.core import audit
+from workflow.core import engine as engine_module
+from workflow.core.actors import Actor
+from workflow.accounts.auth import create_user
+from workflow.core.calendar import DEFAULT_CALENDAR, local_date, local_moment
+from workflow.core.catalog import CATALOG, build_machine
+from workflow.core.db import make_engine, make_session_factory, migrate, transaction
+from workflow.core.deadlines import REMINDER_TIME, expiry_moment
+from workflow.core.engine import _Bound, create_case, fire
+from workflow.core.models import AuditEvent, Case, Deadline, Notification, Unit
+from workflow.towns.services import create_town
 
 START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # Friday 10:00 in Yangquan
 APPLICATION = {
@@ -118,7 +118,7 @@ class Raw:
 
     def _notice_params(self, case: dict, trigger: str, from_state: str, to_state: str, comment: str | None,
                        due: str | None) -> str:
-        """The in-app notification's params, as workflow.notices.case_params builds them for the rule."""
+        """The in-app notification's params, as workflow.notify.rules.case_params builds them for the rule."""
         d = self.definition
         params = {"number": case["number"], "title": case["title"], "process": d.label.zh, "process_en": d.label.en,
                   "state": d.state_label(to_state), "state_en": d.state_label(to_state, "en"),

@@ -16,7 +16,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, TemplateNotFound, select_autoescape
 
-from workflow.notices import LANGUAGES, RuleSet, TemplateSpec
+from workflow.notify.rules import LANGUAGES, RuleSet, TemplateSpec
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 PARTS = ("subject.txt", "txt", "html", "sms.txt")

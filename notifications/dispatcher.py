@@ -35,11 +35,11 @@ from notifications.errors import DeliveryError
 from notifications.mail import Mailer, build, message_id
 from notifications.settings import NotifySettings
 from notifications.sms import SmsGateway, build_gateway, mask
-from workflow import audit
-from workflow.actors import Actor
-from workflow.db import Prepared, is_sqlite, transaction
-from workflow.models import Case, NotificationPreference, OutboxMessage, OutboxStatus, User
-from workflow.notices import Preferences, quiet_until, rules
+from workflow.core import audit
+from workflow.core.actors import Actor
+from workflow.core.db import Prepared, is_sqlite, transaction
+from workflow.core.models import Case, NotificationPreference, OutboxMessage, OutboxStatus, User
+from workflow.notify.rules import Preferences, quiet_until, rules
 
 log = logging.getLogger(__name__)
 _outbox = OutboxMessage.__table__  # type: ignore[attr-defined]

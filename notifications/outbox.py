@@ -9,11 +9,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from workflow import audit
-from workflow.actors import Actor
-from workflow.errors import Conflict, Forbidden, NotFound
-from workflow.models import Case, OutboxMessage, OutboxStatus, Role, Unit, User
-from workflow.notices import rules
+from workflow.core import audit
+from workflow.core.actors import Actor
+from workflow.core.errors import Conflict, Forbidden, NotFound
+from workflow.core.models import Case, OutboxMessage, OutboxStatus, Role, Unit, User
+from workflow.notify.rules import rules
 
 _outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
 _users = User.__table__  # type: ignore[attr-defined]

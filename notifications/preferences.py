@@ -8,13 +8,13 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from workflow import audit
-from workflow.actors import Actor
-from workflow.contacts import contact_problems, normalize_email, normalize_mobile
-from workflow.db import is_sqlite
-from workflow.errors import Forbidden, NotFound, Unprocessable
-from workflow.models import NotificationPreference, Role, User
-from workflow.notices import LANGUAGES, PREFERENCE_FIELDS, Preferences, parse_clock, preferences_of
+from workflow.core import audit
+from workflow.core.actors import Actor
+from workflow.accounts.contacts import contact_problems, normalize_email, normalize_mobile
+from workflow.core.db import is_sqlite
+from workflow.core.errors import Forbidden, NotFound, Unprocessable
+from workflow.core.models import NotificationPreference, Role, User
+from workflow.notify.rules import LANGUAGES, PREFERENCE_FIELDS, Preferences, parse_clock, preferences_of
 
 _prefs = NotificationPreference.__table__  # type: ignore[attr-defined]
 SWITCHES = ("deadline_email", "deadline_sms", "event_email", "event_sms")

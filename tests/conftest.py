@@ -15,16 +15,16 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel, select
 
-from workflow import audit
-from workflow.actors import Actor
-from workflow.auth import create_user
-from workflow.calendar import DEFAULT_CALENDAR
-from workflow.catalog import CATALOG
-from workflow.db import make_engine, make_session_factory, migrate, transaction
-from workflow.deadlines import close_deadlines, insert_deadlines, plan_deadlines
-from workflow.engine import create_case
-from workflow.models import AuditEvent, Case, Unit, UnitKind, User
-from workflow.services.towns import create_town
+from workflow.core import audit
+from workflow.core.actors import Actor
+from workflow.accounts.auth import create_user
+from workflow.core.calendar import DEFAULT_CALENDAR
+from workflow.core.catalog import CATALOG
+from workflow.core.db import make_engine, make_session_factory, migrate, transaction
+from workflow.core.deadlines import close_deadlines, insert_deadlines, plan_deadlines
+from workflow.core.engine import create_case
+from workflow.core.models import AuditEvent, Case, Unit, UnitKind, User
+from workflow.towns.services import create_town
 
 TEST_DATABASE_URL = os.environ.get("ZYZ_TEST_DATABASE_URL", "")
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
@@ -52,7 +52,9 @@ def _fresh_caches():
     of loaded tables and built queries empty, so that each test that uses one runs the code that builds it (else
     a mutant of a loader meets only the first test of the run). Normal runs keep the caches, as production does."""
     if FRESH_CACHES:
-        from workflow import access, calendar, eligibility, notices
+        from workflow.core import access, calendar
+        from workflow.designation import eligibility
+        from workflow.notify import rules as notices
 
         eligibility.default_table.cache_clear()
         eligibility._placeholders.cache_clear()
@@ -103,7 +105,7 @@ def database_url(_template, tmp_path) -> str:
 @pytest.fixture(autouse=True)
 def _upload_dir(tmp_path):
     """Documents generated outside the app (transitions fired in tests) go to this test's folder."""
-    from workflow.settings import configure, settings
+    from workflow.core.settings import configure, settings
 
     before = settings.upload_dir
     configure(upload_dir=str(tmp_path / "files"))

@@ -1,16 +1,16 @@
-"""Who sees which case and town: workflow.access is the one place that decides."""
+"""Who sees which case and town: workflow.core.access is the one place that decides."""
 
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
 
-from workflow.access import case_filter, get_case, get_town, town_filter, visible_cases
-from workflow.actors import Actor
-from workflow.db import transaction
-from workflow.errors import NotFound
-from workflow.models import Case, CaseParty, Town
-from workflow.services.towns import registry_case
+from workflow.core.access import case_filter, get_case, get_town, town_filter, visible_cases
+from workflow.core.actors import Actor
+from workflow.core.db import transaction
+from workflow.core.errors import NotFound
+from workflow.core.models import Case, CaseParty, Town
+from workflow.towns.services import registry_case
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from sqlmodel import select
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from conftest import PASSWORD, api_headers, footprint
-from workflow.db import transaction
-from workflow.models import AuditEvent, Case, LoginSession, Unit
+from workflow.core.db import transaction
+from workflow.core.models import AuditEvent, Case, LoginSession, Unit
 
 COMPLETE = {"industry_category": "agriculture", "leading_industry": "小杂粮", "output_yi": 3.2, "jobs": 1800}
 

@@ -16,9 +16,9 @@ from schemathesis.checks import (
 )
 
 from conftest import COMPLETE_APPLICATION, api_headers
-from workflow.actors import Actor
-from workflow.attachments import store_bytes
-from workflow.db import transaction
+from workflow.core.actors import Actor
+from workflow.core.attachments import store_bytes
+from workflow.core.db import transaction
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 OBJECT_PARAMETERS = ("case_id", "attachment_id")

@@ -15,12 +15,12 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from conftest import api_headers, csrf_token, login
-from workflow import attachments
-from workflow.actors import Actor
-from workflow.attachments import MAX_SIZE, clean_filename, get_attachment, store_bytes, store_upload, stored_path
-from workflow.db import transaction
-from workflow.errors import Conflict, Forbidden, NotFound, Unprocessable
-from workflow.models import Attachment, AuditEvent, CaseParty
+from workflow.core import attachments
+from workflow.core.actors import Actor
+from workflow.core.attachments import MAX_SIZE, clean_filename, get_attachment, store_bytes, store_upload, stored_path
+from workflow.core.db import transaction
+from workflow.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from workflow.core.models import Attachment, AuditEvent, CaseParty
 
 SAMPLES = Path(__file__).resolve().parent / "fixtures" / "files"
 MB = 1024 * 1024
@@ -319,7 +319,7 @@ def test_the_case_page_partial_lists_files_and_offers_the_form(make, app, client
     def partial(case_id):
         from webapp.auth.current import actor
         from webapp.database import db as request_db
-        from workflow.access import get_case
+        from workflow.core.access import get_case
 
         return render_template_string('{% include "files/_attachments.html" %}',
                                       case=get_case(request_db(), actor(), case_id))

@@ -8,10 +8,10 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
-from workflow import audit
-from workflow.db import is_sqlite, transaction
-from workflow.engine import fire
-from workflow.models import AuditEvent
+from workflow.core import audit
+from workflow.core.db import is_sqlite, transaction
+from workflow.core.engine import fire
+from workflow.core.models import AuditEvent
 
 TABLE = AuditEvent.__table__
 SQLITE_TRIGGERS = {

@@ -17,12 +17,12 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from workflow import audit
-from workflow.actors import Actor
-from workflow.calendar import local_date
-from workflow.db import transaction
-from workflow.errors import InvalidInput
-from workflow.models import AuditEvent
+from workflow.core import audit
+from workflow.core.actors import Actor
+from workflow.core.calendar import local_date
+from workflow.core.db import transaction
+from workflow.core.errors import InvalidInput
+from workflow.core.models import AuditEvent
 
 TABLE = AuditEvent.__table__
 KEY = "archive-test-key-0123456789abcdef0123456789"

@@ -15,13 +15,13 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import ON_POSTGRES
-from workflow import audit
-from workflow.actors import Actor
-from workflow.calendar import LOCAL_TZ
-from workflow.db import make_engine, transaction
-from workflow.engine import fire
-from workflow.errors import InvalidInput
-from workflow.models import AuditEvent
+from workflow.core import audit
+from workflow.core.actors import Actor
+from workflow.core.calendar import LOCAL_TZ
+from workflow.core.db import make_engine, transaction
+from workflow.core.engine import fire
+from workflow.core.errors import InvalidInput
+from workflow.core.models import AuditEvent
 
 TABLE = AuditEvent.__table__
 KEY = "integrity-test-key-0123456789abcdef0123456789"

@@ -9,8 +9,8 @@ import json
 import sqlalchemy as sa
 
 from conftest import api_headers, csrf_token, login
-from workflow.db import transaction
-from workflow.models import AuditEvent, Case
+from workflow.core.db import transaction
+from workflow.core.models import AuditEvent, Case
 
 TABLE = AuditEvent.__table__
 COMPLETE = {"industry_category": "agriculture", "leading_industry": "小杂粮", "output_yi": 3.2, "jobs": 1800}

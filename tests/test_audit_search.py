@@ -1,4 +1,4 @@
-"""workflow.audit.search: keyset pages on seq give exactly what a plain filter gives, for every combination of
+"""workflow.core.audit.search: keyset pages on seq give exactly what a plain filter gives, for every combination of
 filters, with times out of order, whichever index the planner walks."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from workflow import audit
-from workflow.actors import Actor
-from workflow.db import transaction
-from workflow.models import AuditEvent
+from workflow.core import audit
+from workflow.core.actors import Actor
+from workflow.core.db import transaction
+from workflow.core.models import AuditEvent
 
 TABLE = AuditEvent.__table__
 KINDS = ["transition", "login_ok", "logout", "permission_refused", "export"]

@@ -16,12 +16,12 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 from conftest import csrf_token, login
-from workflow import audit
-from workflow.actors import Actor
-from workflow.calendar import to_local
-from workflow.db import is_sqlite, transaction
-from workflow.engine import fire
-from workflow.models import AuditEvent, Unit
+from workflow.core import audit
+from workflow.core.actors import Actor
+from workflow.core.calendar import to_local
+from workflow.core.db import is_sqlite, transaction
+from workflow.core.engine import fire
+from workflow.core.models import AuditEvent, Unit
 
 TABLE = AuditEvent.__table__
 KEY = "test-anchor-key-0123456789abcdef0123456789"

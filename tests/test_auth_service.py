@@ -1,4 +1,4 @@
-"""workflow.auth: password policy and hashing, login with lockout, sessions that end."""
+"""workflow.accounts.auth: password policy and hashing, login with lockout, sessions that end."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from argon2 import PasswordHasher, Type
 from sqlmodel import select
 
 from conftest import PASSWORD
-from workflow.auth import (
+from workflow.accounts.auth import (
     HASHER,
     actor_for,
     authenticate,
@@ -23,9 +23,9 @@ from workflow.auth import (
     resolve_session,
     start_session,
 )
-from workflow.db import transaction
-from workflow.errors import AuthError, Unprocessable
-from workflow.models import AuditEvent, LoginSession, User
+from workflow.core.db import transaction
+from workflow.core.errors import AuthError, Unprocessable
+from workflow.core.models import AuditEvent, LoginSession, User
 
 NEW_PASSWORD = "Qiaotou#2027"
 

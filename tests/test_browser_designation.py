@@ -12,8 +12,8 @@ import time_machine
 from playwright.sync_api import expect
 
 from conftest import ARTIFACTS, PASSWORD
-from workflow.calendar import LOCAL_TZ
-from workflow.db import transaction
+from workflow.core.calendar import LOCAL_TZ
+from workflow.core.db import transaction
 from workflow.seed import ensure_reference_units
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -209,7 +209,7 @@ def test_from_draft_to_designated_through_the_pages(people, users, scheduler, li
         response = stranger.goto(f"{live_server}/cases/{case_id}")
         assert response.status == 404
     with transaction(db) as s:
-        from workflow.models import AuditEvent
+        from workflow.core.models import AuditEvent
 
         kinds = [e.trigger for e in s.exec(AuditEvent.__table__.select().where(
             AuditEvent.__table__.c.case_id == int(case_id)))]

@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import ARTIFACTS
-from workflow.db import transaction
+from workflow.core.db import transaction
 from workflow.seed import DEMO_PASSWORD, build_demo
 
 pytestmark = pytest.mark.browser

@@ -17,9 +17,9 @@ from flask.cli import ScriptInfo
 from sqlmodel import select
 
 from conftest import ON_POSTGRES, PASSWORD, login
-from workflow.db import make_engine, make_session_factory, transaction
-from workflow.definitions import DEFINITIONS_DIR, PROCESS_FILES
-from workflow.models import AuditEvent, Unit, User
+from workflow.core.db import make_engine, make_session_factory, transaction
+from workflow.core.definitions import DEFINITIONS_DIR, PROCESS_FILES
+from workflow.core.models import AuditEvent, Unit, User
 from workflow.seed import COUNTIES, LEADING_GROUP, MEMBER_UNITS, OFFICE
 
 ROOT = Path(__file__).resolve().parent.parent

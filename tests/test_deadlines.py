@@ -8,14 +8,14 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import reload
-from workflow.actors import Actor
-from workflow.calendar import DEFAULT_CALENDAR, WorkCalendar, local_date, local_moment
-from workflow.db import transaction
-from workflow.deadlines import due_date_for, plan_deadlines
-from workflow.definitions import DeadlineSpec, Label, StateSpec, parse_definition
-from workflow.engine import create_case, fire
-from workflow.errors import Unprocessable
-from workflow.models import Deadline
+from workflow.core.actors import Actor
+from workflow.core.calendar import DEFAULT_CALENDAR, WorkCalendar, local_date, local_moment
+from workflow.core.db import transaction
+from workflow.core.deadlines import due_date_for, plan_deadlines
+from workflow.core.definitions import DeadlineSpec, Label, StateSpec, parse_definition
+from workflow.core.engine import create_case, fire
+from workflow.core.errors import Unprocessable
+from workflow.core.models import Deadline
 
 TABLE = Deadline.__table__
 

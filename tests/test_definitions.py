@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from workflow.definitions import (
+from workflow.core.definitions import (
     DEFINITIONS_DIR,
     PROCESS_FILES,
     DefinitionError,
@@ -79,20 +79,20 @@ def _errors(path: Path) -> list[str]:
 
 
 def _load_tiers(path):
-    from workflow import registry_view
+    from workflow.towns import registry_view
 
     registry_view.tiers.cache_clear()
     return registry_view.tiers()
 
 
 def _load_eligibility(path):
-    from workflow import eligibility
+    from workflow.designation import eligibility
 
     return eligibility.load_table(path).criteria
 
 
 def _load_notification_rules(path):
-    from workflow import notices
+    from workflow.notify import rules as notices
 
     return notices.parse_rules(path.read_text(encoding="utf-8"), path.name)
 

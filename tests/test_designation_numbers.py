@@ -3,10 +3,10 @@
 import threading
 
 from conftest import reload
-from workflow.actors import Actor
-from workflow.db import transaction
-from workflow.engine import fire
-from workflow.services.towns import registry_case
+from workflow.core.actors import Actor
+from workflow.core.db import transaction
+from workflow.core.engine import fire
+from workflow.towns.services import registry_case
 
 APPLICATION = {"industry_category": "agriculture", "leading_industry": "小杂粮", "output_yi": 2.5}
 

@@ -12,10 +12,10 @@ from docx.oxml.ns import qn
 from sqlmodel import select
 
 from conftest import api_headers, login, reload
-from workflow import attachments
-from workflow.actors import Actor
-from workflow.attachments import stored_path
-from workflow.db import transaction
+from workflow.core import attachments
+from workflow.core.actors import Actor
+from workflow.core.attachments import stored_path
+from workflow.core.db import transaction
 from workflow.documents import (
     attach_designation_notice,
     criticism_notice,
@@ -23,10 +23,10 @@ from workflow.documents import (
     designation_notice,
     opinion_sheet_for,
 )
-from workflow.engine import fire
-from workflow.errors import NotFound
-from workflow.models import Attachment, AuditEvent, Town
-from workflow.services.towns import registry_case
+from workflow.core.engine import fire
+from workflow.core.errors import NotFound
+from workflow.core.models import Attachment, AuditEvent, Town
+from workflow.towns.services import registry_case
 
 APPLICATION = {"industry_category": "manufacturing", "leading_industry": "耐火材料", "main_products": "高铝砖",
                "output_yi": 12.5, "leading_enterprises": [{"name": "盂县耐材集团"}], "supporting_enterprises": 12}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from workflow import application, eligibility
-from workflow.definitions import DEFINITIONS_DIR
-from workflow.eligibility import EligibilityError, evaluate, load_table, parse_table
+from workflow.designation import application, eligibility
+from workflow.core.definitions import DEFINITIONS_DIR
+from workflow.designation.eligibility import EligibilityError, evaluate, load_table, parse_table
 
 BASE = {
     "industry_category": "manufacturing", "leading_industry": "装备制造", "main_products": "矿山机械",
@@ -635,7 +635,7 @@ def test_the_table_is_read_as_utf8_whatever_the_locale(tmp_path):
 
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("LC_", "LANG", "PYTHONUTF8"))}
     env.update({"LC_ALL": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"})
-    done = subprocess.run([sys.executable, "-c", "from workflow.eligibility import load_table; "
+    done = subprocess.run([sys.executable, "-c", "from workflow.designation.eligibility import load_table; "
                            "print(load_table().criteria[0].label.zh.encode('unicode_escape').decode())"],
                           env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr

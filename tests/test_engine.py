@@ -1,4 +1,4 @@
-"""`workflow.engine.fire`: the checks in their order, the writes, the rollback, definition versions."""
+"""`workflow.core.engine.fire`: the checks in their order, the writes, the rollback, definition versions."""
 
 from __future__ import annotations
 
@@ -11,16 +11,16 @@ import time_machine
 import transitions
 
 from conftest import reload
-from workflow import audit, engine
-from workflow.actors import Actor
-from workflow.catalog import CATALOG
-from workflow.db import transaction
-from workflow.definitions import DEFINITIONS_DIR, parse_definition
-from workflow.engine import AFTER_FIRE, create_case, fire
-from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable, WorkflowError
-from workflow.models import AuditEvent, Case, CaseParty, Deadline, DefinitionSource
-from workflow.registry import ACTIONS, GUARDS
-from workflow.services.towns import registry_case
+from workflow.core import audit, engine
+from workflow.core.actors import Actor
+from workflow.core.catalog import CATALOG
+from workflow.core.db import transaction
+from workflow.core.definitions import DEFINITIONS_DIR, parse_definition
+from workflow.core.engine import AFTER_FIRE, create_case, fire
+from workflow.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable, WorkflowError
+from workflow.core.models import AuditEvent, Case, CaseParty, Deadline, DefinitionSource
+from workflow.core.registry import ACTIONS, GUARDS
+from workflow.towns.services import registry_case
 
 
 def run(db, actor, case_id, trigger, now, **kwargs):
@@ -411,7 +411,7 @@ def test_exception_in_an_after_fire_hook_leaves_no_trace(
             Deadline.__table__.c.state == "waiting")).scalar_one())
         raise Boom("notification failed")
 
-    monkeypatch.setattr("workflow.engine.AFTER_FIRE", [*AFTER_FIRE, hook])
+    monkeypatch.setattr("workflow.core.engine.AFTER_FIRE", [*AFTER_FIRE, hook])
     before = snapshot(db, open_case.id)
     with pytest.raises(Boom), transaction(db) as s:
         fire(session=s, case_id=open_case.id, trigger="advance_quietly", actor=people["county"], now=now)
@@ -497,7 +497,7 @@ def test_a_step_that_stays_in_its_state_keeps_its_deadlines(db, now, people, tes
 
 def test_after_fire_hooks_see_the_step_as_it_was_taken(db, now, people, test_process, open_case, monkeypatch):
     seen = []
-    monkeypatch.setattr("workflow.engine.AFTER_FIRE",
+    monkeypatch.setattr("workflow.core.engine.AFTER_FIRE",
                         [*AFTER_FIRE, lambda ctx, from_state: seen.append((ctx, from_state))])
     run(db, people["county"], open_case.id, "advance_quietly", now, payload={"note": "x"}, comment="  先推进  ")
     ctx, from_state = seen[-1]
@@ -513,7 +513,7 @@ def test_after_fire_hooks_see_the_step_as_it_was_taken(db, now, people, test_pro
 
 
 def test_what_each_role_may_try_now(db, people, test_process, open_case):
-    from workflow.engine import allowed_transitions
+    from workflow.core.engine import allowed_transitions
 
     def allowed(who):
         with transaction(db) as s:

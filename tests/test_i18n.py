@@ -12,8 +12,8 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 
-from workflow.catalog import CATALOG
-from workflow.definitions import DEFINITIONS_DIR
+from workflow.core.catalog import CATALOG
+from workflow.core.definitions import DEFINITIONS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = ROOT / "webapp" / "translations" / "zh_Hans_CN" / "LC_MESSAGES"

@@ -8,13 +8,13 @@ import time_machine
 from sqlmodel import select
 
 from conftest import reload
-from workflow.actors import Actor
-from workflow.db import transaction
-from workflow.engine import fire
-from workflow.errors import Unprocessable
-from workflow.models import Case
-from workflow.services.inspections import open_yearly_campaign, plan_campaign, plan_inspection
-from workflow.services.towns import registry_case
+from workflow.core.actors import Actor
+from workflow.core.db import transaction
+from workflow.core.engine import fire
+from workflow.core.errors import Unprocessable
+from workflow.core.models import Case
+from workflow.supervision.inspections import open_yearly_campaign, plan_campaign, plan_inspection
+from workflow.towns.services import registry_case
 
 
 def _designate(make, db, county):

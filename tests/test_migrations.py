@@ -4,7 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-import workflow.models  # noqa: F401  (the tables)
+import workflow.core.models  # noqa: F401  (the tables)
 
 
 def test_migrated_schema_matches_the_models(engine):

@@ -1,4 +1,4 @@
-"""Who is told what (workflow/notices.py), on a process and rules of our own: each kind of recipient, the first
+"""Who is told what (workflow/notify/rules.py), on a process and rules of our own: each kind of recipient, the first
 rule that names a person winning, what a message carries, the e-mail and SMS rows, preferences and quiet hours,
 reminders and expiries of the sweep, the rules file's checks, and the notification centre's counts."""
 
@@ -11,13 +11,14 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from workflow import engine, notices
-from workflow.actors import Actor
-from workflow.db import transaction
-from workflow.definitions import parse_definition
-from workflow.engine import create_case, fire
-from workflow.models import Case, CaseParty, Deadline, Notification, NotificationPreference, OutboxMessage, User
-from workflow.notices import (
+from workflow.core import engine
+from workflow.notify import rules as notices
+from workflow.core.actors import Actor
+from workflow.core.db import transaction
+from workflow.core.definitions import parse_definition
+from workflow.core.engine import create_case, fire
+from workflow.core.models import Case, CaseParty, Deadline, Notification, NotificationPreference, OutboxMessage, User
+from workflow.notify.rules import (
     Preferences,
     RuleError,
     apply_rules,
@@ -30,7 +31,7 @@ from workflow.notices import (
     recipients,
     recipients_by_role,
 )
-from workflow.sweep import sweep
+from workflow.core.sweep import sweep
 
 PROCESS = """
 key: noticetest

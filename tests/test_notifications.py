@@ -11,16 +11,16 @@ from sqlmodel import select
 
 from notifications import compose
 from notifications import preferences as preference_service
-from workflow import audit
-from workflow.calendar import local_moment
-from workflow.catalog import CATALOG
-from workflow.contacts import normalize_mobile
-from workflow.db import transaction
-from workflow.engine import fire
-from workflow.errors import Forbidden, Unprocessable
-from workflow.models import AuditEvent, Deadline, Notification, OutboxMessage, User
-from workflow.notices import RULES_PATH, Preferences, RuleError, parse_rules, quiet_until, rules
-from workflow.sweep import sweep
+from workflow.core import audit
+from workflow.core.calendar import local_moment
+from workflow.core.catalog import CATALOG
+from workflow.accounts.contacts import normalize_mobile
+from workflow.core.db import transaction
+from workflow.core.engine import fire
+from workflow.core.errors import Forbidden, Unprocessable
+from workflow.core.models import AuditEvent, Deadline, Notification, OutboxMessage, User
+from workflow.notify.rules import RULES_PATH, Preferences, RuleError, parse_rules, quiet_until, rules
+from workflow.core.sweep import sweep
 
 ORDER = {"problem": "检验检测公共服务平台未建成"}
 
@@ -344,7 +344,7 @@ def test_an_outbox_key_is_unique_per_cause_recipient_and_channel(make, db, now):
     reminder = _reminder(db, order.id, 1)
     sweep(db, now=reminder.due_at)
     with transaction(db) as s:  # the same cause again (a second sweep of the same row cannot happen, but...)
-        from workflow.notices import notify
+        from workflow.notify.rules import notify
 
         notify(s, user_ids=[county.id], case_id=order.id, kind="reminder", params={"number": order.number},
                source=f"deadline:{reminder.id}", now=now)

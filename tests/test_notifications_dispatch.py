@@ -24,11 +24,11 @@ from test_notifications_email import SENDER, SmtpSink, email_rows, orders
 from notifications import outbox
 from notifications.dispatcher import IN_DOUBT, dispatch, reconcile, worker_name
 from notifications.settings import NotifySettings, SmsSettings, SmtpSettings
-from workflow import audit
-from workflow.actors import Actor
-from workflow.db import transaction
-from workflow.errors import Conflict, Forbidden
-from workflow.models import AuditEvent, OutboxMessage
+from workflow.core import audit
+from workflow.core.actors import Actor
+from workflow.core.db import transaction
+from workflow.core.errors import Conflict, Forbidden
+from workflow.core.models import AuditEvent, OutboxMessage
 
 ZYZ = str(Path(sys.executable).parent / "zyz")
 _table = OutboxMessage.__table__

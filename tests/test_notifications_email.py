@@ -19,11 +19,11 @@ from sqlmodel import select
 from notifications.dispatcher import dispatch
 from notifications.mail import message_id
 from notifications.settings import NotifySettings, SmsSettings, SmtpSettings
-from workflow import audit
-from workflow.db import transaction
-from workflow.engine import fire
-from workflow.models import AuditEvent, Deadline, OutboxMessage, User
-from workflow.sweep import sweep
+from workflow.core import audit
+from workflow.core.db import transaction
+from workflow.core.engine import fire
+from workflow.core.models import AuditEvent, Deadline, OutboxMessage, User
+from workflow.core.sweep import sweep
 
 SENDER = "阳泉市专业镇办公室 <noreply@zyz.yq.gov.cn>"
 

@@ -9,8 +9,8 @@ from test_notifications_email import email_rows, free_port, orders
 from conftest import csrf_token, login
 from notifications.dispatcher import dispatch
 from notifications.settings import NotifySettings, SmsSettings, SmtpSettings
-from workflow.db import transaction
-from workflow.models import AuditEvent, Notification, NotificationPreference, User
+from workflow.core.db import transaction
+from workflow.core.models import AuditEvent, Notification, NotificationPreference, User
 
 
 def _fail_every_email(db, now):

@@ -29,10 +29,10 @@ from notifications.sms import (
     reference,
     tc3_authorization,
 )
-from workflow.calendar import LOCAL_TZ
-from workflow.db import transaction
-from workflow.models import AuditEvent, Deadline, OutboxMessage
-from workflow.sweep import sweep
+from workflow.core.calendar import LOCAL_TZ
+from workflow.core.db import transaction
+from workflow.core.models import AuditEvent, Deadline, OutboxMessage
+from workflow.core.sweep import sweep
 
 FIXED = datetime(2026, 11, 27, 2, 0, 5, tzinfo=UTC)
 VALUES = {"number": "ZG-2026-0001", "deadline": "整改期限", "due_date": "2027-01-08"}

@@ -12,8 +12,8 @@ import time_machine
 from sqlmodel import select
 
 from conftest import PASSWORD, api_headers, csrf_token, footprint, login
-from workflow.db import transaction
-from workflow.models import AuditEvent, Case, LoginSession, User
+from workflow.core.db import transaction
+from workflow.core.models import AuditEvent, Case, LoginSession, User
 
 COOKIE = "zyz_session"
 COMPLETE = {"industry_category": "agriculture", "leading_industry": "小杂粮", "output_yi": 3.2}

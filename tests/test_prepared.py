@@ -1,4 +1,4 @@
-"""workflow.db.Prepared and persistent: the hot path's statements store and read exactly what SQLAlchemy's
+"""workflow.core.db.Prepared and persistent: the hot path's statements store and read exactly what SQLAlchemy's
 own execution would, on the session's connection and inside its transaction."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from workflow.access import get_case
-from workflow.db import Prepared, persistent, transaction
-from workflow.models import Case, Deadline, Notification
+from workflow.core.access import get_case
+from workflow.core.db import Prepared, persistent, transaction
+from workflow.core.models import Case, Deadline, Notification
 
 MOMENT = datetime(2026, 11, 27, 2, 3, 4, 567891, tzinfo=UTC)
 PARAMS = {"number": "阳专镇〔2026〕1号", "quote": '"\\\u2028', "nested": {"n": [1, 2.5, None, True]}}

@@ -7,13 +7,13 @@ import time_machine
 from sqlmodel import select
 
 from conftest import reload
-from workflow.calendar import LOCAL_TZ
-from workflow.db import transaction
-from workflow.engine import fire
-from workflow.errors import Unprocessable
-from workflow.models import Attachment, AuditEvent, Deadline, Notification
-from workflow.services.towns import registry_case
-from workflow.sweep import sweep
+from workflow.core.calendar import LOCAL_TZ
+from workflow.core.db import transaction
+from workflow.core.engine import fire
+from workflow.core.errors import Unprocessable
+from workflow.core.models import Attachment, AuditEvent, Deadline, Notification
+from workflow.towns.services import registry_case
+from workflow.core.sweep import sweep
 
 
 def local(day: date, hour: int = 10) -> datetime:
@@ -24,7 +24,7 @@ def _designated_town(make, db, county="盂县"):
     town = make.town(county=county)
     with transaction(db) as s:
         record = registry_case(s, town.id)
-        from workflow.actors import Actor
+        from workflow.core.actors import Actor
 
         fire(session=s, case_id=record.id, trigger="designate", actor=Actor.system(), now=local(date(2026, 1, 5)),
              payload={"designation_number": "阳专镇〔2026〕1号", "designated_date": "2026-01-05",

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlmodel import select
 
-from workflow.db import transaction
-from workflow.models import AuditEvent, Deadline
+from workflow.core.db import transaction
+from workflow.core.models import AuditEvent, Deadline
 
 ZYZ = str(Path(sys.executable).parent / "zyz")
 ORDERS = 150  # each has an expiry and four reminders, all due

@@ -18,9 +18,9 @@ from sqlmodel import select
 from werkzeug.security import generate_password_hash
 
 from conftest import PASSWORD, api_headers, csrf_token, login
-from workflow.auth import ASVS, MLPS, password_problems
-from workflow.db import transaction
-from workflow.models import AuditEvent, LoginSession, User
+from workflow.accounts.auth import ASVS, MLPS, password_problems
+from workflow.core.db import transaction
+from workflow.core.models import AuditEvent, LoginSession, User
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "webapp" / "templates"

@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from conftest import COMPLETE_APPLICATION, reload
-from workflow.db import transaction
-from workflow.engine import fire
-from workflow.models import AuditEvent, Case, Deadline, Notification
-from workflow.sweep import sweep
+from workflow.core.db import transaction
+from workflow.core.engine import fire
+from workflow.core.models import AuditEvent, Case, Deadline, Notification
+from workflow.core.sweep import sweep
 
 APPLICATION = COMPLETE_APPLICATION
 
@@ -74,7 +74,7 @@ def test_opinion_reminders_go_to_units_that_have_not_answered(make, db, now):
 def test_a_failing_row_is_recorded_and_does_not_block_the_rest(make, db, now, monkeypatch):
     _, _, first = _returned_case(make, db, now)
     _, _, second = _returned_case(make, db, now)
-    import workflow.sweep as sweep_module
+    import workflow.core.sweep as sweep_module
 
     real_fire = sweep_module.fire
 
@@ -171,7 +171,7 @@ DEADLINES = Deadline.__table__
 
 @pytest.fixture
 def process(isolated_catalog):
-    from workflow.definitions import parse_definition
+    from workflow.core.definitions import parse_definition
 
     definition = parse_definition(SWEEP_PROCESS, "sweeptest.yaml")
     isolated_catalog.add(definition)
@@ -186,7 +186,7 @@ def people(make):
 
 
 def _open(db, make, now, people, count=1):
-    from workflow.engine import create_case
+    from workflow.core.engine import create_case
 
     town = make.town()
     cases = []
@@ -204,7 +204,7 @@ def _rows(db, *where):
 
 
 def test_due_rows_are_found_soonest_first_and_only_while_open(db, make, now, people, process):
-    from workflow.sweep import due_query
+    from workflow.core.sweep import due_query
 
     _open(db, make, now, people)
     rows = _rows(db)  # reply: reminders on 2 Dec and 4 Dec, expiry at the end of 4 Dec; notice: end of 30 Nov
@@ -225,7 +225,7 @@ def test_due_rows_are_found_soonest_first_and_only_while_open(db, make, now, peo
 
 
 def test_a_claim_marks_its_rows_for_its_worker_and_brings_their_case(db, make, now, people, process):
-    from workflow.sweep import claim
+    from workflow.core.sweep import claim
 
     case = _open(db, make, now, people)[0]
     later = now + timedelta(days=30)
@@ -271,7 +271,7 @@ def test_a_reminder_is_recorded_and_tells_who_the_deadline_names(db, make, now, 
 
 
 def test_an_expiry_fires_its_step_and_tells_the_county_and_the_office(db, make, now, people, process):
-    from workflow.calendar import WorkCalendar
+    from workflow.core.calendar import WorkCalendar
 
     case = _open(db, make, now, people)[0]
     expiry = _rows(db, DEADLINES.c.name == "reply", DEADLINES.c.kind == "expiry")[0]
@@ -323,7 +323,7 @@ def test_a_failure_is_recorded_with_its_error_and_the_next_batch_runs_as_usual(
         make, db, now, monkeypatch, people, process):
     import json
 
-    import workflow.sweep as sweep_module
+    import workflow.core.sweep as sweep_module
 
     first, second, third = _open(db, make, now, people, count=3)
     real_fire = sweep_module.fire
@@ -348,7 +348,7 @@ def test_a_failure_is_recorded_with_its_error_and_the_next_batch_runs_as_usual(
 
 
 def test_the_list_of_what_is_coming(db, make, now, people, process):
-    from workflow.sweep import upcoming
+    from workflow.core.sweep import upcoming
 
     case = _open(db, make, now, people)[0]
     with transaction(db) as s:
@@ -370,7 +370,7 @@ def test_a_sweep_names_its_worker_by_host_and_process(db, make, now, people, pro
     import os
     import socket
 
-    from workflow.sweep import worker_name
+    from workflow.core.sweep import worker_name
 
     assert worker_name() == f"{socket.gethostname()}:{os.getpid()}"
     _open(db, make, now, people)

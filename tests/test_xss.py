@@ -13,15 +13,15 @@ from itertools import product
 import pytest
 
 from conftest import COMPLETE_APPLICATION, csrf_token, login
-from workflow import application as schema
-from workflow.attachments import store_bytes
-from workflow.db import transaction
-from workflow.engine import create_case, fire
-from workflow.models import OutboxMessage
-from workflow.notices import notify
-from workflow.services import accounts
-from workflow.services.calendar_admin import enter_year
-from workflow.services.towns import create_town
+from workflow.designation import application as schema
+from workflow.core.attachments import store_bytes
+from workflow.core.db import transaction
+from workflow.core.engine import create_case, fire
+from workflow.core.models import OutboxMessage
+from workflow.notify.rules import notify
+from workflow.accounts import services as accounts
+from workflow.core.calendar_admin import enter_year
+from workflow.towns.services import create_town
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
@@ -224,7 +224,7 @@ def test_the_api_returns_the_same_text_as_json_that_no_browser_runs(app, xss_wor
 def test_a_payload_file_name_downloads_as_an_attachment_with_a_well_quoted_name(app, db, xss_world):
     from werkzeug.http import parse_options_header
 
-    from workflow.models import Attachment
+    from workflow.core.models import Attachment
 
     client = app.test_client()
     login(client, "yx_clerk")

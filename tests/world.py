@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from conftest import COMPLETE_APPLICATION, PASSWORD, Factory, csrf_token, login
-from workflow.actors import Actor
-from workflow.db import transaction
-from workflow.models import CaseParty, OutboxMessage
-from workflow.notices import notify
+from workflow.core.actors import Actor
+from workflow.core.db import transaction
+from workflow.core.models import CaseParty, OutboxMessage
+from workflow.notify.rules import notify
 
 ROLES = ("county", "office", "member", "leader", "admin", "auditor", "anonymous")
 MISSING = 999_999
@@ -30,7 +30,7 @@ class World:
 
 def build_world(make: Factory, db, now) -> World:
     """Create the objects; returns their ids, and the users of each role (logged in by `clients`)."""
-    from workflow.attachments import store_bytes
+    from workflow.core.attachments import store_bytes
 
     yx_town = make.town("西烟镇", county="盂县")
     cq_town = make.town("义井镇", county="城区")
@@ -65,7 +65,7 @@ def build_world(make: Factory, db, now) -> World:
         s.flush()
         from sqlmodel import select
 
-        from workflow.models import Notification
+        from workflow.core.models import Notification
         for role, user in {**users, "other": cq_clerk}.items():
             notices[role] = s.exec(select(Notification.id).where(Notification.user_id == user.id)).one()
     ids = {

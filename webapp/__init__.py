@@ -11,9 +11,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from webapp.config import check_production, from_environment
 from webapp.database import close_db
 from webapp.extensions import babel, csrf, login_manager
-from workflow.auth import PROFILES
-from workflow.db import make_engine, make_session_factory
-from workflow.settings import configure as configure_workflow
+from workflow.accounts.auth import PROFILES
+from workflow.core.db import make_engine, make_session_factory
+from workflow.core.settings import configure as configure_workflow
 
 LOCALES = ("zh_CN", "en")
 JSON_LIMIT = 1024 * 1024  # API bodies

@@ -11,11 +11,11 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from webapp.database import utcnow
-from workflow import audit
-from workflow.catalog import CATALOG
-from workflow.db import make_engine, make_session_factory, migrate, transaction
-from workflow.definitions import DefinitionError, load_file
-from workflow.errors import WorkflowError
+from workflow.core import audit
+from workflow.core.catalog import CATALOG
+from workflow.core.db import make_engine, make_session_factory, migrate, transaction
+from workflow.core.definitions import DefinitionError, load_file
+from workflow.core.errors import WorkflowError
 
 
 def _create_app(*_args, **_kwargs):  # type: ignore[no-untyped-def]
@@ -116,7 +116,7 @@ def definitions_group() -> None:
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 def definitions_check(path: Path | None) -> None:
     """Validate definition files (a file, or every *.yaml process file in a folder); exit 1 on any error."""
-    from workflow.definitions import DEFINITIONS_DIR, PROCESS_FILES
+    from workflow.core.definitions import DEFINITIONS_DIR, PROCESS_FILES
 
     target = path or DEFINITIONS_DIR
     files = [target] if target.is_file() else [target / f"{name}.yaml" for name in PROCESS_FILES]
@@ -176,9 +176,9 @@ def _scheduler(app, *, background: bool):  # type: ignore[no-untyped-def]
 
     from notifications.dispatcher import job as dispatcher_job
     from notifications.settings import NotifySettings
-    from workflow.calendar import LOCAL_TZ
-    from workflow.scheduler import build_scheduler
-    from workflow.services.inspections import open_yearly_campaign
+    from workflow.core.calendar import LOCAL_TZ
+    from workflow.core.scheduler import build_scheduler
+    from workflow.supervision.inspections import open_yearly_campaign
 
     sessions = app.extensions["zyz"]["sessions"]
 
@@ -221,7 +221,7 @@ def notifications_group() -> None:
 def notifications_check() -> None:
     """Load definitions/notifications.yaml and check every template it names; exit 1 on any problem."""
     from notifications.compose import check_templates
-    from workflow.notices import RuleError, rules
+    from workflow.notify.rules import RuleError, rules
 
     try:
         ruleset = rules()
@@ -264,7 +264,7 @@ def notifications_dispatch(once: bool) -> None:
 def notifications_failed() -> None:
     """List failed messages, newest first."""
     from notifications.outbox import failed
-    from workflow.calendar import to_local
+    from workflow.core.calendar import to_local
 
     with transaction(_sessions()) as s:
         rows, total = failed(s, per_page=200)
@@ -280,7 +280,7 @@ def notifications_failed() -> None:
 def notifications_retry(outbox_id: int) -> None:
     """Put failed message OUTBOX_ID back in the queue (as the office would from its page)."""
     from notifications.outbox import retry
-    from workflow.actors import Actor
+    from workflow.core.actors import Actor
 
     office = Actor(user_id=None, name="zyz notifications retry", role="office", unit_id=None, unit_name=None)
     try:
@@ -301,8 +301,8 @@ def deadlines_group() -> None:
 @with_appcontext
 def deadlines_list(limit: int) -> None:
     """Open deadlines and reminders, soonest first (times in Beijing time)."""
-    from workflow.calendar import to_local
-    from workflow.sweep import upcoming
+    from workflow.core.calendar import to_local
+    from workflow.core.sweep import upcoming
 
     with transaction(_sessions()) as s:
         rows = upcoming(s, now=utcnow(), limit=limit)
@@ -324,8 +324,8 @@ def deadlines_sweep(as_of: str | None) -> None:
     """Run one sweep now: fire every due reminder and expiry."""
     from datetime import UTC, datetime
 
-    from workflow.calendar import LOCAL_TZ
-    from workflow.sweep import sweep
+    from workflow.core.calendar import LOCAL_TZ
+    from workflow.core.sweep import sweep
 
     now = utcnow()
     if as_of:
@@ -354,8 +354,8 @@ def calendar_group() -> None:
 @with_appcontext
 def calendar_list(year: int) -> None:
     """Print YEAR's holidays and make-up days, and where they come from."""
-    from workflow.calendar import package_year
-    from workflow.services.calendar_admin import known_years, year_days
+    from workflow.core.calendar import package_year
+    from workflow.core.calendar_admin import known_years, year_days
 
     with transaction(_sessions()) as s:
         source = known_years(s).get(year, "none")
@@ -375,9 +375,9 @@ def calendar_list(year: int) -> None:
 @with_appcontext
 def calendar_import(year: int, source, from_package: bool) -> None:  # type: ignore[no-untyped-def]
     """Enter YEAR from SOURCE (lines 'YYYY-MM-DD 休|班 [note]'; - for stdin) or from the package."""
-    from workflow.actors import Actor
-    from workflow.calendar import package_knows, package_year
-    from workflow.services.calendar_admin import enter_year
+    from workflow.core.actors import Actor
+    from workflow.core.calendar import package_knows, package_year
+    from workflow.core.calendar_admin import enter_year
 
     if from_package:
         if not package_knows(year):
@@ -444,7 +444,7 @@ def audit_archive(before: str, out: Path | None, fmt: str) -> None:
     """Copy older events with their hashes to a file and a manifest; nothing is deleted from the trail."""
     from datetime import date
 
-    from workflow.calendar import local_date
+    from workflow.core.calendar import local_date
 
     try:
         day = date.fromisoformat(before)
@@ -486,8 +486,8 @@ def users_create(username: str, display_name: str, role: str, unit_name: str, pa
     """Create an account; the user must change the password at first login."""
     from sqlmodel import select
 
-    from workflow.auth import create_user
-    from workflow.models import Unit
+    from workflow.accounts.auth import create_user
+    from workflow.core.models import Unit
 
     try:
         with transaction(_sessions()) as s:
@@ -510,7 +510,7 @@ def users_lock(username: str, minutes: int | None) -> None:
     """Lock an account and end its sessions."""
     from datetime import timedelta
 
-    from workflow.auth import set_locked
+    from workflow.accounts.auth import set_locked
 
     try:
         with transaction(_sessions()) as s:
@@ -526,7 +526,7 @@ def users_lock(username: str, minutes: int | None) -> None:
 @with_appcontext
 def users_unlock(username: str) -> None:
     """Unlock an account."""
-    from workflow.auth import set_locked
+    from workflow.accounts.auth import set_locked
 
     try:
         with transaction(_sessions()) as s:

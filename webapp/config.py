@@ -32,7 +32,7 @@ def from_environment(instance_path: str) -> dict:
         "INSPECTION_DATE": env.get("ZYZ_INSPECTION_DATE", "03-01"),  # MM-DD: the yearly campaign opens then
         **_notification_settings(env),
         "SESSION_COOKIE_SECURE": env.get("ZYZ_HTTPS", "") == "1",
-        "PASSWORD_POLICY": env.get("ZYZ_PASSWORD_POLICY", "mlps"),  # mlps | asvs (workflow.auth.PROFILES)
+        "PASSWORD_POLICY": env.get("ZYZ_PASSWORD_POLICY", "mlps"),  # mlps | asvs (workflow.accounts.auth.PROFILES)
         # Reverse proxies in front (nginx: 1). Only then are X-Forwarded-For/-Proto believed: the client's
         # address for the audit trail and the login limit, HTTPS for HSTS.
         "PROXIES": int(env.get("ZYZ_PROXIES", "0")),
@@ -62,7 +62,7 @@ def _notification_settings(env) -> dict:  # type: ignore[no-untyped-def]
 def check_production(config: dict) -> None:
     """Refuse to start in production with the default secret key or debug mode (and anywhere with a password
     policy that does not exist)."""
-    from workflow.auth import PROFILES
+    from workflow.accounts.auth import PROFILES
 
     if config.get("PASSWORD_POLICY", "mlps") not in PROFILES:
         raise ConfigError(f"ZYZ_PASSWORD_POLICY must be one of {', '.join(sorted(PROFILES))}")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from flask import current_app, g
 from sqlmodel import Session
 
-from workflow.errors import WorkflowError
+from workflow.core.errors import WorkflowError
 
 
 def db() -> Session:

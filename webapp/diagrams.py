@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pygraphviz
 
-from workflow.definitions import Definition
+from workflow.core.definitions import Definition
 
 FONT = "WenQuanYi Micro Hei,Microsoft YaHei,PingFang SC,sans-serif"
 

@@ -10,10 +10,10 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from webapp.database import db, unit_of_work, utcnow
-from workflow import audit
-from workflow.access import MAX_ID
-from workflow.errors import WorkflowError
-from workflow.models import Case
+from workflow.core import audit
+from workflow.core.access import MAX_ID
+from workflow.core.errors import WorkflowError
+from workflow.core.models import Case
 
 # Bilingual messages for HTTP errors raised outside the services.
 HTTP_MESSAGES = {

@@ -9,9 +9,9 @@ from typing import Any
 from flask import Flask, request, url_for
 from flask_babel import get_locale
 
-from workflow.calendar import to_local
-from workflow.catalog import CATALOG
-from workflow.models import ROLE_LABELS, Case, Role
+from workflow.core.calendar import to_local
+from workflow.core.catalog import CATALOG
+from workflow.core.models import ROLE_LABELS, Case, Role
 
 
 def lang() -> str:

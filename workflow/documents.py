@@ -23,13 +23,13 @@ from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 from sqlmodel import Session, select
 
-from workflow.access import get_case
-from workflow.actors import Actor
-from workflow.attachments import DOCX, store_bytes
-from workflow.calendar import local_date, to_local
-from workflow.errors import NotFound
-from workflow.models import Attachment, Case, Town, Unit
-from workflow.services.towns import INDUSTRY_CATEGORIES
+from workflow.core.access import get_case
+from workflow.core.actors import Actor
+from workflow.core.attachments import DOCX, store_bytes
+from workflow.core.calendar import local_date, to_local
+from workflow.core.errors import NotFound
+from workflow.core.models import Attachment, Case, Town, Unit
+from workflow.towns.services import INDUSTRY_CATEGORIES
 
 ISSUING_BODY = "阳泉市专业镇高质量发展领导小组"
 OFFICE = "阳泉市专业镇高质量发展领导小组办公室"

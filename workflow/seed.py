@@ -6,12 +6,12 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from workflow import audit
-from workflow.actors import Actor
-from workflow.auth import actor_for, create_user
-from workflow.engine import create_case, fire
-from workflow.models import Unit, UnitKind, User
-from workflow.services.towns import create_town
+from workflow.core import audit
+from workflow.core.actors import Actor
+from workflow.accounts.auth import actor_for, create_user
+from workflow.core.engine import create_case, fire
+from workflow.core.models import Unit, UnitKind, User
+from workflow.towns.services import create_town
 
 COUNTIES = ("城区", "矿区", "郊区", "平定县", "盂县", "高新区")
 OFFICE = "市工信局（领导小组办公室）"
@@ -121,7 +121,7 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
 
     # supervision: an inspection of the designated town with two findings, one of them now an order in progress,
     # and an older order that ran past its deadline
-    from workflow.services.inspections import plan_inspection
+    from workflow.supervision.inspections import plan_inspection
 
     long_ago = now - timedelta(days=75)
     inspected = towns["娘子关镇"].id

@@ -33,13 +33,13 @@ from webapp.auth.current import actor, client_ip, login_allowed, policy, too_man
 from webapp.auth.roles import BUSINESS_ROLES
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import json_error
-from workflow.access import get_case
-from workflow.auth import authenticate, refuse_until_password_changed, start_session
-from workflow.catalog import CATALOG
-from workflow.definitions import Definition, Label
-from workflow.engine import allowed_transitions, create_case, fire
-from workflow.models import Case
-from workflow.queries import case_events, case_list, open_deadlines
+from workflow.core.access import get_case
+from workflow.accounts.auth import authenticate, refuse_until_password_changed, start_session
+from workflow.core.catalog import CATALOG
+from workflow.core.definitions import Definition, Label
+from workflow.core.engine import allowed_transitions, create_case, fire
+from workflow.core.models import Case
+from workflow.core.queries import case_events, case_list, open_deadlines
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -15,8 +15,8 @@ from webapp.auth.current import actor
 from webapp.auth.roles import BUSINESS_ROLES
 from webapp.database import db, unit_of_work, utcnow
 from webapp.files.responses import refuse_large_body, send_attachment
-from workflow.attachments import get_attachment, list_attachments, store_upload
-from workflow.models import Attachment
+from workflow.core.attachments import get_attachment, list_attachments, store_upload
+from workflow.core.models import Attachment
 
 
 class AttachmentOut(BaseModel):

@@ -14,8 +14,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
-from workflow.audit import stamp
-from workflow.calendar import to_local
+from workflow.core.audit import stamp
+from workflow.core.calendar import to_local
 
 
 class TooMany(Exception):

@@ -19,10 +19,10 @@ from webapp.auditor.export import TooMany, values, write_csv, write_xlsx
 from webapp.auth.current import actor
 from webapp.database import db, unit_of_work, utcnow
 from webapp.templating import role_label
-from workflow import audit
-from workflow.access import MAX_ID
-from workflow.calendar import LOCAL_TZ, local_date
-from workflow.models import HUMAN_ROLES, Case, Role, Unit, UnitKind
+from workflow.core import audit
+from workflow.core.access import MAX_ID
+from workflow.core.calendar import LOCAL_TZ, local_date
+from workflow.core.models import HUMAN_ROLES, Case, Role, Unit, UnitKind
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 1_000_000  # rows in one file (an .xlsx sheet holds 1,048,576)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Flask, abort, request, url_for
 from flask_login import current_user
 
-from workflow.models import Role
+from workflow.core.models import Role
 
 BUSINESS_ROLES = frozenset({Role.county.value, Role.office.value, Role.member.value, Role.leader.value})
 ANY_ROLE = {"cases.index"}  # "/" sends each role to its own start page

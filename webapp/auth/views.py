@@ -20,9 +20,9 @@ from webapp.auth.forms import LoginForm, PasswordForm
 from webapp.auth.roles import home_url
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import field_errors, message_of
-from workflow.auth import authenticate, change_password, end_all_sessions, end_session, start_session
-from workflow.errors import WorkflowError
-from workflow.models import Unit
+from workflow.accounts.auth import authenticate, change_password, end_all_sessions, end_session, start_session
+from workflow.core.errors import WorkflowError
+from workflow.core.models import Unit
 
 OPEN_ENDPOINTS = {"auth.login", "auth.logout", "auth.password", "auth.language", "static"}
 

@@ -3,7 +3,7 @@
 The form works without JavaScript: repeating groups have a fixed number of rows and an "add rows"
 button that re-renders the page; "check eligibility" re-renders with the panel. application.js only
 refreshes the panel while the county types. The fields, their limits and their messages are in
-workflow/application.py; the criteria are in definitions/eligibility.yaml.
+workflow/designation/application.py; the criteria are in definitions/eligibility.yaml.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from webapp.cases import bp
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import field_errors, is_english, message_of
 from webapp.templating import lang
-from workflow import application as schema
-from workflow import eligibility
-from workflow.access import get_case, town_filter
-from workflow.catalog import CATALOG
-from workflow.engine import create_case, fire
-from workflow.errors import WorkflowError
-from workflow.models import Case, Town
-from workflow.services.towns import create_town
+from workflow.designation import application as schema
+from workflow.designation import eligibility
+from workflow.core.access import get_case, town_filter
+from workflow.core.catalog import CATALOG
+from workflow.core.engine import create_case, fire
+from workflow.core.errors import WorkflowError
+from workflow.core.models import Case, Town
+from workflow.towns.services import create_town
 
 DEFINITION = "designation"
 # Repeating groups: form-field prefix, the sub-fields of one row, rows shown at first, rows one click adds.

@@ -12,13 +12,13 @@ from webapp.cases.fields import SEVERITY_CHOICES, read_payload, widget
 from webapp.database import db, unit_of_work, utcnow
 from webapp.diagrams import diagram_svg
 from webapp.errors import field_errors, is_english, message_of
-from workflow.access import get_case, town_filter
-from workflow.attachments import list_attachments
-from workflow.catalog import CATALOG
-from workflow.engine import allowed_transitions, create_case, fire
-from workflow.errors import WorkflowError
-from workflow.models import Case, Town, Unit, UnitKind
-from workflow.queries import (
+from workflow.core.access import get_case, town_filter
+from workflow.core.attachments import list_attachments
+from workflow.core.catalog import CATALOG
+from workflow.core.engine import allowed_transitions, create_case, fire
+from workflow.core.errors import WorkflowError
+from workflow.core.models import Case, Town, Unit, UnitKind
+from workflow.core.queries import (
     case_events,
     case_list,
     deadline_badges,
@@ -27,8 +27,8 @@ from workflow.queries import (
     sent_reminders,
     unit_names,
 )
-from workflow.rules.designation import expert_average
-from workflow.services.towns import create_town
+from workflow.designation.rules import expert_average
+from workflow.towns.services import create_town
 
 
 def _int_arg(name: str, default: int = 1) -> int:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from flask import Response, request, send_file
 
-from workflow.attachments import DOCX, MAX_SIZE
-from workflow.errors import WorkflowError
-from workflow.models import Attachment
+from workflow.core.attachments import DOCX, MAX_SIZE
+from workflow.core.errors import WorkflowError
+from workflow.core.models import Attachment
 
 # The file plus the form's other fields and the multipart framing.
 UPLOAD_BODY_LIMIT = MAX_SIZE + 256 * 1024

@@ -14,10 +14,10 @@ from webapp.auth.current import actor
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import field_errors, is_english
 from webapp.notices import bp
-from workflow.errors import WorkflowError
-from workflow.models import Case, Notification, Role, Unit
-from workflow.notices import PREFERENCE_FIELDS, mark_read, unread_count
-from workflow.queries import paginate
+from workflow.core.errors import WorkflowError
+from workflow.core.models import Case, Notification, Role, Unit
+from workflow.notify.rules import PREFERENCE_FIELDS, mark_read, unread_count
+from workflow.core.queries import paginate
 
 
 def render_notice(notice: Notification) -> str:

@@ -9,11 +9,11 @@ from webapp.auth.current import actor
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import field_errors
 from webapp.supervision import bp
-from workflow.catalog import CATALOG
-from workflow.errors import WorkflowError
-from workflow.models import Role, Unit, UnitKind
-from workflow.queries import OPEN_ORDER_STATES, supervision_board
-from workflow.services.inspections import designated_towns, plan_campaign, plan_inspection
+from workflow.core.catalog import CATALOG
+from workflow.core.errors import WorkflowError
+from workflow.core.models import Role, Unit, UnitKind
+from workflow.core.queries import OPEN_ORDER_STATES, supervision_board
+from workflow.supervision.inspections import designated_towns, plan_campaign, plan_inspection
 
 
 @bp.before_request

@@ -7,10 +7,10 @@ from sqlmodel import select
 from webapp.auth.current import actor
 from webapp.database import db
 from webapp.towns import bp
-from workflow.catalog import CATALOG
-from workflow.models import Attachment, Unit, UnitKind
-from workflow.registry_view import tiers, town_entries, town_entry
-from workflow.services.towns import INDUSTRY_CATEGORIES
+from workflow.core.catalog import CATALOG
+from workflow.core.models import Attachment, Unit, UnitKind
+from workflow.towns.registry_view import tiers, town_entries, town_entry
+from workflow.towns.services import INDUSTRY_CATEGORIES
 
 
 def _int(name: str, default: int = 0) -> int:

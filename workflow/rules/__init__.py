@@ -1,3 +1,4 @@
 """Guards and actions named in definitions/, registered on import."""
 
-from workflow.rules import designation, supervision  # noqa: F401
+from workflow.designation import rules as designation  # noqa: F401
+from workflow.supervision import rules as supervision  # noqa: F401

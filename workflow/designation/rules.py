@@ -6,17 +6,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from workflow import application, eligibility
-from workflow.access import MAX_ID
-from workflow.engine import FireContext
-from workflow.models import CaseParty, Unit, UnitKind
-from workflow.registry import action, guard
-from workflow.rules.common import parse_date, reason
+from workflow.designation import application, eligibility
+from workflow.core.access import MAX_ID
+from workflow.core.engine import FireContext
+from workflow.core.models import CaseParty, Unit, UnitKind
+from workflow.core.registry import action, guard
+from workflow.core.reasons import parse_date, reason
 
 
 @guard("application_fields_valid")
 def application_fields_valid(ctx: FireContext) -> list[dict[str, Any]]:
-    """Every application field has its type and stays within its limits (workflow/application.py)."""
+    """Every application field has its type and stays within its limits (workflow/designation/application.py)."""
     return application.check_types(ctx.data)
 
 
@@ -166,7 +166,7 @@ def experts_recorded(ctx: FireContext) -> list[dict[str, Any]]:
 @action("designate_town")
 def designate_town(ctx: FireContext) -> None:
     """Give the designation its number and move the town's registry record to municipal level."""
-    from workflow.services.towns import designate
+    from workflow.towns.services import designate
 
     designate(ctx)
 

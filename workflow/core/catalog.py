@@ -11,16 +11,16 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 from transitions import Machine
 
-from workflow.definitions import (
+from workflow.core.definitions import (
     DEFINITIONS_DIR,
     Definition,
     DefinitionError,
     load_directory,
     parse_definition,
 )
-from workflow.errors import InvalidInput
-from workflow.models import DefinitionSource
-from workflow.registry import ACTIONS
+from workflow.core.errors import InvalidInput
+from workflow.core.models import DefinitionSource
+from workflow.core.registry import ACTIONS
 
 
 def build_machine(definition: Definition) -> Machine:

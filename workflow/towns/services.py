@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
-from workflow import audit
-from workflow.actors import Actor
-from workflow.calendar import local_date
-from workflow.errors import Forbidden, Unprocessable
-from workflow.models import Case, Role, Town, Unit, UnitKind
-from workflow.settings import settings
+from workflow.core import audit
+from workflow.core.actors import Actor
+from workflow.core.calendar import local_date
+from workflow.core.errors import Forbidden, Unprocessable
+from workflow.core.models import Case, Role, Town, Unit, UnitKind
+from workflow.core.settings import settings
 
 if TYPE_CHECKING:
-    from workflow.engine import FireContext
+    from workflow.core.engine import FireContext
 
 INDUSTRY_CATEGORIES = {
     "manufacturing": ("制造业", "Manufacturing"),
@@ -27,7 +27,7 @@ INDUSTRY_CATEGORIES = {
 def create_town(*, session: Session, actor: Actor, name: str, county_id: int, now: datetime,
                 industry_category: str | None = None, leading_industry: str | None = None) -> Town:
     """Register a candidate town (a county only in its own county) and open its registry record."""
-    from workflow.engine import create_case
+    from workflow.core.engine import create_case
 
     name = (name or "").strip()
     if actor.role not in (Role.county, Role.office, Role.system):
@@ -69,7 +69,7 @@ def designation_number(year: int, n: int) -> str:
 
 def designate(ctx: FireContext) -> None:
     """Number the designation inside the transaction and move the town to municipal level."""
-    from workflow.engine import fire, next_number
+    from workflow.core.engine import fire, next_number
 
     today = local_date(ctx.now)
     number = designation_number(today.year, next_number(ctx.session, "designation", today.year))

@@ -20,12 +20,12 @@ from typing import BinaryIO
 
 from sqlmodel import Session, select
 
-from workflow import audit
-from workflow.access import get_case, get_town
-from workflow.actors import Actor
-from workflow.errors import Conflict, Forbidden, NotFound, Unprocessable
-from workflow.models import Attachment, Case, Role, Town, User
-from workflow.settings import settings
+from workflow.core import audit
+from workflow.core.access import get_case, get_town
+from workflow.core.actors import Actor
+from workflow.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from workflow.core.models import Attachment, Case, Role, Town, User
+from workflow.core.settings import settings
 
 MAX_SIZE = 20 * 1024 * 1024
 CHUNK = 64 * 1024

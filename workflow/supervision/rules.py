@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflow.actors import Actor
-from workflow.engine import FireContext
-from workflow.registry import action, guard
-from workflow.rules.common import parse_date, reason
+from workflow.core.actors import Actor
+from workflow.core.engine import FireContext
+from workflow.core.registry import action, guard
+from workflow.core.reasons import parse_date, reason
 
 SEVERITIES = {"low": ("一般", "Minor"), "medium": ("较重", "Significant"), "high": ("严重", "Serious")}
 MAX_TEXT = 5000
@@ -87,7 +87,7 @@ def finding_decision_valid(ctx: FireContext) -> list[dict[str, Any]]:
 @action("decide_finding")
 def decide_finding(ctx: FireContext) -> None:
     """Record the decision; a finding to rectify becomes a rectification order to the town's county."""
-    from workflow.engine import create_case
+    from workflow.core.engine import create_case
 
     no, decision = ctx.data.pop("finding_no"), ctx.data.pop("decision")
     due = ctx.data.pop("due_date", None)
@@ -187,7 +187,7 @@ def reissue(ctx: FireContext) -> None:
 
 
 def _order_names(ctx: FireContext) -> tuple[str, str]:
-    from workflow.models import Town, Unit
+    from workflow.core.models import Town, Unit
 
     town = ctx.session.get(Town, ctx.case.town_id) if ctx.case.town_id else None
     county = ctx.session.get(Unit, ctx.case.county_id)
@@ -206,7 +206,7 @@ def _notice(ctx: FireContext, number: str) -> bytes:
 @action("draft_criticism")
 def draft_criticism(ctx: FireContext) -> None:
     """Keep the facts and attach a draft of the notice for the leader to approve."""
-    from workflow.attachments import store_bytes
+    from workflow.core.attachments import store_bytes
 
     ctx.data["criticism"] = {"facts": ctx.comment, "drafted_by": ctx.actor.name,
                              "drafted_at": ctx.now.isoformat(timespec="seconds")}
@@ -218,9 +218,9 @@ def draft_criticism(ctx: FireContext) -> None:
 @action("issue_criticism")
 def issue_criticism(ctx: FireContext) -> None:
     """Number the notice, attach it to the order and the town; a second criticism in a cycle proposes revocation."""
-    from workflow.attachments import store_bytes
+    from workflow.core.attachments import store_bytes
     from workflow.documents import criticism_number
-    from workflow.engine import next_number
+    from workflow.core.engine import next_number
 
     number = criticism_number(ctx.today.year, next_number(ctx.session, "criticism", ctx.today.year))
     notice = _notice(ctx, number)
@@ -237,9 +237,9 @@ def _propose_revocation_if_repeated(ctx: FireContext) -> None:
     """Two criticisms of the same town within its designation cycle put a revocation proposal to the office."""
     from sqlmodel import select
 
-    from workflow.engine import fire
-    from workflow.models import Case
-    from workflow.services.towns import registry_case
+    from workflow.core.engine import fire
+    from workflow.core.models import Case
+    from workflow.towns.services import registry_case
 
     if ctx.case.town_id is None:
         return

@@ -20,15 +20,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from workflow import audit
-from workflow.actors import Actor
-from workflow.calendar import WorkCalendar
-from workflow.catalog import CATALOG
-from workflow.db import is_sqlite, transaction
-from workflow.engine import fire
-from workflow.errors import WorkflowError
-from workflow.models import Case, Deadline, DeadlineStatus
-from workflow.notices import notify, recipient_ids
+from workflow.core import audit
+from workflow.core.actors import Actor
+from workflow.core.calendar import WorkCalendar
+from workflow.core.catalog import CATALOG
+from workflow.core.db import is_sqlite, transaction
+from workflow.core.engine import fire
+from workflow.core.errors import WorkflowError
+from workflow.core.models import Case, Deadline, DeadlineStatus
+from workflow.notify.rules import notify, recipient_ids
 
 log = logging.getLogger(__name__)
 _table = Deadline.__table__  # type: ignore[attr-defined]
@@ -101,7 +101,7 @@ def sweep(sessions: sessionmaker[Session], *, now: datetime, calendar: WorkCalen
         batch = SweepResult()
         try:
             with transaction(sessions) as session:
-                audit.lock_head(session)  # before any deadline row: see workflow.audit.lock_head
+                audit.lock_head(session)  # before any deadline row: see workflow.core.audit.lock_head
                 rows = claim(session, now=now, worker=worker, limit=limit)
                 finished: dict[str, list[int]] = {}  # each row's final status, written once per batch
                 for row in rows:

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workflow.models import Role
-from workflow.registry import ACTIONS, GUARDS, load_rules
-from workflow.yamlcheck import Checker, Label, read_mapping
+from workflow.core.models import Role
+from workflow.core.registry import ACTIONS, GUARDS, load_rules
+from workflow.core.yamlcheck import Checker, Label, read_mapping
 
-DEFINITIONS_DIR = Path(__file__).resolve().parent.parent / "definitions"
+DEFINITIONS_DIR = Path(__file__).resolve().parents[2] / "definitions"
 PROCESS_FILES = ("designation", "town", "inspection", "rectification")
 
 TOP_KEYS = {

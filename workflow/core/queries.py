@@ -8,10 +8,10 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from workflow.access import case_filter, get_case
-from workflow.actors import Actor
-from workflow.catalog import CATALOG, Catalog
-from workflow.models import AuditEvent, Case, CaseParty, Deadline, DeadlineStatus, Role, Unit
+from workflow.core.access import case_filter, get_case
+from workflow.core.actors import Actor
+from workflow.core.catalog import CATALOG, Catalog
+from workflow.core.models import AuditEvent, Case, CaseParty, Deadline, DeadlineStatus, Role, Unit
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 100
@@ -130,7 +130,7 @@ def deadline_badges(session: Session, case_ids: list[int], *, now: Any) -> dict[
     """The nearest open deadline of each case with the working days left (for lists and the board)."""
     from datetime import date
 
-    from workflow.calendar import calendar_for, local_date
+    from workflow.core.calendar import calendar_for, local_date
 
     calendar = calendar_for(session, now)
     today = local_date(now)
@@ -150,7 +150,7 @@ OPEN_ORDER_STATES = ("issued", "rectifying", "extension_requested", "under_verif
 def supervision_board(session: Session, actor: Actor, *, now: Any, county_id: int | None = None,
                       state: str | None = None) -> list[tuple[Case, str, str, DeadlineBadge | None]]:
     """Open rectification orders: overdue first, then by working days left, with county and town names."""
-    from workflow.models import Town
+    from workflow.core.models import Town
 
     query = (select(Case, Unit.name, Town.name).join(Unit, Unit.id == Case.county_id)  # type: ignore[arg-type]
              .outerjoin(Town, Town.id == Case.town_id)  # type: ignore[arg-type]

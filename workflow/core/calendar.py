@@ -107,7 +107,7 @@ def load_calendar(session) -> WorkCalendar:
     """The calendar with every year entered in the database."""
     from sqlmodel import select
 
-    from workflow.models import CalendarDay, CalendarYear
+    from workflow.core.models import CalendarDay, CalendarYear
 
     years = frozenset(session.exec(select(CalendarYear.year)).all())
     days = {d.day: d.is_workday for d in session.exec(select(CalendarDay)).all()} if years else {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workflow.models import Role, Unit, User
+from workflow.core.models import Role, Unit, User
 
 
 @dataclass(frozen=True)

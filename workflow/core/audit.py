@@ -25,12 +25,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
-from workflow.access import MAX_ID
-from workflow.actors import Actor
-from workflow.calendar import local_date, local_moment
-from workflow.db import Prepared, is_sqlite
-from workflow.errors import InvalidInput
-from workflow.models import AuditEvent, AuditHead, Case, User
+from workflow.core.access import MAX_ID
+from workflow.core.actors import Actor
+from workflow.core.calendar import local_date, local_moment
+from workflow.core.db import Prepared, is_sqlite
+from workflow.core.errors import InvalidInput
+from workflow.core.models import AuditEvent, AuditHead, Case, User
 
 GENESIS = "0" * 64
 

@@ -10,11 +10,11 @@ from typing import Any
 import yaml
 from sqlmodel import Session, select
 
-from workflow.access import case_filter, get_town, town_filter
-from workflow.actors import Actor
-from workflow.definitions import DEFINITIONS_DIR, Label
-from workflow.models import Case, Town, Unit
-from workflow.queries import Page
+from workflow.core.access import case_filter, get_town, town_filter
+from workflow.core.actors import Actor
+from workflow.core.definitions import DEFINITIONS_DIR, Label
+from workflow.core.models import Case, Town, Unit
+from workflow.core.queries import Page
 
 
 @dataclass(frozen=True)

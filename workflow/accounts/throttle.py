@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from workflow import audit
-from workflow.db import is_sqlite
-from workflow.models import LoginThrottle
+from workflow.core import audit
+from workflow.core.db import is_sqlite
+from workflow.core.models import LoginThrottle
 
 _table = LoginThrottle.__table__  # type: ignore[attr-defined]
 KEEP = timedelta(days=1)

@@ -14,11 +14,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from workflow import application as app
-from workflow.application import HONOURS, PLATFORM_KINDS, Text
-from workflow.yamlcheck import Checker, read_mapping
+from workflow.designation import application as app
+from workflow.designation.application import HONOURS, PLATFORM_KINDS, Text
+from workflow.core.yamlcheck import Checker, read_mapping
 
-TABLE_PATH = Path(__file__).resolve().parent.parent / "definitions" / "eligibility.yaml"
+TABLE_PATH = Path(__file__).resolve().parents[2] / "definitions" / "eligibility.yaml"
 OUTCOMES = ("pass", "fail", "judge")
 NUMBER_OPS = ("gte", "gt", "lte", "lt", "eq")
 TOP_KEYS = {"key", "version", "label", "description", "criteria", "priority"}

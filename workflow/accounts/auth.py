@@ -15,11 +15,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
-from workflow import audit, throttle
-from workflow.actors import Actor
-from workflow.contacts import contact_problems, normalize_email, normalize_mobile
-from workflow.errors import AuthError, Forbidden, NotFound, Unprocessable
-from workflow.models import HUMAN_ROLES, UNIT_KIND_ROLES, LoginSession, LoginThrottle, Role, Unit, UnitKind, User
+from workflow.core import audit
+from workflow.accounts import throttle
+from workflow.core.actors import Actor
+from workflow.accounts.contacts import contact_problems, normalize_email, normalize_mobile
+from workflow.core.errors import AuthError, Forbidden, NotFound, Unprocessable
+from workflow.core.models import HUMAN_ROLES, UNIT_KIND_ROLES, LoginSession, LoginThrottle, Role, Unit, UnitKind, User
 
 # argon2id at the OWASP Password Storage Cheat Sheet's first recommended setting (19 MiB, t=2, p=1).
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)

@@ -8,10 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from workflow.actors import Actor
-from workflow.db import Prepared, persistent
-from workflow.errors import NotFound, not_found_case
-from workflow.models import Case, CaseParty, Role, Town
+from workflow.core.actors import Actor
+from workflow.core.db import Prepared, persistent
+from workflow.core.errors import NotFound, not_found_case
+from workflow.core.models import Case, CaseParty, Role, Town
 
 SEES_ALL = {Role.office, Role.leader, Role.system}
 MAX_ID = 2**31 - 1  # ids are INTEGER columns

@@ -17,7 +17,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from workflow.sweep import BATCH, sweep
+from workflow.core.sweep import BATCH, sweep
 
 log = logging.getLogger(__name__)
 Job = Callable[[], object]

@@ -19,17 +19,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from workflow import audit
-from workflow.access import MAX_ID, get_case
-from workflow.actors import Actor
-from workflow.calendar import WorkCalendar, calendar_for, local_date
-from workflow.catalog import CATALOG, Catalog
-from workflow.db import Prepared, is_sqlite
-from workflow.deadlines import close_deadlines, insert_deadlines, plan_deadlines
-from workflow.definitions import Definition, TransitionSpec
-from workflow.errors import Conflict, Forbidden, InvalidInput, Unprocessable
-from workflow.models import Case, Counter, Role, Town
-from workflow.registry import GUARDS
+from workflow.core import audit
+from workflow.core.access import MAX_ID, get_case
+from workflow.core.actors import Actor
+from workflow.core.calendar import WorkCalendar, calendar_for, local_date
+from workflow.core.catalog import CATALOG, Catalog
+from workflow.core.db import Prepared, is_sqlite
+from workflow.core.deadlines import close_deadlines, insert_deadlines, plan_deadlines
+from workflow.core.definitions import Definition, TransitionSpec
+from workflow.core.errors import Conflict, Forbidden, InvalidInput, Unprocessable
+from workflow.core.models import Case, Counter, Role, Town
+from workflow.core.registry import GUARDS
 
 MAX_COMMENT = 2000
 
@@ -102,7 +102,7 @@ def fire(
     calendar: WorkCalendar | None = None,
 ) -> Case:
     """Fire `trigger` on a case for `actor`; raise a WorkflowError and change nothing when refused."""
-    audit.lock_head(session)  # the first lock of every writer: see workflow.audit.lock_head
+    audit.lock_head(session)  # the first lock of every writer: see workflow.core.audit.lock_head
     case = get_case(session, actor, case_id)
     definition = catalog.get(case.definition_key, case.definition_version, session)
     spec = check_transition(definition, case, trigger, actor, expected_version)
@@ -267,7 +267,7 @@ def create_case(
 
 def _warn_estimates(session: Session, planned: list[dict[str, Any]], now: datetime) -> None:
     """A deadline counted with weekends only: the office is told that year's holidays are missing."""
-    from workflow.services.calendar_admin import warn_missing_year
+    from workflow.core.calendar_admin import warn_missing_year
 
     for year in sorted({int(row["due_date"][:4]) for row in planned if row["is_estimated"]}):
         warn_missing_year(session, year=year, now=now)

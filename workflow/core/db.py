@@ -194,7 +194,7 @@ def persistent(session: Session, model: type[Any], row: Sequence[Any]) -> Any:
     return instance
 
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:

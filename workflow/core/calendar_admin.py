@@ -7,12 +7,12 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from workflow import audit
-from workflow.actors import Actor
-from workflow.calendar import invalidate_calendar, package_knows, parse_days
-from workflow.errors import Forbidden, Unprocessable
-from workflow.models import CalendarDay, CalendarYear, Role
-from workflow.notices import notify, recipients_by_role
+from workflow.core import audit
+from workflow.core.actors import Actor
+from workflow.core.calendar import invalidate_calendar, package_knows, parse_days
+from workflow.core.errors import Forbidden, Unprocessable
+from workflow.core.models import CalendarDay, CalendarYear, Role
+from workflow.notify.rules import notify, recipients_by_role
 
 
 def enter_year(session: Session, *, year: int, text: str, actor: Actor, now: datetime) -> int:

@@ -23,13 +23,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from workflow import engine
-from workflow.calendar import LOCAL_TZ, to_local
-from workflow.catalog import CATALOG, Catalog
-from workflow.db import Prepared, is_sqlite
-from workflow.definitions import DEFINITIONS_DIR, Definition, Label
-from workflow.errors import WorkflowError
-from workflow.models import (
+from workflow.core import engine
+from workflow.core.calendar import LOCAL_TZ, to_local
+from workflow.core.catalog import CATALOG, Catalog
+from workflow.core.db import Prepared, is_sqlite
+from workflow.core.definitions import DEFINITIONS_DIR, Definition, Label
+from workflow.core.errors import WorkflowError
+from workflow.core.models import (
     Case,
     CaseParty,
     Deadline,
@@ -40,7 +40,7 @@ from workflow.models import (
     Role,
     User,
 )
-from workflow.yamlcheck import Checker, read_mapping
+from workflow.core.yamlcheck import Checker, read_mapping
 
 _table = Notification.__table__  # type: ignore[attr-defined]
 _outbox = OutboxMessage.__table__  # type: ignore[attr-defined]

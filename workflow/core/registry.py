@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from workflow.engine import FireContext
+    from workflow.core.engine import FireContext
 
 # A guard returns the reasons it refuses (empty when it passes): {"zh", "en"} and, when a form field is
-# to blame, "field" (workflow/rules/common.py: reason).
+# to blame, "field" (workflow/core/reasons.py: reason).
 GuardResult = list[dict[str, Any]]
 GuardFn = Callable[["FireContext"], GuardResult]
 ActionFn = Callable[["FireContext"], Any]

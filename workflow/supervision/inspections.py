@@ -6,11 +6,11 @@ from datetime import date, datetime
 
 from sqlmodel import Session, select
 
-from workflow.actors import Actor
-from workflow.calendar import local_date
-from workflow.engine import create_case, next_number
-from workflow.errors import Forbidden, Unprocessable
-from workflow.models import Case, Role, Town
+from workflow.core.actors import Actor
+from workflow.core.calendar import local_date
+from workflow.core.engine import create_case, next_number
+from workflow.core.errors import Forbidden, Unprocessable
+from workflow.core.models import Case, Role, Town
 
 # Registry levels at which a town is designated and therefore inspected.
 DESIGNATED_LEVELS = ("municipal", "recommended_provincial", "provincial", "revocation_proposed",
