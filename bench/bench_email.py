@@ -34,9 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from notifications.dispatcher import dispatch
 from notifications.settings import NotifySettings, SmsSettings, SmtpSettings
+from workflow.accounts.auth import create_user
 from workflow.core import audit
 from workflow.core.actors import Actor
-from workflow.accounts.auth import create_user
 from workflow.core.db import make_engine, make_session_factory, migrate, transaction
 from workflow.core.engine import create_case
 from workflow.core.models import AuditEvent, OutboxMessage, Unit

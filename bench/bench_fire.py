@@ -40,10 +40,10 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from workflow.accounts.auth import create_user
 from workflow.core import audit
 from workflow.core import engine as engine_module
 from workflow.core.actors import Actor
-from workflow.accounts.auth import create_user
 from workflow.core.calendar import DEFAULT_CALENDAR, local_date, local_moment
 from workflow.core.catalog import CATALOG, build_machine
 from workflow.core.db import make_engine, make_session_factory, migrate, transaction

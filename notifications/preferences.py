@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from workflow.accounts.contacts import contact_problems, normalize_email, normalize_mobile
 from workflow.core import audit
 from workflow.core.actors import Actor
-from workflow.accounts.contacts import contact_problems, normalize_email, normalize_mobile
 from workflow.core.db import is_sqlite
 from workflow.core.errors import Forbidden, NotFound, Unprocessable
 from workflow.core.models import NotificationPreference, Role, User

@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel, select
 
+from workflow.accounts.auth import create_user
 from workflow.core import audit
 from workflow.core.actors import Actor
-from workflow.accounts.auth import create_user
 from workflow.core.calendar import DEFAULT_CALENDAR
 from workflow.core.catalog import CATALOG
 from workflow.core.db import make_engine, make_session_factory, migrate, transaction

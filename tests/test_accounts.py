@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import select
 
 from conftest import PASSWORD, csrf_token, login
+from workflow.accounts import services as accounts
 from workflow.core.db import transaction
 from workflow.core.errors import Forbidden, NotFound
 from workflow.core.models import AuditEvent, LoginSession, User
-from workflow.accounts import services as accounts
 
 NEW_PASSWORD = "Neues-Passwort-2027"
 ONE_TIME = re.compile(r'<code class="secret">([^<]+)</code>')

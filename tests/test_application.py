@@ -9,11 +9,11 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import ARTIFACTS, PASSWORD, csrf_token, login, reload
-from workflow.designation import application
 from workflow.core.db import transaction
 from workflow.core.engine import create_case, fire
 from workflow.core.errors import Unprocessable
 from workflow.core.models import Case, Town
+from workflow.designation import application
 
 COMPLETE = {
     "industry_category": "manufacturing", "leading_industry": "装备制造", "main_products": "矿山机械",
@@ -27,7 +27,7 @@ def problems(data):
     return [(r["field"], r["zh"]) for r in application.check_types(data)]
 
 
-# ---- field checks (workflow/designation/application.py) -------------------------------------------------------------------
+# ---- field checks (workflow/designation/application.py) -----------------------------------------------------
 
 
 @pytest.mark.parametrize(("data", "expected"), [

@@ -20,10 +20,10 @@ from workflow.core.calendar import (
     parse_days,
     to_local,
 )
+from workflow.core.calendar_admin import enter_year
 from workflow.core.db import make_engine, make_session_factory, migrate, transaction
 from workflow.core.errors import Forbidden, Unprocessable
 from workflow.core.models import CalendarDay, CalendarYear, Deadline, Notification
-from workflow.core.calendar_admin import enter_year
 
 # The State Council's 2027 arrangement as the city would enter it (holidays on weekdays, make-up Saturdays/Sundays).
 HOLIDAYS_2027 = """

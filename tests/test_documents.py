@@ -16,6 +16,9 @@ from workflow.core import attachments
 from workflow.core.actors import Actor
 from workflow.core.attachments import stored_path
 from workflow.core.db import transaction
+from workflow.core.engine import fire
+from workflow.core.errors import NotFound
+from workflow.core.models import Attachment, AuditEvent, Town
 from workflow.documents import (
     attach_designation_notice,
     criticism_notice,
@@ -23,9 +26,6 @@ from workflow.documents import (
     designation_notice,
     opinion_sheet_for,
 )
-from workflow.core.engine import fire
-from workflow.core.errors import NotFound
-from workflow.core.models import Attachment, AuditEvent, Town
 from workflow.towns.services import registry_case
 
 APPLICATION = {"industry_category": "manufacturing", "leading_industry": "耐火材料", "main_products": "高铝砖",

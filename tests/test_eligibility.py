@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from workflow.designation import application, eligibility
 from workflow.core.definitions import DEFINITIONS_DIR
+from workflow.designation import application, eligibility
 from workflow.designation.eligibility import EligibilityError, evaluate, load_table, parse_table
 
 BASE = {

@@ -12,12 +12,13 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from workflow.core import engine
-from workflow.notify import rules as notices
 from workflow.core.actors import Actor
 from workflow.core.db import transaction
 from workflow.core.definitions import parse_definition
 from workflow.core.engine import create_case, fire
 from workflow.core.models import Case, CaseParty, Deadline, Notification, NotificationPreference, OutboxMessage, User
+from workflow.core.sweep import sweep
+from workflow.notify import rules as notices
 from workflow.notify.rules import (
     Preferences,
     RuleError,
@@ -31,7 +32,6 @@ from workflow.notify.rules import (
     recipients,
     recipients_by_role,
 )
-from workflow.core.sweep import sweep
 
 PROCESS = """
 key: noticetest

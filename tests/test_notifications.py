@@ -11,16 +11,16 @@ from sqlmodel import select
 
 from notifications import compose
 from notifications import preferences as preference_service
+from workflow.accounts.contacts import normalize_mobile
 from workflow.core import audit
 from workflow.core.calendar import local_moment
 from workflow.core.catalog import CATALOG
-from workflow.accounts.contacts import normalize_mobile
 from workflow.core.db import transaction
 from workflow.core.engine import fire
 from workflow.core.errors import Forbidden, Unprocessable
 from workflow.core.models import AuditEvent, Deadline, Notification, OutboxMessage, User
-from workflow.notify.rules import RULES_PATH, Preferences, RuleError, parse_rules, quiet_until, rules
 from workflow.core.sweep import sweep
+from workflow.notify.rules import RULES_PATH, Preferences, RuleError, parse_rules, quiet_until, rules
 
 ORDER = {"problem": "检验检测公共服务平台未建成"}
 

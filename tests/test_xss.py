@@ -13,14 +13,14 @@ from itertools import product
 import pytest
 
 from conftest import COMPLETE_APPLICATION, csrf_token, login
-from workflow.designation import application as schema
+from workflow.accounts import services as accounts
 from workflow.core.attachments import store_bytes
+from workflow.core.calendar_admin import enter_year
 from workflow.core.db import transaction
 from workflow.core.engine import create_case, fire
 from workflow.core.models import OutboxMessage
+from workflow.designation import application as schema
 from workflow.notify.rules import notify
-from workflow.accounts import services as accounts
-from workflow.core.calendar_admin import enter_year
 from workflow.towns.services import create_town
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"

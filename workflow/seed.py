@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
+from workflow.accounts.auth import actor_for, create_user
 from workflow.core import audit
 from workflow.core.actors import Actor
-from workflow.accounts.auth import actor_for, create_user
 from workflow.core.engine import create_case, fire
 from workflow.core.models import Unit, UnitKind, User
 from workflow.towns.services import create_town

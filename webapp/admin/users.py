@@ -10,9 +10,9 @@ from webapp.admin import bp
 from webapp.auth.current import actor, policy
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import field_errors
+from workflow.accounts import services as accounts
 from workflow.core.errors import WorkflowError
 from workflow.core.models import HUMAN_ROLES
-from workflow.accounts import services as accounts
 
 ROLES = [r.value for r in HUMAN_ROLES]
 NOTIFICATION_SETTINGS_RULE = "/admin/users/<int:user_id>/notifications"

@@ -9,9 +9,9 @@ from webapp.auth.current import actor
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import field_errors
 from workflow.core.calendar import package_year
+from workflow.core.calendar_admin import enter_year, known_years, year_days
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Role
-from workflow.core.calendar_admin import enter_year, known_years, year_days
 
 
 @bp.before_request

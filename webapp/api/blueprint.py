@@ -33,8 +33,8 @@ from webapp.auth.current import actor, client_ip, login_allowed, policy, too_man
 from webapp.auth.roles import BUSINESS_ROLES
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import json_error
-from workflow.core.access import get_case
 from workflow.accounts.auth import authenticate, refuse_until_password_changed, start_session
+from workflow.core.access import get_case
 from workflow.core.catalog import CATALOG
 from workflow.core.definitions import Definition, Label
 from workflow.core.engine import allowed_transitions, create_case, fire

@@ -8,10 +8,10 @@ from flask_login import UserMixin, current_user
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import HTTP_MESSAGES, is_english, json_error, unauthorized_json, wants_json
 from webapp.extensions import login_manager
-from workflow.core.actors import Actor
 from workflow.accounts.auth import Policy, resolve_session
-from workflow.core.models import Unit, User
 from workflow.accounts.throttle import count_login_attempt
+from workflow.core.actors import Actor
+from workflow.core.models import Unit, User
 
 
 class SessionUser(UserMixin):

@@ -21,13 +21,13 @@ from webapp.cases import bp
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import field_errors, is_english, message_of
 from webapp.templating import lang
-from workflow.designation import application as schema
-from workflow.designation import eligibility
 from workflow.core.access import get_case, town_filter
 from workflow.core.catalog import CATALOG
 from workflow.core.engine import create_case, fire
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Case, Town
+from workflow.designation import application as schema
+from workflow.designation import eligibility
 from workflow.towns.services import create_town
 
 DEFINITION = "designation"

@@ -14,10 +14,17 @@ from webapp.errors import message_of
 from webapp.extensions import csrf
 from webapp.files import bp
 from webapp.files.responses import refuse_large_body, send_attachment, send_docx
-from workflow.core.attachments import ACCEPTED, get_attachment, list_attachments, may_upload, store_upload, uploader_names
-from workflow.documents import opinion_sheet_for
+from workflow.core.attachments import (
+    ACCEPTED,
+    get_attachment,
+    list_attachments,
+    may_upload,
+    store_upload,
+    uploader_names,
+)
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Case
+from workflow.documents import opinion_sheet_for
 
 KIND_LABELS = {
     "evidence": _l("Supporting document"),

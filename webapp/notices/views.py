@@ -16,8 +16,8 @@ from webapp.errors import field_errors, is_english
 from webapp.notices import bp
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Case, Notification, Role, Unit
-from workflow.notify.rules import PREFERENCE_FIELDS, mark_read, unread_count
 from workflow.core.queries import paginate
+from workflow.notify.rules import PREFERENCE_FIELDS, mark_read, unread_count
 
 
 def render_notice(notice: Notification) -> str:

@@ -15,10 +15,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
-from workflow.core import audit
 from workflow.accounts import throttle
-from workflow.core.actors import Actor
 from workflow.accounts.contacts import contact_problems, normalize_email, normalize_mobile
+from workflow.core import audit
+from workflow.core.actors import Actor
 from workflow.core.errors import AuthError, Forbidden, NotFound, Unprocessable
 from workflow.core.models import HUMAN_ROLES, UNIT_KIND_ROLES, LoginSession, LoginThrottle, Role, Unit, UnitKind, User
 

@@ -11,10 +11,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from workflow.accounts.auth import (
+    DEFAULT_POLICY,
+    Policy,
+    create_user,
+    end_all_sessions,
+    hash_password,
+    initial_password,
+)
+from workflow.accounts.contacts import contact_problems, normalize_email, normalize_mobile
 from workflow.core import audit
 from workflow.core.actors import Actor
-from workflow.accounts.auth import DEFAULT_POLICY, Policy, create_user, end_all_sessions, hash_password, initial_password
-from workflow.accounts.contacts import contact_problems, normalize_email, normalize_mobile
 from workflow.core.errors import Forbidden, NotFound, Unprocessable
 from workflow.core.models import HUMAN_ROLES, UNIT_KIND_ROLES, LoginSession, Role, Unit, UnitKind, User
 from workflow.core.queries import Page, paginate

@@ -14,9 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from workflow.core.yamlcheck import Checker, read_mapping
 from workflow.designation import application as app
 from workflow.designation.application import HONOURS, PLATFORM_KINDS, Text
-from workflow.core.yamlcheck import Checker, read_mapping
 
 TABLE_PATH = Path(__file__).resolve().parents[2] / "definitions" / "eligibility.yaml"
 OUTCOMES = ("pass", "fail", "judge")

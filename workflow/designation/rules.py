@@ -6,12 +6,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from workflow.designation import application, eligibility
 from workflow.core.access import MAX_ID
 from workflow.core.engine import FireContext
 from workflow.core.models import CaseParty, Unit, UnitKind
-from workflow.core.registry import action, guard
 from workflow.core.reasons import parse_date, reason
+from workflow.core.registry import action, guard
+from workflow.designation import application, eligibility
 
 
 @guard("application_fields_valid")

@@ -6,8 +6,8 @@ from typing import Any
 
 from workflow.core.actors import Actor
 from workflow.core.engine import FireContext
-from workflow.core.registry import action, guard
 from workflow.core.reasons import parse_date, reason
+from workflow.core.registry import action, guard
 
 SEVERITIES = {"low": ("一般", "Minor"), "medium": ("较重", "Significant"), "high": ("严重", "Serious")}
 MAX_TEXT = 5000
@@ -219,8 +219,8 @@ def draft_criticism(ctx: FireContext) -> None:
 def issue_criticism(ctx: FireContext) -> None:
     """Number the notice, attach it to the order and the town; a second criticism in a cycle proposes revocation."""
     from workflow.core.attachments import store_bytes
-    from workflow.documents import criticism_number
     from workflow.core.engine import next_number
+    from workflow.documents import criticism_number
 
     number = criticism_number(ctx.today.year, next_number(ctx.session, "criticism", ctx.today.year))
     notice = _notice(ctx, number)
