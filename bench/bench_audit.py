@@ -33,9 +33,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from workflow import processes
 from workflow.core import audit
 from workflow.core.calendar import local_date
 from workflow.core.db import make_engine, make_session_factory, migrate, transaction
+
+processes.load()
 
 VERIFY_TARGET = 100_000  # events per second
 SEARCH_TARGET_MS = 200

@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from notifications.dispatcher import dispatch
 from notifications.settings import NotifySettings, SmsSettings, SmtpSettings
+from workflow import processes
 from workflow.accounts.auth import create_user
 from workflow.core import audit
 from workflow.core.actors import Actor
@@ -41,6 +42,8 @@ from workflow.core.db import make_engine, make_session_factory, migrate, transac
 from workflow.core.engine import create_case
 from workflow.core.models import AuditEvent, OutboxMessage, Unit
 from workflow.towns.services import create_town
+
+processes.load()
 
 TARGET_SECONDS = 60.0
 START = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)  # Friday 09:00 in Yangquan: reminders go out

@@ -40,6 +40,7 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from workflow import processes
 from workflow.accounts.auth import create_user
 from workflow.core import audit
 from workflow.core import engine as engine_module
@@ -51,6 +52,8 @@ from workflow.core.deadlines import REMINDER_TIME, expiry_moment
 from workflow.core.engine import _Bound, create_case, fire
 from workflow.core.models import AuditEvent, Case, Deadline, Notification, Unit
 from workflow.towns.services import create_town
+
+processes.load()
 
 START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # Friday 10:00 in Yangquan
 APPLICATION = {

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from workflow import processes
 from workflow.accounts.auth import create_user
 from workflow.core.actors import Actor
 from workflow.core.db import make_engine, make_session_factory, migrate, transaction
@@ -30,6 +31,8 @@ from workflow.core.engine import create_case
 from workflow.core.models import AuditEvent, Case, Deadline, Notification, Unit
 from workflow.core.sweep import due_query, sweep
 from workflow.towns.services import create_town
+
+processes.load()
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 LOOKUP_TARGET_MS = 5.0

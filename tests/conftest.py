@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel, select
 
+from workflow import processes
 from workflow.accounts.auth import create_user
 from workflow.core import audit
 from workflow.core.actors import Actor
@@ -25,6 +26,8 @@ from workflow.core.deadlines import close_deadlines, insert_deadlines, plan_dead
 from workflow.core.engine import create_case
 from workflow.core.models import AuditEvent, Case, Unit, UnitKind, User
 from workflow.towns.services import create_town
+
+processes.load()
 
 TEST_DATABASE_URL = os.environ.get("ZYZ_TEST_DATABASE_URL", "")
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")

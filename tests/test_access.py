@@ -10,7 +10,7 @@ from workflow.core.actors import Actor
 from workflow.core.db import transaction
 from workflow.core.errors import NotFound
 from workflow.core.models import Case, CaseParty, Town
-from workflow.towns.services import registry_case
+from workflow.core.queries import registry_case
 
 
 @pytest.fixture

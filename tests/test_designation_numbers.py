@@ -6,7 +6,7 @@ from conftest import reload
 from workflow.core.actors import Actor
 from workflow.core.db import transaction
 from workflow.core.engine import fire
-from workflow.towns.services import registry_case
+from workflow.core.queries import registry_case
 
 APPLICATION = {"industry_category": "agriculture", "leading_industry": "小杂粮", "output_yi": 2.5}
 

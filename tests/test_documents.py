@@ -19,14 +19,10 @@ from workflow.core.db import transaction
 from workflow.core.engine import fire
 from workflow.core.errors import NotFound
 from workflow.core.models import Attachment, AuditEvent, Town
-from workflow.documents import (
-    attach_designation_notice,
-    criticism_notice,
-    criticism_number,
-    designation_notice,
-    opinion_sheet_for,
-)
-from workflow.towns.services import registry_case
+from workflow.core.queries import registry_case
+from workflow.designation.documents import opinion_sheet_for
+from workflow.supervision.documents import criticism_notice, criticism_number
+from workflow.towns.documents import attach_designation_notice, designation_notice
 
 APPLICATION = {"industry_category": "manufacturing", "leading_industry": "耐火材料", "main_products": "高铝砖",
                "output_yi": 12.5, "leading_enterprises": [{"name": "盂县耐材集团"}], "supporting_enterprises": 12}
@@ -105,7 +101,7 @@ def test_a_failing_sheet_rolls_the_conclusion_back(make, db, now, joint_review, 
     def broken(**_kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("workflow.documents.store_bytes", broken)
+    monkeypatch.setattr("workflow.designation.documents.store_bytes", broken)
     with transaction(db) as s, pytest.raises(OSError):
         fire(session=s, case_id=case.id, trigger="conclude", actor=make.actor(joint_review["office"]),
              now=now + timedelta(days=14))

@@ -19,8 +19,8 @@ from workflow.core.definitions import DEFINITIONS_DIR, parse_definition
 from workflow.core.engine import AFTER_FIRE, create_case, fire
 from workflow.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable, WorkflowError
 from workflow.core.models import AuditEvent, Case, CaseParty, Deadline, DefinitionSource
+from workflow.core.queries import registry_case
 from workflow.core.registry import ACTIONS, GUARDS
-from workflow.towns.services import registry_case
 
 
 def run(db, actor, case_id, trigger, now, **kwargs):

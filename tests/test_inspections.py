@@ -13,8 +13,8 @@ from workflow.core.db import transaction
 from workflow.core.engine import fire
 from workflow.core.errors import Unprocessable
 from workflow.core.models import Case
+from workflow.core.queries import registry_case
 from workflow.supervision.inspections import open_yearly_campaign, plan_campaign, plan_inspection
-from workflow.towns.services import registry_case
 
 
 def _designate(make, db, county):

@@ -12,8 +12,8 @@ from workflow.core.db import transaction
 from workflow.core.engine import fire
 from workflow.core.errors import Unprocessable
 from workflow.core.models import Attachment, AuditEvent, Deadline, Notification
+from workflow.core.queries import registry_case
 from workflow.core.sweep import sweep
-from workflow.towns.services import registry_case
 
 
 def local(day: date, hour: int = 10) -> datetime:

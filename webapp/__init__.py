@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from webapp.config import check_production, from_environment
 from webapp.database import close_db
 from webapp.extensions import babel, csrf, login_manager
+from workflow import processes
 from workflow.accounts.auth import PROFILES
 from workflow.core.db import make_engine, make_session_factory
 from workflow.core.settings import configure as configure_workflow
@@ -29,6 +30,7 @@ def select_locale() -> str:
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the application; the scheduler is never started here (see `zyz scheduler`)."""
+    processes.load()
     app = Flask(__name__, instance_path=os.environ.get("ZYZ_INSTANCE_PATH") or None)
     app.config.from_mapping(from_environment(app.instance_path))
     app.config.update(

@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from webapp.database import utcnow
+from workflow import processes
 from workflow.core import audit
 from workflow.core.catalog import CATALOG
 from workflow.core.db import make_engine, make_session_factory, migrate, transaction
@@ -27,6 +28,7 @@ def _create_app(*_args, **_kwargs):  # type: ignore[no-untyped-def]
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
 def main() -> None:
     """zyz — 阳泉市专业镇案件管理系统 (Yangquan professional towns case system)."""
+    processes.load()
 
 
 def _sessions():  # type: ignore[no-untyped-def]

@@ -24,7 +24,7 @@ from workflow.core.attachments import (
 )
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Case
-from workflow.documents import opinion_sheet_for
+from workflow.designation.documents import opinion_sheet_for
 
 KIND_LABELS = {
     "evidence": _l("Supporting document"),

@@ -9,8 +9,8 @@ from webapp.database import db
 from webapp.towns import bp
 from workflow.core.catalog import CATALOG
 from workflow.core.models import Attachment, Unit, UnitKind
+from workflow.core.reference import INDUSTRY_CATEGORIES
 from workflow.towns.registry_view import tiers, town_entries, town_entry
-from workflow.towns.services import INDUSTRY_CATEGORIES
 
 
 def _int(name: str, default: int = 0) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from workflow.core import audit
@@ -12,7 +11,6 @@ from workflow.core.actors import Actor
 from workflow.core.calendar import invalidate_calendar, package_knows, parse_days
 from workflow.core.errors import Forbidden, Unprocessable
 from workflow.core.models import CalendarDay, CalendarYear, Role
-from workflow.notify.rules import notify, recipients_by_role
 
 
 def enter_year(session: Session, *, year: int, text: str, actor: Actor, now: datetime) -> int:
@@ -56,12 +54,3 @@ def known_years(session: Session) -> dict[int, str]:
     entered = set(session.exec(select(CalendarYear.year)).all())
     latest = max([*entered, 2026]) + 2
     return {y: "table" if y in entered else "package" if package_knows(y) else "none" for y in range(2004, latest + 1)}
-
-
-def warn_missing_year(session: Session, *, year: int, now: datetime) -> int:
-    """Tell the office, once in each calendar year, that `year`'s holidays are not entered."""
-    query = sa.select(CalendarYear.year).where(CalendarYear.year == year)  # type: ignore[call-overload]
-    if session.connection().execute(query).first():
-        return 0
-    return notify(session, user_ids=recipients_by_role(session, "office"), case_id=None, kind="calendar_missing",
-                  params={"year": year}, source=f"calendar-missing:{year}:warned-{now.year}", now=now)

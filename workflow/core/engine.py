@@ -86,6 +86,8 @@ class _Bound:
 
 Hook = Callable[[FireContext, str], None]
 AFTER_FIRE: list[Hook] = []  # (ctx, from_state): notifications plug in here, inside the transaction
+# hook(session, year=..., now=...): a deadline was counted with weekends only, its year's holidays unknown
+ESTIMATED_YEAR: list[Callable[..., Any]] = []
 
 
 def fire(
@@ -266,9 +268,8 @@ def create_case(
 
 
 def _warn_estimates(session: Session, planned: list[dict[str, Any]], now: datetime) -> None:
-    """A deadline counted with weekends only: the office is told that year's holidays are missing."""
-    from workflow.core.calendar_admin import warn_missing_year
-
+    """A deadline counted with weekends only: the ESTIMATED_YEAR hooks hear of its year (the office is told)."""
     for year in sorted({int(row["due_date"][:4]) for row in planned if row["is_estimated"]}):
-        warn_missing_year(session, year=year, now=now)
+        for hook in ESTIMATED_YEAR:
+            hook(session, year=year, now=now)
 

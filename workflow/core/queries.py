@@ -172,3 +172,8 @@ def sent_reminders(session: Session, case_id: int) -> list[Deadline]:
     return list(session.exec(select(Deadline).where(
         Deadline.case_id == case_id, Deadline.kind == "reminder",
         Deadline.status == DeadlineStatus.fired.value).order_by(Deadline.fired_at)))  # type: ignore[arg-type]
+
+
+def registry_case(session: Session, town_id: int) -> Case | None:
+    """The town's registry record (the case of definition `town` that every town has from its creation)."""
+    return session.exec(select(Case).where(Case.definition_key == "town", Case.town_id == town_id)).first()

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from workflow.core.engine import FireContext
+from typing import Any
 
 # A guard returns the reasons it refuses (empty when it passes): {"zh", "en"} and, when a form field is
 # to blame, "field" (workflow/core/reasons.py: reason).
 GuardResult = list[dict[str, Any]]
-GuardFn = Callable[["FireContext"], GuardResult]
-ActionFn = Callable[["FireContext"], Any]
+# Both take the workflow.core.engine.FireContext of the step (named here as Any: the engine imports this module).
+GuardFn = Callable[[Any], GuardResult]
+ActionFn = Callable[[Any], Any]
 
 GUARDS: dict[str, GuardFn] = {}
 ACTIONS: dict[str, ActionFn] = {}
@@ -43,5 +41,10 @@ def action(name: str) -> Callable[[ActionFn], ActionFn]:
 
 
 def load_rules() -> None:
-    """Import every module that registers guards and actions."""
-    import workflow.rules  # noqa: F401
+    """Refuse to read definitions before any process has registered its guards and actions.
+
+    The core never imports a process: each process package registers itself when the application starts
+    (`workflow.processes.load()`, called by the web app, the `zyz` command and the tests).
+    """
+    if not GUARDS and not ACTIONS:
+        raise RuntimeError("no process is registered: call workflow.processes.load() when the application starts")

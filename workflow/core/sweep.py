@@ -28,9 +28,25 @@ from workflow.core.db import is_sqlite, transaction
 from workflow.core.engine import fire
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Case, Deadline, DeadlineStatus
-from workflow.notify.rules import notify, recipient_ids
 
 log = logging.getLogger(__name__)
+
+
+class _NobodyTold:
+    """Until a process says who is told of deadlines (workflow.notify does, at start), nobody is."""
+
+    @staticmethod
+    def recipient_ids(conn: sa.Connection, case_id: int, county_id: int | None, selectors: Any) -> list[int]:
+        return []
+
+    @staticmethod
+    def notify(session: Session, **_: Any) -> int:
+        return 0
+
+
+# Who is told of a reminder or an expiry: `recipient_ids(conn, case_id, county_id, selectors)` and
+# `notify(session, user_ids=..., case_id=..., kind=..., params=..., source=..., now=..., deadline=...)`.
+NOTIFIER: Any = _NobodyTold
 _table = Deadline.__table__  # type: ignore[attr-defined]
 BATCH = 50  # a batch holds the audit head until it commits: web requests wait for it
 
@@ -161,15 +177,15 @@ def _process(session: Session, row: Any, *, now: datetime, calendar: WorkCalenda
               "state": definition.state_label(row.state), "state_en": definition.state_label(row.state, "en")}
     conn = session.connection()
     if row.kind == "reminder":
-        users = recipient_ids(conn, row.case_id, row.county_id, remind)
-        notify(session, user_ids=users, case_id=row.case_id, kind="reminder", params=params,
+        users = NOTIFIER.recipient_ids(conn, row.case_id, row.county_id, remind)
+        NOTIFIER.notify(session, user_ids=users, case_id=row.case_id, kind="reminder", params=params,
                source=f"deadline:{row.id}", now=now, deadline=row)
         audit.record(session, kind="reminder_sent", now=now, actor=Actor.system(), case_id=row.case_id,
                      county_id=row.county_id, data={"deadline_id": row.id, "deadline": row.name,
                                                     "days_before": row.offset_days, "recipients": len(users)})
         result.reminders += 1
         return DeadlineStatus.fired.value
-    users = recipient_ids(conn, row.case_id, row.county_id, (*remind, "office"))
+    users = NOTIFIER.recipient_ids(conn, row.case_id, row.county_id, (*remind, "office"))
     if row.trigger:
         try:
             case = fire(session=session, case_id=row.case_id, trigger=row.trigger, actor=Actor.system(),
@@ -179,7 +195,7 @@ def _process(session: Session, row: Any, *, now: datetime, calendar: WorkCalenda
             raise
         params = {**params, "new_state": definition.state_label(case.state),
                   "new_state_en": definition.state_label(case.state, "en")}
-    notify(session, user_ids=users, case_id=row.case_id, kind="expired", params=params,
+    NOTIFIER.notify(session, user_ids=users, case_id=row.case_id, kind="expired", params=params,
            source=f"deadline:{row.id}", now=now, deadline=row)
     result.expiries += 1
     return DeadlineStatus.fired.value

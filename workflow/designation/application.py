@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from workflow.core.reference import INDUSTRY_CATEGORIES
 from workflow.core.yamlcheck import Label
-from workflow.towns.services import INDUSTRY_CATEGORIES
 
 
 def reason(zh: str, en: str, field: str) -> dict[str, Any]:

@@ -132,7 +132,7 @@ def close_opinions(ctx: FireContext) -> None:
             opinions[str(unit_id)] = {"unit": names.get(unit_id), "answer": "no_objection_deemed",
                                       "reason": "逾期视为无意见", "by": None, "at": None}
     ctx.data["opinions"] = opinions
-    from workflow.documents import attach_opinion_sheet
+    from workflow.designation.documents import attach_opinion_sheet
 
     attach_opinion_sheet(ctx.session, ctx.case, ctx.now, data=ctx.data)
 
@@ -161,14 +161,6 @@ def experts_recorded(ctx: FireContext) -> list[dict[str, Any]]:
     if not ctx.data.get("experts") or not ctx.data.get("expert_recommendation"):
         return [reason("尚未录入专家评审结果", "the expert review has not been recorded")]
     return []
-
-
-@action("designate_town")
-def designate_town(ctx: FireContext) -> None:
-    """Give the designation its number and move the town's registry record to municipal level."""
-    from workflow.towns.services import designate
-
-    designate(ctx)
 
 
 def expert_average(data: dict[str, Any]) -> float | None:

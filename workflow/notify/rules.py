@@ -6,8 +6,7 @@ the deadline sweep (`notify`) — so a cause that rolls back leaves neither noti
 behind. An outbox row holds the event, the recipient, the channel and the parameters; composing and
 sending it is the business of `notifications/`, which reads this layer and is never imported by it.
 
-Importing this module installs the two hooks; every process that fires transitions imports it (the web
-app through its notification centre, the scheduler through the sweep).
+The package registers the hooks when the application starts (workflow.notify.register).
 """
 
 from __future__ import annotations
@@ -569,9 +568,6 @@ def install() -> None:
         engine.AFTER_FIRE.append(_after_fire)
     if not sa.event.contains(Case, "after_insert", _case_created):
         sa.event.listen(Case, "after_insert", _case_created)
-
-
-install()
 
 
 # --- the notification centre -----------------------------------------------------------------------------------

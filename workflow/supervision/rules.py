@@ -195,7 +195,7 @@ def _order_names(ctx: FireContext) -> tuple[str, str]:
 
 
 def _notice(ctx: FireContext, number: str) -> bytes:
-    from workflow.documents import criticism_notice
+    from workflow.supervision.documents import criticism_notice
 
     town, county = _order_names(ctx)
     return criticism_notice(number=number, county=county, town=town, order=f"限期整改通知（{ctx.case.number}）",
@@ -220,7 +220,7 @@ def issue_criticism(ctx: FireContext) -> None:
     """Number the notice, attach it to the order and the town; a second criticism in a cycle proposes revocation."""
     from workflow.core.attachments import store_bytes
     from workflow.core.engine import next_number
-    from workflow.documents import criticism_number
+    from workflow.supervision.documents import criticism_number
 
     number = criticism_number(ctx.today.year, next_number(ctx.session, "criticism", ctx.today.year))
     notice = _notice(ctx, number)
@@ -239,7 +239,7 @@ def _propose_revocation_if_repeated(ctx: FireContext) -> None:
 
     from workflow.core.engine import fire
     from workflow.core.models import Case
-    from workflow.towns.services import registry_case
+    from workflow.core.queries import registry_case
 
     if ctx.case.town_id is None:
         return

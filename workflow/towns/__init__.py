@@ -1,0 +1,6 @@
+"""The town registry: towns, their records, designation numbers."""
+
+
+def register() -> None:
+    """Register this process's guards and actions with the core."""
+    from workflow.towns import rules  # noqa: F401  (registers on import)

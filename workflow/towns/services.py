@@ -11,17 +11,14 @@ from workflow.core import audit
 from workflow.core.actors import Actor
 from workflow.core.calendar import local_date
 from workflow.core.errors import Forbidden, Unprocessable
-from workflow.core.models import Case, Role, Town, Unit, UnitKind
+from workflow.core.models import Role, Town, Unit, UnitKind
+from workflow.core.queries import registry_case
+from workflow.core.reference import INDUSTRY_CATEGORIES
 from workflow.core.settings import settings
 
 if TYPE_CHECKING:
     from workflow.core.engine import FireContext
 
-INDUSTRY_CATEGORIES = {
-    "manufacturing": ("制造业", "Manufacturing"),
-    "agriculture": ("特优农业", "Specialty agriculture"),
-    "light_industry": ("特色轻工（工艺美术）", "Specialty light industry (arts and crafts)"),
-}
 
 
 def create_town(*, session: Session, actor: Actor, name: str, county_id: int, now: datetime,
@@ -58,11 +55,6 @@ def create_town(*, session: Session, actor: Actor, name: str, county_id: int, no
     return town
 
 
-def registry_case(session: Session, town_id: int) -> Case | None:
-    """The town's registry record (definition `town`)."""
-    return session.exec(select(Case).where(Case.definition_key == "town", Case.town_id == town_id)).first()
-
-
 def designation_number(year: int, n: int) -> str:
     return f"阳专镇〔{year}〕{n}号"
 
@@ -88,6 +80,6 @@ def designate(ctx: FireContext) -> None:
          payload={"designation_number": number, "designated_date": today.isoformat(),
                   "review_date": review.isoformat(), "designation_case_id": ctx.case.id,
                   "industry_category": ctx.data.get("industry_category"), "output_yi": ctx.data.get("output_yi")})
-    from workflow.documents import attach_designation_notice
+    from workflow.towns.documents import attach_designation_notice
 
     attach_designation_notice(ctx.session, ctx.case, ctx.now, data=ctx.data)

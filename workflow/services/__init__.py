@@ -1,1 +1,0 @@
-"""Service functions, one per use case; keyword-only, with session, actor and `now` passed in."""
