@@ -72,16 +72,16 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("auth.language", "POST"): same(302),
     ("auth.password", "GET"): {**same(200), "anonymous": 302},
     ("auth.password", "POST"): {**same(422), "anonymous": 302},
-    ("notices.index", "GET"): {**same(200), "anonymous": 302},
-    ("notices.read", "POST"): same(LOGIN),  # another user's notification changes nothing, like a missing one
-    ("notices.read_all", "POST"): same(302),
-    ("notices.preferences", "GET"): {**same(200), "anonymous": 302},
-    ("notices.preferences", "POST"): {**same(422), "anonymous": 302},  # an empty form: reminders need a channel
-    ("notices.failed", "GET"): only("office", 200),
-    ("notices.retry", "POST"): {**dict.fromkeys(ROLES, REFUSED), "office": (302, 302, 302),
+    ("notify.index", "GET"): {**same(200), "anonymous": 302},
+    ("notify.read", "POST"): same(LOGIN),  # another user's notification changes nothing, like a missing one
+    ("notify.read_all", "POST"): same(302),
+    ("notify.preferences", "GET"): {**same(200), "anonymous": 302},
+    ("notify.preferences", "POST"): {**same(422), "anonymous": 302},  # an empty form: reminders need a channel
+    ("notify.failed", "GET"): only("office", 200),
+    ("notify.retry", "POST"): {**dict.fromkeys(ROLES, REFUSED), "office": (302, 302, 302),
                                 "anonymous": LOGIN},  # back to the list, with a message (a missing one too)
-    ("notices.user_preferences", "GET"): admin_page(200, missing=404),
-    ("notices.user_preferences", "POST"): admin_page(422, missing=404),
+    ("notify.user_preferences", "GET"): admin_page(200, missing=404),
+    ("notify.user_preferences", "POST"): admin_page(422, missing=404),
     ("cases.index", "GET"): same(302),  # each role to its own start page
     # --- the business: cases, towns, files, supervision -------------------------------------------------------
     ("cases.inbox", "GET"): business(200),
@@ -94,15 +94,15 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("cases.transition", "POST"): case_page(county=(403, 404, 404), office=(403, 403, 404), member=(422, 404, 404),
                                             leader=(403, 403, 404)),
     # the application form is the county's; in consultation it sends the county back to the case page
-    ("cases.application", "GET"): case_page(county=(302, 404, 404), office=(403, 403, 404), member=(403, 404, 404),
-                                            leader=(403, 403, 404)),
-    ("cases.application", "POST"): case_page(county=(302, 404, 404), office=(403, 403, 404),
-                                             member=(403, 404, 404), leader=(403, 403, 404)),
+    ("designation.application", "GET"): case_page(county=(302, 404, 404), office=(403, 403, 404),
+                                                  member=(403, 404, 404), leader=(403, 403, 404)),
+    ("designation.application", "POST"): case_page(county=(302, 404, 404), office=(403, 403, 404),
+                                                   member=(403, 404, 404), leader=(403, 403, 404)),
     ("cases.new_case", "GET"): business(403, county=302, office=200),  # a county starts on the application form
     ("cases.new_case", "POST"): business(403, county=302, office=422),
-    ("cases.new_application", "GET"): business(403, county=200),
-    ("cases.new_application", "POST"): business(403, county=422),
-    ("cases.eligibility_preview", "POST"): business(200),
+    ("designation.new_application", "GET"): business(403, county=200),
+    ("designation.new_application", "POST"): business(403, county=422),
+    ("designation.eligibility_preview", "POST"): business(200),
     ("files.download", "GET"): case_page(),
     ("files.opinion_sheet", "GET"): case_page(),
     ("files.upload", "POST"): case_page(county=(302, 404, 404), office=(302, 302, 404), member=(302, 404, 404),
@@ -339,7 +339,7 @@ def test_what_changes_state_refuses_get(app, world):
     readable = {rule.rule for rule in app.url_map.iter_rules() if "GET" in (rule.methods or ())}
     post_only = [rule for rule in app.url_map.iter_rules() if rule.rule not in readable]
     names = {rule.endpoint for rule in post_only}
-    assert {"auth.logout", "auth.language", "notices.read", "notices.read_all", "admin.disable_user",
+    assert {"auth.logout", "auth.language", "notify.read", "notify.read_all", "admin.disable_user",
             "admin.enable_user", "admin.unlock_user", "admin.reset_user_password", "admin.end_user_sessions",
             "api.token", "api.transition"} <= names
     for rule in post_only:

@@ -392,10 +392,10 @@ def test_partials_for_the_case_page(app, make, county):
     case = make.case("designation", by=county, data={**COMPLETE, "output_yi": 8.5, "brands": [
         {"name": "阳泉造", "level": "province"}], "platforms": [{"kind": "ecommerce", "name": "电商园"}]})
     with app.test_request_context("/"):
-        panel = render_template_string('{% include "cases/_eligibility.html" %}', case=case)
-        data = render_template_string('{% include "cases/_application.html" %}', case=case)
+        panel = render_template_string('{% include "designation/_eligibility.html" %}', case=case)
+        data = render_template_string('{% include "designation/_application.html" %}', case=case)
         rectification = make.case("rectification", by=make.user("office"), data={"problem": "x"})
-        assert render_template_string('{% include "cases/_eligibility.html" %}', case=rectification).strip() == ""
+        assert render_template_string('{% include "designation/_eligibility.html" %}', case=rectification).strip() == ""
     assert "制造业类主导产业产值 8.50 亿元，低于 10 亿元" in panel and 'aria-live' not in panel
     assert "专精特新：阳泉重工" in panel
     assert "8.50 亿元" in data and "省级" in data and "电子商务" in data and "电商园" in data

@@ -76,7 +76,7 @@ def create_app(config: dict | None = None) -> Flask:
             if any("\x00" in value for _, values in source.lists() for value in values):
                 abort(400)
 
-    from webapp import admin, auth, cases, errors, files, notices, supervision, templating, towns
+    from webapp import admin, auth, cases, designation, errors, files, notify, supervision, templating, towns
     from webapp.api import blueprint as api
     from webapp.auth import roles
 
@@ -86,8 +86,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(designation.bp)
     app.register_blueprint(files.bp)
-    app.register_blueprint(notices.bp)
+    app.register_blueprint(notify.bp)
     app.register_blueprint(towns.bp)
     app.register_blueprint(supervision.bp)
     app.register_blueprint(api.bp)

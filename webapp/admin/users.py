@@ -37,7 +37,7 @@ def account_status_label(status: str) -> str:
 
 @bp.app_template_global()
 def notification_settings_url(user_id: int) -> str | None:
-    """The page for a user's contact details and notification preferences, once it exists (webapp/notices)."""
+    """The page for a user's contact details and notification preferences, once it exists (webapp/notify)."""
     for rule in current_app.url_map.iter_rules():
         if rule.rule == NOTIFICATION_SETTINGS_RULE:
             return url_for(rule.endpoint, user_id=user_id)

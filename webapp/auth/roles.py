@@ -32,7 +32,7 @@ def home_url() -> str:
         return url_for("auditor.search")
     if role in BUSINESS_ROLES:
         return url_for("cases.inbox")
-    return url_for("notices.index")
+    return url_for("notify.index")
 
 
 def is_business() -> bool:

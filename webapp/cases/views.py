@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from webapp.auth.current import actor
 from webapp.auth.roles import home_url
-from webapp.cases import bp
+from webapp.cases import DETAILS, NEW_CASE_PAGES, OWN_PAGES, bp
 from webapp.cases.fields import SEVERITY_CHOICES, read_payload, widget
 from webapp.database import db, unit_of_work, utcnow
 from webapp.diagrams import diagram_svg
@@ -75,9 +75,9 @@ def new_case():  # type: ignore[no-untyped-def]
     creatable = [k for k in CATALOG.keys() if me.role in CATALOG.current(k).create_roles and k != "town"]
     if not creatable:
         abort(403)
-    if "designation" in creatable and (creatable == ["designation"]
-                                       or request.values.get("definition") == "designation"):
-        return redirect(url_for("cases.new_application"))  # an application starts on its own form
+    for definition, endpoint in NEW_CASE_PAGES.items():  # e.g. an application starts on its own form
+        if definition in creatable and (creatable == [definition] or request.values.get("definition") == definition):
+            return redirect(url_for(endpoint))
     towns = db().exec(select(Town).where(town_filter(me)).order_by(Town.county_id, Town.name)).all()
     errors: dict[str, list[str]] = {}
     chosen = request.values.get("definition")
@@ -188,8 +188,11 @@ def transition(case_id: int, trigger: str):  # type: ignore[no-untyped-def]
                            county=s.get(Unit, case.county_id)), status if errors else 200
 
 
-# Transitions with a page of their own instead of the generic transition form.
-OWN_PAGES = {("designation", "edit"): "cases.application"}
+@bp.app_template_global()
+def detail_template(case: Case) -> list[str]:
+    """The templates of a case's own part of the case page: its process's, else the generic one."""
+    return [DETAILS[case.definition_key], "cases/_detail_generic.html"] if case.definition_key in DETAILS \
+        else ["cases/_detail_generic.html"]
 
 
 @bp.app_template_global()

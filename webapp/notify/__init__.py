@@ -2,6 +2,6 @@
 
 from flask import Blueprint
 
-bp = Blueprint("notices", __name__)
+bp = Blueprint("notify", __name__)
 
-from webapp.notices import views  # noqa: E402,F401
+from webapp.notify import views  # noqa: E402,F401

@@ -13,7 +13,7 @@ from notifications import preferences as preference_service
 from webapp.auth.current import actor
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import field_errors, is_english
-from webapp.notices import bp
+from webapp.notify import bp
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Case, Notification, Role, Unit
 from workflow.core.queries import paginate
@@ -64,7 +64,7 @@ def index():  # type: ignore[no-untyped-def]
         query = query.where(Notification.read_at.is_(None))  # type: ignore[union-attr]
     page = paginate(db(), query.order_by(Notification.id.desc()), _int_arg("page"), 20)  # type: ignore[union-attr]
     failed = outbox_service.failed_count(db()) if current_user.role == Role.office else 0
-    return render_template("notices/index.html", page=page, render_notice=render_notice, failed=failed,
+    return render_template("notify/index.html", page=page, render_notice=render_notice, failed=failed,
                            unread_only=request.args.get("unread") == "1")
 
 
@@ -76,7 +76,7 @@ def read(notice_id: int):  # type: ignore[no-untyped-def]
         mark_read(s, user_id=current_user.row.id, notification_id=notice_id, now=utcnow())
     if request.form.get("open") == "1" and row is not None and row.user_id == current_user.row.id and row.case_id:
         return redirect(url_for("cases.show", case_id=row.case_id))
-    return redirect(url_for("notices.index"))
+    return redirect(url_for("notify.index"))
 
 
 @bp.route("/notifications/read-all", methods=["POST"])
@@ -84,7 +84,7 @@ def read(notice_id: int):  # type: ignore[no-untyped-def]
 def read_all():  # type: ignore[no-untyped-def]
     with unit_of_work() as s:
         mark_read(s, user_id=current_user.row.id, now=utcnow())
-    return redirect(url_for("notices.index"))
+    return redirect(url_for("notify.index"))
 
 
 # --- preferences ---------------------------------------------------------------------------------------------
@@ -114,10 +114,10 @@ def _preferences_page(user_id: int, *, template_for_admin: bool):  # type: ignor
             errors = field_errors(exc)
         else:
             flash(_("Notification settings saved."), "success")
-            target = "notices.user_preferences" if template_for_admin else "notices.preferences"
+            target = "notify.user_preferences" if template_for_admin else "notify.preferences"
             return redirect(url_for(target, **({"user_id": user_id} if template_for_admin else {})))
     unit = db().get(Unit, user.unit_id)
-    return render_template("notices/preferences.html", user=user, unit=unit, values=values, contact=contact,
+    return render_template("notify/preferences.html", user=user, unit=unit, values=values, contact=contact,
                            errors=errors, for_admin=template_for_admin), 422 if errors else 200
 
 
@@ -145,7 +145,7 @@ def failed():  # type: ignore[no-untyped-def]
         abort(403)
     page = _int_arg("page")
     rows, total = outbox_service.failed(db(), page=page, per_page=50)
-    return render_template("notices/failed.html", rows=rows, total=total, page=page,
+    return render_template("notify/failed.html", rows=rows, total=total, page=page,
                            pages=max(1, (total + 49) // 50))
 
 
@@ -162,14 +162,14 @@ def retry(outbox_id: int):  # type: ignore[no-untyped-def]
     else:
         flash(_("The message is queued again."), "success")
     back = request.form.get("next", "")
-    return redirect(back if back.startswith("/") and not back.startswith("//") else url_for("notices.failed"))
+    return redirect(back if back.startswith("/") and not back.startswith("//") else url_for("notify.failed"))
 
 
 # --- the case page's delivery status --------------------------------------------------------------------------
 
 
 def case_deliveries(case: Case) -> list[outbox_service.Delivery]:
-    """The e-mails and SMS of a case the viewer may see (cases/show.html includes notices/_deliveries.html)."""
+    """The e-mails and SMS of a case the viewer may see (cases/show.html includes notify/_deliveries.html)."""
     if not current_user.is_authenticated:
         return []
     return outbox_service.deliveries(db(), case_id=case.id, viewer=actor())  # type: ignore[arg-type]

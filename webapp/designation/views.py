@@ -17,8 +17,8 @@ from sqlmodel import select
 from werkzeug.datastructures import MultiDict
 
 from webapp.auth.current import actor
-from webapp.cases import bp
 from webapp.database import db, unit_of_work, utcnow
+from webapp.designation import bp
 from webapp.errors import field_errors, is_english, message_of
 from webapp.templating import lang
 from workflow.core.access import get_case, town_filter
@@ -159,10 +159,11 @@ def _render(*, form: MultiDict, errors: dict[str, list[str]], case: Case | None 
         spec = definition.transition("submit", case.state) or definition.transition("resubmit", case.state)
     groups = {g: {"prefix": p, "rows": _rows(form, g)} for g, (p, _f, _i) in GROUPS.items()}
     return render_template(
-        "cases/application_form.html", form=form, errors=errors, case=case, town=town, towns=towns,
+        "designation/application_form.html", form=form, errors=errors, case=case, town=town, towns=towns,
         fields=schema.FIELDS, schema=schema, groups=groups, eligibility=result, focus=focus,
         submit_spec=spec, checked=checked,
-        action_url=url_for("cases.application", case_id=case.id) if case else url_for("cases.new_application"),
+        action_url=(url_for("designation.application", case_id=case.id) if case
+                    else url_for("designation.new_application")),
     ), status
 
 
@@ -234,7 +235,7 @@ def new_application():  # type: ignore[no-untyped-def]
     if action == "submit":
         return _submit(case, form)
     flash(_("Application %(number)s saved as a draft.", number=case.number), "success")
-    return redirect(url_for("cases.application", case_id=case.id))
+    return redirect(url_for("designation.application", case_id=case.id))
 
 
 def _editable_case(case_id: int) -> Case:
@@ -279,7 +280,7 @@ def application(case_id: int):  # type: ignore[no-untyped-def]
     if action == "submit":
         return _submit(case, form)
     flash(_("Application saved."), "success")
-    return redirect(url_for("cases.application", case_id=case.id))
+    return redirect(url_for("designation.application", case_id=case.id))
 
 
 def _submit(case: Case, form: MultiDict):  # type: ignore[no-untyped-def]
@@ -308,14 +309,14 @@ def eligibility_preview():  # type: ignore[no-untyped-def]
     """The eligibility panel for what the form holds now (application.js asks while the county types)."""
     actor()
     data, _problems = read_form(request.form)
-    return render_template("cases/_eligibility.html", eligibility=eligibility.evaluate(data), live=True)
+    return render_template("designation/_eligibility.html", eligibility=eligibility.evaluate(data), live=True)
 
 
 # --- the case page -------------------------------------------------------------------------------------------
 
 
 def eligibility_panel_context(case: Case) -> dict[str, Any]:
-    """Context for cases/_eligibility.html on a case page: the evaluation of its application (None otherwise)."""
+    """Context for designation/_eligibility.html on a case page: the evaluation of its application (None otherwise)."""
     if case is None or case.definition_key != DEFINITION:
         return {"eligibility": None}
     return {"eligibility": eligibility.evaluate(case.data or {})}
