@@ -224,7 +224,7 @@ def make(db, now) -> Factory:
 def footprint(db) -> tuple[int, list[tuple[int, int, str]]]:
     """How many audit events, and each case's (id, version, state): unchanged means nothing was written.
 
-    A refusal (403) is itself recorded as a permission_refused event (tests/test_audit_refusals.py); that one
+    A refusal (403) is itself recorded as a permission_refused event (tests/core/test_audit_refusals.py); that one
     is left out here, since these tests ask whether the refused action wrote anything."""
     with transaction(db) as s:
         events = s.exec(select(sa.func.count()).select_from(AuditEvent)

@@ -22,8 +22,8 @@ from workflow.core.definitions import DEFINITIONS_DIR, PROCESS_FILES
 from workflow.core.models import AuditEvent, Unit, User
 from workflow.seed import COUNTIES, LEADING_GROUP, MEMBER_UNITS, OFFICE
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "definitions"
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "definitions"
 
 
 @pytest.fixture

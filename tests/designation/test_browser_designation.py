@@ -17,7 +17,7 @@ from workflow.core.db import transaction
 from workflow.seed import ensure_reference_units
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-SAMPLE_PDF = Path(__file__).parent / "fixtures" / "files" / "sample.pdf"
+SAMPLE_PDF = Path(__file__).resolve().parents[1] / "fixtures" / "files" / "sample.pdf"
 START = datetime(2026, 11, 27, 10, 0, tzinfo=LOCAL_TZ).astimezone(UTC)  # a Friday morning in Yangquan
 
 

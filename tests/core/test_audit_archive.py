@@ -26,7 +26,7 @@ from workflow.core.models import AuditEvent
 
 TABLE = AuditEvent.__table__
 KEY = "archive-test-key-0123456789abcdef0123456789"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from workflow.core.db import transaction
 from workflow.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from workflow.core.models import Attachment, AuditEvent, CaseParty
 
-SAMPLES = Path(__file__).resolve().parent / "fixtures" / "files"
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "files"
 MB = 1024 * 1024
 SAMPLE_TYPES = [
     ("sample.pdf", "application/pdf"),

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BANDIT = Path(sys.executable).parent / "bandit"
 PACKAGES = ("workflow", "webapp", "notifications")
 NOSEC = re.compile(r"#\s*nosec\b(?P<rest>.*)$")

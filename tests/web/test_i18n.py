@@ -15,7 +15,7 @@ from babel.messages.pofile import read_po
 from workflow.core.catalog import CATALOG
 from workflow.core.definitions import DEFINITIONS_DIR
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = ROOT / "webapp" / "translations" / "zh_Hans_CN" / "LC_MESSAGES"
 CJK = re.compile(r"[\u3400-\u9fff]")
 

@@ -22,7 +22,7 @@ from workflow.accounts.auth import ASVS, MLPS, password_problems
 from workflow.core.db import transaction
 from workflow.core.models import AuditEvent, LoginSession, User
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "webapp" / "templates"
 COOKIE = "zyz_session"
 NEW_PASSWORD = "Neues-Passwort-2027"

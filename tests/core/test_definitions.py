@@ -16,7 +16,7 @@ from workflow.core.definitions import (
     parse_definition,
 )
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "definitions"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "definitions"
 
 # fixture file -> the one error it must produce, after the file name (key: problem)
 BROKEN = {
