@@ -37,15 +37,15 @@ from notifications.settings import NotifySettings
 from notifications.sms import SmsGateway, build_gateway, mask
 from workflow.core import audit
 from workflow.core.actors import Actor
-from workflow.core.db import Prepared, is_sqlite, transaction
+from workflow.core.db import Prepared, is_sqlite, table_of, transaction
 from workflow.core.models import Case, NotificationPreference, OutboxMessage, OutboxStatus, User
 from workflow.notify.rules import Preferences, quiet_until, rules
 
 log = logging.getLogger(__name__)
-_outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
-_users = User.__table__  # type: ignore[attr-defined]
-_prefs = NotificationPreference.__table__  # type: ignore[attr-defined]
-_cases = Case.__table__  # type: ignore[attr-defined]
+_outbox = table_of(OutboxMessage)
+_users = table_of(User)
+_prefs = table_of(NotificationPreference)
+_cases = table_of(Case)
 # Built once: they run for every message.
 _MARK = Prepared(_outbox.update().where(_outbox.c.id == sa.bindparam("b_id"),
                                         _outbox.c.claimed_by == sa.bindparam("b_worker")))

@@ -11,14 +11,15 @@ from sqlmodel import Session
 
 from workflow.core import audit
 from workflow.core.actors import Actor
+from workflow.core.db import table_of
 from workflow.core.errors import Conflict, Forbidden, NotFound
 from workflow.core.models import Case, OutboxMessage, OutboxStatus, Role, Unit, User
 from workflow.notify.rules import rules
 
-_outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
-_users = User.__table__  # type: ignore[attr-defined]
-_units = Unit.__table__  # type: ignore[attr-defined]
-_cases = Case.__table__  # type: ignore[attr-defined]
+_outbox = table_of(OutboxMessage)
+_users = table_of(User)
+_units = table_of(Unit)
+_cases = table_of(Case)
 SEE_ALL = (Role.office.value, Role.leader.value)  # who sees every message of a case they may see
 
 

@@ -11,12 +11,12 @@ from sqlmodel import Session
 from workflow.accounts.contacts import contact_problems, normalize_email, normalize_mobile
 from workflow.core import audit
 from workflow.core.actors import Actor
-from workflow.core.db import is_sqlite
+from workflow.core.db import is_sqlite, table_of
 from workflow.core.errors import Forbidden, NotFound, Unprocessable
 from workflow.core.models import NotificationPreference, Role, User
 from workflow.notify.rules import LANGUAGES, PREFERENCE_FIELDS, Preferences, parse_clock, preferences_of
 
-_prefs = NotificationPreference.__table__  # type: ignore[attr-defined]
+_prefs = table_of(NotificationPreference)
 SWITCHES = ("deadline_email", "deadline_sms", "event_email", "event_sms")
 
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO, Any
 
 import click
-from flask import current_app
+from apscheduler.schedulers.base import BaseScheduler
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
 
 from webapp.database import utcnow
 from workflow import processes
@@ -19,7 +24,7 @@ from workflow.core.definitions import DefinitionError, load_file
 from workflow.core.errors import WorkflowError
 
 
-def _create_app(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+def _create_app(*_args: Any, **_kwargs: Any) -> Flask:
     from webapp import create_app
 
     return create_app()
@@ -31,7 +36,7 @@ def main() -> None:
     processes.load()
 
 
-def _sessions():  # type: ignore[no-untyped-def]
+def _sessions() -> sessionmaker[Session]:
     return current_app.extensions["zyz"]["sessions"]
 
 
@@ -171,7 +176,7 @@ def definitions_show(key: str) -> None:
                    f"{'  ' + '; '.join(extra) if extra else ''}")
 
 
-def _scheduler(app, *, background: bool):  # type: ignore[no-untyped-def]
+def _scheduler(app: Flask, *, background: bool) -> BaseScheduler:
     """The scheduler with the deadline sweep, the yearly inspection campaign (checked daily and at start) and
     the notification dispatcher (every ZYZ_NOTIFY_SECONDS)."""
     from datetime import UTC, datetime
@@ -188,7 +193,7 @@ def _scheduler(app, *, background: bool):  # type: ignore[no-untyped-def]
         with transaction(sessions) as s:
             open_yearly_campaign(session=s, now=utcnow(), month_day=app.config["INSPECTION_DATE"])
 
-    jobs = (("yearly-inspections", yearly_inspections,
+    jobs: tuple[tuple[str, Callable[[], Any], dict[str, Any]], ...] = (("yearly-inspections", yearly_inspections,
              {"trigger": "cron", "hour": 8, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),
             ("notification-dispatch", dispatcher_job(sessions, NotifySettings.from_mapping(app.config), utcnow),
              {"trigger": "interval", "seconds": app.config["NOTIFY_SECONDS"], "next_run_time": datetime.now(UTC)}))
@@ -375,7 +380,7 @@ def calendar_list(year: int) -> None:
 @click.argument("source", type=click.File("r", encoding="utf-8"), required=False)
 @click.option("--from-package", is_flag=True, help="Copy the year from the chinese-calendar package.")
 @with_appcontext
-def calendar_import(year: int, source, from_package: bool) -> None:  # type: ignore[no-untyped-def]
+def calendar_import(year: int, source: IO[str] | None, from_package: bool) -> None:
     """Enter YEAR from SOURCE (lines 'YYYY-MM-DD 休|班 [note]'; - for stdin) or from the package."""
     from workflow.core.actors import Actor
     from workflow.core.calendar import package_knows, package_year
@@ -404,11 +409,11 @@ def audit_group() -> None:
     """The audit trail: verify it, anchor it, archive old events (nothing is ever deleted)."""
 
 
-def _audit_key(app) -> bytes:  # type: ignore[no-untyped-def]
+def _audit_key(app: Flask) -> bytes:
     return str(app.config["AUDIT_HMAC_KEY"]).encode()
 
 
-def _anchor(app, *, only_if_due: bool) -> dict | None:  # type: ignore[no-untyped-def]
+def _anchor(app: Flask, *, only_if_due: bool) -> dict[str, Any] | None:
     with transaction(app.extensions["zyz"]["sessions"]) as s:
         return audit.write_anchor(s, directory=app.config["ANCHOR_DIR"], key=_audit_key(app), now=utcnow(),
                                   only_if_due=only_if_due)

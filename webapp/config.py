@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 DEFAULT_SECRET = "dev-secret-change-me"  # noqa: S105 - the placeholder production refuses
 DEFAULT_AUDIT_KEY = "dev-audit-anchor-key-change-me"  # the placeholder production refuses
@@ -53,8 +55,8 @@ NOTIFICATION_VARIABLES = (
 )
 
 
-def _notification_settings(env) -> dict:  # type: ignore[no-untyped-def]
-    found = {name: env[f"ZYZ_{name}"] for name in NOTIFICATION_VARIABLES if env.get(f"ZYZ_{name}")}
+def _notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    found: dict[str, Any] = {name: env[f"ZYZ_{name}"] for name in NOTIFICATION_VARIABLES if env.get(f"ZYZ_{name}")}
     found["NOTIFY_SECONDS"] = int(env.get("ZYZ_NOTIFY_SECONDS", "5"))  # how often the dispatcher runs
     return found
 

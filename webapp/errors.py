@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, jsonify, render_template, request
+from typing import Any
+
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -58,12 +61,12 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def json_error(status: int, code: str, zh: str, en: str, details=None):  # type: ignore[no-untyped-def]
+def json_error(status: int, code: str, zh: str, en: str, details: Any = None) -> tuple[Response, int]:
     body = {"error": code, "message": {"zh": zh, "en": en}, "details": details}
     return jsonify(body), status
 
 
-def unauthorized_json():  # type: ignore[no-untyped-def]
+def unauthorized_json() -> tuple[Response, int]:
     return json_error(401, "unauthorized", "请先登录（需要 Bearer 令牌）。", "Log in first (Bearer token required).")
 
 
@@ -98,7 +101,7 @@ def record_refusal(code: str) -> None:
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(WorkflowError)
-    def workflow_error(exc: WorkflowError):  # type: ignore[no-untyped-def]
+    def workflow_error(exc: WorkflowError) -> ResponseReturnValue:
         if exc.status == 403:
             record_refusal(exc.code)
         if wants_json():
@@ -107,7 +110,7 @@ def init_app(app: Flask) -> None:
                                details=field_errors(exc)), exc.status
 
     @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
+    def csrf_error(exc: CSRFError) -> ResponseReturnValue:
         zh = "表单已过期或来源不明，请返回页面刷新后重试。"
         en = "The form expired or did not come from this site; reload and try again."
         if wants_json():
@@ -115,7 +118,7 @@ def init_app(app: Flask) -> None:
         return render_template("errors/error.html", status=400, message=en if is_english() else zh), 400
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
         status = exc.code or 500
         if status == 403:
             record_refusal("forbidden")
@@ -129,7 +132,7 @@ def init_app(app: Flask) -> None:
         return render_template("errors/error.html", status=status, message=en if is_english() else zh), status
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    def unexpected(exc: Exception) -> ResponseReturnValue:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         zh, en = HTTP_MESSAGES[500]
         if wants_json():

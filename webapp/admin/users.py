@@ -4,6 +4,7 @@ end the sessions. A one-time password is shown once, on the page that made it, a
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from webapp.admin import bp
@@ -45,7 +46,7 @@ def notification_settings_url(user_id: int) -> str | None:
 
 
 @bp.route("/users")
-def users():  # type: ignore[no-untyped-def]
+def users() -> ResponseReturnValue:
     args = request.args
     role = args.get("role") if args.get("role") in ROLES else None
     status = args.get("status") if args.get("status") in accounts.STATUSES else None
@@ -60,7 +61,7 @@ def users():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-def new_user():  # type: ignore[no-untyped-def]
+def new_user() -> ResponseReturnValue:
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         try:
@@ -78,7 +79,7 @@ def new_user():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-def user(user_id: int):  # type: ignore[no-untyped-def]
+def user(user_id: int) -> ResponseReturnValue:
     me = actor()
     errors: dict[str, list[str]] = {}
     row = accounts.get_account(db(), actor=me, user_id=user_id)
@@ -104,7 +105,7 @@ def user(user_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/users/<int:user_id>/disable", methods=["POST"])
-def disable_user(user_id: int):  # type: ignore[no-untyped-def]
+def disable_user(user_id: int) -> ResponseReturnValue:
     with unit_of_work() as s:
         accounts.set_active(s, actor=actor(), user_id=user_id, active=False, now=utcnow())
     flash(_("The account is disabled; its sessions have ended."), "success")
@@ -112,7 +113,7 @@ def disable_user(user_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/users/<int:user_id>/enable", methods=["POST"])
-def enable_user(user_id: int):  # type: ignore[no-untyped-def]
+def enable_user(user_id: int) -> ResponseReturnValue:
     with unit_of_work() as s:
         accounts.set_active(s, actor=actor(), user_id=user_id, active=True, now=utcnow())
     flash(_("The account is enabled."), "success")
@@ -120,7 +121,7 @@ def enable_user(user_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/users/<int:user_id>/unlock", methods=["POST"])
-def unlock_user(user_id: int):  # type: ignore[no-untyped-def]
+def unlock_user(user_id: int) -> ResponseReturnValue:
     with unit_of_work() as s:
         accounts.unlock(s, actor=actor(), user_id=user_id, now=utcnow())
     flash(_("The account is unlocked."), "success")
@@ -128,7 +129,7 @@ def unlock_user(user_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/users/<int:user_id>/end-sessions", methods=["POST"])
-def end_user_sessions(user_id: int):  # type: ignore[no-untyped-def]
+def end_user_sessions(user_id: int) -> ResponseReturnValue:
     with unit_of_work() as s:
         ended = accounts.end_sessions(s, actor=actor(), user_id=user_id, now=utcnow())
     flash(_("%(n)s sessions or tokens ended; the user must log in again.", n=ended), "success")
@@ -136,7 +137,7 @@ def end_user_sessions(user_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
-def reset_user_password(user_id: int):  # type: ignore[no-untyped-def]
+def reset_user_password(user_id: int) -> ResponseReturnValue:
     with unit_of_work() as s:
         password = accounts.reset_password(s, actor=actor(), user_id=user_id, now=utcnow(), policy=policy())
     return render_template("admin/users_password.html", user=accounts.get_account(db(), actor=actor(), user_id=user_id),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -16,18 +17,18 @@ from workflow.core.models import Role
 
 @bp.before_request
 @login_required
-def admins_only():  # type: ignore[no-untyped-def]
+def admins_only() -> None:
     if current_user.role != Role.admin:
         abort(403)
 
 
 @bp.route("/calendar")
-def calendar():  # type: ignore[no-untyped-def]
+def calendar() -> ResponseReturnValue:
     return render_template("admin/calendar.html", years=known_years(db()))
 
 
 @bp.route("/calendar/<int:year>", methods=["GET", "POST"])
-def calendar_year(year: int):  # type: ignore[no-untyped-def]
+def calendar_year(year: int) -> ResponseReturnValue:
     if not 2000 <= year <= 2100:
         abort(404)
     source = known_years(db()).get(year, "none")

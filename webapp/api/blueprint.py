@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from webapp.api.openapi import Query, api_route, document
@@ -36,6 +37,7 @@ from webapp.errors import json_error
 from workflow.accounts.auth import authenticate, refuse_until_password_changed, start_session
 from workflow.core.access import get_case
 from workflow.core.catalog import CATALOG
+from workflow.core.db import saved_id
 from workflow.core.definitions import Definition, Label
 from workflow.core.engine import allowed_transitions, create_case, fire
 from workflow.core.models import Case
@@ -66,7 +68,7 @@ def _case_out(case: Case) -> dict[str, Any]:
                    for t in allowed_transitions(definition, case, actor())]
     deadlines = [DeadlineOut(name=d.name, due_date=d.due_date, due_at=d.due_at, trigger=d.trigger,
                              is_estimated=d.is_estimated)
-                 for d in open_deadlines(db(), [case.id]).get(case.id, [])]  # type: ignore[list-item]
+                 for d in open_deadlines(db(), [saved_id(case)]).get(saved_id(case), [])]
     out = CaseOut(**_summary(case), data=case.data, transitions=transitions, deadlines=deadlines)
     return out.model_dump(mode="json")
 
@@ -89,7 +91,7 @@ def _definition_out(d: Definition) -> dict[str, Any]:
            responses={200: (Token, "token issued"), 401: (Error, "refused"),
                       403: (Error, "the password must first be changed on the web pages"),
                       429: (Error, "too many login attempts from this address; try again in a minute")})
-def token(body: TokenRequest):  # type: ignore[no-untyped-def]
+def token(body: TokenRequest) -> ResponseReturnValue:
     if not login_allowed():
         return too_many_attempts()
     with unit_of_work() as s:
@@ -101,7 +103,7 @@ def token(body: TokenRequest):  # type: ignore[no-untyped-def]
 
 
 @api_route(bp, "/me", "GET", summary="The caller", responses={200: (Me, "the caller")})
-def me():  # type: ignore[no-untyped-def]
+def me() -> ResponseReturnValue:
     user, unit = current_user.row, current_user.unit
     return jsonify(Me(id=user.id, username=user.username, display_name=user.display_name, role=user.role,
                       unit=UnitOut(id=unit.id, name=unit.name, kind=unit.kind) if unit else None)
@@ -110,13 +112,13 @@ def me():  # type: ignore[no-untyped-def]
 
 @api_route(bp, "/definitions", "GET", summary="The current process definitions",
            responses={200: (DefinitionList, "the current definitions")})
-def definitions():  # type: ignore[no-untyped-def]
+def definitions() -> ResponseReturnValue:
     return jsonify([_definition_out(CATALOG.current(k)) for k in CATALOG.keys()])
 
 
 @api_route(bp, "/cases", "POST", roles=BUSINESS_ROLES, summary="Start a case", body=CaseCreate,
            responses={201: (CaseOut, "created"), 403: (Error, "role may not start this kind of case")})
-def create(body: CaseCreate):  # type: ignore[no-untyped-def]
+def create(body: CaseCreate) -> ResponseReturnValue:
     with unit_of_work() as s:
         case = create_case(session=s, definition_key=body.definition, actor=actor(), now=utcnow(),
                            town_id=body.town_id, county_id=body.county_id, title=body.title, data=body.data)
@@ -130,7 +132,7 @@ INT = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
            query=(Query("definition", {"type": "string"}), Query("state", {"type": "string"}),
                   Query("county", INT), Query("page", INT), Query("per_page", {**INT, "maximum": 100})),
            responses={200: (CaseList, "one page")})
-def list_cases():  # type: ignore[no-untyped-def]
+def list_cases() -> ResponseReturnValue:
     args = {}
     for name in ("county", "page", "per_page"):
         raw = request.args.get(name)
@@ -149,7 +151,7 @@ def list_cases():  # type: ignore[no-untyped-def]
 @api_route(bp, "/cases/<int:case_id>", "GET", roles=BUSINESS_ROLES,
            summary="One case, with what the caller may do now",
            responses={200: (CaseOut, "the case"), 404: (Error, "no such case, or not visible")})
-def show(case_id: int):  # type: ignore[no-untyped-def]
+def show(case_id: int) -> ResponseReturnValue:
     return jsonify(_case_out(get_case(db(), actor(), case_id)))
 
 
@@ -158,7 +160,7 @@ def show(case_id: int):  # type: ignore[no-untyped-def]
            responses={200: (CaseOut, "fired"), 403: (Error, "role not allowed"), 404: (Error, "not visible"),
                       409: (Error, "stale version, or trigger not valid in this state"),
                       422: (Error, "guards failed; details lists every reason")})
-def transition(body: TransitionRequest, case_id: int):  # type: ignore[no-untyped-def]
+def transition(body: TransitionRequest, case_id: int) -> ResponseReturnValue:
     with unit_of_work() as s:
         case = fire(session=s, case_id=case_id, trigger=body.trigger, actor=actor(), now=utcnow(),
                     payload=body.data, comment=body.comment, expected_version=body.expected_version)
@@ -167,7 +169,7 @@ def transition(body: TransitionRequest, case_id: int):  # type: ignore[no-untype
 
 @api_route(bp, "/cases/<int:case_id>/events", "GET", roles=BUSINESS_ROLES, summary="The case's audit trail",
            responses={200: (EventList, "events in order"), 404: (Error, "not visible")})
-def events(case_id: int):  # type: ignore[no-untyped-def]
+def events(case_id: int) -> ResponseReturnValue:
     items = [EventOut(id=e.id, seq=e.seq, occurred_at=e.occurred_at, kind=e.kind, actor_name=e.actor_name,  # type: ignore[arg-type]
                       role=e.role, unit_name=e.unit_name, trigger=e.trigger, from_state=e.from_state,
                       to_state=e.to_state, comment=e.comment, data=json.loads(e.data))
@@ -176,7 +178,7 @@ def events(case_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/openapi.json")
-def openapi():  # type: ignore[no-untyped-def]
+def openapi() -> ResponseReturnValue:
     return jsonify(document(bp.url_prefix or ""))
 
 

@@ -6,6 +6,7 @@ import io
 from datetime import datetime
 
 from flask import current_app, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 
 from webapp.api.blueprint import bp
@@ -58,7 +59,7 @@ def _out(row: Attachment) -> dict:
                       413: (Error, "file over 20 MB"),
                       422: (Error, "no file, extension not allowed, or content not of an accepted type or not "
                                    "matching the extension")})
-def upload_attachment(case_id: int):  # type: ignore[no-untyped-def]
+def upload_attachment(case_id: int) -> ResponseReturnValue:
     me = actor()
     refuse_large_body()
     file = request.files.get("file")
@@ -75,7 +76,7 @@ def upload_attachment(case_id: int):  # type: ignore[no-untyped-def]
 
 @api_route(bp, "/cases/<int:case_id>/attachments", "GET", roles=BUSINESS_ROLES, summary="A case's attachments",
            responses={200: (AttachmentList, "oldest first"), 404: (Error, "no such case, or not visible")})
-def case_attachments(case_id: int):  # type: ignore[no-untyped-def]
+def case_attachments(case_id: int) -> ResponseReturnValue:
     rows = list_attachments(session=db(), actor=actor(), case_id=case_id)
     return jsonify({"items": [_out(r) for r in rows]})
 
@@ -83,7 +84,7 @@ def case_attachments(case_id: int):  # type: ignore[no-untyped-def]
 @api_route(bp, "/attachments/<int:attachment_id>", "GET", roles=BUSINESS_ROLES, summary="Download an attachment",
            responses={200: (None, "the file, as Content-Disposition: attachment"),
                       404: (Error, "no such attachment, or not visible")})
-def download_attachment(attachment_id: int):  # type: ignore[no-untyped-def]
+def download_attachment(attachment_id: int) -> ResponseReturnValue:
     row, path = get_attachment(session=db(), actor=actor(), attachment_id=attachment_id,
                                upload_dir=current_app.config["UPLOAD_DIR"])
     return send_attachment(row, path)

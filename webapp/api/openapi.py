@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint, abort, g, request
 from flask_login import current_user
@@ -160,7 +160,7 @@ def document(prefix: str) -> dict[str, Any]:
                                                        if s != 401 or op.auth}, **op.responses}.items()):
             entry: dict[str, Any] = {"description": description}
             if model is not None:
-                mode = "validation" if _is_request(model) else "serialization"
+                mode: Literal["validation", "serialization"] = "validation" if _is_request(model) else "serialization"
                 entry["content"] = {"application/json": {"schema": keyed[(model, mode)]}}
             responses[str(status)] = entry
         operation: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "responses": responses}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, g, redirect, render_template, request, url_for
+from flask import Request, abort, current_app, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import UserMixin, current_user
 
 from webapp.database import db, unit_of_work, utcnow
@@ -47,7 +48,7 @@ login_manager.login_message = None  # the login page says enough
 
 
 @login_manager.unauthorized_handler
-def unauthorized():  # type: ignore[no-untyped-def]
+def unauthorized() -> ResponseReturnValue:
     if request.blueprint == "api":
         return unauthorized_json()
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
@@ -78,7 +79,7 @@ def load_from_cookie(key: str) -> SessionUser | None:
 
 
 @login_manager.request_loader
-def load_from_token(req) -> SessionUser | None:  # type: ignore[no-untyped-def]
+def load_from_token(req: Request) -> SessionUser | None:
     if req.blueprint != "api":
         return None
     header = req.headers.get("Authorization", "")
@@ -106,11 +107,11 @@ def login_allowed() -> bool:
         return count_login_attempt(s, ip=client_ip(), now=utcnow(), limit=current_app.config["LOGIN_RATE_LIMIT"])
 
 
-def too_many_attempts():  # type: ignore[no-untyped-def]
+def too_many_attempts() -> ResponseReturnValue:
     """429, for the page or the API, with the minute to wait."""
     zh, en = HTTP_MESSAGES[429]
     if wants_json():
         response, status = json_error(429, "too_many_requests", zh, en)
-    else:
-        response, status = render_template("errors/error.html", status=429, message=en if is_english() else zh), 429
-    return response, status, {"Retry-After": "60"}
+        return response, status, {"Retry-After": "60"}
+    page = render_template("errors/error.html", status=429, message=en if is_english() else zh)
+    return page, 429, {"Retry-After": "60"}

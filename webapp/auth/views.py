@@ -3,6 +3,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -28,7 +29,7 @@ OPEN_ENDPOINTS = {"auth.login", "auth.logout", "auth.password", "auth.language",
 
 
 @bp.before_app_request
-def resolve_login():  # type: ignore[no-untyped-def]
+def resolve_login() -> ResponseReturnValue | None:
     if request.endpoint == "static":
         return None
     load_user_for_request()
@@ -49,7 +50,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(home_url())
     form = LoginForm()
@@ -74,7 +75,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/logout", methods=["POST"])
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     if current_user.is_authenticated:
         with unit_of_work() as s:
             end_session(s, key=current_user.key, now=utcnow(), actor=current_user.actor())
@@ -89,7 +90,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
-def password():  # type: ignore[no-untyped-def]
+def password() -> ResponseReturnValue:
     form = PasswordForm()
     errors: dict[str, list[str]] = {}
     if form.validate_on_submit():
@@ -114,7 +115,7 @@ def password():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/language", methods=["POST"])
-def language():  # type: ignore[no-untyped-def]
+def language() -> ResponseReturnValue:
     chosen = request.form.get("lang")
     if chosen in LOCALES:
         session["lang"] = chosen

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlmodel import select
+from sqlmodel import col, select
 
 from webapp.auth.current import actor
 from webapp.auth.roles import home_url
@@ -38,39 +42,39 @@ def _int_arg(name: str, default: int = 1) -> int:
 
 @bp.route("/")
 @login_required
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     return redirect(home_url())
 
 
 @bp.route("/inbox", endpoint="inbox")
 @login_required
-def inbox_page():  # type: ignore[no-untyped-def]
+def inbox_page() -> ResponseReturnValue:
     page = inbox(db(), actor(), page=_int_arg("page"), per_page=20)
     return render_template("cases/inbox.html", page=page, **_list_context(page.items))
 
 
 @bp.route("/cases")
 @login_required
-def list_cases():  # type: ignore[no-untyped-def]
+def list_cases() -> ResponseReturnValue:
     definition = request.args.get("definition") or None
     if definition not in (None, *CATALOG.keys()):
         definition = None
     page = case_list(db(), actor(), definition=definition, state=request.args.get("state") or None,
                      county_id=_int_arg("county", 0) or None, page=_int_arg("page"), per_page=20)
-    counties = db().exec(select(Unit).where(Unit.kind == UnitKind.county.value).order_by(Unit.id)).all()
+    counties = db().exec(select(Unit).where(Unit.kind == UnitKind.county.value).order_by(col(Unit.id))).all()
     return render_template("cases/list.html", page=page, counties=counties, definitions=CATALOG.keys(),
                            **_list_context(page.items))
 
 
-def _list_context(cases) -> dict:  # type: ignore[no-untyped-def]
-    ids = [c.id for c in cases]
+def _list_context(cases: Sequence[Case]) -> dict[str, Any]:
+    ids = [c.id for c in cases if c.id is not None]
     return {"deadlines": open_deadlines(db(), ids), "badges": deadline_badges(db(), ids, now=utcnow()),
             "units": unit_names(db(), {c.county_id for c in cases})}
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])
 @login_required
-def new_case():  # type: ignore[no-untyped-def]
+def new_case() -> ResponseReturnValue:
     me = actor()
     creatable = [k for k in CATALOG.keys() if me.role in CATALOG.current(k).create_roles and k != "town"]
     if not creatable:
@@ -78,7 +82,7 @@ def new_case():  # type: ignore[no-untyped-def]
     for definition, endpoint in NEW_CASE_PAGES.items():  # e.g. an application starts on its own form
         if definition in creatable and (creatable == [definition] or request.values.get("definition") == definition):
             return redirect(url_for(endpoint))
-    towns = db().exec(select(Town).where(town_filter(me)).order_by(Town.county_id, Town.name)).all()
+    towns = db().exec(select(Town).where(town_filter(me)).order_by(col(Town.county_id), col(Town.name))).all()
     errors: dict[str, list[str]] = {}
     chosen = request.values.get("definition")
     definition = chosen if chosen in creatable else creatable[0]
@@ -112,7 +116,7 @@ def new_case():  # type: ignore[no-untyped-def]
 
 @bp.route("/cases/<int:case_id>")
 @login_required
-def show(case_id: int):  # type: ignore[no-untyped-def]
+def show(case_id: int) -> ResponseReturnValue:
     me = actor()
     s = db()
     case = get_case(s, me, case_id)
@@ -132,7 +136,7 @@ def show(case_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/cases/<int:case_id>/diagram.svg")
 @login_required
-def diagram(case_id: int):  # type: ignore[no-untyped-def]
+def diagram(case_id: int) -> ResponseReturnValue:
     case = get_case(db(), actor(), case_id)
     definition = CATALOG.get(case.definition_key, case.definition_version, db())
     response = make_response(diagram_svg(definition, case.state, "en" if is_english() else "zh"))
@@ -142,7 +146,7 @@ def diagram(case_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/cases/<int:case_id>/do/<trigger>", methods=["GET", "POST"])
 @login_required
-def transition(case_id: int, trigger: str):  # type: ignore[no-untyped-def]
+def transition(case_id: int, trigger: str) -> ResponseReturnValue:
     me = actor()
     s = db()
     case = get_case(s, me, case_id)
@@ -177,10 +181,10 @@ def transition(case_id: int, trigger: str):  # type: ignore[no-untyped-def]
                 errors = field_errors(exc)
                 status = exc.status if exc.status == 409 else 422
                 flash(message_of(exc), "error")
-    member_units = []
+    member_units: Sequence[Unit] = []
     if "member_units" in fields:
         member_units = s.exec(select(Unit).where(Unit.kind == UnitKind.member.value,
-                                                 Unit.is_active.is_(True)).order_by(Unit.id)).all()  # type: ignore[attr-defined]
+                                                 col(Unit.is_active).is_(True)).order_by(col(Unit.id))).all()
     evidence = list_attachments(session=s, actor=me, case_id=case_id) if "finding" in fields else []
     return render_template("cases/transition.html", case=case, spec=spec, fields=fields, widget=widget,
                            errors=errors, form=request.form, member_units=member_units,

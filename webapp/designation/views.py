@@ -8,9 +8,11 @@ workflow/designation/application.py; the criteria are in definitions/eligibility
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlmodel import select
@@ -22,6 +24,7 @@ from webapp.designation import bp
 from webapp.errors import field_errors, is_english, message_of
 from webapp.templating import lang
 from workflow.core.access import get_case, town_filter
+from workflow.core.actors import Actor
 from workflow.core.catalog import CATALOG
 from workflow.core.engine import create_case, fire
 from workflow.core.errors import WorkflowError
@@ -82,11 +85,11 @@ def read_form(form: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             if any(not schema.is_empty(v) for v in row.values()):
                 rows.append(row)
         data[group] = rows
-    platforms = []
+    platforms: list[dict[str, Any]] = []
     for kind in schema.PLATFORM_KINDS:
-        name = _text(form, f"pf-{kind}-name")
-        if form.get(f"pf-{kind}") or name:  # a name typed without ticking the box still counts
-            platforms.append({"kind": kind, "name": name})
+        platform = _text(form, f"pf-{kind}-name")
+        if form.get(f"pf-{kind}") or platform:  # a name typed without ticking the box still counts
+            platforms.append({"kind": kind, "name": platform})
     data["platforms"] = platforms
     return data, problems
 
@@ -142,14 +145,15 @@ def _stored(data: dict[str, Any]) -> dict[str, Any]:
 # --- pages ---------------------------------------------------------------------------------------------------
 
 
-def _candidate_towns(me) -> list[Town]:  # type: ignore[no-untyped-def]
+def _candidate_towns(me: Actor) -> list[Town]:
     registry = select(Case.town_id).where(Case.definition_key == "town", Case.state == "candidate")
     return list(db().exec(select(Town).where(town_filter(me), Town.id.in_(registry))  # type: ignore[union-attr]
                           .order_by(Town.name)).all())
 
 
-def _render(*, form: MultiDict, errors: dict[str, list[str]], case: Case | None = None, towns=(),  # type: ignore[no-untyped-def]
-            focus: str | None = None, status: int = 200, checked: bool = False):
+def _render(*, form: MultiDict, errors: dict[str, list[str]], case: Case | None = None,
+            towns: Sequence[Town] = (), focus: str | None = None, status: int = 200,
+            checked: bool = False) -> ResponseReturnValue:
     data, _problems = read_form(form)
     result = eligibility.evaluate(data)
     town = db().get(Town, case.town_id) if case is not None and case.town_id else None
@@ -174,7 +178,8 @@ def _act(form: MultiDict) -> tuple[str, str | None]:
     return (action if action in ("save", "submit", "check") else "save"), None
 
 
-def _posted(**context: Any):  # type: ignore[no-untyped-def]
+def _posted(**context: Any) -> tuple[ResponseReturnValue | None, MultiDict[str, str], str, dict[str, Any],
+                                    dict[str, list[str]]]:
     """The steps every POST of the form shares: more rows, reading the fields, the eligibility check,
     the confirmation box. Returns the page to send at once (or None), the form, the action, the data and
     the field errors so far; `context` (town choices or the case) goes to the page."""
@@ -196,7 +201,7 @@ def _posted(**context: Any):  # type: ignore[no-untyped-def]
 
 @bp.route("/cases/new/application", methods=["GET", "POST"])
 @login_required
-def new_application():  # type: ignore[no-untyped-def]
+def new_application() -> ResponseReturnValue:
     me = actor()
     if me.role not in CATALOG.current(DEFINITION).create_roles:
         abort(403)
@@ -254,7 +259,7 @@ def _editable_case(case_id: int) -> Case:
 
 @bp.route("/cases/<int:case_id>/application", methods=["GET", "POST"])
 @login_required
-def application(case_id: int):  # type: ignore[no-untyped-def]
+def application(case_id: int) -> ResponseReturnValue:
     case = _editable_case(case_id)
     if request.method == "GET":
         form = form_of(case.data)
@@ -283,7 +288,7 @@ def application(case_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("designation.application", case_id=case.id))
 
 
-def _submit(case: Case, form: MultiDict):  # type: ignore[no-untyped-def]
+def _submit(case: Case, form: MultiDict) -> ResponseReturnValue:
     """Submit (or resubmit) a just-saved application; when refused, the saved form shows every reason."""
     definition = CATALOG.get(case.definition_key, case.definition_version, db())
     trigger = "submit" if definition.transition("submit", case.state) else "resubmit"
@@ -305,7 +310,7 @@ def _submit(case: Case, form: MultiDict):  # type: ignore[no-untyped-def]
 
 @bp.route("/cases/eligibility-preview", methods=["POST"])
 @login_required
-def eligibility_preview():  # type: ignore[no-untyped-def]
+def eligibility_preview() -> ResponseReturnValue:
     """The eligibility panel for what the form holds now (application.js asks while the county types)."""
     actor()
     data, _problems = read_form(request.form)
@@ -368,10 +373,10 @@ def _item_text(spec: schema.FieldSpec, value: Any, locale: str) -> str:
 def application_helpers() -> dict[str, Any]:
     """`eligibility_for`, `application_for` and `application_editable` (of a case) for the partials."""
 
-    def eligibility_for(case: Case):  # type: ignore[no-untyped-def]
+    def eligibility_for(case: Case) -> Any:
         return eligibility_panel_context(case)["eligibility"]
 
-    def application_for(case: Case):  # type: ignore[no-untyped-def]
+    def application_for(case: Case) -> list[dict[str, Any]] | None:
         if case is None or case.definition_key != DEFINITION:
             return None
         return application_view(case.data or {})

@@ -4,6 +4,7 @@ import io
 from types import SimpleNamespace
 
 from flask import current_app, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
@@ -38,7 +39,7 @@ ACCEPT = ",".join(f".{ext}" for ext in ACCEPTED)
 @csrf.exempt  # checked in the view, after the size: the check reads the form, which would read the whole body
 @bp.route("/cases/<int:case_id>/attachments", methods=["POST"])
 @login_required
-def upload(case_id: int):  # type: ignore[no-untyped-def]
+def upload(case_id: int) -> ResponseReturnValue:
     me = actor()
     refuse_large_body()
     csrf.protect()
@@ -61,7 +62,7 @@ def upload(case_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/attachments/<int:attachment_id>")
 @login_required
-def download(attachment_id: int):  # type: ignore[no-untyped-def]
+def download(attachment_id: int) -> ResponseReturnValue:
     row, path = get_attachment(session=db(), actor=actor(), attachment_id=attachment_id,
                                upload_dir=current_app.config["UPLOAD_DIR"])
     return send_attachment(row, path)
@@ -69,7 +70,7 @@ def download(attachment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/cases/<int:case_id>/opinion-sheet.docx")
 @login_required
-def opinion_sheet(case_id: int):  # type: ignore[no-untyped-def]
+def opinion_sheet(case_id: int) -> ResponseReturnValue:
     filename, content = opinion_sheet_for(session=db(), actor=actor(), case_id=case_id, now=utcnow())
     return send_docx(filename, content)
 
@@ -81,7 +82,7 @@ def attachment_panel(case: Case) -> SimpleNamespace:
     rows = list_attachments(session=db(), actor=me, case_id=case.id)  # type: ignore[arg-type]
     names = uploader_names(db(), rows)
     items = [SimpleNamespace(row=r, kind=KIND_LABELS.get(r.kind, r.kind),
-                             by=names.get(r.uploaded_by_id) if r.uploaded_by_id else _("System"))  # type: ignore[arg-type]
+                             by=names.get(r.uploaded_by_id) if r.uploaded_by_id else _("System"))
              for r in rows]
     sheet = case.definition_key == "designation" and "consulted_units" in (case.data or {})
     return SimpleNamespace(items=items, may_upload=may_upload(me, case), accept=ACCEPT,

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlmodel import select
@@ -58,7 +59,7 @@ def _int_arg(name: str) -> int:
 
 @bp.route("/notifications")
 @login_required
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     query = select(Notification).where(Notification.user_id == current_user.row.id)
     if request.args.get("unread") == "1":
         query = query.where(Notification.read_at.is_(None))  # type: ignore[union-attr]
@@ -70,7 +71,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/notifications/<int:notice_id>/read", methods=["POST"])
 @login_required
-def read(notice_id: int):  # type: ignore[no-untyped-def]
+def read(notice_id: int) -> ResponseReturnValue:
     with unit_of_work() as s:
         row = s.get(Notification, notice_id)
         mark_read(s, user_id=current_user.row.id, notification_id=notice_id, now=utcnow())
@@ -81,7 +82,7 @@ def read(notice_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/notifications/read-all", methods=["POST"])
 @login_required
-def read_all():  # type: ignore[no-untyped-def]
+def read_all() -> ResponseReturnValue:
     with unit_of_work() as s:
         mark_read(s, user_id=current_user.row.id, now=utcnow())
     return redirect(url_for("notify.index"))
@@ -98,7 +99,7 @@ def _submitted() -> dict[str, Any]:
     return values
 
 
-def _preferences_page(user_id: int, *, template_for_admin: bool):  # type: ignore[no-untyped-def]
+def _preferences_page(user_id: int, *, template_for_admin: bool) -> ResponseReturnValue:
     user, prefs = preference_service.load(db(), user_id)
     values: dict[str, Any] = {name: getattr(prefs, name) for name in PREFERENCE_FIELDS}
     contact = {"email": user.email or "", "mobile": user.mobile or ""}
@@ -115,7 +116,7 @@ def _preferences_page(user_id: int, *, template_for_admin: bool):  # type: ignor
         else:
             flash(_("Notification settings saved."), "success")
             target = "notify.user_preferences" if template_for_admin else "notify.preferences"
-            return redirect(url_for(target, **({"user_id": user_id} if template_for_admin else {})))
+            return redirect(url_for(target, user_id=user_id) if template_for_admin else url_for(target))
     unit = db().get(Unit, user.unit_id)
     return render_template("notify/preferences.html", user=user, unit=unit, values=values, contact=contact,
                            errors=errors, for_admin=template_for_admin), 422 if errors else 200
@@ -123,13 +124,13 @@ def _preferences_page(user_id: int, *, template_for_admin: bool):  # type: ignor
 
 @bp.route("/notifications/preferences", methods=["GET", "POST"])
 @login_required
-def preferences():  # type: ignore[no-untyped-def]
+def preferences() -> ResponseReturnValue:
     return _preferences_page(current_user.row.id, template_for_admin=False)
 
 
 @bp.route("/admin/users/<int:user_id>/notifications", methods=["GET", "POST"])
 @login_required
-def user_preferences(user_id: int):  # type: ignore[no-untyped-def]
+def user_preferences(user_id: int) -> ResponseReturnValue:
     if current_user.role != Role.admin:
         abort(403)
     return _preferences_page(user_id, template_for_admin=True)
@@ -140,7 +141,7 @@ def user_preferences(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/notifications/failed")
 @login_required
-def failed():  # type: ignore[no-untyped-def]
+def failed() -> ResponseReturnValue:
     if current_user.role != Role.office:
         abort(403)
     page = _int_arg("page")
@@ -151,7 +152,7 @@ def failed():  # type: ignore[no-untyped-def]
 
 @bp.route("/notifications/outbox/<int:outbox_id>/retry", methods=["POST"])
 @login_required
-def retry(outbox_id: int):  # type: ignore[no-untyped-def]
+def retry(outbox_id: int) -> ResponseReturnValue:
     if current_user.role != Role.office:
         abort(403)
     try:

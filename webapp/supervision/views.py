@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlmodel import select
+from sqlmodel import col, select
 
 from webapp.auth.current import actor
 from webapp.database import db, unit_of_work, utcnow
@@ -18,24 +19,24 @@ from workflow.supervision.inspections import designated_towns, plan_campaign, pl
 
 @bp.before_request
 @login_required
-def office_and_leaders():  # type: ignore[no-untyped-def]
+def office_and_leaders() -> None:
     if current_user.role not in (Role.office, Role.leader):
         abort(403)
 
 
 @bp.route("/supervision")
-def board():  # type: ignore[no-untyped-def]
+def board() -> ResponseReturnValue:
     raw = request.args.get("county", "")
     state = request.args.get("state") if request.args.get("state") in OPEN_ORDER_STATES else None
     rows = supervision_board(db(), actor(), now=utcnow(), county_id=int(raw) if raw.isdigit() and len(raw) < 9
                              else None, state=state)
-    counties = db().exec(select(Unit).where(Unit.kind == UnitKind.county.value).order_by(Unit.id)).all()
+    counties = db().exec(select(Unit).where(Unit.kind == UnitKind.county.value).order_by(col(Unit.id))).all()
     return render_template("supervision/board.html", rows=rows, counties=counties, states=OPEN_ORDER_STATES,
                            definition=CATALOG.current("rectification"))
 
 
 @bp.route("/inspections/plan", methods=["GET", "POST"])
-def plan():  # type: ignore[no-untyped-def]
+def plan() -> ResponseReturnValue:
     if current_user.role != Role.office:
         abort(403)
     errors: dict[str, list[str]] = {}

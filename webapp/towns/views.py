@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
-from sqlmodel import select
+from sqlmodel import col, select
 
 from webapp.auth.current import actor
 from webapp.database import db
@@ -20,21 +21,21 @@ def _int(name: str, default: int = 0) -> int:
 
 @bp.route("/towns")
 @login_required
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     levels = CATALOG.current("town").states
     level = request.args.get("level") if request.args.get("level") in levels else None
     category = request.args.get("category") if request.args.get("category") in INDUSTRY_CATEGORIES else None
     tier = request.args.get("tier") if request.args.get("tier") in {t.key for t in tiers()} else None
     page = town_entries(db(), actor(), county_id=_int("county") or None, level=level, industry_category=category,
                         tier=tier, page=_int("page", 1))
-    counties = db().exec(select(Unit).where(Unit.kind == UnitKind.county.value).order_by(Unit.id)).all()
+    counties = db().exec(select(Unit).where(Unit.kind == UnitKind.county.value).order_by(col(Unit.id))).all()
     return render_template("towns/index.html", page=page, counties=counties, levels=levels,
                            categories=INDUSTRY_CATEGORIES, tiers=tiers())
 
 
 @bp.route("/towns/<int:town_id>")
 @login_required
-def show(town_id: int):  # type: ignore[no-untyped-def]
+def show(town_id: int) -> ResponseReturnValue:
     entry, cases = town_entry(db(), actor(), town_id)
     documents = db().exec(select(Attachment).where(Attachment.town_id == town_id)
                           .order_by(Attachment.id)).all()  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from workflow.accounts import throttle
 from workflow.accounts.contacts import contact_problems, normalize_email, normalize_mobile
 from workflow.core import audit
 from workflow.core.actors import Actor
+from workflow.core.db import table_of
 from workflow.core.errors import AuthError, Forbidden, NotFound, Unprocessable
 from workflow.core.models import HUMAN_ROLES, UNIT_KIND_ROLES, LoginSession, LoginThrottle, Role, Unit, UnitKind, User
 
@@ -273,7 +274,7 @@ def end_session(session: Session, *, key: str, now: datetime, actor: Actor) -> N
 def end_all_sessions(session: Session, *, user_id: int, reason: str, now: datetime,
                      keep: int | None = None) -> int:
     """End every live session of a user (password change, account disabled, admin request)."""
-    table = LoginSession.__table__  # type: ignore[attr-defined]
+    table = table_of(LoginSession)
     query = table.update().where(table.c.user_id == user_id, table.c.ended_at.is_(None))
     if keep is not None:
         query = query.where(table.c.id != keep)
@@ -358,6 +359,6 @@ def set_locked(session: Session, *, username: str, locked: bool, now: datetime, 
 
 
 def live_sessions(session: Session, user_id: int) -> int:
-    table = LoginSession.__table__  # type: ignore[attr-defined]
+    table = table_of(LoginSession)
     return session.connection().execute(
         sa.select(sa.func.count()).where(table.c.user_id == user_id, table.c.ended_at.is_(None))).scalar_one()

@@ -22,6 +22,7 @@ from workflow.accounts.auth import (
 from workflow.accounts.contacts import contact_problems, normalize_email, normalize_mobile
 from workflow.core import audit
 from workflow.core.actors import Actor
+from workflow.core.db import table_of
 from workflow.core.errors import Forbidden, NotFound, Unprocessable
 from workflow.core.models import HUMAN_ROLES, UNIT_KIND_ROLES, LoginSession, Role, Unit, UnitKind, User
 from workflow.core.queries import Page, paginate
@@ -83,7 +84,7 @@ def list_accounts(session: Session, *, actor: Actor, now: datetime, text: str | 
     found = paginate(session, query, page, per_page)
     ids = [u.id for u in found.items]
     units = dict(session.exec(select(Unit.id, Unit.name).where(Unit.id.in_({u.unit_id for u in found.items}))).all())  # type: ignore[union-attr]
-    table = LoginSession.__table__  # type: ignore[attr-defined]
+    table = table_of(LoginSession)
     live: dict[int, int] = dict(session.connection().execute(
         sa.select(table.c.user_id, sa.func.count()).where(table.c.user_id.in_(ids), table.c.ended_at.is_(None),
                                                           table.c.expires_at > now)
@@ -95,7 +96,7 @@ def list_accounts(session: Session, *, actor: Actor, now: datetime, text: str | 
 
 def live_session_count(session: Session, *, user_id: int, now: datetime) -> int:
     """Sessions and tokens of a user that have not ended or expired."""
-    table = LoginSession.__table__  # type: ignore[attr-defined]
+    table = table_of(LoginSession)
     return int(session.connection().execute(
         sa.select(sa.func.count()).where(table.c.user_id == user_id, table.c.ended_at.is_(None),
                                          table.c.expires_at > now)).scalar_one())

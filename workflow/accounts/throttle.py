@@ -9,10 +9,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from workflow.core import audit
-from workflow.core.db import is_sqlite
+from workflow.core.db import is_sqlite, table_of
 from workflow.core.models import LoginThrottle
 
-_table = LoginThrottle.__table__  # type: ignore[attr-defined]
+_table = table_of(LoginThrottle)
 KEEP = timedelta(days=1)
 
 

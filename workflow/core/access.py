@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from workflow.core.actors import Actor
-from workflow.core.db import Prepared, persistent
+from workflow.core.db import Prepared, persistent, table_of
 from workflow.core.errors import NotFound, not_found_case
 from workflow.core.models import Case, CaseParty, Role, Town
 
@@ -34,7 +34,7 @@ def _visibility(role: str, unit_id: Any) -> sa.ColumnElement[bool]:
     return sa.false()
 
 
-_cases = Case.__table__  # type: ignore[attr-defined]
+_cases = table_of(Case)
 
 
 @cache

@@ -16,7 +16,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from sqlmodel import Session, select
 
@@ -163,7 +163,7 @@ def may_upload(actor: Actor, case: Case) -> bool:
     return actor.role in UPLOAD_ROLES and case.closed_at is None
 
 
-def store_upload(*, session: Session, actor: Actor, case_id: int, filename: str | None, stream: BinaryIO,
+def store_upload(*, session: Session, actor: Actor, case_id: int, filename: str | None, stream: IO[bytes],
                  now: datetime, upload_dir: Path | str, kind: str = "evidence") -> Attachment:
     """Check and store an uploaded file on a case; refuse (and keep nothing) what is too big or not allowed."""
     case = get_case(session, actor, case_id)
@@ -206,7 +206,7 @@ def store_upload(*, session: Session, actor: Actor, case_id: int, filename: str 
                 content_type=ACCEPTED[ext].content_type, size=size)
 
 
-def _receive(stream: BinaryIO, root: Path) -> tuple[Path, str, int, bytes]:
+def _receive(stream: IO[bytes], root: Path) -> tuple[Path, str, int, bytes]:
     """Copy the stream into a temporary file under `root` while hashing; stop as soon as it passes MAX_SIZE."""
     work = root / "tmp"
     work.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,7 @@ from sqlmodel import Session
 from workflow.core.access import MAX_ID
 from workflow.core.actors import Actor
 from workflow.core.calendar import local_date, local_moment
-from workflow.core.db import Prepared, is_sqlite
+from workflow.core.db import Prepared, is_sqlite, table_of
 from workflow.core.errors import InvalidInput
 from workflow.core.models import AuditEvent, AuditHead, Case, User
 
@@ -51,8 +51,8 @@ EVENT_KINDS = (
     "archive",
 )
 
-_event_table = AuditEvent.__table__  # type: ignore[attr-defined]
-_head_table = AuditHead.__table__  # type: ignore[attr-defined]
+_event_table = table_of(AuditEvent)
+_head_table = table_of(AuditHead)
 # Built once: record() runs inside every fire, and building a statement costs more than executing it.
 _HEAD = sa.select(_head_table.c.seq, _head_table.c.hash).where(_head_table.c.id == 1)
 _HEAD_LOCKED = _HEAD.with_for_update()
@@ -608,7 +608,7 @@ def _user_ids(session: Session, text: str) -> list[int]:
     text = text.strip()
     if text.isdigit():
         return [int(text)] if int(text) <= MAX_ID else []
-    users = User.__table__.c  # type: ignore[attr-defined]
+    users = table_of(User).c
     return list(session.connection().execute(
         sa.select(users.id).where(sa.or_(users.username == text, users.display_name == text))).scalars())
 
@@ -618,7 +618,7 @@ def case_id_of(session: Session, text: str) -> int | None:
     text = text.strip()
     if text.isdigit():
         return int(text) if int(text) <= MAX_ID else None
-    cases = Case.__table__.c  # type: ignore[attr-defined]
+    cases = table_of(Case).c
     return session.connection().execute(sa.select(cases.id).where(cases.number == text)).scalar_one_or_none()
 
 

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from workflow.core import audit
 from workflow.core.actors import Actor
 from workflow.core.calendar import invalidate_calendar, package_knows, parse_days
+from workflow.core.db import table_of
 from workflow.core.errors import Forbidden, Unprocessable
 from workflow.core.models import CalendarDay, CalendarYear, Role
 
@@ -28,12 +29,12 @@ def enter_year(session: Session, *, year: int, text: str, actor: Actor, now: dat
         raise Unprocessable("节假日表有误：" + "；".join(problems),
                             "The holiday table has errors: " + "; ".join(problems),
                             details=[{"field": "days", "zh": p, "en": p} for p in problems])
-    table = CalendarDay.__table__  # type: ignore[attr-defined]
+    table = table_of(CalendarDay)
     conn = session.connection()
     conn.execute(table.delete().where(table.c.day >= date(year, 1, 1), table.c.day <= date(year, 12, 31)))
     unique = {d: (w, n) for d, w, n in days}
     conn.execute(table.insert(), [{"day": d, "is_workday": w, "note": n} for d, (w, n) in sorted(unique.items())])
-    years = CalendarYear.__table__  # type: ignore[attr-defined]
+    years = table_of(CalendarYear)
     conn.execute(years.delete().where(years.c.year == year))
     conn.execute(years.insert().values(year=year, entered_at=now, entered_by=actor.name))
     audit.record(session, kind="admin_change", now=now, actor=actor,

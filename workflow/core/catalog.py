@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 from transitions import Machine
 
+from workflow.core.db import table_of
 from workflow.core.definitions import (
     DEFINITIONS_DIR,
     Definition,
@@ -124,7 +125,7 @@ class Catalog:
                                            DefinitionSource.version == definition.version)
         ).first()
         if row is None:
-            session.connection().execute(sa.insert(DefinitionSource.__table__).values(  # type: ignore[attr-defined]
+            session.connection().execute(sa.insert(table_of(DefinitionSource)).values(
                 key=definition.key, version=definition.version, sha256=definition.sha256,
                 source=definition.source, loaded_at=now))
             return  # remembered only once it is seen committed: this transaction may still roll back

@@ -207,3 +207,15 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def saved_id(row: Any) -> int:
+    """The id of a row that has been written (SQLModel types an id as optional until the row is flushed)."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has not been written yet")
+    return int(row.id)
+
+
+def table_of(model: type[Any]) -> sa.Table:
+    """A model's table (SQLModel adds `__table__` when the class is made, without declaring it for type checkers)."""
+    return model.__table__

@@ -9,14 +9,14 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from workflow.core.calendar import WorkCalendar, local_date, local_moment
-from workflow.core.db import Prepared
+from workflow.core.db import Prepared, table_of
 from workflow.core.definitions import DeadlineSpec, StateSpec
 from workflow.core.errors import Unprocessable
 from workflow.core.models import Deadline, DeadlineStatus
 
 REMINDER_TIME = time(9, 0)  # reminders go out at 09:00 local time on their day
 
-_table = Deadline.__table__  # type: ignore[attr-defined]
+_table = table_of(Deadline)
 # Built once: these run inside every fire (see workflow.core.db.Prepared).
 _INSERT = Prepared(_table.insert())
 _CLOSE = Prepared(_table.update().where(_table.c.case_id == sa.bindparam("b_case_id"),

@@ -24,7 +24,7 @@ from workflow.core.access import MAX_ID, get_case
 from workflow.core.actors import Actor
 from workflow.core.calendar import WorkCalendar, calendar_for, local_date
 from workflow.core.catalog import CATALOG, Catalog
-from workflow.core.db import Prepared, is_sqlite
+from workflow.core.db import Prepared, is_sqlite, table_of
 from workflow.core.deadlines import close_deadlines, insert_deadlines, plan_deadlines
 from workflow.core.definitions import Definition, TransitionSpec
 from workflow.core.errors import Conflict, Forbidden, InvalidInput, Unprocessable
@@ -33,7 +33,7 @@ from workflow.core.registry import GUARDS
 
 MAX_COMMENT = 2000
 
-_case_table = Case.__table__  # type: ignore[attr-defined]
+_case_table = table_of(Case)
 # The versioned write of every fire, built once (building a statement costs more than executing it);
 # the columns to set come from the parameters' keys.
 _UPDATE_CASE = Prepared(sa.update(_case_table).where(_case_table.c.id == sa.bindparam("b_id"),
@@ -199,7 +199,7 @@ def next_number(session: Session, key: str, year: int) -> int:
 
     One upsert: two transactions taking the first number of a year at once cannot both insert.
     """
-    table = Counter.__table__  # type: ignore[attr-defined]
+    table = table_of(Counter)
     dialect = sqlite if is_sqlite(session) else postgresql
     statement = (dialect.insert(table).values(key=key, year=year, value=1)
                  .on_conflict_do_update(index_elements=["key", "year"], set_={"value": table.c.value + 1})

@@ -348,7 +348,7 @@ class OutboxMessage(SQLModel, table=True):
 
 # The auditor's searches page through the trail newest first by keyset on seq: each filter gets an index that
 # ends in seq, so `WHERE <filter> = ? AND seq < ? ORDER BY seq DESC LIMIT n` reads n entries and stops.
-_audit_columns = AuditEvent.__table__.c  # type: ignore[attr-defined]
+_audit_columns = AuditEvent.__table__.c  # type: ignore[attr-defined]  # SQLModel adds __table__ undeclared
 for _name in ("kind", "actor_id", "unit_id", "role", "county_id", "case_id", "occurred_at"):
     sa.Index(f"ix_audit_event_{_name}_seq", _audit_columns[_name], _audit_columns.seq)
 

@@ -24,7 +24,7 @@ from workflow.core import audit
 from workflow.core.actors import Actor
 from workflow.core.calendar import WorkCalendar
 from workflow.core.catalog import CATALOG
-from workflow.core.db import is_sqlite, transaction
+from workflow.core.db import is_sqlite, table_of, transaction
 from workflow.core.engine import fire
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Case, Deadline, DeadlineStatus
@@ -47,7 +47,7 @@ class _NobodyTold:
 # Who is told of a reminder or an expiry: `recipient_ids(conn, case_id, county_id, selectors)` and
 # `notify(session, user_ids=..., case_id=..., kind=..., params=..., source=..., now=..., deadline=...)`.
 NOTIFIER: Any = _NobodyTold
-_table = Deadline.__table__  # type: ignore[attr-defined]
+_table = table_of(Deadline)
 BATCH = 50  # a batch holds the audit head until it commits: web requests wait for it
 
 
@@ -73,7 +73,7 @@ def due_query(now: datetime, limit: int) -> sa.Select[Any]:
             .order_by(_table.c.due_at, _table.c.id).limit(limit))
 
 
-_cases = Case.__table__  # type: ignore[attr-defined]
+_cases = table_of(Case)
 # A claimed row with what processing it needs of its case, so the case is not loaded again for that.
 _CLAIMED = (sa.select(_table, _cases.c.state.label("case_state"), _cases.c.county_id, _cases.c.number,
                       _cases.c.title, _cases.c.definition_key, _cases.c.definition_version)
@@ -203,7 +203,7 @@ def _process(session: Session, row: Any, *, now: datetime, calendar: WorkCalenda
 
 def upcoming(session: Session, *, now: datetime, limit: int = 50) -> list[Any]:
     """Open deadline rows, soonest first, with their case number (for `zyz deadlines list`)."""
-    cases = Case.__table__  # type: ignore[attr-defined]
+    cases = table_of(Case)
     return list(session.connection().execute(
         sa.select(_table.c.id, _table.c.case_id, cases.c.number, _table.c.state, _table.c.name, _table.c.kind,
                   _table.c.trigger, _table.c.offset_days, _table.c.due_date, _table.c.due_at, _table.c.is_estimated)

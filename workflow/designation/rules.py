@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from workflow.core.access import MAX_ID
+from workflow.core.db import table_of
 from workflow.core.engine import FireContext
 from workflow.core.models import CaseParty, Unit, UnitKind
 from workflow.core.reasons import parse_date, reason
@@ -65,7 +66,7 @@ def opinion_due_date_valid(ctx: FireContext) -> list[dict[str, Any]]:
 def invite_member_units(ctx: FireContext) -> None:
     """Bring the chosen member units into the case: they now see it and are asked for opinions."""
     ids = sorted(set(ctx.data.pop("member_units")))
-    table = CaseParty.__table__  # type: ignore[attr-defined]
+    table = table_of(CaseParty)
     ctx.session.connection().execute(table.insert(), [
         {"case_id": ctx.case.id, "unit_id": unit_id, "purpose": "consultation", "created_at": ctx.now}
         for unit_id in ids])
@@ -99,7 +100,7 @@ def record_opinion(ctx: FireContext) -> None:
                                         "by": ctx.actor.name, "at": ctx.now.isoformat(timespec="seconds")}
     ctx.data["opinions"] = opinions
     ctx.audit_data["opinion"] = answer
-    table = CaseParty.__table__  # type: ignore[attr-defined]
+    table = table_of(CaseParty)
     ctx.session.connection().execute(table.update().where(
         table.c.case_id == ctx.case.id, table.c.unit_id == ctx.actor.unit_id, table.c.purpose == "consultation",
     ).values(responded_at=ctx.now))

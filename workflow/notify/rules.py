@@ -25,7 +25,7 @@ from sqlmodel import Session, select
 from workflow.core import engine
 from workflow.core.calendar import LOCAL_TZ, to_local
 from workflow.core.catalog import CATALOG, Catalog
-from workflow.core.db import Prepared, is_sqlite
+from workflow.core.db import Prepared, is_sqlite, table_of
 from workflow.core.definitions import DEFINITIONS_DIR, Definition, Label
 from workflow.core.errors import WorkflowError
 from workflow.core.models import (
@@ -41,13 +41,13 @@ from workflow.core.models import (
 )
 from workflow.core.yamlcheck import Checker, read_mapping
 
-_table = Notification.__table__  # type: ignore[attr-defined]
-_outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
-_prefs = NotificationPreference.__table__  # type: ignore[attr-defined]
-_users = User.__table__  # type: ignore[attr-defined]
-_parties = CaseParty.__table__  # type: ignore[attr-defined]
-_deadlines = Deadline.__table__  # type: ignore[attr-defined]
-_cases = Case.__table__  # type: ignore[attr-defined]
+_table = table_of(Notification)
+_outbox = table_of(OutboxMessage)
+_prefs = table_of(NotificationPreference)
+_users = table_of(User)
+_parties = table_of(CaseParty)
+_deadlines = table_of(Deadline)
+_cases = table_of(Case)
 
 RULES_PATH = DEFINITIONS_DIR / "notifications.yaml"
 CHANNELS = ("in_app", "email", "sms")
