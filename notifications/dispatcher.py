@@ -255,7 +255,7 @@ class _Batch:
             return
         attempts = row.attempts + 1
         if row.channel == "email" and self.mailer.is_down:
-            self.fail(row, self.mailer.down_error, attempts=attempts)  # type: ignore[arg-type]
+            self.fail(row, self.mailer.down_error, attempts=attempts)  # type: ignore[arg-type]  # set when the server is down, which is the only way here
             return
         if not self.commit({"b_id": row.id, "status": OutboxStatus.sending.value, "attempts": attempts,
                             "claimed_at": self.now, "address": address, "message_id": msgid}):

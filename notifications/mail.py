@@ -33,22 +33,22 @@ class _Remembered:
 
     def __new__(cls, name: str, value: Any) -> Any:
         if not isinstance(value, str):
-            return super().__new__(cls, name, value)  # type: ignore[call-arg]
+            return super().__new__(cls, name, value)  # type: ignore[call-arg]  # the email package's header classes declare no __new__ signature
         key = (cls, name, value)
         found = _PARSED.get(key)
         if found is None:
             if len(_PARSED) >= _REMEMBER:
                 _PARSED.clear()
-            found = _PARSED[key] = super().__new__(cls, name, value)  # type: ignore[call-arg]
+            found = _PARSED[key] = super().__new__(cls, name, value)  # type: ignore[call-arg]  # the email package's header classes declare no __new__ signature
         return found
 
     def fold(self, *, policy: Any) -> str:
-        key = (type(self), self.name, str(self), policy.max_line_length, policy.linesep)  # type: ignore[attr-defined]
+        key = (type(self), self.name, str(self), policy.max_line_length, policy.linesep)  # type: ignore[attr-defined]  # the email package's header classes declare no name attribute
         found = _FOLDED.get(key)
         if found is None:
             if len(_FOLDED) >= _REMEMBER:
                 _FOLDED.clear()
-            found = _FOLDED[key] = super().fold(policy=policy)  # type: ignore[misc]
+            found = _FOLDED[key] = super().fold(policy=policy)  # type: ignore[misc]  # the email package's header classes declare no fold()
         return found
 
 

@@ -69,7 +69,7 @@ def serve_command(host: str, port: int) -> None:
     """Serve the application (development and small sites; use gunicorn in production)."""
     from werkzeug.serving import run_simple
 
-    run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]
+    run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]  # werkzeug's LocalProxy hides the real object's type
 
 
 @main.command("demo")
@@ -501,7 +501,7 @@ def users_create(username: str, display_name: str, role: str, unit_name: str, pa
             unit = s.exec(select(Unit).where(Unit.name == unit_name)).first()
             if unit is None:
                 raise WorkflowError(f"单位不存在：{unit_name}", f"No such unit: {unit_name}")
-            create_user(s, username=username, display_name=display_name, role=role, unit_id=unit.id,  # type: ignore[arg-type]
+            create_user(s, username=username, display_name=display_name, role=role, unit_id=unit.id,  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
                         password=password, now=utcnow(), email=email, mobile=mobile,
                         policy=current_app.extensions["zyz"]["policy"])
     except WorkflowError as exc:

@@ -95,14 +95,14 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
                 town_id=towns["路家村镇"].id, data={**application, "leading_industry": "香菇", "output_yi": 1.6})
     submitted = create_case(session=session, definition_key="designation", actor=act["county_yx"], now=earlier,
                             town_id=towns["梁家寨乡"].id, data=application)
-    fire(session=session, case_id=submitted.id, trigger="submit", actor=act["county_yx"], now=earlier)  # type: ignore[arg-type]
+    fire(session=session, case_id=submitted.id, trigger="submit", actor=act["county_yx"], now=earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
 
     reviewed = create_case(session=session, definition_key="designation", actor=act["county_pd"], now=earlier,
                            town_id=towns["冠山镇"].id,
                            data={**application, "industry_category": "manufacturing", "leading_industry": "耐火材料",
                                  "output_yi": 18.5, "supporting_enterprises": 40})
-    fire(session=session, case_id=reviewed.id, trigger="submit", actor=act["county_pd"], now=earlier)  # type: ignore[arg-type]
-    fire(session=session, case_id=reviewed.id, trigger="accept", actor=act["office"], now=now,  # type: ignore[arg-type]
+    fire(session=session, case_id=reviewed.id, trigger="submit", actor=act["county_pd"], now=earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    fire(session=session, case_id=reviewed.id, trigger="accept", actor=act["office"], now=now,  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
          payload={"member_units": [unit_id(session, "市科技局"), unit_id(session, "市农业农村局")]})
 
     done = create_case(session=session, definition_key="designation", actor=act["county_pd"], now=earlier,
@@ -116,8 +116,8 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
                                            "expert_recommendation": "建议认定"}),
              ("propose", "office", {}), ("approve", "leader", {})]
     for trigger, who, payload in steps:
-        fire(session=session, case_id=done.id, trigger=trigger, actor=act[who], now=earlier, payload=payload)  # type: ignore[arg-type]
-    fire(session=session, case_id=done.id, trigger="publicity_end", actor=system, now=earlier)  # type: ignore[arg-type]
+        fire(session=session, case_id=done.id, trigger=trigger, actor=act[who], now=earlier, payload=payload)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    fire(session=session, case_id=done.id, trigger="publicity_end", actor=system, now=earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
 
     # supervision: an inspection of the designated town with two findings, one of them now an order in progress,
     # and an older order that ran past its deadline
@@ -129,20 +129,20 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
     inspection = plan_inspection(session=session, actor=act["office"], town_id=inspected, now=long_ago,
                                  campaign=f"{long_ago.year}年度专业镇专项检查")
     findings = [("公共服务平台（检验检测）尚未建成运行", "high"), ("专业镇统计台账更新不及时", "low")]
-    fire(session=session, case_id=inspection.id, trigger="start", actor=act["office"], now=long_ago)  # type: ignore[arg-type]
+    fire(session=session, case_id=inspection.id, trigger="start", actor=act["office"], now=long_ago)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     for text, severity in findings:
-        fire(session=session, case_id=inspection.id, trigger="record_finding", actor=act["office"],  # type: ignore[arg-type]
+        fire(session=session, case_id=inspection.id, trigger="record_finding", actor=act["office"],  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
              now=long_ago, payload={"finding": {"text": text, "severity": severity, "attachments": []}})
-    fire(session=session, case_id=inspection.id, trigger="decide_finding", actor=act["office"], now=long_ago,  # type: ignore[arg-type]
+    fire(session=session, case_id=inspection.id, trigger="decide_finding", actor=act["office"], now=long_ago,  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
          payload={"finding_no": 1, "decision": "rectify"})
-    fire(session=session, case_id=inspection.id, trigger="decide_finding", actor=act["office"], now=long_ago,  # type: ignore[arg-type]
+    fire(session=session, case_id=inspection.id, trigger="decide_finding", actor=act["office"], now=long_ago,  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
          payload={"finding_no": 2, "decision": "no_action"})
-    fire(session=session, case_id=inspection.id, trigger="close", actor=act["office"], now=long_ago)  # type: ignore[arg-type]
+    fire(session=session, case_id=inspection.id, trigger="close", actor=act["office"], now=long_ago)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     order_id = inspection.data["findings"][0]["order_id"]
     fire(session=session, case_id=order_id, trigger="acknowledge", actor=act["county_pd"], now=long_ago)
 
     recent = create_case(session=session, definition_key="rectification", actor=act["office"], now=now,
                          town_id=towns["娘子关镇"].id,
                          data={"problem": "龙头企业研发投入统计口径不一致", "severity": "medium"})
-    fire(session=session, case_id=recent.id, trigger="acknowledge", actor=act["county_pd"], now=now)  # type: ignore[arg-type]
+    fire(session=session, case_id=recent.id, trigger="acknowledge", actor=act["county_pd"], now=now)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     return [(role, username, DEMO_PASSWORD) for role, username, _, _ in DEMO_USERS]

@@ -100,7 +100,7 @@ def user(user_id: int) -> ResponseReturnValue:
     return render_template("admin/users_show.html", user=row, form=form, errors=errors, roles=ROLES,
                            units=accounts.units_for_accounts(db()), is_self=row.id == me.user_id,
                            is_locked=row.locked_until is not None and row.locked_until > now,
-                           live_sessions=accounts.live_session_count(db(), user_id=row.id, now=now),  # type: ignore[arg-type]
+                           live_sessions=accounts.live_session_count(db(), user_id=row.id, now=now),  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
                            ), 422 if errors else 200
 
 

@@ -23,6 +23,7 @@ from webapp.api.schemas import (
     EventList,
     EventOut,
     Me,
+    Message,
     StateOut,
     Token,
     TokenRequest,
@@ -46,16 +47,16 @@ from workflow.core.queries import case_events, case_list, open_deadlines
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-def _label(label: Label) -> dict[str, str]:
-    return {"zh": label.zh, "en": label.en}
+def _label(label: Label) -> Message:
+    return Message(zh=label.zh, en=label.en)
 
 
 def _summary(case: Case) -> dict[str, Any]:
     definition = CATALOG.get(case.definition_key, case.definition_version, db())
     state = definition.states[case.state].label
     return CaseSummary(
-        id=case.id, number=case.number, definition=case.definition_key,  # type: ignore[arg-type]
-        definition_version=case.definition_version, state=case.state, state_label=_label(state),  # type: ignore[arg-type]
+        id=case.id, number=case.number, definition=case.definition_key,  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+        definition_version=case.definition_version, state=case.state, state_label=_label(state),
         version=case.version, county_id=case.county_id, town_id=case.town_id, title=case.title,
         created_at=case.created_at, updated_at=case.updated_at, closed_at=case.closed_at,
     ).model_dump(mode="json")
@@ -63,7 +64,7 @@ def _summary(case: Case) -> dict[str, Any]:
 
 def _case_out(case: Case) -> dict[str, Any]:
     definition = CATALOG.get(case.definition_key, case.definition_version, db())
-    transitions = [AvailableTransition(trigger=t.trigger, label=_label(t.label), requires=list(t.requires),  # type: ignore[arg-type]
+    transitions = [AvailableTransition(trigger=t.trigger, label=_label(t.label), requires=list(t.requires),
                                        accepts=list(t.accepts), comment=t.comment, confirm=t.confirm)
                    for t in allowed_transitions(definition, case, actor())]
     deadlines = [DeadlineOut(name=d.name, due_date=d.due_date, due_at=d.due_at, trigger=d.trigger,
@@ -75,11 +76,11 @@ def _case_out(case: Case) -> dict[str, Any]:
 
 def _definition_out(d: Definition) -> dict[str, Any]:
     return DefinitionOut(
-        key=d.key, version=d.version, label=_label(d.label), initial=d.initial,  # type: ignore[arg-type]
+        key=d.key, version=d.version, label=_label(d.label), initial=d.initial,
         create_roles=sorted(d.create_roles), create_accepts=list(d.create.accepts),
-        states=[StateOut(name=s.name, label=_label(s.label), final=s.final)  # type: ignore[arg-type]
+        states=[StateOut(name=s.name, label=_label(s.label), final=s.final)
                 for s in d.states.values()],
-        transitions=[TransitionOut(trigger=t.trigger, label=_label(t.label), sources=list(t.sources),  # type: ignore[arg-type]
+        transitions=[TransitionOut(trigger=t.trigger, label=_label(t.label), sources=list(t.sources),
                                    dest=t.dest, roles=sorted(t.roles), requires=list(t.requires),
                                    accepts=list(t.accepts), comment=t.comment, confirm=t.confirm, system=t.system)
                      for t in d.transitions],
@@ -144,7 +145,7 @@ def list_cases() -> ResponseReturnValue:
     page = case_list(db(), actor(), definition=request.args.get("definition") or None,
                      state=request.args.get("state") or None, county_id=args.get("county"),
                      page=args.get("page", 1), per_page=args.get("per_page", 20))
-    return jsonify(CaseList(items=[_summary(c) for c in page.items], total=page.total, page=page.page,  # type: ignore[misc]
+    return jsonify(CaseList(items=[_summary(c) for c in page.items], total=page.total, page=page.page,  # type: ignore[misc]  # items are the summaries' JSON dicts, validated by the model
                             per_page=page.per_page).model_dump(mode="json"))
 
 
@@ -170,7 +171,7 @@ def transition(body: TransitionRequest, case_id: int) -> ResponseReturnValue:
 @api_route(bp, "/cases/<int:case_id>/events", "GET", roles=BUSINESS_ROLES, summary="The case's audit trail",
            responses={200: (EventList, "events in order"), 404: (Error, "not visible")})
 def events(case_id: int) -> ResponseReturnValue:
-    items = [EventOut(id=e.id, seq=e.seq, occurred_at=e.occurred_at, kind=e.kind, actor_name=e.actor_name,  # type: ignore[arg-type]
+    items = [EventOut(id=e.id, seq=e.seq, occurred_at=e.occurred_at, kind=e.kind, actor_name=e.actor_name,  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
                       role=e.role, unit_name=e.unit_name, trigger=e.trigger, from_state=e.from_state,
                       to_state=e.to_state, comment=e.comment, data=json.loads(e.data))
              for e in case_events(db(), actor(), case_id)]

@@ -159,7 +159,7 @@ def _cases_of(events: list[Any]) -> dict[int, Case]:
     ids = {e.case_id for e in events if e.case_id}
     if not ids:
         return {}
-    return {c.id: c for c in db().exec(select(Case).where(Case.id.in_(ids))).all()}  # type: ignore[union-attr,misc]
+    return {c.id: c for c in db().exec(select(Case).where(Case.id.in_(ids))).all()}  # type: ignore[union-attr,misc]  # SQLModel types a column as its Python value, not a SQL expression
 
 
 @bp.route("/cases/<int:case_id>")

@@ -68,7 +68,7 @@ def _load(key: str, kind: str) -> SessionUser | None:
     if found is None or found[1].kind != kind:
         return None
     user, row = found
-    return SessionUser(user, db().get(Unit, user.unit_id), key, row.id)  # type: ignore[arg-type]
+    return SessionUser(user, db().get(Unit, user.unit_id), key, row.id)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
 
 
 @login_manager.user_loader

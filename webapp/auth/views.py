@@ -69,7 +69,7 @@ def login() -> ResponseReturnValue:
         session.clear()  # a fresh session id at every login
         if lang:
             session["lang"] = lang
-        login_user(SessionUser(user, db().get(Unit, user.unit_id), key, row.id))  # type: ignore[arg-type]
+        login_user(SessionUser(user, db().get(Unit, user.unit_id), key, row.id))  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
         return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form), 400 if request.method == "POST" else 200
 

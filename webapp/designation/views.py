@@ -147,7 +147,7 @@ def _stored(data: dict[str, Any]) -> dict[str, Any]:
 
 def _candidate_towns(me: Actor) -> list[Town]:
     registry = select(Case.town_id).where(Case.definition_key == "town", Case.state == "candidate")
-    return list(db().exec(select(Town).where(town_filter(me), Town.id.in_(registry))  # type: ignore[union-attr]
+    return list(db().exec(select(Town).where(town_filter(me), Town.id.in_(registry))  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
                           .order_by(Town.name)).all())
 
 
@@ -185,9 +185,9 @@ def _posted(**context: Any) -> tuple[ResponseReturnValue | None, MultiDict[str, 
     the field errors so far; `context` (town choices or the case) goes to the page."""
     form = request.form.copy()
     action, group = _act(form)
-    if action == "more":
-        form, first = _more_rows(form, group)  # type: ignore[arg-type]
-        focus = f"{GROUPS[group][0]}-{first}-name"  # type: ignore[index]
+    if action == "more" and group is not None:
+        form, first = _more_rows(form, group)
+        focus = f"{GROUPS[group][0]}-{first}-name"
         return _render(form=form, errors={}, focus=focus, **context), form, action, {}, {}
     data, problems = read_form(form)
     errors = _errors_of(problems + schema.check_types(data))
@@ -275,7 +275,7 @@ def application(case_id: int) -> ResponseReturnValue:
         return _render(form=form, errors=errors, case=case, status=422)
     try:
         with unit_of_work() as s:
-            case = fire(session=s, case_id=case.id, trigger="edit", actor=actor(), now=utcnow(),  # type: ignore[arg-type]
+            case = fire(session=s, case_id=case.id, trigger="edit", actor=actor(), now=utcnow(),  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
                         payload=data, expected_version=int(version))
     except WorkflowError as exc:
         if exc.status in (403, 404):
@@ -294,7 +294,7 @@ def _submit(case: Case, form: MultiDict) -> ResponseReturnValue:
     trigger = "submit" if definition.transition("submit", case.state) else "resubmit"
     try:
         with unit_of_work() as s:
-            fire(session=s, case_id=case.id, trigger=trigger, actor=actor(), now=utcnow(),  # type: ignore[arg-type]
+            fire(session=s, case_id=case.id, trigger=trigger, actor=actor(), now=utcnow(),  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
                  expected_version=case.version)
     except WorkflowError as exc:
         if exc.status in (403, 404):

@@ -79,7 +79,7 @@ def opinion_sheet(case_id: int) -> ResponseReturnValue:
 def attachment_panel(case: Case) -> SimpleNamespace:
     """What files/_attachments.html shows for a case: its files, whether the user may add one, the sheet link."""
     me = actor()
-    rows = list_attachments(session=db(), actor=me, case_id=case.id)  # type: ignore[arg-type]
+    rows = list_attachments(session=db(), actor=me, case_id=case.id)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     names = uploader_names(db(), rows)
     items = [SimpleNamespace(row=r, kind=KIND_LABELS.get(r.kind, r.kind),
                              by=names.get(r.uploaded_by_id) if r.uploaded_by_id else _("System"))

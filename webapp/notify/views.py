@@ -62,8 +62,8 @@ def _int_arg(name: str) -> int:
 def index() -> ResponseReturnValue:
     query = select(Notification).where(Notification.user_id == current_user.row.id)
     if request.args.get("unread") == "1":
-        query = query.where(Notification.read_at.is_(None))  # type: ignore[union-attr]
-    page = paginate(db(), query.order_by(Notification.id.desc()), _int_arg("page"), 20)  # type: ignore[union-attr]
+        query = query.where(Notification.read_at.is_(None))  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
+    page = paginate(db(), query.order_by(Notification.id.desc()), _int_arg("page"), 20)  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
     failed = outbox_service.failed_count(db()) if current_user.role == Role.office else 0
     return render_template("notify/index.html", page=page, render_notice=render_notice, failed=failed,
                            unread_only=request.args.get("unread") == "1")
@@ -173,7 +173,7 @@ def case_deliveries(case: Case) -> list[outbox_service.Delivery]:
     """The e-mails and SMS of a case the viewer may see (cases/show.html includes notify/_deliveries.html)."""
     if not current_user.is_authenticated:
         return []
-    return outbox_service.deliveries(db(), case_id=case.id, viewer=actor())  # type: ignore[arg-type]
+    return outbox_service.deliveries(db(), case_id=case.id, viewer=actor())  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
 
 
 @bp.app_context_processor

@@ -38,6 +38,6 @@ def index() -> ResponseReturnValue:
 def show(town_id: int) -> ResponseReturnValue:
     entry, cases = town_entry(db(), actor(), town_id)
     documents = db().exec(select(Attachment).where(Attachment.town_id == town_id)
-                          .order_by(Attachment.id)).all()  # type: ignore[arg-type]
+                          .order_by(Attachment.id)).all()  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
     return render_template("towns/show.html", entry=entry, cases=cases, documents=documents,
                            levels=CATALOG.current("town").states, categories=INDUSTRY_CATEGORIES)

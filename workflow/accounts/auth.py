@@ -222,7 +222,7 @@ def start_session(session: Session, *, user: User, kind: str, ip: str | None, no
     """A new session (kind web) or bearer token (kind api); returns the secret key shown once."""
     key = secrets.token_urlsafe(32)
     lifetime = policy.absolute if kind == "web" else policy.token_lifetime
-    row = LoginSession(key_hash=_key_hash(key), user_id=user.id, kind=kind, ip=ip, created_at=now,  # type: ignore[arg-type]
+    row = LoginSession(key_hash=_key_hash(key), user_id=user.id, kind=kind, ip=ip, created_at=now,  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
                        last_seen_at=now, expires_at=now + lifetime)
     session.add(row)
     session.flush()
@@ -250,7 +250,7 @@ def resolve_session(session: Session, *, key: str, now: datetime,
     if now - row.last_seen_at > timedelta(seconds=30):  # one write a minute or so, not one per request
         row.last_seen_at = now
         session.add(row)
-    return user, row  # type: ignore[return-value]
+    return user, row  # type: ignore[return-value]  # both rows were just written and flushed
 
 
 def _end(session: Session, row: LoginSession, reason: str, now: datetime) -> None:
@@ -297,7 +297,7 @@ def change_password(session: Session, *, user: User, current: str, new: str, now
     user.password_changed_at = now
     user.must_change_password = False
     session.add(user)
-    end_all_sessions(session, user_id=user.id, reason="password_changed", now=now, keep=keep_session)  # type: ignore[arg-type]
+    end_all_sessions(session, user_id=user.id, reason="password_changed", now=now, keep=keep_session)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     audit.record(session, kind="password_changed", now=now, actor=actor)
 
 
@@ -347,7 +347,7 @@ def set_locked(session: Session, *, username: str, locked: bool, now: datetime, 
     if locked:
         user.locked_until = until
         user.is_active = until is not None
-        end_all_sessions(session, user_id=user.id, reason="locked", now=now)  # type: ignore[arg-type]
+        end_all_sessions(session, user_id=user.id, reason="locked", now=now)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     else:
         user.locked_until = None
         user.is_active = True

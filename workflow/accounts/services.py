@@ -64,26 +64,26 @@ def list_accounts(session: Session, *, actor: Actor, now: datetime, text: str | 
                   per_page: int = 20) -> Page[AccountRow]:
     """One page of accounts, filtered by a text in the username or name, role, unit and status."""
     _admin_only(actor)
-    query = select(User).order_by(User.id)  # type: ignore[arg-type]
+    query = select(User).order_by(User.id)  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
     if text:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(sa.or_(User.username.like(pattern, escape="\\"),  # type: ignore[attr-defined]
-                                   User.display_name.like(pattern, escape="\\")))  # type: ignore[attr-defined]
+        query = query.where(sa.or_(User.username.like(pattern, escape="\\"),  # type: ignore[attr-defined]  # SQLModel types a column as its Python value, not a SQL expression
+                                   User.display_name.like(pattern, escape="\\")))  # type: ignore[attr-defined]  # SQLModel types a column as its Python value, not a SQL expression
     if role:
         query = query.where(User.role == role)
     if unit_id:
         query = query.where(User.unit_id == unit_id)
     if status == "active":
-        query = query.where(User.is_active.is_(True))  # type: ignore[attr-defined]
+        query = query.where(User.is_active.is_(True))  # type: ignore[attr-defined]  # SQLModel types a column as its Python value, not a SQL expression
     elif status == "disabled":
-        query = query.where(User.is_active.is_(False))  # type: ignore[attr-defined]
+        query = query.where(User.is_active.is_(False))  # type: ignore[attr-defined]  # SQLModel types a column as its Python value, not a SQL expression
     elif status == "locked":
-        query = query.where(User.locked_until > now)  # type: ignore[operator]
+        query = query.where(User.locked_until > now)  # type: ignore[operator]  # SQLModel types a column as its Python value, not a SQL expression
     elif status == "must_change_password":
-        query = query.where(User.must_change_password.is_(True))  # type: ignore[attr-defined]
+        query = query.where(User.must_change_password.is_(True))  # type: ignore[attr-defined]  # SQLModel types a column as its Python value, not a SQL expression
     found = paginate(session, query, page, per_page)
     ids = [u.id for u in found.items]
-    units = dict(session.exec(select(Unit.id, Unit.name).where(Unit.id.in_({u.unit_id for u in found.items}))).all())  # type: ignore[union-attr]
+    units = dict(session.exec(select(Unit.id, Unit.name).where(Unit.id.in_({u.unit_id for u in found.items}))).all())  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
     table = table_of(LoginSession)
     live: dict[int, int] = dict(session.connection().execute(
         sa.select(table.c.user_id, sa.func.count()).where(table.c.user_id.in_(ids), table.c.ended_at.is_(None),
@@ -163,7 +163,7 @@ def set_active(session: Session, *, actor: Actor, user_id: int, active: bool, no
         return user
     user.is_active = active
     session.add(user)
-    ended = 0 if active else end_all_sessions(session, user_id=user.id, reason="disabled", now=now)  # type: ignore[arg-type]
+    ended = 0 if active else end_all_sessions(session, user_id=user.id, reason="disabled", now=now)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     audit.record(session, kind="user_unlocked" if active else "user_locked", now=now, actor=actor,
                  data={"action": "enable" if active else "disable", "user_id": user.id, "username": user.username,
                        **({} if active else {"sessions_ended": ended})})
@@ -193,7 +193,7 @@ def reset_password(session: Session, *, actor: Actor, user_id: int, now: datetim
     user.must_change_password = True
     user.password_changed_at = now
     session.add(user)
-    ended = end_all_sessions(session, user_id=user.id, reason="password_reset", now=now)  # type: ignore[arg-type]
+    ended = end_all_sessions(session, user_id=user.id, reason="password_reset", now=now)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     audit.record(session, kind="admin_change", now=now, actor=actor,
                  data={"action": "reset_password", "user_id": user.id, "username": user.username,
                        "sessions_ended": ended})
@@ -204,7 +204,7 @@ def end_sessions(session: Session, *, actor: Actor, user_id: int, now: datetime)
     """End every session and token of a user at once (they log in again); the number ended."""
     user = get_account(session, actor=actor, user_id=user_id)
     _not_self(actor, user, "要结束自己的会话，请退出登录。", "To end your own session, log out.")
-    ended = end_all_sessions(session, user_id=user.id, reason="ended_by_admin", now=now)  # type: ignore[arg-type]
+    ended = end_all_sessions(session, user_id=user.id, reason="ended_by_admin", now=now)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     audit.record(session, kind="admin_change", now=now, actor=actor,
                  data={"action": "end_sessions", "user_id": user.id, "username": user.username,
                        "sessions_ended": ended})
@@ -215,5 +215,5 @@ def units_for_accounts(session: Session) -> list[Unit]:
     """Active units an account may belong to, counties first, as the forms list them."""
     order = sa.case({UnitKind.county.value: 0, UnitKind.office.value: 1, UnitKind.leading_group.value: 2},
                     value=Unit.kind, else_=3)
-    return list(session.exec(select(Unit).where(Unit.is_active.is_(True)).order_by(order, Unit.id)).all())  # type: ignore[attr-defined,arg-type]
+    return list(session.exec(select(Unit).where(Unit.is_active.is_(True)).order_by(order, Unit.id)).all())  # type: ignore[attr-defined,arg-type]  # SQLModel types a column as its Python value, not a SQL expression
 

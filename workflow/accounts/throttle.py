@@ -46,7 +46,7 @@ def failure_row(session: Session, *, key: str, now: datetime) -> LoginThrottle:
     """The failure counter row for `key`, created if missing and locked for this transaction (PostgreSQL)."""
     session.connection().execute(_insert(session).values(key=key, count=0, updated_at=now)
                                  .on_conflict_do_nothing(index_elements=["key"]))
-    query = (sa.select(LoginThrottle).where(LoginThrottle.key == key)  # type: ignore[arg-type]
+    query = (sa.select(LoginThrottle).where(LoginThrottle.key == key)  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
              .execution_options(populate_existing=True))
     if not is_sqlite(session):
         query = query.with_for_update()

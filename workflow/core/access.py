@@ -30,7 +30,7 @@ def _visibility(role: str, unit_id: Any) -> sa.ColumnElement[bool]:
         return Case.county_id == unit_id
     if role == Role.member:
         asked = select(CaseParty.case_id).where(CaseParty.unit_id == unit_id)
-        return Case.id.in_(asked)  # type: ignore[union-attr]
+        return Case.id.in_(asked)  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
     return sa.false()
 
 
@@ -49,7 +49,7 @@ def town_filter(actor: Actor) -> sa.ColumnElement[bool]:
     if actor.role in SEES_ALL or actor.role == Role.member:
         return sa.true()
     if actor.role == Role.county:
-        return Town.county_id == actor.unit_id  # type: ignore[return-value]
+        return Town.county_id == actor.unit_id  # type: ignore[return-value]  # SQLModel types a column as its Python value, not a SQL expression
     return sa.false()
 
 

@@ -321,14 +321,14 @@ def list_attachments(*, session: Session, actor: Actor, case_id: int) -> list[At
     """A case's attachments, oldest first (NotFound when the case is not visible)."""
     get_case(session, actor, case_id)
     return list(session.exec(select(Attachment).where(Attachment.case_id == case_id)
-                             .order_by(Attachment.uploaded_at, Attachment.id)))  # type: ignore[arg-type]
+                             .order_by(Attachment.uploaded_at, Attachment.id)))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
 
 
 def list_town_attachments(*, session: Session, actor: Actor, town_id: int) -> list[Attachment]:
     """A town's documents, oldest first (NotFound when the town is not visible)."""
     get_town(session, actor, town_id)
     return list(session.exec(select(Attachment).where(Attachment.town_id == town_id)
-                             .order_by(Attachment.uploaded_at, Attachment.id)))  # type: ignore[arg-type]
+                             .order_by(Attachment.uploaded_at, Attachment.id)))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
 
 
 def uploader_names(session: Session, rows: list[Attachment]) -> dict[int, str]:
@@ -336,4 +336,4 @@ def uploader_names(session: Session, rows: list[Attachment]) -> dict[int, str]:
     ids = {r.uploaded_by_id for r in rows if r.uploaded_by_id is not None}
     if not ids:
         return {}
-    return dict(session.exec(select(User.id, User.display_name).where(User.id.in_(ids))).all())  # type: ignore[union-attr,arg-type]
+    return dict(session.exec(select(User.id, User.display_name).where(User.id.in_(ids))).all())  # type: ignore[union-attr,arg-type]  # SQLModel types a column as its Python value, not a SQL expression

@@ -152,7 +152,7 @@ def flush_head(session: Session) -> None:
 
 @sa.event.listens_for(OrmSession, "before_commit")
 def _write_head(session: OrmSession) -> None:
-    flush_head(session)  # type: ignore[arg-type]
+    flush_head(session)  # type: ignore[arg-type]  # SQLAlchemy's event passes the ORM Session that SQLModel's subclasses
 
 
 @sa.event.listens_for(OrmSession, "after_soft_rollback")

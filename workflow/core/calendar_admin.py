@@ -47,7 +47,7 @@ def enter_year(session: Session, *, year: int, text: str, actor: Actor, now: dat
 def year_days(session: Session, year: int) -> list[CalendarDay]:
     return list(session.exec(select(CalendarDay).where(
         CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))
-        .order_by(CalendarDay.day)))  # type: ignore[arg-type]
+        .order_by(CalendarDay.day)))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
 
 
 def known_years(session: Session) -> dict[int, str]:

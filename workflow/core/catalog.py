@@ -116,7 +116,7 @@ class Catalog:
 
     def ensure_stored(self, session: Session, definition: Definition, now: datetime) -> None:
         """Keep the source of `definition` in the database so that its cases outlive the file."""
-        stored = self._stored.setdefault(session.get_bind(), set())  # type: ignore[arg-type]
+        stored = self._stored.setdefault(session.get_bind(), set())  # type: ignore[arg-type]  # a Session's bind is the Engine here (one per application)
         memo = (definition.key, definition.version)
         if memo in stored:
             return

@@ -127,7 +127,7 @@ class Prepared:
 
     @staticmethod
     def _cursor(conn: sa.Connection) -> closing[Any]:
-        return closing(conn.connection.dbapi_connection.cursor())  # type: ignore[union-attr]
+        return closing(conn.connection.dbapi_connection.cursor())  # type: ignore[union-attr]  # the connection is checked out, so its DBAPI connection is set
 
     def execute(self, conn: sa.Connection, params: Mapping[str, Any]) -> int:
         """Run a write with one set of parameters; the number of rows written."""

@@ -149,6 +149,6 @@ def industry_text(data: dict[str, Any]) -> str:
 def case_names(session: Session, case: Case, unit_ids: list[int]) -> tuple[str, str, dict[int, str]]:
     town = session.get(Town, case.town_id) if case.town_id else None
     ids = {case.county_id, *unit_ids}
-    names: dict[int, str] = dict(session.exec(  # type: ignore[arg-type]
-        select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all())  # type: ignore[union-attr]
+    names: dict[int, str] = dict(session.exec(  # type: ignore[arg-type]  # SQLModel's select() of two columns is typed as a row of Any
+        select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all())  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
     return (town.name if town else "", names.get(case.county_id, ""), names)

@@ -143,8 +143,8 @@ def fire(
                  data={"changes": changes, **ctx.audit_data} if (changes or ctx.audit_data) else None)
     if moved:
         if definition.states[from_state].deadlines:  # a state that declares none has no rows to close
-            close_deadlines(session, case_id=case.id, state=from_state, now=now)  # type: ignore[arg-type]
-        insert_deadlines(session, case.id, planned)  # type: ignore[arg-type]
+            close_deadlines(session, case_id=case.id, state=from_state, now=now)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+        insert_deadlines(session, case.id, planned)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
         _warn_estimates(session, planned, now)
         ctx.planned = planned
     for hook in AFTER_FIRE:
@@ -262,7 +262,7 @@ def create_case(
     audit.record(session, kind="case_created", now=now, actor=actor, case_id=case.id, county_id=county_id,
                  to_state=case.state, data={"definition": f"{definition.key}@{definition.version}",
                                             "number": case.number, "data": case.data})
-    insert_deadlines(session, case.id, planned)  # type: ignore[arg-type]
+    insert_deadlines(session, case.id, planned)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     _warn_estimates(session, planned, now)
     return case
 

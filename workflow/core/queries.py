@@ -53,23 +53,23 @@ def actionable_filter(actor: Actor, catalog: Catalog = CATALOG) -> sa.ColumnElem
         definition = catalog.current(key)
         states = sorted(name for name, spec in definition.states.items() if actor.role in spec.actors)
         if states:
-            clauses.append(sa.and_(Case.definition_key == key,  # type: ignore[arg-type]
-                                   Case.state.in_(states)))  # type: ignore[attr-defined]
+            clauses.append(sa.and_(Case.definition_key == key,  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
+                                   Case.state.in_(states)))  # type: ignore[attr-defined]  # SQLModel types a column as its Python value, not a SQL expression
     if not clauses:
         return sa.false()
     found = sa.or_(*clauses)
     if actor.role == Role.member:
         # a member unit's work is done once it has answered
         waiting = select(CaseParty.case_id).where(CaseParty.unit_id == actor.unit_id,
-                                                  CaseParty.responded_at.is_(None))  # type: ignore[union-attr]
-        found = sa.and_(found, Case.id.in_(waiting))  # type: ignore[union-attr]
+                                                  CaseParty.responded_at.is_(None))  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
+        found = sa.and_(found, Case.id.in_(waiting))  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
     return found
 
 
 def inbox(session: Session, actor: Actor, *, page: int = 1, per_page: int = 20) -> Page[Case]:
     """The cases the actor can act on now, oldest change first."""
-    query = (select(Case).where(case_filter(actor), actionable_filter(actor), Case.closed_at.is_(None))  # type: ignore[union-attr]
-             .order_by(Case.updated_at, Case.id))  # type: ignore[arg-type]
+    query = (select(Case).where(case_filter(actor), actionable_filter(actor), Case.closed_at.is_(None))  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
+             .order_by(Case.updated_at, Case.id))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
     return paginate(session, query, page, per_page)
 
 
@@ -86,14 +86,14 @@ def case_list(session: Session, actor: Actor, *, definition: str | None = None, 
         query = query.where(Case.county_id == county_id)
     if town_id:
         query = query.where(Case.town_id == town_id)
-    return paginate(session, query.order_by(Case.id.desc()), page, per_page)  # type: ignore[union-attr]
+    return paginate(session, query.order_by(Case.id.desc()), page, per_page)  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
 
 
 def case_events(session: Session, actor: Actor, case_id: int) -> list[AuditEvent]:
     """The case's timeline (404 when the case is not visible)."""
     get_case(session, actor, case_id)
     return list(session.exec(select(AuditEvent).where(AuditEvent.case_id == case_id)
-                             .order_by(AuditEvent.seq)))  # type: ignore[arg-type]
+                             .order_by(AuditEvent.seq)))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
 
 
 def open_deadlines(session: Session, case_ids: list[int], *, kind: str = "expiry") -> dict[int, list[Deadline]]:
@@ -101,8 +101,8 @@ def open_deadlines(session: Session, case_ids: list[int], *, kind: str = "expiry
     if not case_ids:
         return {}
     rows = session.exec(select(Deadline).where(
-        Deadline.case_id.in_(case_ids), Deadline.status == DeadlineStatus.open.value,  # type: ignore[attr-defined]
-        Deadline.kind == kind).order_by(Deadline.due_at))  # type: ignore[arg-type]
+        Deadline.case_id.in_(case_ids), Deadline.status == DeadlineStatus.open.value,  # type: ignore[attr-defined]  # SQLModel types a column as its Python value, not a SQL expression
+        Deadline.kind == kind).order_by(Deadline.due_at))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
     found: dict[int, list[Deadline]] = {}
     for row in rows:
         found.setdefault(row.case_id, []).append(row)
@@ -112,7 +112,7 @@ def open_deadlines(session: Session, case_ids: list[int], *, kind: str = "expiry
 def unit_names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(session.exec(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all())  # type: ignore[union-attr,arg-type]
+    return dict(session.exec(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all())  # type: ignore[union-attr,arg-type]  # SQLModel types a column as its Python value, not a SQL expression
 
 
 @dataclass
@@ -152,16 +152,16 @@ def supervision_board(session: Session, actor: Actor, *, now: Any, county_id: in
     """Open rectification orders: overdue first, then by working days left, with county and town names."""
     from workflow.core.models import Town
 
-    query = (select(Case, Unit.name, Town.name).join(Unit, Unit.id == Case.county_id)  # type: ignore[arg-type]
-             .outerjoin(Town, Town.id == Case.town_id)  # type: ignore[arg-type]
-             .where(case_filter(actor), Case.definition_key == "rectification", Case.closed_at.is_(None)))  # type: ignore[union-attr]
+    query = (select(Case, Unit.name, Town.name).join(Unit, Unit.id == Case.county_id)  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
+             .outerjoin(Town, Town.id == Case.town_id)  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
+             .where(case_filter(actor), Case.definition_key == "rectification", Case.closed_at.is_(None)))  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
     if county_id:
         query = query.where(Case.county_id == county_id)
     if state:
         query = query.where(Case.state == state)
     rows = session.exec(query).all()
-    badges = deadline_badges(session, [c.id for c, _, _ in rows], now=now)  # type: ignore[misc]
-    board = [(case, county, town or "", badges.get(case.id)) for case, county, town in rows]  # type: ignore[arg-type]
+    badges = deadline_badges(session, [c.id for c, _, _ in rows], now=now)  # type: ignore[misc]  # rows from the database: every id is set
+    board = [(case, county, town or "", badges.get(case.id)) for case, county, town in rows]  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     order = {s: i for i, s in enumerate(("overdue", "criticism_pending", "criticised"))}
     board.sort(key=lambda r: (order.get(r[0].state, 9), r[3].working_days_left if r[3] else 10**6, r[1], r[0].id))
     return board
@@ -171,7 +171,7 @@ def sent_reminders(session: Session, case_id: int) -> list[Deadline]:
     """Reminders the scheduler has sent for a case, in order."""
     return list(session.exec(select(Deadline).where(
         Deadline.case_id == case_id, Deadline.kind == "reminder",
-        Deadline.status == DeadlineStatus.fired.value).order_by(Deadline.fired_at)))  # type: ignore[arg-type]
+        Deadline.status == DeadlineStatus.fired.value).order_by(Deadline.fired_at)))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
 
 
 def registry_case(session: Session, town_id: int) -> Case | None:

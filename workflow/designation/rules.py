@@ -39,9 +39,9 @@ def member_units_valid(ctx: FireContext) -> list[dict[str, Any]]:
         return [reason("请至少选择一个成员单位", "choose at least one member unit", "member_units")]
     in_range = [i for i in ids if 0 < i <= MAX_ID]  # PostgreSQL refuses a larger number for an INTEGER column
     known = set(ctx.session.connection().execute(
-        sa.select(Unit.id).where(Unit.id.in_(in_range),  # type: ignore[call-overload,union-attr]
+        sa.select(Unit.id).where(Unit.id.in_(in_range),  # type: ignore[call-overload,union-attr]  # SQLModel types a column as its Python value, not a SQL expression
                                  Unit.kind == UnitKind.member.value,
-                                 Unit.is_active.is_(True))).scalars())  # type: ignore[attr-defined]
+                                 Unit.is_active.is_(True))).scalars())  # type: ignore[attr-defined]  # SQLModel types a column as its Python value, not a SQL expression
     unknown = [i for i in ids if i not in known]
     if unknown:
         return [reason(f"成员单位不存在：{unknown}", f"no such member unit: {unknown}", "member_units")]
@@ -127,7 +127,7 @@ def close_opinions(ctx: FireContext) -> None:
     opinions = dict(ctx.data.get("opinions", {}))
     consulted = ctx.data.get("consulted_units", [])
     names: dict[int, str] = dict(ctx.session.connection().execute(
-        sa.select(Unit.id, Unit.name).where(Unit.id.in_(consulted))).all())  # type: ignore[call-overload,union-attr]
+        sa.select(Unit.id, Unit.name).where(Unit.id.in_(consulted))).all())  # type: ignore[call-overload,union-attr]  # SQLModel types a column as its Python value, not a SQL expression
     for unit_id in consulted:
         if str(unit_id) not in opinions:
             opinions[str(unit_id)] = {"unit": names.get(unit_id), "answer": "no_objection_deemed",

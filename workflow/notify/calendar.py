@@ -13,7 +13,7 @@ from workflow.notify.rules import notify, recipients_by_role
 
 def warn_missing_year(session: Session, *, year: int, now: datetime) -> int:
     """Tell the office, once in each calendar year, that `year`'s holidays are not entered."""
-    query = sa.select(CalendarYear.year).where(CalendarYear.year == year)  # type: ignore[call-overload]
+    query = sa.select(CalendarYear.year).where(CalendarYear.year == year)  # type: ignore[call-overload]  # SQLModel types a column as its Python value, not a SQL expression
     if session.connection().execute(query).first():
         return 0
     return notify(session, user_ids=recipients_by_role(session, "office"), case_id=None, kind="calendar_missing",

@@ -541,7 +541,7 @@ def _after_fire(ctx: engine.FireContext, from_state: str) -> None:
     conn = ctx.session.connection()
     params = case_params(conn, ctx.definition, case, ctx.data, trigger=ctx.spec.trigger, from_state=from_state,
                          comment=ctx.comment, planned=ctx.planned)
-    apply_rules(conn, matched, case_id=case.id, county_id=case.county_id, kind="event",  # type: ignore[arg-type]
+    apply_rules(conn, matched, case_id=case.id, county_id=case.county_id, kind="event",  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
                 params=params, source=f"case:{case.id}:v{case.version}", now=ctx.now)
 
 
@@ -558,7 +558,7 @@ def _case_created(_mapper: Any, conn: sa.Connection, case: Case) -> None:
     except WorkflowError:
         return  # a version this process did not load from the files has no rules of its own
     params = case_params(conn, definition, case, case.data or {})
-    apply_rules(conn, matched, case_id=case.id, county_id=case.county_id, kind="event",  # type: ignore[arg-type]
+    apply_rules(conn, matched, case_id=case.id, county_id=case.county_id, kind="event",  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
                 params=params, source=f"case:{case.id}:v{case.version}", now=case.created_at)
 
 

@@ -28,9 +28,9 @@ def plan_inspection(*, session: Session, actor: Actor, town_id: int, now: dateti
 
 def designated_towns(session: Session) -> list[Town]:
     """Towns whose registry record is at a designated level."""
-    query = (select(Town).join(Case, (Case.town_id == Town.id) & (Case.definition_key == "town"))  # type: ignore[arg-type]
-             .where(Case.state.in_(DESIGNATED_LEVELS))  # type: ignore[attr-defined]
-             .order_by(Town.county_id, Town.name))  # type: ignore[arg-type]
+    query = (select(Town).join(Case, (Case.town_id == Town.id) & (Case.definition_key == "town"))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
+             .where(Case.state.in_(DESIGNATED_LEVELS))  # type: ignore[attr-defined]  # SQLModel types a column as its Python value, not a SQL expression
+             .order_by(Town.county_id, Town.name))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
     return list(session.exec(query).all())
 
 
@@ -46,7 +46,7 @@ def plan_campaign(*, session: Session, actor: Actor, now: datetime, name: str,
     towns = designated_towns(session)
     if not towns:
         raise Unprocessable("目前没有已认定的专业镇。", "There is no designated town yet.")
-    return [plan_inspection(session=session, actor=actor, town_id=t.id, now=now, campaign=name,  # type: ignore[arg-type]
+    return [plan_inspection(session=session, actor=actor, town_id=t.id, now=now, campaign=name,  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
                             planned_date=planned_date) for t in towns]
 
 

@@ -254,7 +254,7 @@ def _propose_revocation_if_repeated(ctx: FireContext) -> None:
     issued += [ctx.today]
     in_cycle = [d for d in issued if d is not None and (start is None or d >= start) and (end is None or d <= end)]
     if len(in_cycle) >= 2:
-        fire(session=ctx.session, case_id=record.id, trigger="propose_revocation", actor=Actor.system(),  # type: ignore[arg-type]
+        fire(session=ctx.session, case_id=record.id, trigger="propose_revocation", actor=Actor.system(),  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
              now=ctx.now, calendar=ctx.calendar,
              payload={"revocation_reason": f"本认定周期内已被通报批评 {len(in_cycle)} 次（最近：{ctx.case.number}）"})
 

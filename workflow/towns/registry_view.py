@@ -67,9 +67,9 @@ def town_entries(session: Session, actor: Actor, *, county_id: int | None = None
                  industry_category: str | None = None, tier: str | None = None, page: int = 1,
                  per_page: int = 20) -> Page[TownEntry]:
     """The towns the actor may see, filtered by county, level, industry category and tier."""
-    query = (select(Town, Unit.name, Case).join(Unit, Unit.id == Town.county_id)  # type: ignore[arg-type]
-             .outerjoin(Case, (Case.town_id == Town.id) & (Case.definition_key == "town"))  # type: ignore[arg-type]
-             .where(town_filter(actor)).order_by(Town.county_id, Town.name))  # type: ignore[arg-type]
+    query = (select(Town, Unit.name, Case).join(Unit, Unit.id == Town.county_id)  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
+             .outerjoin(Case, (Case.town_id == Town.id) & (Case.definition_key == "town"))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
+             .where(town_filter(actor)).order_by(Town.county_id, Town.name))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
     if county_id:
         query = query.where(Town.county_id == county_id)
     if level:
@@ -89,5 +89,5 @@ def town_entry(session: Session, actor: Actor, town_id: int) -> tuple[TownEntry,
     record = session.exec(select(Case).where(Case.town_id == town_id, Case.definition_key == "town")).first()
     county = session.get(Unit, town.county_id)
     cases = session.exec(select(Case).where(Case.town_id == town_id, case_filter(actor))
-                         .order_by(Case.id.desc())).all()  # type: ignore[union-attr]
+                         .order_by(Case.id.desc())).all()  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
     return TownEntry(town, county.name if county else "", record), list(cases)

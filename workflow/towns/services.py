@@ -30,7 +30,7 @@ def create_town(*, session: Session, actor: Actor, name: str, county_id: int, no
     if actor.role not in (Role.county, Role.office, Role.system):
         raise Forbidden("您的角色无权登记专业镇。", "Your role may not register towns.")
     if actor.role == Role.county:
-        county_id = actor.unit_id  # type: ignore[assignment]
+        county_id = actor.unit_id  # type: ignore[assignment]  # an office actor's unit id is an int; the parameter is declared optional
     reasons = []
     if not name or len(name) > 100:
         reasons.append({"field": "name", "zh": "请填写镇名（不超过100字）", "en": "name is required (at most 100)"})
@@ -72,10 +72,10 @@ def designate(ctx: FireContext) -> None:
     ctx.data.update({"designation_number": number, "designated_date": today.isoformat(),
                      "review_date": review.isoformat()})
     ctx.audit_data["designation_number"] = number
-    record = registry_case(ctx.session, ctx.case.town_id)  # type: ignore[arg-type]
+    record = registry_case(ctx.session, ctx.case.town_id)  # type: ignore[arg-type]  # designation cases always have a town
     if record is None:
         raise Unprocessable("该专业镇没有档案记录。", "The town has no registry record.")
-    fire(session=ctx.session, case_id=record.id, trigger="designate", actor=Actor.system(),  # type: ignore[arg-type]
+    fire(session=ctx.session, case_id=record.id, trigger="designate", actor=Actor.system(),  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
          now=ctx.now, calendar=ctx.calendar,
          payload={"designation_number": number, "designated_date": today.isoformat(),
                   "review_date": review.isoformat(), "designation_case_id": ctx.case.id,
