@@ -256,7 +256,9 @@ def run_one(name: str, module: dict, database: str, *, again: bool, children: in
         mutmut(workdir, "run", "--max-children", str(children), *patterns, env=env, capture=False)
     outcome = Outcome(module=name, database=database)
     equivalent = load_equivalent()
-    found = [m for m in results(workdir, env) if _selected(m.name, patterns)]
+    prefix = module["path"][:-3].replace("/", ".") + "."
+    elsewhere = [prefix + p for other, names in module.get("only_on", {}).items() if other != database for p in names]
+    found = [m for m in results(workdir, env) if _selected(m.name, patterns) and not _selected(m.name, elsewhere)]
     describe(workdir, [m for m in found if m.status not in KILLED], env)
     for mutant in found:
         if mutant.status not in KILLED and (module["path"], normalise(mutant.key)) in equivalent:
