@@ -1,7 +1,7 @@
 """The deadline sweep: reminders and expiries fired once each, through the engine, as the system."""
 
 import threading
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -152,7 +152,7 @@ states:
     label: {zh: 等待答复, en: Waiting}
     deadlines:
       - {name: reply, label: {zh: 答复期限, en: Reply deadline}, working_days: 5, on_expiry: lapse,
-         reminders: [2, 0]}
+         reminders: [2, 0], remind: [county, pending_units]}
       - {name: notice, label: {zh: 公示期, en: Notice period}, calendar_days: 3}
   lapsed:
     label: {zh: 已逾期, en: Lapsed}
@@ -376,3 +376,107 @@ def test_a_sweep_names_its_worker_by_host_and_process(db, make, now, people, pro
     _open(db, make, now, people)
     sweep(db, now=now + timedelta(days=4))
     assert {r["claimed_by"] for r in _rows(db, DEADLINES.c.status == "fired")} == {worker_name()}
+
+
+def test_a_reminder_tells_the_units_that_have_not_answered(db, make, now, people, process):
+    """No notification rule for this process: the deadline's own `remind` list says who is told."""
+    from workflow.models import CaseParty
+
+    case = _open(db, make, now, people)[0]
+    keji = make.user("member", unit="市科技局")
+    nongye = make.user("member", unit="市农业农村局")
+    with transaction(db) as s:
+        s.add(CaseParty(case_id=case.id, unit_id=keji.unit_id, purpose="consultation", created_at=now))
+        s.add(CaseParty(case_id=case.id, unit_id=nongye.unit_id, purpose="consultation", created_at=now,
+                        responded_at=now))
+    reminder = _rows(db, DEADLINES.c.kind == "reminder")[0]
+    sweep(db, now=reminder["due_at"])
+    with transaction(db) as s:
+        told = s.exec(select(Notification.user_id).where(Notification.kind == "reminder")).all()
+    assert sorted(told) == sorted([people["county"].id, keji.id])
+
+
+def test_a_batch_of_fired_and_closed_rows_lists_them_all(db, make, now, people, process):
+    moved, stays = _open(db, make, now, people, count=2)
+    with transaction(db) as s:
+        s.connection().execute(sa.update(Case.__table__).where(Case.__table__.c.id == moved.id)
+                               .values(state="done"))
+    result = sweep(db, now=now + timedelta(days=4), limit=10)  # each case's notice period ends in this batch
+    rows = _rows(db, DEADLINES.c.name == "notice")
+    assert {(r["case_id"], r["status"]) for r in rows} == {(moved.id, "closed"), (stays.id, "fired")}
+    assert sorted(result.fired_ids) == sorted(r["id"] for r in rows) and result.expiries == 1
+
+
+def test_failures_are_counted_logged_and_cut_to_500_characters(db, make, now, people, process, monkeypatch,
+                                                              caplog):
+    import json
+    import logging
+
+    import workflow.sweep as sweep_module
+    from workflow.calendar import WorkCalendar
+
+    first, second, third = _open(db, make, now, people, count=3)
+    real_fire = sweep_module.fire
+
+    def failing(**kwargs):
+        if kwargs["case_id"] != third.id:
+            raise RuntimeError("磁盘已满" * 200)
+        return real_fire(**kwargs)
+
+    monkeypatch.setattr(sweep_module, "fire", failing)
+    expiry = _rows(db, DEADLINES.c.name == "reply", DEADLINES.c.kind == "expiry")[0]
+    calendar = WorkCalendar(overrides={date(2026, 12, 7): False}, entered_years=frozenset({2026}))
+    with caplog.at_level(logging.INFO, logger="workflow.sweep"):
+        result = sweep(db, now=expiry["due_at"], calendar=calendar, limit=20)
+    assert result.failed == 2
+    with transaction(db) as s:
+        events = s.exec(select(AuditEvent).where(AuditEvent.kind == "deadline_failed")).all()
+    errors = [json.loads(e.data)["error"] if isinstance(e.data, str) else e.data["error"] for e in events]
+    assert [len(e) for e in errors] == [500, 500] and errors[0].startswith("RuntimeError: 磁盘已满")
+    # the third case went through in the careful run, still with the sweep's calendar
+    assert [r["due_date"] for r in _rows(db, DEADLINES.c.state == "lapsed")] == ["2026-12-08"]
+    messages = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert ("INFO", "a deadline in this batch failed; running the batch again row by row") in messages
+    failed_rows = {r["case_id"]: r["id"] for r in _rows(db, DEADLINES.c.status == "failed")}
+    for case in (first, second):
+        assert ("ERROR", f"deadline {failed_rows[case.id]} of case {case.id} failed") in messages
+
+
+def test_a_refused_expiry_is_logged_with_its_reason(db, make, now, people, process, caplog):
+    import logging
+
+    case = _open(db, make, now, people)[0]
+    with transaction(db) as s:  # another step got there first: the expiry's trigger is no longer possible
+        s.connection().execute(sa.update(Case.__table__).where(Case.__table__.c.id == case.id)
+                               .values(state="lapsed"))
+        s.connection().execute(DEADLINES.update().values(state="lapsed"))
+    with caplog.at_level(logging.WARNING, logger="workflow.sweep"):
+        result = sweep(db, now=now + timedelta(days=30))
+    assert result.failed == 1
+    assert ("WARNING", f"expiry lapse on case {case.id} refused: 'Lapse' is not possible in state 'Lapsed'.") in [
+        (r.levelname, r.getMessage()) for r in caplog.records]
+
+
+def test_an_estimated_deadline_says_so_in_its_reminder(db, make, now, people, process):
+    later = datetime(2026, 12, 28, 2, 0, tzinfo=UTC)  # the reply deadline falls in 2027, not known yet
+    case = _open(db, make, later, people)[0]
+    reminder = _rows(db, DEADLINES.c.kind == "reminder")[0]
+    assert reminder["is_estimated"]
+    sweep(db, now=reminder["due_at"])
+    with transaction(db) as s:
+        told = s.exec(select(Notification).where(Notification.kind == "reminder",
+                                                 Notification.case_id == case.id)).all()
+    assert {n.params["is_estimated"] for n in told} == {True}
+
+
+def test_a_deadline_of_a_version_no_longer_in_memory_is_swept(db, make, now, people, process, isolated_catalog):
+    """A restarted scheduler knows only today's files: the case's version is rebuilt from the database."""
+    from workflow.definitions import parse_definition
+
+    case = _open(db, make, now, people)[0]
+    isolated_catalog.add(parse_definition(SWEEP_PROCESS.replace("version: 1", "version: 2"), "sweeptest.yaml"))
+    isolated_catalog._versions.pop(("sweeptest", 1))
+    isolated_catalog._machines.pop(("sweeptest", 1), None)
+    expiry = _rows(db, DEADLINES.c.name == "reply", DEADLINES.c.kind == "expiry")[0]
+    assert sweep(db, now=expiry["due_at"]).failed == 0
+    assert reload(db, case.id).state == "lapsed"

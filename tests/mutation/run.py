@@ -120,6 +120,11 @@ def prepare(workdir: Path, module: dict) -> None:
     # mutmut fills mutants/ later; it must exist before Python starts with it on PYTHONPATH, or the import system
     # remembers it as missing and the tests import the unmutated tree
     (workdir / "mutants").mkdir()
+    _write_config(workdir, module)
+
+
+def _write_config(workdir: Path, module: dict) -> None:
+    """The project's pyproject.toml with a [tool.mutmut] section for this module (in the copy and in mutants/)."""
     (workdir / "mutmut_preload.txt").write_text("\n".join(PRELOAD) + "\n")
     config = {
         "source_paths": ["workflow", "notifications", "webapp"],
@@ -134,8 +139,10 @@ def prepare(workdir: Path, module: dict) -> None:
     }
     lines = ["", "[tool.mutmut]"]
     lines += [f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in config.items()]
-    with open(workdir / "pyproject.toml", "a", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
+    text = (ROOT / "pyproject.toml").read_text("utf-8") + "\n".join(lines) + "\n"
+    for place in (workdir, workdir / "mutants"):
+        if place.exists():
+            (place / "pyproject.toml").write_text(text, "utf-8")
 
 
 def mutmut(workdir: Path, *args: str, env: dict[str, str], capture: bool = True) -> str:
@@ -241,7 +248,8 @@ def run_one(name: str, module: dict, database: str, *, again: bool, children: in
             raise SystemExit(f"no results for {name} on {database}: run it first")
     elif again and (workdir / "mutants").exists():
         before = {m.name: m for m in results(workdir, env)}
-        # the tests as they are now; the mutated sources stay as they were
+        # the tests and the module's test files as they are now; the mutated sources stay as they were
+        _write_config(workdir, module)
         shutil.rmtree(workdir / "tests")
         shutil.copytree(ROOT / "tests", workdir / "tests", ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copytree(ROOT / "tests", workdir / "mutants" / "tests", dirs_exist_ok=True,
@@ -256,7 +264,9 @@ def run_one(name: str, module: dict, database: str, *, again: bool, children: in
         mutmut(workdir, "run", "--max-children", str(children), *patterns, env=env, capture=False)
     outcome = Outcome(module=name, database=database)
     equivalent = load_equivalent()
-    found = [m for m in results(workdir, env) if _selected(m.name, patterns)]
+    prefix = module["path"][:-3].replace("/", ".") + "."
+    elsewhere = [prefix + p for other, names in module.get("only_on", {}).items() if other != database for p in names]
+    found = [m for m in results(workdir, env) if _selected(m.name, patterns) and not _selected(m.name, elsewhere)]
     describe(workdir, [m for m in found if m.status not in KILLED], env)
     for mutant in found:
         if mutant.status not in KILLED and (module["path"], normalise(mutant.key)) in equivalent:

@@ -85,21 +85,28 @@ _CLAIMED = (sa.select(_table, _cases.c.state.label("case_state"), _cases.c.count
 def claim(session: Session, *, now: datetime, worker: str, limit: int = BATCH) -> list[Any]:
     """Claim up to `limit` due rows for this transaction."""
     conn = session.connection()
-    if is_sqlite(conn):
-        claimed = conn.execute(
-            _table.update().where(_table.c.id.in_(due_query(now, limit).scalar_subquery()),
-                                  _table.c.status == DeadlineStatus.open.value)
-            .values(status=DeadlineStatus.claimed.value, claimed_by=worker, claimed_at=now)
-            .returning(_table.c.id)).scalars().all()
-    else:
-        ids = conn.execute(due_query(now, limit).with_for_update(skip_locked=True)).scalars().all()
-        if ids:
-            conn.execute(_table.update().where(_table.c.id.in_(ids))
-                         .values(status=DeadlineStatus.claimed.value, claimed_by=worker, claimed_at=now))
-        claimed = list(ids)
+    claimed = (_claim_on_sqlite if is_sqlite(conn) else _claim_on_postgres)(conn, now, worker, limit)
     if not claimed:
         return []
-    return list(conn.execute(_CLAIMED, {"b_ids": list(claimed)}).all())
+    return list(conn.execute(_CLAIMED, {"b_ids": claimed}).all())
+
+
+def _claim_on_sqlite(conn: sa.Connection, now: datetime, worker: str, limit: int) -> list[int]:
+    """One conditional UPDATE (BEGIN IMMEDIATE already lets one writer at a time in)."""
+    return list(conn.execute(
+        _table.update().where(_table.c.id.in_(due_query(now, limit).scalar_subquery()),
+                              _table.c.status == DeadlineStatus.open.value)
+        .values(status=DeadlineStatus.claimed.value, claimed_by=worker, claimed_at=now)
+        .returning(_table.c.id)).scalars().all())
+
+
+def _claim_on_postgres(conn: sa.Connection, now: datetime, worker: str, limit: int) -> list[int]:
+    """The due rows no other scheduler holds (FOR UPDATE SKIP LOCKED), then marked claimed."""
+    ids = list(conn.execute(due_query(now, limit).with_for_update(skip_locked=True)).scalars().all())
+    if ids:
+        conn.execute(_table.update().where(_table.c.id.in_(ids))
+                     .values(status=DeadlineStatus.claimed.value, claimed_by=worker, claimed_at=now))
+    return ids
 
 
 def sweep(sessions: sessionmaker[Session], *, now: datetime, calendar: WorkCalendar | None = None,
