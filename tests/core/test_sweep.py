@@ -380,7 +380,7 @@ def test_a_sweep_names_its_worker_by_host_and_process(db, make, now, people, pro
 
 def test_a_reminder_tells_the_units_that_have_not_answered(db, make, now, people, process):
     """No notification rule for this process: the deadline's own `remind` list says who is told."""
-    from workflow.models import CaseParty
+    from workflow.core.models import CaseParty
 
     case = _open(db, make, now, people)[0]
     keji = make.user("member", unit="市科技局")
@@ -412,8 +412,8 @@ def test_failures_are_counted_logged_and_cut_to_500_characters(db, make, now, pe
     import json
     import logging
 
-    import workflow.sweep as sweep_module
-    from workflow.calendar import WorkCalendar
+    import workflow.core.sweep as sweep_module
+    from workflow.core.calendar import WorkCalendar
 
     first, second, third = _open(db, make, now, people, count=3)
     real_fire = sweep_module.fire
@@ -426,7 +426,7 @@ def test_failures_are_counted_logged_and_cut_to_500_characters(db, make, now, pe
     monkeypatch.setattr(sweep_module, "fire", failing)
     expiry = _rows(db, DEADLINES.c.name == "reply", DEADLINES.c.kind == "expiry")[0]
     calendar = WorkCalendar(overrides={date(2026, 12, 7): False}, entered_years=frozenset({2026}))
-    with caplog.at_level(logging.INFO, logger="workflow.sweep"):
+    with caplog.at_level(logging.INFO, logger="workflow.core.sweep"):
         result = sweep(db, now=expiry["due_at"], calendar=calendar, limit=20)
     assert result.failed == 2
     with transaction(db) as s:
@@ -450,7 +450,7 @@ def test_a_refused_expiry_is_logged_with_its_reason(db, make, now, people, proce
         s.connection().execute(sa.update(Case.__table__).where(Case.__table__.c.id == case.id)
                                .values(state="lapsed"))
         s.connection().execute(DEADLINES.update().values(state="lapsed"))
-    with caplog.at_level(logging.WARNING, logger="workflow.sweep"):
+    with caplog.at_level(logging.WARNING, logger="workflow.core.sweep"):
         result = sweep(db, now=now + timedelta(days=30))
     assert result.failed == 1
     assert ("WARNING", f"expiry lapse on case {case.id} refused: 'Lapse' is not possible in state 'Lapsed'.") in [
@@ -471,7 +471,7 @@ def test_an_estimated_deadline_says_so_in_its_reminder(db, make, now, people, pr
 
 def test_a_deadline_of_a_version_no_longer_in_memory_is_swept(db, make, now, people, process, isolated_catalog):
     """A restarted scheduler knows only today's files: the case's version is rebuilt from the database."""
-    from workflow.definitions import parse_definition
+    from workflow.core.definitions import parse_definition
 
     case = _open(db, make, now, people)[0]
     isolated_catalog.add(parse_definition(SWEEP_PROCESS.replace("version: 1", "version: 2"), "sweeptest.yaml"))
