@@ -31,7 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 WORK = ROOT / "build" / "mutate"
-POSTGRES_URL = os.environ.get("ZYZ_TEST_DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# A database of its own (made when missing), so that a mutation run and the test suite's PostgreSQL pass can run
+# side by side: each drops and recreates the schema of the database it uses.
+POSTGRES_URL = os.environ.get("ZYZ_MUTATION_DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/zyz_mutation"
 SKIP = {".git", ".venv", "build", "instance", "mutants", "test-artifacts", ".pytest_cache", ".ruff_cache",
         ".mypy_cache", "__pycache__", ".hypothesis"}
 # Imported once by mutmut's fork server, so that each mutant's process starts with them loaded (pytest's plugins
@@ -239,6 +241,22 @@ def _line_of(path: Path, function: str, removed: list[str], offset: int) -> int:
     return min(matches, key=lambda n: abs(n - guess)) if matches else guess
 
 
+def ensure_postgres_database(url: str) -> None:
+    """Create the mutation runs' PostgreSQL database when it does not exist yet."""
+    import sqlalchemy as sa
+
+    target = sa.engine.make_url(url)
+    engine = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                  {"name": target.database}).first()
+            if not exists:
+                conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        engine.dispose()
+
+
 def run_one(name: str, module: dict, database: str, *, again: bool, children: int, report_only: bool) -> Outcome:
     workdir = WORK / f"{name}-{database}"
     env = environment(workdir, database)
@@ -330,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             # one PostgreSQL database serves the tests: its mutants run one at a time
             children = 1 if database == "postgres" else args.children
+            if database == "postgres" and not args.report:
+                ensure_postgres_database(POSTGRES_URL)
             outcomes.append(run_one(name, module, database, again=args.again, children=children,
                                     report_only=args.report))
     report(outcomes)
