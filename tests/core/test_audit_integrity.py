@@ -424,8 +424,9 @@ def test_a_time_read_back_is_hashed_as_utc_whatever_the_server_clock(monkeypatch
             expected = "2026-11-27T02:00:00.000000+00:00"
             assert reader.hashed_time(moment) == expected  # a naive time is UTC, as the column reads it
             assert reader.hashed_time(moment.replace(tzinfo=LOCAL_TZ)) == "2026-11-26T18:00:00.000000+00:00"
-            assert reader.hashed_time("2026-11-27 02:00:00.000000") == expected
-            assert reader.hashed_time("2026-11-27T02:00:00") == expected
+            if not ON_POSTGRES:  # SQLite gives the stored text back; PostgreSQL's driver gives datetimes only
+                assert reader.hashed_time("2026-11-27 02:00:00.000000") == expected
+                assert reader.hashed_time("2026-11-27T02:00:00") == expected
             assert audit.verify(s).ok
     finally:
         monkeypatch.delenv("TZ")
