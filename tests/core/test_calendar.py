@@ -273,3 +273,36 @@ def test_the_package_year_lists_the_days_that_depart_from_the_weekend_rule():
     listed = {d for d, _, _ in days}
     assert date(2026, 11, 28) not in listed and date(2026, 11, 27) not in listed  # an ordinary Saturday, Friday
     assert all(d.year == 2026 for d in listed) and len(days) == 25
+
+
+def test_dates_and_moments_do_not_depend_on_the_server_clock(monkeypatch):
+    """A server set to Beijing time (or any other) reads naive values as UTC and answers in UTC."""
+    import time as clock
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    clock.tzset()
+    try:
+        assert local_date(datetime(2026, 11, 30, 16, 0)) == date(2026, 12, 1)  # naive: UTC
+        assert to_local(datetime(2026, 11, 30, 16, 30)).hour == 0
+        evening = datetime(2026, 11, 30, 20, 0, tzinfo=LOCAL_TZ)  # already Beijing time: kept as it is
+        assert local_date(evening) == date(2026, 11, 30) and to_local(evening).hour == 20
+        nine = local_moment(date(2026, 12, 1), time(9, 0))
+        assert nine.utcoffset() == timedelta(0) and nine.hour == 1
+    finally:
+        monkeypatch.delenv("TZ")
+        clock.tzset()
+
+
+def test_working_days_between_counts_the_first_day_after_the_start():
+    cal = WorkCalendar()
+    assert cal.working_days_between(date(2026, 11, 30), date(2026, 12, 1)) == 1  # Monday to Tuesday
+    assert cal.working_days_between(date(2026, 11, 30), date(2026, 12, 4)) == 4
+
+
+def test_the_same_moment_reads_the_cached_calendar(db, now):
+    new_year = date(2027, 1, 1)
+    with transaction(db) as s:
+        assert calendar_for(s, now).is_workday(new_year)
+    _enter_directly(db, 2027, {new_year: False})
+    with transaction(db) as s:
+        assert calendar_for(s, now).is_workday(new_year)  # cached at this very moment
