@@ -31,6 +31,41 @@ processes.load()
 
 TEST_DATABASE_URL = os.environ.get("ZYZ_TEST_DATABASE_URL", "")
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+
+
+def _database_from_pool(url: str, size: int) -> str:
+    """One of `size` PostgreSQL databases (<name>_0 …), held by this process until it ends, so that several test
+    processes can run at once (tests/mutation/run.py runs mutants side by side this way); made when missing."""
+    import atexit
+    import fcntl
+
+    target = sa.engine.make_url(url)
+    for slot in range(size):
+        lock = open(f"/tmp/zyz-test-db-{target.database}-{slot}.lock", "w")  # noqa: SIM115 (held until exit)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        _HELD.append(lock)
+        atexit.register(lock.close)
+        name = f"{target.database}_{slot}"
+        admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        return target.set(database=name).render_as_string(hide_password=False)
+    raise RuntimeError(f"all {size} test databases of the pool are in use")
+
+
+_HELD: list = []
+if ON_POSTGRES and os.environ.get("ZYZ_TEST_DATABASE_POOL"):
+    TEST_DATABASE_URL = _database_from_pool(TEST_DATABASE_URL, int(os.environ["ZYZ_TEST_DATABASE_POOL"]))
+    os.environ["ZYZ_TEST_DATABASE_URL"] = TEST_DATABASE_URL  # the processes the tests start use it too
+# With ZYZ_TEST_KEEP_SCHEMA=1 a schema already migrated to the head revision is kept (each test truncates it anyway):
+# mutation runs start a test session per mutant, and migrating costs more than most of their tests.
+KEEP_SCHEMA = os.environ.get("ZYZ_TEST_KEEP_SCHEMA") == "1"
 ON_CI = os.environ.get("CI", "").lower() == "true"
 PASSWORD = "Zyz-test-2026"
 
@@ -73,10 +108,11 @@ def _template(tmp_path_factory):
     """Migrate once per run: a template SQLite file to copy, or the PostgreSQL schema to truncate."""
     if ON_POSTGRES:
         engine = make_engine(TEST_DATABASE_URL)
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-        migrate(engine)
+        if not (KEEP_SCHEMA and _at_head(engine)):
+            with engine.begin() as conn:
+                conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+                conn.exec_driver_sql("CREATE SCHEMA public")
+            migrate(engine)
         engine.dispose()
         return TEST_DATABASE_URL
     path = tmp_path_factory.mktemp("template") / "zyz.db"
@@ -84,6 +120,22 @@ def _template(tmp_path_factory):
     migrate(engine)
     engine.dispose()
     return path
+
+
+def _at_head(engine) -> bool:
+    """Whether the database's schema is at the migrations' head revision."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from workflow.core.db import MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return False
+        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == head
 
 
 def _tables() -> list[str]:

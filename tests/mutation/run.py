@@ -34,6 +34,7 @@ WORK = ROOT / "build" / "mutate"
 # A database of its own (made when missing), so that a mutation run and the test suite's PostgreSQL pass can run
 # side by side: each drops and recreates the schema of the database it uses.
 POSTGRES_URL = os.environ.get("ZYZ_MUTATION_DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/zyz_mutation"
+POSTGRES_CHILDREN = 2  # mutants at once on PostgreSQL, each with a database of the pool (tests/conftest.py)
 SKIP = {".git", ".venv", "build", "instance", "mutants", "test-artifacts", ".pytest_cache", ".ruff_cache",
         ".mypy_cache", "__pycache__", ".hypothesis"}
 # Imported once by mutmut's fork server, so that each mutant's process starts with them loaded (pytest's plugins
@@ -163,6 +164,8 @@ def environment(workdir: Path, database: str) -> dict[str, str]:
     env["ZYZ_TEST_FRESH_CACHES"] = "1"  # see tests/conftest.py: _fresh_caches
     if database == "postgres":
         env["ZYZ_TEST_DATABASE_URL"] = POSTGRES_URL
+        env["ZYZ_TEST_DATABASE_POOL"] = str(POSTGRES_CHILDREN)  # a database per mutant running at once
+        env["ZYZ_TEST_KEEP_SCHEMA"] = "1"  # migrated once, not once per mutant
     return env
 
 
@@ -346,8 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         for database in module["databases"]:
             if args.database and database != args.database:
                 continue
-            # one PostgreSQL database serves the tests: its mutants run one at a time
-            children = 1 if database == "postgres" else args.children
+            children = min(POSTGRES_CHILDREN, args.children) if database == "postgres" else args.children
             if database == "postgres" and not args.report:
                 ensure_postgres_database(POSTGRES_URL)
             outcomes.append(run_one(name, module, database, again=args.again, children=children,
