@@ -226,6 +226,38 @@ class Deadline(SQLModel, table=True):
     fired_at: datetime | None = None
     closed_at: datetime | None = None
     created_at: datetime
+    attempts: int = 0  # failed tries so far; the next one waits until next_try_at (workflow.core.incidents)
+    next_try_at: datetime | None = None
+
+
+class IncidentStatus(StrEnum):
+    open = "open"
+    resolved = "resolved"
+
+
+class Incident(SQLModel, table=True):
+    """An automatic step (a deadline's expiry or reminder, a scheduled job) that failed after its retries.
+
+    It stays open, on the office's board and on the case page, until somebody retries it successfully or
+    resolves it by hand with a comment (workflow.core.incidents)."""
+
+    __tablename__ = "incident"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="case_file.id", index=True)
+    deadline_id: int | None = Field(default=None, foreign_key="deadline.id", index=True)
+    job: str | None = Field(default=None, max_length=60)  # a scheduled job's id, for a failure outside a case
+    trigger: str | None = Field(default=None, max_length=60)
+    error_zh: str = Field(max_length=1000)
+    error_en: str = Field(max_length=1000)
+    tries: int = 1
+    first_failed_at: datetime
+    last_failed_at: datetime
+    status: str = Field(default=IncidentStatus.open, max_length=10, index=True)
+    resolved_at: datetime | None = None
+    resolved_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    resolution: str | None = Field(default=None, max_length=20)  # retried | by_hand | recovered
+    comment: str | None = Field(default=None, max_length=1000)
 
 
 class Attachment(SQLModel, table=True):
