@@ -44,6 +44,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('deadline', schema=None) as batch_op:
         batch_op.add_column(sa.Column('attempts', sa.Integer(), nullable=False, server_default='0'))
+        batch_op.add_column(sa.Column('first_failed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('next_try_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
 
 
@@ -51,6 +52,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('deadline', schema=None) as batch_op:
         batch_op.drop_column('next_try_at')
+        batch_op.drop_column('first_failed_at')
         batch_op.drop_column('attempts')
 
     with op.batch_alter_table('incident', schema=None) as batch_op:

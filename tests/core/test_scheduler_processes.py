@@ -20,7 +20,8 @@ from workflow.core.db import transaction
 from workflow.core.models import AuditEvent, Deadline
 
 ZYZ = str(Path(sys.executable).parent / "zyz")
-ORDERS = 150  # each has an expiry and four reminders, all due
+ORDERS = 150  # each has an expiry and four reminders, all due: the reminders are skipped, the expiry fires
+DONE = ("fired", "skipped")
 
 
 def _due_orders(make, count=ORDERS):
@@ -51,6 +52,11 @@ def _status_counts(db):
         return Counter(conn.execute(sa.select(Deadline.status)).scalars().all())
 
 
+def _done(db):
+    counts = _status_counts(db)
+    return sum(counts[status] for status in DONE)
+
+
 def _wait_until(predicate, timeout=120):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -63,13 +69,16 @@ def _wait_until(predicate, timeout=120):
 def _assert_each_fired_once(db, orders):
     with transaction(db) as s:
         rows = s.exec(select(Deadline).where(Deadline.status != "closed")).all()
-        events = s.exec(select(AuditEvent).where(AuditEvent.kind.in_(["reminder_sent", "transition"]))).all()
+        events = s.exec(select(AuditEvent).where(AuditEvent.kind.in_(["reminder_sent", "reminder_skipped",
+                                                                         "transition"]))).all()
     reminders = [r.id for r in rows if r.kind == "reminder"]
-    sent = Counter(json.loads(e.data)["deadline_id"] for e in events if e.kind == "reminder_sent")
-    assert sorted(sent) == sorted(reminders) and set(sent.values()) == {1}
+    skipped = Counter(json.loads(e.data)["deadline_id"] for e in events if e.kind == "reminder_skipped")
+    assert sorted(skipped) == sorted(reminders) and set(skipped.values()) == {1}  # the deadline has passed
+    assert not [e for e in events if e.kind == "reminder_sent"]
     expired = Counter(e.case_id for e in events if e.kind == "transition" and e.trigger == "expire")
     assert expired == {o.id: 1 for o in orders}
-    assert {r.status for r in rows} == {"fired"}
+    assert {r.status for r in rows if r.kind == "expiry"} == {"fired"}
+    assert {r.status for r in rows if r.kind == "reminder"} == {"skipped"}
 
 
 @pytest.mark.slow
@@ -79,16 +88,16 @@ def test_scheduler_killed_mid_sweep_and_restarted_fires_everything_once(make, db
     assert total == ORDERS * 5
     first, log = _start(database_url, tmp_path, "first")
     try:
-        assert _wait_until(lambda: _status_counts(db)["fired"] > 0), "the sweep never started"
+        assert _wait_until(lambda: _done(db) > 0), "the sweep never started"
         os.kill(first.pid, signal.SIGKILL)  # in the middle of the sweep: some batches committed, one open
         first.wait(timeout=10)
     finally:
         log.close()
-    part = _status_counts(db)["fired"]
+    part = _done(db)
     assert 0 < part < total, f"not mid-sweep: {part} of {total} fired"
     second, log = _start(database_url, tmp_path, "second")
     try:
-        assert _wait_until(lambda: _status_counts(db)["fired"] == total), (tmp_path / "second.log").read_text()
+        assert _wait_until(lambda: _done(db) == total), (tmp_path / "second.log").read_text()
     finally:
         second.send_signal(signal.SIGINT)
         second.wait(timeout=20)
@@ -103,7 +112,7 @@ def test_two_schedulers_on_postgresql_share_the_work_without_duplicates(make, db
     total = _status_counts(db)["open"]
     processes = [_start(database_url, tmp_path, f"scheduler{i}") for i in (1, 2)]
     try:
-        assert _wait_until(lambda: _status_counts(db)["fired"] == total)
+        assert _wait_until(lambda: _done(db) == total)
     finally:
         for process, log in processes:
             process.send_signal(signal.SIGINT)

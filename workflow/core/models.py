@@ -203,7 +203,8 @@ class DeadlineStatus(StrEnum):
     claimed = "claimed"
     fired = "fired"
     closed = "closed"
-    failed = "failed"  # processing raised; recorded in the audit trail, shown to the office
+    failed = "failed"  # processing still raised after its retries: an incident is open (workflow.core.incidents)
+    skipped = "skipped"  # a reminder caught up too late to mean anything: recorded, not sent
 
 
 class Deadline(SQLModel, table=True):
@@ -227,6 +228,7 @@ class Deadline(SQLModel, table=True):
     closed_at: datetime | None = None
     created_at: datetime
     attempts: int = 0  # failed tries so far; the next one waits until next_try_at (workflow.core.incidents)
+    first_failed_at: datetime | None = None
     next_try_at: datetime | None = None
 
 

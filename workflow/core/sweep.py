@@ -5,6 +5,12 @@ UPDATE on SQLite, whose BEGIN IMMEDIATE serialises writers; SELECT ... FOR UPDAT
 PostgreSQL, so that several schedulers share the work), each row is processed in a savepoint, and
 the batch commits together with the rows' new status. A process killed halfway commits nothing, and
 the next sweep finds the same rows open again.
+
+A row whose processing raises is tried again after a pause, and after its last try becomes an incident for the
+office (workflow.core.incidents); the sweep itself has done its job and says so. A reminder that a sweep
+catching up after a stop finds too late to mean anything (its moment passed more than a day ago, a later
+reminder of the same deadline is due as well, or the deadline itself has passed) is closed as skipped: recorded,
+not sent; only the most recent message still true goes out.
 """
 
 from __future__ import annotations
@@ -13,21 +19,21 @@ import logging
 import os
 import socket
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from workflow.core import audit
+from workflow.core import audit, incidents
 from workflow.core.actors import Actor
 from workflow.core.calendar import WorkCalendar
 from workflow.core.catalog import CATALOG
 from workflow.core.db import is_sqlite, table_of, transaction
 from workflow.core.engine import fire
-from workflow.core.errors import WorkflowError
-from workflow.core.models import Case, Deadline, DeadlineStatus
+from workflow.core.errors import Conflict, WorkflowError
+from workflow.core.models import Case, Deadline, DeadlineStatus, Incident
 
 log = logging.getLogger(__name__)
 
@@ -49,18 +55,21 @@ class _NobodyTold:
 NOTIFIER: Any = _NobodyTold
 _table = table_of(Deadline)
 BATCH = 50  # a batch holds the audit head until it commits: web requests wait for it
+STALE_REMINDER = timedelta(days=1)  # a reminder found later than this after its moment is skipped, not sent
 
 
 @dataclass
 class SweepResult:
     reminders: int = 0
     expiries: int = 0
-    failed: int = 0
+    failed: int = 0  # tries that raised (each is tried again later, or has become an incident)
+    incidents: int = 0  # rows whose last try failed: an incident was opened for each
+    skipped: int = 0  # reminders caught up too late, closed without being sent
     fired_ids: list[int] = field(default_factory=list)
 
     @property
     def total(self) -> int:
-        return self.reminders + self.expiries + self.failed
+        return self.reminders + self.expiries + self.failed + self.skipped
 
 
 def worker_name() -> str:
@@ -68,8 +77,10 @@ def worker_name() -> str:
 
 
 def due_query(now: datetime, limit: int) -> sa.Select[Any]:
-    """The lookup: open rows due by `now`, soonest first (served by the (status, due_at) index)."""
-    return (sa.select(_table.c.id).where(_table.c.status == DeadlineStatus.open.value, _table.c.due_at <= now)
+    """The lookup: open rows due by `now` and not waiting for their next try, soonest first (served by the
+    (status, due_at) index)."""
+    return (sa.select(_table.c.id).where(_table.c.status == DeadlineStatus.open.value, _table.c.due_at <= now,
+                                         sa.or_(_table.c.next_try_at.is_(None), _table.c.next_try_at <= now))
             .order_by(_table.c.due_at, _table.c.id).limit(limit))
 
 
@@ -132,9 +143,11 @@ def sweep(sessions: sessionmaker[Session], *, now: datetime, calendar: WorkCalen
                     status = process(session, row, now=now, calendar=calendar, result=batch)
                     finished.setdefault(status, []).append(row.id)
                 for status, ids in finished.items():
-                    session.connection().execute(_table.update().where(_table.c.id.in_(ids))
-                                                 .values(status=status, fired_at=now))
-                    batch.fired_ids += ids
+                    values: dict[str, Any] = {"status": status}
+                    if status != DeadlineStatus.open.value:  # open again: it waits for its next try
+                        values["fired_at"] = now
+                        batch.fired_ids += ids
+                    session.connection().execute(_table.update().where(_table.c.id.in_(ids)).values(**values))
         except Exception:
             if careful:
                 raise
@@ -145,6 +158,8 @@ def sweep(sessions: sessionmaker[Session], *, now: datetime, calendar: WorkCalen
         result.reminders += batch.reminders
         result.expiries += batch.expiries
         result.failed += batch.failed
+        result.incidents += batch.incidents
+        result.skipped += batch.skipped
         result.fired_ids += batch.fired_ids
         if len(rows) < limit:
             return result
@@ -152,22 +167,74 @@ def sweep(sessions: sessionmaker[Session], *, now: datetime, calendar: WorkCalen
 
 def _process_safely(session: Session, row: Any, *, now: datetime, calendar: WorkCalendar | None,
                     result: SweepResult) -> str:
-    """_process inside a savepoint: a row that fails is recorded as failed, and the batch goes on."""
+    """_process inside a savepoint: a row that fails is tried again later, or becomes an incident after its last
+    try; the batch goes on."""
     audit.flush_head(session)  # the savepoint may roll back events: the head must be in the table before it
     savepoint = session.begin_nested()
     try:
         status = _process(session, row, now=now, calendar=calendar, result=result)
         audit.flush_head(session)
         savepoint.commit()
-    except Exception as exc:  # one bad row must not hold back the rest; it is recorded, not retried forever
+    except Exception as exc:  # one bad row must not hold back the rest: it is counted, retried, then an incident
         savepoint.rollback()
         session.expire_all()  # fire() sets values without marking them dirty: reload what the savepoint undid
         log.exception("deadline %s of case %s failed", row.id, row.case_id)
-        audit.record(session, kind="deadline_failed", now=now, actor=Actor.system(), case_id=row.case_id,
-                     trigger=row.trigger, data={"deadline_id": row.id, "error": f"{type(exc).__name__}: {exc}"[:500]})
-        status = DeadlineStatus.failed.value
-        result.failed += 1
+        status = _failed(session, row, exc, now=now, result=result)
     return status
+
+
+def _failed(session: Session, row: Any, exc: Exception, *, now: datetime, result: SweepResult) -> str:
+    """Count a failed try: the row waits for its next try, or after the last one an incident is opened."""
+    tries = (row.attempts or 0) + 1
+    first = row.first_failed_at or now
+    error = incidents.error_texts(exc)
+    last = tries >= incidents.MAX_TRIES
+    audit.record(session, kind="deadline_failed", now=now, actor=Actor.system(), case_id=row.case_id,
+                 county_id=row.county_id, trigger=row.trigger,
+                 data={"deadline_id": row.id, "try": tries, "error": error[1][:500]})
+    session.connection().execute(_table.update().where(_table.c.id == row.id).values(
+        attempts=tries, first_failed_at=first, next_try_at=None if last else now + incidents.backoff(tries)))
+    result.failed += 1
+    if not last:
+        return DeadlineStatus.open.value
+    incidents.open_incident(session, now=now, error=error, tries=tries, first_failed_at=first, notifier=NOTIFIER,
+                            case_id=row.case_id, county_id=row.county_id, deadline_id=row.id, trigger=row.trigger,
+                            title=f"{row.number} {row.title}")
+    result.incidents += 1
+    return DeadlineStatus.failed.value
+
+
+def retry_incident(session: Session, incident_id: int, *, actor: Actor, now: datetime,
+                   calendar: WorkCalendar | None = None) -> tuple[Incident, tuple[str, str] | None]:
+    """Run an incident's deadline again now (after its cause was fixed). Returns the incident and, when the try
+    failed again, the error (zh, en): the incident then stays open with one more try counted."""
+    incident = incidents.get_open(session, incident_id, actor)
+    if incident.deadline_id is None:
+        raise Conflict("定时任务的失败请由运维人员在服务器上运行 zyz incidents retry 重试。",
+                       "A scheduled job's failure is retried on the server: zyz incidents retry.",
+                       code="job_incident")
+    audit.lock_head(session)
+    conn = session.connection()
+    conn.execute(_table.update().where(_table.c.id == incident.deadline_id)
+                 .values(status=DeadlineStatus.claimed.value, claimed_by=worker_name(), claimed_at=now))
+    row = conn.execute(_CLAIMED, {"b_ids": [incident.deadline_id]}).one()
+    audit.flush_head(session)
+    savepoint = session.begin_nested()
+    try:
+        status = _process(session, row, now=now, calendar=calendar, result=SweepResult())
+        audit.flush_head(session)
+        savepoint.commit()
+    except Exception as exc:  # the cause is not fixed yet: the incident stays open and says so
+        savepoint.rollback()
+        session.expire_all()
+        log.warning("retry of incident %s failed: %s", incident.id, exc)
+        error = incidents.error_texts(exc)
+        conn.execute(_table.update().where(_table.c.id == row.id).values(status=DeadlineStatus.failed.value))
+        incidents.failed_again(session, incident, now=now, error=error, actor=actor)
+        return incident, error
+    conn.execute(_table.update().where(_table.c.id == row.id).values(status=status, fired_at=now))
+    incidents.close(session, incident, now=now, actor=actor, resolution="retried")
+    return incident, None
 
 
 def _process(session: Session, row: Any, *, now: datetime, calendar: WorkCalendar | None,
@@ -184,6 +251,13 @@ def _process(session: Session, row: Any, *, now: datetime, calendar: WorkCalenda
               "state": definition.state_label(row.state), "state_en": definition.state_label(row.state, "en")}
     conn = session.connection()
     if row.kind == "reminder":
+        late = _too_late(conn, row, now)
+        if late:
+            audit.record(session, kind="reminder_skipped", now=now, actor=Actor.system(), case_id=row.case_id,
+                         county_id=row.county_id, data={"deadline_id": row.id, "deadline": row.name,
+                                                        "days_before": row.offset_days, "why": late})
+            result.skipped += 1
+            return DeadlineStatus.skipped.value
         users = NOTIFIER.recipient_ids(conn, row.case_id, row.county_id, remind)
         NOTIFIER.notify(session, user_ids=users, case_id=row.case_id, kind="reminder", params=params,
                source=f"deadline:{row.id}", now=now, deadline=row)
@@ -206,6 +280,26 @@ def _process(session: Session, row: Any, *, now: datetime, calendar: WorkCalenda
            source=f"deadline:{row.id}", now=now, deadline=row)
     result.expiries += 1
     return DeadlineStatus.fired.value
+
+
+_LATER = (sa.select(_table.c.kind).where(
+    _table.c.case_id == sa.bindparam("b_case"), _table.c.state == sa.bindparam("b_state"),
+    _table.c.name == sa.bindparam("b_name"), _table.c.id != sa.bindparam("b_id"),
+    _table.c.status.in_([DeadlineStatus.open.value, DeadlineStatus.claimed.value, DeadlineStatus.fired.value]),
+    _table.c.due_at <= sa.bindparam("b_now"),
+    sa.or_(_table.c.kind == "expiry", _table.c.due_at > sa.bindparam("b_due")))
+    .order_by(_table.c.kind).limit(1))  # "expiry" sorts before "reminder": a passed deadline is named first
+
+
+def _too_late(conn: sa.Connection, row: Any, now: datetime) -> str | None:
+    """Why a due reminder no longer means anything (caught up after a stop), or None when it is still true."""
+    if now - row.due_at > STALE_REMINDER:
+        return "stale"
+    later = conn.execute(_LATER, {"b_case": row.case_id, "b_state": row.state, "b_name": row.name, "b_id": row.id,
+                                  "b_now": now, "b_due": row.due_at}).scalar()
+    if later == "expiry":
+        return "deadline_passed"
+    return "superseded" if later else None
 
 
 def upcoming(session: Session, *, now: datetime, limit: int = 50) -> list[Any]:
