@@ -176,15 +176,14 @@ def definitions_show(key: str) -> None:
                    f"{'  ' + '; '.join(extra) if extra else ''}")
 
 
-def _scheduler(app: Flask, *, background: bool) -> BaseScheduler:
-    """The scheduler with the deadline sweep, the yearly inspection campaign (checked daily and at start) and
-    the notification dispatcher (every ZYZ_NOTIFY_SECONDS)."""
+def scheduled_jobs(app: Flask) -> tuple[tuple[str, Callable[[], Any], dict[str, Any]], ...]:
+    """The jobs besides the sweep (id, function, APScheduler trigger): the yearly inspection campaign (checked
+    daily and at start), the notification dispatcher (every ZYZ_NOTIFY_SECONDS) and the audit trail's anchor."""
     from datetime import UTC, datetime
 
     from notifications.dispatcher import job as dispatcher_job
     from notifications.settings import NotifySettings
     from workflow.core.calendar import LOCAL_TZ
-    from workflow.core.scheduler import build_scheduler
     from workflow.supervision.inspections import open_yearly_campaign
 
     sessions = app.extensions["zyz"]["sessions"]
@@ -200,8 +199,15 @@ def _scheduler(app: Flask, *, background: bool) -> BaseScheduler:
     # The audit trail's daily anchor: asked every hour (and at start), written by the first run of each day.
     jobs += (("audit-anchor", lambda: _anchor(app, only_if_due=True),
               {"trigger": "cron", "minute": 7, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),)
-    return build_scheduler(sessions, clock=utcnow, sweep_seconds=app.config["SWEEP_SECONDS"],
-                           batch=app.config["SWEEP_BATCH"], background=background, extra_jobs=jobs)
+    return jobs
+
+
+def _scheduler(app: Flask, *, background: bool) -> BaseScheduler:
+    """The scheduler with the deadline sweep and the scheduled jobs."""
+    from workflow.core.scheduler import build_scheduler
+
+    return build_scheduler(app.extensions["zyz"]["sessions"], clock=utcnow, sweep_seconds=app.config["SWEEP_SECONDS"],
+                           batch=app.config["SWEEP_BATCH"], background=background, extra_jobs=scheduled_jobs(app))
 
 
 @main.command("scheduler")
@@ -347,8 +353,103 @@ def deadlines_sweep(as_of: str | None) -> None:
         now = (now.replace(tzinfo=LOCAL_TZ) if now.tzinfo is None else now).astimezone(UTC)
     result = sweep(_sessions(), now=now)
     click.echo(f"swept as of {now.isoformat(timespec='seconds')}: {result.reminders} reminders, "
-               f"{result.expiries} expiries, {result.failed} failed")
-    sys.exit(1 if result.failed else 0)
+               f"{result.expiries} expiries, {result.skipped} reminders skipped (too late), "
+               f"{result.failed} failed tries, {result.incidents} new incidents")
+    if result.incidents:
+        click.echo("see: zyz incidents list", err=True)
+    # the sweep did its job even when a step failed: that is an incident for a person, not a failed command
+
+
+@main.group("incidents")
+def incidents_group() -> None:
+    """Incidents: automatic steps (deadlines, scheduled jobs) that failed after their retries."""
+
+
+def _operator(command: str) -> Any:
+    from workflow.core.actors import Actor
+
+    return Actor(user_id=None, name=f"zyz incidents {command}", role="system", unit_id=None, unit_name=None)
+
+
+@incidents_group.command("list")
+@click.option("--all", "show_all", is_flag=True, help="resolved ones too")
+@click.option("--limit", default=50, show_default=True)
+@with_appcontext
+def incidents_list(show_all: bool, limit: int) -> None:
+    """Open incidents, newest failure first (times in Beijing time)."""
+    from workflow.core.calendar import to_local
+    from workflow.core.incidents import listing
+
+    with transaction(_sessions()) as s:
+        rows = s.connection().execute(listing(s, status=None if show_all else "open").limit(limit)).all()
+    if not rows:
+        click.echo("no open incidents" if not show_all else "no incidents")
+    for r in rows:
+        what = f"{r.number} {r.trigger or ''}".strip() if r.case_id else f"job {r.job}"
+        click.echo(f"#{r.id} {r.status:8} {to_local(r.last_failed_at):%Y-%m-%d %H:%M}  {what}  tries {r.tries}"
+                   f"  {r.error_zh}")
+
+
+@incidents_group.command("retry")
+@click.argument("incident_id", type=int)
+@with_appcontext
+def incidents_retry(incident_id: int) -> None:
+    """Run the failed step of incident INCIDENT_ID again now (after fixing its cause)."""
+    from workflow.core import incidents
+    from workflow.core.sweep import retry_incident
+
+    operator = _operator("retry")
+    try:
+        with transaction(_sessions()) as s:
+            incident = incidents.get_open(s, incident_id, operator, for_update=False)
+            job = incident.job
+        if job is None:
+            with transaction(_sessions()) as s:
+                incident, error = retry_incident(s, incident_id, actor=operator, now=utcnow())
+        else:
+            error = _retry_job(incident_id, job, operator)
+    except WorkflowError as exc:
+        _fail(exc)
+    if error:
+        click.echo(f"#{incident_id} failed again: {error[0]} / {error[1]}", err=True)
+        sys.exit(1)
+    click.echo(f"#{incident_id} retried: done")
+
+
+def _retry_job(incident_id: int, job: str, operator: Any) -> tuple[str, str] | None:
+    from workflow.core import incidents
+
+    functions = {job_id: function for job_id, function, _ in scheduled_jobs(current_app)}
+    if job not in functions:
+        raise WorkflowError(f"没有名为 {job} 的定时任务。", f"No scheduled job named {job}.")
+    try:
+        functions[job]()
+    except Exception as exc:  # reported to the operator and counted on the incident
+        error = incidents.error_texts(exc)
+        with transaction(_sessions()) as s:
+            incidents.failed_again(s, incidents.get_open(s, incident_id, operator), now=utcnow(), error=error,
+                                   actor=operator)
+        return error
+    with transaction(_sessions()) as s:
+        incidents.close(s, incidents.get_open(s, incident_id, operator), now=utcnow(), actor=operator,
+                        resolution="retried")
+    return None
+
+
+@incidents_group.command("resolve")
+@click.argument("incident_id", type=int)
+@click.option("--comment", required=True, help="how it was dealt with (kept in the audit trail)")
+@with_appcontext
+def incidents_resolve(incident_id: int, comment: str) -> None:
+    """Close incident INCIDENT_ID by hand, saying how it was dealt with."""
+    from workflow.core.incidents import resolve_by_hand
+
+    try:
+        with transaction(_sessions()) as s:
+            resolve_by_hand(s, incident_id, actor=_operator("resolve"), now=utcnow(), comment=comment)
+    except WorkflowError as exc:
+        _fail(exc)
+    click.echo(f"#{incident_id} resolved")
 
 
 @main.group("calendar")

@@ -46,6 +46,10 @@ def render_notice(notice: Notification) -> str:
                      state=p.get("new_state_en" if en else "new_state"))
         return _("%(number)s %(title)s — %(deadline)s (%(due)s) has passed.", number=p.get("number"),
                  title=p.get("title"), deadline=deadline, due=p.get("due_date"))
+    if notice.kind == "incident":
+        what = p.get("title") or _("scheduled job %(job)s", job=p.get("job"))
+        return _("An automatic step failed after being tried again: %(what)s — %(error)s. See the incidents page.",
+                 what=what, error=p.get("error_en" if en else "error"))
     if notice.kind == "calendar_missing":
         return _("The holidays of %(year)s are not entered yet: deadlines in %(year)s are counted with weekends "
                  "only. Ask the administrator to enter the year's holidays.", year=p.get("year"))

@@ -116,7 +116,8 @@ def get(session: Session, incident_id: int, *, for_update: bool = False) -> Inci
     return incident
 
 
-def resolve_by_hand(session: Session, incident_id: int, *, actor: Actor, now: datetime, comment: str | None) -> Incident:
+def resolve_by_hand(session: Session, incident_id: int, *, actor: Actor, now: datetime,
+                    comment: str | None) -> Incident:
     """The office says how the failure was dealt with (a comment is required); the deadline stays failed."""
     incident = get_open(session, incident_id, actor)
     text = (comment or "").strip()

@@ -7,9 +7,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from workflow.core.access import MAX_ID
+from workflow.core.catalog import CATALOG
 from workflow.core.db import table_of
 from workflow.core.engine import FireContext
-from workflow.core.models import CaseParty, Unit, UnitKind
+from workflow.core.models import Case, CaseParty, Unit, UnitKind
+from workflow.core.queries import registry_case
 from workflow.core.reasons import parse_date, reason
 from workflow.core.registry import action, guard
 from workflow.designation import application, eligibility
@@ -29,6 +31,41 @@ def application_complete(ctx: FireContext) -> list[dict[str, Any]]:
         if not failed.incomplete:  # an empty required field is already listed above
             found.append(reason(failed.reason.zh, failed.reason.en, failed.field))
     return found
+
+
+REGISTRY_OPEN = "candidate"  # the registry level from which a town may be designated (definitions/town.yaml)
+
+
+@guard("town_open_for_application")
+def town_open_for_application(ctx: FireContext) -> list[dict[str, Any]]:
+    """The town is still a candidate (not designated at any level, not revoked: revocation is final in the
+    registry, DOMAIN.md §2) and no other application for it is open."""
+    if ctx.case.town_id is None:
+        return []  # application_complete says that a town must be chosen
+    record = registry_case(ctx.session, ctx.case.town_id)
+    if record is not None and record.state != REGISTRY_OPEN:
+        registry = CATALOG.get(record.definition_key, record.definition_version, ctx.session)
+        level = registry.state_label(record.state)
+        number = (record.data or {}).get("designation_number")
+        if record.state == "revoked":
+            return [reason(f"该镇已被撤销认定（{number or level}），撤销认定后不能再次申报",
+                           f"the town's designation was revoked ({number or 'revoked'}); it cannot apply again",
+                           "town_id")]
+        return [reason(f"该镇已认定（{level}{'，' + number if number else ''}），不能重复申报认定",
+                       f"the town is already designated ({registry.state_label(record.state, 'en')}"
+                       f"{', ' + number if number else ''}); it cannot apply again", "town_id")]
+    finals = [name for name, state in ctx.definition.states.items() if state.final]
+    table = table_of(Case)
+    other = ctx.session.connection().execute(
+        sa.select(table.c.number, table.c.state).where(
+            table.c.definition_key == ctx.definition.key, table.c.town_id == ctx.case.town_id,
+            table.c.state.not_in(finals), table.c.id != (ctx.case.id or 0)).order_by(table.c.id).limit(1)).first()
+    if other is not None:
+        return [reason(f"该镇已有一份未办结的认定申请（{other.number}，{ctx.definition.state_label(other.state)}），"
+                       "不能重复申报",
+                       f"the town already has an open application ({other.number}, "
+                       f"{ctx.definition.state_label(other.state, 'en')})", "town_id")]
+    return []
 
 
 @guard("member_units_valid")
