@@ -44,6 +44,10 @@ KIND_LABELS = {
     "search": _l("Audit trail searched"), "export": _l("Audit trail exported"),
     "integrity_check": _l("Integrity verified"), "anchor_written": _l("Anchor written"),
     "archive": _l("Audit trail archived"),
+    "incident_opened": _l("Incident opened"), "incident_retried": _l("Incident retried successfully"),
+    "incident_retry_failed": _l("Incident retried, failed again"), "incident_resolved": _l("Incident resolved by hand"),
+    "incident_recovered": _l("Incident resolved by the job's next run"),
+    "reminder_skipped": _l("Reminder skipped (too late)"),
 }
 
 
