@@ -98,17 +98,61 @@ def test_an_empty_chain_verifies(db):
     assert (result.ok, result.count, result.head_hash) == (True, 0, audit.GENESIS)
 
 
+def _rewrite(verb, *, id="id", seq="seq", then=""):
+    """`verb` INTO audit_event a copy of event 8 with its comment changed, under the id and seq given."""
+    names = [c.name for c in TABLE.columns]
+    values = [id if c == "id" else seq if c == "seq" else "'rewritten'" if c == "comment" else f'"{c}"' for c in names]
+    columns = ", ".join(f'"{c}"' for c in names)
+    return f"{verb} INTO audit_event ({columns}) SELECT {', '.join(values)} FROM audit_event WHERE seq = 8{then}"
+
+
+MERGE = "MERGE INTO audit_event AS e USING (SELECT 8 AS seq) AS s ON e.seq = s.seq WHEN MATCHED THEN "
+SQLITE, POSTGRES = pytest.mark.sqlite, pytest.mark.postgres
+
+
 @pytest.mark.parametrize("statement", [
-    "UPDATE audit_event SET comment = 'nothing happened' WHERE seq = 8",
-    "UPDATE audit_event SET seq = seq + 100",
-    "DELETE FROM audit_event WHERE seq = 8",
-    "DELETE FROM audit_event",
+    pytest.param("UPDATE audit_event SET comment = 'nothing happened' WHERE seq = 8", id="update"),
+    pytest.param("UPDATE audit_event SET seq = seq + 100", id="update-all"),
+    pytest.param("DELETE FROM audit_event WHERE seq = 8", id="delete"),
+    pytest.param("DELETE FROM audit_event", id="delete-all"),
+    pytest.param(_rewrite("INSERT", then=" ON CONFLICT (id) DO UPDATE SET comment = excluded.comment"),
+                 id="upsert-on-id"),
+    pytest.param(_rewrite("INSERT", id="id + 1000", then=" ON CONFLICT (seq) DO UPDATE SET comment = excluded.comment"),
+                 id="upsert-on-seq"),
+    pytest.param(_rewrite("REPLACE"), marks=SQLITE, id="replace"),
+    pytest.param(_rewrite("INSERT OR REPLACE"), marks=SQLITE, id="insert-or-replace"),
+    pytest.param(_rewrite("REPLACE", id="id + 1000"), marks=SQLITE, id="replace-taking-the-seq"),
+    pytest.param(_rewrite("REPLACE", seq="seq + 1000"), marks=SQLITE, id="replace-taking-the-id"),
+    pytest.param(_rewrite("INSERT", id="NULL", then=" ON CONFLICT DO UPDATE SET comment = excluded.comment"),
+                 marks=SQLITE, id="upsert-on-any-key"),
+    pytest.param("UPDATE OR REPLACE audit_event SET seq = 8 WHERE seq = 7", marks=SQLITE, id="update-or-replace"),
+    pytest.param("TRUNCATE audit_event", marks=POSTGRES, id="truncate"),
+    pytest.param("TRUNCATE audit_event RESTART IDENTITY CASCADE", marks=POSTGRES, id="truncate-cascade"),
+    pytest.param(MERGE + "UPDATE SET comment = 'rewritten'", marks=POSTGRES, id="merge-update"),
+    pytest.param(MERGE + "DELETE", marks=POSTGRES, id="merge-delete"),
 ])
-def test_the_database_refuses_update_and_delete(engine, db, chain, statement):
+def test_the_database_refuses_every_statement_that_changes_an_event(engine, db, chain, now, statement):
+    """Whatever the spelling (REPLACE rewrites a row without firing the delete trigger, TRUNCATE without the
+    row triggers), the database refuses it, every event stays as it was and the next event is appended."""
     with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
         conn.exec_driver_sql(statement)
     assert events(db) == chain
     assert verify(db).ok
+    with transaction(db) as s:
+        appended = audit.record(s, kind="login_ok", now=now, data={"via": "web"})
+    assert appended["seq"] == len(chain) + 1 and appended["prev_hash"] == chain[-1]["hash"]
+    assert events(db)[:-1] == chain and verify(db).ok
+
+
+@pytest.mark.sqlite  # the id SQLite shows a trigger before it has chosen one
+def test_a_row_planted_with_id_minus_one_does_not_stop_appending(engine, db, chain, now):
+    planted = {**_forged_after(chain[-1]), "seq": 1000}
+    with engine.begin() as conn:
+        conn.execute(TABLE.insert().values(id=-1, **planted))
+    with transaction(db) as s:
+        appended = audit.record(s, kind="login_ok", now=now)
+    assert appended["seq"] == len(chain) + 1
+    assert not verify(db).ok  # the planted row is an insertion, and found
 
 
 def test_tampering_puts_the_guard_back(engine, db, chain):

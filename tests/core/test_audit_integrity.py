@@ -67,7 +67,7 @@ def anchor(db, anchors, moment) -> dict:
 
 def tamper(database_url: str, *statements: str, params: list | None = None) -> None:
     """Change the trail as someone holding the database file (or the PostgreSQL superuser) could: the
-    append-only trigger is dropped or disabled, the rows changed, the trigger put back."""
+    append-only triggers are dropped or disabled, the rows changed, the triggers put back."""
     if ON_POSTGRES:
         engine = make_engine(database_url)
         with engine.begin() as conn:
@@ -79,13 +79,14 @@ def tamper(database_url: str, *statements: str, params: list | None = None) -> N
         return
     path = database_url.removeprefix("sqlite:///")
     conn = sqlite3.connect(path, isolation_level=None)  # the file itself, no application code
-    saved = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event'").fetchall()
+    saved = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event'"
+                         ).fetchall()
     conn.execute("BEGIN")
-    conn.execute("DROP TRIGGER audit_event_no_update")
-    conn.execute("DROP TRIGGER audit_event_no_delete")
+    for name, _ in saved:
+        conn.execute(f"DROP TRIGGER {name}")
     for n, statement in enumerate(statements):
         conn.execute(statement, params[n] if params else ())
-    for (sql,) in saved:
+    for _, sql in saved:
         conn.execute(sql)
     conn.execute("COMMIT")
     conn.close()

@@ -163,7 +163,7 @@ class DefinitionSource(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """One entry of the hash-chained audit trail; the database refuses UPDATE and DELETE on it."""
+    """One entry of the hash-chained audit trail; the database refuses any change to it (triggers: 0001, 0009)."""
 
     __tablename__ = "audit_event"
 
