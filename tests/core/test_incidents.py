@@ -1,0 +1,280 @@
+"""A failed automatic step is tried again after a pause, then becomes an incident that the office sees, retries or
+resolves by hand; never a silently stuck case."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+from test_sweep import DEADLINES, SWEEP_PROCESS
+
+from conftest import reload
+from workflow.core import incidents
+from workflow.core.db import transaction
+from workflow.core.errors import Conflict, NotFound, Unprocessable
+from workflow.core.models import AuditEvent, Incident, Notification
+from workflow.core.sweep import retry_incident, sweep
+
+
+@pytest.fixture
+def process(isolated_catalog):
+    from workflow.core.definitions import parse_definition
+
+    definition = parse_definition(SWEEP_PROCESS, "sweeptest.yaml")
+    isolated_catalog.add(definition)
+    return definition
+
+
+@pytest.fixture
+def office(make):
+    return make.user("office")
+
+
+@pytest.fixture
+def county(make):
+    return make.user("county")
+
+
+def _waiting_case(db, make, now, office):
+    from workflow.core.engine import create_case
+
+    town = make.town()
+    with transaction(db) as s:
+        return create_case(session=s, definition_key="sweeptest", actor=make.actor(office), now=now, town_id=town.id)
+
+
+@pytest.fixture
+def broken(monkeypatch):
+    """The expiry's step fails for the cases in `broken.cases` (as a full disk or a refused step would)."""
+    import workflow.core.sweep as sweep_module
+
+    real_fire = sweep_module.fire
+
+    class Broken:
+        cases: set[int] = set()
+
+        @staticmethod
+        def fire(**kwargs):
+            if kwargs["case_id"] in Broken.cases:
+                raise RuntimeError("磁盘已满")
+            return real_fire(**kwargs)
+
+    monkeypatch.setattr(sweep_module, "fire", Broken.fire)
+    return Broken
+
+
+def _expiry(db, case):
+    with transaction(db) as s:
+        return dict(s.connection().execute(sa.select(DEADLINES).where(
+            DEADLINES.c.case_id == case.id, DEADLINES.c.name == "reply", DEADLINES.c.kind == "expiry")).mappings().one())
+
+
+def _incidents(db):
+    with transaction(db) as s:
+        return s.exec(select(Incident).order_by(Incident.id)).all()
+
+
+def _kinds(db, case_id=None):
+    with transaction(db) as s:
+        query = select(AuditEvent.kind).order_by(AuditEvent.seq)
+        if case_id is not None:
+            query = query.where(AuditEvent.case_id == case_id)
+        return list(s.exec(query).all())
+
+
+def _fail_three_times(db, make, now, office, broken):
+    case = _waiting_case(db, make, now, office)
+    broken.cases = {case.id}
+    due = _expiry(db, case)["due_at"]
+    assert sweep(db, now=due).failed == 1  # the first try
+    assert sweep(db, now=due + timedelta(seconds=59)).total == 0  # waits a minute before the second
+    assert sweep(db, now=due + timedelta(minutes=1)).failed == 1
+    assert sweep(db, now=due + timedelta(minutes=10, seconds=59)).total == 0  # then ten minutes before the third
+    last = sweep(db, now=due + timedelta(minutes=11))
+    assert (last.failed, last.incidents) == (1, 1)
+    return case, due
+
+
+def test_a_step_that_keeps_failing_becomes_one_incident_and_the_office_is_told_once(db, make, now, office, county,
+                                                                                     process, broken):
+    case, due = _fail_three_times(db, make, now, office, broken)
+    [incident] = _incidents(db)
+    assert (incident.case_id, incident.deadline_id, incident.trigger, incident.job, incident.status) == (
+        case.id, _expiry(db, case)["id"], "lapse", None, "open")
+    assert (incident.error_zh, incident.error_en) == ("系统内部错误：RuntimeError: 磁盘已满",
+                                                      "Internal error: RuntimeError: 磁盘已满")
+    assert (incident.tries, incident.first_failed_at, incident.last_failed_at) == (
+        3, due, due + timedelta(minutes=11))
+    assert reload(db, case.id).state == "waiting"
+    assert _expiry(db, case)["status"] == "failed"  # not tried again by the sweep: a person decides now
+    assert sweep(db, now=due + timedelta(days=30)).total == 0
+    assert _kinds(db, case.id).count("deadline_failed") == 3 and _kinds(db, case.id)[-1] == "incident_opened"
+    with transaction(db) as s:
+        told = s.exec(select(Notification).where(Notification.kind == "incident")).all()
+    assert [(n.user_id, n.case_id) for n in told] == [(office.id, case.id)]  # the office, not the county
+    assert told[0].params["error"] == "系统内部错误：RuntimeError: 磁盘已满"
+
+
+def test_a_passing_fault_needs_nobody(db, make, now, office, process, broken):
+    case = _waiting_case(db, make, now, office)
+    broken.cases = {case.id}
+    due = _expiry(db, case)["due_at"]
+    assert sweep(db, now=due).failed == 1
+    broken.cases = set()  # the database is back
+    assert sweep(db, now=due + timedelta(minutes=1)).expiries == 1
+    assert reload(db, case.id).state == "lapsed"
+    row = _expiry(db, case)
+    assert (row["status"], row["attempts"], row["fired_at"]) == ("fired", 1, due + timedelta(minutes=1))
+    assert _incidents(db) == []
+
+
+def test_a_retry_after_the_cause_is_fixed_runs_the_step_and_resolves_the_incident(db, make, now, office, process,
+                                                                                   broken):
+    case, due = _fail_three_times(db, make, now, office, broken)
+    [incident] = _incidents(db)
+    broken.cases = set()
+    later = due + timedelta(days=1)
+    with transaction(db) as s:
+        _, error = retry_incident(s, incident.id, actor=make.actor(office), now=later)
+    assert error is None
+    assert reload(db, case.id).state == "lapsed"
+    assert _expiry(db, case)["status"] == "fired"
+    [resolved] = _incidents(db)
+    assert (resolved.status, resolved.resolution, resolved.resolved_by_id, resolved.resolved_at) == (
+        "resolved", "retried", office.id, later)
+    assert _kinds(db, case.id)[-1] == "incident_retried"
+    with transaction(db) as s, pytest.raises(Conflict):
+        retry_incident(s, incident.id, actor=make.actor(office), now=later)
+
+
+def test_a_retry_that_fails_again_is_counted_and_the_incident_stays_open(db, make, now, office, process, broken):
+    case, due = _fail_three_times(db, make, now, office, broken)
+    [incident] = _incidents(db)
+    with transaction(db) as s:
+        _, error = retry_incident(s, incident.id, actor=make.actor(office), now=due + timedelta(hours=2))
+    assert error == ("系统内部错误：RuntimeError: 磁盘已满", "Internal error: RuntimeError: 磁盘已满")
+    [still] = _incidents(db)
+    assert (still.status, still.tries, still.last_failed_at) == ("open", 4, due + timedelta(hours=2))
+    assert _expiry(db, case)["status"] == "failed" and reload(db, case.id).state == "waiting"
+    assert _kinds(db, case.id)[-1] == "incident_retry_failed"
+
+
+def test_resolving_by_hand_needs_a_comment_and_leaves_the_step_undone(db, make, now, office, county, process, broken):
+    case, due = _fail_three_times(db, make, now, office, broken)
+    [incident] = _incidents(db)
+    for comment in (None, "", "   ", "长" * 1001):
+        with transaction(db) as s, pytest.raises(Unprocessable) as refused:
+            incidents.resolve_by_hand(s, incident.id, actor=make.actor(office), now=due, comment=comment)
+        assert refused.value.details[0]["field"] == "comment"
+    assert _incidents(db)[0].status == "open"
+    with transaction(db) as s, pytest.raises(NotFound):  # only the office handles incidents
+        incidents.resolve_by_hand(s, incident.id, actor=make.actor(county), now=due, comment="已处理")
+    with transaction(db) as s, pytest.raises(NotFound):
+        incidents.resolve_by_hand(s, 10**20, actor=make.actor(office), now=due, comment="已处理")
+    with transaction(db) as s:
+        incidents.resolve_by_hand(s, incident.id, actor=make.actor(office), now=due, comment=" 已人工办结 ")
+    [resolved] = _incidents(db)
+    assert (resolved.status, resolved.resolution, resolved.comment, resolved.resolved_by_id) == (
+        "resolved", "by_hand", "已人工办结", office.id)
+    assert reload(db, case.id).state == "waiting" and _expiry(db, case)["status"] == "failed"
+    with transaction(db) as s:
+        event = s.exec(select(AuditEvent).where(AuditEvent.kind == "incident_resolved")).one()
+    assert (event.case_id, event.comment, event.actor_id) == (case.id, "已人工办结", office.id)
+    with transaction(db) as s, pytest.raises(Conflict):
+        incidents.resolve_by_hand(s, incident.id, actor=make.actor(office), now=due, comment="再次")
+
+
+def test_a_scheduled_job_that_keeps_failing_is_an_incident_until_it_runs_again(db, make, now, office):
+    from workflow.core.scheduler import guarded
+
+    clock = {"now": now}
+    outcome = {"fail": True}
+
+    def job():
+        if outcome["fail"]:
+            raise ConnectionError("邮件服务器无响应")
+
+    run = guarded(db, "notification-dispatch", job, lambda: clock["now"])
+    for minutes in (0, 1, 11):
+        clock["now"] = now + timedelta(minutes=minutes)
+        run()
+    [incident] = _incidents(db)
+    assert (incident.job, incident.case_id, incident.tries, incident.first_failed_at, incident.last_failed_at) == (
+        "notification-dispatch", None, 3, now, now + timedelta(minutes=11))
+    assert incident.error_zh == "系统内部错误：ConnectionError: 邮件服务器无响应"
+    with transaction(db) as s:
+        told = s.exec(select(Notification.user_id).where(Notification.kind == "incident")).all()
+    assert told == [office.id]
+    for _ in range(3):  # three more failures: counted on the same incident
+        run()
+    assert [(i.tries, i.status) for i in _incidents(db)] == [(6, "open")]
+    outcome["fail"] = False
+    clock["now"] = now + timedelta(hours=1)
+    run()
+    [recovered] = _incidents(db)
+    assert (recovered.status, recovered.resolution, recovered.resolved_at) == ("resolved", "recovered",
+                                                                               now + timedelta(hours=1))
+    assert _kinds(db)[-1] == "incident_recovered"
+
+
+def test_a_failed_job_is_tried_again_by_the_running_scheduler_after_a_pause(db, now):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from workflow.core.scheduler import guarded
+
+    def job():
+        raise ConnectionError("timeout")
+
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.start(paused=True)
+    try:
+        before = datetime.now(UTC)
+        guarded(db, "yearly-inspections", job, lambda: now, scheduler)()
+        retry = scheduler.get_job("yearly-inspections:retry")
+        assert retry is not None
+        assert before + timedelta(minutes=1) <= retry.next_run_time <= datetime.now(UTC) + timedelta(minutes=1)
+    finally:
+        scheduler.shutdown(wait=False)
+    assert _incidents(db) == []  # not yet: two more tries first
+
+
+def test_the_sweep_command_reports_incidents_and_still_succeeds_and_the_operator_handles_them(
+        db, make, now, office, process, broken, run_zyz):
+    case, due = _fail_three_times(db, make, now, office, broken)
+    [incident] = _incidents(db)
+    listed = run_zyz("incidents", "list")
+    assert listed.exit_code == 0, listed.output
+    assert f"#{incident.id} open" in listed.output and case.number in listed.output and "磁盘已满" in listed.output
+    again = run_zyz("incidents", "retry", str(incident.id))
+    assert again.exit_code == 1 and "failed again" in again.output
+    no_comment = run_zyz("incidents", "resolve", str(incident.id), "--comment", " ")
+    assert no_comment.exit_code == 1 and "请填写处理说明" in no_comment.output
+    broken.cases = set()
+    retried = run_zyz("incidents", "retry", str(incident.id))
+    assert retried.exit_code == 0 and "retried: done" in retried.output
+    assert reload(db, case.id).state == "lapsed"
+    with transaction(db) as s:
+        event = s.exec(select(AuditEvent).where(AuditEvent.kind == "incident_retried")).one()
+    assert (event.actor_name, event.role) == ("zyz incidents retry", "system")
+    assert run_zyz("incidents", "list").output.strip() == "no open incidents"
+    assert f"#{incident.id} resolved" in run_zyz("incidents", "list", "--all").output
+    missing = run_zyz("incidents", "resolve", "999999", "--comment", "x")
+    assert missing.exit_code == 1 and "事件不存在" in missing.output
+
+
+def test_a_sweep_that_opens_an_incident_exits_0(db, make, now, office, process, broken, run_zyz):
+    case = _waiting_case(db, make, now, office)
+    broken.cases = {case.id}
+    with transaction(db) as s:  # the last try is due
+        s.connection().execute(DEADLINES.update().where(DEADLINES.c.case_id == case.id).values(attempts=2))
+    result = run_zyz("deadlines", "sweep", "--as-of", "2026-12-31T09:00", env={"ZYZ_ENV": "test"})
+    assert result.exit_code == 0, result.output
+    assert "1 new incidents" in result.output and "zyz incidents list" in result.output
+    data = [json.loads(e.data) if isinstance(e.data, str) else e.data for e in _audit(db, "incident_opened")]
+    assert [d["tries"] for d in data] == [3]
+
+
+def _audit(db, kind):
+    with transaction(db) as s:
+        return s.exec(select(AuditEvent).where(AuditEvent.kind == kind)).all()
