@@ -1,0 +1,133 @@
+"""One town, one open application, and none once designated or revoked: the cause of the application that was
+stuck in 公示中 for ever after its public notice ended (the registry refused to designate the town twice)."""
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from conftest import COMPLETE_APPLICATION, reload
+from workflow.core.actors import Actor
+from workflow.core.db import transaction
+from workflow.core.engine import create_case, fire
+from workflow.core.errors import Unprocessable
+from workflow.core.models import Case, Deadline, Incident
+from workflow.core.queries import registry_case
+from workflow.core.sweep import sweep
+
+REVIEWED = {**COMPLETE_APPLICATION, "experts": [{"name": "甲", "score": 80}], "expert_recommendation": "同意"}
+
+
+def _apply(db, make, county, town):
+    with transaction(db) as s:
+        return create_case(session=s, definition_key="designation", actor=make.actor(county), now=make.now,
+                           town_id=town.id, data=COMPLETE_APPLICATION)
+
+
+def _refusal(excinfo) -> str:
+    return "；".join(r["zh"] for r in excinfo.value.details if r.get("field") == "town_id")
+
+
+def _designate(db, make, county, town):
+    case = make.case("designation", state="publicity", by=county, town=town, data=REVIEWED)
+    with transaction(db) as s:
+        fire(session=s, case_id=case.id, trigger="publicity_end", actor=Actor.system(), now=make.now)
+    return reload(db, case.id)
+
+
+def test_a_second_application_for_a_town_is_refused_while_one_is_open(db, make):
+    county = make.user("county")
+    town = make.town()
+    first = _apply(db, make, county, town)
+    with pytest.raises(Unprocessable) as refused:
+        _apply(db, make, county, town)
+    assert _refusal(refused) == f"该镇已有一份未办结的认定申请（{first.number}，草稿），不能重复申报"
+    assert "already has an open application" in refused.value.en
+    with transaction(db) as s:
+        fire(session=s, case_id=first.id, trigger="withdraw", actor=make.actor(county), now=make.now)
+    assert _apply(db, make, county, town).state == "draft"  # withdrawn: the town may apply again
+
+
+def test_a_designated_or_revoked_town_cannot_apply(db, make):
+    county, leader = make.user("county"), make.user("leader")
+    town = make.town()
+    designated = _designate(db, make, county, town)
+    number = designated.data["designation_number"]
+    with pytest.raises(Unprocessable) as refused:
+        _apply(db, make, county, town)
+    assert _refusal(refused) == f"该镇已认定（市级专业镇，{number}），不能重复申报认定"
+    with transaction(db) as s:
+        record = registry_case(s, town.id)
+        s.connection().execute(sa.update(Case.__table__).where(Case.__table__.c.id == record.id)
+                               .values(state="revocation_decision"))
+        fire(session=s, case_id=record.id, trigger="revoke", actor=make.actor(leader), now=make.now,
+             comment="连续两次通报批评后仍未整改")
+    with pytest.raises(Unprocessable) as revoked:
+        _apply(db, make, county, town)
+    assert _refusal(revoked) == f"该镇已被撤销认定（{number}），撤销认定后不能再次申报"
+
+
+def test_submitting_or_approving_is_refused_once_the_town_was_designated_meanwhile(db, make):
+    """Two applications for one town made before the rule existed: the second cannot go on once the first
+    designated the town."""
+    county, leader = make.user("county"), make.user("leader")
+    town, other_town = make.town(), make.town()
+    first = make.case("designation", state="publicity", by=county, town=town, data=REVIEWED)
+    draft = _apply(db, make, county, other_town)
+    waiting = make.case("designation", state="decision", by=county, town=make.town(), data=REVIEWED)
+    with transaction(db) as s:  # as data written before the rule would have them
+        s.connection().execute(sa.update(Case.__table__).where(Case.__table__.c.id.in_([draft.id, waiting.id]))
+                               .values(town_id=town.id))
+        fire(session=s, case_id=first.id, trigger="publicity_end", actor=Actor.system(), now=make.now)
+    for case, trigger, actor in ((draft, "submit", county), (waiting, "approve", leader)):
+        with transaction(db) as s, pytest.raises(Unprocessable) as refused:
+            fire(session=s, case_id=case.id, trigger=trigger, actor=make.actor(actor), now=make.now)
+        assert "该镇已认定（市级专业镇" in _refusal(refused)
+
+
+def test_an_application_stuck_at_the_end_of_its_public_notice_becomes_an_incident_the_office_resolves(
+        db, make, now, client):
+    """The story that opened the issue: the end of the public notice fails inside the engine. It is tried three
+    times, then the office sees an incident on its list and on the case page, and resolves it by hand after
+    sending the case back to the experts (the town is designated already)."""
+    from conftest import csrf_token, login
+
+    county, office = make.user("county"), make.user("office")
+    town = make.town()
+    first = make.case("designation", state="publicity", by=county, town=town, data=REVIEWED)
+    second = make.case("designation", state="publicity", by=county, town=make.town(), data=REVIEWED)
+    with transaction(db) as s:
+        s.connection().execute(sa.update(Case.__table__).where(Case.__table__.c.id == second.id)
+                               .values(town_id=town.id))
+        due = s.exec(select(Deadline.due_at).where(Deadline.case_id == second.id,
+                                                   Deadline.kind == "expiry")).one()
+    for pause in (0, 1, 11):
+        sweep(db, now=due + timedelta(minutes=pause))
+    assert reload(db, first.id).state == "designated"
+    assert reload(db, second.id).state == "publicity"
+    with transaction(db) as s:
+        incident = s.exec(select(Incident)).one()
+    assert (incident.case_id, incident.trigger, incident.tries) == (second.id, "publicity_end", 3)
+    assert incident.error_zh == "案件当前状态为“市级专业镇”，不能执行“认定为市级专业镇”。"
+
+    login(client, office.username)
+    page = client.get(f"/cases/{second.id}").get_data(as_text=True)
+    assert "本案件的一个自动步骤执行失败" in page and f"/incidents/{incident.id}" in page
+    listing = client.get("/incidents").get_data(as_text=True)
+    assert second.number in listing and incident.error_zh in listing
+    assert "异常事件" in client.get("/inbox").get_data(as_text=True)  # in the office's menu, with its count
+
+    token = csrf_token(client, f"/incidents/{incident.id}")
+    refused = client.post(f"/incidents/{incident.id}/resolve", data={"csrf_token": token, "comment": ""})
+    assert refused.status_code == 422 and "请填写处理说明" in refused.get_data(as_text=True)
+    with transaction(db) as s:
+        fire(session=s, case_id=second.id, trigger="record_objection", actor=make.actor(office), now=now,
+             comment="该镇已由 " + first.number + " 认定，退回专家评审")
+    done = client.post(f"/incidents/{incident.id}/resolve",
+                       data={"csrf_token": token, "comment": "该镇已认定，本申请退回专家评审后不予认定"})
+    assert done.status_code == 302
+    assert "异常事件已处理" in client.get(done.headers["Location"]).get_data(as_text=True)
+    with transaction(db) as s:
+        assert s.get(Incident, incident.id).status == "resolved"
+    assert "本案件的一个自动步骤执行失败" not in client.get(f"/cases/{second.id}").get_data(as_text=True)
