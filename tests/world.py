@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from conftest import COMPLETE_APPLICATION, PASSWORD, Factory, csrf_token, login
 from workflow.core.actors import Actor
 from workflow.core.db import transaction
-from workflow.core.models import CaseParty, OutboxMessage
+from workflow.core.models import CaseParty, Incident, OutboxMessage
 from workflow.notify.rules import notify
 
 ROLES = ("county", "office", "member", "leader", "admin", "auditor", "anonymous")
@@ -58,6 +58,10 @@ def build_world(make: Factory, db, now) -> World:
                                 last_error="SMTP 550 no such user", error_kind="permanent")
                   for case, clerk in ((yx_case, yx_clerk), (cq_case, cq_clerk))]
         s.add_all(outbox)
+        # an automatic step of each county's case that failed after its retries (the office's incidents)
+        failures = [Incident(case_id=case.id, trigger="expire", error_zh="磁盘已满", error_en="disk full", tries=3,
+                             first_failed_at=now, last_failed_at=now) for case in (yx_case, cq_case)]
+        s.add_all(failures)
         notices = {}
         for role, user in {**users, "other": cq_clerk}.items():
             notify(s, user_ids=[user.id], case_id=None, kind="calendar_missing", params={"year": 2031},
@@ -74,6 +78,7 @@ def build_world(make: Factory, db, now) -> World:
         "attachment_id": {"own": files[0].id, "other": files[1].id, "missing": MISSING},
         "notice_id": {"own": None, "other": notices["other"], "missing": MISSING},  # own: per role, see `args`
         "outbox_id": {"own": outbox[0].id, "other": outbox[1].id, "missing": MISSING},
+        "incident_id": {"own": failures[0].id, "other": failures[1].id, "missing": MISSING},
         "user_id": {"own": yx_target.id, "other": cq_clerk.id, "missing": MISSING},
         "year": {"own": 2026, "other": 2027, "missing": 1999},
         "trigger": {"own": "record_opinion", "other": "record_opinion", "missing": "record_opinion"},

@@ -81,6 +81,20 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("notify.retry", "POST"): {**dict.fromkeys(ROLES, REFUSED), "office": (302, 302, 302),
                                 "anonymous": LOGIN},  # back to the list, with a message (a missing one too)
     ("notify.user_preferences", "GET"): admin_page(200, missing=404),
+    # incidents: the office's, whatever the county; a failed step of a case without a deadline row cannot be
+    # retried here (409 / back with a message); resolving without a comment is a 422
+    ("incidents.index", "GET"): only("office", 200),
+    ("incidents.show", "GET"): {**dict.fromkeys(ROLES, REFUSED), "office": (200, 200, 404), "anonymous": LOGIN},
+    ("incidents.retry", "POST"): {**dict.fromkeys(ROLES, REFUSED), "office": (302, 302, 404), "anonymous": LOGIN},
+    ("incidents.resolve", "POST"): {**dict.fromkeys(ROLES, REFUSED), "office": (422, 422, 404),
+                                    "anonymous": LOGIN},
+    ("api.list_incidents", "GET"): only("office", 200, anonymous=401),
+    ("api.show_incident", "GET"): {**dict.fromkeys(ROLES, REFUSED), "office": (200, 200, 404),
+                                   "anonymous": API_LOGIN},
+    ("api.retry_incident_api", "POST"): {**dict.fromkeys(ROLES, REFUSED), "office": (409, 409, 404),
+                                         "anonymous": API_LOGIN},
+    ("api.resolve_incident_api", "POST"): {**dict.fromkeys(ROLES, REFUSED), "office": (422, 422, 422),
+                                           "anonymous": API_LOGIN},  # the body is checked first
     ("notify.user_preferences", "POST"): admin_page(422, missing=404),
     ("cases.index", "GET"): same(302),  # each role to its own start page
     # --- the business: cases, towns, files, supervision -------------------------------------------------------
