@@ -491,3 +491,79 @@ def test_a_deadline_of_a_version_no_longer_in_memory_is_swept(db, make, now, peo
     expiry = _rows(db, DEADLINES.c.name == "reply", DEADLINES.c.kind == "expiry")[0]
     assert sweep(db, now=expiry["due_at"]).failed == 0
     assert reload(db, case.id).state == "lapsed"
+
+
+def _run_scheduler_once(db, at):
+    """Start the real scheduler with its clock at `at`: its first sweep runs at once (the catch-up)."""
+    import time
+
+    from workflow.core.scheduler import build_scheduler
+
+    scheduler = build_scheduler(db, clock=lambda: at, background=True, sweep_seconds=3600)
+    scheduler.start()
+    try:  # the first run submitted, the next one is an hour away; shutting down waits for the run to end
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (
+                scheduler.get_job("deadline-sweep").next_run_time < datetime.now(UTC) + timedelta(minutes=30)):
+            time.sleep(0.02)
+    finally:
+        scheduler.shutdown(wait=True)
+
+
+def test_a_scheduler_stopped_across_a_deadline_sends_only_what_is_still_true(db, make, now, people, process):
+    """Reminders 2 working days before and on the day, then the deadline. The scheduler sends the first, is
+    stopped, and starts again after the deadline: the day's reminder is skipped (recorded, not sent) and only
+    the overdue notice goes out."""
+    import json
+
+    case = _open(db, make, now, people)[0]
+    first, on_the_day = _rows(db, DEADLINES.c.kind == "reminder")
+    expiry = _rows(db, DEADLINES.c.name == "reply", DEADLINES.c.kind == "expiry")[0]
+    _run_scheduler_once(db, first["due_at"] + timedelta(minutes=1))
+    assert [r["status"] for r in _rows(db, DEADLINES.c.kind == "reminder")] == ["fired", "open"]
+    _run_scheduler_once(db, expiry["due_at"] + timedelta(days=2))  # after two days down
+    assert [r["status"] for r in _rows(db, DEADLINES.c.kind == "reminder")] == ["fired", "skipped"]
+    assert reload(db, case.id).state == "lapsed"
+    with transaction(db) as s:
+        told = s.exec(select(Notification.kind).where(Notification.user_id == people["county"].id)
+                      .order_by(Notification.id)).all()
+        skipped = s.exec(select(AuditEvent).where(AuditEvent.kind == "reminder_skipped")).one()
+    assert told == ["expired", "reminder", "expired"]  # the notice period's end, the reminder, the reply's end
+    data = json.loads(skipped.data) if isinstance(skipped.data, str) else skipped.data
+    assert data == {"deadline_id": on_the_day["id"], "deadline": "reply", "days_before": 0, "why": "stale"}
+
+
+def test_a_reminder_a_later_one_supersedes_or_whose_deadline_passed_is_skipped(db, make, now, people, process):
+    """Within a day of their moments: the earlier of two due reminders is superseded by the later one; a reminder
+    whose deadline passed (an expiry due as well) is not sent either."""
+    import json
+
+    _open(db, make, now, people)
+    first, on_the_day = _rows(db, DEADLINES.c.kind == "reminder")
+    with transaction(db) as s:  # both reminders within the same day, the deadline still ahead
+        s.connection().execute(DEADLINES.update().where(DEADLINES.c.id == first["id"])
+                               .values(due_at=on_the_day["due_at"] - timedelta(hours=2)))
+    result = sweep(db, now=on_the_day["due_at"] + timedelta(minutes=5))
+    assert (result.reminders, result.skipped) == (1, 1)
+    assert [r["status"] for r in _rows(db, DEADLINES.c.kind == "reminder")] == ["skipped", "fired"]
+    with transaction(db) as s:
+        why = [json.loads(e.data)["why"] if isinstance(e.data, str) else e.data["why"]
+               for e in s.exec(select(AuditEvent).where(AuditEvent.kind == "reminder_skipped")).all()]
+    assert why == ["superseded"]
+
+
+def test_a_reminder_due_with_its_passed_deadline_is_skipped_even_when_fresh(db, make, now, people, process):
+    import json
+
+    _open(db, make, now, people)
+    on_the_day = _rows(db, DEADLINES.c.kind == "reminder")[1]
+    expiry = _rows(db, DEADLINES.c.name == "reply", DEADLINES.c.kind == "expiry")[0]
+    with transaction(db) as s:  # the deadline passes an hour after the day's reminder
+        s.connection().execute(DEADLINES.update().where(DEADLINES.c.id == expiry["id"])
+                               .values(due_at=on_the_day["due_at"] + timedelta(hours=1)))
+    result = sweep(db, now=on_the_day["due_at"] + timedelta(hours=2))
+    assert (result.reminders, result.expiries) == (0, 2)
+    with transaction(db) as s:
+        events = s.exec(select(AuditEvent).where(AuditEvent.kind == "reminder_skipped")).all()
+    data = [json.loads(e.data) if isinstance(e.data, str) else e.data for e in events]
+    assert {(d["deadline_id"], d["why"]) for d in data} >= {(on_the_day["id"], "deadline_passed")}
