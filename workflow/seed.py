@@ -62,6 +62,38 @@ DEMO_USERS = (
 )
 
 
+def _stuck_application(session: Session, act: dict[str, Actor], application: dict, long_ago: datetime,
+                       now: datetime) -> None:
+    """An application returned for revision whose lapse failed three times while the database was being
+    maintained: an open incident for the office to retry or resolve (异常事件)."""
+    from sqlmodel import select
+
+    from workflow.core import incidents, sweep
+    from workflow.core.models import Deadline
+
+    town = create_town(session=session, actor=Actor.system(), name="仙人乡", county_id=unit_id(session, "盂县"),
+                       now=long_ago, industry_category="agriculture", leading_industry="香菇")
+    case = create_case(session=session, definition_key="designation", actor=act["county_yx"], now=long_ago,
+                       town_id=town.id, data={**application, "leading_industry": "香菇", "output_yi": 2.4})
+    case_id = case.id
+    assert case_id is not None  # create_case flushed the row
+    fire(session=session, case_id=case_id, trigger="submit", actor=act["county_yx"], now=long_ago)
+    fire(session=session, case_id=case_id, trigger="return_for_revision", actor=act["office"], now=long_ago,
+         comment="缺少县级人民政府推荐意见")
+    expiry = session.exec(select(Deadline).where(Deadline.case_id == case_id, Deadline.kind == "expiry",
+                                                 Deadline.status == "open")).one()
+    first = expiry.due_at
+    last = first + incidents.BACKOFF[0] + incidents.BACKOFF[1]
+    expiry.status, expiry.attempts, expiry.first_failed_at, expiry.fired_at = "failed", incidents.MAX_TRIES, first, last
+    session.add(expiry)
+    session.flush()
+    error = ("系统内部错误：OperationalError: 数据库连接中断（服务器维护）",
+             "Internal error: OperationalError: database connection lost (server maintenance)")
+    incidents.open_incident(session, now=last, error=error, tries=incidents.MAX_TRIES, first_failed_at=first,
+                            notifier=sweep.NOTIFIER, case_id=case_id, county_id=case.county_id,
+                            deadline_id=expiry.id, trigger="expire", title=f"{case.number} {case.title}")
+
+
 def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
     """The demo data set: reference units, one login per role, and cases in different states."""
     ensure_reference_units(session, now)
@@ -145,4 +177,5 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
                          town_id=towns["娘子关镇"].id,
                          data={"problem": "龙头企业研发投入统计口径不一致", "severity": "medium"})
     fire(session=session, case_id=recent.id, trigger="acknowledge", actor=act["county_pd"], now=now)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    _stuck_application(session, act, application, long_ago, now)
     return [(role, username, DEMO_PASSWORD) for role, username, _, _ in DEMO_USERS]
