@@ -43,7 +43,7 @@ KIND_LABELS = {
     "notification_failed": _l("Notification failed"), "deadline_failed": _l("Deadline processing failed"),
     "search": _l("Audit trail searched"), "export": _l("Audit trail exported"),
     "integrity_check": _l("Integrity verified"), "anchor_written": _l("Anchor written"),
-    "archive": _l("Audit trail archived"),
+    "archive": _l("Audit trail archived"), "demo_clock_set": _l("Demo clock set"),
 }
 
 
