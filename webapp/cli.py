@@ -65,10 +65,10 @@ def _ready(app: Flask) -> None:
         problem = schema_problem(state["engine"])
     except sa.exc.OperationalError as exc:
         reason = str(exc.orig or exc).strip().splitlines()[0]
-        _refuse(f"无法连接数据库（{where}）：{reason}", f"cannot connect to the database ({where}): {reason}")
+        _refuse("无法连接数据库", f"cannot connect to the database ({where}): {reason}")
     if problem:
         zh, en = NOT_READY[problem]
-        _refuse(f"{zh}（{where}）", f"{en} ({where})")
+        _refuse(zh, f"{en} ({where})")
     state["ready"] = True
 
 

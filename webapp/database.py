@@ -82,14 +82,20 @@ def clock() -> Clock:
     return current_app.extensions["zyz"]["clock"]
 
 
-def utcnow() -> datetime:
-    """Now, by the application's clock: the demo clock's setting is read once per request (or command)."""
+def demo_offset() -> timedelta:
+    """How far the demo clock stands from the real time, read once per request (or command); zero, unread,
+    outside demo and test."""
     found = clock()
     if not found.is_adjustable:
-        return found.real()
+        return timedelta(0)
     if "clock_offset" not in g:
         g.clock_offset = found.offset()
-    return found.real() + g.clock_offset
+    return g.clock_offset
+
+
+def utcnow() -> datetime:
+    """Now, by the application's clock (the demo clock's setting read once per request or command)."""
+    return Clock.real() + demo_offset()
 
 
 def forget_clock() -> None:
