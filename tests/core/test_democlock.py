@@ -218,13 +218,19 @@ def test_the_demo_commands_find_the_demo_database_by_themselves(run_zyz, tmp_pat
     assert sent.exit_code == 0, sent.output
     listed = run_zyz("deadlines", "list", env=demo)
     assert listed.exit_code == 0, listed.output
+    assert run_zyz("demo", "clock", "reset", env=demo).exit_code == 0
+    assert run_zyz("audit", "anchor", env=demo).exit_code == 0
+    verified = run_zyz("audit", "verify", env=demo)  # times that jump ahead and back leave the chain intact
+    assert verified.exit_code == 0 and verified.output.startswith("OK: "), verified.output
+    assert (instance / "demo-anchors").is_dir()
 
     assert sorted(p.name for p in instance.glob("*.db")) == ["demo.db"]  # and no zyz.db beside it
     engine = make_engine(f"sqlite:///{instance / 'demo.db'}")
     try:
         demo_db = make_session_factory(engine)
-        assert clock_row(demo_db) is not None
-        assert [e["to"][:16] for e in clock_events(demo_db)] == ["2027-03-01T01:00"]
+        assert clock_row(demo_db) is None  # reset
+        put, back = clock_events(demo_db)
+        assert put["to"][:16] == "2027-03-01T01:00" and back["from"][:13] == "2027-03-01T01"
     finally:
         engine.dispose()
 
