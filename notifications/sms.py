@@ -36,6 +36,7 @@ class SmsGateway(Protocol):
 
 
 def _utcnow() -> datetime:
+    # The real time, never the demo clock: a gateway refuses a request signed minutes away from its own clock.
     return datetime.now(UTC)
 
 

@@ -9,7 +9,7 @@ from flask import Flask, Response, abort, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp.config import check_production, from_environment
-from webapp.database import close_db
+from webapp.database import Clock, close_db
 from webapp.extensions import babel, csrf, login_manager
 from workflow import processes
 from workflow.accounts.auth import PROFILES
@@ -55,7 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["zyz"] = {"engine": engine, "sessions": make_session_factory(engine),
-                             "policy": PROFILES[app.config["PASSWORD_POLICY"]]}
+                             "policy": PROFILES[app.config["PASSWORD_POLICY"]], "clock": Clock(engine, app.config)}
     configure_workflow(designation_cycle_years=app.config["DESIGNATION_CYCLE_YEARS"],
                        instance_path=app.instance_path, upload_dir=app.config["UPLOAD_DIR"])
 

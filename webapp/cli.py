@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import click
+import sqlalchemy as sa
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from webapp.database import utcnow
+from webapp.config import CLOCK_ENVS, demo_database
+from webapp.database import Clock, clock, forget_clock, utcnow
 from workflow import processes
 from workflow.core import audit
 from workflow.core.catalog import CATALOG
-from workflow.core.db import make_engine, make_session_factory, migrate, transaction
+from workflow.core.db import make_engine, make_session_factory, migrate, schema_problem, transaction
 from workflow.core.definitions import DefinitionError, load_file
 from workflow.core.errors import WorkflowError
 
@@ -37,7 +39,43 @@ def main() -> None:
 
 
 def _sessions() -> sessionmaker[Session]:
+    """The sessions of a database that is ready to work on (else a one-line error, exit 2)."""
+    _ready(current_app)
     return current_app.extensions["zyz"]["sessions"]
+
+
+NOT_INITIALISED = ("数据库尚未初始化：请先运行 zyz demo 或 zyz init",
+                   "database not initialised: run zyz demo or zyz init first")
+NOT_READY = {
+    "missing": NOT_INITIALISED,
+    "uninitialised": NOT_INITIALISED,
+    "outdated": ("数据库结构不是最新：请运行 zyz init（演示数据库：重新运行 zyz demo）",
+                 "the database schema is out of date: run zyz init (the demo database: run zyz demo again)"),
+}
+
+
+def _ready(app: Flask) -> None:
+    """Refuse, in one line, a database without the schema: a missing SQLite file is not created, a traceback
+    never shown."""
+    state = app.extensions["zyz"]
+    if state.get("ready"):
+        return
+    where = state["engine"].url.render_as_string(hide_password=True)
+    try:
+        problem = schema_problem(state["engine"])
+    except sa.exc.OperationalError as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        _refuse("无法连接数据库", f"cannot connect to the database ({where}): {reason}")
+    if problem:
+        zh, en = NOT_READY[problem]
+        _refuse(zh, f"{en} ({where})")
+    state["ready"] = True
+
+
+def _refuse(zh: str, en: str) -> NoReturn:
+    """A refusal of the command line itself (its environment or arguments): one line, exit 2."""
+    click.echo(f"error: {zh} / {en}", err=True)
+    sys.exit(2)
 
 
 def _fail(exc: WorkflowError) -> None:
@@ -72,29 +110,35 @@ def serve_command(host: str, port: int) -> None:
     run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]  # werkzeug's LocalProxy hides the real object's type
 
 
-@main.command("demo")
+@main.group("demo", invoke_without_command=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Build the demo database and stop.")
-def demo_command(host: str, port: int, no_serve: bool) -> None:
-    """A fresh demo database under instance/, one login per role, then serve on http://HOST:PORT."""
+@with_appcontext
+def demo_group(host: str, port: int, no_serve: bool) -> None:
+    """A fresh demo database under instance/, one login per role, then serve on http://HOST:PORT.
+
+    `zyz demo clock` moves the demo's time (with ZYZ_ENV=demo, on this database)."""
+    if click.get_current_context().invoked_subcommand is not None:
+        return
     from webapp import create_app
     from workflow.seed import build_demo
 
-    instance = Path(os.environ.get("ZYZ_INSTANCE_PATH") or Path(__file__).resolve().parent.parent / "instance")
+    instance = Path(current_app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
-    path = instance / "demo.db"
+    url, anchors_dir = demo_database(str(instance))
+    path = Path(sa.engine.make_url(url).database or "")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     # A new demo trail gets new anchors, kept apart from those of a real database in the same instance.
-    anchors = instance / "demo-anchors"
+    anchors = Path(anchors_dir)
     (anchors / audit.ANCHOR_FILE).unlink(missing_ok=True)
-    url = f"sqlite:///{path}"
     engine = make_engine(url)
     migrate(engine)
+    built_at = Clock.real()  # a new database: its demo clock is not set
     with transaction(make_session_factory(engine)) as s:
-        CATALOG.sync(s, utcnow())
-        logins = build_demo(s, utcnow())
+        CATALOG.sync(s, built_at)
+        logins = build_demo(s, built_at)
     engine.dispose()
     click.echo(f"demo database: {path}")
     click.echo("demo logins (role, username, password):")
@@ -112,6 +156,104 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         run_simple(host, port, app, threaded=True)
     finally:
         scheduler.shutdown(wait=False)
+
+
+@demo_group.group("clock")
+def demo_clock_group() -> None:
+    """The demo clock (ZYZ_ENV demo or test only): the time the pages, the rules, the sweep and the dispatcher see.
+
+    It is stored in the database, so the web server, the scheduler and every zyz command share it. Times are
+    Beijing time unless they carry an offset."""
+
+
+def _clock_allowed(what: str) -> None:
+    if current_app.config["ZYZ_ENV"] not in CLOCK_ENVS:
+        _refuse(f"{what} 只在 ZYZ_ENV 为 demo 或 test 时可用（当前：{current_app.config['ZYZ_ENV']}）",
+                f"{what} is only allowed when ZYZ_ENV is demo or test (now: {current_app.config['ZYZ_ENV']})")
+
+
+def _moment(text: str) -> datetime:
+    """An ISO time given on the command line, Beijing time unless it carries an offset, in UTC."""
+    from workflow.core.calendar import LOCAL_TZ
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        _refuse(f"不是 ISO 格式的时间：{text}", f"not an ISO time: {text} (e.g. 2027-03-01T09:00)")
+    return (moment.replace(tzinfo=LOCAL_TZ) if moment.tzinfo is None else moment).astimezone(UTC)
+
+
+def _set_clock(*, to: datetime | None = None, by: timedelta | None = None) -> datetime:
+    """Set the demo clock to the moment `to`, or move it by `by`, or (neither) back to the real time."""
+    from workflow.core import democlock
+    from workflow.core.actors import Actor
+    from workflow.core.models import Role
+
+    sessions = _sessions()
+    found = clock()
+    real = found.real()
+    offset = to - real if to is not None else found.offset() + by if by is not None else timedelta(0)
+    actor = Actor(user_id=None, name="zyz demo clock", role=Role.system.value, unit_id=None, unit_name=None)
+    with transaction(sessions) as s:
+        now = democlock.set_offset(s, offset=offset, real_now=real, actor=actor)
+    forget_clock()
+    return now
+
+
+def _show_clock(now: datetime, offset: timedelta) -> None:
+    from workflow.core.calendar import to_local
+
+    if not offset:
+        click.echo(f"demo clock: not set, the real time {to_local(now):%Y-%m-%d %H:%M:%S} (Beijing time)")
+        return
+    seconds = int(abs(offset.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    click.echo(f"demo clock: {to_local(now):%Y-%m-%d %H:%M:%S} (Beijing time), {days} days "
+               f"{rest // 3600:02}:{rest % 3600 // 60:02} {'ahead of' if offset > timedelta(0) else 'behind'} "
+               "the real time")
+
+
+@demo_clock_group.command("show")
+@with_appcontext
+def demo_clock_show() -> None:
+    """Print the demo clock's time and how far it stands from the real time."""
+    _clock_allowed("zyz demo clock")
+    _ready(current_app)
+    found = clock()
+    offset = found.offset()
+    _show_clock(found.real() + offset, offset)
+
+
+@demo_clock_group.command("set")
+@click.argument("moment")
+@with_appcontext
+def demo_clock_set(moment: str) -> None:
+    """Set the demo clock to MOMENT (ISO, e.g. 2027-03-01T09:00, Beijing time); it runs on from there."""
+    _clock_allowed("zyz demo clock")
+    now = _set_clock(to=_moment(moment))
+    _show_clock(now, clock().offset())
+
+
+@demo_clock_group.command("advance")
+@click.option("--days", type=click.IntRange(min=0), default=0, help="Calendar days to move ahead.")
+@click.option("--hours", type=click.IntRange(min=0), default=0, help="Hours to move ahead.")
+@with_appcontext
+def demo_clock_advance(days: int, hours: int) -> None:
+    """Move the demo clock ahead by --days and --hours (calendar days; weekends and holidays count)."""
+    _clock_allowed("zyz demo clock")
+    if not days and not hours:
+        _refuse("请给出 --days 或 --hours", "give --days or --hours (to go back, use set or reset)")
+    now = _set_clock(by=timedelta(days=days, hours=hours))
+    _show_clock(now, clock().offset())
+
+
+@demo_clock_group.command("reset")
+@with_appcontext
+def demo_clock_reset() -> None:
+    """Put the demo clock back to the real time."""
+    _clock_allowed("zyz demo clock")
+    now = _set_clock()
+    _show_clock(now, timedelta(0))
 
 
 @main.group("definitions")
@@ -178,23 +320,24 @@ def definitions_show(key: str) -> None:
 
 def scheduled_jobs(app: Flask) -> tuple[tuple[str, Callable[[], Any], dict[str, Any]], ...]:
     """The jobs besides the sweep (id, function, APScheduler trigger): the yearly inspection campaign (checked
-    daily and at start), the notification dispatcher (every ZYZ_NOTIFY_SECONDS) and the audit trail's anchor."""
-    from datetime import UTC, datetime
-
+    daily and at start), the notification dispatcher (every ZYZ_NOTIFY_SECONDS) and the audit trail's anchor.
+    Each job reads the application's clock when it runs (the demo clock included); APScheduler itself wakes by the
+    real time."""
     from notifications.dispatcher import job as dispatcher_job
     from notifications.settings import NotifySettings
     from workflow.core.calendar import LOCAL_TZ
     from workflow.supervision.inspections import open_yearly_campaign
 
     sessions = app.extensions["zyz"]["sessions"]
+    now: Clock = app.extensions["zyz"]["clock"]
 
     def yearly_inspections() -> None:
         with transaction(sessions) as s:
-            open_yearly_campaign(session=s, now=utcnow(), month_day=app.config["INSPECTION_DATE"])
+            open_yearly_campaign(session=s, now=now(), month_day=app.config["INSPECTION_DATE"])
 
     jobs: tuple[tuple[str, Callable[[], Any], dict[str, Any]], ...] = (("yearly-inspections", yearly_inspections,
              {"trigger": "cron", "hour": 8, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),
-            ("notification-dispatch", dispatcher_job(sessions, NotifySettings.from_mapping(app.config), utcnow),
+            ("notification-dispatch", dispatcher_job(sessions, NotifySettings.from_mapping(app.config), now),
              {"trigger": "interval", "seconds": app.config["NOTIFY_SECONDS"], "next_run_time": datetime.now(UTC)}))
     # The audit trail's daily anchor: asked every hour (and at start), written by the first run of each day.
     jobs += (("audit-anchor", lambda: _anchor(app, only_if_due=True),
@@ -206,8 +349,9 @@ def _scheduler(app: Flask, *, background: bool) -> BaseScheduler:
     """The scheduler with the deadline sweep and the scheduled jobs."""
     from workflow.core.scheduler import build_scheduler
 
-    return build_scheduler(app.extensions["zyz"]["sessions"], clock=utcnow, sweep_seconds=app.config["SWEEP_SECONDS"],
-                           batch=app.config["SWEEP_BATCH"], background=background, extra_jobs=scheduled_jobs(app))
+    return build_scheduler(app.extensions["zyz"]["sessions"], clock=app.extensions["zyz"]["clock"],
+                           sweep_seconds=app.config["SWEEP_SECONDS"], batch=app.config["SWEEP_BATCH"],
+                           background=background, extra_jobs=scheduled_jobs(app))
 
 
 @main.command("scheduler")
@@ -217,6 +361,7 @@ def scheduler_command() -> None:
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _ready(current_app)
     scheduler = _scheduler(current_app, background=False)
     click.echo(f"scheduler running (sweep every {current_app.config['SWEEP_SECONDS']} s); Ctrl-C stops it")
     try:
@@ -262,7 +407,7 @@ def notifications_dispatch(once: bool) -> None:
     from notifications.settings import NotifySettings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run = job(_sessions(), NotifySettings.from_mapping(current_app.config), utcnow)
+    run = job(_sessions(), NotifySettings.from_mapping(current_app.config), clock())
     while True:
         result = run()
         if once:
@@ -330,28 +475,18 @@ def deadlines_list(limit: int) -> None:
 
 
 @deadlines_group.command("sweep")
-@click.option("--as-of", "as_of",
-              help="Sweep as of this ISO time, Beijing time unless an offset is given (demo and test mode only)")
+@click.option("--as-of", "as_of", help="Set the demo clock to this ISO time (Beijing time unless an offset is given), "
+              "then sweep: `zyz demo clock set` and a sweep in one (ZYZ_ENV demo or test only)")
 @with_appcontext
 def deadlines_sweep(as_of: str | None) -> None:
-    """Run one sweep now: fire every due reminder and expiry."""
-    from datetime import UTC, datetime
-
-    from workflow.core.calendar import LOCAL_TZ
+    """Run one sweep now (by the demo clock, when set): fire every due reminder and expiry."""
     from workflow.core.sweep import sweep
 
-    now = utcnow()
     if as_of:
-        if current_app.config["ZYZ_ENV"] not in ("demo", "test"):
-            click.echo("error: --as-of is only allowed when ZYZ_ENV is demo or test", err=True)
-            sys.exit(2)
-        try:
-            now = datetime.fromisoformat(as_of)
-        except ValueError:
-            click.echo(f"error: not an ISO time: {as_of}", err=True)
-            sys.exit(2)
-        now = (now.replace(tzinfo=LOCAL_TZ) if now.tzinfo is None else now).astimezone(UTC)
-    result = sweep(_sessions(), now=now)
+        _clock_allowed("--as-of")
+    sessions = _sessions()  # before the clock is read: a database that is not there is not created by reading it
+    now = _set_clock(to=_moment(as_of)) if as_of else utcnow()
+    result = sweep(sessions, now=now)
     click.echo(f"swept as of {now.isoformat(timespec='seconds')}: {result.reminders} reminders, "
                f"{result.expiries} expiries, {result.skipped} reminders skipped (too late), "
                f"{result.failed} failed tries, {result.incidents} new incidents")
@@ -515,8 +650,9 @@ def _audit_key(app: Flask) -> bytes:
 
 
 def _anchor(app: Flask, *, only_if_due: bool) -> dict[str, Any] | None:
+    now = app.extensions["zyz"]["clock"]()  # also from the scheduler's thread, outside any app context
     with transaction(app.extensions["zyz"]["sessions"]) as s:
-        return audit.write_anchor(s, directory=app.config["ANCHOR_DIR"], key=_audit_key(app), now=utcnow(),
+        return audit.write_anchor(s, directory=app.config["ANCHOR_DIR"], key=_audit_key(app), now=now,
                                   only_if_due=only_if_due)
 
 
@@ -524,6 +660,7 @@ def _anchor(app: Flask, *, only_if_due: bool) -> dict[str, Any] | None:
 @with_appcontext
 def audit_verify() -> None:
     """Walk the hash chain and check it against every signed anchor; exit 1 naming what was tampered with."""
+    _ready(current_app)
     result = audit.check_integrity(current_app.extensions["zyz"]["engine"], anchor_dir=current_app.config["ANCHOR_DIR"],
                                    key=_audit_key(current_app))
     for line in result.describe("en"):
@@ -535,6 +672,7 @@ def audit_verify() -> None:
 @with_appcontext
 def audit_anchor() -> None:
     """Write an anchor of the chain's head now (the scheduler writes one a day)."""
+    _ready(current_app)
     line = _anchor(current_app, only_if_due=False)
     assert line is not None
     click.echo(f"anchored seq {line['seq']} hash {line['hash'][:16]} at {line['anchored_at']} "
@@ -616,8 +754,6 @@ def users_create(username: str, display_name: str, role: str, unit_name: str, pa
 @with_appcontext
 def users_lock(username: str, minutes: int | None) -> None:
     """Lock an account and end its sessions."""
-    from datetime import timedelta
-
     from workflow.accounts.auth import set_locked
 
     try:

@@ -11,22 +11,34 @@ DEFAULT_SECRET = "dev-secret-change-me"  # noqa: S105 - the placeholder producti
 DEFAULT_AUDIT_KEY = "dev-audit-anchor-key-change-me"  # the placeholder production refuses
 
 
+# Where the demo clock can be set and is read (training and tests); anywhere else the real clock, unread.
+CLOCK_ENVS = ("demo", "test")
+
+
 class ConfigError(RuntimeError):
     pass
 
 
+def demo_database(instance_path: str) -> tuple[str, str]:
+    """The database `zyz demo` builds, and its audit anchors' folder (apart from a real database's)."""
+    return f"sqlite:///{Path(instance_path) / 'demo.db'}", str(Path(instance_path) / "demo-anchors")
+
+
 def from_environment(instance_path: str) -> dict:
-    """Settings read from ZYZ_* variables, with defaults for development."""
+    """Settings read from ZYZ_* variables, with defaults for development. With ZYZ_ENV=demo and no
+    ZYZ_DATABASE_URL the database is the demo's, the one `zyz demo` builds and serves."""
     env = os.environ
-    database = env.get("ZYZ_DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'zyz.db'}"
+    demo = env.get("ZYZ_ENV") == "demo"
+    database, anchors = (demo_database(instance_path) if demo
+                         else (f"sqlite:///{Path(instance_path) / 'zyz.db'}", str(Path(instance_path) / "anchors")))
     return {
         "ZYZ_ENV": env.get("ZYZ_ENV", "development"),
         "SECRET_KEY": env.get("ZYZ_SECRET_KEY", DEFAULT_SECRET),
-        "DATABASE_URL": database,
+        "DATABASE_URL": env.get("ZYZ_DATABASE_URL") or database,
         "UPLOAD_DIR": env.get("ZYZ_UPLOAD_DIR") or str(Path(instance_path) / "files"),
         # The audit trail's daily anchors (signed head hashes) live outside the database; keep them on other storage.
         "AUDIT_HMAC_KEY": env.get("ZYZ_AUDIT_HMAC_KEY", DEFAULT_AUDIT_KEY),
-        "ANCHOR_DIR": env.get("ZYZ_ANCHOR_DIR") or str(Path(instance_path) / "anchors"),
+        "ANCHOR_DIR": env.get("ZYZ_ANCHOR_DIR") or anchors,
         "DESIGNATION_CYCLE_YEARS": int(env.get("ZYZ_DESIGNATION_CYCLE_YEARS", "3")),
         "PAGE_SIZE": int(env.get("ZYZ_PAGE_SIZE", "20")),
         "SWEEP_SECONDS": int(env.get("ZYZ_SWEEP_SECONDS", "60")),

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, request, url_for
 from flask_babel import get_locale
 
+from webapp.database import Clock, demo_offset
 from workflow.core.calendar import to_local
 from workflow.core.catalog import CATALOG
 from workflow.core.models import ROLE_LABELS, Case, Role
@@ -64,3 +65,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(localtime=localtime, case_state=case_state, role_label=role_label, pretty=pretty)
     app.jinja_env.globals.update(lang=lang, definition_label=definition_label, trigger_label=trigger_label,
                                  state_label=state_label, page_url=page_url, catalog=CATALOG)
+
+    @app.context_processor
+    def demo_clock() -> dict[str, Any]:
+        """The demo clock's time on every page while it is set, so that nobody takes it for today."""
+        offset = demo_offset()
+        return {"demo_clock": localtime(Clock.real() + offset) if offset else None}

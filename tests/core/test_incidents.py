@@ -3,6 +3,7 @@ resolves by hand; never a silently stuck case."""
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 import pytest
 import sqlalchemy as sa
@@ -52,7 +53,7 @@ def broken(monkeypatch):
     real_fire = sweep_module.fire
 
     class Broken:
-        cases: set[int] = set()
+        cases: ClassVar[set[int]] = set()
 
         @staticmethod
         def fire(**kwargs):
@@ -66,8 +67,9 @@ def broken(monkeypatch):
 
 def _expiry(db, case):
     with transaction(db) as s:
-        return dict(s.connection().execute(sa.select(DEADLINES).where(
-            DEADLINES.c.case_id == case.id, DEADLINES.c.name == "reply", DEADLINES.c.kind == "expiry")).mappings().one())
+        query = sa.select(DEADLINES).where(DEADLINES.c.case_id == case.id, DEADLINES.c.name == "reply",
+                                           DEADLINES.c.kind == "expiry")
+        return dict(s.connection().execute(query).mappings().one())
 
 
 def _incidents(db):
@@ -241,7 +243,7 @@ def test_a_failed_job_is_tried_again_by_the_running_scheduler_after_a_pause(db, 
 
 def test_the_sweep_command_reports_incidents_and_still_succeeds_and_the_operator_handles_them(
         db, make, now, office, process, broken, run_zyz):
-    case, due = _fail_three_times(db, make, now, office, broken)
+    case, _ = _fail_three_times(db, make, now, office, broken)
     [incident] = _incidents(db)
     listed = run_zyz("incidents", "list")
     assert listed.exit_code == 0, listed.output

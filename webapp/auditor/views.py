@@ -48,6 +48,7 @@ KIND_LABELS = {
     "incident_retry_failed": _l("Incident retried, failed again"), "incident_resolved": _l("Incident resolved by hand"),
     "incident_recovered": _l("Incident resolved by the job's next run"),
     "reminder_skipped": _l("Reminder skipped (too late)"),
+    "demo_clock_set": _l("Demo clock set"),
 }
 
 

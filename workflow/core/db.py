@@ -209,6 +209,31 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def head_revision() -> str | None:
+    """The newest migration's revision id."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def schema_problem(engine: Engine) -> str | None:
+    """Why the database cannot be worked on yet, or None: "missing" (an SQLite file that does not exist, looked
+    for without creating it), "uninitialised" (no schema) or "outdated" (behind the migrations). A server that
+    cannot be reached raises sqlalchemy's OperationalError."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+            and not url.database.startswith("file:") and not Path(url.database).exists():
+        return "missing"
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return "uninitialised"
+        current = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    return None if current == head_revision() else "outdated"
+
+
 def saved_id(row: Any) -> int:
     """The id of a row that has been written (SQLModel types an id as optional until the row is flushed)."""
     if row.id is None:

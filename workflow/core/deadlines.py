@@ -84,7 +84,9 @@ def plan_deadlines(session: Session, *, case_id: int | None, state: StateSpec, d
 def insert_deadlines(session: Session, case_id: int, rows: list[dict[str, Any]]) -> None:
     """Write planned deadline rows for the case."""
     if rows:
-        _INSERT.execute_many(session.connection(), [{**row, "case_id": case_id} for row in rows])
+        # a new row has had no failed try yet (every column is given: Prepared takes no Python-side default)
+        _INSERT.execute_many(session.connection(), [{"attempts": 0, "next_try_at": None, **row, "case_id": case_id}
+                                                    for row in rows])
 
 
 def close_deadlines(session: Session, *, case_id: int, state: str, now: datetime) -> None:

@@ -397,3 +397,14 @@ class LoginThrottle(SQLModel, table=True):
     count: int = 0
     locked_until: datetime | None = None  # an unknown username "locks" like a real one
     updated_at: datetime = Field(index=True)  # rows untouched for a day are dropped
+
+
+class DemoClock(SQLModel, table=True):
+    """The demo clock (ZYZ_ENV demo or test): how far the system's time stands from the real time. One row, or
+    none for the real clock; production never reads it (workflow.core.democlock)."""
+
+    __tablename__ = "demo_clock"
+
+    id: int = Field(default=1, primary_key=True)
+    offset_us: int = Field(sa_type=sa.BigInteger)  # microseconds added to the real time
+    updated_at: datetime  # the real time of the last change
