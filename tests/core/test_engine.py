@@ -636,9 +636,11 @@ def test_a_town_with_the_largest_id_can_have_a_case(db, now, make, people, test_
 
 
 def _designation_v2() -> str:
+    """The designation process's file as its next version would be: longer revision, optional comment."""
     text = (DEFINITIONS_DIR / "designation.yaml").read_text(encoding="utf-8")
+    current = CATALOG.current("designation").version
     changes = [
-        ("version: 1\n", "version: 2\n"),
+        (f"version: {current}\n", f"version: {current + 1}\n"),
         ("        working_days: 10\n", "        working_days: 15\n"),
         ("    dest: returned\n    roles: [office]\n    comment: required\n",
          "    dest: returned\n    roles: [office]\n    comment: optional\n"),
@@ -658,36 +660,38 @@ def _returned_expiry(db, case_id):
 def test_running_cases_keep_their_definition_version(
         db, now, make, people, submitted, isolated_catalog, complete_application):
     v1 = isolated_catalog.current("designation")
-    assert submitted.definition_version == v1.version == 1
+    assert submitted.definition_version == v1.version
     v2 = parse_definition(_designation_v2(), "designation.yaml")
+    assert v2.version == v1.version + 1
     isolated_catalog.add(v2)
     assert isolated_catalog.current("designation") is v2
 
-    # the old case still follows version 1: a comment is required, the deadline is 10 working days
+    # the old case still follows its version: a comment is required, the deadline is 10 working days
     refused(db, people["office"], submitted.id, "return_for_revision", now, Unprocessable)
     old = run(db, people["office"], submitted.id, "return_for_revision", now, comment="补正")
-    assert (old.state, old.definition_version) == ("returned", 1)
+    assert (old.state, old.definition_version) == ("returned", v1.version)
     assert _returned_expiry(db, submitted.id) == ["2026-12-11"]
 
-    # a new case starts on version 2
+    # a new case starts on the new version
     new = make.case("designation", by=people["county_user"])
-    assert new.definition_version == 2
+    assert new.definition_version == v2.version
     run(db, people["county"], new.id, "edit", now, payload=complete_application)
     run(db, people["county"], new.id, "submit", now)
     new = run(db, people["office"], new.id, "return_for_revision", now)
-    assert (new.state, new.definition_version) == ("returned", 2)
+    assert (new.state, new.definition_version) == ("returned", v2.version)
     assert _returned_expiry(db, new.id) == ["2026-12-18"]
 
     stored = rows(db, DefinitionSource.__table__, DefinitionSource.__table__.c.key == "designation")
-    assert [(r["version"], r["sha256"]) for r in stored] == [(1, v1.sha256), (2, v2.sha256)]
+    assert [(r["version"], r["sha256"]) for r in stored] == [(v1.version, v1.sha256), (v2.version, v2.sha256)]
 
 
 def test_a_version_no_longer_in_memory_is_rebuilt_from_the_database(
         db, now, people, submitted, isolated_catalog, monkeypatch):
+    old = submitted.definition_version
     isolated_catalog.add(parse_definition(_designation_v2(), "designation.yaml"))
-    # a restarted process: version 1 is no longer in the files, so not in memory either
-    isolated_catalog._versions.pop(("designation", 1))
-    isolated_catalog._machines.pop(("designation", 1))
+    # a restarted process: the old version is no longer in the files, so not in memory either
+    isolated_catalog._versions.pop(("designation", old))
+    isolated_catalog._machines.pop(("designation", old))
 
     built = []
     original_init = transitions.Machine.__init__
@@ -697,13 +701,13 @@ def test_a_version_no_longer_in_memory_is_rebuilt_from_the_database(
         original_init(self, *args, **kwargs)
 
     monkeypatch.setattr(transitions.Machine, "__init__", counting_init)
-    # version 1 requires a comment
+    # the old version requires a comment
     refused(db, people["office"], submitted.id, "return_for_revision", now, Unprocessable)
     case = run(db, people["office"], submitted.id, "return_for_revision", now, comment="补正")
-    assert (case.state, case.definition_version) == ("returned", 1)
+    assert (case.state, case.definition_version) == ("returned", old)
     assert _returned_expiry(db, submitted.id) == ["2026-12-11"]
-    rebuilt = isolated_catalog.get("designation", 1)
-    assert rebuilt.path == "designation.yaml@1"
+    rebuilt = isolated_catalog.get("designation", old)
+    assert rebuilt.path == f"designation.yaml@{old}"
     assert len(built) == 1 and isolated_catalog.machine(rebuilt) is built[0]
     run(db, people["county"], submitted.id, "resubmit", now)
     assert len(built) == 1

@@ -265,9 +265,9 @@ def test_case_list_filters_paginates_and_shows_only_what_the_caller_may_see(make
     yx = make.user("county", county="盂县", username="yx_user")
     pd = make.user("county", county="平定县", username="pd_user")
     make.user("office", username="office1")
-    yx_town, pd_town = make.town("路家村镇", county="盂县"), make.town("冠山镇", county="平定县")
-    yx_cases = [make.case("designation", by=yx, town=yx_town) for _ in range(5)]
-    make.case("designation", by=yx, town=yx_town, state="submitted")
+    pd_town = make.town("冠山镇", county="平定县")
+    yx_cases = [make.case("designation", by=yx, county="盂县") for _ in range(5)]  # a town each: one open application
+    make.case("designation", by=yx, county="盂县", state="submitted")
     pd_case = make.case("designation", by=pd, town=pd_town)
     yx_id, pd_id = yx.unit_id, pd.unit_id
 
@@ -277,7 +277,7 @@ def test_case_list_filters_paginates_and_shows_only_what_the_caller_may_see(make
     assert {c["definition"] for c in everything["items"]} == {"designation"}
     assert [c["id"] for c in everything["items"]] == sorted((c["id"] for c in everything["items"]), reverse=True)
     towns = client.get("/api/v1/cases?definition=town", headers=office).json
-    assert towns["total"] == 2 and {c["state"] for c in towns["items"]} == {"candidate"}
+    assert towns["total"] == 7 and {c["state"] for c in towns["items"]} == {"candidate"}
     by_county = client.get(f"/api/v1/cases?definition=designation&county={pd_id}", headers=office).json
     assert [c["id"] for c in by_county["items"]] == [pd_case.id]
     by_state = client.get("/api/v1/cases?state=submitted", headers=office).json

@@ -21,8 +21,10 @@ def test_demo_county_user_sees_inbox_in_chinese(db, now, live_server, page):
     page.wait_for_url(f"{live_server}/inbox")
     assert page.locator("h1").inner_text() == "我的待办"
     rows = page.locator("table.list tbody tr")
-    assert rows.count() == 1  # 盂县's draft; 平定县's cases are not shown
-    assert "路家村镇" in rows.first.inner_text() and "草稿" in rows.first.inner_text()
+    assert rows.count() == 2  # 盂县's draft and its application returned for revision; 平定县's are not shown
+    listed = rows.all_inner_texts()
+    assert any("路家村镇" in r and "草稿" in r for r in listed)
+    assert any("仙人乡" in r and "退回补正" in r for r in listed)
     assert "冠山镇" not in page.content()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "inbox-county.png"), full_page=True)

@@ -548,8 +548,7 @@ def test_a_step_not_possible_now_redirects_with_a_message(make, client, db):
 
 def test_inbox_is_paginated_by_twenty(make, client):
     county = make.user("county", username="yx_clerk")
-    town = make.town(county="盂县")
-    ids = {make.case("designation", by=county, town=town).id for _ in range(25)}
+    ids = {make.case("designation", by=county, county="盂县").id for _ in range(25)}  # a town each
     login(client, "yx_clerk")
     first, second = text(client.get("/inbox")), text(client.get("/inbox?page=2"))
     on_first, on_second = CASE_LINK.findall(first), CASE_LINK.findall(second)

@@ -18,7 +18,7 @@ from workflow.core.attachments import store_bytes
 from workflow.core.calendar_admin import enter_year
 from workflow.core.db import transaction
 from workflow.core.engine import create_case, fire
-from workflow.core.models import OutboxMessage
+from workflow.core.models import Incident, OutboxMessage
 from workflow.designation import application as schema
 from workflow.notify.rules import notify
 from workflow.towns.services import create_town
@@ -56,7 +56,7 @@ def xss_world(make, db, now):
     act = {u.username: make.actor(u) for u in (member, county, office, leader, admin, auditor)}
     yx = make.unit("盂县", "county")
     ids: dict[str, list[int]] = {"case_id": [], "town_id": [], "attachment_id": [], "user_id": [], "notice_id": [],
-                                 "outbox_id": []}
+                                 "outbox_id": [], "incident_id": []}
     with transaction(db) as s:
         for user in (member, county, office, leader, auditor):
             accounts.update_account(s, actor=act["sysadmin"], user_id=user.id, now=now,
@@ -118,8 +118,13 @@ def xss_world(make, db, now):
                                failed_at=now, error_kind="permanent", last_error=p("a mail server's answer"),
                                address="wangli@yq.gov.cn")
         s.add(failed)
+        stuck = Incident(case_id=case.id, trigger="expire", error_zh=p("incident error"), error_en=p("incident en"),
+                         tries=3, first_failed_at=now, last_failed_at=now, status="resolved", resolved_at=now,
+                         resolution="by_hand", comment=p("incident comment"))
+        s.add(stuck)
         s.flush()
         ids["outbox_id"] = [failed.id]
+        ids["incident_id"] = [stuck.id]
         for user in (member, county, office, leader, admin, auditor):
             notify(s, user_ids=[user.id], case_id=case.id, kind="custom", source=f"xss:{user.id}", now=now,
                    params={"text": p(f"notification to {user.role}"), "text_en": p(f"notification en {user.role}")})
