@@ -70,7 +70,7 @@ def plan_deadlines(session: Session, *, case_id: int | None, state: StateSpec, d
         if spec.field and not data.get(spec.field):
             data[spec.field] = due.isoformat()
         base = {"state": state.name, "name": spec.name, "due_date": due.isoformat(),  # case_id: at insert
-                "is_estimated": estimated, "status": DeadlineStatus.open.value, "created_at": now}
+                "is_estimated": estimated, "status": DeadlineStatus.open.value, "created_at": now, "attempts": 0}
         rows.append({**base, "kind": "expiry", "trigger": spec.on_expiry, "offset_days": None,
                      "due_at": expiry_moment(due)})
         for offset in spec.reminders:
