@@ -57,7 +57,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["zyz"] = {"engine": engine, "sessions": make_session_factory(engine),
                              "policy": PROFILES[app.config["PASSWORD_POLICY"]]}
     configure_workflow(designation_cycle_years=app.config["DESIGNATION_CYCLE_YEARS"],
-                       instance_path=app.instance_path, upload_dir=app.config["UPLOAD_DIR"])
+                       instance_path=app.instance_path, upload_dir=app.config["UPLOAD_DIR"],
+                       max_due_days=app.config["MAX_DUE_DAYS"])
 
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
