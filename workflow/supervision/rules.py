@@ -91,7 +91,7 @@ def finding_decision_valid(ctx: FireContext) -> list[dict[str, Any]]:
     """The finding exists and is undecided; the decision is no action or a rectification order."""
     no = ctx.payload.get("finding_no")
     findings = {f["no"]: f for f in ctx.data.get("findings", [])}
-    if not isinstance(no, int) or no not in findings:  # an object is no key (and not hashable)
+    if not _is_id(no) or no not in findings:  # an object is not hashable; True and 1.0 would pass for 1
         return [reason("检查发现不存在", "no such finding", "finding_no")]
     if findings[no]["decision"] is not None:
         return [reason("该检查发现已处理", "this finding is already decided", "finding_no")]
