@@ -7,18 +7,39 @@ from pathlib import Path
 
 from flask import Flask, Response, abort, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from webapp.config import check_production, from_environment
 from webapp.database import Clock, close_db
 from webapp.extensions import babel, csrf, login_manager
 from workflow import processes
 from workflow.accounts.auth import PROFILES
+from workflow.core.access import MAX_ID
 from workflow.core.db import make_engine, make_session_factory
 from workflow.core.settings import configure as configure_workflow
 
 LOCALES = ("zh_CN", "en")
 JSON_LIMIT = 1024 * 1024  # API bodies
 UPLOAD_LIMIT = 20 * 1024 * 1024  # one attachment
+
+
+def _at_most(limit: int) -> str:
+    """A regular expression of the decimal numbers from 0 to `limit` (leading zeros allowed, as `<int:...>` does)."""
+    digits = str(limit)
+    size = len(digits)
+    shorter = [rf"\d{{1,{size - 1}}}"] if size > 1 else []
+    # as long as the limit: its first i digits, then a smaller digit, then any digits
+    same_length = [rf"{digits[:i]}[0-{int(d) - 1}]\d{{{size - i - 1}}}" for i, d in enumerate(digits) if d != "0"]
+    return "0*(?:" + "|".join([*shorter, *same_length, digits]) + ")"
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` of every route (ids, a calendar year): a number beyond an INTEGER column matches no route, so it
+    is a 404 like a missing id, whatever the method, and never reaches the database (SQLite and PostgreSQL both
+    refuse it there). The pattern itself stops at MAX_ID: a converter that refused the number only after matching
+    would make werkzeug answer 405 where another rule has the same path for another method."""
+
+    regex = _at_most(MAX_ID)
 
 
 def select_locale() -> str:
@@ -32,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the application; the scheduler is never started here (see `zyz scheduler`)."""
     processes.load()
     app = Flask(__name__, instance_path=os.environ.get("ZYZ_INSTANCE_PATH") or None)
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.config.from_mapping(from_environment(app.instance_path))
     app.config.update(
         MAX_CONTENT_LENGTH=UPLOAD_LIMIT + 1024 * 1024,
@@ -57,7 +79,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["zyz"] = {"engine": engine, "sessions": make_session_factory(engine),
                              "policy": PROFILES[app.config["PASSWORD_POLICY"]], "clock": Clock(engine, app.config)}
     configure_workflow(designation_cycle_years=app.config["DESIGNATION_CYCLE_YEARS"],
-                       instance_path=app.instance_path, upload_dir=app.config["UPLOAD_DIR"])
+                       instance_path=app.instance_path, upload_dir=app.config["UPLOAD_DIR"],
+                       max_due_days=app.config["MAX_DUE_DAYS"])
 
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)

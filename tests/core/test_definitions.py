@@ -49,6 +49,7 @@ BROKEN = {
     "unknown_state_key.yaml": "states.draft.colour: unknown key",
     "unknown_transition_key.yaml": "transitions[0].guard: unknown key",
     "unknown_deadline_key.yaml": "states.submitted.deadlines[0].hours: unknown key",
+    "deadline_field_not_a_date.yaml": "states.submitted.deadlines[0].field: must name a date field",
     "missing_version.yaml": "version: missing",
     "bad_version.yaml": "version: must be a positive integer",
     "unknown_initial.yaml": "initial: unknown state 'drafting'",

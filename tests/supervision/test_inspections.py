@@ -7,8 +7,9 @@ import pytest
 import time_machine
 from sqlmodel import select
 
-from conftest import reload
+from conftest import footprint, reload
 from workflow.core.actors import Actor
+from workflow.core.attachments import store_bytes
 from workflow.core.db import transaction
 from workflow.core.engine import fire
 from workflow.core.errors import Unprocessable
@@ -99,3 +100,35 @@ def test_the_scheduler_runs_the_yearly_campaign_job(make, db, app):
     with transaction(db) as s:
         planned = s.exec(select(Case).where(Case.definition_key == "inspection")).all()
     assert [c.data["campaign"] for c in planned] == ["2027年度专业镇专项检查"]
+
+
+@pytest.mark.parametrize("finding", [
+    {"text": "台账不全", "severity": {"level": "high"}},
+    {"text": "台账不全", "severity": ["high"]},
+    {"text": "台账不全", "severity": "high", "attachments": 5},
+    {"text": "台账不全", "severity": "high", "attachments": [{"id": 1}]},
+    {"text": "台账不全", "severity": "high", "attachments": [True]},
+    {"text": "台账不全", "severity": "high", "attachments": [10**22]},
+    {"text": "台账不全", "severity": "high", "attachments": "other"},  # replaced by another case's attachment below
+], ids=["severity object", "severity list", "evidence a number", "evidence objects", "evidence true",
+        "evidence id too large", "evidence of another case"])
+def test_a_finding_of_the_wrong_shape_is_refused_and_nothing_is_stored(make, db, now, finding):
+    office = make.user("office")
+    inspection = make.case("inspection", state="in_progress", by=office)
+    elsewhere = make.case("inspection", state="in_progress", by=office)
+    with transaction(db) as s:
+        own, other = (store_bytes(session=s, actor=Actor.system(), data=b"%PDF-1.4\n%%EOF\n", filename="现场照片.pdf",
+                                  content_type="application/pdf", kind="evidence", now=now, case_id=c.id).id
+                      for c in (inspection, elsewhere))
+    if finding.get("attachments") == "other":
+        finding = {**finding, "attachments": [own, other]}
+    before = footprint(db)
+    with transaction(db) as s, pytest.raises(Unprocessable) as refused:
+        fire(session=s, case_id=inspection.id, trigger="record_finding", actor=make.actor(office), now=now,
+             payload={"finding": finding})
+    assert [d["field"] for d in refused.value.details] == ["finding"]
+    assert footprint(db) == before
+    with transaction(db) as s:  # the case's own attachment is evidence it takes
+        fire(session=s, case_id=inspection.id, trigger="record_finding", actor=make.actor(office), now=now,
+             payload={"finding": {"text": "台账不全", "severity": "high", "attachments": [own]}})
+    assert reload(db, inspection.id).data["findings"][0]["attachments"] == [own]

@@ -287,6 +287,8 @@ def _deadline(check: Checker, raw: Any, key: str) -> DeadlineSpec:
         check.error(key, "give working_days or calendar_days, not both")
     if wd is None and cd is None and fld is None:
         check.error(key, "needs working_days, calendar_days or field")
+    if fld is not None and (not isinstance(fld, str) or not fld.endswith("_date")):
+        check.error(f"{key}.field", "must name a date field (its name ends in _date, so the engine checks its type)")
     for k, v in (("working_days", wd), ("calendar_days", cd)):
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
             check.error(f"{key}.{k}", "must be a positive integer")

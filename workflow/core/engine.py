@@ -4,6 +4,11 @@ Callback order inside `fire`: visibility, role, expected version, fields, guards
 then the `transitions` trigger (state change, then the transition's actions in file order), the
 versioned UPDATE, the audit event, deadlines closed and opened, then the after-fire hooks. All of
 it runs in the caller's transaction; any exception rolls every part back.
+
+A payload field's name says its type, whatever the process: `*_date` is a date written YYYY-MM-DD,
+`*_id` and `*_no` a positive whole number that fits an INTEGER column. The fields check refuses any
+other value (a guard then says nothing more about that field), and a negative zero anywhere in a
+payload is kept as zero.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from workflow.core.deadlines import close_deadlines, insert_deadlines, plan_dead
 from workflow.core.definitions import Definition, TransitionSpec
 from workflow.core.errors import Conflict, Forbidden, InvalidInput, Unprocessable
 from workflow.core.models import Case, Counter, Role, Town
+from workflow.core.reasons import parse_date
 from workflow.core.registry import GUARDS
 
 MAX_COMMENT = 2000
@@ -108,14 +114,13 @@ def fire(
     case = get_case(session, actor, case_id)
     definition = catalog.get(case.definition_key, case.definition_version, session)
     spec = check_transition(definition, case, trigger, actor, expected_version)
-    payload = dict(payload or {})
+    payload = _without_negative_zero(dict(payload or {}))
     comment = (comment or "").strip() or None
     ctx = FireContext(session=session, case=case, definition=definition, spec=spec, actor=actor, now=now,
                       payload=payload, comment=comment, data={**copy.deepcopy(case.data), **payload},
                       calendar=calendar or calendar_for(session, now))
-    reasons = _field_reasons(spec, payload, comment)
-    for name in spec.guards:
-        reasons.extend(GUARDS[name](ctx))
+    reasons, mistyped = _field_reasons(spec, payload, comment)
+    _add_guard_reasons(reasons, spec.guards, ctx, mistyped)
     if reasons:
         raise Unprocessable("不能执行该操作：" + "；".join(r["zh"] for r in reasons),
                             "Cannot do this: " + "; ".join(r["en"] for r in reasons), details=reasons)
@@ -177,7 +182,10 @@ def allowed_transitions(definition: Definition, case: Case, actor: Actor) -> lis
     return [t for t in definition.available(case.state) if actor.role in t.roles and not t.system]
 
 
-def _field_reasons(spec: TransitionSpec, payload: dict[str, Any], comment: str | None) -> list[dict[str, Any]]:
+def _field_reasons(spec: TransitionSpec, payload: dict[str, Any],
+                   comment: str | None) -> tuple[list[dict[str, Any]], set[str]]:
+    """Fields not accepted, missing or of the wrong type, and a comment missing or too long; and the fields whose
+    value has the wrong type."""
     reasons: list[dict[str, Any]] = []
     allowed = set(spec.requires) | set(spec.accepts)
     for key in payload:
@@ -191,7 +199,38 @@ def _field_reasons(spec: TransitionSpec, payload: dict[str, Any], comment: str |
     if comment and len(comment) > MAX_COMMENT:
         reasons.append({"field": "comment", "zh": f"意见不能超过 {MAX_COMMENT} 字",
                         "en": f"comment longer than {MAX_COMMENT} characters"})
-    return reasons
+    mistyped = [found for key, value in payload.items() if key in allowed and value not in (None, "")
+                for found in _type_reasons(key, value)]
+    return reasons + mistyped, {r["field"] for r in mistyped}
+
+
+def _type_reasons(key: str, value: Any) -> list[dict[str, Any]]:
+    """What is wrong with a value for the type its field's name declares (see the module's docstring)."""
+    if key.endswith("_date") and parse_date(value) is None:
+        return [{"field": key, "zh": f"{key} 应为 YYYY-MM-DD 格式的有效日期",
+                 "en": f"{key} must be a real date written YYYY-MM-DD"}]
+    if key.endswith(("_id", "_no")) and (isinstance(value, bool) or not isinstance(value, int)
+                                          or not 0 < value <= MAX_ID):
+        return [{"field": key, "zh": f"{key} 应为正整数", "en": f"{key} must be a positive whole number"}]
+    return []
+
+
+def _add_guard_reasons(reasons: list[dict[str, Any]], guards: tuple[str, ...], ctx: FireContext,
+                       mistyped: set[str]) -> None:
+    """Every guard's reasons, but none about a field whose type is already refused: that problem is said once."""
+    for name in guards:
+        reasons.extend(r for r in GUARDS[name](ctx) if r.get("field") not in mistyped)
+
+
+def _without_negative_zero(value: Any) -> Any:
+    """`value` with every -0.0 in it made 0.0 (JSON allows -0.0; nobody means it)."""
+    if isinstance(value, float) and value == 0:
+        return 0.0
+    if isinstance(value, dict):
+        return {k: _without_negative_zero(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_negative_zero(v) for v in value]
+    return value
 
 
 def next_number(session: Session, key: str, year: int) -> int:
@@ -238,16 +277,15 @@ def create_case(
     if county_id is None:
         raise Unprocessable("必须指定所属县（区）。", "A county is required.",
                             details=[{"field": "county_id", "zh": "必须指定县（区）", "en": "county is required"}])
-    data = dict(data or {})
+    data = _without_negative_zero(dict(data or {}))
     case = Case(number="", definition_key=definition.key, definition_version=definition.version,
                 state=definition.initial, version=1, county_id=county_id, town_id=town_id, parent_id=parent_id,
                 title=title or f"{definition.label.zh}{' · ' + town.name if town else ''}",
                 data=data, created_by_id=actor.user_id, created_at=now, updated_at=now)
     ctx = FireContext(session=session, case=case, definition=definition, spec=definition.create, actor=actor,
                       now=now, payload=data, comment=None, data=data, calendar=calendar or calendar_for(session, now))
-    reasons = _field_reasons(definition.create, data, None)
-    for name in definition.create.guards:
-        reasons.extend(GUARDS[name](ctx))
+    reasons, mistyped = _field_reasons(definition.create, data, None)
+    _add_guard_reasons(reasons, definition.create.guards, ctx, mistyped)
     if reasons:
         raise Unprocessable("不能新建：" + "；".join(r["zh"] for r in reasons),
                             "Cannot create: " + "; ".join(r["en"] for r in reasons), details=reasons)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_DUE_DAYS = 366  # a deadline a person sets lies at most this many days ahead (ZYZ_MAX_DUE_DAYS)
+
 
 @dataclass
 class Settings:
     designation_cycle_years: int = 3
     instance_path: str = "instance"
     upload_dir: str = ""  # empty: <instance_path>/files
+    max_due_days: int = MAX_DUE_DAYS
 
 
 settings = Settings()

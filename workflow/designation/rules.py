@@ -12,7 +12,7 @@ from workflow.core.db import table_of
 from workflow.core.engine import FireContext
 from workflow.core.models import Case, CaseParty, Unit, UnitKind
 from workflow.core.queries import registry_case
-from workflow.core.reasons import parse_date, reason
+from workflow.core.reasons import due_date_reasons, parse_date, reason
 from workflow.core.registry import action, guard
 from workflow.designation import application, eligibility
 
@@ -87,16 +87,13 @@ def member_units_valid(ctx: FireContext) -> list[dict[str, Any]]:
 
 @guard("opinion_due_date_valid")
 def opinion_due_date_valid(ctx: FireContext) -> list[dict[str, Any]]:
-    """An opinion deadline, when given, is a date after today."""
+    """An opinion deadline, when given, is a working day after today, within the limit."""
     raw = ctx.payload.get("opinion_due_date")
     if raw in (None, ""):
         ctx.data.pop("opinion_due_date", None)
         return []
-    day = parse_date(raw)
-    if day is None or day <= ctx.today:
-        return [reason("会审意见期限必须是今天以后的日期", "the opinion deadline must be a date after today",
-                       "opinion_due_date")]
-    return []
+    return due_date_reasons(raw, field="opinion_due_date", zh="会审意见期限", en="the opinion deadline",
+                            today=ctx.today, calendar=ctx.calendar)
 
 
 @action("invite_member_units")

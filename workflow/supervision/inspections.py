@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, select
 
+from workflow.core.access import MAX_ID
 from workflow.core.actors import Actor
 from workflow.core.calendar import local_date
 from workflow.core.engine import create_case, next_number
@@ -21,7 +22,7 @@ def plan_inspection(*, session: Session, actor: Actor, town_id: int, now: dateti
                     planned_date: str | None = None, note: str | None = None) -> Case:
     """Plan an inspection of one town."""
     data = {k: v for k, v in (("campaign", campaign), ("planned_date", planned_date), ("note", note)) if v}
-    town = session.get(Town, town_id)
+    town = session.get(Town, town_id) if 0 < town_id <= MAX_ID else None  # create_case refuses a town not found
     return create_case(session=session, definition_key="inspection", actor=actor, now=now, town_id=town_id,
                        title=f"专项检查 · {town.name}" if town else None, data=data)
 

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
+
+from workflow.core.access import MAX_ID
 from workflow.core.actors import Actor
+from workflow.core.db import table_of
 from workflow.core.engine import FireContext
-from workflow.core.reasons import parse_date, reason
+from workflow.core.models import Attachment
+from workflow.core.reasons import due_date_reasons, parse_date, reason
 from workflow.core.registry import action, guard
 
 SEVERITIES = {"low": ("一般", "Minor"), "medium": ("较重", "Significant"), "high": ("严重", "Serious")}
@@ -17,16 +22,13 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _future_date(ctx: FireContext, key: str, zh: str, en: str) -> list[dict[str, Any]]:
-    day = parse_date(ctx.payload.get(key))
-    if day is None or day <= ctx.today:
-        return [reason(f"{zh}必须是今天以后的日期（YYYY-MM-DD）", f"{en} must be a date after today", key)]
-    return []
+def _due_date(ctx: FireContext, key: str, zh: str, en: str) -> list[dict[str, Any]]:
+    return due_date_reasons(ctx.payload.get(key), field=key, zh=zh, en=en, today=ctx.today, calendar=ctx.calendar)
 
 
 @guard("order_valid")
 def order_valid(ctx: FireContext) -> list[dict[str, Any]]:
-    """An order states the problem; a deadline set by the office is a date after today."""
+    """An order states the problem; a deadline set by the office is a working day after today, within the limit."""
     found = []
     if not _text(ctx.payload.get("problem")) or len(_text(ctx.payload.get("problem"))) > MAX_TEXT:
         found.append(reason("请填写需要整改的问题", "describe the problem to rectify", "problem"))
@@ -35,22 +37,39 @@ def order_valid(ctx: FireContext) -> list[dict[str, Any]]:
     if ctx.case.town_id is None:
         found.append(reason("请选择专业镇", "choose the town", "town_id"))
     if ctx.payload.get("due_date") not in (None, ""):
-        found += _future_date(ctx, "due_date", "整改期限", "the deadline")
+        found += _due_date(ctx, "due_date", "整改期限", "the deadline")
     return found
 
 
 @guard("finding_valid")
 def finding_valid(ctx: FireContext) -> list[dict[str, Any]]:
-    """A finding has a text and a severity."""
+    """A finding has a text and a severity; its evidence, if any, is attachments of the inspection."""
     finding = ctx.payload.get("finding")
     if not isinstance(finding, dict):
         return [reason("检查发现格式不正确", "a finding must be an object", "finding")]
     found = []
     if not _text(finding.get("text")) or len(_text(finding.get("text"))) > MAX_TEXT:
         found.append(reason(f"请填写问题描述（不超过{MAX_TEXT}字）", "describe the finding", "finding"))
-    if finding.get("severity") not in SEVERITIES:
+    if not isinstance(finding.get("severity"), str) or finding["severity"] not in SEVERITIES:
         found.append(reason("请选择问题严重程度", "choose a severity", "finding"))
+    evidence = finding.get("attachments", [])
+    if not isinstance(evidence, list) or not all(_is_id(i) for i in evidence) or \
+            set(evidence) - _case_attachment_ids(ctx, evidence):
+        found.append(reason("证据只能从本案件的附件中选择", "evidence must be attachments of this case", "finding"))
     return found
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
+def _case_attachment_ids(ctx: FireContext, ids: list[int]) -> set[int]:
+    """Those of `ids` that are attachments of the case."""
+    if not ids:
+        return set()
+    table = table_of(Attachment)
+    return set(ctx.session.connection().execute(
+        sa.select(table.c.id).where(table.c.case_id == ctx.case.id, table.c.id.in_(ids))).scalars())
 
 
 @action("add_finding")
@@ -59,7 +78,7 @@ def add_finding(ctx: FireContext) -> None:
     finding = ctx.data.pop("finding")
     findings = list(ctx.data.get("findings", []))
     entry = {"no": len(findings) + 1, "text": _text(finding["text"]), "severity": finding["severity"],
-             "attachments": [a for a in finding.get("attachments", []) if isinstance(a, int)],
+             "attachments": list(finding.get("attachments", [])),
              "decision": None, "order_id": None, "by": ctx.actor.name,
              "at": ctx.now.isoformat(timespec="seconds")}
     findings.append(entry)
@@ -72,7 +91,7 @@ def finding_decision_valid(ctx: FireContext) -> list[dict[str, Any]]:
     """The finding exists and is undecided; the decision is no action or a rectification order."""
     no = ctx.payload.get("finding_no")
     findings = {f["no"]: f for f in ctx.data.get("findings", [])}
-    if no not in findings:
+    if not _is_id(no) or no not in findings:  # an object is not hashable; True and 1.0 would pass for 1
         return [reason("检查发现不存在", "no such finding", "finding_no")]
     if findings[no]["decision"] is not None:
         return [reason("该检查发现已处理", "this finding is already decided", "finding_no")]
@@ -80,7 +99,7 @@ def finding_decision_valid(ctx: FireContext) -> list[dict[str, Any]]:
     if decision not in ("no_action", "rectify"):
         return [reason("处理方式只能是“无需整改”或“下达整改”", "decision must be no_action or rectify", "decision")]
     if decision == "rectify" and ctx.payload.get("due_date") not in (None, ""):
-        return _future_date(ctx, "due_date", "整改期限", "the deadline")
+        return _due_date(ctx, "due_date", "整改期限", "the deadline")
     return []
 
 
@@ -141,15 +160,17 @@ def mark_report(ctx: FireContext) -> None:
 
 @guard("extension_request_valid")
 def extension_request_valid(ctx: FireContext) -> list[dict[str, Any]]:
-    """An extension is asked for once, to a date after the current deadline."""
+    """An extension is asked for once, to a working day after the current deadline, within the limit."""
     found = []
     if ctx.data.get("extension_requested"):
         found.append(reason("延期只能申请一次", "an extension may be requested only once"))
     day = parse_date(ctx.payload.get("requested_due_date"))
     current = parse_date(ctx.case.data.get("due_date"))
-    if day is None or (current is not None and day <= current):
+    if day is not None and current is not None and day <= current:
         found.append(reason("申请的新期限必须晚于当前期限", "the requested date must be after the current deadline",
                             "requested_due_date"))
+    else:
+        found += _due_date(ctx, "requested_due_date", "申请的新期限", "the requested deadline")
     return found
 
 
@@ -161,8 +182,8 @@ def mark_extension_requested(ctx: FireContext) -> None:
 
 @guard("new_due_date_valid")
 def new_due_date_valid(ctx: FireContext) -> list[dict[str, Any]]:
-    """A new deadline is a date after today."""
-    return _future_date(ctx, "due_date", "新的整改期限", "the new deadline")
+    """A new deadline is a working day after today, within the limit."""
+    return _due_date(ctx, "due_date", "新的整改期限", "the new deadline")
 
 
 def _push_deadline(ctx: FireContext, why: str) -> None:
