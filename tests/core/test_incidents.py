@@ -8,7 +8,7 @@ from typing import ClassVar
 import pytest
 import sqlalchemy as sa
 from sqlmodel import select
-from test_sweep import DEADLINES, SWEEP_PROCESS
+from test_sweep import DEADLINES, add_sweep_process
 
 from conftest import reload
 from workflow.core import incidents
@@ -19,15 +19,6 @@ from workflow.core.sweep import retry_incident, sweep
 
 
 @pytest.fixture
-def process(isolated_catalog):
-    from workflow.core.definitions import parse_definition
-
-    definition = parse_definition(SWEEP_PROCESS, "sweeptest.yaml")
-    isolated_catalog.add(definition)
-    return definition
-
-
-@pytest.fixture
 def office(make):
     return make.user("office")
 
@@ -35,6 +26,12 @@ def office(make):
 @pytest.fixture
 def county(make):
     return make.user("county")
+
+
+@pytest.fixture
+def process(isolated_catalog):
+    """The sweep tests' own process (a waiting state with a reply deadline that lapses)."""
+    return add_sweep_process(isolated_catalog)
 
 
 def _waiting_case(db, make, now, office):

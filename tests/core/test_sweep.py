@@ -176,13 +176,18 @@ transitions:
 DEADLINES = Deadline.__table__
 
 
-@pytest.fixture
-def process(isolated_catalog):
+def add_sweep_process(catalog):
+    """SWEEP_PROCESS, parsed and added to `catalog` (the incident tests use it too)."""
     from workflow.core.definitions import parse_definition
 
     definition = parse_definition(SWEEP_PROCESS, "sweeptest.yaml")
-    isolated_catalog.add(definition)
+    catalog.add(definition)
     return definition
+
+
+@pytest.fixture
+def process(isolated_catalog):
+    return add_sweep_process(isolated_catalog)
 
 
 @pytest.fixture
