@@ -15,7 +15,7 @@ from workflow.core import incidents
 from workflow.core.db import transaction
 from workflow.core.errors import Conflict, NotFound, Unprocessable
 from workflow.core.models import AuditEvent, Incident, Notification
-from workflow.core.sweep import retry_incident, sweep
+from workflow.core.sweep import retry_incident, sweep, worker_name
 
 
 @pytest.fixture
@@ -112,7 +112,14 @@ def test_a_step_that_keeps_failing_becomes_one_incident_and_the_office_is_told_o
     with transaction(db) as s:
         told = s.exec(select(Notification).where(Notification.kind == "incident")).all()
     assert [(n.user_id, n.case_id) for n in told] == [(office.id, case.id)]  # the office, not the county
-    assert told[0].params["error"] == "系统内部错误：RuntimeError: 磁盘已满"
+    assert (told[0].params["error"], told[0].params["title"], told[0].params["trigger"]) == (
+        "系统内部错误：RuntimeError: 磁盘已满", f"{case.number} {case.title}", "lapse")
+    with transaction(db) as s:
+        events = s.exec(select(AuditEvent).where(AuditEvent.kind.in_(["deadline_failed", "incident_opened"]))
+                        .order_by(AuditEvent.seq)).all()
+    assert {(e.case_id, e.county_id, e.role, e.trigger) for e in events} == {(case.id, case.county_id, "system",
+                                                                             "lapse")}
+    assert [json.loads(e.data)["try"] for e in events[:3]] == [1, 2, 3]
 
 
 def test_a_passing_fault_needs_nobody(db, make, now, office, process, broken):
@@ -138,7 +145,9 @@ def test_a_retry_after_the_cause_is_fixed_runs_the_step_and_resolves_the_inciden
         _, error = retry_incident(s, incident.id, actor=make.actor(office), now=later)
     assert error is None
     assert reload(db, case.id).state == "lapsed"
-    assert _expiry(db, case)["status"] == "fired"
+    row = _expiry(db, case)
+    assert (row["status"], row["fired_at"], row["claimed_at"], row["claimed_by"]) == (
+        "fired", later, later, worker_name())
     [resolved] = _incidents(db)
     assert (resolved.status, resolved.resolution, resolved.resolved_by_id, resolved.resolved_at) == (
         "resolved", "retried", office.id, later)
@@ -156,7 +165,41 @@ def test_a_retry_that_fails_again_is_counted_and_the_incident_stays_open(db, mak
     [still] = _incidents(db)
     assert (still.status, still.tries, still.last_failed_at) == ("open", 4, due + timedelta(hours=2))
     assert _expiry(db, case)["status"] == "failed" and reload(db, case.id).state == "waiting"
-    assert _kinds(db, case.id)[-1] == "incident_retry_failed"
+    with transaction(db) as s:
+        event = s.exec(select(AuditEvent).where(AuditEvent.kind == "incident_retry_failed")).one()
+    assert (event.case_id, event.actor_id, json.loads(event.data)["tries"]) == (case.id, office.id, 4)
+
+
+def test_several_incidents_in_one_sweep_are_all_counted(db, make, now, office, process, broken):
+    cases = [_waiting_case(db, make, now, office) for _ in range(3)]
+    broken.cases = {c.id for c in cases}
+    with transaction(db) as s:  # the last try of each is due
+        s.connection().execute(DEADLINES.update().values(attempts=2))
+    result = sweep(db, now=now + timedelta(days=30), limit=1)  # one row a batch
+    assert (result.incidents, result.failed) == (3, 3)
+    assert sorted(i.case_id for i in _incidents(db)) == sorted(c.id for c in cases)
+
+
+def test_a_scheduled_jobs_incident_is_not_retried_from_a_case_deadline(db, make, now, office):
+    with transaction(db) as s:
+        incident = incidents.open_incident(s, now=now, error=("邮件服务器无响应", "mail server down"), tries=3,
+                                           first_failed_at=now, notifier=_Silent, job="notification-dispatch")
+    with transaction(db) as s, pytest.raises(Conflict) as refused:
+        retry_incident(s, incident.id, actor=make.actor(office), now=now)
+    assert refused.value.code == "job_incident"
+    assert refused.value.zh == "定时任务的失败请由运维人员在服务器上运行 zyz incidents retry 重试。"
+    assert refused.value.en == "A scheduled job's failure is retried on the server: zyz incidents retry."
+    assert _incidents(db)[0].status == "open"
+
+
+class _Silent:
+    @staticmethod
+    def recipient_ids(*_args):
+        return []
+
+    @staticmethod
+    def notify(*_args, **_kwargs):
+        return 0
 
 
 def test_resolving_by_hand_needs_a_comment_and_leaves_the_step_undone(db, make, now, office, county, process, broken):

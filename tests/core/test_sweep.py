@@ -536,6 +536,17 @@ def test_a_scheduler_stopped_across_a_deadline_sends_only_what_is_still_true(db,
     assert told == ["expired", "reminder", "expired"]  # the notice period's end, the reminder, the reply's end
     data = json.loads(skipped.data) if isinstance(skipped.data, str) else skipped.data
     assert data == {"deadline_id": on_the_day["id"], "deadline": "reply", "days_before": 0, "why": "stale"}
+    assert (skipped.case_id, skipped.county_id, skipped.role) == (case.id, case.county_id, "system")
+
+
+def test_a_reminder_a_day_late_is_still_sent_and_a_moment_later_skipped(db, make, now, people, process):
+    _open(db, make, now, people)
+    first = _rows(db, DEADLINES.c.kind == "reminder")[0]
+    assert sweep(db, now=first["due_at"] + timedelta(days=1)).reminders == 1  # exactly a day late: still sent
+    _open(db, make, now, people)
+    second = _rows(db, DEADLINES.c.kind == "reminder", DEADLINES.c.status == "open")[0]
+    late = sweep(db, now=second["due_at"] + timedelta(days=1, seconds=1))
+    assert (late.reminders, late.skipped) == (0, 1)
 
 
 def test_a_reminder_a_later_one_supersedes_or_whose_deadline_passed_is_skipped(db, make, now, people, process):
