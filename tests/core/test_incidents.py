@@ -320,3 +320,116 @@ def test_a_sweep_that_opens_an_incident_exits_0(db, make, now, office, process, 
 def _audit(db, kind):
     with transaction(db) as s:
         return s.exec(select(AuditEvent).where(AuditEvent.kind == kind)).all()
+
+
+def _data(event):
+    return json.loads(event.data) if isinstance(event.data, str) else event.data
+
+
+class _Recorder:
+    """A notifier that keeps what it was asked to send."""
+
+    def __init__(self):
+        self.asked, self.sent = [], []
+
+    def recipient_ids(self, _conn, case_id, county_id, selectors):
+        self.asked.append((case_id, county_id, selectors))
+        return [7]
+
+    def notify(self, _session, **kwargs):
+        self.sent.append(kwargs)
+        return 1
+
+
+def test_what_an_incident_records_and_says_at_each_step(db, make, now, office):
+    """The audit trail and the office's notice carry what a person needs to act: which case, step and try, and the
+    error; each refusal says in Chinese and English what is wrong."""
+    case = make.case("designation", state="returned", by=make.user("county"))
+    told = _Recorder()
+    with transaction(db) as s:
+        first = incidents.open_incident(s, now=now, error=("数据库连接中断", "connection lost"), tries=3,
+                                        first_failed_at=now - timedelta(minutes=11), notifier=told, case_id=case.id,
+                                        county_id=case.county_id, deadline_id=None, trigger="expire",
+                                        title=f"{case.number} {case.title}")
+    assert told.asked == [(case.id, case.county_id, ("office",))]
+    assert told.sent == [{"user_ids": [7], "case_id": case.id, "kind": "incident",
+                          "params": {"incident_id": first.id, "title": f"{case.number} {case.title}", "job": None,
+                                     "trigger": "expire", "error": "数据库连接中断", "error_en": "connection lost"},
+                          "source": f"incident:{first.id}", "now": now}]
+    [opened] = _audit(db, "incident_opened")
+    assert (opened.case_id, opened.county_id, opened.trigger, opened.role) == (case.id, case.county_id, "expire",
+                                                                               "system")
+    assert _data(opened) == {"incident_id": first.id, "deadline_id": None, "job": None, "tries": 3,
+                             "error": "connection lost"}
+
+    later = now + timedelta(hours=1)
+    with transaction(db) as s:
+        incidents.failed_again(s, s.get(Incident, first.id), now=later, error=("磁盘已满", "disk full"),
+                               actor=make.actor(office))
+    [again] = _audit(db, "incident_retry_failed")
+    assert (again.case_id, again.trigger, again.actor_id) == (case.id, "expire", office.id)
+    assert _data(again) == {"incident_id": first.id, "tries": 4, "error": "disk full"}
+
+    with transaction(db) as s:
+        second = incidents.open_incident(s, now=later, error=("甲", "a"), tries=3, first_failed_at=later,
+                                         notifier=told, case_id=case.id, trigger="expire")
+        third = incidents.open_incident(s, now=now, error=("乙", "b"), tries=3, first_failed_at=now, notifier=told,
+                                        job="audit-anchor")
+    with transaction(db) as s:
+        assert [i.id for i in incidents.open_for_case(s, case.id)] == [first.id, second.id]
+        assert incidents.open_count(s) == 3
+        incidents.resolve_by_hand(s, second.id, actor=make.actor(office), now=later, comment="已改为人工办理")
+    with transaction(db) as s:
+        assert [i.id for i in incidents.open_for_case(s, case.id)] == [first.id]
+        assert incidents.open_count(s) == 2
+        listed = s.connection().execute(incidents.listing(s, status=None)).all()
+        open_only = s.connection().execute(incidents.listing(s)).all()
+        resolved = s.connection().execute(incidents.listing(s, status="resolved")).all()
+    # newest failure first (ties: the newer incident), with the case's number and title; a job has none
+    assert [(r.id, r.number, r.title) for r in listed] == [(second.id, case.number, case.title),
+                                                           (first.id, case.number, case.title),
+                                                           (third.id, None, None)]
+    assert [r.id for r in open_only] == [first.id, third.id] and [r.id for r in resolved] == [second.id]
+    [closed] = _audit(db, "incident_resolved")
+    assert (closed.case_id, closed.trigger, closed.comment, closed.actor_id) == (case.id, "expire", "已改为人工办理",
+                                                                                 office.id)
+    assert _data(closed) == {"incident_id": second.id, "resolution": "by_hand"}
+
+    with transaction(db) as s, pytest.raises(Conflict) as done:
+        incidents.get_open(s, second.id, make.actor(office))
+    assert (done.value.zh, done.value.en, done.value.code) == (
+        "该事件已处理，无需再次处理。", "This incident has already been resolved.", "incident_resolved")
+    for who, incident_id in ((make.actor(make.user("leader")), first.id), (make.actor(office), 0),
+                             (make.actor(office), 10**12)):
+        with transaction(db) as s, pytest.raises(NotFound) as missing:
+            incidents.get_open(s, incident_id, who)
+        assert (missing.value.zh, missing.value.en) == ("事件不存在。", "No such incident.")
+    with transaction(db) as s, pytest.raises(Unprocessable) as empty:
+        incidents.resolve_by_hand(s, first.id, actor=make.actor(office), now=later, comment="")
+    assert (empty.value.zh, empty.value.en) == ("请填写处理说明。", "A comment is required.")
+    assert empty.value.details == [{"field": "comment", "zh": "请填写处理说明（不超过 1000 字）",
+                                    "en": "say how it was resolved (at most 1000 characters)"}]
+
+
+def test_a_jobs_repeated_failures_are_recorded_on_its_one_open_incident(db, now):
+    told = _Recorder()
+    with transaction(db) as s:
+        first = incidents.job_failed(s, job="audit-anchor", now=now, error=("甲", "a"), tries=3, first_failed_at=now,
+                                     notifier=told)
+    later = now + timedelta(hours=1)
+    with transaction(db) as s:
+        same = incidents.job_failed(s, job="audit-anchor", now=later, error=("乙", "b"), tries=2,
+                                    first_failed_at=later, notifier=told)
+    assert same.id == first.id and len(told.sent) == 1  # the office was told once
+    [row] = _incidents(db)
+    assert (row.tries, row.last_failed_at, row.first_failed_at, row.error_zh, row.error_en) == (5, later, now, "乙",
+                                                                                                "b")
+    [again] = _audit(db, "incident_retry_failed")
+    assert (again.role, again.case_id) == ("system", None)
+    assert _data(again) == {"incident_id": first.id, "job": "audit-anchor", "tries": 5, "error": "b"}
+    with transaction(db) as s:
+        assert incidents.job_recovered(s, job="notification-dispatch", now=later) == 0  # another job's: untouched
+        assert incidents.job_recovered(s, job="audit-anchor", now=later) == 1
+    [recovered] = _audit(db, "incident_recovered")
+    assert _data(recovered) == {"incident_id": first.id, "resolution": "recovered"}
+    assert (recovered.actor_id, recovered.role) == (None, "system")
