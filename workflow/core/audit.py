@@ -48,7 +48,7 @@ EVENT_KINDS = (
     "password_rehashed", "user_created", "user_locked", "user_unlocked", "admin_change", "permission_refused",
     "reminder_sent", "notification_sent", "notification_failed", "notification_retried",
     "notification_preferences_changed", "deadline_failed", "search", "export", "integrity_check", "anchor_written",
-    "archive",
+    "archive", "deadline_recounted",
 )
 
 _event_table = table_of(AuditEvent)
