@@ -102,16 +102,19 @@ def test_zyz_calendar_import_moves_an_estimated_order_to_the_right_working_day(m
     assert {r.state for r in rows.values()} == {"rectifying"}
     after = reload(db, order.id)
     assert after.data["due_date"] == "2027-01-11" and after.version == before.version + 1
+    assert after.updated_at == local(date(2026, 12, 4))
     with transaction(db) as s:  # the issued state's rows, closed on acknowledgement, keep what they were
         closed = s.exec(select(Deadline).where(Deadline.case_id == order.id, Deadline.state == "issued")).all()
     assert {(r.due_date, r.is_estimated, r.status) for r in closed} == {("2027-01-08", True, "closed")}
 
     [event] = recount_events(db, order.id)
     assert event["role"] == "system" and event["county_id"] == order.county_id
-    assert {k: event[k] for k in ("deadline", "state", "from", "to", "was_estimated", "is_estimated",
-                                  "calendar_year", "field")} == {
-        "deadline": "rectify", "state": "rectifying", "from": "2027-01-08", "to": "2027-01-11",
-        "was_estimated": True, "is_estimated": False, "calendar_year": 2027, "field": "due_date"}
+    assert {k: event[k] for k in ("deadline", "label", "label_en", "state", "from", "to", "was_estimated",
+                                  "is_estimated", "calendar_year", "entered_by", "field")} == {
+        "deadline": "rectify", "label": "整改期限", "label_en": "Rectification deadline", "state": "rectifying",
+        "from": "2027-01-08", "to": "2027-01-11", "was_estimated": True, "is_estimated": False,
+        "calendar_year": 2027, "entered_by": "系统", "field": "due_date"}
+    assert sorted(event["deadline_ids"]) == sorted(r.id for r in rows.values())
     # the 7-day reminder falls on 30 December either way: only its deadline's date changes, so it is not listed
     assert event["reminders"] == [{"days_before": 3, "from": "2027-01-05 09:00", "to": "2027-01-06 09:00"},
                                   {"days_before": 1, "from": "2027-01-07 09:00", "to": "2027-01-08 09:00"},
@@ -226,7 +229,7 @@ def test_changing_an_entered_year_moves_only_the_deadlines_whose_count_crosses_a
     assert told[people["county"].id]["was_estimated"] is False
 
 
-def test_a_counted_deadline_without_a_field_moves_and_the_case_data_stays(make, db, people):
+def test_a_counted_deadline_without_a_field_moves_and_the_case_data_stays(make, db, people, isolated_catalog):
     """The revision deadline of a returned application: 10 working days, held only by the deadline rows."""
     now = local(date(2026, 12, 24))  # a Thursday
     case = make.case("designation", by=people["county"], data=COMPLETE_APPLICATION)
@@ -235,6 +238,8 @@ def test_a_counted_deadline_without_a_field_moves_and_the_case_data_stays(make, 
         fire(session=s, case_id=case.id, trigger="return_for_revision", actor=make.actor(people["office"]), now=now,
              comment="缺少证明材料")
     before = reload(db, case.id)
+    # a restarted process whose files have moved on: the case's definition version is read back from the database
+    isolated_catalog._versions.pop(("designation", before.definition_version))
     assert moments(open_rows(db, case.id))[("expiry", None)] == ("2027-01-07", local_moment(date(2027, 1, 8)), True)
     with transaction(db) as s:
         enter_year(s, year=2027, text=NEW_YEAR_2027, actor=make.actor(people["admin"]), now=now + timedelta(hours=1))
@@ -244,6 +249,8 @@ def test_a_counted_deadline_without_a_field_moves_and_the_case_data_stays(make, 
     after = reload(db, case.id)
     assert (after.data, after.version) == (before.data, before.version)
     assert set(recount_notices(db, case.id)) == {people["county"].id, people["office"].id}
+    [event] = recount_events(db, case.id)
+    assert (event["label"], event["label_en"], "field" in event) == ("补正期限", "Revision deadline", False)
 
 
 def test_a_deadline_of_another_year_is_left_alone(make, db, people):
@@ -263,3 +270,71 @@ def test_a_refused_table_moves_nothing(make, db, people):
                    now=datetime(2026, 12, 4, tzinfo=UTC))
     assert moments(open_rows(db, order.id)) == ESTIMATED
     assert recount_events(db, order.id) == []
+
+
+def test_each_deadline_gets_its_own_event_and_only_a_moved_date_is_told(make, db, people):
+    early = _order(make, people)  # counted across New Year's Day: 2027-01-08, estimated
+    make.now = local(date(2027, 1, 4))
+    late = _order(make, people)  # counted from Monday 4 January: New Year's Day is not in its count
+    assert moments(open_rows(db, late.id))[("expiry", None)] == ("2027-02-15", local_moment(date(2027, 2, 16)), True)
+    with transaction(db) as s:
+        moved = enter_year(s, year=2027, text=NEW_YEAR_2027, actor=make.actor(people["admin"]),
+                           now=local(date(2027, 1, 4), 11))
+    assert moved.recounted == 2
+    assert [(e["from"], e["to"]) for e in recount_events(db, early.id)] == [("2027-01-08", "2027-01-11")]
+    assert set(recount_notices(db, early.id)) == {people["county"].id, people["office"].id}
+    # the later order's date stands and is no longer an estimate: its case is untouched and nobody is told
+    assert moments(open_rows(db, late.id))[("expiry", None)] == ("2027-02-15", local_moment(date(2027, 2, 16)), False)
+    [event] = recount_events(db, late.id)
+    assert (event["from"], event["to"], event["was_estimated"], event["is_estimated"]) == (
+        "2027-02-15", "2027-02-15", True, False)
+    assert (reload(db, late.id).version, recount_notices(db, late.id)) == (late.version, {})
+
+
+def test_a_date_given_for_the_first_day_of_the_year_is_no_longer_an_estimate(make, db, people):
+    order = _order(make, people, due_date="2027-01-01")
+    assert {r.is_estimated for r in open_rows(db, order.id).values()} == {True}
+    with transaction(db) as s:
+        enter_year(s, year=2027, text="2027-02-11 休\n", actor=make.actor(people["admin"]),
+                   now=local(date(2026, 12, 4)))
+    rows = open_rows(db, order.id)
+    assert {r.is_estimated for r in rows.values()} == {False}
+    assert rows[("expiry", None)].due_date == "2027-01-01"
+
+
+def test_a_changed_day_moves_only_the_reminder_whose_count_crosses_it(make, db, people):
+    admin = make.actor(people["admin"])
+    with transaction(db) as s:
+        enter_year(s, year=2027, text=NEW_YEAR_2027, actor=admin, now=local(date(2026, 11, 26)))
+    order = _order(make, people, due_date="2027-03-10")  # a Wednesday
+    before = moments(open_rows(db, order.id))
+    assert before[("reminder", 7)][1] == local_moment(date(2027, 3, 1), NINE)
+    with transaction(db) as s:  # Wednesday 3 March off: only the count of 7 working days back passes it
+        moved = enter_year(s, year=2027, text=NEW_YEAR_2027 + "2027-03-03 休\n", actor=admin,
+                           now=local(date(2026, 12, 4)))
+    assert moved.recounted == 1
+    assert moments(open_rows(db, order.id)) == {
+        **before, ("reminder", 7): ("2027-03-10", local_moment(date(2027, 2, 26), NINE), False)}
+    [event] = recount_events(db, order.id)
+    assert event["reminders"] == [{"days_before": 7, "from": "2027-03-01 09:00", "to": "2027-02-26 09:00"}]
+    assert (event["from"], event["to"]) == ("2027-03-10", "2027-03-10") and recount_notices(db, order.id) == {}
+
+
+def test_the_member_units_yet_to_answer_are_told_their_new_opinion_deadline(make, db, people):
+    """The joint review's opinion deadline (7 working days) reminds the units that have not answered."""
+    keji = make.user("member", unit="市科技局")
+    nongye = make.user("member", unit="市农业农村局")
+    now = local(date(2026, 12, 24))  # a Thursday: the seventh working day is 4 January, New Year's Day counted
+    case = make.case("designation", by=people["county"], data=COMPLETE_APPLICATION)
+    with transaction(db) as s:
+        fire(session=s, case_id=case.id, trigger="submit", actor=make.actor(people["county"]), now=now)
+        fire(session=s, case_id=case.id, trigger="accept", actor=make.actor(people["office"]), now=now,
+             payload={"member_units": [keji.unit_id, nongye.unit_id]})
+        fire(session=s, case_id=case.id, trigger="record_opinion", actor=make.actor(keji), now=now,
+             payload={"opinion": "agree"})
+    assert reload(db, case.id).data["opinion_due_date"] == "2027-01-04"
+    with transaction(db) as s:
+        enter_year(s, year=2027, text=NEW_YEAR_2027, actor=make.actor(people["admin"]), now=now + timedelta(hours=1))
+    assert reload(db, case.id).data["opinion_due_date"] == "2027-01-05"
+    assert open_rows(db, case.id)[("expiry", None)].due_date == "2027-01-05"
+    assert set(recount_notices(db, case.id)) == {people["county"].id, people["office"].id, nongye.id}

@@ -41,7 +41,7 @@ def test_deadlines_open_before_0010_are_counted_again_when_their_year_is_entered
     from workflow.core.catalog import CATALOG
     from workflow.core.db import table_of, transaction
     from workflow.core.definitions import DEFINITIONS_DIR
-    from workflow.core.models import Case, DefinitionSource, Deadline, Unit
+    from workflow.core.models import Case, Deadline, DefinitionSource, Unit
 
     _alembic(engine, "downgrade", "0008")
     issued, acknowledged = datetime(2026, 11, 27, 2, tzinfo=UTC), datetime(2026, 11, 30, 2, tzinfo=UTC)
