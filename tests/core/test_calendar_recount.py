@@ -255,12 +255,15 @@ def test_a_counted_deadline_without_a_field_moves_and_the_case_data_stays(make, 
 
 def test_a_deadline_of_another_year_is_left_alone(make, db, people):
     order = _order(make, people)
+    later = _order(make, people, due_date="2029-03-01")  # a date given in a year still unknown
     with transaction(db) as s:
         moved = enter_year(s, year=2028, text="2028-01-03 休\n", actor=make.actor(people["admin"]),
                            now=local(date(2026, 12, 4)))
     assert moved.recounted == 0
     assert moments(open_rows(db, order.id)) == ESTIMATED
-    assert recount_events(db, order.id) == [] and recount_notices(db, order.id) == {}
+    assert {(r.due_date, r.is_estimated) for r in open_rows(db, later.id).values()} == {("2029-03-01", True)}
+    for case in (order, later):
+        assert recount_events(db, case.id) == [] and recount_notices(db, case.id) == {}
 
 
 def test_a_refused_table_moves_nothing(make, db, people):

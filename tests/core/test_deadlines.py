@@ -341,11 +341,13 @@ def test_a_counted_date_keeps_what_it_was_counted_from_and_a_date_given_by_a_per
 
     given = make.case("rectification", by=office, data={"problem": "未建立台账", "due_date": "2026-12-11"})
     assert {(r["counted_from"], r["working_days"]) for r in deadline_rows(db, given.id)} == {(None, None)}
+    assert {r["attempts"] for r in deadline_rows(db, counted.id)} == {0}  # no failed tries yet
 
 
 def test_a_count_of_calendar_days_has_nothing_to_count_again(db):
+    # calendar days win over working days declared beside them (due_date_for counts them first)
     state = StateSpec(name="notice", label=Label("公示", "Notice"), final=False, actors=("office",),
-                      deadlines=(_spec(calendar=15),))
+                      deadlines=(_spec(calendar=15, working=10),))
     with transaction(db) as s:
         rows = plan_deadlines(s, case_id=None, state=state, data={}, now=datetime(2026, 12, 24, 2, tzinfo=UTC),
                               calendar=DEFAULT_CALENDAR)
