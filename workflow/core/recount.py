@@ -77,11 +77,11 @@ def _apply(session: Session, changes: list[_Change], *, year: int, entered_by: s
     for change in changes:
         conn.execute(_deadlines.update().where(_deadlines.c.id == change.row.id)
                      .values(due_date=change.due.isoformat(), due_at=change.at, is_estimated=change.estimated))
+    # The row was written from this spec of this definition version, and a stored version never changes.
     definition = CATALOG.get(first.definition_key, first.definition_version, session)
-    state = definition.states.get(first.state)
-    spec = next((d for d in state.deadlines if d.name == first.name), None) if state else None
-    label = (spec.label.zh, spec.label.en) if spec else (first.name, first.name)
-    field = _follow_in_case(conn, first, spec.field if spec else None, old_due, new_due, now)
+    spec = next(d for d in definition.states[first.state].deadlines if d.name == first.name)
+    label = (spec.label.zh, spec.label.en)
+    field = _follow_in_case(conn, first, spec.field, old_due, new_due, now)
     event = audit.record(
         session, kind="deadline_recounted", now=now, actor=Actor.system(), case_id=first.case_id,
         county_id=first.county_id,
@@ -93,7 +93,7 @@ def _apply(session: Session, changes: list[_Change], *, year: int, entered_by: s
               **({"field": field} if field else {})})
     if new_due == old_due:
         return  # the date stands (its estimate flag went, or only a reminder moved): nothing to tell
-    selectors = tuple(dict.fromkeys(("county", "office", *(spec.remind if spec else ()))))
+    selectors = tuple(dict.fromkeys(("county", "office", *spec.remind)))
     users = sweep.NOTIFIER.recipient_ids(conn, first.case_id, first.county_id, selectors)
     sweep.NOTIFIER.notify(
         session, user_ids=users, case_id=first.case_id, kind="deadline_recounted", source=f"recount:{event['seq']}",
