@@ -634,10 +634,10 @@ def calendar_import(year: int, source: IO[str] | None, from_package: bool) -> No
         sys.exit(2)
     try:
         with transaction(_sessions()) as s:
-            count = enter_year(s, year=year, text=text, actor=Actor.system(), now=utcnow())
+            entered = enter_year(s, year=year, text=text, actor=Actor.system(), now=utcnow())
     except WorkflowError as exc:
         _fail(exc)
-    click.echo(f"{year}: {count} days entered")
+    click.echo(f"{year}: {entered.days} days entered; {entered.recounted} open deadlines counted again")
 
 
 @main.group("audit")

@@ -56,13 +56,23 @@ def pretty(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def event_data(value: str | None) -> dict[str, Any]:
+    """The data of an audit event (stored as canonical JSON text)."""
+    try:
+        found = json.loads(value or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
 def page_url(page: int) -> str:
     args = {**(request.view_args or {}), **request.args.to_dict(), "page": page}
     return url_for(request.endpoint or "cases.inbox", **args)
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(localtime=localtime, case_state=case_state, role_label=role_label, pretty=pretty)
+    app.jinja_env.filters.update(localtime=localtime, case_state=case_state, role_label=role_label, pretty=pretty,
+                                 event_data=event_data)
     app.jinja_env.globals.update(lang=lang, definition_label=definition_label, trigger_label=trigger_label,
                                  state_label=state_label, page_url=page_url, catalog=CATALOG)
 

@@ -1,6 +1,10 @@
 """Working days: the package's years, the system's own table, weekends-only estimates and the office's warning."""
 
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +16,9 @@ from workflow.core.actors import Actor
 from workflow.core.calendar import (
     LOCAL_TZ,
     WorkCalendar,
+    bump_calendar_version,
     calendar_for,
+    calendar_version,
     invalidate_calendar,
     local_date,
     local_moment,
@@ -67,7 +73,7 @@ def test_an_entered_year_is_used(db, now):
     with transaction(db) as s:
         enter_year(s, year=2027, text=HOLIDAYS_2027, actor=Actor.system(), now=now)
     with transaction(db) as s:
-        cal = calendar_for(s, now)
+        cal = calendar_for(s)
     due, estimated = cal.add_working_days(date(2026, 11, 27), 30)
     assert estimated is False
     assert due == date(2027, 1, 11)  # New Year's Day is now a holiday
@@ -101,8 +107,9 @@ def test_an_order_into_2027_before_and_after_the_year_is_entered(make, db, now):
     third = make.case("rectification", data={"problem": "台账不全"}, by=office)
     with transaction(db) as s:
         rows = {d.case_id: d for d in s.exec(select(Deadline).where(Deadline.kind == "expiry")).all()}
-    assert rows[second.id].due_date == "2027-01-08"
-    assert (rows[third.id].due_date, rows[third.id].is_estimated) == ("2027-01-11", False)
+    # the estimates are counted again with the entered year; the order issued afterwards is counted with it
+    assert {c.id: (rows[c.id].due_date, rows[c.id].is_estimated) for c in (first, second, third)} == {
+        c.id: ("2027-01-11", False) for c in (first, second, third)}
 
 
 def test_admin_enters_a_year_on_the_page_and_with_the_command(make, app, client, db):
@@ -187,11 +194,11 @@ def test_working_days_between_counts_after_start_up_to_end_and_negative_backward
     assert cal.working_days_between(date(2026, 10, 1), date(2026, 10, 7)) == 0  # inside the holiday
 
 
-# --- the database calendar, cached per database for a minute ----------------------------------------------------
+# --- the database calendar, cached per database until its table changes ------------------------------------------
 
 
 def _enter_directly(db, year: int, days: dict[date, bool]) -> None:
-    """Rows written by another process: this process's cache does not know of them."""
+    """Rows written without the table's version: no process is told of them."""
     with transaction(db) as s:
         conn = s.connection()
         conn.execute(sa.insert(CalendarYear.__table__),
@@ -200,27 +207,66 @@ def _enter_directly(db, year: int, days: dict[date, bool]) -> None:
                                                         for d, w in days.items()])
 
 
-def test_another_process_edit_is_seen_within_a_minute_and_not_before(db, now):
+def test_the_table_is_loaded_again_only_when_its_version_changes(db):
     new_year = date(2027, 1, 1)  # a Friday, a weekday under the weekend rule
     with transaction(db) as s:
-        assert calendar_for(s, now).is_workday(new_year)
+        assert calendar_version(s) == 0 and calendar_for(s).is_workday(new_year)
     _enter_directly(db, 2027, {new_year: False})
     with transaction(db) as s:
-        assert calendar_for(s, now + timedelta(seconds=59)).is_workday(new_year)  # still the cached table
+        assert calendar_for(s).is_workday(new_year)  # the same version: the table loaded before
     with transaction(db) as s:
-        assert not calendar_for(s, now + timedelta(seconds=60)).is_workday(new_year)
+        assert bump_calendar_version(s) == 1
+    with transaction(db) as s:
+        assert calendar_version(s) == 1 and not calendar_for(s).is_workday(new_year)
 
 
-def test_a_clock_set_back_reloads_the_calendar(db, now):
+def test_each_entry_counts_the_version_up(db, now):
+    for expected in (1, 2):
+        with transaction(db) as s:
+            enter_year(s, year=2027, text=HOLIDAYS_2027, actor=Actor.system(), now=now)
+        with transaction(db) as s:
+            assert calendar_version(s) == expected
+    with transaction(db) as s, pytest.raises(Unprocessable):
+        enter_year(s, year=2027, text="2027-02-30 休", actor=Actor.system(), now=now)
+    with transaction(db) as s:
+        assert calendar_version(s) == 2  # a refused table changes nothing
+
+
+def test_an_entry_by_another_process_is_seen_at_once(make, db, database_url, tmp_path):
+    """A web worker holds the calendar it loaded; `zyz calendar import` runs as a process of its own."""
+    office = make.user("office")
     new_year = date(2027, 1, 1)
     with transaction(db) as s:
-        assert calendar_for(s, now).is_workday(new_year)
-    _enter_directly(db, 2027, {new_year: False})
+        assert calendar_for(s).is_workday(new_year)
+    table = tmp_path / "2027.txt"
+    table.write_text(HOLIDAYS_2027, encoding="utf-8")
+    env = {**os.environ, "ZYZ_DATABASE_URL": database_url, "ZYZ_ENV": "test",
+           "ZYZ_INSTANCE_PATH": str(tmp_path / "instance")}
+    done = subprocess.run([str(Path(sys.executable).parent / "zyz"), "calendar", "import", "2027", str(table)],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
     with transaction(db) as s:
-        assert not calendar_for(s, now - timedelta(seconds=1)).is_workday(new_year)
+        assert not calendar_for(s).is_workday(new_year)
+    order = make.case("rectification", data={"problem": "台账不全"}, by=office)  # counted in this process
+    with transaction(db) as s:
+        row = s.exec(select(Deadline).where(Deadline.case_id == order.id, Deadline.kind == "expiry")).one()
+    assert (row.due_date, row.is_estimated) == ("2027-01-11", False)
 
 
-def test_each_database_has_its_own_calendar(db, now, tmp_path):
+def test_a_rolled_back_entry_leaves_no_table_behind(db, now):
+    new_year, monday = date(2027, 1, 1), date(2027, 1, 4)
+    with pytest.raises(RuntimeError), transaction(db) as s:
+        enter_year(s, year=2027, text="2027-01-01 休", actor=Actor.system(), now=now)
+        assert not calendar_for(s).is_workday(new_year)  # the transaction counts with its own table
+        raise RuntimeError("the entry fails after all")
+    with transaction(db) as s:
+        enter_year(s, year=2027, text="2027-01-04 休", actor=Actor.system(), now=now)  # the same version number
+    with transaction(db) as s:
+        calendar = calendar_for(s)
+    assert calendar.is_workday(new_year) and not calendar.is_workday(monday)
+
+
+def test_each_database_has_its_own_calendar(db, tmp_path):
     other_engine = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
     migrate(other_engine)
     other = make_session_factory(other_engine)
@@ -228,11 +274,11 @@ def test_each_database_has_its_own_calendar(db, now, tmp_path):
     _enter_directly(other, 2027, {new_year: False})
     try:
         with transaction(other) as s:
-            assert not calendar_for(s, now).is_workday(new_year)
+            assert not calendar_for(s).is_workday(new_year)
         with transaction(db) as s:
-            assert calendar_for(s, now).is_workday(new_year)
+            assert calendar_for(s).is_workday(new_year)
         with transaction(other) as s:
-            assert not calendar_for(s, now).is_workday(new_year)
+            assert not calendar_for(s).is_workday(new_year)
     finally:
         other_engine.dispose()
 
@@ -297,12 +343,3 @@ def test_working_days_between_counts_the_first_day_after_the_start():
     cal = WorkCalendar()
     assert cal.working_days_between(date(2026, 11, 30), date(2026, 12, 1)) == 1  # Monday to Tuesday
     assert cal.working_days_between(date(2026, 11, 30), date(2026, 12, 4)) == 4
-
-
-def test_the_same_moment_reads_the_cached_calendar(db, now):
-    new_year = date(2027, 1, 1)
-    with transaction(db) as s:
-        assert calendar_for(s, now).is_workday(new_year)
-    _enter_directly(db, 2027, {new_year: False})
-    with transaction(db) as s:
-        assert calendar_for(s, now).is_workday(new_year)  # cached at this very moment

@@ -316,3 +316,39 @@ def test_a_reminder_due_this_very_moment_is_not_planned(db, people, order):
     run(db, people["county"], order.id, "request_extension", local_moment(date(2026, 12, 10)) + timedelta(hours=9),
         payload={"requested_due_date": "2027-01-15"}, comment="需要采购")
     assert open_reminders(db, order.id) == [("extension_requested", 0, "2026-12-11")]
+
+
+def basis(rows):
+    return {(r["state"], r["kind"], r["status"], r["counted_from"], r["working_days"]) for r in rows}
+
+
+def test_a_counted_date_keeps_what_it_was_counted_from_and_a_date_given_by_a_person_has_nothing(db, now, make,
+                                                                                                people):
+    """A date counted in working days can be counted again when a year's holidays change; a person's date cannot."""
+    office = make.user("office")
+    counted = make.case("rectification", by=office, data={"problem": "未建立台账"})
+    later = at_local(date(2026, 9, 21))
+    run(db, people["county"], counted.id, "acknowledge", later)  # the next state reads the date from the case
+    assert basis(deadline_rows(db, counted.id)) == {
+        ("issued", "expiry", "closed", "2026-09-18", 30), ("issued", "reminder", "closed", "2026-09-18", 30),
+        ("rectifying", "expiry", "open", "2026-09-18", 30), ("rectifying", "reminder", "open", "2026-09-18", 30)}
+    run(db, people["county"], counted.id, "request_extension", later, payload={"requested_due_date": "2026-12-31"},
+        comment="需要采购")
+    run(db, people["office"], counted.id, "grant_extension", later, payload={"due_date": "2026-12-31"})
+    open_rows = deadline_rows(db, counted.id, TABLE.c.status == "open")
+    assert basis(open_rows) == {("rectifying", "expiry", "open", None, None),
+                                ("rectifying", "reminder", "open", None, None)}
+
+    given = make.case("rectification", by=office, data={"problem": "未建立台账", "due_date": "2026-12-11"})
+    assert {(r["counted_from"], r["working_days"]) for r in deadline_rows(db, given.id)} == {(None, None)}
+    assert {r["attempts"] for r in deadline_rows(db, counted.id)} == {0}  # no failed tries yet
+
+
+def test_a_count_of_calendar_days_has_nothing_to_count_again(db):
+    # calendar days win over working days declared beside them (due_date_for counts them first)
+    state = StateSpec(name="notice", label=Label("公示", "Notice"), final=False, actors=("office",),
+                      deadlines=(_spec(calendar=15, working=10),))
+    with transaction(db) as s:
+        rows = plan_deadlines(s, case_id=None, state=state, data={}, now=datetime(2026, 12, 24, 2, tzinfo=UTC),
+                              calendar=DEFAULT_CALENDAR)
+    assert {(r["due_date"], r["counted_from"], r["working_days"]) for r in rows} == {("2027-01-08", None, None)}

@@ -36,8 +36,11 @@ def calendar_year(year: int) -> ResponseReturnValue:
     if request.method == "POST":
         try:
             with unit_of_work() as s:
-                count = enter_year(s, year=year, text=request.form.get("days", ""), actor=actor(), now=utcnow())
-            flash(_("%(year)s: %(count)s days entered.", year=year, count=count), "success")
+                entered = enter_year(s, year=year, text=request.form.get("days", ""), actor=actor(), now=utcnow())
+            flash(_("%(year)s: %(count)s days entered.", year=year, count=entered.days), "success")
+            if entered.recounted:
+                flash(_("%(count)s open deadlines were counted again with the new table; the counties and the "
+                        "office have been told of the new dates.", count=entered.recounted), "success")
             return redirect(url_for("admin.calendar_year", year=year))
         except WorkflowError as exc:
             errors = field_errors(exc)

@@ -41,6 +41,7 @@ KIND_LABELS = {
     "admin_change": _l("Administration change"), "permission_refused": _l("Permission refused"),
     "reminder_sent": _l("Reminder sent"), "notification_sent": _l("Notification sent"),
     "notification_failed": _l("Notification failed"), "deadline_failed": _l("Deadline processing failed"),
+    "deadline_recounted": _l("Deadline counted again"),
     "search": _l("Audit trail searched"), "export": _l("Audit trail exported"),
     "integrity_check": _l("Integrity verified"), "anchor_written": _l("Anchor written"),
     "archive": _l("Audit trail archived"),

@@ -50,6 +50,15 @@ def render_notice(notice: Notification) -> str:
         what = p.get("title") or _("scheduled job %(job)s", job=p.get("job"))
         return _("An automatic step failed after being tried again: %(what)s — %(error)s. See the incidents page.",
                  what=what, error=p.get("error_en" if en else "error"))
+    if notice.kind == "deadline_recounted":
+        if p.get("was_estimated"):
+            return _("%(number)s %(title)s — the holidays of %(year)s are now entered: %(deadline)s, estimated as "
+                     "%(old)s, is counted again and now falls on %(due)s.", number=p.get("number"),
+                     title=p.get("title"), year=p.get("year"), deadline=deadline, old=p.get("old_due_date"),
+                     due=p.get("due_date"))
+        return _("%(number)s %(title)s — the holidays of %(year)s were changed: %(deadline)s is counted again and "
+                 "moves from %(old)s to %(due)s.", number=p.get("number"), title=p.get("title"), year=p.get("year"),
+                 deadline=deadline, old=p.get("old_due_date"), due=p.get("due_date"))
     if notice.kind == "calendar_missing":
         return _("The holidays of %(year)s are not entered yet: deadlines in %(year)s are counted with weekends "
                  "only. Ask the administrator to enter the year's holidays.", year=p.get("year"))

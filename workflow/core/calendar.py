@@ -8,6 +8,12 @@ from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from workflow.core.db import Prepared, is_sqlite, table_of
+from workflow.core.models import CalendarDay, CalendarYear, Counter
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 UTC = UTC
@@ -99,32 +105,60 @@ DEFAULT_CALENDAR = WorkCalendar()
 
 # --- the system's own table of holidays and make-up days ------------------------------------------------------
 
-RELOAD_AFTER = timedelta(seconds=60)  # other processes' edits are seen within a minute
-_cached: dict[str, tuple[datetime, WorkCalendar]] = {}  # by database URL
+# Each change of the table counts this number up in the same transaction (a Counter row: key "calendar", year 0).
+# Every process keeps the table it loaded with the number it read then, and asks the database for the number
+# (one primary-key read) whenever it needs a calendar: an entry committed by another process is seen at once.
+VERSION_KEY = "calendar"
+_counter = table_of(Counter)
+# Built once: the version is read whenever a calendar is asked for (inside every fire).
+_VERSION = Prepared(sa.select(_counter.c.value).where(_counter.c.key == VERSION_KEY, _counter.c.year == 0))
+_cached: dict[str, tuple[int, WorkCalendar]] = {}  # by database URL: the version read, the calendar loaded
+_CHANGED = "zyz.calendar_changed"  # session.info: this transaction changed the table (not committed yet)
 
 
-def load_calendar(session) -> WorkCalendar:
+def calendar_version(session: Session) -> int:
+    """The number of the holiday table's last change (0: never changed)."""
+    found = _VERSION.fetch(session.connection(), {})
+    return int(found[0][0]) if found else 0
+
+
+def bump_calendar_version(session: Session) -> int:
+    """Count the table's version up inside the caller's transaction (the change and the number commit together)."""
+    dialect = sqlite if is_sqlite(session) else postgresql
+    statement = (dialect.insert(_counter).values(key=VERSION_KEY, year=0, value=1)
+                 .on_conflict_do_update(index_elements=["key", "year"], set_={"value": _counter.c.value + 1})
+                 .returning(_counter.c.value))
+    session.info[_CHANGED] = True
+    return int(session.connection().execute(statement).scalar_one())
+
+
+def load_calendar(session: Session) -> WorkCalendar:
     """The calendar with every year entered in the database."""
-    from sqlmodel import select
-
-    from workflow.core.models import CalendarDay, CalendarYear
-
     years = frozenset(session.exec(select(CalendarYear.year)).all())
     days = {d.day: d.is_workday for d in session.exec(select(CalendarDay)).all()} if years else {}
     return WorkCalendar(days, years)
 
 
-def calendar_for(session, now: datetime) -> WorkCalendar:
-    """The database calendar, reloaded when older than a minute (or after an edit in this process)."""
-    key = str(session.get_bind().url)
+def calendar_for(session: Session) -> WorkCalendar:
+    """The database calendar: the one loaded before while the table's version is unchanged, else loaded again.
+
+    The version is read before the table, so a change committed in between is loaded under the older number
+    and loaded once more on the next call, never the other way round. The transaction that changes the table
+    reads it uncached: should it roll back, its number would be given to another change.
+    """
+    if session.info.get(_CHANGED):
+        return load_calendar(session)
+    key = str(session.get_bind().engine.url)
+    version = calendar_version(session)
     found = _cached.get(key)
-    if found is None or not found[0] <= now < found[0] + RELOAD_AFTER:
-        found = (now, load_calendar(session))
+    if found is None or found[0] != version:
+        found = (version, load_calendar(session))
         _cached[key] = found
     return found[1]
 
 
 def invalidate_calendar() -> None:
+    """Forget every loaded table (a database emptied or restored under a running process)."""
     _cached.clear()
 
 

@@ -25,6 +25,11 @@ _CLOSE = Prepared(_table.update().where(_table.c.case_id == sa.bindparam("b_case
 _FIRED_REMINDERS = Prepared(sa.select(_table.c.name, _table.c.offset_days, _table.c.due_date).where(
     _table.c.case_id == sa.bindparam("b_case_id"), _table.c.kind == "reminder",
     _table.c.status == DeadlineStatus.fired.value))
+# What an earlier state's deadline of the case was counted from, when it fell on the date the case still holds.
+_COUNTED_BEFORE = Prepared(sa.select(_table.c.counted_from, _table.c.working_days).where(
+    _table.c.case_id == sa.bindparam("b_case_id"), _table.c.name == sa.bindparam("b_name"),
+    _table.c.kind == "expiry", _table.c.due_date == sa.bindparam("b_due_date"), _table.c.counted_from.is_not(None))
+    .order_by(_table.c.id.desc()).limit(1))
 
 
 def due_date_for(spec: DeadlineSpec, data: dict[str, Any], today: date,
@@ -52,6 +57,26 @@ def expiry_moment(due: date) -> datetime:
     return local_moment(due + timedelta(days=1))
 
 
+def reminder_moment(due: date, offset: int, calendar: WorkCalendar) -> datetime:
+    """A reminder `offset` working days before `due` goes out at 09:00 local time that day."""
+    return local_moment(calendar.working_days_before(due, offset), REMINDER_TIME)
+
+
+def count_again(row: Any, calendar: WorkCalendar) -> tuple[date, datetime, bool]:
+    """A deadline row's due date, moment and estimate flag as `calendar` counts them now.
+
+    A working-day count runs again from where it started; a fixed date (given by a person, or calendar days)
+    stays, and is no longer an estimate once its year is known.
+    """
+    if row.counted_from and row.working_days:
+        due, estimated = calendar.add_working_days(date.fromisoformat(row.counted_from), row.working_days)
+    else:
+        due = date.fromisoformat(row.due_date)
+        estimated = bool(row.is_estimated) and not calendar.knows(due.year)
+    at = expiry_moment(due) if row.kind == "expiry" else reminder_moment(due, row.offset_days or 0, calendar)
+    return due, at, estimated
+
+
 def plan_deadlines(session: Session, *, case_id: int | None, state: StateSpec, data: dict[str, Any],
                    now: datetime, calendar: WorkCalendar) -> list[dict[str, Any]]:
     """The rows for the deadlines `state` declares; a reminder already sent is not planned again.
@@ -66,19 +91,39 @@ def plan_deadlines(session: Session, *, case_id: int | None, state: StateSpec, d
     has_reminders = any(spec.reminders for spec in state.deadlines)
     already = _fired_reminders(session, case_id) if case_id is not None and has_reminders else set()
     for spec in state.deadlines:
+        counted_from, working_days = _counting_basis(session, case_id, spec, data, today)
         due, estimated = due_date_for(spec, data, today, calendar)
         if spec.field and not data.get(spec.field):
             data[spec.field] = due.isoformat()
         base = {"state": state.name, "name": spec.name, "due_date": due.isoformat(),  # case_id: at insert
-                "is_estimated": estimated, "status": DeadlineStatus.open.value, "created_at": now, "attempts": 0}
+                "is_estimated": estimated, "status": DeadlineStatus.open.value, "created_at": now,
+                "counted_from": counted_from, "working_days": working_days, "attempts": 0}
         rows.append({**base, "kind": "expiry", "trigger": spec.on_expiry, "offset_days": None,
                      "due_at": expiry_moment(due)})
         for offset in spec.reminders:
-            at = local_moment(calendar.working_days_before(due, offset), REMINDER_TIME)
+            at = reminder_moment(due, offset, calendar)
             if at <= now or (spec.name, offset, due.isoformat()) in already:
                 continue
             rows.append({**base, "kind": "reminder", "trigger": None, "offset_days": offset, "due_at": at})
     return rows
+
+
+def _counting_basis(session: Session, case_id: int | None, spec: DeadlineSpec, data: dict[str, Any],
+                    today: date) -> tuple[str | None, int | None]:
+    """What the due date is counted from, in working days: (start, days), or (None, None) for a fixed date.
+
+    A date held in a field of the case was counted when an earlier state found the field empty (the rows of
+    that state say so) or given by a person, and is then fixed; a count of calendar days is fixed too.
+    """
+    if spec.field and data.get(spec.field):
+        if case_id is None or not spec.working_days:
+            return None, None
+        found = _COUNTED_BEFORE.fetch(session.connection(), {"b_case_id": case_id, "b_name": spec.name,
+                                                             "b_due_date": str(data[spec.field])})
+        return (found[0][0], found[0][1]) if found else (None, None)
+    if spec.calendar_days or not spec.working_days:
+        return None, None
+    return today.isoformat(), spec.working_days
 
 
 def insert_deadlines(session: Session, case_id: int, rows: list[dict[str, Any]]) -> None:

@@ -118,7 +118,7 @@ def fire(
     comment = (comment or "").strip() or None
     ctx = FireContext(session=session, case=case, definition=definition, spec=spec, actor=actor, now=now,
                       payload=payload, comment=comment, data={**copy.deepcopy(case.data), **payload},
-                      calendar=calendar or calendar_for(session, now))
+                      calendar=calendar or calendar_for(session))
     reasons, mistyped = _field_reasons(spec, payload, comment)
     _add_guard_reasons(reasons, spec.guards, ctx, mistyped)
     if reasons:
@@ -283,7 +283,7 @@ def create_case(
                 title=title or f"{definition.label.zh}{' · ' + town.name if town else ''}",
                 data=data, created_by_id=actor.user_id, created_at=now, updated_at=now)
     ctx = FireContext(session=session, case=case, definition=definition, spec=definition.create, actor=actor,
-                      now=now, payload=data, comment=None, data=data, calendar=calendar or calendar_for(session, now))
+                      now=now, payload=data, comment=None, data=data, calendar=calendar or calendar_for(session))
     reasons, mistyped = _field_reasons(definition.create, data, None)
     _add_guard_reasons(reasons, definition.create.guards, ctx, mistyped)
     if reasons:

@@ -221,6 +221,11 @@ class Deadline(SQLModel, table=True):
     due_date: str | None = Field(default=None, max_length=10)  # the local date the deadline falls on
     due_at: datetime
     is_estimated: bool = False  # counted with weekends only: the year's holidays are not known
+    # A due date counted in working days keeps what it was counted from, so that it is counted again when a year's
+    # holidays are entered or changed (workflow.core.calendar_admin); both None: a date given by a person, or a
+    # count of calendar days, which no holiday moves. A reminder row carries its deadline's.
+    counted_from: str | None = Field(default=None, max_length=10)  # the local date the count started after
+    working_days: int | None = None
     status: str = Field(default=DeadlineStatus.open, max_length=10)
     claimed_at: datetime | None = None
     claimed_by: str | None = Field(default=None, max_length=64)

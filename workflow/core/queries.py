@@ -132,7 +132,7 @@ def deadline_badges(session: Session, case_ids: list[int], *, now: Any) -> dict[
 
     from workflow.core.calendar import calendar_for, local_date
 
-    calendar = calendar_for(session, now)
+    calendar = calendar_for(session)
     today = local_date(now)
     found = {}
     for case_id, rows in open_deadlines(session, case_ids).items():
