@@ -62,7 +62,7 @@ def test_values_the_statement_holds_itself_are_sent(db, make):
         conn = s.connection()
         row = {"case_id": case.id, "state": "x", "name": "d", "kind": "expiry", "trigger": "expire",
                "offset_days": None, "due_date": "2026-12-01", "due_at": MOMENT, "is_estimated": False,
-               "created_at": MOMENT}
+               "created_at": MOMENT, "attempts": 0}
         Prepared(_deadlines.insert()).execute_many(conn, [{**row, "status": "open"}, {**row, "status": "fired"}])
         close = Prepared(_deadlines.update().where(_deadlines.c.case_id == sa.bindparam("b_case"),
                                                    _deadlines.c.status == "open"))  # "open" is in the statement
