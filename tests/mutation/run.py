@@ -279,6 +279,11 @@ def run_one(name: str, module: dict, database: str, *, again: bool, children: in
         if again_names:
             print(f"== {name} on {database}: {len(again_names)} survivors again", flush=True)
             mutmut(workdir, "run", "--max-children", str(children), *again_names, env=env, capture=False)
+        # a change of the module's test files makes mutmut forget every result: run what it forgot as well
+        forgotten = [m.name for m in results(workdir, env) if m.status == "not checked" and _selected(m.name, patterns)]
+        if forgotten:
+            print(f"== {name} on {database}: {len(forgotten)} mutants whose results the new tests reset", flush=True)
+            mutmut(workdir, "run", "--max-children", str(children), *forgotten, env=env, capture=False)
     else:
         prepare(workdir, module)
         print(f"== {name} on {database}: {module['path']} against {' '.join(module['tests'])}", flush=True)
