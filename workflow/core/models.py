@@ -280,6 +280,46 @@ class Attachment(SQLModel, table=True):
     size: int
     uploaded_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     uploaded_at: datetime
+    # A file made from another attachment (the PDF of an issued .docx notice) names its source.
+    derived_from_id: int | None = Field(default=None, foreign_key="attachment.id", index=True)
+
+
+class DocumentTemplate(SQLModel, table=True):
+    """A version of an official document's template that the office uploaded (workflow.core.templates).
+
+    The file is stored like an attachment, by sha256. Of a template's versions at most one is active; with none
+    active, the template shipped in definitions/templates/ is used. Versions are never deleted."""
+
+    __tablename__ = "document_template"
+    __table_args__ = (sa.UniqueConstraint("name", "version", name="uq_document_template_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=40, index=True)
+    version: int
+    sha256: str = Field(max_length=64)
+    filename: str = Field(max_length=255)
+    size: int
+    active: bool = False
+    note: str = Field(default="", max_length=500)
+    uploaded_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    uploaded_at: datetime
+
+
+class NoticeReceipt(SQLModel, table=True):
+    """A notice addressed to a unit (a county) that the unit must acknowledge (签收) in the system."""
+
+    __tablename__ = "notice_receipt"
+    __table_args__ = (sa.UniqueConstraint("attachment_id", "unit_id", name="uq_notice_receipt_unit"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    attachment_id: int = Field(foreign_key="attachment.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="case_file.id", index=True)
+    issued_at: datetime
+    remind_date: date | None = None  # the working day after which an unacknowledged notice is reminded
+    reminded_at: datetime | None = None
+    acknowledged_at: datetime | None = Field(default=None, index=True)
+    acknowledged_by_id: int | None = Field(default=None, foreign_key="app_user.id")
 
 
 class Counter(SQLModel, table=True):
