@@ -99,8 +99,14 @@ def _load_notification_rules(path):
 
 
 # definitions/ files that are not process definitions, each with the loader the application uses
+def _load_documents(path):
+    from workflow.core.documents import load_catalog
+
+    return load_catalog(path).documents
+
+
 OTHER_LOADERS = {"registry.yaml": _load_tiers, "eligibility.yaml": _load_eligibility,
-                 "notifications.yaml": _load_notification_rules}
+                 "notifications.yaml": _load_notification_rules, "documents.yaml": _load_documents}
 
 
 @pytest.mark.parametrize("path", sorted(DEFINITIONS_DIR.glob("*.yaml")), ids=lambda p: p.name)

@@ -21,7 +21,8 @@ from workflow.core.errors import NotFound
 from workflow.core.models import Attachment, AuditEvent, Town
 from workflow.core.queries import registry_case
 from workflow.designation.documents import opinion_sheet_for
-from workflow.supervision.documents import criticism_notice, criticism_number
+from workflow.core.documents import catalog
+from workflow.supervision.documents import criticism_notice
 from workflow.towns.documents import attach_designation_notice, designation_notice
 
 APPLICATION = {"industry_category": "manufacturing", "leading_industry": "耐火材料", "main_products": "高铝砖",
@@ -47,7 +48,8 @@ def every_run_names_an_east_asian_font(content: bytes) -> bool:
     runs = [r for p in doc.paragraphs for r in p.runs]
     runs += [r for t in doc.tables for row in t.rows for c in row.cells for p in c.paragraphs for r in p.runs]
     fonts = [r._element.rPr.rFonts.get(qn("w:eastAsia")) if r._element.rPr is not None else None for r in runs]
-    return bool(runs) and all(f in ("仿宋", "黑体", "宋体") for f in fonts)
+    # GB/T 9704's fonts (their fallbacks are named in the font table)
+    return bool(runs) and all(f in ("仿宋_GB2312", "黑体", "方正小标宋简体", "宋体") for f in fonts)
 
 
 @pytest.fixture
@@ -161,6 +163,9 @@ def test_designation_attaches_the_notice_to_the_case_and_the_town(make, app, db,
     case = make.case("designation", state="publicity", town=town, by=county, data=dict(APPLICATION))
     with transaction(db) as s:
         fire(session=s, case_id=case.id, trigger="publicity_end", actor=Actor.system(), now=now)
+    assert reload(db, case.id).state == "notice_pending"  # the office previews the notice, then issues it
+    with transaction(db) as s:
+        fire(session=s, case_id=case.id, trigger="issue_notice", actor=make.actor(make.user("office")), now=now)
     designated = reload(db, case.id)
     assert designated.state == "designated"
     number = designated.data["designation_number"]
@@ -176,7 +181,10 @@ def test_designation_attaches_the_notice_to_the_case_and_the_town(make, app, db,
     assert "关于认定盂县梁家寨乡为市级专业镇的通知" in paragraphs
     assert "各县（区）人民政府，市直各单位：" in paragraphs
     assert "耐火材料（制造业）" in body and "2026年11月27日" in body and "2029年11月27日" in body
-    assert paragraphs[-2:] == ["阳泉市专业镇高质量发展领导小组", "2026年11月27日"]
+    assert paragraphs[-5:-3] == ["阳泉市专业镇高质量发展领导小组", "2026年11月27日"]
+    # 版记: copies and the office that printed it, with the date
+    assert paragraphs[-2] == "抄送：市委办公室，市人大常委会办公室，市政府办公室，市政协办公室。"
+    assert paragraphs[-1] == "阳泉市专业镇高质量发展领导小组办公室\t2026年11月27日印发"
     assert every_run_names_an_east_asian_font(content)
     doc = Document(io.BytesIO(content))
     assert str(doc.paragraphs[0].runs[0].font.color.rgb) == "FF0000"
@@ -213,7 +221,7 @@ def test_designation_notice_without_output_still_reads_well():
 
 
 def test_criticism_notice_names_county_town_order_deadline_and_facts():
-    number = criticism_number(2026, 3)
+    number = catalog().get("criticism_notice").number(2026, 3)
     assert number == "阳专镇通〔2026〕3号"
     content = criticism_notice(number=number, county="郊区", town="河底镇", order="《限期整改通知》（ZG-2026-0004）",
                                deadline=date(2026, 10, 30), facts="公共服务平台未按期建成。", issued=date(2026, 11, 27),

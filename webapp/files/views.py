@@ -3,7 +3,7 @@ from __future__ import annotations
 import io
 from types import SimpleNamespace
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -25,6 +25,7 @@ from workflow.core.attachments import (
 )
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Case
+from workflow.core.previews import has_preview, lines_of, preview_for, shown_by
 from workflow.designation.documents import opinion_sheet_for
 
 KIND_LABELS = {
@@ -32,6 +33,9 @@ KIND_LABELS = {
     "opinion_sheet": _l("Opinion sheet of the joint review"),
     "designation_notice": _l("Designation notice"),
     "criticism_notice": _l("Criticism notice"),
+    "criticism_draft": _l("Criticism notice (draft)"),
+    "rectification_notice": _l("Rectification notice"),
+    "publicity_announcement": _l("Public notice announcement"),
 }
 ACCEPT = ",".join(f".{ext}" for ext in ACCEPTED)
 
@@ -73,6 +77,38 @@ def download(attachment_id: int) -> ResponseReturnValue:
 def opinion_sheet(case_id: int) -> ResponseReturnValue:
     filename, content = opinion_sheet_for(session=db(), actor=actor(), case_id=case_id, now=utcnow())
     return send_docx(filename, content)
+
+
+@bp.route("/cases/<int:case_id>/preview")
+@login_required
+def preview(case_id: int) -> ResponseReturnValue:
+    """The notice the case is about to issue, as a draft: read it before the number is taken."""
+    draft = preview_for(session=db(), actor=actor(), case_id=case_id, now=utcnow())
+    case = db().get(Case, case_id)
+    return render_template("files/preview.html", case=case, draft=draft, lines=lines_of(draft.content))
+
+
+@bp.route("/cases/<int:case_id>/preview.docx")
+@login_required
+def preview_docx(case_id: int) -> ResponseReturnValue:
+    draft = preview_for(session=db(), actor=actor(), case_id=case_id, now=utcnow())
+    return send_docx(draft.filename, draft.content)
+
+
+@bp.app_template_global()
+def preview_url(case: Case) -> str | None:
+    """Where the draft of the notice `case` is about to issue can be read, when there is one for this user."""
+    return url_for("files.preview", case_id=case.id) if has_preview(actor(), case) else None
+
+
+@bp.app_template_global()
+def transition_preview(case: Case, spec: object) -> SimpleNamespace | None:
+    """The draft that the confirmation page of `spec` shows (the notice the step issues), if any."""
+    trigger = getattr(spec, "trigger", "")
+    if not (has_preview(actor(), case) and shown_by(case, trigger)):
+        return None
+    draft = preview_for(session=db(), actor=actor(), case_id=case.id, now=utcnow())  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    return SimpleNamespace(preview=draft, lines=lines_of(draft.content))
 
 
 @bp.app_template_global()

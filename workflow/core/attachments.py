@@ -243,12 +243,8 @@ def _place(temp: Path, root: Path, sha256: str) -> Path:
     return final
 
 
-def store_bytes(*, session: Session, actor: Actor, data: bytes, filename: str, content_type: str, kind: str,
-                now: datetime, case_id: int | None = None, town_id: int | None = None,
-                upload_dir: Path | str | None = None) -> Attachment:
-    """Store a document the system made (no upload checks) on a case, a town, or both."""
-    if case_id is None and town_id is None:
-        raise ValueError("an attachment belongs to a case or a town")
+def put_bytes(data: bytes, upload_dir: Path | str | None = None) -> str:
+    """Keep `data` in the store (once per content) and return its sha256; no row names it yet."""
     root = Path(upload_dir) if upload_dir is not None else upload_root()
     sha256 = hashlib.sha256(data).hexdigest()
     final = stored_path(root, sha256)
@@ -263,6 +259,16 @@ def store_bytes(*, session: Session, actor: Actor, data: bytes, filename: str, c
             _place(temp, root, sha256)
         finally:
             temp.unlink(missing_ok=True)
+    return sha256
+
+
+def store_bytes(*, session: Session, actor: Actor, data: bytes, filename: str, content_type: str, kind: str,
+                now: datetime, case_id: int | None = None, town_id: int | None = None,
+                upload_dir: Path | str | None = None) -> Attachment:
+    """Store a document the system made (no upload checks) on a case, a town, or both."""
+    if case_id is None and town_id is None:
+        raise ValueError("an attachment belongs to a case or a town")
+    sha256 = put_bytes(data, upload_dir)
     case = session.get(Case, case_id) if case_id is not None else None
     if case_id is not None and case is None:
         raise ValueError(f"no case {case_id}")

@@ -17,7 +17,7 @@ PROCESS_FILES = ("designation", "town", "inspection", "rectification")
 
 TOP_KEYS = {
     "key", "version", "label", "initial", "states", "transitions", "number_prefix", "description",
-    "create_roles", "create_accepts", "create_guards",
+    "create_roles", "create_accepts", "create_guards", "create_actions",
 }
 STATE_KEYS = {"label", "final", "deadlines", "actors", "description"}
 DEADLINE_KEYS = {"name", "working_days", "calendar_days", "field", "on_expiry", "reminders", "label", "remind"}
@@ -154,10 +154,14 @@ def parse_definition(text: str, filename: str) -> Definition:
     for g in create_guards:
         if g not in GUARDS:
             check.error("create_guards", f"unknown guard {g!r}")
-    # Starting a case is treated as a transition into the initial state, with its own fields and guards.
+    create_actions = check.names(raw.get("create_actions"), "create_actions")
+    for a in create_actions:
+        if a not in ACTIONS:
+            check.error("create_actions", f"unknown action {a!r}")
+    # Starting a case is treated as a transition into the initial state, with its own fields, guards and actions.
     create = TransitionSpec(
         trigger="create", label=Label("新建", "Create"), sources=(), dest=str(raw.get("initial")),
-        roles=frozenset(create_roles), guards=create_guards, actions=(), requires=(),
+        roles=frozenset(create_roles), guards=create_guards, actions=create_actions, requires=(),
         accepts=check.names(raw.get("create_accepts"), "create_accepts"), comment="none", confirm=False,
         system=False)
 

@@ -35,7 +35,7 @@ from workflow.core.definitions import Definition, TransitionSpec
 from workflow.core.errors import Conflict, Forbidden, InvalidInput, Unprocessable
 from workflow.core.models import Case, Counter, Role, Town
 from workflow.core.reasons import parse_date
-from workflow.core.registry import GUARDS
+from workflow.core.registry import ACTIONS, GUARDS
 
 MAX_COMMENT = 2000
 
@@ -297,9 +297,13 @@ def create_case(
     case.data = ctx.data
     session.add(case)
     session.flush()
+    for name in definition.create.actions:  # after the flush: an action may need the case's id
+        ACTIONS[name](ctx)
+    if definition.create.actions:
+        case.data = dict(ctx.data)  # a new object, so that what the actions wrote is saved
     audit.record(session, kind="case_created", now=now, actor=actor, case_id=case.id, county_id=county_id,
                  to_state=case.state, data={"definition": f"{definition.key}@{definition.version}",
-                                            "number": case.number, "data": case.data})
+                                            "number": case.number, "data": case.data, **ctx.audit_data})
     insert_deadlines(session, case.id, planned)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     _warn_estimates(session, planned, now)
     return case

@@ -172,6 +172,18 @@ def close_opinions(ctx: FireContext) -> None:
     attach_opinion_sheet(ctx.session, ctx.case, ctx.now, data=ctx.data)
 
 
+@action("announce_publicity")
+def announce_publicity(ctx: FireContext) -> None:
+    """The public notice starts: write its announcement, with the period the deadline will count."""
+    from workflow.core.deadlines import due_date_for
+    from workflow.designation.documents import attach_announcement
+
+    spec = next(d for d in ctx.definition.states["publicity"].deadlines if d.name == "publicity")
+    end, _ = due_date_for(spec, ctx.data, ctx.today, ctx.calendar)
+    attach_announcement(ctx.session, ctx.case, ctx.now, data=ctx.data, end=end,
+                        working_days=spec.working_days or 0)
+
+
 @guard("experts_valid")
 def experts_valid(ctx: FireContext) -> list[dict[str, Any]]:
     """A panel of named experts, each with a score from 0 to 100."""

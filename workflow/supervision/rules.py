@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import Session
 
 from workflow.core.access import MAX_ID
 from workflow.core.actors import Actor
+from workflow.core.calendar import local_moment
 from workflow.core.db import table_of
 from workflow.core.engine import FireContext
-from workflow.core.models import Attachment
+from workflow.core.models import Attachment, Case
+from workflow.core.previews import Preview, preview
 from workflow.core.reasons import due_date_reasons, parse_date, reason
 from workflow.core.registry import action, guard
 
@@ -215,23 +219,78 @@ def _order_names(ctx: FireContext) -> tuple[str, str]:
     return (town.name if town else ""), (county.name if county else "")
 
 
-def _notice(ctx: FireContext, number: str) -> bytes:
-    from workflow.supervision.documents import criticism_notice
+def _render(ctx: FireContext, name: str, fields: dict[str, Any], *, draft: bool = False) -> bytes:
+    from workflow.core.documents import render
+
+    return render(ctx.session, name, fields, issued=ctx.today, draft=draft)
+
+
+def _spec(name: str) -> Any:
+    from workflow.core.documents import catalog
+
+    return catalog().get(name)
+
+
+def _take_number(ctx: FireContext, name: str) -> str:
+    """The next number of document `name`'s series, taken in this transaction (a returned draft leaves no gap)."""
+    from workflow.core.engine import next_number
+
+    spec = _spec(name)
+    return spec.number(ctx.today.year, next_number(ctx.session, spec.counter, ctx.today.year))
+
+
+def _order_title(data: dict[str, Any], case_number: str) -> str:
+    """How the criticism cites the order: its 整改通知书 by number (older orders by their case number)."""
+    if data.get("notice_number"):
+        return f"《整改通知书》（{data['notice_number']}）"
+    return f"限期整改通知（{case_number}）"
+
+
+def rectification_notice_fields(ctx: FireContext, number: str) -> dict[str, Any]:
+    from workflow.supervision.documents import SOURCES, rectification_fields
 
     town, county = _order_names(ctx)
-    return criticism_notice(number=number, county=county, town=town, order=f"限期整改通知（{ctx.case.number}）",
+    source = SOURCES.get(str(ctx.data.get("source") or ""), "专业镇日常监督")
+    year = ctx.today.year
+    return rectification_fields(number=number, county=county, town=town, source=f"{year}年度{source}",
+                                problems=str(ctx.data.get("problem") or ""),
+                                deadline=parse_date(ctx.data.get("due_date")) or ctx.today,
+                                case_number=ctx.case.number, issued=ctx.today)
+
+
+@action("issue_rectification_notice")
+def issue_rectification_notice(ctx: FireContext) -> None:
+    """Number the 整改通知书 (its own series) and send it with the order, on the order and the town."""
+    from workflow.core.attachments import store_bytes
+
+    number = _take_number(ctx, "rectification_notice")
+    content = _render(ctx, "rectification_notice", rectification_notice_fields(ctx, number))
+    store_bytes(session=ctx.session, actor=ctx.actor, data=content, filename=f"整改通知书-{number}.docx",
+                content_type=DOCX, kind="rectification_notice", now=ctx.now, case_id=ctx.case.id,
+                town_id=ctx.case.town_id)
+    ctx.data["notice_number"] = number
+    ctx.audit_data["notice_number"] = number
+
+
+def criticism_notice_fields(ctx: FireContext, number: str) -> dict[str, Any]:
+    from workflow.supervision.documents import criticism_fields
+
+    town, county = _order_names(ctx)
+    return criticism_fields(number=number, county=county, town=town,
+                            order=_order_title(ctx.data, ctx.case.number),
                             deadline=parse_date(ctx.data.get("due_date")) or ctx.today,
                             facts=ctx.data["criticism"]["facts"], issued=ctx.today)
 
 
 @action("draft_criticism")
 def draft_criticism(ctx: FireContext) -> None:
-    """Keep the facts and attach a draft of the notice for the leader to approve."""
+    """Keep the facts and attach a draft of the notice (watermarked, not numbered) for the leader to approve."""
     from workflow.core.attachments import store_bytes
 
     ctx.data["criticism"] = {"facts": ctx.comment, "drafted_by": ctx.actor.name,
                              "drafted_at": ctx.now.isoformat(timespec="seconds")}
-    draft = _notice(ctx, f"阳专镇通〔{ctx.today.year}〕（待编号）")
+    draft = _render(ctx, "criticism_notice", criticism_notice_fields(ctx, _spec("criticism_notice").number(
+        ctx.today.year, None)), draft=True)
     store_bytes(session=ctx.session, actor=ctx.actor, data=draft, filename=f"通报批评（草稿）-{ctx.case.number}.docx",
                 content_type=DOCX, kind="criticism_draft", now=ctx.now, case_id=ctx.case.id)
 
@@ -240,11 +299,9 @@ def draft_criticism(ctx: FireContext) -> None:
 def issue_criticism(ctx: FireContext) -> None:
     """Number the notice, attach it to the order and the town; a second criticism in a cycle proposes revocation."""
     from workflow.core.attachments import store_bytes
-    from workflow.core.engine import next_number
-    from workflow.supervision.documents import criticism_number
 
-    number = criticism_number(ctx.today.year, next_number(ctx.session, "criticism", ctx.today.year))
-    notice = _notice(ctx, number)
+    number = _take_number(ctx, "criticism_notice")
+    notice = _render(ctx, "criticism_notice", criticism_notice_fields(ctx, number))
     store_bytes(session=ctx.session, actor=ctx.actor, data=notice, filename=f"{number}.docx", content_type=DOCX,
                 kind="criticism_notice", now=ctx.now, case_id=ctx.case.id, town_id=ctx.case.town_id)
     entry = {**ctx.data["criticism"], "number": number, "issued_date": ctx.today.isoformat(),
@@ -252,6 +309,24 @@ def issue_criticism(ctx: FireContext) -> None:
     ctx.data["criticisms"] = [*ctx.data.get("criticisms", []), entry]
     ctx.audit_data["notice_number"] = number
     _propose_revocation_if_repeated(ctx)
+
+
+@preview("rectification", states=("criticism_pending",), shown_by=("approve_criticism",))
+def criticism_draft(session: Session, case: Case, today: date) -> Preview:
+    """The criticism notice as the leader would issue it today, watermarked and with its number left blank."""
+    from workflow.core.calendar import calendar_for
+    from workflow.core.catalog import CATALOG
+
+    definition = CATALOG.get(case.definition_key, case.definition_version, session)
+    spec = next(t for t in definition.transitions if t.trigger == "approve_criticism")
+    ctx = FireContext(session=session, case=case, definition=definition, spec=spec, actor=Actor.system(),
+                      now=local_moment(today), payload={}, comment=None, data=dict(case.data),
+                      calendar=calendar_for(session))
+    document = _spec("criticism_notice")
+    content = _render(ctx, "criticism_notice", criticism_notice_fields(ctx, document.number(today.year, None)),
+                      draft=True)
+    return Preview(document="criticism_notice", label=document.label.zh,
+                   filename=f"通报批评（草稿）-{case.number}.docx", content=content)
 
 
 def _propose_revocation_if_repeated(ctx: FireContext) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
@@ -55,8 +55,12 @@ def create_town(*, session: Session, actor: Actor, name: str, county_id: int, no
     return town
 
 
-def designation_number(year: int, n: int) -> str:
-    return f"阳专镇〔{year}〕{n}号"
+def review_date(designated: date) -> date:
+    """When a town designated on `designated` is reviewed: the same day, a designation cycle later."""
+    try:
+        return designated.replace(year=designated.year + settings.designation_cycle_years)
+    except ValueError:  # 29 February
+        return designated.replace(year=designated.year + settings.designation_cycle_years, day=28)
 
 
 def designate(ctx: FireContext) -> None:
@@ -64,11 +68,11 @@ def designate(ctx: FireContext) -> None:
     from workflow.core.engine import fire, next_number
 
     today = local_date(ctx.now)
-    number = designation_number(today.year, next_number(ctx.session, "designation", today.year))
-    try:
-        review = today.replace(year=today.year + settings.designation_cycle_years)
-    except ValueError:  # 29 February
-        review = today.replace(year=today.year + settings.designation_cycle_years, day=28)
+    from workflow.core.documents import catalog
+
+    spec = catalog().get("designation_notice")
+    number = spec.number(today.year, next_number(ctx.session, spec.counter or "designation", today.year))
+    review = review_date(today)
     ctx.data.update({"designation_number": number, "designated_date": today.isoformat(),
                      "review_date": review.isoformat()})
     ctx.audit_data["designation_number"] = number

@@ -1,0 +1,166 @@
+"""The office's own versions of the document templates: uploaded, checked, kept, switched, never deleted.
+
+A template the office uploads must be a .docx that renders with the document's sample fields and uses no field
+the document does not have (workflow.core.documents.check_template); it becomes the next version and the one in
+use. Any earlier version, or the shipped template, can be put back in use. Every change is in the audit trail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+
+from sqlmodel import Session, col, func, select, update
+
+from workflow.core import audit
+from workflow.core.actors import Actor
+from workflow.core.attachments import MAX_SIZE, clean_filename, put_bytes, stored_path, upload_root
+from workflow.core.documents import TemplateProblem, catalog, check_template, shipped
+from workflow.core.errors import Forbidden, NotFound, Unprocessable
+from workflow.core.models import DocumentTemplate, Role
+
+MANAGING_ROLES = {Role.office}
+NOTE_MAX = 500
+
+
+@dataclass(frozen=True)
+class TemplateStatus:
+    """One document's template as the office sees it: what is in use and every version uploaded."""
+
+    name: str
+    label: str
+    in_use: DocumentTemplate | None  # None: the shipped template
+    versions: list[DocumentTemplate]
+
+
+@cache
+def shipped_key(name: str) -> str:
+    return hashlib.sha256(shipped(name)).hexdigest()
+
+
+def _active(session: Session, name: str) -> DocumentTemplate | None:
+    return session.exec(select(DocumentTemplate).where(DocumentTemplate.name == name,
+                                                       col(DocumentTemplate.active).is_(True))).first()
+
+
+def template_in_use(session: Session, name: str) -> tuple[bytes, str]:
+    """(the template of `name` in use, its sha256)."""
+    row = _active(session, name)
+    if row is None:
+        return shipped(name), shipped_key(name)
+    from workflow.core.documents import _compiled
+
+    if row.sha256 in _compiled:  # prepared already: the bytes are not read again
+        return _compiled[row.sha256].content, row.sha256
+    return stored_path(upload_root(), row.sha256).read_bytes(), row.sha256
+
+
+def _may_manage(actor: Actor) -> None:
+    if actor.role not in MANAGING_ROLES:
+        raise Forbidden("只有领导小组办公室可以管理文书模板。", "Only the office manages document templates.",
+                        code="role_not_allowed")
+
+
+def _known(name: str) -> None:
+    if name not in catalog().documents:
+        raise NotFound("没有这种文书。", "No such document.")
+
+
+def status(session: Session, actor: Actor) -> list[TemplateStatus]:
+    """Every document with its template in use and its versions, newest first."""
+    _may_manage(actor)
+    rows = session.exec(select(DocumentTemplate).order_by(DocumentTemplate.name,
+                                                          col(DocumentTemplate.version).desc())).all()
+    by_name: dict[str, list[DocumentTemplate]] = {}
+    for row in rows:
+        by_name.setdefault(row.name, []).append(row)
+    return [TemplateStatus(name=name, label=spec.label.zh, versions=by_name.get(name, []),
+                           in_use=next((r for r in by_name.get(name, []) if r.active), None))
+            for name, spec in catalog().documents.items()]
+
+
+def upload(session: Session, *, actor: Actor, name: str, filename: str | None, data: bytes, note: str,
+           now: datetime) -> DocumentTemplate:
+    """Check `data` as a template of `name`, keep it as the next version and put it in use."""
+    _may_manage(actor)
+    _known(name)
+    note = " ".join((note or "").split())
+    if not note:
+        raise Unprocessable("请说明本次修改的内容（如“更换红头”）。", "Say what was changed (e.g. 'new letterhead').",
+                            details=[{"field": "note", "zh": "必填", "en": "required"}])
+    if len(note) > NOTE_MAX:
+        raise Unprocessable(f"修改说明不能超过 {NOTE_MAX} 字。", f"The note is longer than {NOTE_MAX} characters.",
+                            details=[{"field": "note", "zh": "过长", "en": "too long"}])
+    display = clean_filename(filename)
+    if not display.lower().endswith(".docx"):
+        raise _refuse("请上传 Word 文档（.docx）。WPS 用户请“另存为”Word 文档（.docx）格式。",
+                      "Upload a Word document (.docx); in WPS, 'Save as' .docx.")
+    if not data:
+        raise _refuse("文件为空。", "The file is empty.")
+    if len(data) > MAX_SIZE:
+        raise _refuse("文件超过 20 MB。", "The file is larger than 20 MB.")
+    try:
+        check_template(name, data)
+    except TemplateProblem as exc:
+        raise _refuse(f"模板未通过检查：{exc.zh}", f"The template failed its check: {exc.en}") from None
+    sha256 = put_bytes(data)
+    version = (session.exec(select(func.max(DocumentTemplate.version))
+                            .where(DocumentTemplate.name == name)).one() or 0) + 1
+    session.exec(update(DocumentTemplate).where(col(DocumentTemplate.name) == name)
+                 .values(active=False))
+    row = DocumentTemplate(name=name, version=version, sha256=sha256, filename=display, size=len(data),
+                           active=True, note=note, uploaded_by_id=actor.user_id, uploaded_at=now)
+    session.add(row)
+    session.flush()
+    audit.record(session, kind="template_replaced", now=now, actor=actor,
+                 data={"document": name, "version": version, "sha256": sha256, "filename": display, "note": note})
+    return row
+
+
+def restore(session: Session, *, actor: Actor, name: str, version: int | None, now: datetime) -> None:
+    """Put version `version` of `name` back in use; None puts the shipped template back."""
+    _may_manage(actor)
+    _known(name)
+    row = None
+    if version is not None:
+        row = session.exec(select(DocumentTemplate).where(DocumentTemplate.name == name,
+                                                          DocumentTemplate.version == version)).first()
+        if row is None:
+            raise NotFound("该模板版本不存在。", "No such version of the template.")
+    before = _active(session, name)
+    session.exec(update(DocumentTemplate).where(col(DocumentTemplate.name) == name)
+                 .values(active=False))
+    if row is not None:
+        row.active = True
+        session.add(row)
+    session.flush()
+    audit.record(session, kind="template_restored", now=now, actor=actor,
+                 data={"document": name, "version": version, "previous": before.version if before else None})
+
+
+def download(session: Session, *, actor: Actor, name: str, version: int | None) -> tuple[str, bytes]:
+    """(file name, bytes) of a version of `name`'s template, or of the shipped one (version None)."""
+    _may_manage(actor)
+    _known(name)
+    if version is None:
+        return catalog().get(name).file, shipped(name)
+    row = session.exec(select(DocumentTemplate).where(DocumentTemplate.name == name,
+                                                      DocumentTemplate.version == version)).first()
+    if row is None:
+        raise NotFound("该模板版本不存在。", "No such version of the template.")
+    return f"{name}-v{version}.docx", stored_path(upload_root(), row.sha256).read_bytes()
+
+
+def sample(session: Session, *, actor: Actor, name: str, today: date) -> bytes:
+    """The template in use filled with the document's sample fields, as a draft: what the office checks."""
+    _may_manage(actor)
+    _known(name)
+    from workflow.core.documents import render
+
+    return render(session, name, dict(catalog().get(name).sample), issued=today, draft=True)
+
+
+def _refuse(zh: str, en: str) -> Unprocessable:
+    return Unprocessable(zh, en, code="invalid_template", details=[{"field": "file", "zh": zh, "en": en}])
