@@ -135,10 +135,15 @@ def test_designation_from_draft_to_designated(db, now, make, people, draft, comp
 
     later = now + timedelta(days=8)
     case = run(db, people["system"], draft.id, "publicity_end", later)
+    assert case.state == "notice_pending" and case.closed_at is None
+    assert "designation_number" not in case.data  # taken only when the office issues the notice
+    # 5 working days from Saturday 2026-12-05: 7 .. 11 December
+    assert ("notice_pending", "issue_notice", "expiry", None, "2026-12-11") in open_deadlines(db, draft.id)
+    case = run(db, office, draft.id, "issue_notice", later)
     assert case.state == "designated"
     assert case.closed_at == later
     assert case.data["designation_number"] == "阳专镇〔2026〕1号"
-    assert case.version == 10  # one per fire: nine fires
+    assert case.version == 11  # one per fire: ten fires
 
     with transaction(db) as s:
         record = registry_case(s, case.town_id)
@@ -151,7 +156,8 @@ def test_designation_from_draft_to_designated(db, now, make, people, draft, comp
         ("edit", "draft", "draft"), ("submit", "draft", "submitted"), ("accept", "submitted", "consultation"),
         ("record_opinion", "consultation", "consultation"), ("conclude", "consultation", "expert_review"),
         ("record_experts", "expert_review", "expert_review"), ("propose", "expert_review", "decision"),
-        ("approve", "decision", "publicity"), ("publicity_end", "publicity", "designated"),
+        ("approve", "decision", "publicity"), ("publicity_end", "publicity", "notice_pending"),
+        ("issue_notice", "notice_pending", "designated"),
     ]
 
 

@@ -16,12 +16,12 @@ from workflow.core import attachments
 from workflow.core.actors import Actor
 from workflow.core.attachments import stored_path
 from workflow.core.db import transaction
+from workflow.core.documents import catalog
 from workflow.core.engine import fire
 from workflow.core.errors import NotFound
 from workflow.core.models import Attachment, AuditEvent, Town
 from workflow.core.queries import registry_case
 from workflow.designation.documents import opinion_sheet_for
-from workflow.core.documents import catalog
 from workflow.supervision.documents import criticism_notice
 from workflow.towns.documents import attach_designation_notice, designation_notice
 
