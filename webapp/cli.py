@@ -320,12 +320,14 @@ def definitions_show(key: str) -> None:
 
 def scheduled_jobs(app: Flask) -> tuple[tuple[str, Callable[[], Any], dict[str, Any]], ...]:
     """The jobs besides the sweep (id, function, APScheduler trigger): the yearly inspection campaign (checked
-    daily and at start), the notification dispatcher (every ZYZ_NOTIFY_SECONDS) and the audit trail's anchor.
+    daily and at start), the notification dispatcher (every ZYZ_NOTIFY_SECONDS), the audit trail's anchor and the
+    PDF copies of issued notices (every ZYZ_PDF_SECONDS, so a notice has its PDF within about a minute).
     Each job reads the application's clock when it runs (the demo clock included); APScheduler itself wakes by the
     real time."""
     from notifications.dispatcher import job as dispatcher_job
     from notifications.settings import NotifySettings
     from workflow.core.calendar import LOCAL_TZ
+    from workflow.core.pdf import job as pdf_job
     from workflow.supervision.inspections import open_yearly_campaign
 
     sessions = app.extensions["zyz"]["sessions"]
@@ -342,6 +344,8 @@ def scheduled_jobs(app: Flask) -> tuple[tuple[str, Callable[[], Any], dict[str, 
     # The audit trail's daily anchor: asked every hour (and at start), written by the first run of each day.
     jobs += (("audit-anchor", lambda: _anchor(app, only_if_due=True),
               {"trigger": "cron", "minute": 7, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),)
+    jobs += (("notice-pdf", pdf_job(sessions, now),
+              {"trigger": "interval", "seconds": app.config["PDF_SECONDS"], "next_run_time": datetime.now(UTC)}),)
     return jobs
 
 
@@ -493,6 +497,28 @@ def deadlines_sweep(as_of: str | None) -> None:
     if result.incidents:
         click.echo("see: zyz incidents list", err=True)
     # the sweep did its job even when a step failed: that is an incident for a person, not a failed command
+
+
+@main.group("documents")
+def documents_group() -> None:
+    """Official documents: the PDF copies of issued notices."""
+
+
+@documents_group.command("pdf")
+@with_appcontext
+def documents_pdf() -> None:
+    """Make now the PDF of every issued notice that has none (the scheduler does it every ZYZ_PDF_SECONDS)."""
+    from workflow.core.pdf import UNAVAILABLE, make_pending
+
+    result = make_pending(_sessions(), clock=clock(), limit=None)
+    if result.is_unavailable:  # the notices stay available as .docx: a note, not a failure
+        click.echo(f"{UNAVAILABLE[0]} / {UNAVAILABLE[1]}")
+        return
+    click.echo(f"{result.made} PDF made, {len(result.failed)} failed")
+    for attachment_id, error in result.failed:
+        click.echo(f"  attachment #{attachment_id}: {error}", err=True)
+    if result.failed:
+        sys.exit(1)
 
 
 @main.group("incidents")

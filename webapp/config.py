@@ -47,6 +47,10 @@ def from_environment(instance_path: str) -> dict:
         "SWEEP_BATCH": int(env.get("ZYZ_SWEEP_BATCH", "50")),  # due rows claimed and committed together
         "INSPECTION_DATE": env.get("ZYZ_INSPECTION_DATE", "03-01"),  # MM-DD: the yearly campaign opens then
         "MAX_DUE_DAYS": _whole_number(env, "ZYZ_MAX_DUE_DAYS", MAX_DUE_DAYS),  # how far ahead a deadline may be set
+        # LibreOffice makes the PDF of each issued notice (workflow.core.pdf): its program, and how often the
+        # scheduler looks for notices without a PDF.
+        "SOFFICE": env.get("ZYZ_SOFFICE", ""),
+        "PDF_SECONDS": _whole_number(env, "ZYZ_PDF_SECONDS", 60),
         **_notification_settings(env),
         "SESSION_COOKIE_SECURE": env.get("ZYZ_HTTPS", "") == "1",
         "PASSWORD_POLICY": env.get("ZYZ_PASSWORD_POLICY", "mlps"),  # mlps | asvs (workflow.accounts.auth.PROFILES)

@@ -264,8 +264,9 @@ def put_bytes(data: bytes, upload_dir: Path | str | None = None) -> str:
 
 def store_bytes(*, session: Session, actor: Actor, data: bytes, filename: str, content_type: str, kind: str,
                 now: datetime, case_id: int | None = None, town_id: int | None = None,
-                upload_dir: Path | str | None = None) -> Attachment:
-    """Store a document the system made (no upload checks) on a case, a town, or both."""
+                upload_dir: Path | str | None = None, derived_from_id: int | None = None) -> Attachment:
+    """Store a document the system made (no upload checks) on a case, a town, or both; `derived_from_id` names
+    the attachment it was made from (the PDF of a notice)."""
     if case_id is None and town_id is None:
         raise ValueError("an attachment belongs to a case or a town")
     sha256 = put_bytes(data, upload_dir)
@@ -273,14 +274,15 @@ def store_bytes(*, session: Session, actor: Actor, data: bytes, filename: str, c
     if case_id is not None and case is None:
         raise ValueError(f"no case {case_id}")
     return _add(session, actor=actor, now=now, case=case, town_id=town_id, kind=kind, sha256=sha256,
-                filename=clean_filename(filename), content_type=content_type, size=len(data))
+                filename=clean_filename(filename), content_type=content_type, size=len(data),
+                derived_from_id=derived_from_id)
 
 
 def _add(session: Session, *, actor: Actor, now: datetime, case: Case | None, town_id: int | None, kind: str,
-         sha256: str, filename: str, content_type: str, size: int) -> Attachment:
+         sha256: str, filename: str, content_type: str, size: int, derived_from_id: int | None = None) -> Attachment:
     row = Attachment(case_id=case.id if case else None, town_id=town_id, kind=kind, sha256=sha256,
                      filename=filename, content_type=content_type, size=size, uploaded_by_id=actor.user_id,
-                     uploaded_at=now)
+                     uploaded_at=now, derived_from_id=derived_from_id)
     session.add(row)
     session.flush()
     county_id = case.county_id if case else None
@@ -289,7 +291,8 @@ def _add(session: Session, *, actor: Actor, now: datetime, case: Case | None, to
         county_id = town.county_id if town else None
     audit.record(session, kind="attachment_added", now=now, actor=actor, case_id=row.case_id, county_id=county_id,
                  data={"attachment_id": row.id, "filename": filename, "sha256": sha256, "size": size,
-                       "kind": kind, **({"town_id": town_id} if town_id is not None else {})})
+                       "kind": kind, **({"town_id": town_id} if town_id is not None else {}),
+                       **({"derived_from_id": derived_from_id} if derived_from_id is not None else {})})
     return row
 
 

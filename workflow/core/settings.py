@@ -13,6 +13,7 @@ class Settings:
     instance_path: str = "instance"
     upload_dir: str = ""  # empty: <instance_path>/files
     max_due_days: int = MAX_DUE_DAYS
+    soffice: str = ""  # LibreOffice's program (a path or a name on PATH); empty: soffice, else libreoffice
 
 
 settings = Settings()
