@@ -32,9 +32,9 @@ from workflow.core.settings import settings
 
 log = logging.getLogger(__name__)
 
-# The kinds of attachment that are issued notices and get a PDF (rectification_notice and publicity_announcement
-# join when they are issued); the PDF's kind is the notice's with PDF_SUFFIX.
-PDF_KINDS: tuple[str, ...] = ("designation_notice", "criticism_notice")
+# The kinds of attachment that are issued notices and get a PDF; the PDF's kind is the notice's with PDF_SUFFIX.
+PDF_KINDS: tuple[str, ...] = ("designation_notice", "criticism_notice", "rectification_notice",
+                              "publicity_announcement")
 PDF_SUFFIX = "_pdf"
 PDF_TYPE = "application/pdf"
 TIMEOUT = 120  # seconds for one conversion: a first start of LibreOffice on a busy machine takes a few

@@ -12,6 +12,7 @@ from datetime import date
 import pytest
 from docx import Document
 
+from workflow.core.definitions import DEFINITIONS_DIR
 from workflow.core.documents import (
     CatalogError,
     CompiledTemplate,
@@ -21,7 +22,6 @@ from workflow.core.documents import (
     load_catalog,
     render_shipped,
 )
-from workflow.core.definitions import DEFINITIONS_DIR
 
 ISSUED = date(2026, 11, 27)
 
@@ -51,9 +51,9 @@ def test_every_shipped_template_renders_its_sample_with_every_field_filled(name)
 def test_a_notice_carries_the_colophon_and_page_numbers_on_odd_and_even_pages(name):
     content = render_shipped(name, sample(name), issued=date(2026, 12, 3))
     xml = parts(content)
-    paragraphs = [p.text for p in Document(io.BytesIO(content)).paragraphs]
-    assert paragraphs[-2] == "抄送：" + catalog().common["cc"]
-    assert paragraphs[-1] == catalog().common["printed_by"] + "\t2026年12月3日印发"
+    doc = Document(io.BytesIO(content))
+    assert doc.paragraphs[-1].text == "抄送：" + catalog().common["cc"]
+    assert [c.text for c in doc.tables[-1].rows[0].cells] == [catalog().common["printed_by"], "2026年12月3日印发"]
     assert "<w:evenAndOddHeaders" in xml["word/settings.xml"]
     footers = [body for part, body in xml.items() if part.startswith("word/footer")]
     assert len(footers) == 2
