@@ -113,6 +113,7 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
         ("梁家寨乡", "盂县", "agriculture", "小杂粮、核桃"),
         ("路家村镇", "盂县", "agriculture", "香菇种植"),
         ("荫营镇", "郊区", "manufacturing", "装备制造"),
+        ("巨城镇", "平定县", "light_industry", "日用陶瓷"),
     ):
         towns[name] = create_town(session=session, actor=system, name=name, county_id=unit_id(session, county),
                                   now=earlier, industry_category=category, leading_industry=industry)
@@ -150,6 +151,16 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
     for trigger, who, payload in steps:
         fire(session=session, case_id=done.id, trigger=trigger, actor=act[who], now=earlier, payload=payload)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     fire(session=session, case_id=done.id, trigger="publicity_end", actor=system, now=earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    fire(session=session, case_id=done.id, trigger="issue_notice", actor=act["office"], now=earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+
+    # one whose public notice has just ended: the office reads the draft of its designation notice and issues it
+    pending = create_case(session=session, definition_key="designation", actor=act["county_pd"], now=earlier,
+                          town_id=towns["巨城镇"].id,
+                          data={**application, "industry_category": "light_industry", "leading_industry": "日用陶瓷",
+                                "output_yi": 4.1})
+    for trigger, who, payload in steps:
+        fire(session=session, case_id=pending.id, trigger=trigger, actor=act[who], now=earlier, payload=payload)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    fire(session=session, case_id=pending.id, trigger="publicity_end", actor=system, now=now - timedelta(days=1))  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
 
     # supervision: an inspection of the designated town with two findings, one of them now an order in progress,
     # and an older order that ran past its deadline
