@@ -10,7 +10,7 @@ from datetime import timedelta
 from docx import Document
 from sqlmodel import select
 
-from conftest import login, reload
+from conftest import csrf_token, login, reload
 from workflow.core.attachments import stored_path, upload_root
 from workflow.core.db import transaction
 from workflow.core.engine import fire
@@ -35,7 +35,8 @@ def test_every_order_goes_out_with_a_numbered_rectification_notice_to_its_county
         "problem": "公共服务平台未按计划建成运营。", "severity": "medium", "due_date": "2026-12-31"})
     second = make.case("rectification", town=make.town("荫营镇", county="郊区"), by=office,
                        data={"problem": "龙头企业培育不力。", "severity": "low"})
-    assert (first.data["notice_number"], second.data["notice_number"]) == ("阳专镇改〔2026〕1号", "阳专镇改〔2026〕2号")
+    numbers = (reload(db, first.id).data["notice_number"], reload(db, second.id).data["notice_number"])
+    assert numbers == ("阳专镇改〔2026〕1号", "阳专镇改〔2026〕2号")  # kept on the order
     row, body = notice_text(db, "rectification_notice", first.id)
     assert (row.town_id, row.filename) == (town.id, "整改通知书-阳专镇改〔2026〕1号.docx")
     assert "关于限期整改河底镇专业镇建设问题的通知" in body and "郊区人民政府：" in body
@@ -75,3 +76,34 @@ def test_the_criticism_cites_the_rectification_notice_and_the_leader_reads_it_as
         fire(session=s, case_id=order.id, trigger="approve_criticism", actor=make.actor(leader), now=now)
     _, issued = notice_text(db, "criticism_notice", order.id)
     assert "阳专镇通〔2026〕1号" in issued and "《整改通知书》（阳专镇改〔2026〕1号）" in issued
+
+
+def test_the_office_reads_the_rectification_notice_of_a_finding_before_it_orders_it(make, db, app, now):
+    office = make.user("office")
+    inspection = make.case("inspection", state="in_progress", town=make.town("河底镇", county="郊区"), by=office)
+    with transaction(db) as s:
+        fire(session=s, case_id=inspection.id, trigger="record_finding", actor=make.actor(office), now=now,
+             payload={"finding": {"text": "检验检测公共服务平台未运行。", "severity": "high"}})
+    version = reload(db, inspection.id).version
+    client = app.test_client()
+    login(client, office.username)
+    url = f"/cases/{inspection.id}/do/decide_finding"
+    form = client.get(url).get_data(as_text=True)
+    assert "预览将印发的文书（草稿）" in form
+    token = csrf_token(client, url)
+    fields = {"csrf_token": token, "expected_version": version, "finding_no": "1", "decision": "rectify",
+              "due_date": "2026-12-31", "preview": "1"}
+    page = client.post(url, data=fields).get_data(as_text=True)
+    for words in ("本步骤将印发的文书", "关于限期整改河底镇专业镇建设问题的通知", "阳专镇改〔2026〕　　号",
+                  "检验检测公共服务平台未运行。", "于2026年12月31日前完成整改"):
+        assert words in page
+    without = client.post(url, data={**fields, "decision": "no_action"}).get_data(as_text=True)
+    assert "按当前填写的内容，本步骤不印发文书。" in without
+    with transaction(db) as s:  # reading drafts changed nothing and took no number
+        assert s.exec(select(Counter).where(Counter.key == "rectification_notice")).first() is None
+    assert reload(db, inspection.id).version == version
+
+    done = client.post(url, data={k: v for k, v in fields.items() if k != "preview"})
+    assert done.status_code == 302
+    order_id = reload(db, inspection.id).data["findings"][0]["order_id"]
+    assert reload(db, order_id).data["notice_number"] == "阳专镇改〔2026〕1号"
