@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MAX_DUE_DAYS = 366  # a deadline a person sets lies at most this many days ahead (ZYZ_MAX_DUE_DAYS)
+FILE_GRACE_HOURS = 24  # an unreferenced stored file is swept once this old (ZYZ_FILE_GRACE_HOURS)
 
 
 @dataclass
@@ -13,6 +14,7 @@ class Settings:
     instance_path: str = "instance"
     upload_dir: str = ""  # empty: <instance_path>/files
     max_due_days: int = MAX_DUE_DAYS
+    file_grace_hours: int = FILE_GRACE_HOURS
 
 
 settings = Settings()
