@@ -80,7 +80,8 @@ def create_app(config: dict | None = None) -> Flask:
                              "policy": PROFILES[app.config["PASSWORD_POLICY"]], "clock": Clock(engine, app.config)}
     configure_workflow(designation_cycle_years=app.config["DESIGNATION_CYCLE_YEARS"],
                        instance_path=app.instance_path, upload_dir=app.config["UPLOAD_DIR"],
-                       max_due_days=app.config["MAX_DUE_DAYS"], soffice=app.config["SOFFICE"])
+                       max_due_days=app.config["MAX_DUE_DAYS"], soffice=app.config["SOFFICE"],
+                       file_grace_hours=app.config["FILE_GRACE_HOURS"])
 
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)

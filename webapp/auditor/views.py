@@ -51,6 +51,7 @@ KIND_LABELS = {
     "incident_recovered": _l("Incident resolved by the job's next run"),
     "reminder_skipped": _l("Reminder skipped (too late)"),
     "demo_clock_set": _l("Demo clock set"),
+    "files_swept": _l("Unreferenced files removed"),
 }
 
 

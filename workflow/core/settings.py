@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MAX_DUE_DAYS = 366  # a deadline a person sets lies at most this many days ahead (ZYZ_MAX_DUE_DAYS)
+FILE_GRACE_HOURS = 24  # an unreferenced stored file is swept once this old (ZYZ_FILE_GRACE_HOURS)
 
 
 @dataclass
@@ -14,6 +15,7 @@ class Settings:
     upload_dir: str = ""  # empty: <instance_path>/files
     max_due_days: int = MAX_DUE_DAYS
     soffice: str = ""  # LibreOffice's program (a path or a name on PATH); empty: soffice, else libreoffice
+    file_grace_hours: int = FILE_GRACE_HOURS
 
 
 settings = Settings()

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, func, select, update
 
 from workflow.core import audit
 from workflow.core.actors import Actor
-from workflow.core.attachments import MAX_SIZE, clean_filename, put_bytes, stored_path, upload_root
+from workflow.core.attachments import MAX_SIZE, clean_filename, store_file, stored_path, upload_root
 from workflow.core.documents import TemplateProblem, catalog, check_template, shipped
 from workflow.core.errors import Forbidden, NotFound, Unprocessable
 from workflow.core.models import DocumentTemplate, Role
@@ -105,7 +105,7 @@ def upload(session: Session, *, actor: Actor, name: str, filename: str | None, d
         check_template(name, data)
     except TemplateProblem as exc:
         raise _refuse(f"模板未通过检查：{exc.zh}", f"The template failed its check: {exc.en}") from None
-    sha256 = put_bytes(data)
+    sha256 = store_file(data)
     version = (session.exec(select(func.max(DocumentTemplate.version))
                             .where(DocumentTemplate.name == name)).one() or 0) + 1
     session.exec(update(DocumentTemplate).where(col(DocumentTemplate.name) == name)
