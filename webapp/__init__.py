@@ -80,7 +80,7 @@ def create_app(config: dict | None = None) -> Flask:
                              "policy": PROFILES[app.config["PASSWORD_POLICY"]], "clock": Clock(engine, app.config)}
     configure_workflow(designation_cycle_years=app.config["DESIGNATION_CYCLE_YEARS"],
                        instance_path=app.instance_path, upload_dir=app.config["UPLOAD_DIR"],
-                       max_due_days=app.config["MAX_DUE_DAYS"])
+                       max_due_days=app.config["MAX_DUE_DAYS"], receipt_days=app.config["RECEIPT_DAYS"])
 
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
@@ -99,7 +99,20 @@ def create_app(config: dict | None = None) -> Flask:
             if any("\x00" in value for _, values in source.lists() for value in values):
                 abort(400)
 
-    from webapp import admin, auth, cases, designation, errors, files, incidents, notify, supervision, templating, towns
+    from webapp import (
+        admin,
+        auth,
+        cases,
+        designation,
+        errors,
+        files,
+        incidents,
+        notify,
+        receipts,
+        supervision,
+        templating,
+        towns,
+    )
     from webapp.api import blueprint as api
     from webapp.auth import roles
 
@@ -115,6 +128,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(towns.bp)
     app.register_blueprint(supervision.bp)
     app.register_blueprint(incidents.bp)
+    app.register_blueprint(receipts.bp)
     app.register_blueprint(api.bp)
     from webapp import auditor
 

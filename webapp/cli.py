@@ -320,12 +320,14 @@ def definitions_show(key: str) -> None:
 
 def scheduled_jobs(app: Flask) -> tuple[tuple[str, Callable[[], Any], dict[str, Any]], ...]:
     """The jobs besides the sweep (id, function, APScheduler trigger): the yearly inspection campaign (checked
-    daily and at start), the notification dispatcher (every ZYZ_NOTIFY_SECONDS) and the audit trail's anchor.
+    daily and at start), the notification dispatcher (every ZYZ_NOTIFY_SECONDS), the audit trail's anchor and the
+    reminders of notices the counties have not acknowledged (hourly and at start).
     Each job reads the application's clock when it runs (the demo clock included); APScheduler itself wakes by the
     real time."""
     from notifications.dispatcher import job as dispatcher_job
     from notifications.settings import NotifySettings
     from workflow.core.calendar import LOCAL_TZ
+    from workflow.core.receipts import remind_due
     from workflow.supervision.inspections import open_yearly_campaign
 
     sessions = app.extensions["zyz"]["sessions"]
@@ -342,6 +344,14 @@ def scheduled_jobs(app: Flask) -> tuple[tuple[str, Callable[[], Any], dict[str, 
     # The audit trail's daily anchor: asked every hour (and at start), written by the first run of each day.
     jobs += (("audit-anchor", lambda: _anchor(app, only_if_due=True),
               {"trigger": "cron", "minute": 7, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),)
+
+    def receipt_reminders() -> None:
+        with transaction(sessions) as s:
+            remind_due(s, now=now())
+
+    # Notices not acknowledged in time: looked for every hour (and at start), reminded from 09:00 on a working day.
+    jobs += (("receipt-reminders", receipt_reminders,
+              {"trigger": "cron", "minute": 1, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),)
     return jobs
 
 

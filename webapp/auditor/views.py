@@ -50,6 +50,8 @@ KIND_LABELS = {
     "incident_recovered": _l("Incident resolved by the job's next run"),
     "reminder_skipped": _l("Reminder skipped (too late)"),
     "demo_clock_set": _l("Demo clock set"),
+    "receipt_expected": _l("Notice sent for acknowledgement"), "receipt_acknowledged": _l("Notice acknowledged"),
+    "receipt_reminded": _l("Unacknowledged notice reminded"),
 }
 
 

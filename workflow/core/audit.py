@@ -50,6 +50,7 @@ EVENT_KINDS = (
     "notification_preferences_changed", "deadline_failed", "search", "export", "integrity_check", "anchor_written",
     "archive", "incident_opened", "incident_retried", "incident_retry_failed", "incident_resolved",
     "incident_recovered", "reminder_skipped", "demo_clock_set", "deadline_recounted",
+    "receipt_expected", "receipt_acknowledged", "receipt_reminded",
 )
 
 _event_table = table_of(AuditEvent)

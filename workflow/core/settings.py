@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MAX_DUE_DAYS = 366  # a deadline a person sets lies at most this many days ahead (ZYZ_MAX_DUE_DAYS)
+RECEIPT_DAYS = 3  # working days a county has to acknowledge a notice before it is reminded (ZYZ_RECEIPT_DAYS)
 
 
 @dataclass
@@ -13,6 +14,7 @@ class Settings:
     instance_path: str = "instance"
     upload_dir: str = ""  # empty: <instance_path>/files
     max_due_days: int = MAX_DUE_DAYS
+    receipt_days: int = RECEIPT_DAYS
 
 
 settings = Settings()

@@ -241,12 +241,15 @@ def issue_criticism(ctx: FireContext) -> None:
     """Number the notice, attach it to the order and the town; a second criticism in a cycle proposes revocation."""
     from workflow.core.attachments import store_bytes
     from workflow.core.engine import next_number
+    from workflow.core.receipts import expect_receipt
     from workflow.supervision.documents import criticism_number
 
     number = criticism_number(ctx.today.year, next_number(ctx.session, "criticism", ctx.today.year))
     notice = _notice(ctx, number)
-    store_bytes(session=ctx.session, actor=ctx.actor, data=notice, filename=f"{number}.docx", content_type=DOCX,
-                kind="criticism_notice", now=ctx.now, case_id=ctx.case.id, town_id=ctx.case.town_id)
+    issued = store_bytes(session=ctx.session, actor=ctx.actor, data=notice, filename=f"{number}.docx",
+                         content_type=DOCX, kind="criticism_notice", now=ctx.now, case_id=ctx.case.id,
+                         town_id=ctx.case.town_id)
+    expect_receipt(ctx.session, attachment=issued, unit_id=ctx.case.county_id, now=ctx.now, calendar=ctx.calendar)
     entry = {**ctx.data["criticism"], "number": number, "issued_date": ctx.today.isoformat(),
              "approved_by": ctx.actor.name, "due_date": ctx.data.get("due_date")}
     ctx.data["criticisms"] = [*ctx.data.get("criticisms", []), entry]

@@ -25,6 +25,7 @@ from workflow.core.documents import (
     to_bytes,
 )
 from workflow.core.models import Attachment, Case
+from workflow.core.receipts import expect_receipt
 
 
 def designation_notice(*, number: str, town: str, county: str, industry: str, designated: date, review: date,
@@ -60,6 +61,8 @@ def attach_designation_notice(session: Session, case: Case, now: datetime, *,
         number=data["designation_number"], town=town, county=county, industry=industry_text(data),
         designated=date.fromisoformat(data["designated_date"]), review=date.fromisoformat(data["review_date"]),
         output_yi=number_or_none(data.get("output_yi")))
-    return store_bytes(session=session, actor=Actor.system(), data=content,
-                       filename=f"认定通知-{data['designation_number']}.docx", content_type=DOCX,
-                       kind="designation_notice", now=now, case_id=case.id, town_id=case.town_id)
+    notice = store_bytes(session=session, actor=Actor.system(), data=content,
+                         filename=f"认定通知-{data['designation_number']}.docx", content_type=DOCX,
+                         kind="designation_notice", now=now, case_id=case.id, town_id=case.town_id)
+    expect_receipt(session, attachment=notice, unit_id=case.county_id, now=now)  # the town's county signs for it
+    return notice
