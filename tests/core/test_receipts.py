@@ -305,16 +305,37 @@ def test_a_notice_due_on_a_friday_is_reminded_on_monday_morning_and_not_once_sig
 
 
 def test_two_schedulers_reminding_at_once_send_each_reminder_once(db, make):
+    """The first marks the receipt reminded in the UPDATE that finds it; the second, running meanwhile, waits for
+    the first to commit (a row lock on PostgreSQL, the write lock on SQLite) and then finds nothing to send."""
+    import threading
+
     _notice(db, make, at=local(date(2026, 11, 27)))
     make.user("county", county="盂县", email="c@yx.gov.cn")
     due = local(date(2026, 12, 3), 10)
-    with transaction(db) as first, transaction(db) as second:
-        counts = [receipts.remind_due(first, now=due)]
-        first.commit()
-        counts.append(receipts.remind_due(second, now=due))
-    assert counts == [1, 0]
+    counts: dict[str, int] = {}
+    first_found = threading.Event()
+
+    def first() -> None:
+        with transaction(db) as s:
+            counts["first"] = receipts.remind_due(s, now=due)
+            first_found.set()
+            time.sleep(0.5)  # still holding what it wrote
+
+    def second() -> None:
+        first_found.wait(10)
+        with transaction(db) as s:
+            counts["second"] = receipts.remind_due(s, now=due)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert counts == {"first": 1, "second": 0}
     with transaction(db) as s:
         assert s.exec(select(sa.func.count()).select_from(OutboxMessage)).one() == 1
+        assert s.exec(select(sa.func.count()).select_from(Notification)
+                      .where(Notification.kind == "receipt_reminder")).one() == 1
 
 
 def test_the_scheduler_reminds_the_county_by_itself(app, db, make, tmp_path):
