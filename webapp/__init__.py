@@ -81,7 +81,8 @@ def create_app(config: dict | None = None) -> Flask:
     configure_workflow(designation_cycle_years=app.config["DESIGNATION_CYCLE_YEARS"],
                        instance_path=app.instance_path, upload_dir=app.config["UPLOAD_DIR"],
                        max_due_days=app.config["MAX_DUE_DAYS"], soffice=app.config["SOFFICE"],
-                       file_grace_hours=app.config["FILE_GRACE_HOURS"])
+                       file_grace_hours=app.config["FILE_GRACE_HOURS"],
+                       receipt_days=app.config["RECEIPT_DAYS"])
 
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
@@ -100,7 +101,20 @@ def create_app(config: dict | None = None) -> Flask:
             if any("\x00" in value for _, values in source.lists() for value in values):
                 abort(400)
 
-    from webapp import admin, auth, cases, designation, errors, files, incidents, notify, supervision, templating, towns
+    from webapp import (
+        admin,
+        auth,
+        cases,
+        designation,
+        errors,
+        files,
+        incidents,
+        notify,
+        receipts,
+        supervision,
+        templating,
+        towns,
+    )
     from webapp.api import blueprint as api
     from webapp.auth import roles
 
@@ -116,6 +130,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(towns.bp)
     app.register_blueprint(supervision.bp)
     app.register_blueprint(incidents.bp)
+    app.register_blueprint(receipts.bp)
     app.register_blueprint(api.bp)
     from webapp import auditor
 

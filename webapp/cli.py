@@ -322,7 +322,8 @@ def scheduled_jobs(app: Flask) -> tuple[tuple[str, Callable[[], Any], dict[str, 
     """The jobs besides the sweep (id, function, APScheduler trigger): the yearly inspection campaign (checked
     daily and at start), the notification dispatcher (every ZYZ_NOTIFY_SECONDS), the audit trail's anchor and the
     PDF copies of issued notices (every ZYZ_PDF_SECONDS, so a notice has its PDF within about a minute), and the
-    sweep of stored files no row names (daily and at start).
+    sweep of stored files no row names (daily and at start), and the reminders of notices the counties have not
+    acknowledged (hourly and at start).
     Each job reads the application's clock when it runs (the demo clock included); APScheduler itself wakes by the
     real time."""
     from notifications.dispatcher import job as dispatcher_job
@@ -330,6 +331,7 @@ def scheduled_jobs(app: Flask) -> tuple[tuple[str, Callable[[], Any], dict[str, 
     from workflow.core.calendar import LOCAL_TZ
     from workflow.core.filesweep import sweep_files
     from workflow.core.pdf import job as pdf_job
+    from workflow.core.receipts import remind_due
     from workflow.supervision.inspections import open_yearly_campaign
 
     sessions = app.extensions["zyz"]["sessions"]
@@ -350,6 +352,14 @@ def scheduled_jobs(app: Flask) -> tuple[tuple[str, Callable[[], Any], dict[str, 
               {"trigger": "interval", "seconds": app.config["PDF_SECONDS"], "next_run_time": datetime.now(UTC)}),)
     jobs += (("file-sweep", lambda: sweep_files(sessions, now=now()),
               {"trigger": "cron", "hour": 3, "minute": 40, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),)
+
+    def receipt_reminders() -> None:
+        with transaction(sessions) as s:
+            remind_due(s, now=now())
+
+    # Notices not acknowledged in time: looked for every hour (and at start), reminded from 09:00 on a working day.
+    jobs += (("receipt-reminders", receipt_reminders,
+              {"trigger": "cron", "minute": 1, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),)
     return jobs
 
 

@@ -52,6 +52,8 @@ KIND_LABELS = {
     "reminder_skipped": _l("Reminder skipped (too late)"),
     "demo_clock_set": _l("Demo clock set"),
     "files_swept": _l("Unreferenced files removed"),
+    "receipt_expected": _l("Notice sent for acknowledgement"), "receipt_acknowledged": _l("Notice acknowledged"),
+    "receipt_reminded": _l("Unacknowledged notice reminded"),
 }
 
 

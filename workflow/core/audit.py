@@ -52,6 +52,7 @@ EVENT_KINDS = (
     "incident_recovered", "reminder_skipped", "demo_clock_set", "deadline_recounted",
     "template_replaced", "template_restored",
     "files_swept",
+    "receipt_expected", "receipt_acknowledged", "receipt_reminded",
 )
 
 _event_table = table_of(AuditEvent)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 MAX_DUE_DAYS = 366  # a deadline a person sets lies at most this many days ahead (ZYZ_MAX_DUE_DAYS)
 FILE_GRACE_HOURS = 24  # an unreferenced stored file is swept once this old (ZYZ_FILE_GRACE_HOURS)
+RECEIPT_DAYS = 3  # working days a county has to acknowledge a notice before it is reminded (ZYZ_RECEIPT_DAYS)
 
 
 @dataclass
@@ -16,6 +17,7 @@ class Settings:
     max_due_days: int = MAX_DUE_DAYS
     soffice: str = ""  # LibreOffice's program (a path or a name on PATH); empty: soffice, else libreoffice
     file_grace_hours: int = FILE_GRACE_HOURS
+    receipt_days: int = RECEIPT_DAYS
 
 
 settings = Settings()

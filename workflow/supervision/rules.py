@@ -264,14 +264,17 @@ def rectification_notice_fields(ctx: FireContext, number: str) -> dict[str, Any]
 
 @action("issue_rectification_notice")
 def issue_rectification_notice(ctx: FireContext) -> None:
-    """Number the 整改通知书 (its own series) and send it with the order, on the order and the town."""
+    """Number the 整改通知书 (its own series) and send it with the order, on the order and the town; the county
+    acknowledges it (签收)."""
     from workflow.core.attachments import store_bytes
+    from workflow.core.receipts import expect_receipt
 
     number = _take_number(ctx, "rectification_notice")
     content = _render(ctx, "rectification_notice", rectification_notice_fields(ctx, number))
-    store_bytes(session=ctx.session, actor=ctx.actor, data=content, filename=f"整改通知书-{number}.docx",
-                content_type=DOCX, kind="rectification_notice", now=ctx.now, case_id=ctx.case.id,
-                town_id=ctx.case.town_id)
+    notice = store_bytes(session=ctx.session, actor=ctx.actor, data=content, filename=f"整改通知书-{number}.docx",
+                         content_type=DOCX, kind="rectification_notice", now=ctx.now, case_id=ctx.case.id,
+                         town_id=ctx.case.town_id)
+    expect_receipt(ctx.session, attachment=notice, unit_id=ctx.case.county_id, now=ctx.now, calendar=ctx.calendar)
     ctx.data["notice_number"] = number
     ctx.audit_data["notice_number"] = number
 
@@ -303,11 +306,14 @@ def draft_criticism(ctx: FireContext) -> None:
 def issue_criticism(ctx: FireContext) -> None:
     """Number the notice, attach it to the order and the town; a second criticism in a cycle proposes revocation."""
     from workflow.core.attachments import store_bytes
+    from workflow.core.receipts import expect_receipt
 
     number = _take_number(ctx, "criticism_notice")
     notice = _render(ctx, "criticism_notice", criticism_notice_fields(ctx, number))
-    store_bytes(session=ctx.session, actor=ctx.actor, data=notice, filename=f"{number}.docx", content_type=DOCX,
-                kind="criticism_notice", now=ctx.now, case_id=ctx.case.id, town_id=ctx.case.town_id)
+    issued = store_bytes(session=ctx.session, actor=ctx.actor, data=notice, filename=f"{number}.docx",
+                         content_type=DOCX, kind="criticism_notice", now=ctx.now, case_id=ctx.case.id,
+                         town_id=ctx.case.town_id)
+    expect_receipt(ctx.session, attachment=issued, unit_id=ctx.case.county_id, now=ctx.now, calendar=ctx.calendar)
     entry = {**ctx.data["criticism"], "number": number, "issued_date": ctx.today.isoformat(),
              "approved_by": ctx.actor.name, "due_date": ctx.data.get("due_date")}
     ctx.data["criticisms"] = [*ctx.data.get("criticisms", []), entry]
