@@ -42,7 +42,7 @@ def _receipts(db) -> list[NoticeReceipt]:
 
 def _notice(db, make, *, county: str = "盂县", at: datetime | None = None, name: str = "通知") -> NoticeReceipt:
     """A notice on a case of `county`, expected to be acknowledged by that county."""
-    case = make.case("rectification", county=county, by=make.user("office"), data={"problem": "台账不全"})
+    case = make.case("inspection", county=county, by=make.user("office"))  # a case that issues no notice itself
     with transaction(db) as s:
         notice = store_bytes(session=s, actor=Actor.system(), data=PDF + name.encode(), filename=f"{name}.pdf",
                              content_type="application/pdf", kind="criticism_notice", now=at or make.now,
@@ -64,9 +64,10 @@ def days():
 def test_the_designation_notice_is_to_be_acknowledged_by_the_towns_county(db, make, now):
     county = make.user("county", county="平定县")
     town = make.town("娘子关镇", county="平定县")
-    case = make.case("designation", state="publicity", by=county, town=town, data=REVIEWED)
+    case = make.case("designation", state="notice_pending", by=county, town=town, data=REVIEWED)
+    office = make.actor(make.user("office"))
     with transaction(db) as s:
-        fire(session=s, case_id=case.id, trigger="publicity_end", actor=Actor.system(), now=now)
+        fire(session=s, case_id=case.id, trigger="issue_notice", actor=office, now=now)
     [receipt] = _receipts(db)
     assert (receipt.case_id, receipt.unit_id, receipt.issued_at) == (case.id, case.county_id, now)
     # issued on Friday 27 November 2026: three working days are Monday to Wednesday
@@ -82,11 +83,16 @@ def test_the_criticism_notice_is_to_be_acknowledged_by_the_orders_county(db, mak
     order = make.case("rectification", state="overdue", county="郊区", by=office, data={"problem": "未整改"})
     with transaction(db) as s:
         fire(session=s, case_id=order.id, trigger="criticise", actor=make.actor(office), now=now, comment="逾期")
-    assert _receipts(db) == []  # the draft is nobody's to sign
+    [order_notice] = _receipts(db)  # the 整改通知书 that went out with the order; the draft is nobody's to sign
     with transaction(db) as s:
         fire(session=s, case_id=order.id, trigger="approve_criticism", actor=make.actor(leader), now=now)
         county = s.exec(select(Unit).where(Unit.name == "郊区")).one()
-    [receipt] = _receipts(db)
+    rows = _receipts(db)
+    with transaction(db) as s:
+        kinds = {r.id: s.get(Attachment, r.attachment_id).kind for r in rows}
+    assert sorted(kinds.values()) == ["criticism_notice", "rectification_notice"]
+    assert kinds[order_notice.id] == "rectification_notice"
+    receipt = next(r for r in _receipts(db) if r.id != order_notice.id)
     assert (receipt.case_id, receipt.unit_id) == (order.id, county.id)
     assert reload(db, order.id).state == "criticised"
 

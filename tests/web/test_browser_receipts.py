@@ -1,5 +1,6 @@
-"""签收 in Debian's Chromium: the county finds the designation notice waiting in its menu, opens it from the case page,
-confirms that it has received it and acknowledges it; the office then sees it signed on "签收情况"."""
+"""A notice from its draft to its 签收, in Debian's Chromium: the office reads the draft of the designation notice and
+issues it; the county finds it waiting in its menu, opens it from the case page, confirms that it has received it and
+acknowledges it; the office then sees it signed on "签收情况"."""
 
 from __future__ import annotations
 
@@ -10,10 +11,7 @@ import time_machine
 from playwright.sync_api import expect
 
 from conftest import ARTIFACTS, COMPLETE_APPLICATION, PASSWORD
-from workflow.core.actors import Actor
 from workflow.core.calendar import LOCAL_TZ
-from workflow.core.db import transaction
-from workflow.core.engine import fire
 
 pytestmark = pytest.mark.browser
 ISSUED = datetime(2026, 11, 27, 10, tzinfo=LOCAL_TZ).astimezone(UTC)
@@ -37,10 +35,24 @@ def test_the_county_acknowledges_the_designation_notice_and_the_office_sees_it(d
     make.now = ISSUED
     clerk = make.user("county", county="盂县", username="yx_clerk")
     make.user("office", username="office_zhang")
-    case = make.case("designation", state="publicity", town=make.town("东风镇", county="盂县"), by=clerk,
+    case = make.case("designation", state="notice_pending", town=make.town("东风镇", county="盂县"), by=clerk,
                      data=REVIEWED)
-    with transaction(db) as s:
-        fire(session=s, case_id=case.id, trigger="publicity_end", actor=Actor.system(), now=ISSUED)
+
+    with time_machine.travel(ISSUED, tick=True):
+        context, page = _login(browser, live_server, "office_zhang")
+        try:  # the draft first (no number yet), then the step that numbers and issues it
+            page.goto(f"{live_server}/cases/{case.id}")
+            page.get_by_role("link", name="查看本案件待印发文书的草稿").click()
+            expect(page.locator(".paper")).to_contain_text("阳专镇〔2026〕　　号")
+            page.goto(f"{live_server}/cases/{case.id}")
+            page.locator("ul.actions").get_by_role("link", name="编号并印发认定通知").click()
+            expect(page.locator(".paper")).to_contain_text("关于认定盂县东风镇为市级专业镇的通知")
+            page.check("input[name=confirmed]")
+            page.locator("main form button[type=submit]").last.click()
+            expect(page.locator(".flash.success")).to_contain_text("编号并印发认定通知")
+            expect(page.locator("body")).to_contain_text("阳专镇〔2026〕1号")
+        finally:
+            context.close()
 
     with time_machine.travel(NEXT_MONDAY, tick=True):
         context, page = _login(browser, live_server, "yx_clerk")

@@ -33,10 +33,11 @@ def text(response) -> str:
 def _designate(db, make, *, county: str, town: str):
     """A designated town: its designation notice waits for the county's acknowledgement."""
     clerk = make.user("county", county=county)
-    case = make.case("designation", state="publicity", county=county, town=make.town(town, county=county),
+    case = make.case("designation", state="notice_pending", county=county, town=make.town(town, county=county),
                      by=clerk, data=REVIEWED)
+    office = make.actor(make.user("office"))
     with transaction(db) as s:
-        fire(session=s, case_id=case.id, trigger="publicity_end", actor=Actor.system(), now=ISSUED)
+        fire(session=s, case_id=case.id, trigger="issue_notice", actor=office, now=ISSUED)
         receipt = s.exec(select(NoticeReceipt).where(NoticeReceipt.case_id == case.id)).one()
     return case, receipt, clerk
 
