@@ -119,6 +119,12 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("designation.eligibility_preview", "POST"): business(200),
     ("files.download", "GET"): case_page(),
     ("files.opinion_sheet", "GET"): case_page(),
+    # the draft of the notice a case is about to issue: the world's case issues none in its state (404 for all who
+    # see it; tests/designation/test_notices_issued.py shows the office and the leader a draft, the county none)
+    ("files.preview", "GET"): case_page(county=(404, 404, 404), office=(404, 404, 404), member=(404, 404, 404),
+                                        leader=(404, 404, 404)),
+    ("files.preview_docx", "GET"): case_page(county=(404, 404, 404), office=(404, 404, 404),
+                                             member=(404, 404, 404), leader=(404, 404, 404)),
     ("files.upload", "POST"): case_page(county=(302, 404, 404), office=(302, 302, 404), member=(302, 404, 404),
                                         leader=(403, 403, 404)),  # no file: back to the case with a message
     ("towns.index", "GET"): business(200),

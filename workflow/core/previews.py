@@ -21,7 +21,7 @@ from sqlmodel import Session
 from workflow.core.access import get_case
 from workflow.core.actors import Actor
 from workflow.core.calendar import local_date
-from workflow.core.errors import NotFound
+from workflow.core.errors import NotFound, not_found_case
 from workflow.core.models import Case, Role
 
 PREVIEW_ROLES = {Role.office, Role.leader}
@@ -69,8 +69,8 @@ def shown_by(case: Case, trigger: str) -> bool:
 def preview_for(*, session: Session, actor: Actor, case_id: int, now: datetime) -> Preview:
     """The draft of the notice case `case_id` is about to issue; NotFound when there is none for `actor`."""
     case = get_case(session, actor, case_id)
-    if not has_preview(actor, case):
-        raise NotFound("该案件当前没有待印发的文书草稿。", "This case has no draft notice to preview now.")
+    if not has_preview(actor, case):  # answered like a case not seen: the link is shown only when there is one
+        raise not_found_case()
     return PREVIEWS[(case.definition_key, case.state)](session, case, local_date(now))
 
 
