@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from conftest import reload
 from workflow.core.actors import Actor
-from workflow.core.catalog import CATALOG
 from workflow.core.calendar import DEFAULT_CALENDAR, WorkCalendar, local_date, local_moment
+from workflow.core.catalog import CATALOG
 from workflow.core.db import transaction
 from workflow.core.deadlines import due_date_for, plan_deadlines
 from workflow.core.definitions import DeadlineSpec, Label, StateSpec, parse_definition

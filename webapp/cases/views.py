@@ -25,8 +25,8 @@ from workflow.core.errors import WorkflowError
 from workflow.core.models import Case, Town, Unit, UnitKind
 from workflow.core.previews import form_preview_for, has_form_preview, lines_of
 from workflow.core.queries import (
-    case_events,
     case_deadlines,
+    case_events,
     case_list,
     deadline_badges,
     inbox,

@@ -91,7 +91,7 @@ def urgency_due(catalog: Catalog = CATALOG) -> sa.ColumnElement[Any]:
     passed_due = (sa.select(sa.func.max(dl.c.due_date)).where(
         dl.c.case_id == Case.id, dl.c.kind == "expiry", dl.c.status == DeadlineStatus.fired.value,
         dl.c.trigger.is_not(None)).correlate(Case).scalar_subquery())
-    in_passed = [sa.and_(Case.definition_key == key, Case.state.in_(sorted(states)))  # type: ignore[attr-defined]  # SQLModel types a column as its Python value, not a SQL expression
+    in_passed = [sa.and_(Case.definition_key == key, Case.state.in_(sorted(states)))  # type: ignore[arg-type,attr-defined]  # SQLModel types a column as its Python value, not a SQL expression
                  for key, states in passed_states(catalog).items()]
     if not in_passed:
         return open_due
@@ -198,7 +198,7 @@ def passed_deadlines(session: Session, case_ids: list[int]) -> dict[int, Deadlin
     for row in session.exec(select(Deadline).where(
             Deadline.case_id.in_([c.id for c in waiting]), Deadline.kind == "expiry",  # type: ignore[attr-defined]  # SQLModel types a column as its Python value, not a SQL expression
             Deadline.status == DeadlineStatus.fired.value, Deadline.trigger.is_not(None))  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
-            .order_by(Deadline.due_date)):  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
+            .order_by(Deadline.due_date)):
         found[row.case_id] = row  # the latest one wins
     return found
 
@@ -279,6 +279,8 @@ def case_deadlines(session: Session, case: Case, *, now: Any, catalog: Catalog =
     today = local_date(now)
     found = []
     for row in rows:
+        if not row.due_date:
+            continue
         state = definition.states.get(row.state)
         spec = next((d for d in state.deadlines if d.name == row.name), None) if state else None
         found.append(DeadlineView(

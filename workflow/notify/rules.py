@@ -28,7 +28,6 @@ from workflow.core.catalog import CATALOG, Catalog
 from workflow.core.db import Prepared, is_sqlite, table_of
 from workflow.core.definitions import DEFINITIONS_DIR, Definition, Label
 from workflow.core.errors import WorkflowError
-from workflow.core.registry import GUARDS, load_rules
 from workflow.core.models import (
     Case,
     CaseParty,
@@ -40,6 +39,7 @@ from workflow.core.models import (
     Role,
     User,
 )
+from workflow.core.registry import GUARDS, load_rules
 from workflow.core.yamlcheck import Checker, read_mapping
 
 _table = table_of(Notification)
