@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from conftest import reload
 from workflow.core.actors import Actor
 from workflow.core.calendar import DEFAULT_CALENDAR, WorkCalendar, local_date, local_moment
+from workflow.core.catalog import CATALOG
 from workflow.core.db import transaction
 from workflow.core.deadlines import due_date_for, plan_deadlines
 from workflow.core.definitions import DeadlineSpec, Label, StateSpec, parse_definition
@@ -58,12 +59,26 @@ def submitted(db, now, make, people, complete_application):
     return run(db, people["county"], case.id, "submit", now)
 
 
+def test_the_completeness_check_has_ten_working_days_with_reminders_to_the_office(db, now, people, submitted):
+    """形式审查 (DOMAIN.md: 10 working days): a deadline with reminders, no automatic step when it passes."""
+    rows = deadline_rows(db, submitted.id)
+    assert summary(rows) == [
+        ("submitted", "expiry", None, "2026-10-09", datetime(2026, 10, 9, 16, 0, tzinfo=UTC), "open"),
+        ("submitted", "reminder", 2, "2026-10-09", datetime(2026, 9, 30, 1, 0, tzinfo=UTC), "open"),
+        ("submitted", "reminder", 0, "2026-10-09", datetime(2026, 10, 9, 1, 0, tzinfo=UTC), "open"),
+    ]
+    assert {r["name"] for r in rows} == {"review"} and rows[0]["trigger"] is None
+    spec = CATALOG.current("designation").states["submitted"].deadlines[0]
+    assert spec.remind == ("office",)
+    run(db, people["office"], submitted.id, "return_for_revision", now, comment="补正")
+    assert {r["status"] for r in deadline_rows(db, submitted.id, TABLE.c.state == "submitted")} == {"closed"}
+
+
 def test_returned_opens_an_expiry_ten_working_days_later_with_reminders(db, now, people, submitted):
-    assert deadline_rows(db, submitted.id) == []
     run(db, people["office"], submitted.id, "return_for_revision", now, comment="补正")
     # Ten working days from Friday 18 September 2026: Sunday 20 September is a make-up working day
     # (调休), 25-27 September (Mid-autumn) and 1-7 October (National Day) are holidays.
-    rows = deadline_rows(db, submitted.id)
+    rows = deadline_rows(db, submitted.id, TABLE.c.state == "returned")
     assert summary(rows) == [
         ("returned", "expiry", None, "2026-10-09", datetime(2026, 10, 9, 16, 0, tzinfo=UTC), "open"),
         ("returned", "reminder", 2, "2026-10-09", datetime(2026, 9, 30, 1, 0, tzinfo=UTC), "open"),
@@ -92,7 +107,7 @@ def test_the_holidays_make_the_difference(now):
 ])
 def test_make_up_working_days_count(db, people, submitted, start, due, two_before):
     run(db, people["office"], submitted.id, "return_for_revision", at_local(start), comment="补正")
-    reminders = deadline_rows(db, submitted.id, TABLE.c.kind == "reminder")
+    reminders = deadline_rows(db, submitted.id, TABLE.c.kind == "reminder", TABLE.c.state == "returned")
     assert [(r["offset_days"], r["due_date"], r["due_at"]) for r in reminders] == [
         (2, due, local_moment(two_before) + timedelta(hours=9)),
         (0, due, local_moment(date.fromisoformat(due)) + timedelta(hours=9)),
@@ -104,7 +119,7 @@ def test_counting_starts_from_the_local_date(db, people, submitted):
     friday_night = datetime(2026, 9, 18, 15, 30, tzinfo=UTC)
     assert local_date(friday_night) == date(2026, 9, 18)
     run(db, people["office"], submitted.id, "return_for_revision", friday_night, comment="补正")
-    expiry = deadline_rows(db, submitted.id, TABLE.c.kind == "expiry")
+    expiry = deadline_rows(db, submitted.id, TABLE.c.kind == "expiry", TABLE.c.state == "returned")
     assert [r["due_date"] for r in expiry] == ["2026-10-09"]
 
 
@@ -112,14 +127,15 @@ def test_leaving_the_state_closes_its_rows(db, now, people, submitted):
     run(db, people["office"], submitted.id, "return_for_revision", now, comment="补正")
     later = now + timedelta(days=3)
     run(db, people["county"], submitted.id, "resubmit", later)
-    rows = deadline_rows(db, submitted.id)
+    rows = deadline_rows(db, submitted.id, TABLE.c.state == "returned")
     assert [(r["status"], r["closed_at"]) for r in rows] == [("closed", later)] * 3
-    assert deadline_rows(db, submitted.id, TABLE.c.status == "open") == []
+    # resubmitted: the completeness check starts again with its own deadline
+    assert {r["state"] for r in deadline_rows(db, submitted.id, TABLE.c.status == "open")} == {"submitted"}
 
 
 def test_expiry_leaves_the_state_and_closes_the_rest(db, now, people, submitted):
     run(db, people["office"], submitted.id, "return_for_revision", now, comment="补正")
-    expiry = deadline_rows(db, submitted.id, TABLE.c.kind == "expiry")[0]
+    expiry = deadline_rows(db, submitted.id, TABLE.c.kind == "expiry", TABLE.c.state == "returned")[0]
     case = run(db, people["system"], submitted.id, "expire", expiry["due_at"])
     assert (case.state, case.closed_at) == ("withdrawn", expiry["due_at"])
     assert {r["status"] for r in deadline_rows(db, submitted.id)} == {"closed"}
@@ -127,7 +143,7 @@ def test_expiry_leaves_the_state_and_closes_the_rest(db, now, people, submitted)
 
 def test_a_deadline_in_a_year_the_calendar_does_not_know_is_an_estimate(db, people, submitted):
     run(db, people["office"], submitted.id, "return_for_revision", at_local(date(2026, 12, 24)), comment="补正")
-    rows = deadline_rows(db, submitted.id)
+    rows = deadline_rows(db, submitted.id, TABLE.c.state == "returned")
     # 2027's holidays are not published yet: weekends only, and every row says so
     assert {(r["due_date"], r["is_estimated"]) for r in rows} == {("2027-01-07", True)}
 

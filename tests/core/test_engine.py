@@ -647,7 +647,8 @@ def _designation_v2() -> str:
     current = CATALOG.current("designation").version
     changes = [
         (f"version: {current}\n", f"version: {current + 1}\n"),
-        ("        working_days: 10\n", "        working_days: 15\n"),
+        ("        working_days: 10\n        on_expiry: expire\n",
+         "        working_days: 15\n        on_expiry: expire\n"),
         ("    dest: returned\n    roles: [office]\n    comment: required\n",
          "    dest: returned\n    roles: [office]\n    comment: optional\n"),
     ]

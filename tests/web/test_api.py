@@ -267,7 +267,7 @@ def test_case_list_filters_paginates_and_shows_only_what_the_caller_may_see(make
     make.user("office", username="office1")
     pd_town = make.town("冠山镇", county="平定县")
     yx_cases = [make.case("designation", by=yx, county="盂县") for _ in range(5)]  # a town each: one open application
-    make.case("designation", by=yx, county="盂县", state="submitted")
+    waiting = make.case("designation", by=yx, county="盂县", state="submitted")
     pd_case = make.case("designation", by=pd, town=pd_town)
     yx_id, pd_id = yx.unit_id, pd.unit_id
 
@@ -275,7 +275,9 @@ def test_case_list_filters_paginates_and_shows_only_what_the_caller_may_see(make
     everything = client.get("/api/v1/cases?definition=designation&per_page=100", headers=office).json
     assert everything["total"] == 7 and len(everything["items"]) == 7
     assert {c["definition"] for c in everything["items"]} == {"designation"}
-    assert [c["id"] for c in everything["items"]] == sorted((c["id"] for c in everything["items"]), reverse=True)
+    # the most urgent first (the application under its completeness-check deadline), then newest first
+    ids = [c["id"] for c in everything["items"]]
+    assert ids[0] == waiting.id and ids[1:] == sorted(ids[1:], reverse=True)
     towns = client.get("/api/v1/cases?definition=town", headers=office).json
     assert towns["total"] == 7 and {c["state"] for c in towns["items"]} == {"candidate"}
     by_county = client.get(f"/api/v1/cases?definition=designation&county={pd_id}", headers=office).json

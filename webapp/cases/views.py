@@ -25,6 +25,7 @@ from workflow.core.errors import WorkflowError
 from workflow.core.models import Case, Town, Unit, UnitKind
 from workflow.core.previews import form_preview_for, has_form_preview, lines_of
 from workflow.core.queries import (
+    case_deadlines,
     case_events,
     case_list,
     deadline_badges,
@@ -128,7 +129,7 @@ def show(case_id: int) -> ResponseReturnValue:
     return render_template(
         "cases/show.html", case=case, definition=definition, events=events, town=town,
         county=s.get(Unit, case.county_id), actions=allowed_transitions(definition, case, me),
-        deadlines=open_deadlines(s, [case_id]).get(case_id, []),
+        deadlines=case_deadlines(s, case, now=utcnow()),
         reminders=open_deadlines(s, [case_id], kind="reminder").get(case_id, []),
         sent_reminders=sent_reminders(s, case_id),
         expert_average=expert_average(case.data), unit_names=unit_names(s, set(case.data.get("consulted_units", []))),

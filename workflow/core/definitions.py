@@ -20,7 +20,8 @@ TOP_KEYS = {
     "create_roles", "create_accepts", "create_guards", "create_actions",
 }
 STATE_KEYS = {"label", "final", "deadlines", "actors", "description"}
-DEADLINE_KEYS = {"name", "working_days", "calendar_days", "field", "on_expiry", "reminders", "label", "remind"}
+DEADLINE_KEYS = {"name", "working_days", "calendar_days", "field", "on_expiry", "reminders", "label", "remind",
+                 "on_expiry_text"}
 # Who a deadline's reminders go to: the case's county, the office, the leading group, or the units
 # brought into the case that have not answered yet.
 RECIPIENTS = {"county", "office", "leader", "pending_units"}
@@ -41,6 +42,8 @@ class DeadlineSpec:
     on_expiry: str | None
     reminders: tuple[int, ...]
     remind: tuple[str, ...] = ("county",)
+    # One line for the people waiting on it: what happens when the deadline passes (None: not declared).
+    on_expiry_text: Label | None = None
 
 
 @dataclass(frozen=True)
@@ -304,10 +307,14 @@ def _deadline(check: Checker, raw: Any, key: str) -> DeadlineSpec:
     for who in remind:
         if who not in RECIPIENTS:
             check.error(f"{key}.remind", f"unknown recipients {who!r} (one of {sorted(RECIPIENTS)})")
+    expiry_text = None
+    if "on_expiry_text" in raw:
+        expiry_text = check.label(raw["on_expiry_text"], f"{key}.on_expiry_text",
+                                  "missing text of what happens when the deadline passes")
     return DeadlineSpec(
         name=str(name), label=check.label(raw.get("label"), f"{key}.label"),
         working_days=wd, calendar_days=cd, field=fld, on_expiry=raw.get("on_expiry"),
-        reminders=tuple(sorted(set(reminders), reverse=True)), remind=remind,
+        reminders=tuple(sorted(set(reminders), reverse=True)), remind=remind, on_expiry_text=expiry_text,
     )
 
 

@@ -62,6 +62,9 @@ class FireContext:
     calendar: WorkCalendar
     audit_data: dict[str, Any] = field(default_factory=dict)
     planned: list[dict[str, Any]] | None = None  # the deadline rows opened on entering a new state
+    # What caused this transition when it is part of another event (the sweep's `deadline:<id>` of an expiry):
+    # the notifications of both are then one event, one message per person and channel.
+    cause: str | None = None
 
     @property
     def today(self):
@@ -108,8 +111,11 @@ def fire(
     expected_version: int | None = None,
     catalog: Catalog = CATALOG,
     calendar: WorkCalendar | None = None,
+    cause: str | None = None,
 ) -> Case:
-    """Fire `trigger` on a case for `actor`; raise a WorkflowError and change nothing when refused."""
+    """Fire `trigger` on a case for `actor`; raise a WorkflowError and change nothing when refused.
+
+    `cause`: the event this transition belongs to (a deadline's expiry), named in its notifications."""
     audit.lock_head(session)  # the first lock of every writer: see workflow.core.audit.lock_head
     case = get_case(session, actor, case_id)
     definition = catalog.get(case.definition_key, case.definition_version, session)
@@ -118,7 +124,7 @@ def fire(
     comment = (comment or "").strip() or None
     ctx = FireContext(session=session, case=case, definition=definition, spec=spec, actor=actor, now=now,
                       payload=payload, comment=comment, data={**copy.deepcopy(case.data), **payload},
-                      calendar=calendar or calendar_for(session))
+                      calendar=calendar or calendar_for(session), cause=cause)
     reasons, mistyped = _field_reasons(spec, payload, comment)
     _add_guard_reasons(reasons, spec.guards, ctx, mistyped)
     if reasons:

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from workflow.core.access import case_filter, get_case
 from workflow.core.actors import Actor
 from workflow.core.catalog import CATALOG, Catalog
+from workflow.core.db import table_of
 from workflow.core.models import AuditEvent, Case, CaseParty, Deadline, DeadlineStatus, Role, Unit
 
 T = TypeVar("T")
@@ -66,17 +67,53 @@ def actionable_filter(actor: Actor, catalog: Catalog = CATALOG) -> sa.ColumnElem
     return found
 
 
+def passed_states(catalog: Catalog = CATALOG) -> dict[str, set[str]]:
+    """Per process, the states a case is in because a deadline passed (the destination of an expiry trigger):
+    there the passed deadline stays in sight, as overdue."""
+    found: dict[str, set[str]] = {}
+    for key in catalog.keys():
+        definition = catalog.current(key)
+        for name, state in definition.states.items():
+            for spec in state.deadlines:
+                leaving = definition.transition(spec.on_expiry, name) if spec.on_expiry else None
+                if leaving is not None and leaving.dest and not definition.states[leaving.dest].final:
+                    found.setdefault(key, set()).add(leaving.dest)
+    return found
+
+
+def urgency_due(catalog: Catalog = CATALOG) -> sa.ColumnElement[Any]:
+    """The date a case is due by: its nearest open deadline, or, in a state a passed deadline led to, that
+    deadline's date; NULL when nothing is due. ISO dates sort as text: the earliest is the most urgent."""
+    dl = table_of(Deadline).alias("urgency_dl")
+    open_due = (sa.select(sa.func.min(dl.c.due_date)).where(
+        dl.c.case_id == Case.id, dl.c.kind == "expiry", dl.c.status == DeadlineStatus.open.value)
+        .correlate(Case).scalar_subquery())
+    passed_due = (sa.select(sa.func.max(dl.c.due_date)).where(
+        dl.c.case_id == Case.id, dl.c.kind == "expiry", dl.c.status == DeadlineStatus.fired.value,
+        dl.c.trigger.is_not(None)).correlate(Case).scalar_subquery())
+    in_passed = [sa.and_(Case.definition_key == key, Case.state.in_(sorted(states)))  # type: ignore[arg-type,attr-defined]  # SQLModel types a column as its Python value, not a SQL expression
+                 for key, states in passed_states(catalog).items()]
+    if not in_passed:
+        return open_due
+    return sa.func.coalesce(open_due, sa.case((sa.or_(*in_passed), passed_due), else_=None))
+
+
+def by_urgency(query: Any, *then: Any) -> Any:
+    """Overdue first (the most overdue on top), then the soonest due, then cases without a deadline."""
+    due = urgency_due()
+    return query.order_by(due.is_(None), due, *then)
+
+
 def inbox(session: Session, actor: Actor, *, page: int = 1, per_page: int = 20) -> Page[Case]:
-    """The cases the actor can act on now, oldest change first."""
-    query = (select(Case).where(case_filter(actor), actionable_filter(actor), Case.closed_at.is_(None))  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
-             .order_by(Case.updated_at, Case.id))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
-    return paginate(session, query, page, per_page)
+    """The cases the actor can act on now, the most urgent first, then the oldest change."""
+    query = select(Case).where(case_filter(actor), actionable_filter(actor), Case.closed_at.is_(None))  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
+    return paginate(session, by_urgency(query, Case.updated_at, Case.id), page, per_page)
 
 
 def case_list(session: Session, actor: Actor, *, definition: str | None = None, state: str | None = None,
               county_id: int | None = None, town_id: int | None = None, page: int = 1,
               per_page: int = 20) -> Page[Case]:
-    """Every case the actor may see, filtered, newest first."""
+    """Every case the actor may see, filtered, the most urgent first, then newest first."""
     query = select(Case).where(case_filter(actor))
     if definition:
         query = query.where(Case.definition_key == definition)
@@ -86,7 +123,7 @@ def case_list(session: Session, actor: Actor, *, definition: str | None = None, 
         query = query.where(Case.county_id == county_id)
     if town_id:
         query = query.where(Case.town_id == town_id)
-    return paginate(session, query.order_by(Case.id.desc()), page, per_page)  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
+    return paginate(session, by_urgency(query, Case.id.desc()), page, per_page)  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
 
 
 def case_events(session: Session, actor: Actor, case_id: int) -> list[AuditEvent]:
@@ -120,6 +157,12 @@ class DeadlineBadge:
     due_date: str
     working_days_left: int  # negative once passed
     is_estimated: bool
+    name: str = ""
+    state: str = ""
+
+    @property
+    def overdue(self) -> bool:
+        return self.working_days_left < 0
 
     @property
     def tone(self) -> str:
@@ -127,19 +170,36 @@ class DeadlineBadge:
 
 
 def deadline_badges(session: Session, case_ids: list[int], *, now: Any) -> dict[int, DeadlineBadge]:
-    """The nearest open deadline of each case with the working days left (for lists and the board)."""
+    """The nearest open deadline of each case with the working days left (for lists and the board); a case
+    that a passed deadline moved (an order now overdue) keeps that deadline, with the working days since."""
     from datetime import date
 
     from workflow.core.calendar import calendar_for, local_date
 
     calendar = calendar_for(session)
     today = local_date(now)
-    found = {}
-    for case_id, rows in open_deadlines(session, case_ids).items():
-        row = rows[0]
-        if row.due_date:
-            found[case_id] = DeadlineBadge(row.due_date, calendar.working_days_between(
-                today, date.fromisoformat(row.due_date)), row.is_estimated)
+    rows = {case_id: found[0] for case_id, found in open_deadlines(session, case_ids).items()}
+    rows.update(passed_deadlines(session, [i for i in case_ids if i not in rows]))
+    return {case_id: DeadlineBadge(row.due_date, calendar.working_days_between(today, date.fromisoformat(
+                row.due_date)), row.is_estimated, row.name, row.state)
+            for case_id, row in rows.items() if row.due_date}
+
+
+def passed_deadlines(session: Session, case_ids: list[int]) -> dict[int, Deadline]:
+    """For cases in a state a passed deadline led to (see `passed_states`), that deadline's row."""
+    if not case_ids:
+        return {}
+    states = passed_states()
+    waiting = [c for c in session.exec(select(Case).where(Case.id.in_(case_ids))).all()  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
+               if c.state in states.get(c.definition_key, ())]
+    if not waiting:
+        return {}
+    found: dict[int, Deadline] = {}
+    for row in session.exec(select(Deadline).where(
+            Deadline.case_id.in_([c.id for c in waiting]), Deadline.kind == "expiry",  # type: ignore[attr-defined]  # SQLModel types a column as its Python value, not a SQL expression
+            Deadline.status == DeadlineStatus.fired.value, Deadline.trigger.is_not(None))  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
+            .order_by(Deadline.due_date)):
+        found[row.case_id] = row  # the latest one wins
     return found
 
 
@@ -162,8 +222,11 @@ def supervision_board(session: Session, actor: Actor, *, now: Any, county_id: in
     rows = session.exec(query).all()
     badges = deadline_badges(session, [c.id for c, _, _ in rows], now=now)  # type: ignore[misc]  # rows from the database: every id is set
     board = [(case, county, town or "", badges.get(case.id)) for case, county, town in rows]  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    # overdue first (the most overdue on top), then the soonest due, then orders without a running deadline
+    # (awaiting verification, criticised: the overdue ones among them before the others)
     order = {s: i for i, s in enumerate(("overdue", "criticism_pending", "criticised"))}
-    board.sort(key=lambda r: (order.get(r[0].state, 9), r[3].working_days_left if r[3] else 10**6, r[1], r[0].id))
+    board.sort(key=lambda r: (r[3] is None, r[3].working_days_left if r[3] else order.get(r[0].state, 9),
+                              r[1], r[0].id))
     return board
 
 
@@ -177,3 +240,51 @@ def sent_reminders(session: Session, case_id: int) -> list[Deadline]:
 def registry_case(session: Session, town_id: int) -> Case | None:
     """The town's registry record (the case of definition `town` that every town has from its creation)."""
     return session.exec(select(Case).where(Case.definition_key == "town", Case.town_id == town_id)).first()
+
+
+@dataclass
+class DeadlineView:
+    """One deadline of a case as its page shows it."""
+
+    label: Any  # Label (zh/en)
+    due_date: str
+    due_at: Any
+    working_days_left: int  # negative once passed
+    is_estimated: bool
+    on_expiry_text: Any  # Label or None
+
+    @property
+    def overdue(self) -> bool:
+        return self.working_days_left < 0
+
+    @property
+    def tone(self) -> str:
+        return "late" if self.working_days_left < 0 else "soon" if self.working_days_left <= 3 else "fine"
+
+
+def case_deadlines(session: Session, case: Case, *, now: Any, catalog: Catalog = CATALOG) -> list[DeadlineView]:
+    """The open deadlines of a case (or the passed one that made it overdue), each with its label, the working
+    days left and what happens when it passes, from the definition the case runs on."""
+    from datetime import date
+
+    from workflow.core.calendar import calendar_for, local_date
+    from workflow.core.yamlcheck import Label
+
+    assert case.id is not None
+    rows = open_deadlines(session, [case.id]).get(case.id) or list(passed_deadlines(session, [case.id]).values())
+    if not rows:
+        return []
+    definition = catalog.get(case.definition_key, case.definition_version, session)
+    calendar = calendar_for(session)
+    today = local_date(now)
+    found = []
+    for row in rows:
+        if not row.due_date:
+            continue
+        state = definition.states.get(row.state)
+        spec = next((d for d in state.deadlines if d.name == row.name), None) if state else None
+        found.append(DeadlineView(
+            label=spec.label if spec else Label(row.name, row.name), due_date=row.due_date, due_at=row.due_at,
+            working_days_left=calendar.working_days_between(today, date.fromisoformat(row.due_date)),
+            is_estimated=row.is_estimated, on_expiry_text=spec.on_expiry_text if spec else None))
+    return found

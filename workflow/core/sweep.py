@@ -270,7 +270,7 @@ def _process(session: Session, row: Any, *, now: datetime, calendar: WorkCalenda
     if row.trigger:
         try:
             case = fire(session=session, case_id=row.case_id, trigger=row.trigger, actor=Actor.system(),
-                        now=now, calendar=calendar)
+                        now=now, calendar=calendar, cause=f"deadline:{row.id}")
         except WorkflowError as exc:
             log.warning("expiry %s on case %s refused: %s", row.trigger, row.case_id, exc.en)
             raise

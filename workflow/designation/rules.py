@@ -167,6 +167,16 @@ def opinions_complete(ctx: FireContext) -> list[dict[str, Any]]:
     return []
 
 
+@guard("all_opinions_in")
+def all_opinions_in(ctx: FireContext) -> list[dict[str, Any]]:
+    """Every invited unit has answered (true once, on the opinion that completes the set)."""
+    consulted = ctx.data.get("consulted_units", [])
+    missing = [u for u in consulted if str(u) not in ctx.data.get("opinions", {})]
+    if not consulted or missing:
+        return [reason(f"尚有 {len(missing)} 个成员单位未提交意见", f"{len(missing)} member units have not answered")]
+    return []
+
+
 @action("close_opinions")
 def close_opinions(ctx: FireContext) -> None:
     """Units that did not answer by the deadline are recorded as deemed to have no objection."""

@@ -39,6 +39,7 @@ from workflow.core.models import (
     Role,
     User,
 )
+from workflow.core.registry import GUARDS, load_rules
 from workflow.core.yamlcheck import Checker, read_mapping
 
 _table = table_of(Notification)
@@ -136,6 +137,7 @@ class Rule:
     channels: tuple[str, ...]
     template: str
     order: int
+    condition: str | None = None  # a guard (workflow.core.registry) that must pass after the transition
 
     @property
     def category(self) -> str:
@@ -226,7 +228,7 @@ def parse_rules(text: str, filename: str = "notifications.yaml", catalog: Catalo
         definition = _definition(catalog, spec.get("process"))
         if definition is None and not receipt:
             error(f"{where}.process", f"unknown process {spec.get('process')!r}")
-        on, target, offsets = _event(spec.get("when"), definition, f"{where}.when", error)
+        on, target, offsets, condition = _event(spec.get("when"), definition, f"{where}.when", error)
         if receipt and ((on, target) not in RECEIPT_EVENTS or offsets is not None):
             error(f"{where}.when", "a receipt rule is {reminder: acknowledge}")
         who = spec.get("recipients")
@@ -243,7 +245,7 @@ def parse_rules(text: str, filename: str = "notifications.yaml", catalog: Catalo
             error(f"{where}.template", f"unknown template {template!r} (declare it under templates)")
         rules.append(Rule(name=name, label=label(spec.get("label"), where), process=str(spec.get("process")),
                           on=on, target=target, offsets=offsets, recipients=tuple(who),
-                          channels=tuple(channels), template=str(template), order=i))
+                          channels=tuple(channels), template=str(template), order=i, condition=condition))
     if errors:
         raise RuleError(errors)
     return RuleSet(rules, templates)
@@ -256,15 +258,22 @@ def _definition(catalog: Catalog, key: Any) -> Definition | None:
 
 
 def _event(raw: Any, definition: Definition | None, where: str,
-           error: Any) -> tuple[str, str, frozenset[int] | None]:
+           error: Any) -> tuple[str, str, frozenset[int] | None, str | None]:
     if not isinstance(raw, dict) or len([k for k in raw if k in EVENTS]) != 1:
         error(where, f"must name exactly one of {', '.join(EVENTS)}")
-        return "", "", None
+        return "", "", None, None
     on = next(k for k in raw if k in EVENTS)
     target = raw[on]
     for key in raw:
-        if key not in (on, "offsets") or (key == "offsets" and on != "reminder"):
+        if key not in (on, "offsets", "if") or (key == "offsets" and on != "reminder") or (
+                key == "if" and on not in ("enter", "trigger")):
             error(f"{where}.{key}", "unknown key")
+    condition = raw.get("if") if on in ("enter", "trigger") else None
+    if condition is not None:
+        load_rules()
+        if not isinstance(condition, str) or condition not in GUARDS:
+            error(f"{where}.if", f"unknown guard {condition!r}")
+            condition = None
     offsets = None
     if "offsets" in raw:
         values = raw["offsets"]
@@ -273,7 +282,7 @@ def _event(raw: Any, definition: Definition | None, where: str,
         else:
             offsets = frozenset(values)
     if definition is None:
-        return on, str(target), offsets
+        return on, str(target), offsets, condition
     if on == "enter" and target not in definition.states:
         error(f"{where}.enter", f"unknown state {target!r}")
     elif on == "trigger" and not definition.has_trigger(str(target)):
@@ -286,7 +295,7 @@ def _event(raw: Any, definition: Definition | None, where: str,
             known = {r for d in deadlines for r in d.reminders}
             for offset in sorted(offsets - known):
                 error(f"{where}.offsets", f"deadline {target!r} has no reminder {offset} working days before")
-    return on, str(target), offsets
+    return on, str(target), offsets, condition
 
 
 class _Loaded:
@@ -477,11 +486,11 @@ def apply_rules(conn: sa.Connection, matched: Sequence[Rule], *, case_id: int | 
                     **dict(zip(PREFERENCE_FIELDS, saved, strict=True)))
                 reachable |= {(uid, "email")} if email else set()
                 reachable |= {(uid, "sms")} if mobile else set()
-    in_app: dict[str, list[int]] = {}  # by template: an event's in-app text is rendered from it
+    in_app: dict[str, tuple[Rule, list[int]]] = {}  # by rule: an event's in-app text is rendered from its template
     outbox: list[dict[str, Any]] = []
     for (uid, channel), rule in chosen.items():
         if channel == "in_app":
-            in_app.setdefault(rule.template, []).append(uid)
+            in_app.setdefault(rule.name, (rule, []))[1].append(uid)
             continue
         pref = prefs.get(uid, DEFAULT_PREFERENCES)
         if (uid, channel) not in reachable or not pref.wants(channel, rule.category):
@@ -489,14 +498,22 @@ def apply_rules(conn: sa.Connection, matched: Sequence[Rule], *, case_id: int | 
         due = (quiet_until(now, pref.quiet_start, pref.quiet_end) if channel == "sms" else None) or now
         outbox.append({"idempotency_key": f"{source}:u{uid}:{channel}", "source": source, "rule": rule.name,
                        "template": rule.template, "category": rule.category, "channel": channel, "user_id": uid,
-                       "case_id": case_id, "params": params, "status": OutboxStatus.queued.value, "attempts": 0,
-                       "retries": 0, "next_attempt_at": due, "created_at": now})
+                       "case_id": case_id, "params": _rule_params(rule, params), "status": OutboxStatus.queued.value,
+                       "attempts": 0, "retries": 0, "next_attempt_at": due, "created_at": now})
     written = 0
-    for template, users in in_app.items():
-        shown = {**params, "template": template} if kind == "event" else params
+    for rule, users in in_app.values():
+        shown = _rule_params(rule, params)
+        shown = {**shown, "template": rule.template} if kind == "event" else shown
         written += _in_app(conn, users, case_id=case_id, kind=kind, params=shown, source=source, now=now)
     _insert_ignoring_duplicates(conn, _outbox, outbox, "idempotency_key")
     return written
+
+
+def _rule_params(rule: Rule, params: dict[str, Any]) -> dict[str, Any]:
+    """A conditioned rule names what happened (its label, e.g. 会审意见已全部提交) as the step."""
+    if rule.condition is None:
+        return params
+    return {**params, "step": rule.label.zh, "step_en": rule.label.en}
 
 
 # --- transitions and new cases ---------------------------------------------------------------------------------
@@ -551,13 +568,15 @@ def _after_fire(ctx: engine.FireContext, from_state: str) -> None:
     matched = ruleset.matching(key, "trigger", ctx.spec.trigger)
     if ctx.spec.moves and case.state != from_state:
         matched = ruleset.matching(key, "enter", case.state) + matched
+    # A rule with a condition speaks only when its guard passes on the case as the transition left it.
+    matched = [r for r in matched if r.condition is None or not GUARDS[r.condition](ctx)]
     if not matched:
         return
     conn = ctx.session.connection()
     params = case_params(conn, ctx.definition, case, ctx.data, trigger=ctx.spec.trigger, from_state=from_state,
                          comment=ctx.comment, planned=ctx.planned)
     apply_rules(conn, matched, case_id=case.id, county_id=case.county_id, kind="event",
-                params=params, source=f"case:{case.id}:v{case.version}", now=ctx.now)
+                params=params, source=ctx.cause or f"case:{case.id}:v{case.version}", now=ctx.now)
 
 
 def _case_created(_mapper: Any, conn: sa.Connection, case: Case) -> None:
@@ -565,7 +584,7 @@ def _case_created(_mapper: Any, conn: sa.Connection, case: Case) -> None:
     ruleset = rules()
     if case.definition_key not in ruleset.processes:
         return
-    matched = ruleset.matching(case.definition_key, "enter", case.state)
+    matched = [r for r in ruleset.matching(case.definition_key, "enter", case.state) if r.condition is None]
     if not matched:
         return
     try:

@@ -1,0 +1,136 @@
+"""Deadlines always in sight (issue 14 §1): every to-do list puts the overdue first (the most overdue on top),
+then the soonest due, then what has no deadline; an order the sweep made overdue keeps its due date and stays
+with the county, which can still submit its report; the case page says what happens when a deadline passes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from workflow.core.calendar import LOCAL_TZ
+from workflow.core.catalog import CATALOG
+from workflow.core.db import transaction
+from workflow.core.definitions import DefinitionError, parse_definition
+from workflow.core.engine import fire
+from workflow.core.queries import case_deadlines, case_list, deadline_badges, inbox, supervision_board
+from workflow.core.sweep import sweep
+
+
+def at_local(day: date, hour: int = 10) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=LOCAL_TZ)
+
+
+@pytest.fixture
+def orders(db, make):
+    """Four orders issued on Friday 27 November 2026 with different deadlines, and a county's draft application;
+    then the real sweep runs on Thursday 3 December, when two of the deadlines have passed."""
+    office, county = make.user("office"), make.user("county")
+    town = make.town()
+    made = {}
+    for name, due in (("later", None), ("tomorrow", "2026-12-04"), ("passed", "2026-12-01"),
+                      ("long_passed", "2026-11-30")):
+        data = {"problem": f"问题 {name}", **({"due_date": due} if due else {})}
+        made[name] = make.case("rectification", town=town, by=office, data=data)
+    made["draft"] = make.case("designation", town=make.town(), by=county)
+    today = at_local(date(2026, 12, 3))
+    sweep(db, now=today)
+    return made, make.actor(county), make.actor(office), today
+
+
+def _numbers(cases):
+    return [c.id for c in cases]
+
+
+def test_the_county_inbox_puts_the_most_overdue_first_and_keeps_the_overdue_orders(db, orders):
+    made, county, _office, today = orders
+    with transaction(db) as s:
+        assert s.get(type(made["passed"]), made["passed"].id).state == "overdue"
+        page = inbox(s, county)
+        badges = deadline_badges(s, _numbers(page.items), now=today)
+    # the two overdue orders stay in 我的待办: the county can still submit its report
+    assert _numbers(page.items) == [made[k].id for k in ("long_passed", "passed", "tomorrow", "later", "draft")]
+    assert (badges[made["long_passed"].id].due_date, badges[made["long_passed"].id].working_days_left) == (
+        "2026-11-30", -3)
+    assert (badges[made["passed"].id].due_date, badges[made["passed"].id].working_days_left) == ("2026-12-01", -2)
+    assert badges[made["passed"].id].overdue and badges[made["passed"].id].tone == "late"
+    assert badges[made["tomorrow"].id].working_days_left == 1
+    assert made["draft"].id not in badges
+
+
+def test_the_overdue_order_can_still_be_reported_from_the_inbox(db, orders):
+    made, county, _office, today = orders
+    with transaction(db) as s:
+        case = fire(session=s, case_id=made["passed"].id, trigger="submit_report", actor=county,
+                    now=today, payload={"report": "已整改完毕"})
+    assert case.state == "under_verification"
+    with transaction(db) as s:
+        assert made["passed"].id not in _numbers(inbox(s, county).items)
+
+
+def test_the_case_list_and_the_board_sort_by_urgency_too(db, orders):
+    made, county, office, today = orders
+    with transaction(db) as s:
+        listed = case_list(s, county).items
+        board = supervision_board(s, office, now=today)
+    # then the cases without a deadline (the draft, the towns' registry records), newest first
+    assert _numbers(listed)[:4] == [made[k].id for k in ("long_passed", "passed", "tomorrow", "later")]
+    assert made["draft"].id in _numbers(listed)[4:]
+    assert _numbers(listed)[4:] == sorted(_numbers(listed)[4:], reverse=True)
+    assert [c.id for c, *_ in board] == [made[k].id for k in ("long_passed", "passed", "tomorrow", "later")]
+    assert [b.working_days_left for *_, b in board][:3] == [-3, -2, 1]
+
+
+def test_the_case_page_names_each_deadline_with_what_happens_when_it_passes(db, orders):
+    made, _county, _office, today = orders
+    with transaction(db) as s:
+        overdue = case_deadlines(s, s.get(type(made["passed"]), made["passed"].id), now=today)
+        running = case_deadlines(s, s.get(type(made["tomorrow"]), made["tomorrow"].id), now=today)
+    assert [(d.label.zh, d.due_date, d.working_days_left, d.overdue) for d in overdue] == [
+        ("整改期限", "2026-12-01", -2, True)]
+    assert [(d.label.zh, d.working_days_left) for d in running] == [("整改期限", 1)]
+    assert running[0].on_expiry_text.zh == "逾期未整改的，转为逾期未整改并可予通报批评"
+
+
+def test_a_returned_application_says_it_is_withdrawn_when_the_revision_deadline_passes(db, make, now,
+                                                                                        complete_application):
+    county, office = make.user("county"), make.user("office")
+    case = make.case("designation", by=county, data=complete_application, state="submitted")
+    with transaction(db) as s:
+        fire(session=s, case_id=case.id, trigger="return_for_revision", actor=make.actor(office), now=now,
+             comment="缺少产值证明")
+    with transaction(db) as s:
+        shown = case_deadlines(s, s.get(type(case), case.id), now=now + timedelta(days=1))
+    assert [(d.label.zh, d.on_expiry_text.zh) for d in shown] == [("补正期限", "逾期未补正将自动视为撤回申报")]
+    assert shown[0].working_days_left == 10  # Saturday: still the ten working days from Monday
+
+
+def test_every_deadline_of_every_process_says_what_happens_when_it_passes():
+    for key in CATALOG.keys():
+        for state in CATALOG.current(key).states.values():
+            for spec in state.deadlines:
+                assert spec.on_expiry_text and spec.on_expiry_text.zh and spec.on_expiry_text.en, (key, spec.name)
+
+
+def test_a_text_of_what_happens_needs_both_languages():
+    text = """
+key: sample
+version: 1
+label: {zh: 样例, en: Sample}
+create_roles: [county]
+initial: open
+states:
+  open:
+    label: {zh: 办理中, en: Open}
+    deadlines:
+      - {name: answer, label: {zh: 答复期限, en: Answer deadline}, working_days: 3, on_expiry_text: {zh: 逾期关闭}}
+  done:
+    label: {zh: 结束, en: Done}
+    final: true
+transitions:
+  - {trigger: finish, label: {zh: 办结, en: Finish}, source: open, dest: done, roles: [county]}
+"""
+    with pytest.raises(DefinitionError) as caught:
+        parse_definition(text, "sample.yaml")
+    assert caught.value.errors == ["sample.yaml: states.open.deadlines[0].on_expiry_text.en: "
+                                   "missing text of what happens when the deadline passes"]
