@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from docxtpl import DocxTemplate  # noqa: E402
+from docxtpl import DocxTemplate
 
-from workflow.core import documents  # noqa: E402
-from workflow.core.documents import CompiledTemplate, catalog, context_for, shipped  # noqa: E402
+from workflow.core import documents
+from workflow.core.documents import CompiledTemplate, catalog, context_for, shipped
 
 TARGET_MS = 5.0
 ISSUED = date(2026, 11, 27)
