@@ -99,7 +99,20 @@ def create_app(config: dict | None = None) -> Flask:
             if any("\x00" in value for _, values in source.lists() for value in values):
                 abort(400)
 
-    from webapp import admin, auth, cases, designation, errors, files, incidents, notify, supervision, templating, towns
+    from webapp import (
+        admin,
+        auth,
+        cases,
+        designation,
+        errors,
+        files,
+        incidents,
+        notify,
+        supervision,
+        templates_admin,
+        templating,
+        towns,
+    )
     from webapp.api import blueprint as api
     from webapp.auth import roles
 
@@ -115,6 +128,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(towns.bp)
     app.register_blueprint(supervision.bp)
     app.register_blueprint(incidents.bp)
+    app.register_blueprint(templates_admin.bp)
     app.register_blueprint(api.bp)
     from webapp import auditor
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import re
 import zipfile
 from datetime import date
 
 import pytest
+from docxedit import edited, text_of
 from sqlmodel import col, func, select
 
 from workflow.core import templates
@@ -26,28 +26,6 @@ NOTICE = "designation_notice"
 ISSUED = date(2026, 12, 1)
 SHIPPED_PHRASE = "特此通知。"
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
-
-
-def edited(old: str, new: str, *, name: str = NOTICE, part: str = "word/document.xml",
-           extra: dict[str, bytes] | None = None) -> bytes:
-    """The shipped template of `name` with `old` replaced by `new` in `part`, as the office would save it in Word."""
-    source = zipfile.ZipFile(io.BytesIO(shipped(name)))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for item in source.infolist():
-            data = source.read(item.filename)
-            if item.filename == part:
-                text = data.decode("utf-8")
-                assert old in text, f"{old!r} is not in {part}"
-                data = text.replace(old, new, 1).encode("utf-8")
-            target.writestr(item, data)
-        for filename, data in (extra or {}).items():
-            target.writestr(filename, data)
-    return out.getvalue()
-
-
-def text_of(content: bytes, part: str = "word/document.xml") -> str:
-    return re.sub(r"<[^>]+>", "", zipfile.ZipFile(io.BytesIO(content)).read(part).decode("utf-8"))
 
 
 def sample_fields(name: str = NOTICE) -> dict:
@@ -149,8 +127,8 @@ def test_the_previous_version_is_kept_and_restore_goes_back_to_the_shipped_templ
     assert "第一版结尾。" in notice_text(db)
     assert in_use(db, office).in_use.version == 1
     with transaction(db) as s:
-        assert templates.download(s, actor=office, name=NOTICE, version=1) == (f"{NOTICE}-v1.docx", first)
-        assert templates.download(s, actor=office, name=NOTICE, version=None) == ("designation_notice.docx",
+        assert templates.download(s, actor=office, name=NOTICE, version=1) == ("认定通知（模板第1版）.docx", first)
+        assert templates.download(s, actor=office, name=NOTICE, version=None) == ("认定通知（系统自带模板）.docx",
                                                                                   shipped(NOTICE))
 
 
@@ -394,3 +372,47 @@ def test_only_one_version_is_ever_in_use(db, upload, restore):
     with transaction(db) as s:
         active = s.exec(select(DocumentTemplate.version).where(col(DocumentTemplate.active).is_(True))).all()
     assert active == [2]
+
+
+def test_two_offices_uploading_at_once_get_consecutive_versions_and_one_in_use(db, now, office):
+    """The second upload waits for the first to commit, then sees its version (no duplicate number, no 500)."""
+    import threading
+    import time
+
+    holding, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with transaction(db) as s:
+                templates.upload(s, actor=office, name=NOTICE, filename="甲.docx", now=now, note="甲",
+                                 data=edited(SHIPPED_PHRASE, "甲版结尾。"))
+                holding.set()
+                release.wait(10)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+            holding.set()
+
+    def second() -> None:
+        try:
+            with transaction(db) as s:
+                templates.upload(s, actor=office, name=NOTICE, filename="乙.docx", now=now, note="乙",
+                                 data=edited(SHIPPED_PHRASE, "乙版结尾。"))
+        except BaseException as exc:
+            errors.append(exc)
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert holding.wait(10)
+    two = threading.Thread(target=second)
+    two.start()
+    time.sleep(0.3)  # the second upload is waiting for the first
+    release.set()
+    one.join(20)
+    two.join(20)
+    assert errors == []
+    with transaction(db) as s:
+        rows = s.exec(select(DocumentTemplate.version, DocumentTemplate.note, DocumentTemplate.active)
+                      .order_by(DocumentTemplate.version)).all()
+    assert [tuple(r) for r in rows] == [(1, "甲", False), (2, "乙", True)]
+    assert "乙版结尾。" in notice_text(db)

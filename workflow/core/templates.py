@@ -207,11 +207,12 @@ def download(session: Session, *, actor: Actor, name: str, version: int | None) 
     """(file name, bytes) of a version of `name`'s template, or of the shipped one (version None)."""
     _may_manage(actor)
     _known(name)
+    label = catalog().get(name).label.zh
     if version is None:
-        return catalog().get(name).file, shipped(name)
+        return f"{label}（系统自带模板）.docx", shipped(name)
     row = _version(session, name, version)
     try:
-        return f"{name}-v{version}.docx", _stored(row)
+        return f"{label}（模板第{version}版）.docx", _stored(row)
     except TemplateProblem as exc:
         raise NotFound(exc.zh, exc.en, code="file_missing") from None
 
