@@ -50,6 +50,7 @@ KIND_LABELS = {
     "incident_recovered": _l("Incident resolved by the job's next run"),
     "reminder_skipped": _l("Reminder skipped (too late)"),
     "demo_clock_set": _l("Demo clock set"),
+    "template_replaced": _l("Document template replaced"), "template_restored": _l("Document template restored"),
 }
 
 
