@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: demo test test-postgres lint bench browser translations mutate clean
+.PHONY: demo test test-postgres lint bench browser libreoffice translations mutate clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,15 @@ browser:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
 	fi
 
-demo: $(STAMP) translations
+# Debian's LibreOffice (headless, no GUI) makes the PDF of every issued notice; poppler-utils' pdftotext lets the
+# tests read those PDFs back. Without LibreOffice the system still runs and offers the .docx alone.
+libreoffice:
+	@if ! command -v soffice >/dev/null || ! command -v pdftotext >/dev/null; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libreoffice-writer-nogui poppler-utils >/dev/null; \
+	fi
+
+demo: $(STAMP) translations libreoffice
 	$(BIN)/zyz demo
 
 lint: $(STAMP)
@@ -32,10 +40,10 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-test: $(STAMP) translations browser lint
+test: $(STAMP) translations browser libreoffice lint
 	$(BIN)/pytest
 
-test-postgres: $(STAMP) translations browser
+test-postgres: $(STAMP) translations browser libreoffice
 	ZYZ_TEST_DATABASE_URL=$${ZYZ_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/pytest
 
 # Mutation testing of the rule core (slow; not part of `make test`): see "Mutation testing" in README.md.

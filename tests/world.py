@@ -1,5 +1,6 @@
 """A small world for the route-by-route security tests: two counties with a town and a case each, a member unit
-asked about county A's case only, an attachment and a notification on each side, one logged-in client per role.
+asked about county A's case only, an attachment (a notice for the county to acknowledge) and a notification on each
+side, one logged-in client per role.
 
 "own" is what the role may reach (county A's objects, the member's invited case, the user's own notification);
 "other" is the same kind of object of county B (or of another user); "missing" an id that does not exist."""
@@ -12,6 +13,7 @@ from conftest import COMPLETE_APPLICATION, PASSWORD, Factory, csrf_token, login
 from workflow.core.actors import Actor
 from workflow.core.db import transaction
 from workflow.core.models import CaseParty, Incident, OutboxMessage
+from workflow.core.receipts import expect_receipt
 from workflow.notify.rules import notify
 
 ROLES = ("county", "office", "member", "leader", "admin", "auditor", "anonymous")
@@ -50,6 +52,9 @@ def build_world(make: Factory, db, now) -> World:
         files = [store_bytes(session=s, actor=Actor.system(), data=PDF, filename=f"{n}.pdf",
                              content_type="application/pdf", kind="evidence", now=now, case_id=c.id)
                  for n, c in (("yx", yx_case), ("cq", cq_case))]
+        # each county's notice to acknowledge (签收)
+        notices_to_sign = [expect_receipt(s, attachment=f, unit_id=c.county_id, now=now)
+                           for f, c in zip(files, (yx_case, cq_case), strict=True)]
         # a failed e-mail about each county's case, for the office's retry (notifications)
         outbox = [OutboxMessage(idempotency_key=f"world:{case.id}:email", source=f"world:{case.id}",
                                 rule="order_issued", template="order_issued", category="event", channel="email",
@@ -79,6 +84,7 @@ def build_world(make: Factory, db, now) -> World:
         "notice_id": {"own": None, "other": notices["other"], "missing": MISSING},  # own: per role, see `args`
         "outbox_id": {"own": outbox[0].id, "other": outbox[1].id, "missing": MISSING},
         "incident_id": {"own": failures[0].id, "other": failures[1].id, "missing": MISSING},
+        "receipt_id": {"own": notices_to_sign[0].id, "other": notices_to_sign[1].id, "missing": MISSING},
         "user_id": {"own": yx_target.id, "other": cq_clerk.id, "missing": MISSING},
         "year": {"own": 2026, "other": 2027, "missing": 1999},
         "trigger": {"own": "record_opinion", "other": "record_opinion", "missing": "record_opinion"},

@@ -80,7 +80,9 @@ def create_app(config: dict | None = None) -> Flask:
                              "policy": PROFILES[app.config["PASSWORD_POLICY"]], "clock": Clock(engine, app.config)}
     configure_workflow(designation_cycle_years=app.config["DESIGNATION_CYCLE_YEARS"],
                        instance_path=app.instance_path, upload_dir=app.config["UPLOAD_DIR"],
-                       max_due_days=app.config["MAX_DUE_DAYS"])
+                       max_due_days=app.config["MAX_DUE_DAYS"], soffice=app.config["SOFFICE"],
+                       file_grace_hours=app.config["FILE_GRACE_HOURS"],
+                       receipt_days=app.config["RECEIPT_DAYS"])
 
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
@@ -108,6 +110,7 @@ def create_app(config: dict | None = None) -> Flask:
         files,
         incidents,
         notify,
+        receipts,
         supervision,
         templates_admin,
         templating,
@@ -128,6 +131,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(towns.bp)
     app.register_blueprint(supervision.bp)
     app.register_blueprint(incidents.bp)
+    app.register_blueprint(receipts.bp)
     app.register_blueprint(templates_admin.bp)
     app.register_blueprint(api.bp)
     from webapp import auditor

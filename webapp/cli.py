@@ -320,12 +320,18 @@ def definitions_show(key: str) -> None:
 
 def scheduled_jobs(app: Flask) -> tuple[tuple[str, Callable[[], Any], dict[str, Any]], ...]:
     """The jobs besides the sweep (id, function, APScheduler trigger): the yearly inspection campaign (checked
-    daily and at start), the notification dispatcher (every ZYZ_NOTIFY_SECONDS) and the audit trail's anchor.
+    daily and at start), the notification dispatcher (every ZYZ_NOTIFY_SECONDS), the audit trail's anchor and the
+    PDF copies of issued notices (every ZYZ_PDF_SECONDS, so a notice has its PDF within about a minute), and the
+    sweep of stored files no row names (daily and at start), and the reminders of notices the counties have not
+    acknowledged (hourly and at start).
     Each job reads the application's clock when it runs (the demo clock included); APScheduler itself wakes by the
     real time."""
     from notifications.dispatcher import job as dispatcher_job
     from notifications.settings import NotifySettings
     from workflow.core.calendar import LOCAL_TZ
+    from workflow.core.filesweep import sweep_files
+    from workflow.core.pdf import job as pdf_job
+    from workflow.core.receipts import remind_due
     from workflow.supervision.inspections import open_yearly_campaign
 
     sessions = app.extensions["zyz"]["sessions"]
@@ -342,6 +348,18 @@ def scheduled_jobs(app: Flask) -> tuple[tuple[str, Callable[[], Any], dict[str, 
     # The audit trail's daily anchor: asked every hour (and at start), written by the first run of each day.
     jobs += (("audit-anchor", lambda: _anchor(app, only_if_due=True),
               {"trigger": "cron", "minute": 7, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),)
+    jobs += (("notice-pdf", pdf_job(sessions, now),
+              {"trigger": "interval", "seconds": app.config["PDF_SECONDS"], "next_run_time": datetime.now(UTC)}),)
+    jobs += (("file-sweep", lambda: sweep_files(sessions, now=now()),
+              {"trigger": "cron", "hour": 3, "minute": 40, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),)
+
+    def receipt_reminders() -> None:
+        with transaction(sessions) as s:
+            remind_due(s, now=now())
+
+    # Notices not acknowledged in time: looked for every hour (and at start), reminded from 09:00 on a working day.
+    jobs += (("receipt-reminders", receipt_reminders,
+              {"trigger": "cron", "minute": 1, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),)
     return jobs
 
 
@@ -493,6 +511,55 @@ def deadlines_sweep(as_of: str | None) -> None:
     if result.incidents:
         click.echo("see: zyz incidents list", err=True)
     # the sweep did its job even when a step failed: that is an incident for a person, not a failed command
+
+
+@main.group("documents")
+def documents_group() -> None:
+    """Official documents: the PDF copies of issued notices."""
+
+
+@documents_group.command("pdf")
+@with_appcontext
+def documents_pdf() -> None:
+    """Make now the PDF of every issued notice that has none (the scheduler does it every ZYZ_PDF_SECONDS)."""
+    from workflow.core.pdf import UNAVAILABLE, make_pending
+
+    result = make_pending(_sessions(), clock=clock(), limit=None)
+    if result.is_unavailable:  # the notices stay available as .docx: a note, not a failure
+        click.echo(f"{UNAVAILABLE[0]} / {UNAVAILABLE[1]}")
+        return
+    click.echo(f"{result.made} PDF made, {len(result.failed)} failed")
+    for attachment_id, error in result.failed:
+        click.echo(f"  attachment #{attachment_id}: {error}", err=True)
+    if result.failed:
+        sys.exit(1)
+@main.group("files")
+def files_group() -> None:
+    """Stored files (attachments, documents, template versions)."""
+
+
+@files_group.command("sweep")
+@click.option("--grace-hours", type=click.IntRange(min=1), default=None,
+              help="remove only files older than this (default ZYZ_FILE_GRACE_HOURS, 24)")
+@with_appcontext
+def files_sweep(grace_hours: int | None) -> None:
+    """Remove the stored files no row names and stale temporary files, older than the grace period."""
+    from workflow.core.actors import Actor
+    from workflow.core.filesweep import grace_period, sweep_files
+
+    grace = timedelta(hours=grace_hours) if grace_hours is not None else grace_period()
+    operator = Actor(user_id=None, name="zyz files sweep", role="system", unit_id=None, unit_name=None)
+    result = sweep_files(_sessions(), now=utcnow(), grace=grace, actor=operator)
+    if result.busy:
+        click.echo("another file sweep is running; nothing done")
+        return
+    hours = f"{grace.total_seconds() / 3600:g}"
+    click.echo(f"removed {len(result.removed)} unreferenced files and {len(result.temp_removed)} temporary files "
+               f"older than {hours} hours")
+    for sha256 in result.removed:
+        click.echo(f"  {sha256}")
+    for name in result.temp_removed:
+        click.echo(f"  tmp/{name}")
 
 
 @main.group("incidents")

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from workflow.core.settings import MAX_DUE_DAYS
+from workflow.core.settings import FILE_GRACE_HOURS, MAX_DUE_DAYS, RECEIPT_DAYS
 
 DEFAULT_SECRET = "dev-secret-change-me"  # noqa: S105 - the placeholder production refuses
 DEFAULT_AUDIT_KEY = "dev-audit-anchor-key-change-me"  # the placeholder production refuses
@@ -38,6 +38,8 @@ def from_environment(instance_path: str) -> dict:
         "SECRET_KEY": env.get("ZYZ_SECRET_KEY", DEFAULT_SECRET),
         "DATABASE_URL": env.get("ZYZ_DATABASE_URL") or database,
         "UPLOAD_DIR": env.get("ZYZ_UPLOAD_DIR") or str(Path(instance_path) / "files"),
+        # A stored file no row names (its transaction rolled back) is swept once this many hours old.
+        "FILE_GRACE_HOURS": _whole_number(env, "ZYZ_FILE_GRACE_HOURS", FILE_GRACE_HOURS),
         # The audit trail's daily anchors (signed head hashes) live outside the database; keep them on other storage.
         "AUDIT_HMAC_KEY": env.get("ZYZ_AUDIT_HMAC_KEY", DEFAULT_AUDIT_KEY),
         "ANCHOR_DIR": env.get("ZYZ_ANCHOR_DIR") or anchors,
@@ -47,6 +49,12 @@ def from_environment(instance_path: str) -> dict:
         "SWEEP_BATCH": int(env.get("ZYZ_SWEEP_BATCH", "50")),  # due rows claimed and committed together
         "INSPECTION_DATE": env.get("ZYZ_INSPECTION_DATE", "03-01"),  # MM-DD: the yearly campaign opens then
         "MAX_DUE_DAYS": _whole_number(env, "ZYZ_MAX_DUE_DAYS", MAX_DUE_DAYS),  # how far ahead a deadline may be set
+        # LibreOffice makes the PDF of each issued notice (workflow.core.pdf): its program, and how often the
+        # scheduler looks for notices without a PDF.
+        "SOFFICE": env.get("ZYZ_SOFFICE", ""),
+        "PDF_SECONDS": _whole_number(env, "ZYZ_PDF_SECONDS", 60),
+        # working days a county has to acknowledge (签收) a notice addressed to it before it is reminded
+        "RECEIPT_DAYS": _whole_number(env, "ZYZ_RECEIPT_DAYS", RECEIPT_DAYS),
         **_notification_settings(env),
         "SESSION_COOKIE_SECURE": env.get("ZYZ_HTTPS", "") == "1",
         "PASSWORD_POLICY": env.get("ZYZ_PASSWORD_POLICY", "mlps"),  # mlps | asvs (workflow.accounts.auth.PROFILES)

@@ -94,6 +94,24 @@ def _stuck_application(session: Session, act: dict[str, Actor], application: dic
                             deadline_id=expiry.id, trigger="expire", title=f"{case.number} {case.title}")
 
 
+def _notices_to_acknowledge(session: Session, act: dict[str, Actor], *, designation_id: int, order_id: int,
+                            designated: datetime) -> None:
+    """平定县 acknowledged its designation notice the next day; the older order ran past its deadline and was
+    criticised, and the criticism notice is still waiting for 平定县's acknowledgement (签收), overdue by now."""
+    from workflow.core import receipts
+    from workflow.core.models import Deadline, NoticeReceipt
+
+    signed = session.exec(select(NoticeReceipt).where(NoticeReceipt.case_id == designation_id)).one()
+    receipts.acknowledge(session, act["county_pd"], signed.id, designated + timedelta(days=1, hours=2))  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    expiry = session.exec(select(Deadline).where(Deadline.case_id == order_id, Deadline.kind == "expiry",
+                                                 Deadline.status == "open")).one()
+    fire(session=session, case_id=order_id, trigger="expire", actor=Actor.system(), now=expiry.due_at)
+    fire(session=session, case_id=order_id, trigger="criticise", actor=act["office"],
+         now=expiry.due_at + timedelta(days=1), comment="逾期未建成检验检测公共服务平台，且未申请延期。")
+    fire(session=session, case_id=order_id, trigger="approve_criticism", actor=act["leader"],
+         now=expiry.due_at + timedelta(days=2))
+
+
 def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
     """The demo data set: reference units, one login per role, and cases in different states."""
     ensure_reference_units(session, now)
@@ -113,6 +131,7 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
         ("梁家寨乡", "盂县", "agriculture", "小杂粮、核桃"),
         ("路家村镇", "盂县", "agriculture", "香菇种植"),
         ("荫营镇", "郊区", "manufacturing", "装备制造"),
+        ("巨城镇", "平定县", "light_industry", "日用陶瓷"),
     ):
         towns[name] = create_town(session=session, actor=system, name=name, county_id=unit_id(session, county),
                                   now=earlier, industry_category=category, leading_industry=industry)
@@ -150,6 +169,16 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
     for trigger, who, payload in steps:
         fire(session=session, case_id=done.id, trigger=trigger, actor=act[who], now=earlier, payload=payload)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     fire(session=session, case_id=done.id, trigger="publicity_end", actor=system, now=earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    fire(session=session, case_id=done.id, trigger="issue_notice", actor=act["office"], now=earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+
+    # one whose public notice has just ended: the office reads the draft of its designation notice and issues it
+    pending = create_case(session=session, definition_key="designation", actor=act["county_pd"], now=earlier,
+                          town_id=towns["巨城镇"].id,
+                          data={**application, "industry_category": "light_industry", "leading_industry": "日用陶瓷",
+                                "output_yi": 4.1})
+    for trigger, who, payload in steps:
+        fire(session=session, case_id=pending.id, trigger=trigger, actor=act[who], now=earlier, payload=payload)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    fire(session=session, case_id=pending.id, trigger="publicity_end", actor=system, now=now - timedelta(days=1))  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
 
     # supervision: an inspection of the designated town with two findings, one of them now an order in progress,
     # and an older order that ran past its deadline
@@ -172,6 +201,7 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
     fire(session=session, case_id=inspection.id, trigger="close", actor=act["office"], now=long_ago)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     order_id = inspection.data["findings"][0]["order_id"]
     fire(session=session, case_id=order_id, trigger="acknowledge", actor=act["county_pd"], now=long_ago)
+    _notices_to_acknowledge(session, act, designation_id=done.id, order_id=order_id, designated=earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
 
     recent = create_case(session=session, definition_key="rectification", actor=act["office"], now=now,
                          town_id=towns["娘子关镇"].id,

@@ -20,7 +20,7 @@ from pathlib import Path
 from docx import Document
 from docx.document import Document as DocxDocument
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
@@ -197,13 +197,28 @@ def colophon(doc: DocxDocument) -> None:
     copies = para(doc, "抄送：{{ cc }}", size=COLOPHON_PT, exact=None, before=6, after=6)
     copies.paragraph_format.left_indent = Pt(COLOPHON_PT)
     copies.paragraph_format.right_indent = Pt(COLOPHON_PT)
-    rule(copies, side="top", size=8, color="000000", more=(("bottom", 4, "000000"),))
-    printed = para(doc, exact=None, before=6, after=6)
-    fmt = printed.paragraph_format
-    fmt.left_indent = fmt.right_indent = Pt(COLOPHON_PT)
-    fmt.tab_stops.add_tab_stop(Mm(210 - 28 - 26) - Pt(2 * COLOPHON_PT), WD_TAB_ALIGNMENT.RIGHT)
-    set_font(printed.add_run("{{ printed_by }}\t{{ printed_date }}印发"), BODY_FONT, COLOPHON_PT)
-    rule(printed, side="bottom", size=8, color="000000")
+    rule(copies, side="top", size=8, color="000000")
+    # 印发机关 at the left and 印发日期 at the right: two cells, so a long name wraps in its own cell
+    table = doc.add_table(rows=1, cols=2)
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for cell, text, align, width in zip(table.rows[0].cells, ("{{ printed_by }}", "{{ printed_date }}印发"),
+                                        (WD_ALIGN_PARAGRAPH.LEFT, WD_ALIGN_PARAGRAPH.RIGHT), (Mm(100), Mm(56)),
+                                        strict=True):
+        cell.width = width
+        paragraph = cell.paragraphs[0]
+        paragraph.alignment = align
+        fmt = paragraph.paragraph_format
+        fmt.left_indent = fmt.right_indent = Pt(COLOPHON_PT / 2)
+        fmt.space_before = fmt.space_after = Pt(6)
+        set_font(paragraph.add_run(text), BODY_FONT, COLOPHON_PT)
+    borders = OxmlElement("w:tblBorders")
+    for side, size in (("top", 4), ("left", 0), ("bottom", 8), ("right", 0), ("insideH", 0), ("insideV", 0)):
+        line = OxmlElement(f"w:{side}")
+        for key, value in (("val", "single" if size else "nil"), ("sz", str(size)), ("space", "0"),
+                           ("color", "000000")):
+            line.set(qn(f"w:{key}"), value)
+        borders.append(line)
+    table._tbl.tblPr.append(borders)
 
 
 def save(doc: DocxDocument, name: str) -> None:

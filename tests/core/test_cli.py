@@ -318,6 +318,12 @@ def test_demo_builds_a_database_and_prints_one_login_per_role(zyz, tmp_path):
         login(client, county, next(p for _, u, p in logins if u == county))
         page = client.get("/inbox").get_data(as_text=True)
         assert "我的待办" in page and "草稿" in page
+        # 平定县 acknowledged its designation notice; the criticism notice still waits for its acknowledgement
+        pd = app.test_client()
+        login(pd, "county_pd", next(p for _, u, p in logins if u == "county_pd"))
+        notices = pd.get("/receipts").get_data(as_text=True)
+        assert notices.count('<span class="badge fine">已签收</span>') == 1, notices
+        assert notices.count('<span class="badge soon">未签收</span>') == 1 and "阳专镇通〔" in notices
     finally:
         app.extensions["zyz"]["engine"].dispose()
 

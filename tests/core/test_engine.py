@@ -135,10 +135,15 @@ def test_designation_from_draft_to_designated(db, now, make, people, draft, comp
 
     later = now + timedelta(days=8)
     case = run(db, people["system"], draft.id, "publicity_end", later)
+    assert case.state == "notice_pending" and case.closed_at is None
+    assert "designation_number" not in case.data  # taken only when the office issues the notice
+    # 5 working days from Saturday 2026-12-05: 7 .. 11 December
+    assert ("notice_pending", "issue_notice", "expiry", None, "2026-12-11") in open_deadlines(db, draft.id)
+    case = run(db, office, draft.id, "issue_notice", later)
     assert case.state == "designated"
     assert case.closed_at == later
     assert case.data["designation_number"] == "阳专镇〔2026〕1号"
-    assert case.version == 10  # one per fire: nine fires
+    assert case.version == 11  # one per fire: ten fires
 
     with transaction(db) as s:
         record = registry_case(s, case.town_id)
@@ -151,7 +156,8 @@ def test_designation_from_draft_to_designated(db, now, make, people, draft, comp
         ("edit", "draft", "draft"), ("submit", "draft", "submitted"), ("accept", "submitted", "consultation"),
         ("record_opinion", "consultation", "consultation"), ("conclude", "consultation", "expert_review"),
         ("record_experts", "expert_review", "expert_review"), ("propose", "expert_review", "decision"),
-        ("approve", "decision", "publicity"), ("publicity_end", "publicity", "designated"),
+        ("approve", "decision", "publicity"), ("publicity_end", "publicity", "notice_pending"),
+        ("issue_notice", "notice_pending", "designated"),
     ]
 
 
@@ -868,3 +874,55 @@ def test_a_fire_whose_case_changed_after_its_checks_writes_nothing(
     after = snapshot(db, case.id)
     assert after["audit"] == before["audit"] and after["deadlines"] == before["deadlines"]
     assert reload(db, case.id).version == before["case"][0]["version"] + 1
+
+
+def test_create_actions_run_with_the_new_case_and_what_they_write_is_kept(db, now, make, people, monkeypatch,
+                                                                          isolated_catalog, test_process):
+    """A definition's create_actions run once the case has its id and number (the rectification order's 整改通知书
+    is numbered and attached so); what they add to the data is saved and in the case_created event."""
+    seen = []
+
+    def stamp(ctx):
+        seen.append((ctx.case.id, ctx.case.number, ctx.spec.trigger))
+        ctx.data["stamped_for"] = ctx.case.number
+        ctx.audit_data["stamp"] = "已盖章"
+
+    monkeypatch.setitem(ACTIONS, "test_stamp", stamp)
+    text = TEST_PROCESS.replace("key: enginetest", "key: stamptest").replace(
+        "initial: open", "initial: open\ncreate_accepts: [note]\ncreate_actions: [test_stamp]")
+    isolated_catalog.add(parse_definition(text, "stamptest.yaml"))
+    with transaction(db) as s:
+        case = create_case(session=s, definition_key="stamptest", actor=people["county"], now=now,
+                           town_id=make.town().id, data={"note": "原有数据"})
+    assert seen == [(case.id, case.number, "create")]
+    stored = reload(db, case.id)
+    assert stored.data == {"note": "原有数据", "stamped_for": case.number}
+    with transaction(db) as s:
+        created = s.exec(sa.select(AuditEvent).where(AuditEvent.case_id == case.id)).scalar_one()
+    data = created.data if isinstance(created.data, dict) else __import__("json").loads(created.data)
+    assert data["stamp"] == "已盖章" and data["data"] == stored.data and data["number"] == case.number
+
+
+def test_a_failing_create_action_leaves_no_case(db, now, make, people, monkeypatch, isolated_catalog, test_process):
+    def explode(ctx):
+        raise Boom("numbering failed")
+
+    monkeypatch.setitem(ACTIONS, "test_explode_on_create", explode)
+    text = TEST_PROCESS.replace("key: enginetest", "key: failtest").replace(
+        "initial: open", "initial: open\ncreate_actions: [test_explode_on_create]")
+    isolated_catalog.add(parse_definition(text, "failtest.yaml"))
+    town = make.town()
+    with pytest.raises(Boom), transaction(db) as s:
+        create_case(session=s, definition_key="failtest", actor=people["county"], now=now, town_id=town.id)
+    with transaction(db) as s:
+        assert s.exec(sa.select(Case).where(Case.definition_key == "failtest")).first() is None
+        assert audit.verify(s).ok
+
+
+def test_an_unknown_create_action_is_refused_when_the_definition_loads(test_process):
+    from workflow.core.definitions import DefinitionError
+
+    text = TEST_PROCESS.replace("initial: open", "initial: open\ncreate_actions: [no_such_action]")
+    with pytest.raises(DefinitionError) as broken:
+        parse_definition(text, "enginetest.yaml")
+    assert broken.value.errors == ["enginetest.yaml: create_actions: unknown action 'no_such_action'"]

@@ -16,7 +16,7 @@ from docxedit import edited, text_of
 from sqlmodel import col, func, select
 
 from workflow.core import templates
-from workflow.core.attachments import put_bytes, stored_path, upload_root
+from workflow.core.attachments import store_file, stored_path, upload_root
 from workflow.core.db import transaction
 from workflow.core.documents import catalog, render, shipped
 from workflow.core.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -315,7 +315,7 @@ def test_an_unknown_document_or_version_is_not_found(db, upload, restore, office
 
 def _stored_version(db, now, office, data: bytes, *, version: int = 1, active: bool = False) -> None:
     """A version kept from before (e.g. uploaded when the document had other fields), written directly."""
-    sha256 = put_bytes(data)
+    sha256 = store_file(data)
     with transaction(db) as s:
         s.add(DocumentTemplate(name=NOTICE, version=version, sha256=sha256, filename="旧版.docx", size=len(data),
                                active=active, note="旧版本", uploaded_by_id=office.user_id, uploaded_at=now))

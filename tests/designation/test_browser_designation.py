@@ -1,5 +1,6 @@
 """认定申请 through the pages only, in Debian's Chromium: every role plays its part, the clock is moved,
-and the real scheduler ends the opinion period and the public notice."""
+the real scheduler ends the opinion period and the public notice, and the office reads the draft of the
+designation notice before it issues it."""
 
 from __future__ import annotations
 
@@ -188,18 +189,27 @@ def test_from_draft_to_designated_through_the_pages(people, users, scheduler, li
         act(leader, "审定通过", confirm=True)
         expect(leader.locator(".case-head .state")).to_have_text("公示中")
 
-        # five working days of public notice, then the scheduler designates the town
+        # five working days of public notice, then the scheduler hands the notice to the office
         clock.move_to(START + timedelta(days=21))
         office = users.login("office_zhang")
         office.goto(f"{live_server}/cases/{case_id}")
-        wait_for_state(office, "已认定")
+        wait_for_state(office, "待印发认定通知")
+        # the office reads the draft (watermarked, no number yet), then issues it: the number is taken now
+        office.get_by_role("link", name="查看本案件待印发文书的草稿").click()
+        expect(office.locator(".paper")).to_contain_text("关于认定盂县东风镇为市级专业镇的通知")
+        expect(office.locator(".paper")).to_contain_text("阳专镇〔2026〕　　号")
+        expect(office.locator(".paper .watermark")).to_have_text("草稿")
+        ARTIFACTS.mkdir(exist_ok=True)
+        office.screenshot(path=str(ARTIFACTS / "designation-notice-draft.png"), full_page=True)
+        office.goto(f"{live_server}/cases/{case_id}")
+        act(office, "编号并印发认定通知", confirm=True)
+        expect(office.locator(".case-head .state")).to_have_text("已认定")
         expect(office.locator("body")).to_contain_text("阳专镇〔2026〕1号")
 
         office.goto(f"{live_server}/towns")
         row = office.locator("table.list tbody tr", has_text="东风镇")
         expect(row).to_contain_text("市级专业镇")
         expect(row).to_contain_text("阳专镇〔2026〕1号")
-        ARTIFACTS.mkdir(exist_ok=True)
         office.screenshot(path=str(ARTIFACTS / "towns-after-designation.png"), full_page=True)
         row.get_by_role("link", name="东风镇").click()
         expect(office.locator("body")).to_contain_text("认定通知")
@@ -213,7 +223,7 @@ def test_from_draft_to_designated_through_the_pages(people, users, scheduler, li
 
         kinds = [e.trigger for e in s.exec(AuditEvent.__table__.select().where(
             AuditEvent.__table__.c.case_id == int(case_id)))]
-    assert "publicity_end" in kinds and "conclude" in kinds
+    assert "publicity_end" in kinds and "conclude" in kinds and "issue_notice" in kinds
 
 
 def test_returned_then_resubmitted(people, users, live_server):

@@ -16,12 +16,12 @@ from workflow.core import attachments
 from workflow.core.actors import Actor
 from workflow.core.attachments import stored_path
 from workflow.core.db import transaction
+from workflow.core.documents import catalog
 from workflow.core.engine import fire
 from workflow.core.errors import NotFound
 from workflow.core.models import Attachment, AuditEvent, Town
 from workflow.core.queries import registry_case
 from workflow.designation.documents import opinion_sheet_for
-from workflow.core.documents import catalog
 from workflow.supervision.documents import criticism_notice
 from workflow.towns.documents import attach_designation_notice, designation_notice
 
@@ -181,10 +181,11 @@ def test_designation_attaches_the_notice_to_the_case_and_the_town(make, app, db,
     assert "关于认定盂县梁家寨乡为市级专业镇的通知" in paragraphs
     assert "各县（区）人民政府，市直各单位：" in paragraphs
     assert "耐火材料（制造业）" in body and "2026年11月27日" in body and "2029年11月27日" in body
-    assert paragraphs[-5:-3] == ["阳泉市专业镇高质量发展领导小组", "2026年11月27日"]
+    assert paragraphs[-4:-2] == ["阳泉市专业镇高质量发展领导小组", "2026年11月27日"]
     # 版记: copies and the office that printed it, with the date
-    assert paragraphs[-2] == "抄送：市委办公室，市人大常委会办公室，市政府办公室，市政协办公室。"
-    assert paragraphs[-1] == "阳泉市专业镇高质量发展领导小组办公室\t2026年11月27日印发"
+    assert paragraphs[-1] == "抄送：市委办公室，市人大常委会办公室，市政府办公室，市政协办公室。"
+    printed = Document(io.BytesIO(content)).tables[-1].rows[0].cells
+    assert [c.text for c in printed] == ["阳泉市专业镇高质量发展领导小组办公室", "2026年11月27日印发"]
     assert every_run_names_an_east_asian_font(content)
     doc = Document(io.BytesIO(content))
     assert str(doc.paragraphs[0].runs[0].font.color.rgb) == "FF0000"

@@ -1,14 +1,12 @@
 """One town, one open application, and none once designated or revoked: the cause of the application that was
 stuck in 公示中 for ever after its public notice ended (the registry refused to designate the town twice)."""
 
-from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
 from conftest import COMPLETE_APPLICATION, reload
-from workflow.core.actors import Actor
 from workflow.core.db import transaction
 from workflow.core.engine import create_case, fire
 from workflow.core.errors import Unprocessable
@@ -30,9 +28,10 @@ def _refusal(excinfo) -> str:
 
 
 def _designate(db, make, county, town):
-    case = make.case("designation", state="publicity", by=county, town=town, data=REVIEWED)
+    case = make.case("designation", state="notice_pending", by=county, town=town, data=REVIEWED)
+    office = make.actor(make.user("office"))
     with transaction(db) as s:
-        fire(session=s, case_id=case.id, trigger="publicity_end", actor=Actor.system(), now=make.now)
+        fire(session=s, case_id=case.id, trigger="issue_notice", actor=office, now=make.now)
     return reload(db, case.id)
 
 
@@ -73,24 +72,25 @@ def test_submitting_or_approving_is_refused_once_the_town_was_designated_meanwhi
     designated the town."""
     county, leader = make.user("county"), make.user("leader")
     town, other_town = make.town(), make.town()
-    first = make.case("designation", state="publicity", by=county, town=town, data=REVIEWED)
+    first = make.case("designation", state="notice_pending", by=county, town=town, data=REVIEWED)
     draft = _apply(db, make, county, other_town)
     waiting = make.case("designation", state="decision", by=county, town=make.town(), data=REVIEWED)
+    office = make.actor(make.user("office"))
     with transaction(db) as s:  # as data written before the rule would have them
         s.connection().execute(sa.update(Case.__table__).where(Case.__table__.c.id.in_([draft.id, waiting.id]))
                                .values(town_id=town.id))
-        fire(session=s, case_id=first.id, trigger="publicity_end", actor=Actor.system(), now=make.now)
+        fire(session=s, case_id=first.id, trigger="issue_notice", actor=office, now=make.now)
     for case, trigger, actor in ((draft, "submit", county), (waiting, "approve", leader)):
         with transaction(db) as s, pytest.raises(Unprocessable) as refused:
             fire(session=s, case_id=case.id, trigger=trigger, actor=make.actor(actor), now=make.now)
         assert "该镇已认定（市级专业镇" in _refusal(refused)
 
 
-def test_an_application_stuck_at_the_end_of_its_public_notice_becomes_an_incident_the_office_resolves(
+def test_the_end_of_a_public_notice_never_fails_and_a_notice_for_a_town_designated_meanwhile_is_refused(
         db, make, now, client):
-    """The story that opened the issue: the end of the public notice fails inside the engine. It is tried three
-    times, then the office sees an incident on its list and on the case page, and resolves it by hand after
-    sending the case back to the experts (the town is designated already)."""
+    """The story that once left an application stuck in 公示中: two applications for one town (made before the
+    rule existed) both reach the end of their public notice. The end is now only a move to 待印发认定通知, done
+    by the sweep; the office issuing the second notice is refused with the reason, and sends the case back."""
     from conftest import csrf_token, login
 
     county, office = make.user("county"), make.user("office")
@@ -102,32 +102,21 @@ def test_an_application_stuck_at_the_end_of_its_public_notice_becomes_an_inciden
                                .values(town_id=town.id))
         due = s.exec(select(Deadline.due_at).where(Deadline.case_id == second.id,
                                                    Deadline.kind == "expiry")).one()
-    for pause in (0, 1, 11):
-        sweep(db, now=due + timedelta(minutes=pause))
-    assert reload(db, first.id).state == "designated"
-    assert reload(db, second.id).state == "publicity"
+    sweep(db, now=due)
+    assert reload(db, first.id).state == reload(db, second.id).state == "notice_pending"
     with transaction(db) as s:
-        incident = s.exec(select(Incident)).one()
-    assert (incident.case_id, incident.trigger, incident.tries) == (second.id, "publicity_end", 3)
-    assert incident.error_zh == "案件当前状态为“市级专业镇”，不能执行“认定为市级专业镇”。"
+        assert s.exec(select(Incident)).all() == []
+        fire(session=s, case_id=first.id, trigger="issue_notice", actor=make.actor(office), now=now)
 
     login(client, office.username)
-    page = client.get(f"/cases/{second.id}").get_data(as_text=True)
-    assert "本案件的一个自动步骤执行失败" in page and f"/incidents/{incident.id}" in page
-    listing = client.get("/incidents").get_data(as_text=True)
-    assert second.number in listing and incident.error_zh in listing
-    assert "异常事件" in client.get("/inbox").get_data(as_text=True)  # in the office's menu, with its count
-
-    token = csrf_token(client, f"/incidents/{incident.id}")
-    refused = client.post(f"/incidents/{incident.id}/resolve", data={"csrf_token": token, "comment": ""})
-    assert refused.status_code == 422 and "请填写处理说明" in refused.get_data(as_text=True)
+    url = f"/cases/{second.id}/do/issue_notice"
+    token = csrf_token(client, url)
+    refused = client.post(url, data={"csrf_token": token, "expected_version": reload(db, second.id).version,
+                                     "confirmed": "yes"})
+    assert refused.status_code == 422
+    assert "该镇已认定（市级专业镇，阳专镇〔2026〕1号）" in refused.get_data(as_text=True)
+    assert reload(db, second.id).state == "notice_pending"
     with transaction(db) as s:
-        fire(session=s, case_id=second.id, trigger="record_objection", actor=make.actor(office), now=now,
+        fire(session=s, case_id=second.id, trigger="withhold_notice", actor=make.actor(office), now=now,
              comment="该镇已由 " + first.number + " 认定，退回专家评审")
-    done = client.post(f"/incidents/{incident.id}/resolve",
-                       data={"csrf_token": token, "comment": "该镇已认定，本申请退回专家评审后不予认定"})
-    assert done.status_code == 302
-    assert "异常事件已处理" in client.get(done.headers["Location"]).get_data(as_text=True)
-    with transaction(db) as s:
-        assert s.get(Incident, incident.id).status == "resolved"
-    assert "本案件的一个自动步骤执行失败" not in client.get(f"/cases/{second.id}").get_data(as_text=True)
+    assert reload(db, second.id).state == "expert_review"

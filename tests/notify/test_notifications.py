@@ -52,7 +52,9 @@ def _order(make, *, county=("13800000001",), county_name="盂县"):
 
 def test_the_rules_file_loads_and_names_only_what_the_definitions_have():
     ruleset = parse_rules(RULES_PATH.read_text(encoding="utf-8"))
-    assert {r.process for r in ruleset.rules} == {"rectification", "designation"}
+    assert {r.process for r in ruleset.rules} == {"rectification", "designation", "receipt"}
+    [receipt] = ruleset.matching("receipt", "reminder", "acknowledge")
+    assert (receipt.name, receipt.recipients, receipt.category) == ("receipt_reminder", ("county",), "deadline")
     reminder = ruleset.matching("rectification", "reminder", "rectify", 7)
     assert [r.name for r in reminder] == ["rectify_reminder"]
     assert reminder[0].channels == ("in_app", "email", "sms") and reminder[0].category == "deadline"
@@ -81,6 +83,28 @@ rules:
   - {name: e, label: {zh: 己}, process: rectification, when: {enter: issued, trigger: expire},
      recipients: [county], channels: [email], template: t}
 """
+
+
+def test_a_receipt_rule_has_its_one_event_and_no_case_bound_recipients():
+    broken = """
+version: 1
+templates:
+  t: {label: {zh: 模板, en: T}}
+rules:
+  - {name: a, label: {zh: 甲, en: A}, process: receipt, when: {enter: issued},
+     recipients: [county], channels: [in_app], template: t}
+  - {name: b, label: {zh: 乙, en: B}, process: receipt, when: {reminder: acknowledge, offsets: [1]},
+     recipients: [pending_units], channels: [in_app], template: t}
+  - {name: c, label: {zh: 丙, en: C}, process: receipt, when: {reminder: acknowledge},
+     recipients: [county, office], channels: [in_app, email], template: t}
+"""
+    with pytest.raises(RuleError) as raised:
+        parse_rules(broken, "receipts.yaml")
+    assert raised.value.errors == [
+        "receipts.yaml: rules[0] (a).when: a receipt rule is {reminder: acknowledge}",
+        "receipts.yaml: rules[1] (b).when: a receipt rule is {reminder: acknowledge}",
+        "receipts.yaml: rules[1] (b).recipients: must be a list of county, office, leader",
+    ]
 
 
 def test_broken_rules_name_every_problem():

@@ -3,7 +3,6 @@
 import threading
 
 from conftest import reload
-from workflow.core.actors import Actor
 from workflow.core.db import transaction
 from workflow.core.engine import fire
 from workflow.core.queries import registry_case
@@ -12,13 +11,19 @@ APPLICATION = {"industry_category": "agriculture", "leading_industry": "小杂�
 
 
 def _in_publicity(make, county_name):
+    """A designation whose public notice is over: the office issues its notice, and the number is taken then."""
     county = make.user("county", county=county_name)
-    return make.case("designation", state="publicity", by=county, county=county_name,
+    return make.case("designation", state="notice_pending", by=county, county=county_name,
                      data={**APPLICATION, "experts": [{"name": "甲", "score": 80}], "expert_recommendation": "同意"})
+
+
+def _issue(office, s, case_id, now):
+    return fire(session=s, case_id=case_id, trigger="issue_notice", actor=office, now=now)
 
 
 def test_two_designations_in_the_same_second_get_different_numbers(make, db, now):
     first, second = _in_publicity(make, "盂县"), _in_publicity(make, "平定县")
+    office = make.actor(make.user("office"))
     barrier = threading.Barrier(2)
     errors = []
 
@@ -26,7 +31,7 @@ def test_two_designations_in_the_same_second_get_different_numbers(make, db, now
         try:
             with transaction(db) as s:
                 barrier.wait(timeout=10)
-                fire(session=s, case_id=case_id, trigger="publicity_end", actor=Actor.system(), now=now)
+                fire(session=s, case_id=case_id, trigger="issue_notice", actor=office, now=now)
         except Exception as exc:  # collected and asserted below
             errors.append(exc)
 
@@ -47,19 +52,19 @@ def test_numbers_are_not_reused_after_a_rollback_and_restart_each_year(make, db,
     from datetime import timedelta
 
     first, second, third = (_in_publicity(make, name) for name in ("盂县", "平定县", "郊区"))
+    office = make.actor(make.user("office"))
     with transaction(db) as s:
-        fire(session=s, case_id=first.id, trigger="publicity_end", actor=Actor.system(), now=now)
+        _issue(office, s, first.id, now)
     try:
         with transaction(db) as s:
-            fire(session=s, case_id=second.id, trigger="publicity_end", actor=Actor.system(), now=now)
+            _issue(office, s, second.id, now)
             raise RuntimeError("the transaction fails after the number was taken")
     except RuntimeError:
         pass
-    assert reload(db, second.id).state == "publicity"
+    assert reload(db, second.id).state == "notice_pending"
     with transaction(db) as s:
-        fire(session=s, case_id=second.id, trigger="publicity_end", actor=Actor.system(), now=now)
-        fire(session=s, case_id=third.id, trigger="publicity_end", actor=Actor.system(),
-             now=now + timedelta(days=40))
+        _issue(office, s, second.id, now)
+        _issue(office, s, third.id, now + timedelta(days=40))
     assert reload(db, first.id).data["designation_number"] == "阳专镇〔2026〕1号"
     assert reload(db, second.id).data["designation_number"] == "阳专镇〔2026〕2号"
     assert reload(db, third.id).data["designation_number"] == "阳专镇〔2027〕1号"

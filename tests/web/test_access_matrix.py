@@ -143,6 +143,14 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("supervision.board", "GET"): business(403, office=200, leader=200),
     ("supervision.plan", "GET"): business(403, office=200),
     ("supervision.plan", "POST"): business(403, office=422),
+    # receipts (签收): a county acknowledges its own notices (the page asks to confirm first: an unconfirmed POST is
+    # a 422); the office and the leading group see every county's
+    ("receipts.mine", "GET"): business(403, county=200),
+    ("receipts.overview", "GET"): business(403, office=200, leader=200),
+    ("receipts.acknowledge", "GET"): case_page(county=(200, 404, 404), office=REFUSED, member=REFUSED,
+                                               leader=REFUSED),
+    ("receipts.acknowledge", "POST"): case_page(county=(422, 404, 404), office=REFUSED, member=REFUSED,
+                                                leader=REFUSED),
     # --- the administrator: accounts and the working-day calendar ----------------------------------------------
     ("admin.users", "GET"): admin_page(200),
     ("admin.new_user", "GET"): admin_page(200),
@@ -178,6 +186,11 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("api.transition", "POST"): case_api(ok_own=(422, 422, 422), ok_all=(422, 422, 422)),  # the body is read first
     ("api.upload_attachment", "POST"): case_api(ok_own=(422, 404, 404), ok_all=(422, 422, 404),
                                                 leader=(403, 403, 404)),
+    ("api.list_receipts", "GET"): {**dict.fromkeys(B, 200), "member": 403, "admin": 403, "auditor": 403,
+                                   "anonymous": 401},
+    # the county's own notice is acknowledged here (the API has no confirmation step), so the page shows it signed
+    ("api.acknowledge_receipt", "POST"): case_api(county=(200, 404, 404), office=REFUSED, member=REFUSED,
+                                                  leader=REFUSED),
 }
 
 def observed_rows(results) -> str:

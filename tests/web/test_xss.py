@@ -21,6 +21,7 @@ from workflow.core.calendar_admin import enter_year
 from workflow.core.db import transaction
 from workflow.core.engine import create_case, fire
 from workflow.core.models import Incident, OutboxMessage
+from workflow.core.receipts import expect_receipt
 from workflow.designation import application as schema
 from workflow.notify.rules import notify
 from workflow.towns.services import create_town
@@ -112,6 +113,7 @@ def xss_world(make, db, now):
                              filename=p("file name", slash=False) + ".pdf", kind="evidence", now=now,
                              case_id=case.id)
         ids["attachment_id"].append(upload.id)
+        ids["receipt_id"] = [expect_receipt(s, attachment=upload, unit_id=yx.id, now=now).id]  # a notice to sign
         enter_year(session=s, year=2031, text=f"2031-01-01 休 {p('holiday note', slash=False)}",
                    actor=act["sysadmin"], now=now)
         failed = OutboxMessage(idempotency_key="xss:outbox", source=f"case:{case.id}:v1", rule="xss",

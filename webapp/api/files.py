@@ -31,6 +31,7 @@ class AttachmentOut(BaseModel):
     sha256: str
     uploaded_by_id: int | None
     uploaded_at: datetime
+    derived_from_id: int | None = None  # the PDF of a notice names the notice's .docx
     download_url: str
 
 

@@ -42,6 +42,7 @@ KIND_LABELS = {
     "reminder_sent": _l("Reminder sent"), "notification_sent": _l("Notification sent"),
     "notification_failed": _l("Notification failed"), "deadline_failed": _l("Deadline processing failed"),
     "deadline_recounted": _l("Deadline counted again"),
+    "template_replaced": _l("Document template replaced"), "template_restored": _l("Document template restored"),
     "search": _l("Audit trail searched"), "export": _l("Audit trail exported"),
     "integrity_check": _l("Integrity verified"), "anchor_written": _l("Anchor written"),
     "archive": _l("Audit trail archived"),
@@ -50,7 +51,9 @@ KIND_LABELS = {
     "incident_recovered": _l("Incident resolved by the job's next run"),
     "reminder_skipped": _l("Reminder skipped (too late)"),
     "demo_clock_set": _l("Demo clock set"),
-    "template_replaced": _l("Document template replaced"), "template_restored": _l("Document template restored"),
+    "files_swept": _l("Unreferenced files removed"),
+    "receipt_expected": _l("Notice sent for acknowledgement"), "receipt_acknowledged": _l("Notice acknowledged"),
+    "receipt_reminded": _l("Unacknowledged notice reminded"),
 }
 
 

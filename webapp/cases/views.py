@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
@@ -22,6 +23,7 @@ from workflow.core.catalog import CATALOG
 from workflow.core.engine import allowed_transitions, create_case, fire
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Case, Town, Unit, UnitKind
+from workflow.core.previews import form_preview_for, has_form_preview, lines_of
 from workflow.core.queries import (
     case_events,
     case_list,
@@ -160,7 +162,15 @@ def transition(case_id: int, trigger: str) -> ResponseReturnValue:
     fields = [*spec.requires, *spec.accepts]
     errors: dict[str, list[str]] = {}
     status = 422
-    if request.method == "POST":
+    form_draft = None
+    if request.method == "POST" and request.form.get("preview") == "1":
+        # read the notice this step would issue, as the form is filled: nothing changes
+        payload, errors = read_payload(fields, request.form)
+        if not errors:
+            draft = form_preview_for(session=s, actor=me, case_id=case_id, trigger=trigger, payload=payload,
+                                     now=utcnow())
+            form_draft = SimpleNamespace(preview=draft, lines=lines_of(draft.content)) if draft else False
+    elif request.method == "POST":
         payload, errors = read_payload(fields, request.form)
         version = request.form.get("expected_version", "")
         if not version.isdigit():
@@ -189,7 +199,8 @@ def transition(case_id: int, trigger: str) -> ResponseReturnValue:
     return render_template("cases/transition.html", case=case, spec=spec, fields=fields, widget=widget,
                            errors=errors, form=request.form, member_units=member_units,
                            severity_choices=SEVERITY_CHOICES, case_attachments=evidence,
-                           county=s.get(Unit, case.county_id)), status if errors else 200
+                           county=s.get(Unit, case.county_id), form_draft=form_draft,
+                           may_preview=has_form_preview(me, case, trigger)), status if errors else 200
 
 
 @bp.app_template_global()

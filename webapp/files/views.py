@@ -25,6 +25,7 @@ from workflow.core.attachments import (
 )
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Case
+from workflow.core.pdf import with_pdfs
 from workflow.core.previews import has_preview, lines_of, preview_for, shown_by
 from workflow.designation.documents import opinion_sheet_for
 
@@ -113,11 +114,13 @@ def transition_preview(case: Case, spec: object) -> SimpleNamespace | None:
 
 @bp.app_template_global()
 def attachment_panel(case: Case) -> SimpleNamespace:
-    """What files/_attachments.html shows for a case: its files, whether the user may add one, the sheet link."""
+    """What files/_attachments.html shows for a case: its files (each notice with its PDF), whether the user may
+    add one, the sheet link."""
     me = actor()
     rows = list_attachments(session=db(), actor=me, case_id=case.id)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    rows, pdfs = with_pdfs(db(), rows)  # a notice's PDF is offered beside it, not on a row of its own
     names = uploader_names(db(), rows)
-    items = [SimpleNamespace(row=r, kind=KIND_LABELS.get(r.kind, r.kind),
+    items = [SimpleNamespace(row=r, kind=KIND_LABELS.get(r.kind, r.kind), pdf=pdfs.get(r.id),  # type: ignore[arg-type]  # a listed row is saved
                              by=names.get(r.uploaded_by_id) if r.uploaded_by_id else _("System"))
              for r in rows]
     sheet = case.definition_key == "designation" and "consulted_units" in (case.data or {})

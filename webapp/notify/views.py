@@ -59,6 +59,10 @@ def render_notice(notice: Notification) -> str:
         return _("%(number)s %(title)s — the holidays of %(year)s were changed: %(deadline)s is counted again and "
                  "moves from %(old)s to %(due)s.", number=p.get("number"), title=p.get("title"), year=p.get("year"),
                  deadline=deadline, old=p.get("old_due_date"), due=p.get("due_date"))
+    if notice.kind == "receipt_reminder":
+        return _("%(number)s %(title)s — the notice “%(notice)s” is not acknowledged yet (due %(due)s): please "
+                 "acknowledge it.", number=p.get("number"), title=p.get("title"), notice=p.get("notice"),
+                 due=p.get("due_date"))
     if notice.kind == "calendar_missing":
         return _("The holidays of %(year)s are not entered yet: deadlines in %(year)s are counted with weekends "
                  "only. Ask the administrator to enter the year's holidays.", year=p.get("year"))

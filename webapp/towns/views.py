@@ -10,6 +10,7 @@ from webapp.database import db
 from webapp.towns import bp
 from workflow.core.catalog import CATALOG
 from workflow.core.models import Attachment, Unit, UnitKind
+from workflow.core.pdf import with_pdfs
 from workflow.core.reference import INDUSTRY_CATEGORIES
 from workflow.towns.registry_view import tiers, town_entries, town_entry
 
@@ -37,7 +38,7 @@ def index() -> ResponseReturnValue:
 @login_required
 def show(town_id: int) -> ResponseReturnValue:
     entry, cases = town_entry(db(), actor(), town_id)
-    documents = db().exec(select(Attachment).where(Attachment.town_id == town_id)
-                          .order_by(Attachment.id)).all()  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
-    return render_template("towns/show.html", entry=entry, cases=cases, documents=documents,
+    documents, pdfs = with_pdfs(db(), db().exec(select(Attachment).where(Attachment.town_id == town_id)
+                                               .order_by(Attachment.id)).all())  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
+    return render_template("towns/show.html", entry=entry, cases=cases, documents=documents, pdfs=pdfs,
                            levels=CATALOG.current("town").states, categories=INDUSTRY_CATEGORIES)

@@ -3,6 +3,11 @@
 A file's type is read from its bytes (a small table of signatures, plus a look inside ZIP containers); the
 name's extension must be one we accept and must agree with what the bytes are. Files live at
 `<upload_dir>/<sha[:2]>/<sha>`, so identical content is stored once and no name from outside reaches a path.
+
+A file is durable before the row that names it is: written to a temporary name, fsynced, renamed into place and its
+directory fsynced, all inside the caller's transaction and before its commit. Content already stored is not written
+again, but its mtime is refreshed first, which keeps it from the sweep of unreferenced files (workflow.core.filesweep)
+until the row that will name it is committed.
 """
 
 from __future__ import annotations
@@ -199,7 +204,7 @@ def store_upload(*, session: Session, actor: Actor, case_id: int, filename: str 
         if found != ACCEPTED[ext].kind:
             raise _refuse(f"文件内容是 {KIND_NAMES[found]}，与扩展名“.{ext}”不符。",
                           f"The content is {KIND_NAMES[found]}, which does not match the extension '.{ext}'.")
-        _place(temp, root, sha256)
+        _place(temp, root, sha256, size)
     finally:
         temp.unlink(missing_ok=True)
     return _add(session, actor=actor, now=now, case=case, town_id=None, kind=kind, sha256=sha256, filename=name,
@@ -208,8 +213,7 @@ def store_upload(*, session: Session, actor: Actor, case_id: int, filename: str 
 
 def _receive(stream: IO[bytes], root: Path) -> tuple[Path, str, int, bytes]:
     """Copy the stream into a temporary file under `root` while hashing; stop as soon as it passes MAX_SIZE."""
-    work = root / "tmp"
-    work.mkdir(parents=True, exist_ok=True)
+    work = _work_dir(root)
     digest = hashlib.sha256()
     size, head = 0, b""
     fd, name = tempfile.mkstemp(dir=work, prefix="upload-")
@@ -233,54 +237,105 @@ def _receive(stream: IO[bytes], root: Path) -> tuple[Path, str, int, bytes]:
     return temp, digest.hexdigest(), size, head
 
 
-def _place(temp: Path, root: Path, sha256: str) -> Path:
-    """Move a checked file to its content address (a file with the same content is kept as it is)."""
+def _place(temp: Path, root: Path, sha256: str, size: int) -> Path:
+    """Make a checked file durable at its content address; content already there is kept (its mtime refreshed)."""
     final = stored_path(root, sha256)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    if not final.exists():
-        os.chmod(temp, 0o640)
-        os.replace(temp, final)
+    if _reuse(final, size):
+        return final
+    os.chmod(temp, 0o640)
+    fsync_path(temp)  # data and inode (the mode just set) on disk before the name can point at them
+    _make_dirs(final.parent)
+    os.replace(temp, final)
+    fsync_path(final.parent)  # the new name itself survives a power cut only once its directory is on disk
     return final
 
 
-def put_bytes(data: bytes, upload_dir: Path | str | None = None) -> str:
-    """Keep `data` in the store (once per content) and return its sha256; no row names it yet."""
+def _reuse(final: Path, size: int) -> bool:
+    """Whether `final` holds the content already, after refreshing its mtime so that the sweep leaves it alone.
+
+    The mtime is touched before the size is read: a sweep that takes the file away in between is seen here as a
+    missing file, which is then written again. A file of the wrong size (cut short before writes were fsynced)
+    is written again too."""
+    try:
+        os.utime(final)
+        return os.stat(final).st_size == size
+    except FileNotFoundError:
+        return False
+
+
+def _make_dirs(path: Path) -> None:
+    """Create `path` and its missing parents, each new directory's entry fsynced in its parent."""
+    missing = []
+    while not path.is_dir():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        directory.mkdir(exist_ok=True)
+        fsync_path(directory.parent)
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file's data, or a directory's entries, to the disk (any descriptor of the file will do)."""
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def store_file(data: bytes, *, upload_dir: Path | str | None = None) -> str:
+    """Store `data` durably by its sha256 (no row, no checks) and return the sha256; the caller's row names it.
+
+    A row must name the file within the sweep's grace period (workflow.core.filesweep), as it does when it is
+    inserted in the transaction that stored the file."""
     root = Path(upload_dir) if upload_dir is not None else upload_root()
     sha256 = hashlib.sha256(data).hexdigest()
-    final = stored_path(root, sha256)
-    if not final.exists():
-        work = root / "tmp"
-        work.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=work, prefix="document-")
-        temp = Path(name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            _place(temp, root, sha256)
-        finally:
-            temp.unlink(missing_ok=True)
+    if _reuse(stored_path(root, sha256), len(data)):
+        return sha256
+    work = _work_dir(root)
+    fd, name = tempfile.mkstemp(dir=work, prefix="document-")
+    temp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        _place(temp, root, sha256, len(data))
+    finally:
+        temp.unlink(missing_ok=True)
     return sha256
+
+
+def temp_dir(root: Path | str) -> Path:
+    """Where files are written before they are renamed to their content address (on the same file system)."""
+    return Path(root) / "tmp"
+
+
+def _work_dir(root: Path) -> Path:
+    work = temp_dir(root)
+    _make_dirs(work)  # a new upload root is made durable here, before a file is renamed into it
+    return work
 
 
 def store_bytes(*, session: Session, actor: Actor, data: bytes, filename: str, content_type: str, kind: str,
                 now: datetime, case_id: int | None = None, town_id: int | None = None,
-                upload_dir: Path | str | None = None) -> Attachment:
-    """Store a document the system made (no upload checks) on a case, a town, or both."""
+                upload_dir: Path | str | None = None, derived_from_id: int | None = None) -> Attachment:
+    """Store a document the system made (no upload checks) on a case, a town, or both; `derived_from_id` names
+    the attachment it was made from (the PDF of a notice)."""
     if case_id is None and town_id is None:
         raise ValueError("an attachment belongs to a case or a town")
-    sha256 = put_bytes(data, upload_dir)
     case = session.get(Case, case_id) if case_id is not None else None
     if case_id is not None and case is None:
         raise ValueError(f"no case {case_id}")
+    sha256 = store_file(data, upload_dir=upload_dir)
     return _add(session, actor=actor, now=now, case=case, town_id=town_id, kind=kind, sha256=sha256,
-                filename=clean_filename(filename), content_type=content_type, size=len(data))
+                filename=clean_filename(filename), content_type=content_type, size=len(data),
+                derived_from_id=derived_from_id)
 
 
 def _add(session: Session, *, actor: Actor, now: datetime, case: Case | None, town_id: int | None, kind: str,
-         sha256: str, filename: str, content_type: str, size: int) -> Attachment:
+         sha256: str, filename: str, content_type: str, size: int, derived_from_id: int | None = None) -> Attachment:
     row = Attachment(case_id=case.id if case else None, town_id=town_id, kind=kind, sha256=sha256,
                      filename=filename, content_type=content_type, size=size, uploaded_by_id=actor.user_id,
-                     uploaded_at=now)
+                     uploaded_at=now, derived_from_id=derived_from_id)
     session.add(row)
     session.flush()
     county_id = case.county_id if case else None
@@ -289,7 +344,8 @@ def _add(session: Session, *, actor: Actor, now: datetime, case: Case | None, to
         county_id = town.county_id if town else None
     audit.record(session, kind="attachment_added", now=now, actor=actor, case_id=row.case_id, county_id=county_id,
                  data={"attachment_id": row.id, "filename": filename, "sha256": sha256, "size": size,
-                       "kind": kind, **({"town_id": town_id} if town_id is not None else {})})
+                       "kind": kind, **({"town_id": town_id} if town_id is not None else {}),
+                       **({"derived_from_id": derived_from_id} if derived_from_id is not None else {})})
     return row
 
 

@@ -51,6 +51,8 @@ EVENT_KINDS = (
     "archive", "incident_opened", "incident_retried", "incident_retry_failed", "incident_resolved",
     "incident_recovered", "reminder_skipped", "demo_clock_set", "deadline_recounted",
     "template_replaced", "template_restored",
+    "files_swept",
+    "receipt_expected", "receipt_acknowledged", "receipt_reminded",
 )
 
 _event_table = table_of(AuditEvent)

@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlmodel import Session
 
 from workflow.core import audit
@@ -299,8 +299,9 @@ def create_case(
     session.flush()
     for name in definition.create.actions:  # after the flush: an action may need the case's id
         ACTIONS[name](ctx)
-    if definition.create.actions:
-        case.data = dict(ctx.data)  # a new object, so that what the actions wrote is saved
+    if definition.create.actions:  # the actions changed the very dict the row was inserted with: mark it
+        case.data = dict(ctx.data)
+        flag_modified(case, "data")
     audit.record(session, kind="case_created", now=now, actor=actor, case_id=case.id, county_id=county_id,
                  to_state=case.state, data={"definition": f"{definition.key}@{definition.version}",
                                             "number": case.number, "data": case.data, **ctx.audit_data})

@@ -13,6 +13,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from lxml import etree
 from sqlmodel import Session
@@ -71,6 +72,37 @@ def preview_for(*, session: Session, actor: Actor, case_id: int, now: datetime) 
     if not has_preview(actor, case):
         raise NotFound("该案件当前没有待印发的文书草稿。", "This case has no draft notice to preview now.")
     return PREVIEWS[(case.definition_key, case.state)](session, case, local_date(now))
+
+
+FormPreviewFn = Callable[[Session, Case, dict[str, Any], date], "Preview | None"]
+FORM_PREVIEWS: dict[tuple[str, str], FormPreviewFn] = {}
+
+
+def form_preview(definition: str, trigger: str) -> Callable[[FormPreviewFn], FormPreviewFn]:
+    """Register the draft of the notice that `trigger` on a case of `definition` issues, made from the step's form
+    as filled so far (e.g. the 整改通知书 of a finding the office is about to order rectified); the function
+    returns None when the form, as filled, issues no notice."""
+
+    def register(fn: FormPreviewFn) -> FormPreviewFn:
+        if FORM_PREVIEWS.get((definition, trigger), fn) is not fn:
+            raise ValueError(f"two form previews for {definition}.{trigger}")
+        FORM_PREVIEWS[(definition, trigger)] = fn
+        return fn
+
+    return register
+
+
+def has_form_preview(actor: Actor, case: Case, trigger: str) -> bool:
+    return actor.role in PREVIEW_ROLES and (case.definition_key, trigger) in FORM_PREVIEWS
+
+
+def form_preview_for(*, session: Session, actor: Actor, case_id: int, trigger: str, payload: dict[str, Any],
+                     now: datetime) -> Preview | None:
+    """The draft that `trigger` with `payload` would issue on case `case_id`, or None when it issues none."""
+    case = get_case(session, actor, case_id)
+    if not has_form_preview(actor, case, trigger):
+        raise NotFound("该步骤不印发文书。", "This step issues no notice.")
+    return FORM_PREVIEWS[(case.definition_key, trigger)](session, case, payload, local_date(now))
 
 
 @dataclass(frozen=True)

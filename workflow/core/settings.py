@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MAX_DUE_DAYS = 366  # a deadline a person sets lies at most this many days ahead (ZYZ_MAX_DUE_DAYS)
+FILE_GRACE_HOURS = 24  # an unreferenced stored file is swept once this old (ZYZ_FILE_GRACE_HOURS)
+RECEIPT_DAYS = 3  # working days a county has to acknowledge a notice before it is reminded (ZYZ_RECEIPT_DAYS)
 
 
 @dataclass
@@ -13,6 +15,9 @@ class Settings:
     instance_path: str = "instance"
     upload_dir: str = ""  # empty: <instance_path>/files
     max_due_days: int = MAX_DUE_DAYS
+    soffice: str = ""  # LibreOffice's program (a path or a name on PATH); empty: soffice, else libreoffice
+    file_grace_hours: int = FILE_GRACE_HOURS
+    receipt_days: int = RECEIPT_DAYS
 
 
 settings = Settings()

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, func, select, update
 
 from workflow.core import audit
 from workflow.core.actors import Actor
-from workflow.core.attachments import MAX_SIZE, clean_filename, put_bytes, stored_path, upload_root
+from workflow.core.attachments import MAX_SIZE, clean_filename, store_file, stored_path, upload_root
 from workflow.core.documents import TemplateProblem, catalog, check_template, shipped
 from workflow.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from workflow.core.models import DocumentTemplate, Role, User
@@ -166,7 +166,7 @@ def upload(session: Session, *, actor: Actor, name: str, filename: str | None, d
                        "The file is the same as the template in use; nothing to replace.", code="same_template")
     version = (session.exec(select(func.max(DocumentTemplate.version))
                             .where(DocumentTemplate.name == name)).one() or 0) + 1
-    put_bytes(data)
+    store_file(data)  # durable before the row that names it commits
     session.exec(update(DocumentTemplate).where(col(DocumentTemplate.name) == name)
                  .values(active=False))
     row = DocumentTemplate(name=name, version=version, sha256=sha256, filename=display, size=len(data),

@@ -42,6 +42,14 @@ def town_open_for_application(ctx: FireContext) -> list[dict[str, Any]]:
     registry, DOMAIN.md §2) and no other application for it is open."""
     if ctx.case.town_id is None:
         return []  # application_complete says that a town must be chosen
+    return town_still_candidate(ctx) or _other_open_application(ctx)
+
+
+@guard("town_still_candidate")
+def town_still_candidate(ctx: FireContext) -> list[dict[str, Any]]:
+    """The town is not designated at any level nor revoked (the check before its designation notice issues)."""
+    if ctx.case.town_id is None:
+        return []
     record = registry_case(ctx.session, ctx.case.town_id)
     if record is not None and record.state != REGISTRY_OPEN:
         registry = CATALOG.get(record.definition_key, record.definition_version, ctx.session)
@@ -54,6 +62,10 @@ def town_open_for_application(ctx: FireContext) -> list[dict[str, Any]]:
         return [reason(f"该镇已认定（{level}{'，' + number if number else ''}），不能重复申报认定",
                        f"the town is already designated ({registry.state_label(record.state, 'en')}"
                        f"{', ' + number if number else ''}); it cannot apply again", "town_id")]
+    return []
+
+
+def _other_open_application(ctx: FireContext) -> list[dict[str, Any]]:
     finals = [name for name, state in ctx.definition.states.items() if state.final]
     table = table_of(Case)
     other = ctx.session.connection().execute(

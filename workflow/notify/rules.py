@@ -54,6 +54,12 @@ CHANNELS = ("in_app", "email", "sms")
 EVENTS = ("enter", "trigger", "reminder", "expiry")
 # county: the case's county; member_units: every unit chosen for the case; pending_units: those not answered.
 RECIPIENTS = ("county", "office", "leader", "member_units", "pending_units")
+# Not a process: the notices a county acknowledges (签收, workflow.core.receipts). Rules with `process: receipt`
+# have one event, {reminder: acknowledge}: a notice still unacknowledged when its working days are over; `county`
+# is the county the notice is addressed to.
+RECEIPT = "receipt"
+RECEIPT_EVENTS = (("reminder", "acknowledge"),)
+RECEIPT_RECIPIENTS = ("county", "office", "leader")
 LANGUAGES = ("zh", "en")
 
 
@@ -216,13 +222,17 @@ def parse_rules(text: str, filename: str = "notifications.yaml", catalog: Catalo
         elif name in seen:
             error(f"{where}.name", "used twice")
         seen.add(name)
+        receipt = spec.get("process") == RECEIPT
         definition = _definition(catalog, spec.get("process"))
-        if definition is None:
+        if definition is None and not receipt:
             error(f"{where}.process", f"unknown process {spec.get('process')!r}")
         on, target, offsets = _event(spec.get("when"), definition, f"{where}.when", error)
+        if receipt and ((on, target) not in RECEIPT_EVENTS or offsets is not None):
+            error(f"{where}.when", "a receipt rule is {reminder: acknowledge}")
         who = spec.get("recipients")
-        if not isinstance(who, list) or not who or any(w not in RECIPIENTS for w in who):
-            error(f"{where}.recipients", f"must be a list of {', '.join(RECIPIENTS)}")
+        allowed = RECEIPT_RECIPIENTS if receipt else RECIPIENTS
+        if not isinstance(who, list) or not who or any(w not in allowed for w in who):
+            error(f"{where}.recipients", f"must be a list of {', '.join(allowed)}")
             who = []
         channels = spec.get("channels")
         if not isinstance(channels, list) or not channels or any(c not in CHANNELS for c in channels):
@@ -397,16 +407,21 @@ def _in_app(conn: sa.Connection, user_ids: Iterable[int], *, case_id: int | None
 
 
 def notify(session: Session, *, user_ids: Iterable[int], case_id: int | None, kind: str, params: dict[str, Any],
-           source: str, now: datetime, deadline: Any = None) -> int:
+           source: str, now: datetime, deadline: Any = None, county_id: int | None = None) -> int:
     """Write one notification per user for `source` (a cause already notified to a user is skipped), and
     what the rules for that cause add: more recipients, e-mail and SMS in the outbox.
 
     `deadline`: for a `deadline:<id>` source, that deadline row with its case's definition_key and
     county_id when the caller has it already (the sweep's claimed row); otherwise it is read.
+    A `receipt:<id>` source is the reminder of a notice `county_id` has not acknowledged (the `receipt` rules).
     """
     conn = session.connection()
     count = _in_app(conn, user_ids, case_id=case_id, kind=kind, params=params, source=source, now=now)
-    if case_id is not None and source.startswith("deadline:"):
+    if source.startswith("receipt:"):
+        matched = rules().matching(RECEIPT, "reminder", "acknowledge")
+        count += apply_rules(conn, matched, case_id=case_id, county_id=county_id, kind=kind, params=params,
+                             source=source, now=now)
+    elif case_id is not None and source.startswith("deadline:"):
         event = _deadline_event(conn, int(source.split(":", 1)[1]), deadline)
         if event is not None:
             process, on, target, offset, county_id = event
@@ -436,7 +451,7 @@ def _deadline_event(conn: sa.Connection, deadline_id: int,
     return process, on, name, offset if on == "reminder" else None, county_id
 
 
-def apply_rules(conn: sa.Connection, matched: Sequence[Rule], *, case_id: int, county_id: int, kind: str,
+def apply_rules(conn: sa.Connection, matched: Sequence[Rule], *, case_id: int | None, county_id: int | None, kind: str,
                 params: dict[str, Any], source: str, now: datetime) -> int:
     """In-app rows and outbox rows for the rules that matched one cause; returns the in-app rows written.
 
@@ -541,7 +556,7 @@ def _after_fire(ctx: engine.FireContext, from_state: str) -> None:
     conn = ctx.session.connection()
     params = case_params(conn, ctx.definition, case, ctx.data, trigger=ctx.spec.trigger, from_state=from_state,
                          comment=ctx.comment, planned=ctx.planned)
-    apply_rules(conn, matched, case_id=case.id, county_id=case.county_id, kind="event",  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    apply_rules(conn, matched, case_id=case.id, county_id=case.county_id, kind="event",
                 params=params, source=f"case:{case.id}:v{case.version}", now=ctx.now)
 
 
@@ -558,7 +573,7 @@ def _case_created(_mapper: Any, conn: sa.Connection, case: Case) -> None:
     except WorkflowError:
         return  # a version this process did not load from the files has no rules of its own
     params = case_params(conn, definition, case, case.data or {})
-    apply_rules(conn, matched, case_id=case.id, county_id=case.county_id, kind="event",  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    apply_rules(conn, matched, case_id=case.id, county_id=case.county_id, kind="event",
                 params=params, source=f"case:{case.id}:v{case.version}", now=case.created_at)
 
 

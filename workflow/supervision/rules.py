@@ -14,7 +14,7 @@ from workflow.core.calendar import local_moment
 from workflow.core.db import table_of
 from workflow.core.engine import FireContext
 from workflow.core.models import Attachment, Case
-from workflow.core.previews import Preview, preview
+from workflow.core.previews import Preview, form_preview, preview
 from workflow.core.reasons import due_date_reasons, parse_date, reason
 from workflow.core.registry import action, guard
 
@@ -212,10 +212,14 @@ def reissue(ctx: FireContext) -> None:
 
 
 def _order_names(ctx: FireContext) -> tuple[str, str]:
+    return _case_names(ctx.session, ctx.case)
+
+
+def _case_names(session: Session, case: Case) -> tuple[str, str]:
     from workflow.core.models import Town, Unit
 
-    town = ctx.session.get(Town, ctx.case.town_id) if ctx.case.town_id else None
-    county = ctx.session.get(Unit, ctx.case.county_id)
+    town = session.get(Town, case.town_id) if case.town_id else None
+    county = session.get(Unit, case.county_id)
     return (town.name if town else ""), (county.name if county else "")
 
 
@@ -260,14 +264,17 @@ def rectification_notice_fields(ctx: FireContext, number: str) -> dict[str, Any]
 
 @action("issue_rectification_notice")
 def issue_rectification_notice(ctx: FireContext) -> None:
-    """Number the 整改通知书 (its own series) and send it with the order, on the order and the town."""
+    """Number the 整改通知书 (its own series) and send it with the order, on the order and the town; the county
+    acknowledges it (签收)."""
     from workflow.core.attachments import store_bytes
+    from workflow.core.receipts import expect_receipt
 
     number = _take_number(ctx, "rectification_notice")
     content = _render(ctx, "rectification_notice", rectification_notice_fields(ctx, number))
-    store_bytes(session=ctx.session, actor=ctx.actor, data=content, filename=f"整改通知书-{number}.docx",
-                content_type=DOCX, kind="rectification_notice", now=ctx.now, case_id=ctx.case.id,
-                town_id=ctx.case.town_id)
+    notice = store_bytes(session=ctx.session, actor=ctx.actor, data=content, filename=f"整改通知书-{number}.docx",
+                         content_type=DOCX, kind="rectification_notice", now=ctx.now, case_id=ctx.case.id,
+                         town_id=ctx.case.town_id)
+    expect_receipt(ctx.session, attachment=notice, unit_id=ctx.case.county_id, now=ctx.now, calendar=ctx.calendar)
     ctx.data["notice_number"] = number
     ctx.audit_data["notice_number"] = number
 
@@ -299,16 +306,47 @@ def draft_criticism(ctx: FireContext) -> None:
 def issue_criticism(ctx: FireContext) -> None:
     """Number the notice, attach it to the order and the town; a second criticism in a cycle proposes revocation."""
     from workflow.core.attachments import store_bytes
+    from workflow.core.receipts import expect_receipt
 
     number = _take_number(ctx, "criticism_notice")
     notice = _render(ctx, "criticism_notice", criticism_notice_fields(ctx, number))
-    store_bytes(session=ctx.session, actor=ctx.actor, data=notice, filename=f"{number}.docx", content_type=DOCX,
-                kind="criticism_notice", now=ctx.now, case_id=ctx.case.id, town_id=ctx.case.town_id)
+    issued = store_bytes(session=ctx.session, actor=ctx.actor, data=notice, filename=f"{number}.docx",
+                         content_type=DOCX, kind="criticism_notice", now=ctx.now, case_id=ctx.case.id,
+                         town_id=ctx.case.town_id)
+    expect_receipt(ctx.session, attachment=issued, unit_id=ctx.case.county_id, now=ctx.now, calendar=ctx.calendar)
     entry = {**ctx.data["criticism"], "number": number, "issued_date": ctx.today.isoformat(),
              "approved_by": ctx.actor.name, "due_date": ctx.data.get("due_date")}
     ctx.data["criticisms"] = [*ctx.data.get("criticisms", []), entry]
     ctx.audit_data["notice_number"] = number
     _propose_revocation_if_repeated(ctx)
+
+
+@form_preview("inspection", "decide_finding")
+def rectification_notice_draft(session: Session, case: Case, payload: dict[str, Any], today: date) -> Preview | None:
+    """The 整改通知书 that ordering a finding rectified would send, as a draft: read before the order is made."""
+    from workflow.core.calendar import calendar_for
+    from workflow.core.catalog import CATALOG
+    from workflow.core.deadlines import due_date_for
+    from workflow.supervision.documents import SOURCES, rectification_fields
+
+    findings = {f.get("no"): f for f in case.data.get("findings", [])}
+    finding = findings.get(payload.get("finding_no"))
+    if payload.get("decision") != "rectify" or finding is None or finding.get("decision") is not None:
+        return None
+    due = parse_date(payload.get("due_date"))
+    if due is None:  # the order's own deadline: counted as creating the order would
+        spec = CATALOG.current("rectification").states["issued"].deadlines[0]
+        due, _ = due_date_for(spec, {}, today, calendar_for(session))
+    town, county = _case_names(session, case)
+    document = _spec("rectification_notice")
+    fields = rectification_fields(number=document.number(today.year, None), county=county, town=town,
+                                  source=f"{today.year}年度{SOURCES['inspection']}", problems=str(finding["text"]),
+                                  deadline=due, case_number="（下达后生成）", issued=today)
+    from workflow.core.documents import render
+
+    return Preview(document="rectification_notice", label=document.label.zh,
+                   filename=f"整改通知书（草稿）-{case.number}-{finding['no']}.docx",
+                   content=render(session, "rectification_notice", fields, issued=today, draft=True))
 
 
 @preview("rectification", states=("criticism_pending",), shown_by=("approve_criticism",))

@@ -11,6 +11,7 @@ from workflow.core.actors import Actor
 from workflow.core.attachments import DOCX, store_bytes
 from workflow.core.documents import case_names, cn_date, industry_text, number_or_none, render, render_shipped
 from workflow.core.models import Attachment, Case
+from workflow.core.receipts import expect_receipt
 
 NAME = "designation_notice"
 
@@ -45,6 +46,8 @@ def attach_designation_notice(session: Session, case: Case, now: datetime, *,
     fields = fields_for(session, case, data, number=data["designation_number"], designated=designated,
                         review=date.fromisoformat(data["review_date"]))
     content = render(session, NAME, fields, issued=designated)
-    return store_bytes(session=session, actor=Actor.system(), data=content,
-                       filename=f"认定通知-{data['designation_number']}.docx", content_type=DOCX,
-                       kind="designation_notice", now=now, case_id=case.id, town_id=case.town_id)
+    notice = store_bytes(session=session, actor=Actor.system(), data=content,
+                         filename=f"认定通知-{data['designation_number']}.docx", content_type=DOCX,
+                         kind="designation_notice", now=now, case_id=case.id, town_id=case.town_id)
+    expect_receipt(session, attachment=notice, unit_id=case.county_id, now=now)  # the town's county signs for it
+    return notice
