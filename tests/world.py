@@ -89,6 +89,8 @@ def build_world(make: Factory, db, now) -> World:
         "year": {"own": 2026, "other": 2027, "missing": 1999},
         "trigger": {"own": "record_opinion", "other": "record_opinion", "missing": "record_opinion"},
         "filename": {"own": "css/app.css", "other": "js/app.js", "missing": "css/none.css"},
+        # a document the system issues (its template); the office's, whatever the county
+        "name": {"own": "designation_notice", "other": "criticism_notice", "missing": "praise_notice"},
     }
     return World(ids=ids, users={r: u.id for r, u in users.items()},
                  usernames={r: u.username for r, u in users.items()},

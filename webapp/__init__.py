@@ -112,6 +112,7 @@ def create_app(config: dict | None = None) -> Flask:
         notify,
         receipts,
         supervision,
+        templates_admin,
         templating,
         towns,
     )
@@ -131,6 +132,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(supervision.bp)
     app.register_blueprint(incidents.bp)
     app.register_blueprint(receipts.bp)
+    app.register_blueprint(templates_admin.bp)
     app.register_blueprint(api.bp)
     from webapp import auditor
 

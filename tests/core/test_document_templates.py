@@ -136,7 +136,7 @@ def test_a_template_is_checked_before_it_is_used():
         "unknown field": (_edited("designation_notice", "{{ town }}的主导产业", "{{ twon }}的主导产业"),
                           "模板使用了该文书没有的字段：twon。"),
         "broken tag": (_edited("designation_notice", "特此通知。", "{% if town %}特此通知。"),
-                       "模板标记有误（Unexpected end of template"),
+                       "{% if %} 标记缺少对应的 {% endif %}。"),
         "not a docx": (b"%PDF-1.7 not a template", "文件不是 Word 文档（.docx）。"),
     }
     for label, (content, message) in cases.items():

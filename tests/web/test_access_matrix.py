@@ -63,6 +63,11 @@ def admin_page(ok, *, missing: int | None = None) -> dict[str, object]:
     return {**dict.fromkeys(ROLES, REFUSED), "admin": (ok, ok, missing), "anonymous": LOGIN}
 
 
+def office_object(ok, *, missing: int = 404, anonymous=LOGIN) -> dict[str, object]:
+    """An office page about an object that is not a county's (a document's template): every other role 403."""
+    return {**dict.fromkeys(ROLES, REFUSED), "office": (ok, ok, missing), "anonymous": anonymous}
+
+
 EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     # --- open to everyone --------------------------------------------------------------------------------------
     ("static", "GET"): same((200, 200, 404)),
@@ -96,6 +101,18 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("api.resolve_incident_api", "POST"): {**dict.fromkeys(ROLES, REFUSED), "office": (422, 422, 422),
                                            "anonymous": API_LOGIN},  # the body is checked first
     ("notify.user_preferences", "POST"): admin_page(422, missing=404),
+    # document templates: the office's (not the administrator's); an upload without its confirmation is shown the
+    # form again (422), a restore's confirmation page defaults to the shipped template
+    ("templates_admin.index", "GET"): only("office", 200),
+    ("templates_admin.show", "GET"): office_object(200),
+    ("templates_admin.download", "GET"): office_object(200),
+    ("templates_admin.sample", "GET"): office_object(200),
+    ("templates_admin.upload", "POST"): office_object(422),
+    ("templates_admin.restore", "GET"): office_object(200),
+    ("templates_admin.restore", "POST"): office_object(422),
+    ("api.list_templates", "GET"): only("office", 200, anonymous=401),
+    ("api.upload_template", "POST"): office_object(422, anonymous=API_LOGIN),  # no note, no file
+    ("api.restore_template", "POST"): office_object(422, missing=422, anonymous=API_LOGIN),  # the body first
     ("cases.index", "GET"): same(302),  # each role to its own start page
     # --- the business: cases, towns, files, supervision -------------------------------------------------------
     ("cases.inbox", "GET"): business(200),

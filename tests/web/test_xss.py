@@ -11,9 +11,11 @@ from html.parser import HTMLParser
 from itertools import product
 
 import pytest
+from docxedit import edited
 
 from conftest import COMPLETE_APPLICATION, csrf_token, login
 from workflow.accounts import services as accounts
+from workflow.core import templates
 from workflow.core.attachments import store_bytes
 from workflow.core.calendar_admin import enter_year
 from workflow.core.db import transaction
@@ -127,13 +129,16 @@ def xss_world(make, db, now):
         s.flush()
         ids["outbox_id"] = [failed.id]
         ids["incident_id"] = [stuck.id]
+        templates.upload(s, actor=act["office_staff"], name="designation_notice", now=now,
+                         filename=p("template file name", slash=False) + ".docx",
+                         data=edited("特此通知。", "特此通知！"), note=p("template note"))
         for user in (member, county, office, leader, admin, auditor):
             notify(s, user_ids=[user.id], case_id=case.id, kind="custom", source=f"xss:{user.id}", now=now,
                    params={"text": p(f"notification to {user.role}"), "text_en": p(f"notification en {user.role}")})
     return {"ids": ids, "payloads": p.used, "users": [u.username for u in (county, office, member, leader, admin,
                                                                             auditor)],
             "extra": {"year": [2031], "trigger": ["return_for_revision", "record_opinion", "submit_report"],
-                      "filename": ["css/app.css"]}}
+                      "filename": ["css/app.css"], "name": ["designation_notice"]}}
 
 
 class Inspector(HTMLParser):

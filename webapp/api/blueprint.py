@@ -183,4 +183,4 @@ def openapi() -> ResponseReturnValue:
     return jsonify(document(bp.url_prefix or ""))
 
 
-from webapp.api import files, incidents, receipts  # noqa: E402,F401
+from webapp.api import files, incidents, receipts, templates  # noqa: E402,F401

@@ -27,9 +27,12 @@ from typing import Any
 import jinja2
 from docxtpl import DocxTemplate
 from jinja2 import meta
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from sqlmodel import Session, select
 
 from workflow.core.definitions import DEFINITIONS_DIR
+from workflow.core.errors import Conflict
 from workflow.core.models import Case, Town, Unit
 from workflow.core.reference import INDUSTRY_CATEGORIES
 from workflow.core.yamlcheck import Checker, Label, read_mapping
@@ -40,6 +43,10 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 # The parts of a package that carry text to fill: the body, headers, footers, notes and the document's properties.
 FILLED_PARTS = re.compile(r"word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml|docProps/core\.xml")
 DRAFT_NUMBER = "　　"  # the blank a draft's number leaves, filled when the document is issued
+# What a template's package may hold once unpacked (the parts' declared sizes; zipfile reads no more than them):
+# far above any real notice, far below what would exhaust the server's memory.
+MAX_UNPACKED = 100 * 1024 * 1024
+MAX_REPEAT = 10_000  # the longest text or list a template may make with * (e.g. "—" * 20)
 
 
 class CatalogError(Exception):
@@ -137,6 +144,55 @@ def catalog() -> DocumentCatalog:
     return load_catalog()
 
 
+class TemplateEnvironment(ImmutableSandboxedEnvironment):
+    """Jinja for templates the office uploads: sandboxed (no attribute of Python's internals, no method that
+    changes a value), and no huge text or number made with * or **."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and not (isinstance(right, int | float) and abs(right) <= 100):
+            raise SecurityError("power too large")
+        if operator == "*":
+            for seq, count in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(count, int) and count * len(seq) > MAX_REPEAT:
+                    raise SecurityError("repetition too long")
+        return super().call_binop(context, operator, left, right)
+
+
+def syntax_problem(exc: jinja2.TemplateSyntaxError, source: str) -> TemplateProblem:
+    """What is wrong with a tag, in words for the office, with the text of the paragraph it is in."""
+    lines = source.splitlines()
+    near = ""
+    for index in (exc.lineno - 1, exc.lineno - 2, exc.lineno):  # its paragraph, else the ones around it
+        if 0 <= index < len(lines):
+            near = re.sub(r"<[^>]+>", "", lines[index]).strip()
+            if near:
+                break
+    where_zh, where_en = (f"，在“{near[:80]}”附近", f" near '{near[:80]}'") if near else ("", "")
+    message = exc.message or ""
+    innermost = re.search(r"innermost block that needs to be closed is '(\w+)'", message)
+    unknown = re.match(r"Encountered unknown tag '(\w+)'", message)
+    missing = re.match(r"No (filter|test) named '([^']+)'", message)
+    if message.startswith("Unexpected end of template") and innermost:
+        block = innermost.group(1)
+        return TemplateProblem(f"{{% {block} %}} 标记缺少对应的 {{% end{block} %}}。",
+                               f"A {{% {block} %}} tag has no matching {{% end{block} %}}.")
+    if unknown:
+        tag = unknown.group(1)
+        extra_zh = f"（此处应为 {{% end{innermost.group(1)} %}}）" if innermost else ""
+        extra_en = f" (expected {{% end{innermost.group(1)} %}})" if innermost else ""
+        return TemplateProblem(f"标记 {{% {tag} %}} 无法识别或没有配对的开始标记{extra_zh}{where_zh}。",
+                               f"The tag {{% {tag} %}} is unknown or has no opening tag{extra_en}{where_en}.")
+    if missing:
+        kind_zh = "过滤器" if missing.group(1) == "filter" else "判断"
+        return TemplateProblem(f"模板使用了不存在的{kind_zh}“{missing.group(2)}”{where_zh}。",
+                               f"The template uses an unknown {missing.group(1)} '{missing.group(2)}'{where_en}.")
+    return TemplateProblem(f"模板标记书写有误（{message}）{where_zh}。请检查 {{{{ }}}} 和 {{% %}} 是否成对、完整。",
+                           f"A template tag is wrong ({message}){where_en}. Check that {{{{ }}}} and {{% %}} "
+                           f"are complete and paired.")
+
+
 class CompiledTemplate:
     """A .docx template prepared once: its text parts cleaned by docxtpl and compiled by Jinja."""
 
@@ -144,37 +200,48 @@ class CompiledTemplate:
         self.content = content
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(content))
-            names = self._zip.namelist()
-        except zipfile.BadZipFile:
+            infos = self._zip.infolist()
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
             raise TemplateProblem("文件不是 Word 文档（.docx）。", "The file is not a Word document (.docx).") from None
+        names = [i.filename for i in infos]
         if "word/document.xml" not in names:
             raise TemplateProblem("文件不是 Word 文档（.docx）：缺少正文部分。",
                                   "The file is not a Word document (.docx): it has no body.")
-        self._docxtpl = DocxTemplate(io.BytesIO(content))  # its tag clean-up and line-break handling only
-        env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+        if any(n.lower().endswith("vbaproject.bin") for n in names):
+            raise TemplateProblem("文件含有宏，不能作为模板。请另存为不含宏的 Word 文档（.docx）。",
+                                  "The file holds macros; save it as a Word document (.docx) without macros.")
+        if sum(i.file_size for i in infos) > MAX_UNPACKED:
+            raise TemplateProblem("文件解压后过大，不能作为模板。", "The file is too large once unpacked.")
+        env = TemplateEnvironment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
         self.parts: dict[str, jinja2.Template] = {}
         self.variables: set[str] = set()
-        for name in names:
-            if not FILLED_PARTS.fullmatch(name):
-                continue
-            source = self._docxtpl.patch_xml(self._zip.read(name).decode("utf-8"))
+        try:
+            self._docxtpl = DocxTemplate(io.BytesIO(content))  # its tag clean-up and line-break handling only
+            sources = {name: self._docxtpl.patch_xml(self._zip.read(name).decode("utf-8"))
+                       for name in names if FILLED_PARTS.fullmatch(name)}
+        except Exception:  # python-docx and zipfile raise many kinds of error on a damaged package
+            raise TemplateProblem("文件已损坏或不是有效的 Word 文档（.docx）。",
+                                  "The file is damaged or not a valid Word document (.docx).") from None
+        for name, source in sources.items():
             source = re.sub(r"<w:p([ >])", r"\n<w:p\1", source)
             try:
                 self.variables |= meta.find_undeclared_variables(env.parse(source))
                 self.parts[name] = env.from_string(source)
             except jinja2.TemplateSyntaxError as exc:
-                text = re.sub(r"<[^>]+>", "", "\n".join(source.splitlines()[max(exc.lineno - 2, 0):exc.lineno + 1]))
-                raise TemplateProblem(f"模板标记有误（{exc.message}），在“{text.strip()[:80]}”附近。",
-                                      f"A template tag is wrong ({exc.message}) near '{text.strip()[:80]}'.") from None
+                raise syntax_problem(exc, source) from None
         self.variables.discard("loop")
         # The parts that never change are compressed once, into a package that each render appends to.
         self._filled_members = [(i.filename, i.date_time) for i in self._zip.infolist() if i.filename in self.parts]
         unchanged = io.BytesIO()
-        with zipfile.ZipFile(unchanged, "w", zipfile.ZIP_DEFLATED) as target:
-            for item in self._zip.infolist():
-                if item.filename not in self.parts:
-                    target.writestr(zipfile.ZipInfo(item.filename, item.date_time), self._zip.read(item.filename),
-                                    compress_type=zipfile.ZIP_DEFLATED)
+        try:
+            with zipfile.ZipFile(unchanged, "w", zipfile.ZIP_DEFLATED) as target:
+                for item in infos:
+                    if item.filename not in self.parts:
+                        target.writestr(zipfile.ZipInfo(item.filename, item.date_time),
+                                        self._zip.read(item.filename), compress_type=zipfile.ZIP_DEFLATED)
+        except Exception:  # a part that does not unpack (bad checksum, unknown compression)
+            raise TemplateProblem("文件已损坏或不是有效的 Word 文档（.docx）。",
+                                  "The file is damaged or not a valid Word document (.docx).") from None
         self._unchanged = unchanged.getvalue()
 
     def render(self, context: dict[str, Any]) -> bytes:
@@ -185,6 +252,13 @@ class CompiledTemplate:
             except jinja2.UndefinedError as exc:
                 raise TemplateProblem(f"模板使用了未知的字段（{exc.message}）。",
                                       f"The template uses an unknown field ({exc.message}).") from None
+            except SecurityError:
+                raise TemplateProblem("模板中有不允许的写法（标记中只能使用字段、条件和循环）。",
+                                      "The template uses something not allowed (tags may only use fields, "
+                                      "conditions and loops).") from None
+            except Exception as exc:  # e.g. {{ town + 1 }} or {{ 1 / 0 }}: a tag that cannot be computed
+                raise TemplateProblem(f"模板中的标记无法计算（{type(exc).__name__}：{exc}）。",
+                                      f"A template tag cannot be computed ({type(exc).__name__}: {exc}).") from None
             xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
             xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
             filled[name] = self._docxtpl.resolve_listing(xml).encode("utf-8")
@@ -248,8 +322,17 @@ def render(session: Session, name: str, fields: dict[str, Any], *, issued: date,
     shipped one); a draft is watermarked 草稿."""
     from workflow.core.templates import template_in_use
 
-    content, key = template_in_use(session, name)
-    return render_with(content, key, name, fields, issued=issued, draft=draft)
+    try:
+        content, key = template_in_use(session, name)
+        return render_with(content, key, name, fields, issued=issued, draft=draft)
+    except TemplateProblem as exc:
+        # A version that passed its check with the sample may still fail with a case's data (a field left empty,
+        # fewer table rows): the step is refused with what to do, and the office restores a version that works.
+        label = catalog().get(name).label
+        raise Conflict(f"文书“{label.zh}”的模板无法使用：{exc.zh}"
+                       f"请领导小组办公室在“文书模板”页面修正或恢复此前的版本。",
+                       f"The template of the {label.en} cannot be used: {exc.en} The office corrects it or restores "
+                       f"an earlier version on the page 'Document templates'.", code="template_failed") from None
 
 
 def check_template(name: str, content: bytes) -> bytes:
@@ -261,15 +344,24 @@ def check_template(name: str, content: bytes) -> bytes:
     if unknown:
         raise TemplateProblem(f"模板使用了该文书没有的字段：{'、'.join(unknown)}。",
                               f"The template uses fields this document does not have: {', '.join(unknown)}.")
-    rendered = template.render(context_for(name, docs.get(name).sample, issued=date(2026, 11, 27), draft=True))
-    try:
-        zipfile.ZipFile(io.BytesIO(rendered)).testzip()
-        from docx import Document
+    from docx import Document
+    from docx.oxml import parse_xml
 
-        Document(io.BytesIO(rendered))
-    except Exception as exc:  # python-docx raises many kinds of error on a broken package
-        raise TemplateProblem(f"模板填充后不是有效的 Word 文档（{type(exc).__name__}）。",
-                              f"The filled template is not a valid Word document ({exc}).") from None
+    sample = docs.get(name).sample
+    # Issued and as a draft: a template may differ between the two ({% if draft %}).
+    issued = template.render(context_for(name, sample, issued=date(2026, 11, 27), draft=False))
+    rendered = template.render(context_for(name, sample, issued=date(2026, 11, 27), draft=True))
+    for content in (issued, rendered):
+        try:
+            package = zipfile.ZipFile(io.BytesIO(content))
+            for part in template.parts:  # every filled part must still be well-formed XML
+                parse_xml(package.read(part))
+            Document(io.BytesIO(content))
+        except Exception as exc:  # lxml and python-docx raise many kinds of error on a broken package
+            raise TemplateProblem(f"模板填充后不是有效的 Word 文档（{type(exc).__name__}），"
+                                  f"可能是标记拆开了 Word 的格式，请把每个标记写在同一段文字中。",
+                                  f"The filled template is not a valid Word document ({exc}); a tag may cut "
+                                  f"through Word's formatting: keep each tag within one run of text.") from None
     return rendered
 
 
