@@ -227,7 +227,8 @@ class Factory:
             role, "市工信局")
         unit_row = self.unit(unit_name, kind)
         with transaction(self.db) as s:
-            user = create_user(s, username=username or f"{role}{next(self._n)}", display_name=f"{role}用户",
+            user = create_user(s, username=username or f"{role}{next(self._n)}",
+                               display_name=fields.pop("display_name", f"{role}用户"),
                                role=role, unit_id=unit_row.id, password=password, now=self.now,
                                must_change_password=must_change_password, **fields)
         self._actors[user.id] = Actor.of(user, unit_row)

@@ -27,6 +27,7 @@ from workflow.core.errors import WorkflowError
 from workflow.core.models import Case
 from workflow.core.pdf import with_pdfs
 from workflow.core.previews import has_preview, lines_of, preview_for, shown_by
+from workflow.core.visibility import may_see_kind
 from workflow.designation.documents import opinion_sheet_for
 
 KIND_LABELS = {
@@ -123,9 +124,16 @@ def attachment_panel(case: Case) -> SimpleNamespace:
     items = [SimpleNamespace(row=r, kind=KIND_LABELS.get(r.kind, r.kind), pdf=pdfs.get(r.id),  # type: ignore[arg-type]  # a listed row is saved
                              by=names.get(r.uploaded_by_id) if r.uploaded_by_id else _("System"))
              for r in rows]
-    sheet = case.definition_key == "designation" and "consulted_units" in (case.data or {})
+    sheet = case.definition_key == "designation" and "consulted_units" in (case.data or {}) \
+        and may_see_kind(me, case, "opinion_sheet")
     return SimpleNamespace(items=items, may_upload=may_upload(me, case), accept=ACCEPT,
                            opinion_sheet_url=url_for("files.opinion_sheet", case_id=case.id) if sheet else None)
+
+
+@bp.app_template_global("may_see_kind")
+def may_see_kind_global(case: Case, kind: str) -> bool:
+    """Whether the user may see the attachments of `kind` of `case` (definitions/visibility.yaml)."""
+    return may_see_kind(actor(), case, kind)
 
 
 @bp.app_template_filter("filesize")

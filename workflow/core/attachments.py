@@ -351,10 +351,11 @@ def _add(session: Session, *, actor: Actor, now: datetime, case: Case | None, to
 
 def _visible(session: Session, actor: Actor, row: Attachment) -> bool:
     # A case attachment follows its case; a town's document (e.g. the designation notice) follows its town.
+    from workflow.core.visibility import may_see_kind
+
     try:
         if row.case_id is not None:
-            get_case(session, actor, row.case_id)
-            return True
+            return may_see_kind(actor, get_case(session, actor, row.case_id), row.kind)
     except NotFound:
         pass
     try:
@@ -380,10 +381,14 @@ def get_attachment(*, session: Session, actor: Actor, attachment_id: int,
 
 
 def list_attachments(*, session: Session, actor: Actor, case_id: int) -> list[Attachment]:
-    """A case's attachments, oldest first (NotFound when the case is not visible)."""
-    get_case(session, actor, case_id)
-    return list(session.exec(select(Attachment).where(Attachment.case_id == case_id)
-                             .order_by(Attachment.uploaded_at, Attachment.id)))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
+    """A case's attachments `actor` may see (by kind: definitions/visibility.yaml), oldest first (NotFound when the
+    case is not visible)."""
+    from workflow.core.visibility import may_see_kind
+
+    case = get_case(session, actor, case_id)
+    rows = session.exec(select(Attachment).where(Attachment.case_id == case_id)
+                        .order_by(Attachment.uploaded_at, Attachment.id))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
+    return [r for r in rows if may_see_kind(actor, case, r.kind)]
 
 
 def list_town_attachments(*, session: Session, actor: Actor, town_id: int) -> list[Attachment]:

@@ -14,6 +14,7 @@ from workflow.core.models import Case, CaseParty, Unit, UnitKind
 from workflow.core.queries import registry_case
 from workflow.core.reasons import due_date_reasons, parse_date, reason
 from workflow.core.registry import action, guard
+from workflow.core.visibility import summary
 from workflow.designation import application, eligibility
 
 
@@ -222,6 +223,7 @@ def experts_recorded(ctx: FireContext) -> list[dict[str, Any]]:
     return []
 
 
+@summary("expert_average")
 def expert_average(data: dict[str, Any]) -> float | None:
     """The panel's average score, to one decimal, or None before the review is recorded."""
     scores = [e["score"] for e in data.get("experts") or [] if isinstance(e, dict) and "score" in e]
