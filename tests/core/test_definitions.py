@@ -111,7 +111,13 @@ def _load_visibility(path):
     return load_visibility(path).processes
 
 
-OTHER_LOADERS = {"registry.yaml": _load_tiers, "eligibility.yaml": _load_eligibility,
+def _load_materials(path):
+    from workflow.designation.materials import load_materials
+
+    return load_materials(path)
+
+
+OTHER_LOADERS = {"materials.yaml": _load_materials, "registry.yaml": _load_tiers, "eligibility.yaml": _load_eligibility,
                  "notifications.yaml": _load_notification_rules, "documents.yaml": _load_documents,
                  "visibility.yaml": _load_visibility}
 

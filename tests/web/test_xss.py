@@ -12,7 +12,7 @@ from itertools import product
 
 import pytest
 
-from conftest import COMPLETE_APPLICATION, csrf_token, login
+from conftest import COMPLETE_APPLICATION, attach_materials, csrf_token, login
 from workflow.accounts import services as accounts
 from workflow.core.attachments import store_bytes
 from workflow.core.calendar_admin import enter_year
@@ -76,6 +76,7 @@ def xss_world(make, db, now):
         data["platforms"] = [{"kind": "testing", "name": p("platform")}]
         case = create_case(session=s, definition_key="designation", actor=act["yx_clerk"], now=now,
                            town_id=town.id, title=p("case title"), data=data)
+        attach_materials(s, case.id, now)
         steps = [("submit", "yx_clerk", {}, None),
                  ("return_for_revision", "office_staff", {}, p("return comment")),
                  ("resubmit", "yx_clerk", {}, p("resubmit comment")),

@@ -30,7 +30,7 @@ from workflow.core.engine import create_case, fire
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Case, Town
 from workflow.designation import application as schema
-from workflow.designation import eligibility
+from workflow.designation import eligibility, materials
 from workflow.towns.services import create_town
 
 DEFINITION = "designation"
@@ -388,5 +388,11 @@ def application_helpers() -> dict[str, Any]:
         spec = definition.transition("edit", case.state)
         return spec is not None and current_user.role in spec.roles
 
+    def materials_for(case: Case) -> list[Any] | None:
+        """The checklist of 证明材料 (definitions/materials.yaml) with the files attached of each kind."""
+        if case is None or case.definition_key != DEFINITION:
+            return None
+        return materials.status(db(), case.id, case.data or {})
+
     return {"eligibility_for": eligibility_for, "application_for": application_for,
-            "application_editable": application_editable}
+            "application_editable": application_editable, "materials_for": materials_for}

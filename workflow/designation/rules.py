@@ -34,6 +34,18 @@ def application_complete(ctx: FireContext) -> list[dict[str, Any]]:
     return found
 
 
+@guard("materials_complete")
+def materials_complete(ctx: FireContext) -> list[dict[str, Any]]:
+    """A file of every required kind of definitions/materials.yaml is attached; the missing kinds are named."""
+    from workflow.designation import materials
+
+    lacking = materials.missing(ctx.session, ctx.case.id, ctx.data)
+    if not lacking:
+        return []
+    return [reason("缺少证明材料：" + "、".join(m.label.zh for m in lacking),
+                   "supporting documents missing: " + "; ".join(m.label.en for m in lacking), "materials")]
+
+
 REGISTRY_OPEN = "candidate"  # the registry level from which a town may be designated (definitions/town.yaml)
 
 
