@@ -309,8 +309,9 @@ def test_the_county_reads_the_expert_average_but_no_expert_or_official(users, pe
     steps = [("office", "accept", {"member_units": [people["keji"].unit_id]}, None),
              ("keji", "record_opinion", {"opinion": "disagree"}, "产值数据需核实"),
              ("office", "conclude", {}, None),
-             ("office", "record_experts", {"experts": [{"name": "张评审", "score": 80}, {"name": "赵评审", "score": 91}],
-                                           "expert_recommendation": "建议认定"}, None),
+             ("office", "record_experts",
+              {"experts": [{"name": "张评审", "score": 80}, {"name": "赵评审", "score": 91}],
+               "expert_recommendation": "建议认定"}, None),
              ("office", "propose", {}, None)]
     for who, trigger, payload, comment in steps:
         with transaction(db) as s:
