@@ -4,6 +4,8 @@ and factories for units, users, towns and cases."""
 from __future__ import annotations
 
 import copy
+import hashlib
+import io
 import itertools
 import os
 import re
@@ -227,7 +229,8 @@ class Factory:
             role, "市工信局")
         unit_row = self.unit(unit_name, kind)
         with transaction(self.db) as s:
-            user = create_user(s, username=username or f"{role}{next(self._n)}", display_name=f"{role}用户",
+            user = create_user(s, username=username or f"{role}{next(self._n)}",
+                               display_name=fields.pop("display_name", f"{role}用户"),
                                role=role, unit_id=unit_row.id, password=password, now=self.now,
                                must_change_password=must_change_password, **fields)
         self._actors[user.id] = Actor.of(user, unit_row)
@@ -244,10 +247,11 @@ class Factory:
                                county_id=county_unit.id, now=self.now, **fields)
 
     def case(self, definition: str = "designation", *, state: str | None = None, county: str = "盂县",
-             town=None, data: dict | None = None, by: User | None = None) -> Case:
+             town=None, data: dict | None = None, by: User | None = None, materials: bool = True) -> Case:
         """A case created the normal way, then put straight into `state` with that state's deadlines.
 
         Data the definition does not accept at creation (opinions, expert scores...) is written with the state.
+        A designation that the county may still submit carries its required 证明材料 unless `materials` is false.
         """
         town = town or self.town(county=county)
         definition_obj = CATALOG.current(definition)
@@ -270,6 +274,8 @@ class Factory:
                 s.connection().execute(sa.update(Case.__table__).where(Case.__table__.c.id == case.id)
                                        .values(state=state, data=case_data))
                 case.state, case.data = state, case_data
+            if materials and definition == "designation" and case.state in ("draft", "returned"):
+                attach_materials(s, case.id, self.now)  # as a county does before it submits
             return case
 
 
@@ -439,6 +445,35 @@ COMPLETE_APPLICATION = {
     "average_income": 52000, "leading_enterprises": [{"name": "阳泉华鑫机械有限公司", "honours": ["zjtx"]}],
     "supporting_enterprises": 26, "business_environment": "设立企业服务专班，审批事项全程代办。",
 }
+
+
+def attach_materials(session, case_id: int, now, kinds=None) -> None:
+    """A row for a small PDF of each kind of 证明材料 definitions/materials.yaml requires (or of `kinds`) on the
+    case: rows only, without the file nor audit events, so that tests counting a case's events or the stored files
+    count what they do themselves."""
+    from workflow.core.models import Attachment
+    from workflow.designation.materials import checklist
+
+    sha256 = hashlib.sha256(MATERIAL_PDF).hexdigest()
+    for kind in kinds if kinds is not None else [m.kind for m in checklist() if m.required]:
+        session.add(Attachment(case_id=case_id, kind=kind, sha256=sha256, filename=f"{kind}.pdf",
+                               content_type="application/pdf", size=len(MATERIAL_PDF), uploaded_at=now))
+    session.flush()
+
+
+def upload_materials(client, headers: dict[str, str], case_id: int) -> None:
+    """Upload each required kind of 证明材料 through the API, as a county's client does."""
+    from workflow.designation.materials import checklist
+
+    for material in checklist():
+        if material.required:
+            response = client.post(f"/api/v1/cases/{case_id}/attachments", headers=headers,
+                                   data={"file": (io.BytesIO(MATERIAL_PDF), f"{material.kind}.pdf"),
+                                         "kind": material.kind})
+            assert response.status_code == 201, response.get_data(as_text=True)
+
+
+MATERIAL_PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
 
 @pytest.fixture

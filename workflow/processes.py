@@ -26,4 +26,7 @@ def load() -> None:
         return
     for name in PACKAGES:
         importlib.import_module(name).register()
+    from workflow.core.visibility import rules
+
+    rules()  # definitions/visibility.yaml is checked against the definitions when the application starts
     _loaded = True

@@ -62,6 +62,38 @@ DEMO_USERS = (
 )
 
 
+def _attach_materials(session: Session, actor: Actor, case_id: int, now: datetime) -> None:
+    """The county attaches one small PDF of each required kind of 证明材料 (definitions/materials.yaml) before it
+    submits, as the guard materials_complete asks."""
+    from workflow.core.attachments import store_bytes
+    from workflow.designation.materials import checklist
+
+    for material in checklist():
+        if material.required:
+            store_bytes(session=session, actor=actor, data=_pdf(material.label.zh), filename=f"{material.label.zh}.pdf",
+                        content_type="application/pdf", kind=material.kind, now=now, case_id=case_id)
+
+
+def _pdf(title: str) -> bytes:
+    """A one-page placeholder PDF naming the document (its text in ASCII: the demo has no font to embed)."""
+    text = "Demo supporting document " + title.encode("unicode_escape").decode("ascii")[:60]
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = b"%PDF-1.4\n", []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return out
+
+
 def _stuck_application(session: Session, act: dict[str, Actor], application: dict, long_ago: datetime,
                        now: datetime) -> None:
     """An application returned for revision whose lapse failed three times while the database was being
@@ -77,6 +109,7 @@ def _stuck_application(session: Session, act: dict[str, Actor], application: dic
                        town_id=town.id, data={**application, "leading_industry": "香菇", "output_yi": 2.4})
     case_id = case.id
     assert case_id is not None  # create_case flushed the row
+    _attach_materials(session, act["county_yx"], case_id, long_ago)
     fire(session=session, case_id=case_id, trigger="submit", actor=act["county_yx"], now=long_ago)
     fire(session=session, case_id=case_id, trigger="return_for_revision", actor=act["office"], now=long_ago,
          comment="缺少县级人民政府推荐意见")
@@ -146,12 +179,14 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
                 town_id=towns["路家村镇"].id, data={**application, "leading_industry": "香菇", "output_yi": 1.6})
     submitted = create_case(session=session, definition_key="designation", actor=act["county_yx"], now=earlier,
                             town_id=towns["梁家寨乡"].id, data=application)
+    _attach_materials(session, act["county_yx"], submitted.id, earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     fire(session=session, case_id=submitted.id, trigger="submit", actor=act["county_yx"], now=earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
 
     reviewed = create_case(session=session, definition_key="designation", actor=act["county_pd"], now=earlier,
                            town_id=towns["冠山镇"].id,
                            data={**application, "industry_category": "manufacturing", "leading_industry": "耐火材料",
                                  "output_yi": 18.5, "supporting_enterprises": 40})
+    _attach_materials(session, act["county_pd"], reviewed.id, earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     fire(session=session, case_id=reviewed.id, trigger="submit", actor=act["county_pd"], now=earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     fire(session=session, case_id=reviewed.id, trigger="accept", actor=act["office"], now=now,  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
          payload={"member_units": [unit_id(session, "市科技局"), unit_id(session, "市农业农村局")]})
@@ -166,6 +201,7 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
                                                        {"name": "陈高工", "score": 91}],
                                            "expert_recommendation": "建议认定"}),
              ("propose", "office", {}), ("approve", "leader", {})]
+    _attach_materials(session, act["county_pd"], done.id, earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     for trigger, who, payload in steps:
         fire(session=session, case_id=done.id, trigger=trigger, actor=act[who], now=earlier, payload=payload)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     fire(session=session, case_id=done.id, trigger="publicity_end", actor=system, now=earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
@@ -176,6 +212,7 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
                           town_id=towns["巨城镇"].id,
                           data={**application, "industry_category": "light_industry", "leading_industry": "日用陶瓷",
                                 "output_yi": 4.1})
+    _attach_materials(session, act["county_pd"], pending.id, earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     for trigger, who, payload in steps:
         fire(session=session, case_id=pending.id, trigger=trigger, actor=act[who], now=earlier, payload=payload)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     fire(session=session, case_id=pending.id, trigger="publicity_end", actor=system, now=now - timedelta(days=1))  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved

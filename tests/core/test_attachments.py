@@ -70,7 +70,7 @@ def upload(db, make, user, case_id, name, content, upload_dir, now):
 @pytest.mark.parametrize(("name", "content_type"), SAMPLE_TYPES)
 def test_accepted_types_are_stored_by_sha256_with_an_audit_event(make, db, now, upload_dir, name, content_type):
     county = make.user("county")
-    case = make.case(by=county)
+    case = make.case(by=county, materials=False)
     content = (SAMPLES / name).read_bytes()
     row = upload(db, make, county, case.id, f"申报材料-{name}", content, upload_dir, now)
 
@@ -89,7 +89,7 @@ def test_accepted_types_are_stored_by_sha256_with_an_audit_event(make, db, now, 
 
 def test_identical_content_is_stored_once(make, db, now, upload_dir):
     county = make.user("county")
-    case = make.case(by=county)
+    case = make.case(by=county, materials=False)
     content = (SAMPLES / "sample.pdf").read_bytes()
     first = upload(db, make, county, case.id, "a.pdf", content, upload_dir, now)
     second = upload(db, make, county, case.id, "b.pdf", content, upload_dir, now)
@@ -101,7 +101,7 @@ def test_identical_content_is_stored_once(make, db, now, upload_dir):
 @pytest.mark.parametrize("kind", sorted(EXECUTABLES))
 def test_an_executable_named_pdf_is_refused_and_nothing_is_kept(make, db, now, upload_dir, kind):
     county = make.user("county")
-    case = make.case(by=county)
+    case = make.case(by=county, materials=False)
     with pytest.raises(Unprocessable) as refused:
         upload(db, make, county, case.id, "申报书.pdf", EXECUTABLES[kind], upload_dir, now)
     assert refused.value.details[0]["field"] == "file"
@@ -126,7 +126,7 @@ def test_an_executable_named_pdf_is_refused_and_nothing_is_kept(make, db, now, u
 def test_content_must_be_of_an_accepted_type_and_agree_with_the_name(make, db, now, upload_dir, name, content,
                                                                        words):
     county = make.user("county")
-    case = make.case(by=county)
+    case = make.case(by=county, materials=False)
     with pytest.raises(Unprocessable) as refused:
         upload(db, make, county, case.id, name, content, upload_dir, now)
     assert words in refused.value.zh
@@ -138,7 +138,7 @@ def test_a_macro_enabled_document_is_refused_whatever_its_name(make, db, now, up
     import zipfile
 
     county = make.user("county")
-    case = make.case(by=county)
+    case = make.case(by=county, materials=False)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")
@@ -167,7 +167,7 @@ class CountingStream:
 
 def test_a_streamed_body_is_refused_as_it_passes_20_mb_and_leaves_no_file(make, db, now, upload_dir):
     county = make.user("county")
-    case = make.case(by=county)
+    case = make.case(by=county, materials=False)
     stream = CountingStream(21 * MB)
     with transaction(db) as s, pytest.raises(Unprocessable) as refused:
         store_upload(session=s, actor=make.actor(county), case_id=case.id, filename="big.pdf", stream=stream,
@@ -180,7 +180,7 @@ def test_a_streamed_body_is_refused_as_it_passes_20_mb_and_leaves_no_file(make, 
 
 def test_exactly_20_mb_is_accepted(make, db, now, upload_dir):
     county = make.user("county")
-    case = make.case(by=county)
+    case = make.case(by=county, materials=False)
     with transaction(db) as s:
         row = store_upload(session=s, actor=make.actor(county), case_id=case.id, filename="big.pdf",
                            stream=CountingStream(MAX_SIZE), now=now, upload_dir=upload_dir)
@@ -206,7 +206,7 @@ def test_long_names_keep_their_extension():
 
 def test_who_may_upload(make, db, now, upload_dir):
     county = make.user("county", county="盂县")
-    case = make.case(by=county)
+    case = make.case(by=county, materials=False)
     pdf = (SAMPLES / "sample.pdf").read_bytes()
     office = make.user("office")
     assert upload(db, make, office, case.id, "office.pdf", pdf, upload_dir, now).id
@@ -227,7 +227,7 @@ def test_who_may_upload(make, db, now, upload_dir):
 
 def test_a_closed_case_takes_no_more_files(make, db, now, upload_dir):
     county = make.user("county")
-    case = make.case(by=county)
+    case = make.case(by=county, materials=False)
     with transaction(db) as s:
         s.get(type(case), case.id).closed_at = now
     with pytest.raises(Conflict):
@@ -236,7 +236,7 @@ def test_a_closed_case_takes_no_more_files(make, db, now, upload_dir):
 
 def test_an_attachment_is_seen_exactly_by_who_sees_its_case(make, db, now, upload_dir):
     county = make.user("county", county="盂县")
-    case = make.case(by=county)
+    case = make.case(by=county, materials=False)
     row = upload(db, make, county, case.id, "a.pdf", (SAMPLES / "sample.pdf").read_bytes(), upload_dir, now)
     viewers = (county, make.user("office"), make.user("leader"))
     outsiders = (make.user("county", county="平定县"), make.user("member"), make.user("auditor"))
@@ -291,7 +291,7 @@ def content_disposition_ok(response, name: str) -> bool:
 @pytest.mark.parametrize(("name", "content_type"), SAMPLE_TYPES)
 def test_upload_through_the_page_then_download_the_same_bytes(make, app, client, db, name, content_type):
     county = make.user("county")
-    case = make.case(by=county)
+    case = make.case(by=county, materials=False)
     login(client, county.username)
     content = (SAMPLES / name).read_bytes()
     response = page_upload(client, case.id, f"佐证材料 {name}", content, csrf_token(client, "/inbox"))
@@ -312,8 +312,8 @@ def test_upload_through_the_page_then_download_the_same_bytes(make, app, client,
 
 def test_the_case_page_partial_lists_files_and_offers_the_form(make, app, client):
     county = make.user("county")
-    case = make.case(by=county)
-    other = make.case(county="平定县")
+    case = make.case(by=county, materials=False)
+    other = make.case(county="平定县", materials=False)
 
     @app.route("/_test/attachments/<int:case_id>")
     def partial(case_id):
@@ -339,7 +339,7 @@ def test_the_case_page_partial_lists_files_and_offers_the_form(make, app, client
 
 def test_upload_without_the_csrf_token_is_refused(make, app, client, db):
     county = make.user("county")
-    case = make.case(by=county)
+    case = make.case(by=county, materials=False)
     login(client, county.username)
     response = page_upload(client, case.id, "a.pdf", (SAMPLES / "sample.pdf").read_bytes(), None)
     assert response.status_code == 400
@@ -351,7 +351,7 @@ def test_upload_without_the_csrf_token_is_refused(make, app, client, db):
 
 def test_a_refused_type_comes_back_to_the_case_page_with_the_reason_in_chinese(make, app, client, db):
     county = make.user("county")
-    case = make.case(by=county)
+    case = make.case(by=county, materials=False)
     login(client, county.username)
     response = page_upload(client, case.id, "申报书.pdf", EXECUTABLES["mz"], csrf_token(client, "/inbox"))
     assert response.status_code == 302
@@ -365,7 +365,7 @@ def test_a_refused_type_comes_back_to_the_case_page_with_the_reason_in_chinese(m
 def test_a_body_over_20_mb_is_refused_by_its_length_before_anything_is_stored(make, app, client, db, monkeypatch,
                                                                               size):
     county = make.user("county")
-    case = make.case(by=county)
+    case = make.case(by=county, materials=False)
     login(client, county.username)
     token = csrf_token(client, "/inbox")
 
@@ -394,7 +394,7 @@ def test_a_body_over_20_mb_is_refused_by_its_length_before_anything_is_stored(ma
 
 def test_a_county_cannot_download_another_countys_attachment_by_page_or_api(make, app, client, db):
     owner = make.user("county", county="盂县")
-    case = make.case(by=owner)
+    case = make.case(by=owner, materials=False)
     login(client, owner.username)
     page_upload(client, case.id, "盂县.pdf", (SAMPLES / "sample.pdf").read_bytes(), csrf_token(client, "/inbox"))
     with transaction(db) as s:
@@ -423,7 +423,7 @@ def test_a_county_cannot_download_another_countys_attachment_by_page_or_api(make
 
 def test_a_member_unit_not_invited_gets_404(make, app, client, db, now):
     county = make.user("county")
-    case = make.case(by=county)
+    case = make.case(by=county, materials=False)
     login(client, county.username)
     page_upload(client, case.id, "a.pdf", (SAMPLES / "sample.pdf").read_bytes(), csrf_token(client, "/inbox"))
     with transaction(db) as s:
@@ -447,7 +447,7 @@ def test_a_member_unit_not_invited_gets_404(make, app, client, db, now):
 
 def test_api_upload_list_and_download(make, app, client, db):
     county = make.user("county")
-    case = make.case(by=county)
+    case = make.case(by=county, materials=False)
     headers = api_headers(client, county.username)
     content = (SAMPLES / "sample.xlsx").read_bytes()
     created = client.post(f"/api/v1/cases/{case.id}/attachments", headers=headers,
@@ -468,7 +468,7 @@ def test_api_upload_list_and_download(make, app, client, db):
 
 def test_api_refusals_say_why(make, app, client, db):
     county = make.user("county")
-    case = make.case(by=county)
+    case = make.case(by=county, materials=False)
     headers = api_headers(client, county.username)
     missing = client.post(f"/api/v1/cases/{case.id}/attachments", headers=headers, data={},
                           content_type="multipart/form-data")

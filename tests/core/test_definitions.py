@@ -105,8 +105,21 @@ def _load_documents(path):
     return load_catalog(path).documents
 
 
-OTHER_LOADERS = {"registry.yaml": _load_tiers, "eligibility.yaml": _load_eligibility,
-                 "notifications.yaml": _load_notification_rules, "documents.yaml": _load_documents}
+def _load_visibility(path):
+    from workflow.core.visibility import load_visibility
+
+    return load_visibility(path).processes
+
+
+def _load_materials(path):
+    from workflow.designation.materials import load_materials
+
+    return load_materials(path)
+
+
+OTHER_LOADERS = {"materials.yaml": _load_materials, "registry.yaml": _load_tiers, "eligibility.yaml": _load_eligibility,
+                 "notifications.yaml": _load_notification_rules, "documents.yaml": _load_documents,
+                 "visibility.yaml": _load_visibility}
 
 
 @pytest.mark.parametrize("path", sorted(DEFINITIONS_DIR.glob("*.yaml")), ids=lambda p: p.name)
@@ -207,3 +220,57 @@ def test_roles_and_system_flag_are_parsed():
     assert expire.system and expire.roles == frozenset({"system"})
     finish = definition.transition("finish", "submitted")
     assert not finish.system and finish.roles == frozenset({"office"}) and finish.comment == "required"
+
+
+# --- definitions/visibility.yaml: who sees what within a case ---------------------------------------------------
+
+VISIBILITY_STATES = {"designation": {"draft", "consultation", "expert_review"}}
+VISIBILITY_HEAD = "key: visibility\nversion: 1\nlabel: {zh: 可见范围, en: Visibility}\n"
+VISIBILITY_BROKEN = {
+    "unknown role": (
+        "processes:\n  designation:\n    fields:\n      opinions:\n        label: {zh: 意见, en: Opinions}\n"
+        "        keys: [opinions]\n        visible_to: [office, mayor]\n",
+        ["v.yaml: processes.designation.fields.opinions.visible_to: unknown role 'mayor'"]),
+    "unknown state": (
+        "processes:\n  designation:\n    attachments:\n      opinion_sheet:\n        visible_to: [office]\n"
+        "        in_states: {member: [expert_reveiw]}\n",
+        ["v.yaml: processes.designation.attachments.opinion_sheet.in_states.member: unknown state 'expert_reveiw'"]),
+    "unknown summary and a field in two groups": (
+        "processes:\n  designation:\n    fields:\n      a:\n        label: {zh: 甲, en: A}\n        keys: [experts]\n"
+        "        visible_to: [office]\n        others_see: expert_median\n      b:\n        label: {zh: 乙, en: B}\n"
+        "        keys: [experts]\n        visible_to: [leader]\n",
+        ["v.yaml: processes.designation.fields.a.others_see: unknown summary 'expert_median' "
+         "(one of ['expert_average'])",
+         "v.yaml: processes.designation.fields.b.keys: field 'experts' is already in group 'a'"]),
+    "unknown process, group and key": (
+        "processes:\n  designaton: {}\n  designation:\n    events: {record_opinion: opinons}\n"
+        "    attachments:\n      opinion_sheet: {visble_to: [office]}\n",
+        ["v.yaml: processes.designaton: unknown process 'designaton'",
+         "v.yaml: processes.designation.events.record_opinion: unknown field group 'opinons'",
+         "v.yaml: processes.designation.attachments.opinion_sheet.visble_to: unknown key",
+         "v.yaml: processes.designation.attachments.opinion_sheet.visible_to: missing (who sees it?)"]),
+    "a group without keys nor label": (
+        "processes:\n  designation:\n    fields:\n      opinions: {visible_to: office}\n",
+        ["v.yaml: processes.designation.fields.opinions.keys: missing (which fields of the case's data?)",
+         "v.yaml: processes.designation.fields.opinions.label: missing label (needs zh and en)"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VISIBILITY_BROKEN))
+def test_a_broken_visibility_file_is_refused_with_every_problem(name):
+    from workflow.core.visibility import VisibilityError, parse_visibility
+
+    text, expected = VISIBILITY_BROKEN[name]
+    with pytest.raises(VisibilityError) as raised:
+        parse_visibility(VISIBILITY_HEAD + text, "v.yaml", VISIBILITY_STATES)
+    assert raised.value.errors == expected
+
+
+def test_the_visibility_file_names_only_states_of_the_current_designation_definition():
+    from workflow.core.visibility import load_visibility
+
+    rules = load_visibility().of("designation")
+    assert rules.groups["experts"].others_see == "expert_average"
+    assert rules.groups["opinions"].rule.sees_all("member", "expert_review")
+    assert not rules.groups["opinions"].rule.sees_all("member", "consultation")
+    assert not rules.attachments["opinion_sheet"].sees_all("county", "designated")

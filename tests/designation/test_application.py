@@ -189,7 +189,9 @@ def test_a_relaxed_application_without_grounds_is_refused(db, now, make, county)
         fire(session=s, case_id=case.id, trigger="submit", actor=make.actor(county), now=now)
     assert [(r["field"], r["zh"]) for r in raised.value.details] == [
         ("relaxation_grounds", "未填写放宽认定理由"),
-        ("relaxation_grounds", "特优农业类主导产业产值 0.80 亿元，未达标准；按“历史发源地”放宽认定须写明放宽理由")]
+        ("relaxation_grounds", "特优农业类主导产业产值 0.80 亿元，未达标准；按“历史发源地”放宽认定须写明放宽理由"),
+        # a relaxed admission needs its grounds among the supporting documents (definitions/materials.yaml)
+        ("materials", "缺少证明材料：放宽认定依据（历史渊源、地理标志或市场占有率证明）")]
 
 
 # ---- the pages ------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from playwright.sync_api import expect
 
-from conftest import ARTIFACTS, PASSWORD
+from conftest import ARTIFACTS, MATERIAL_PDF, PASSWORD
 from workflow.core.calendar import LOCAL_TZ
 from workflow.core.db import transaction
 from workflow.seed import ensure_reference_units
@@ -108,6 +108,9 @@ def act(page, step: str, *, confirm: bool = False, comment: str | None = None, f
     expect(page.locator(".flash.success")).to_contain_text(step)
 
 
+REQUIRED_MATERIALS = ("county_request", "output_proof", "leading_enterprise_list", "supporting_enterprise_list")
+
+
 def fill_application(page, town: str, *, output: str = "12.50"):
     page.select_option("#f-town_id", "new")
     page.fill("#f-new_town", town)
@@ -123,6 +126,9 @@ def fill_application(page, town: str, *, output: str = "12.50"):
     page.check("input[name='le-0-honours'][value='zjtx']")
     page.fill("#f-supporting_enterprises", "26")
     page.fill("#f-business_environment", "设立企业服务专班，审批事项全程代办。")
+    for kind in REQUIRED_MATERIALS:  # the 证明材料 are chosen on the form itself, saved with the draft
+        page.set_input_files(f"#material-{kind}", files=[{"name": f"{kind}.pdf", "mimeType": "application/pdf",
+                                                           "buffer": MATERIAL_PDF}])
     page.get_by_role("button", name="保存草稿").last.click()
     expect(page.locator(".flash.success")).to_be_visible()
     return re.search(r"/cases/(\d+)/application", page.url).group(1)
@@ -281,3 +287,66 @@ def test_rejected_by_the_leading_group(people, users, live_server, make, db):
     leader.locator("main form button[type=submit]").last.click()
     expect(leader.locator(".case-head .state")).to_have_text("不予认定")
     expect(leader.locator("table.timeline")).to_contain_text("产业同质化，带动作用不足。")
+
+
+def screenshots(page, name: str) -> None:
+    """The page at 1366 px and at 390 px (a phone), kept under test-artifacts/."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for width, height in ((1366, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def test_the_county_reads_the_expert_average_but_no_expert_or_official(users, people, make, db, now):
+    """§3 of issue 14: at 审定 the county's case page shows the expert average, not the experts' names and
+    scores, and no member unit's official; the office's shows them all."""
+    from workflow.core.engine import fire
+
+    case = make.case("designation", state="submitted", town=make.town("梁家寨乡"), by=people["county"],
+                     data={"industry_category": "manufacturing", "leading_industry": "耐火材料", "output_yi": 12.5,
+                           "leading_enterprises": [{"name": "盂县耐材集团"}], "supporting_enterprises": 12})
+    steps = [("office", "accept", {"member_units": [people["keji"].unit_id]}, None),
+             ("keji", "record_opinion", {"opinion": "disagree"}, "产值数据需核实"),
+             ("office", "conclude", {}, None),
+             ("office", "record_experts",
+              {"experts": [{"name": "张评审", "score": 80}, {"name": "赵评审", "score": 91}],
+               "expert_recommendation": "建议认定"}, None),
+             ("office", "propose", {}, None)]
+    for who, trigger, payload, comment in steps:
+        with transaction(db) as s:
+            fire(session=s, case_id=case.id, trigger=trigger, actor=make.actor(people[who]), now=now,
+                 payload=payload, comment=comment)
+
+    county = users.login("yx_clerk")
+    county.goto(county.url.replace("/inbox", f"/cases/{case.id}"))
+    expect(county.locator("#experts .expert-average")).to_have_text("85.5")
+    expect(county.locator("#experts")).to_contain_text("专家姓名和评分仅限领导小组及其办公室查阅")
+    expect(county.locator("#opinions")).to_contain_text("成员单位会审意见仅限领导小组及其办公室查阅")
+    body = county.locator("body").inner_text()
+    assert not [s for s in ("张评审", "赵评审", "产值数据需核实", "member用户") if s in body]
+    screenshots(county, "confidential-county-case-page")
+
+    office = users.login("office_zhang")
+    office.goto(office.url.replace("/inbox", f"/cases/{case.id}"))
+    expect(office.locator("#experts table")).to_contain_text("张评审")
+    expect(office.locator("#opinions table")).to_contain_text("产值数据需核实")
+
+
+def test_the_county_attaches_the_materials_on_the_form_and_the_office_sees_them_ticked(users, people):
+    """§4 of issue 14: the 证明材料 are chosen on the application form before the first save; submit then passes
+    and the office sees the checklist ticked."""
+    county = users.login("yx_clerk")
+    county.goto(county.url.replace("/inbox", "/cases/new/application"))
+    expect(county.locator("#f-materials li[data-kind]")).to_have_count(8)
+    screenshots(county, "materials-application-form")
+    case_id = fill_application(county, "东风镇")
+    expect(county.locator("#f-materials li.done")).to_have_count(4)
+    submit_application(county)
+
+    office = users.login("office_zhang")
+    office.goto(office.url.replace("/inbox", f"/cases/{case_id}"))
+    expect(office.locator("#materials li.done")).to_have_count(4)
+    expect(office.locator("#materials li.done[data-kind=output_proof]")).to_contain_text("output_proof.pdf")
+    expect(office.locator("#materials li.optional").first).to_be_visible()
+    screenshots(office, "materials-office-case-page")

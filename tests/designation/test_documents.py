@@ -112,7 +112,7 @@ def test_a_failing_sheet_rolls_the_conclusion_back(make, db, now, joint_review, 
 
 def test_the_opinion_sheet_made_on_the_fly_shows_who_has_not_answered_yet(make, db, now, joint_review):
     with transaction(db) as s:
-        name, content = opinion_sheet_for(session=s, actor=make.actor(joint_review["county"]),
+        name, content = opinion_sheet_for(session=s, actor=make.actor(joint_review["office"]),
                                           case_id=joint_review["case"].id, now=now)
     assert name.endswith(".docx")
     _, rows = text_of(content)
@@ -123,10 +123,10 @@ def test_the_opinion_sheet_made_on_the_fly_shows_who_has_not_answered_yet(make, 
         opinion_sheet_for(session=s, actor=make.actor(stranger), case_id=joint_review["case"].id, now=now)
 
 
-def test_opinion_sheet_download_is_for_who_sees_the_case(make, app, db, joint_review):
+def test_opinion_sheet_download_is_for_the_office_and_the_leader(make, app, db, joint_review):
     case = joint_review["case"]
     client = app.test_client()
-    login(client, joint_review["county"].username)
+    login(client, joint_review["office"].username)
     response = client.get(f"/cases/{case.id}/opinion-sheet.docx", buffered=True)
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].startswith("attachment;")
@@ -142,10 +142,14 @@ def test_opinion_sheet_download_is_for_who_sees_the_case(make, app, db, joint_re
         missing = client.get("/cases/999999/opinion-sheet.docx", buffered=True)
         assert hidden.status_code == missing.status_code == 404
         assert "PK" not in hidden.get_data(as_text=True)[:2]
-    # An invited unit sees the case, so it sees the sheet.
-    client = app.test_client()
-    login(client, joint_review["members"][2].username)
-    assert client.get(f"/cases/{case.id}/opinion-sheet.docx", buffered=True).status_code == 200
+    # The applying county and an invited unit (while the review runs) see the case, but not the sheet
+    # (definitions/visibility.yaml): refused, with the reason.
+    for insider in (joint_review["county"], joint_review["members"][2]):
+        client = app.test_client()
+        login(client, insider.username)
+        refused = client.get(f"/cases/{case.id}/opinion-sheet.docx", buffered=True)
+        assert refused.status_code == 403
+        assert "会审意见汇总表仅限领导小组及其办公室查阅" in refused.get_data(as_text=True)
 
 
 def test_a_case_without_a_joint_review_has_no_opinion_sheet(make, app):

@@ -135,7 +135,9 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("designation.new_application", "POST"): business(403, county=422),
     ("designation.eligibility_preview", "POST"): business(200),
     ("files.download", "GET"): case_page(),
-    ("files.opinion_sheet", "GET"): case_page(),
+    # the opinion sheet: the leading group and its office; a member unit once the review has concluded (the world's
+    # case is still in consultation); never the applying county (definitions/visibility.yaml)
+    ("files.opinion_sheet", "GET"): case_page(county=(403, 404, 404), member=(403, 404, 404)),
     # the draft of the notice a case is about to issue: the world's case issues none in its state (404 for all who
     # see it; tests/designation/test_notices_issued.py shows the office and the leader a draft, the county none)
     ("files.preview", "GET"): case_page(county=(404, 404, 404), office=(404, 404, 404), member=(404, 404, 404),
@@ -398,3 +400,44 @@ def test_what_changes_state_refuses_get(app, world):
                                                   method="POST")
         assert browsers[role].get(url).status_code == 405, rule.endpoint
     assert browsers["county"].get("/inbox").status_code == 200
+
+
+# --- within a case: who sees which part (definitions/visibility.yaml) --------------------------------------------
+
+# The own county's case, in consultation, with an opinion sheet and an ordinary attachment: what each role gets
+# when it downloads each by id (page and API) and whether the list shows it. A hidden kind answers like a missing
+# attachment.
+KIND_EXPECTED = {
+    "opinion_sheet": {"county": 404, "office": 200, "member": 404, "leader": 200, "admin": 403, "auditor": 403},
+    "evidence": {"county": 200, "office": 200, "member": 200, "leader": 200, "admin": 403, "auditor": 403},
+}
+
+
+def test_attachments_of_a_confidential_kind_answer_each_role_as_declared(app, db, now, world):
+    from world import PDF
+
+    from workflow.core.actors import Actor
+    from workflow.core.attachments import store_bytes
+    from workflow.core.db import transaction
+
+    with transaction(db) as s:
+        sheet = store_bytes(session=s, actor=Actor.system(), data=PDF, filename="会审意见汇总表.pdf",
+                            content_type="application/pdf", kind="opinion_sheet", now=now,
+                            case_id=world.cases["own"])
+    ids = {"opinion_sheet": sheet.id, "evidence": world.ids["attachment_id"]["own"]}
+    browsers, bearer = clients(app, world), tokens(app, world)
+    got: dict[str, dict[str, int]] = {}
+    for kind, attachment_id in ids.items():
+        got[kind] = {}
+        for role in KIND_EXPECTED[kind]:
+            page = browsers[role].get(f"/attachments/{attachment_id}", buffered=True)
+            api = app.test_client().get(f"/api/v1/attachments/{attachment_id}", headers=bearer[role], buffered=True)
+            assert page.status_code == api.status_code, (kind, role)
+            got[kind][role] = api.status_code
+            if role in ("admin", "auditor"):
+                continue
+            listed = app.test_client().get(f"/api/v1/cases/{world.cases['own']}/attachments", headers=bearer[role])
+            if listed.status_code == 200:
+                assert (attachment_id in [f["id"] for f in listed.json["items"]]) == (api.status_code == 200), \
+                    (kind, role)
+    assert got == KIND_EXPECTED

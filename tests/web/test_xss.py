@@ -13,7 +13,7 @@ from itertools import product
 import pytest
 from docxedit import edited
 
-from conftest import COMPLETE_APPLICATION, csrf_token, login
+from conftest import COMPLETE_APPLICATION, attach_materials, csrf_token, login
 from workflow.accounts import services as accounts
 from workflow.core import templates
 from workflow.core.attachments import store_bytes
@@ -79,6 +79,7 @@ def xss_world(make, db, now):
         data["platforms"] = [{"kind": "testing", "name": p("platform")}]
         case = create_case(session=s, definition_key="designation", actor=act["yx_clerk"], now=now,
                            town_id=town.id, title=p("case title"), data=data)
+        attach_materials(s, case.id, now)
         steps = [("submit", "yx_clerk", {}, None),
                  ("return_for_revision", "office_staff", {}, p("return comment")),
                  ("resubmit", "yx_clerk", {}, p("resubmit comment")),

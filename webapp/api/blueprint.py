@@ -43,6 +43,7 @@ from workflow.core.definitions import Definition, Label
 from workflow.core.engine import allowed_transitions, create_case, fire
 from workflow.core.models import Case
 from workflow.core.queries import case_events, case_list, open_deadlines
+from workflow.core.visibility import visible_data
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -70,7 +71,7 @@ def _case_out(case: Case) -> dict[str, Any]:
     deadlines = [DeadlineOut(name=d.name, due_date=d.due_date, due_at=d.due_at, trigger=d.trigger,
                              is_estimated=d.is_estimated)
                  for d in open_deadlines(db(), [saved_id(case)]).get(saved_id(case), [])]
-    out = CaseOut(**_summary(case), data=case.data, transitions=transitions, deadlines=deadlines)
+    out = CaseOut(**_summary(case), data=visible_data(actor(), case), transitions=transitions, deadlines=deadlines)
     return out.model_dump(mode="json")
 
 

@@ -44,7 +44,10 @@ UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
     "properties": {"file": {"type": "string", "format": "binary",
                             "description": "PDF, OFD, PNG, JPEG, GIF, BMP, TIFF, DOCX, XLSX, PPTX, or legacy "
                                            "Office/WPS (DOC, XLS, PPT, WPS, ET, DPS); at most 20 MB; the type "
-                                           "is read from the content and must agree with the extension"}}}}}}
+                                           "is read from the content and must agree with the extension"},
+                   "kind": {"type": "string", "default": "evidence",
+                            "description": "what the file is: 'evidence', or for a designation one of the kinds "
+                                           "of supporting documents in definitions/materials.yaml"}}}}}}
 
 
 def _out(row: Attachment) -> dict:
@@ -68,7 +71,8 @@ def upload_attachment(case_id: int) -> ResponseReturnValue:
         with unit_of_work() as session:
             row = store_upload(session=session, actor=me, case_id=case_id, filename=file.filename if file else "",
                                stream=file.stream if file else io.BytesIO(), now=utcnow(),
-                               upload_dir=current_app.config["UPLOAD_DIR"])
+                               upload_dir=current_app.config["UPLOAD_DIR"],
+                               kind=request.form.get("kind") or "evidence")
     finally:
         if file:
             file.close()

@@ -34,6 +34,7 @@ from workflow.core.queries import (
     sent_reminders,
     unit_names,
 )
+from workflow.core.visibility import hidden_keys, readable_case
 from workflow.designation.rules import expert_average
 from workflow.towns.services import create_town
 
@@ -122,7 +123,7 @@ def new_case() -> ResponseReturnValue:
 def show(case_id: int) -> ResponseReturnValue:
     me = actor()
     s = db()
-    case = get_case(s, me, case_id)
+    case = readable_case(s, me, case_id)  # only what this user may read of it (definitions/visibility.yaml)
     definition = CATALOG.get(case.definition_key, case.definition_version, s)
     events = case_events(s, me, case_id)
     town = s.get(Town, case.town_id) if case.town_id else None
@@ -132,8 +133,9 @@ def show(case_id: int) -> ResponseReturnValue:
         deadlines=case_deadlines(s, case, now=utcnow()),
         reminders=open_deadlines(s, [case_id], kind="reminder").get(case_id, []),
         sent_reminders=sent_reminders(s, case_id),
-        expert_average=expert_average(case.data), unit_names=unit_names(s, set(case.data.get("consulted_units", []))),
-        parent=s.get(Case, case.parent_id) if case.parent_id else None,
+        expert_average=case.data.get("expert_average", expert_average(case.data)),
+        unit_names=unit_names(s, set(case.data.get("consulted_units", []))),
+        parent=s.get(Case, case.parent_id) if case.parent_id else None, hidden=hidden_keys(me, case),
     )
 
 

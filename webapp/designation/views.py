@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -25,12 +25,13 @@ from webapp.errors import field_errors, is_english, message_of
 from webapp.templating import lang
 from workflow.core.access import get_case, town_filter
 from workflow.core.actors import Actor
+from workflow.core.attachments import ACCEPTED, store_upload
 from workflow.core.catalog import CATALOG
 from workflow.core.engine import create_case, fire
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Case, Town
 from workflow.designation import application as schema
-from workflow.designation import eligibility
+from workflow.designation import eligibility, materials
 from workflow.towns.services import create_town
 
 DEFINITION = "designation"
@@ -137,6 +138,30 @@ def _errors_of(reasons: list[dict[str, Any]]) -> dict[str, list[str]]:
     return found
 
 
+def _store_materials(session: Any, me: Actor, case_id: int) -> list[str]:
+    """Keep the 证明材料 chosen on the form, each with its kind, in the transaction that saves the application (so
+    that a refused file keeps nothing, the data neither). Returns the names kept."""
+    kept = []
+    for material in materials.checklist():
+        file = request.files.get(f"material-{material.kind}")
+        if file is None or not file.filename:
+            continue
+        try:
+            row = store_upload(session=session, actor=me, case_id=case_id, filename=file.filename, stream=file.stream,
+                               now=utcnow(), upload_dir=current_app.config["UPLOAD_DIR"], kind=material.kind)
+        finally:
+            file.close()
+        kept.append(row.filename)
+    return kept
+
+
+def _material_errors(exc: WorkflowError) -> dict[str, list[str]]:
+    """A refused file's reasons shown beside the materials on the form."""
+    errors = field_errors(exc)
+    errors.setdefault("materials", []).extend(errors.pop("file", []))
+    return errors
+
+
 def _stored(data: dict[str, Any]) -> dict[str, Any]:
     """What `create_case` keeps: the fields that hold something."""
     return {k: v for k, v in data.items() if not schema.is_empty(v)}
@@ -166,6 +191,8 @@ def _render(*, form: MultiDict, errors: dict[str, list[str]], case: Case | None 
         "designation/application_form.html", form=form, errors=errors, case=case, town=town, towns=towns,
         fields=schema.FIELDS, schema=schema, groups=groups, eligibility=result, focus=focus,
         submit_spec=spec, checked=checked,
+        checklist=materials.status(db(), case.id if case is not None else None, case.data if case else data),
+        accept=",".join(f".{ext}" for ext in ACCEPTED),
         action_url=(url_for("designation.application", case_id=case.id) if case
                     else url_for("designation.new_application")),
     ), status
@@ -231,10 +258,11 @@ def new_application() -> ResponseReturnValue:
                 town_id = int(town_raw)
             case = create_case(session=s, definition_key=DEFINITION, actor=me, now=utcnow(), town_id=town_id,
                                data=_stored(data))
+            _store_materials(s, me, case.id)  # type: ignore[arg-type]  # create_case flushed the row
     except WorkflowError as exc:
         if exc.status in (403, 404):
             raise
-        errors = field_errors(exc)
+        errors = _material_errors(exc)
         errors.setdefault("new_town", []).extend(errors.pop("name", []))
         return _render(form=form, errors=errors, towns=towns, status=422)
     if action == "submit":
@@ -277,11 +305,12 @@ def application(case_id: int) -> ResponseReturnValue:
         with unit_of_work() as s:
             case = fire(session=s, case_id=case.id, trigger="edit", actor=actor(), now=utcnow(),  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
                         payload=data, expected_version=int(version))
+            _store_materials(s, actor(), case.id)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     except WorkflowError as exc:
         if exc.status in (403, 404):
             raise
         flash(message_of(exc), "error")
-        return _render(form=form, errors=field_errors(exc), case=case, status=exc.status)
+        return _render(form=form, errors=_material_errors(exc), case=case, status=exc.status)
     if action == "submit":
         return _submit(case, form)
     flash(_("Application saved."), "success")
@@ -388,5 +417,11 @@ def application_helpers() -> dict[str, Any]:
         spec = definition.transition("edit", case.state)
         return spec is not None and current_user.role in spec.roles
 
+    def materials_for(case: Case) -> list[Any] | None:
+        """The checklist of 证明材料 (definitions/materials.yaml) with the files attached of each kind."""
+        if case is None or case.definition_key != DEFINITION:
+            return None
+        return materials.status(db(), case.id, case.data or {})
+
     return {"eligibility_for": eligibility_for, "application_for": application_for,
-            "application_editable": application_editable}
+            "application_editable": application_editable, "materials_for": materials_for}

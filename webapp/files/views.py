@@ -11,7 +11,7 @@ from flask_login import login_required
 
 from webapp.auth.current import actor
 from webapp.database import db, unit_of_work, utcnow
-from webapp.errors import message_of
+from webapp.errors import is_english, message_of
 from webapp.extensions import csrf
 from webapp.files import bp
 from webapp.files.responses import refuse_large_body, send_attachment, send_docx
@@ -21,12 +21,14 @@ from workflow.core.attachments import (
     list_attachments,
     may_upload,
     store_upload,
+    upload_kinds,
     uploader_names,
 )
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Case
 from workflow.core.pdf import with_pdfs
 from workflow.core.previews import has_preview, lines_of, preview_for, shown_by
+from workflow.core.visibility import may_see_kind
 from workflow.designation.documents import opinion_sheet_for
 
 KIND_LABELS = {
@@ -53,7 +55,8 @@ def upload(case_id: int) -> ResponseReturnValue:
         with unit_of_work() as session:
             row = store_upload(session=session, actor=me, case_id=case_id,
                                filename=file.filename if file else "", stream=file.stream if file else io.BytesIO(),
-                               now=utcnow(), upload_dir=current_app.config["UPLOAD_DIR"])
+                               now=utcnow(), upload_dir=current_app.config["UPLOAD_DIR"],
+                               kind=request.form.get("kind") or "evidence")
         flash(_("Attached: %(name)s.", name=row.filename), "success")
     except WorkflowError as exc:
         if exc.status in (403, 404):
@@ -120,12 +123,25 @@ def attachment_panel(case: Case) -> SimpleNamespace:
     rows = list_attachments(session=db(), actor=me, case_id=case.id)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     rows, pdfs = with_pdfs(db(), rows)  # a notice's PDF is offered beside it, not on a row of its own
     names = uploader_names(db(), rows)
-    items = [SimpleNamespace(row=r, kind=KIND_LABELS.get(r.kind, r.kind), pdf=pdfs.get(r.id),  # type: ignore[arg-type]  # a listed row is saved
+    kinds = upload_kinds(case.definition_key)
+    locale = "en" if is_english() else "zh"
+    items = [SimpleNamespace(row=r, kind=kinds[r.kind].get(locale) if r.kind in kinds
+                             else KIND_LABELS.get(r.kind, r.kind), pdf=pdfs.get(r.id),  # type: ignore[arg-type]  # a listed row is saved
                              by=names.get(r.uploaded_by_id) if r.uploaded_by_id else _("System"))
              for r in rows]
-    sheet = case.definition_key == "designation" and "consulted_units" in (case.data or {})
-    return SimpleNamespace(items=items, may_upload=may_upload(me, case), accept=ACCEPT,
+    sheet = case.definition_key == "designation" and "consulted_units" in (case.data or {}) \
+        and may_see_kind(me, case, "opinion_sheet")
+    choices = {k: label.get(locale) for k, label in kinds.items()}
+    if choices:
+        choices["evidence"] = str(_("Other supporting document"))
+    return SimpleNamespace(items=items, may_upload=may_upload(me, case), accept=ACCEPT, kinds=choices,
                            opinion_sheet_url=url_for("files.opinion_sheet", case_id=case.id) if sheet else None)
+
+
+@bp.app_template_global("may_see_kind")
+def may_see_kind_global(case: Case, kind: str) -> bool:
+    """Whether the user may see the attachments of `kind` of `case` (definitions/visibility.yaml)."""
+    return may_see_kind(actor(), case, kind)
 
 
 @bp.app_template_filter("filesize")

@@ -31,6 +31,7 @@ from workflow.core.actors import Actor
 from workflow.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from workflow.core.models import Attachment, Case, Role, Town, User
 from workflow.core.settings import settings
+from workflow.core.yamlcheck import Label
 
 MAX_SIZE = 20 * 1024 * 1024
 CHUNK = 64 * 1024
@@ -163,6 +164,20 @@ def _zip_kind(path: Path) -> str | None:
     return None
 
 
+# The kinds a person may give an upload, per process (beside "evidence", a plain supporting document): a process
+# registers its own (the designation its 证明材料, definitions/materials.yaml). kind -> label.
+UPLOAD_KINDS: dict[str, dict[str, Label]] = {}
+
+
+def register_upload_kinds(definition_key: str, kinds: dict[str, Label]) -> None:
+    UPLOAD_KINDS[definition_key] = dict(kinds)
+
+
+def upload_kinds(definition_key: str) -> dict[str, Label]:
+    """The kinds an upload to a case of `definition_key` may have, besides "evidence"."""
+    return UPLOAD_KINDS.get(definition_key, {})
+
+
 def may_upload(actor: Actor, case: Case) -> bool:
     """Whether `actor`, who sees `case`, may attach files to it now."""
     return actor.role in UPLOAD_ROLES and case.closed_at is None
@@ -176,6 +191,9 @@ def store_upload(*, session: Session, actor: Actor, case_id: int, filename: str 
         raise Forbidden("您的角色无权上传附件。", "Your role may not upload attachments.", code="role_not_allowed")
     if case.closed_at is not None:
         raise Conflict("案件已办结，不能再上传附件。", "The case is closed; no more attachments.", code="case_closed")
+    if kind != "evidence" and kind not in upload_kinds(case.definition_key):
+        raise Unprocessable("未知的材料类型。", f"Unknown kind of document: {kind!r}.", code="invalid_kind",
+                            details=[{"field": "kind", "zh": "未知的材料类型", "en": "unknown kind of document"}])
     name = clean_filename(filename)
     ext = extension(name)
     if not name:
@@ -351,10 +369,11 @@ def _add(session: Session, *, actor: Actor, now: datetime, case: Case | None, to
 
 def _visible(session: Session, actor: Actor, row: Attachment) -> bool:
     # A case attachment follows its case; a town's document (e.g. the designation notice) follows its town.
+    from workflow.core.visibility import may_see_kind
+
     try:
         if row.case_id is not None:
-            get_case(session, actor, row.case_id)
-            return True
+            return may_see_kind(actor, get_case(session, actor, row.case_id), row.kind)
     except NotFound:
         pass
     try:
@@ -380,10 +399,14 @@ def get_attachment(*, session: Session, actor: Actor, attachment_id: int,
 
 
 def list_attachments(*, session: Session, actor: Actor, case_id: int) -> list[Attachment]:
-    """A case's attachments, oldest first (NotFound when the case is not visible)."""
-    get_case(session, actor, case_id)
-    return list(session.exec(select(Attachment).where(Attachment.case_id == case_id)
-                             .order_by(Attachment.uploaded_at, Attachment.id)))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
+    """A case's attachments `actor` may see (by kind: definitions/visibility.yaml), oldest first (NotFound when the
+    case is not visible)."""
+    from workflow.core.visibility import may_see_kind
+
+    case = get_case(session, actor, case_id)
+    rows = session.exec(select(Attachment).where(Attachment.case_id == case_id)
+                        .order_by(Attachment.uploaded_at, Attachment.id))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
+    return [r for r in rows if may_see_kind(actor, case, r.kind)]
 
 
 def list_town_attachments(*, session: Session, actor: Actor, town_id: int) -> list[Attachment]:

@@ -127,10 +127,13 @@ def case_list(session: Session, actor: Actor, *, definition: str | None = None, 
 
 
 def case_events(session: Session, actor: Actor, case_id: int) -> list[AuditEvent]:
-    """The case's timeline (404 when the case is not visible)."""
-    get_case(session, actor, case_id)
-    return list(session.exec(select(AuditEvent).where(AuditEvent.case_id == case_id)
-                             .order_by(AuditEvent.seq)))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
+    """The case's timeline as `actor` may read it (404 when the case is not visible; definitions/visibility.yaml
+    for what of each step)."""
+    from workflow.core.visibility import visible_events
+
+    case = get_case(session, actor, case_id)
+    return visible_events(actor, case, list(session.exec(select(AuditEvent).where(AuditEvent.case_id == case_id)
+                                                         .order_by(AuditEvent.seq))))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
 
 
 def open_deadlines(session: Session, case_ids: list[int], *, kind: str = "expiry") -> dict[int, list[Deadline]]:

@@ -3,4 +3,7 @@
 
 def register() -> None:
     """Register this process's guards and actions with the core."""
-    from workflow.designation import rules  # noqa: F401  (registers on import)
+    from workflow.core.attachments import register_upload_kinds
+    from workflow.designation import materials, rules  # noqa: F401  (registers on import)
+
+    register_upload_kinds("designation", {m.kind: m.label for m in materials.checklist()})

@@ -12,9 +12,10 @@ from workflow.core.actors import Actor
 from workflow.core.attachments import DOCX, store_bytes
 from workflow.core.calendar import local_date, to_local
 from workflow.core.documents import case_names, catalog, cn_date, industry_text, number_or_none, render
-from workflow.core.errors import NotFound
+from workflow.core.errors import Forbidden, NotFound
 from workflow.core.models import Attachment, Case
 from workflow.core.reference import INDUSTRY_CATEGORIES
+from workflow.core.visibility import may_see_kind
 
 ANSWERS = {"agree": "同意", "disagree": "不同意", "no_objection_deemed": "逾期视为无意见"}
 PENDING = "尚未答复"
@@ -72,6 +73,10 @@ def opinion_sheet_for(*, session: Session, actor: Actor, case_id: int, now: date
     case = get_case(session, actor, case_id)
     if case.definition_key != "designation" or "consulted_units" not in case.data:
         raise NotFound("该案件没有会审意见。", "This case has no joint review opinions.")
+    if not may_see_kind(actor, case, "opinion_sheet"):
+        raise Forbidden("会审意见汇总表仅限领导小组及其办公室查阅（成员单位在会审结束后可查阅）。",
+                        "The opinion sheet is for the leading group and its office (member units may read it once "
+                        "the joint review has concluded).", code="confidential")
     town, county, names = case_names(session, case, list(case.data["consulted_units"]))
     return (f"会审意见汇总表-{case.number}.docx",
             opinion_sheet(session, case=case, town=town, county=county, unit_names=names, now=now))

@@ -14,6 +14,7 @@ from workflow.core.models import Case, CaseParty, Unit, UnitKind
 from workflow.core.queries import registry_case
 from workflow.core.reasons import due_date_reasons, parse_date, reason
 from workflow.core.registry import action, guard
+from workflow.core.visibility import summary
 from workflow.designation import application, eligibility
 
 
@@ -31,6 +32,18 @@ def application_complete(ctx: FireContext) -> list[dict[str, Any]]:
         if not failed.incomplete:  # an empty required field is already listed above
             found.append(reason(failed.reason.zh, failed.reason.en, failed.field))
     return found
+
+
+@guard("materials_complete")
+def materials_complete(ctx: FireContext) -> list[dict[str, Any]]:
+    """A file of every required kind of definitions/materials.yaml is attached; the missing kinds are named."""
+    from workflow.designation import materials
+
+    lacking = materials.missing(ctx.session, ctx.case.id, ctx.data)
+    if not lacking:
+        return []
+    return [reason("缺少证明材料：" + "、".join(m.label.zh for m in lacking),
+                   "supporting documents missing: " + "; ".join(m.label.en for m in lacking), "materials")]
 
 
 REGISTRY_OPEN = "candidate"  # the registry level from which a town may be designated (definitions/town.yaml)
@@ -232,6 +245,7 @@ def experts_recorded(ctx: FireContext) -> list[dict[str, Any]]:
     return []
 
 
+@summary("expert_average")
 def expert_average(data: dict[str, Any]) -> float | None:
     """The panel's average score, to one decimal, or None before the review is recorded."""
     scores = [e["score"] for e in data.get("experts") or [] if isinstance(e, dict) and "score" in e]
