@@ -2,5 +2,5 @@
 
 
 def register() -> None:
-    """Register this process's guards and actions with the core."""
-    from workflow.designation import rules  # noqa: F401  (registers on import)
+    """Register this process's guards, actions and case-page panels with the core."""
+    from workflow.designation import panels, rules  # noqa: F401  (registers on import)
