@@ -45,7 +45,8 @@ def people(make):
 @pytest.fixture
 def at_decision(make, people, complete_application):
     data = {**complete_application, "consulted_units": [1, 2],
-            "opinions": {"1": {"unit": "市科技局", "answer": "agree"}, "2": {"unit": "市农业农村局", "answer": "agree"}},
+            "opinions": {"1": {"unit": "市科技局", "answer": "agree"},
+                         "2": {"unit": "市农业农村局", "answer": "agree"}},
             "experts": [{"name": "王教授", "score": 88}, {"name": "李研究员", "score": 91}],
             "expert_recommendation": "建议认定"}
     return make.case(state="decision", data=data, by=people["county"])
