@@ -10,6 +10,7 @@ import itertools
 import os
 import re
 import shutil
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -328,7 +329,13 @@ def app(database_url, tmp_path):
                       "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
                       "UPLOAD_DIR": str(tmp_path / "files")})
     yield app
-    app.extensions["zyz"]["engine"].dispose()
+    engine = app.extensions["zyz"]["engine"]
+    # A request the browser left in flight (an image still loading when the test ended) holds a connection until
+    # it ends; dispose() closes only the connections in the pool, so wait for those first (briefly).
+    deadline = time.monotonic() + 5
+    while engine.pool.checkedout() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    engine.dispose()
 
 
 @pytest.fixture
