@@ -193,7 +193,10 @@ def transition(case_id: int, trigger: str) -> ResponseReturnValue:
                     raise
                 errors = field_errors(exc)
                 status = exc.status if exc.status == 409 else 422
-                flash(message_of(exc), "error")
+                shown = {"", "comment", "confirmed", *fields}
+                # each reason stands next to its field; the banner says so once instead of repeating them
+                flash(_("Not done: correct what is marked below.") if set(errors) <= shown
+                      else message_of(exc), "error")
     member_units: Sequence[Unit] = []
     if "member_units" in fields:
         member_units = s.exec(select(Unit).where(Unit.kind == UnitKind.member.value,

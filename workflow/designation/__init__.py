@@ -4,6 +4,9 @@
 def register() -> None:
     """Register this process's guards and actions with the core."""
     from workflow.core.attachments import register_upload_kinds
-    from workflow.designation import materials, rules  # noqa: F401  (registers on import)
+    from workflow.core.labels import register_fields
+    from workflow.designation import application, materials, rules  # noqa: F401  (registers on import)
 
+    register_fields({name: spec.label for name, spec in application.FIELDS.items()},
+                    {name: spec.choices for name, spec in application.FIELDS.items() if spec.choices})
     register_upload_kinds("designation", {m.kind: m.label for m in materials.checklist()})
