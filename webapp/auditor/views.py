@@ -3,7 +3,6 @@ every search, export and check is itself recorded in the trail."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import IO, Any
@@ -79,6 +78,7 @@ EVENT_KEYS = {  # what an event's data says, by name; the fields of a case are n
     "seq": _l("Sequence"), "label": _l("Deadline"), "from": _l("From"), "to": _l("To"),
 }
 NESTED = ("data", "changes")  # a case's fields, shown one per line
+UNIT_KEYS = ("member_units", "consulted_units", "unit_id", "county_id")  # unit ids, shown by the unit's name
 
 
 def _key_label(key: str) -> str:
@@ -88,36 +88,41 @@ def _key_label(key: str) -> str:
     return str(found) if found is not None else key
 
 
-def _value_text(key: str, value: Any) -> str:
+def _value_text(key: str, value: Any, unit_names: dict[int, str] | None = None) -> str:
     if key == "role" and isinstance(value, str):
         return role_label(value)
     if key == "definition" and isinstance(value, str) and value.split("@")[0] in CATALOG.keys():
         return definition_label(value.split("@")[0])
-    if key == "kind" and isinstance(value, str):
-        found = ATTACHMENT_KINDS.get(value)
-        return str(found) if found is not None else value
+    if key == "kind" and isinstance(value, str) and value in ATTACHMENT_KINDS:
+        return str(ATTACHMENT_KINDS[value])
     if isinstance(value, str) and len(value) >= 19 and value[10:11] == "T":  # a stored moment: Beijing time
         return localtime(value, "%Y-%m-%d %H:%M:%S")
-    if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict | list) for v in value)):
-        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    if key in UNIT_KEYS and unit_names:
+        ids = value if isinstance(value, list) else [value]
+        if all(isinstance(i, int) and i in unit_names for i in ids):
+            return "、".join(unit_names[i] for i in ids)
+    if isinstance(value, dict):
+        return "，".join(f"{_key_label(k)}：{_value_text(k, v, unit_names)}" for k, v in value.items()) or "—"
+    if isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
+        return "；".join(_value_text(key, v, unit_names) for v in value)
     return value_label(key, value, lang())
 
 
 @bp.app_template_global()
-def event_fields(data: str | None) -> list[tuple[str, str]]:
+def event_fields(data: str | None, unit_names: dict[int, str] | None = None) -> list[tuple[str, str]]:
     """An audit event's data as (label, text) lines a person reads: field names and coded values by their labels,
-    a case's fields and its changes one per line (old → new), moments in Beijing time."""
+    units by their names, a case's fields and its changes one per line (old → new), moments in Beijing time."""
     lines: list[tuple[str, str]] = []
     for key, value in event_data(data).items():
         if key == "changes" and isinstance(value, dict):
             for field, change in value.items():
                 old, new = change if isinstance(change, list) and len(change) == 2 else (None, change)
-                shown = f"{_value_text(field, old) or '—'} → {_value_text(field, new) or '—'}"
+                shown = f"{_value_text(field, old, unit_names) or '—'} → {_value_text(field, new, unit_names) or '—'}"
                 lines.append((_key_label(field), shown))
         elif key in NESTED and isinstance(value, dict):
-            lines.extend((_key_label(field), _value_text(field, inner)) for field, inner in value.items())
+            lines.extend((_key_label(field), _value_text(field, inner, unit_names)) for field, inner in value.items())
         else:
-            lines.append((_key_label(key), _value_text(key, value)))
+            lines.append((_key_label(key), _value_text(key, value, unit_names)))
     return lines
 
 

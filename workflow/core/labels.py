@@ -45,6 +45,8 @@ FIELDS: dict[str, Label] = {
     "kind": Label("类型", "Kind"),
     "filename": Label("文件名", "File name"),
     "changes": Label("变更", "Changes"),
+    "opinions": Label("会审意见", "Opinions"),
+    "findings": Label("检查发现的问题", "Findings"),
 }
 
 VALUES: dict[str, dict[str, Label]] = {

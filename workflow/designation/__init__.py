@@ -7,6 +7,8 @@ def register() -> None:
     from workflow.core.labels import register_fields
     from workflow.designation import application, materials, rules  # noqa: F401  (registers on import)
 
+    specs = [*application.FIELDS.items(), *((name, item) for spec in application.FIELDS.values()
+                                             for name, item in spec.item.items() if item.choices)]
     register_fields({name: spec.label for name, spec in application.FIELDS.items()},
-                    {name: spec.choices for name, spec in application.FIELDS.items() if spec.choices})
+                    {name: spec.choices for name, spec in specs if spec.choices})
     register_upload_kinds("designation", {m.kind: m.label for m in materials.checklist()})
