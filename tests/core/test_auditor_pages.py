@@ -374,7 +374,7 @@ def test_event_details_are_labelled_fields_and_a_case_by_its_number(auditor, cli
     assert "<dt>产业类别</dt>" in page and "制造业" in page
     assert "industry_category" not in page and "manufacturing" not in page and '"changes"' not in page
     # the case is named by its number, in the title and the case column, never as "#15"
-    assert f"<h1>{case.number} 的历史记录</h1>" in page or f"<h1>History of {case.number}</h1>" in page
+    assert f"<h1>{case.number} 的全部记录</h1>" in page
     assert f"#{case.id}<" not in page and f"#{case.id} " not in page
     search = client.get(f"/auditor/?case={case.number}").get_data(as_text=True)
     assert f">{case.number}</a>" in search and f">#{case.id}<" not in search
