@@ -15,8 +15,8 @@ LATE_UTC = "2026-12-03T16:30:00+00:00"  # 2026-12-04 00:30 in Beijing
 
 CONTRAST = """el => {
   const rgb = s => (s.match(/[\\d.]+/g) || []).map(Number);
-  const lum = ([r, g, b]) => [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
-                                     .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const linear = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const lum = ([r, g, b]) => 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
   let back = el, bg = null;
   while (back) {
     const c = rgb(getComputedStyle(back).backgroundColor);

@@ -51,10 +51,12 @@ def shown_time(value: datetime | str | None, fmt: str = TIME_FORMAT) -> str:
         return ""
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value)
         except ValueError:
             return value
-    return to_local(value).strftime(fmt)
+    else:
+        moment = value
+    return to_local(moment).strftime(fmt)
 
 
 @cache
