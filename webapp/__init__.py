@@ -139,6 +139,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auditor.bp)
     csrf.exempt(api.bp)
 
+    @app.route("/favicon.ico")
+    def favicon() -> Response:
+        """The tab's icon, for the browsers that ask /favicon.ico whatever the page's <link rel="icon"> says."""
+        icon = Path(app.static_folder or "static", "favicon.ico").read_bytes()  # 162 bytes
+        return Response(icon, mimetype="image/vnd.microsoft.icon", headers={"Cache-Control": "public, max-age=86400"})
+
     @app.after_request
     def security_headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -201,14 +201,14 @@ def _set_clock(*, to: datetime | None = None, by: timedelta | None = None) -> da
 
 
 def _show_clock(now: datetime, offset: timedelta) -> None:
-    from workflow.core.calendar import to_local
+    from workflow.core.calendar import shown_time
 
     if not offset:
-        click.echo(f"demo clock: not set, the real time {to_local(now):%Y-%m-%d %H:%M:%S} (Beijing time)")
+        click.echo(f"demo clock: not set, the real time {shown_time(now, '%Y-%m-%d %H:%M:%S')} (Beijing time)")
         return
     seconds = int(abs(offset.total_seconds()))
     days, rest = divmod(seconds, 86400)
-    click.echo(f"demo clock: {to_local(now):%Y-%m-%d %H:%M:%S} (Beijing time), {days} days "
+    click.echo(f"demo clock: {shown_time(now, '%Y-%m-%d %H:%M:%S')} (Beijing time), {days} days "
                f"{rest // 3600:02}:{rest % 3600 // 60:02} {'ahead of' if offset > timedelta(0) else 'behind'} "
                "the real time")
 
@@ -440,13 +440,13 @@ def notifications_dispatch(once: bool) -> None:
 def notifications_failed() -> None:
     """List failed messages, newest first."""
     from notifications.outbox import failed
-    from workflow.core.calendar import to_local
+    from workflow.core.calendar import shown_time
 
     with transaction(_sessions()) as s:
         rows, total = failed(s, per_page=200)
     click.echo(f"{total} failed")
     for r in rows:
-        when = f"{to_local(r.failed_at):%Y-%m-%d %H:%M}" if r.failed_at else ""
+        when = shown_time(r.failed_at)
         click.echo(f"#{r.id} {when} {r.case_number or '-'} {r.channel} {r.recipient}: {r.last_error}")
 
 
@@ -477,7 +477,7 @@ def deadlines_group() -> None:
 @with_appcontext
 def deadlines_list(limit: int) -> None:
     """Open deadlines and reminders, soonest first (times in Beijing time)."""
-    from workflow.core.calendar import to_local
+    from workflow.core.calendar import shown_time
     from workflow.core.sweep import upcoming
 
     with transaction(_sessions()) as s:
@@ -489,7 +489,7 @@ def deadlines_list(limit: int) -> None:
         if r.kind == "expiry" and not r.trigger:
             what = "deadline (no automatic step)"
         flag = "  [estimated: weekends only]" if r.is_estimated else ""
-        click.echo(f"{to_local(r.due_at):%Y-%m-%d %H:%M}  {r.number:14} {r.state:20} {r.name:10} {what}{flag}")
+        click.echo(f"{shown_time(r.due_at)}  {r.number:14} {r.state:20} {r.name:10} {what}{flag}")
 
 
 @deadlines_group.command("sweep")
@@ -579,7 +579,7 @@ def _operator(command: str) -> Any:
 @with_appcontext
 def incidents_list(show_all: bool, limit: int) -> None:
     """Open incidents, newest failure first (times in Beijing time)."""
-    from workflow.core.calendar import to_local
+    from workflow.core.calendar import shown_time
     from workflow.core.incidents import listing
 
     with transaction(_sessions()) as s:
@@ -588,7 +588,7 @@ def incidents_list(show_all: bool, limit: int) -> None:
         click.echo("no open incidents" if not show_all else "no incidents")
     for r in rows:
         what = f"{r.number} {r.trigger or ''}".strip() if r.case_id else f"job {r.job}"
-        click.echo(f"#{r.id} {r.status:8} {to_local(r.last_failed_at):%Y-%m-%d %H:%M}  {what}  tries {r.tries}"
+        click.echo(f"#{r.id} {r.status:8} {shown_time(r.last_failed_at)}  {what}  tries {r.tries}"
                    f"  {r.error_zh}")
 
 

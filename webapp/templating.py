@@ -10,7 +10,7 @@ from flask import Flask, request, url_for
 from flask_babel import get_locale
 
 from webapp.database import Clock, demo_offset
-from workflow.core.calendar import to_local
+from workflow.core.calendar import TIME_FORMAT, shown_time
 from workflow.core.catalog import CATALOG
 from workflow.core.models import ROLE_LABELS, Case, Role
 
@@ -19,8 +19,9 @@ def lang() -> str:
     return "en" if str(get_locale() or "zh_CN").startswith("en") else "zh"
 
 
-def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return to_local(value).strftime(fmt) if value else ""
+def localtime(value: datetime | str | None, fmt: str = TIME_FORMAT) -> str:
+    """The `localtime` filter: Beijing time, from workflow.core.calendar.shown_time like every other time shown."""
+    return shown_time(value, fmt)
 
 
 def case_state(case: Case) -> str:

@@ -25,7 +25,7 @@ from workflow.core.models import AuditEvent, Unit
 
 TABLE = AuditEvent.__table__
 KEY = "test-anchor-key-0123456789abcdef0123456789"
-SEQ_CELL = re.compile(r"<tr>\s*<td>(\d+)</td>")
+SEQ_CELL = re.compile(r"<tr>\s*<td[^>]*>(\d+)<")
 
 
 @pytest.fixture
@@ -363,3 +363,18 @@ def test_every_kind_the_search_offers_has_a_label():
     from webapp.auditor.views import KIND_LABELS
 
     assert set(KIND_LABELS) == set(audit.EVENT_KINDS)
+
+
+# --- what a person reads -------------------------------------------------------------------------------------------
+
+def test_event_details_are_labelled_fields_and_a_case_by_its_number(auditor, client, history):
+    case = history["yu_case"]
+    page = client.get(f"/auditor/cases/{case.id}").get_data(as_text=True)
+    # the application's fields by their labels and coded values by theirs, as the form names them
+    assert "<dt>产业类别</dt>" in page and "制造业" in page
+    assert "industry_category" not in page and "manufacturing" not in page and '"changes"' not in page
+    # the case is named by its number, in the title and the case column, never as "#15"
+    assert f"<h1>{case.number} 的全部记录</h1>" in page
+    assert f"#{case.id}<" not in page and f"#{case.id} " not in page
+    search = client.get(f"/auditor/?case={case.number}").get_data(as_text=True)
+    assert f">{case.number}</a>" in search and f">#{case.id}<" not in search

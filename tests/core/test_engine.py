@@ -307,8 +307,9 @@ def test_unknown_payload_field_refused(db, now, people, draft):
 
 def test_required_payload_field(db, now, people, submitted):
     error = refused(db, people["office"], submitted.id, "accept", now, Unprocessable, payload={})
-    assert [r["field"] for r in error.details] == ["member_units", "member_units"]
-    assert error.details[0]["en"] == "member_units is required"
+    assert [r["field"] for r in error.details] == ["member_units"]  # said once, not again by the guard
+    assert error.details[0]["zh"] == "必须填写征求意见的成员单位"
+    assert error.details[0]["en"] == "Member units asked for opinions is required"
 
 
 # ---- rollback ---------------------------------------------------------------------------------------
@@ -622,7 +623,7 @@ def test_a_required_field_left_empty_and_a_comment_too_long_are_refused(db, now,
     for empty in (None, "", [], {}):
         error = refused(db, people["county"], open_case.id, "sign", now, Unprocessable,
                         payload={"signature": empty})
-        assert error.details == [{"field": "signature", "zh": "必须填写 signature", "en": "signature is required"}]
+        assert error.details == [{"field": "signature", "zh": "必须填写signature", "en": "signature is required"}]
     assert run(db, people["county"], open_case.id, "sign", now, payload={"signature": 0}).data["signature"] == 0
     error = refused(db, people["county"], open_case.id, "tidy", now, Unprocessable, comment="意" * 2001)
     assert error.details == [{"field": "comment", "zh": "意见不能超过 2000 字",

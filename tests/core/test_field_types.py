@@ -42,8 +42,8 @@ def test_a_date_field_takes_only_a_real_date_written_yyyy_mm_dd(make, db, now, v
             return plan_inspection(session=s, actor=make.actor(office), town_id=town.id, now=now, planned_date=day)
 
     error = refused(db, lambda: plan(value))
-    assert error.details == [{"field": "planned_date", "zh": "planned_date 应为 YYYY-MM-DD 格式的有效日期",
-                              "en": "planned_date must be a real date written YYYY-MM-DD"}]
+    assert error.details == [{"field": "planned_date", "zh": "计划日期应为 YYYY-MM-DD 格式的有效日期",
+                              "en": "Planned date must be a real date written YYYY-MM-DD"}]
     assert reload(db, plan("2027-02-16").id).data["planned_date"] == "2027-02-16"
 
 
@@ -59,7 +59,7 @@ def test_an_id_field_takes_only_a_whole_number_that_fits_the_database(make, db, 
 
     error = refused(db, lambda: order(value))
     assert fields_of(error) == ["inspection_id"]
-    assert error.details[0]["zh"] == "inspection_id 应为正整数"
+    assert error.details[0]["zh"] == "检查案件应为正整数"
     assert reload(db, order(7).id).data["inspection_id"] == 7
 
 

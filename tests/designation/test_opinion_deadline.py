@@ -28,8 +28,8 @@ def _accept(make, db, now, case, office, member, day):
     ("2026-12-05", "会审意见期限：2026年12月5日是休息日，请改为下一个工作日 2026-12-07"),  # a Saturday
     ("2026-11-27", "会审意见期限必须是今天以后的日期"),  # today
     ("2028-01-03", "会审意见期限不能晚于 2027-11-28（今天起 366 天以内）"),
-    (20261204, "opinion_due_date 应为 YYYY-MM-DD 格式的有效日期"),
-    ("2026-12-32", "opinion_due_date 应为 YYYY-MM-DD 格式的有效日期"),
+    (20261204, "意见截止日期应为 YYYY-MM-DD 格式的有效日期"),
+    ("2026-12-32", "意见截止日期应为 YYYY-MM-DD 格式的有效日期"),
 ], ids=["Saturday", "today", "beyond the limit", "a number", "no such day"])
 def test_an_opinion_deadline_off_a_working_day_or_out_of_range_is_refused(make, db, now, submitted, day, expected):
     case, office, member = submitted

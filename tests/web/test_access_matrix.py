@@ -71,6 +71,7 @@ def office_object(ok, *, missing: int = 404, anonymous=LOGIN) -> dict[str, objec
 EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     # --- open to everyone --------------------------------------------------------------------------------------
     ("static", "GET"): same((200, 200, 404)),
+    ("favicon", "GET"): same(200),
     ("auth.login", "GET"): {**same(302), "anonymous": 200},
     ("auth.login", "POST"): {**same(302), "anonymous": 400},  # logged in: to the start page; nobody: empty form
     ("auth.logout", "POST"): same(302),

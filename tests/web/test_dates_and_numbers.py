@@ -46,8 +46,8 @@ def test_the_api_takes_a_deadline_only_as_a_real_date_written_yyyy_mm_dd(client,
     before = footprint(db)
     response = grant(client, headers, order, f'{{"due_date": {due}}}')
     assert response.status_code == 422
-    assert response.json["details"] == [{"field": "due_date", "zh": "due_date 应为 YYYY-MM-DD 格式的有效日期",
-                                         "en": "due_date must be a real date written YYYY-MM-DD"}]
+    assert response.json["details"] == [{"field": "due_date", "zh": "期限应为 YYYY-MM-DD 格式的有效日期",
+                                         "en": "Deadline must be a real date written YYYY-MM-DD"}]
     assert footprint(db) == before
 
 
@@ -122,8 +122,8 @@ def test_a_finding_number_sent_as_an_object_is_a_422_not_a_server_error(client, 
                            json={"trigger": "decide_finding", "expected_version": inspection.version,
                                  "data": {"finding_no": {"no": 1}, "decision": "no_action"}})
     assert response.status_code == 422
-    assert response.json["details"] == [{"field": "finding_no", "zh": "finding_no 应为正整数",
-                                         "en": "finding_no must be a positive whole number"}]
+    assert response.json["details"] == [{"field": "finding_no", "zh": "问题编号应为正整数",
+                                         "en": "Finding number must be a positive whole number"}]
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from workflow.core.audit import stamp
-from workflow.core.calendar import to_local
+from workflow.core.calendar import shown_time
 
 
 class TooMany(Exception):
@@ -30,7 +30,7 @@ def headers() -> list[str]:
 
 def values(row: Any, kind_label: Callable[[str], str], role_label: Callable[[str | None], str],
            units: dict[int, str]) -> list[Any]:
-    return [row.seq, to_local(row.occurred_at).strftime("%Y-%m-%d %H:%M:%S"), stamp(row.occurred_at),
+    return [row.seq, shown_time(row.occurred_at, "%Y-%m-%d %H:%M:%S"), stamp(row.occurred_at),
             kind_label(row.kind), row.kind, row.actor_id, row.actor_name, role_label(row.role), row.unit_name,
             units.get(row.county_id, "") if row.county_id else "", row.ip, row.case_id, row.trigger, row.from_state,
             row.to_state, row.comment, row.data, row.prev_hash, row.hash]

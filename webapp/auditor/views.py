@@ -19,10 +19,13 @@ from webapp.auditor import bp
 from webapp.auditor.export import TooMany, values, write_csv, write_xlsx
 from webapp.auth.current import actor
 from webapp.database import db, unit_of_work, utcnow
-from webapp.templating import role_label
+from webapp.files.views import KIND_LABELS as ATTACHMENT_KINDS
+from webapp.templating import definition_label, event_data, lang, localtime, role_label
 from workflow.core import audit
 from workflow.core.access import MAX_ID
 from workflow.core.calendar import LOCAL_TZ, local_date
+from workflow.core.catalog import CATALOG
+from workflow.core.labels import field_label, has_label, value_label
 from workflow.core.models import HUMAN_ROLES, Case, Role, Unit, UnitKind
 
 PAGE_SIZE = 50
@@ -60,6 +63,67 @@ KIND_LABELS = {
 def kind_label(kind: str) -> str:
     label = KIND_LABELS.get(kind)
     return str(label) if label is not None else kind
+
+
+EVENT_KEYS = {  # what an event's data says, by name; the fields of a case are named by workflow.core.labels
+    "username": _l("User name"), "user_id": _l("User"), "via": _l("Signed in with"), "reason": _l("Reason"),
+    "error": _l("Error"), "action": _l("Action"), "until": _l("Until"), "was_locked_until": _l("Was locked until"),
+    "version": _l("Version"), "tries": _l("Tries"), "try": _l("Try"), "town_id": _l("Town"),
+    "unit_id": _l("Unit"), "role": _l("Role"), "resolution": _l("Resolution"), "name": _l("Name"),
+    "document": _l("Document"), "definition": _l("Process"), "deadline_id": _l("Deadline"),
+    "incident_id": _l("Incident"), "attachment_id": _l("Attachment"), "filename": _l("File name"),
+    "sha256": _l("SHA-256"), "size": _l("Size (bytes)"), "kind": _l("Type"), "number": _l("Case number"),
+    "derived_from_id": _l("Made from attachment"), "changed_at": _l("Changed at"), "previous": _l("Before"),
+    "job": _l("Job"), "limit": _l("Limit"), "per_seconds": _l("Per seconds"), "hash": _l("Hash"),
+    "seq": _l("Sequence"), "label": _l("Deadline"), "from": _l("From"), "to": _l("To"),
+}
+NESTED = ("data", "changes")  # a case's fields, shown one per line
+UNIT_KEYS = ("member_units", "consulted_units", "unit_id", "county_id")  # unit ids, shown by the unit's name
+
+
+def _key_label(key: str) -> str:
+    if has_label(key):
+        return field_label(key, lang())
+    found = EVENT_KEYS.get(key)
+    return str(found) if found is not None else key
+
+
+def _value_text(key: str, value: Any, unit_names: dict[int, str] | None = None) -> str:
+    if key == "role" and isinstance(value, str):
+        return role_label(value)
+    if key == "definition" and isinstance(value, str) and value.split("@")[0] in CATALOG.keys():
+        return definition_label(value.split("@")[0])
+    if key == "kind" and isinstance(value, str) and value in ATTACHMENT_KINDS:
+        return str(ATTACHMENT_KINDS[value])
+    if isinstance(value, str) and len(value) >= 19 and value[10:11] == "T":  # a stored moment: Beijing time
+        return localtime(value, "%Y-%m-%d %H:%M:%S")
+    if key in UNIT_KEYS and unit_names:
+        ids = value if isinstance(value, list) else [value]
+        if all(isinstance(i, int) and i in unit_names for i in ids):
+            return "、".join(unit_names[i] for i in ids)
+    if isinstance(value, dict):
+        return "，".join(f"{_key_label(k)}：{_value_text(k, v, unit_names)}" for k, v in value.items()) or "—"
+    if isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
+        return "；".join(_value_text(key, v, unit_names) for v in value)
+    return value_label(key, value, lang())
+
+
+@bp.app_template_global()
+def event_fields(data: str | None, unit_names: dict[int, str] | None = None) -> list[tuple[str, str]]:
+    """An audit event's data as (label, text) lines a person reads: field names and coded values by their labels,
+    units by their names, a case's fields and its changes one per line (old → new), moments in Beijing time."""
+    lines: list[tuple[str, str]] = []
+    for key, value in event_data(data).items():
+        if key == "changes" and isinstance(value, dict):
+            for field, change in value.items():
+                old, new = change if isinstance(change, list) and len(change) == 2 else (None, change)
+                shown = f"{_value_text(field, old, unit_names) or '—'} → {_value_text(field, new, unit_names) or '—'}"
+                lines.append((_key_label(field), shown))
+        elif key in NESTED and isinstance(value, dict):
+            lines.extend((_key_label(field), _value_text(field, inner, unit_names)) for field, inner in value.items())
+        else:
+            lines.append((_key_label(key), _value_text(key, value, unit_names)))
+    return lines
 
 
 @bp.before_request
@@ -160,7 +224,9 @@ def search() -> ResponseReturnValue:
                               after=after, shown=len(page.items))
             case_id = audit.case_id_of(s, criteria.case) if criteria.case else None
     cases = _cases_of(page.items) if page else {}
+    named = db().get(Case, case_id) if case_id else None
     return render_template("auditor/search.html", page=page, errors=errors, case_id=case_id, cases=cases,
+                           case_number=named.number if named else None,
                            **_form_context()), 400 if errors else 200
 
 

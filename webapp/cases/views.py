@@ -195,9 +195,13 @@ def transition(case_id: int, trigger: str) -> ResponseReturnValue:
                     raise
                 errors = field_errors(exc)
                 status = exc.status if exc.status == 409 else 422
-                flash(message_of(exc), "error")
                 if direct:
+                    flash(message_of(exc), "error")
                     return redirect(url_for("cases.show", case_id=case_id), 303)
+                shown = {"", "comment", "confirmed", *fields}
+                # each reason stands next to its field; the banner says so once instead of repeating them
+                flash(_("Not done: correct what is marked below.") if set(errors) <= shown
+                      else message_of(exc), "error")
         elif direct:
             flash(_("This step needs its form; fill it in here."), "warning")
     member_units: Sequence[Unit] = []

@@ -38,6 +38,27 @@ def to_local(moment: datetime) -> datetime:
     return moment.astimezone(LOCAL_TZ)
 
 
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def shown_time(value: datetime | str | None, fmt: str = TIME_FORMAT) -> str:
+    """A moment as a person reads it: Beijing time. The one function every page, document and message uses.
+
+    `value` is a datetime or the ISO text a case's data keeps ("2026-12-03T16:30:00+00:00"); naive values are
+    UTC. Empty or unreadable text is shown as it is, never as a wrong time.
+    """
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
+        moment = value
+    return to_local(moment).strftime(fmt)
+
+
 @cache
 def package_knows(year: int) -> bool:
     """Whether the chinese-calendar package has the holidays of `year`."""

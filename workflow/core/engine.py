@@ -33,6 +33,7 @@ from workflow.core.db import Prepared, is_sqlite, table_of
 from workflow.core.deadlines import close_deadlines, insert_deadlines, plan_deadlines
 from workflow.core.definitions import Definition, TransitionSpec
 from workflow.core.errors import Conflict, Forbidden, InvalidInput, Unprocessable
+from workflow.core.labels import field_label
 from workflow.core.models import Case, Counter, Role, Town
 from workflow.core.reasons import parse_date
 from workflow.core.registry import ACTIONS, GUARDS
@@ -125,8 +126,8 @@ def fire(
     ctx = FireContext(session=session, case=case, definition=definition, spec=spec, actor=actor, now=now,
                       payload=payload, comment=comment, data={**copy.deepcopy(case.data), **payload},
                       calendar=calendar or calendar_for(session), cause=cause)
-    reasons, mistyped = _field_reasons(spec, payload, comment)
-    _add_guard_reasons(reasons, spec.guards, ctx, mistyped)
+    reasons, refused_fields = _field_reasons(spec, payload, comment)
+    _add_guard_reasons(reasons, spec.guards, ctx, refused_fields)
     if reasons:
         raise Unprocessable("不能执行该操作：" + "；".join(r["zh"] for r in reasons),
                             "Cannot do this: " + "; ".join(r["en"] for r in reasons), details=reasons)
@@ -191,15 +192,18 @@ def allowed_transitions(definition: Definition, case: Case, actor: Actor) -> lis
 def _field_reasons(spec: TransitionSpec, payload: dict[str, Any],
                    comment: str | None) -> tuple[list[dict[str, Any]], set[str]]:
     """Fields not accepted, missing or of the wrong type, and a comment missing or too long; and the fields whose
-    value has the wrong type."""
+    value is missing or has the wrong type (the guards' reasons about those would say the same again)."""
     reasons: list[dict[str, Any]] = []
     allowed = set(spec.requires) | set(spec.accepts)
     for key in payload:
         if key not in allowed:
-            reasons.append({"field": key, "zh": f"不接受字段 {key}", "en": f"field {key} is not accepted here"})
+            reasons.append({"field": key, "zh": f"不接受字段 {field_label(key, 'zh')}",
+                            "en": f"field {field_label(key, 'en')} is not accepted here"})
+    missing = {key for key in spec.requires if payload.get(key) in (None, "", [], {})}
     for key in spec.requires:
-        if payload.get(key) in (None, "", [], {}):
-            reasons.append({"field": key, "zh": f"必须填写 {key}", "en": f"{key} is required"})
+        if key in missing:
+            reasons.append({"field": key, "zh": f"必须填写{field_label(key, 'zh')}",
+                            "en": f"{field_label(key, 'en')} is required"})
     if spec.comment == "required" and not comment:
         reasons.append({"field": "comment", "zh": "必须填写意见或理由", "en": "a comment is required"})
     if comment and len(comment) > MAX_COMMENT:
@@ -207,25 +211,26 @@ def _field_reasons(spec: TransitionSpec, payload: dict[str, Any],
                         "en": f"comment longer than {MAX_COMMENT} characters"})
     mistyped = [found for key, value in payload.items() if key in allowed and value not in (None, "")
                 for found in _type_reasons(key, value)]
-    return reasons + mistyped, {r["field"] for r in mistyped}
+    return reasons + mistyped, {r["field"] for r in mistyped} | missing
 
 
 def _type_reasons(key: str, value: Any) -> list[dict[str, Any]]:
     """What is wrong with a value for the type its field's name declares (see the module's docstring)."""
     if key.endswith("_date") and parse_date(value) is None:
-        return [{"field": key, "zh": f"{key} 应为 YYYY-MM-DD 格式的有效日期",
-                 "en": f"{key} must be a real date written YYYY-MM-DD"}]
+        return [{"field": key, "zh": f"{field_label(key, 'zh')}应为 YYYY-MM-DD 格式的有效日期",
+                 "en": f"{field_label(key, 'en')} must be a real date written YYYY-MM-DD"}]
     if key.endswith(("_id", "_no")) and (isinstance(value, bool) or not isinstance(value, int)
                                           or not 0 < value <= MAX_ID):
-        return [{"field": key, "zh": f"{key} 应为正整数", "en": f"{key} must be a positive whole number"}]
+        return [{"field": key, "zh": f"{field_label(key, 'zh')}应为正整数",
+                 "en": f"{field_label(key, 'en')} must be a positive whole number"}]
     return []
 
 
 def _add_guard_reasons(reasons: list[dict[str, Any]], guards: tuple[str, ...], ctx: FireContext,
-                       mistyped: set[str]) -> None:
-    """Every guard's reasons, but none about a field whose type is already refused: that problem is said once."""
+                       refused_fields: set[str]) -> None:
+    """Every guard's reasons, but none about a field already refused as missing or mistyped: a problem is said once."""
     for name in guards:
-        reasons.extend(r for r in GUARDS[name](ctx) if r.get("field") not in mistyped)
+        reasons.extend(r for r in GUARDS[name](ctx) if r.get("field") not in refused_fields)
 
 
 def _without_negative_zero(value: Any) -> Any:
@@ -290,8 +295,8 @@ def create_case(
                 data=data, created_by_id=actor.user_id, created_at=now, updated_at=now)
     ctx = FireContext(session=session, case=case, definition=definition, spec=definition.create, actor=actor,
                       now=now, payload=data, comment=None, data=data, calendar=calendar or calendar_for(session))
-    reasons, mistyped = _field_reasons(definition.create, data, None)
-    _add_guard_reasons(reasons, definition.create.guards, ctx, mistyped)
+    reasons, refused_fields = _field_reasons(definition.create, data, None)
+    _add_guard_reasons(reasons, definition.create.guards, ctx, refused_fields)
     if reasons:
         raise Unprocessable("不能新建：" + "；".join(r["zh"] for r in reasons),
                             "Cannot create: " + "; ".join(r["en"] for r in reasons), details=reasons)

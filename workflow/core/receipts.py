@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from workflow.core import audit
 from workflow.core.access import MAX_ID, get_case
 from workflow.core.actors import Actor
-from workflow.core.calendar import WorkCalendar, calendar_for, local_date, to_local
+from workflow.core.calendar import WorkCalendar, calendar_for, local_date, shown_time, to_local
 from workflow.core.db import table_of
 from workflow.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from workflow.core.models import Attachment, Case, NoticeReceipt, Role, Unit, UnitKind, User
@@ -141,7 +141,7 @@ def acknowledge(session: Session, actor: Actor, receipt_id: int, now: datetime) 
                        .with_for_update().execution_options(populate_existing=True)).one()
     if row.acknowledged_at is not None:
         by = session.get(User, row.acknowledged_by_id) if row.acknowledged_by_id else None
-        at = to_local(row.acknowledged_at).strftime("%Y-%m-%d %H:%M")
+        at = shown_time(row.acknowledged_at)
         who = by.display_name if by else ""
         raise Conflict(f"该通知已于 {at} 由{who}签收，无需重复签收。",
                        f"This notice was already acknowledged on {at} by {who}.", code="already_acknowledged")

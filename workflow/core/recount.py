@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from workflow.core import audit, sweep
 from workflow.core.actors import Actor
-from workflow.core.calendar import WorkCalendar, to_local
+from workflow.core.calendar import WorkCalendar, shown_time
 from workflow.core.catalog import CATALOG
 from workflow.core.db import table_of
 from workflow.core.deadlines import count_again
@@ -119,4 +119,4 @@ def _follow_in_case(conn: sa.Connection, row: Any, field: str | None, old_due: s
 
 
 def _shown(moment: datetime) -> str:
-    return to_local(moment).strftime("%Y-%m-%d %H:%M")
+    return shown_time(moment)

@@ -4,6 +4,11 @@
 def register() -> None:
     """Register this process's guards, actions and case-page panels with the core."""
     from workflow.core.attachments import register_upload_kinds
-    from workflow.designation import materials, panels, rules  # noqa: F401  (registers on import)
+    from workflow.core.labels import register_fields
+    from workflow.designation import application, materials, panels, rules  # noqa: F401  (registers on import)
 
+    specs = [*application.FIELDS.items(), *((name, item) for spec in application.FIELDS.values()
+                                             for name, item in spec.item.items() if item.choices)]
+    register_fields({name: spec.label for name, spec in application.FIELDS.items()},
+                    {name: spec.choices for name, spec in specs if spec.choices})
     register_upload_kinds("designation", {m.kind: m.label for m in materials.checklist()})

@@ -10,7 +10,7 @@ from sqlmodel import Session
 from workflow.core.access import get_case
 from workflow.core.actors import Actor
 from workflow.core.attachments import DOCX, store_bytes
-from workflow.core.calendar import local_date, to_local
+from workflow.core.calendar import local_date, shown_time
 from workflow.core.documents import case_names, catalog, cn_date, industry_text, number_or_none, render
 from workflow.core.errors import Forbidden, NotFound
 from workflow.core.models import Attachment, Case
@@ -64,7 +64,7 @@ def opinion_sheet(session: Session, *, case: Case, town: str, county: str, unit_
     fields = {"title": "会审意见汇总表", "case_number": case.number, "town": town, "county": county,
               "summary": application_summary(data), "due_date": str(data.get("opinion_due_date") or ""),
               "tally": f"共 {len(rows)} 个：{tally}", "rows": rows,
-              "made_at": to_local(now).strftime("%Y-%m-%d %H:%M")}
+              "made_at": shown_time(now)}
     return render(session, "opinion_sheet", fields, issued=local_date(now))
 
 
