@@ -20,6 +20,7 @@ from webapp.errors import field_errors, is_english, message_of
 from workflow.core.access import get_case, town_filter
 from workflow.core.attachments import list_attachments
 from workflow.core.catalog import CATALOG
+from workflow.core.deadlines import default_due_dates
 from workflow.core.engine import allowed_transitions, create_case, fire
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Case, Town, Unit, UnitKind
@@ -36,6 +37,7 @@ from workflow.core.queries import (
 )
 from workflow.core.visibility import hidden_keys, readable_case
 from workflow.designation.rules import expert_average
+from workflow.seed import group_member_units
 from workflow.towns.services import create_town
 
 
@@ -201,6 +203,8 @@ def transition(case_id: int, trigger: str) -> ResponseReturnValue:
     evidence = list_attachments(session=s, actor=me, case_id=case_id) if "finding" in fields else []
     return render_template("cases/transition.html", case=case, spec=spec, fields=fields, widget=widget,
                            errors=errors, form=request.form, member_units=member_units,
+                           unit_groups=group_member_units(member_units),
+                           default_dates=default_due_dates(s, definition, spec, utcnow()),
                            severity_choices=SEVERITY_CHOICES, case_attachments=evidence,
                            county=s.get(Unit, case.county_id), form_draft=form_draft,
                            may_preview=has_form_preview(me, case, trigger)), status if errors else 200

@@ -8,4 +8,18 @@ document.addEventListener("DOMContentLoaded", function () {
       }
     });
   });
+  // A group of checkboxes with a "select all" button: the button ticks every box of its group, or clears them
+  // when all are ticked already (the button is shown only when this script runs).
+  document.querySelectorAll("button[data-select-all]").forEach(function (button) {
+    var group = button.closest("[data-unit-group]");
+    if (!group) {
+      return;
+    }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var boxes = group.querySelectorAll("input[type=checkbox]");
+      var all = Array.prototype.every.call(boxes, function (box) { return box.checked; });
+      boxes.forEach(function (box) { box.checked = !all; });
+    });
+  });
 });
