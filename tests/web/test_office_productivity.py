@@ -105,7 +105,7 @@ def test_the_office_reminds_the_units_that_have_not_answered_after_confirming(ap
 def test_the_api_reads_the_batch_then_sends_it(app, make, db, now):
     from conftest import api_headers
 
-    case, people = _consultation(make, db, now)
+    case, _people = _consultation(make, db, now)
     headers = api_headers(app.test_client(), "office_wang")
     client = app.test_client()
     plan = client.get(f"/api/v1/cases/{case.id}/chase", headers=headers)
