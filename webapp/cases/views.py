@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from webapp.auth.current import actor
 from webapp.auth.roles import home_url
 from webapp.cases import DETAILS, NEW_CASE_PAGES, OWN_PAGES, bp
-from webapp.cases.fields import SEVERITY_CHOICES, read_payload, widget
+from webapp.cases.fields import SEVERITY_CHOICES, expert_table, read_payload, widget
 from webapp.database import db, unit_of_work, utcnow
 from webapp.diagrams import diagram_svg
 from webapp.errors import field_errors, is_english, message_of
@@ -36,6 +36,7 @@ from workflow.core.queries import (
     unit_names,
 )
 from workflow.core.visibility import hidden_keys, readable_case
+from workflow.designation.experts import criteria as expert_criteria
 from workflow.designation.rules import expert_average
 from workflow.seed import group_member_units
 from workflow.towns.services import create_town
@@ -136,6 +137,7 @@ def show(case_id: int) -> ResponseReturnValue:
         reminders=open_deadlines(s, [case_id], kind="reminder").get(case_id, []),
         sent_reminders=sent_reminders(s, case_id),
         expert_average=case.data.get("expert_average", expert_average(case.data)),
+        expert_criteria=expert_criteria(),
         unit_names=unit_names(s, set(case.data.get("consulted_units", []))),
         parent=s.get(Case, case.parent_id) if case.parent_id else None, hidden=hidden_keys(me, case),
     )
@@ -204,6 +206,7 @@ def transition(case_id: int, trigger: str) -> ResponseReturnValue:
     return render_template("cases/transition.html", case=case, spec=spec, fields=fields, widget=widget,
                            errors=errors, form=request.form, member_units=member_units,
                            unit_groups=group_member_units(member_units),
+                           expert_criteria=expert_criteria(), expert_rows=expert_table(request.form),
                            default_dates=default_due_dates(s, definition, spec, utcnow()),
                            severity_choices=SEVERITY_CHOICES, case_attachments=evidence,
                            county=s.get(Unit, case.county_id), form_draft=form_draft,

@@ -22,4 +22,23 @@ document.addEventListener("DOMContentLoaded", function () {
       boxes.forEach(function (box) { box.checked = !all; });
     });
   });
+  // The expert table: each row's total is the sum of its scores, shown as they are typed (the server counts
+  // the same sum when the form is sent).
+  document.querySelectorAll("table[data-expert-table] tbody tr").forEach(function (row) {
+    var cell = row.querySelector("[data-total]");
+    var inputs = row.querySelectorAll("input[data-max]");
+    function count() {
+      var sum = 0;
+      var any = false;
+      inputs.forEach(function (input) {
+        var value = parseFloat(input.value);
+        if (!isNaN(value)) {
+          sum += value;
+          any = true;
+        }
+      });
+      cell.textContent = any ? String(Math.round(sum * 100) / 100) : "";
+    }
+    inputs.forEach(function (input) { input.addEventListener("input", count); });
+  });
 });
