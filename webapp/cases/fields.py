@@ -69,7 +69,10 @@ def parse_field(name: str, form: Any) -> Any:
             evidence = [int(v) for v in form.getlist("finding_attachments")]
         except ValueError:
             raise FieldError(_l("Choose evidence from the case's attachments.")) from None
-        return {"text": text, "severity": form.get("finding_severity") or "", "attachments": evidence}
+        found = {"text": text, "severity": form.get("finding_severity") or "", "attachments": evidence}
+        if form.get("finding_type"):
+            found["type"] = form.get("finding_type")
+        return found
     if kind == "experts":
         return _expert_rows(form)
     raw = (form.get(name) or "").strip()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from workflow.core.reasons import reason
 from workflow.core.yamlcheck import Checker, Label, read_mapping
@@ -81,7 +81,7 @@ def expert(name: str, affiliation: str, scores: dict[str, float]) -> dict[str, A
     return {"name": name.strip(), "affiliation": affiliation.strip(), "scores": scores, "score": total(scores)}
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[int | float]:
     return not isinstance(value, bool) and isinstance(value, int | float)
 
 
