@@ -100,3 +100,41 @@ def test_the_office_accepts_by_groups_chases_the_silent_unit_and_scores_experts_
         expect(page.locator(".flash.success")).to_contain_text("录入专家评审")
         expect(page.locator("#experts table")).to_contain_text("太原理工大学")
         expect(page.locator("#experts table tr").last).to_contain_text("88")
+
+
+def test_a_finding_is_picked_from_the_list_with_its_evidence_and_overdue_orders_are_chased(
+        page, live_server, make, db, now, tmp_path):
+    from datetime import timedelta
+
+    office = make.user("office", unit="市工信局（领导小组办公室）", username="office_zhang")
+    make.user("county", county="盂县", username="yx_clerk")
+    inspection = make.case("inspection", state="in_progress", by=office)
+    order = make.case("rectification", county="盂县", by=office,
+                      data={"problem": "厂区扬尘", "severity": "medium", "due_date": "2026-12-10"})
+    photo = tmp_path / "台账照片.pdf"
+    photo.write_bytes(b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n")
+    with time_machine.travel(START, tick=True) as clock:
+        login(page, live_server, "office_zhang")
+        page.goto(f"{live_server}/cases/{inspection.id}/do/record_finding")
+        page.select_option("#f-finding_type", label="工作台账、档案资料不完整")
+        page.get_by_label("一般").check()
+        page.set_input_files("#f-finding_files", str(photo))
+        screenshots(page, "office-finding-form")
+        page.locator("main form button[type=submit]").last.click()
+        expect(page.locator(".flash.success")).to_contain_text("登记检查发现")
+        finding = page.locator("section table.list tbody tr").first
+        expect(finding.locator("pre")).to_have_text("工作台账、档案资料不完整")
+        expect(finding.locator("a[href^='/attachments/']")).to_have_count(1)
+        expect(page.locator("#attachments")).to_contain_text("台账照片.pdf")
+
+        clock.move_to(START + timedelta(days=20))  # 17 December: the order's deadline (10 December) has passed
+        login(page, live_server, "office_zhang")
+        page.goto(f"{live_server}/supervision")
+        page.locator("#chase-orders").click()
+        expect(page.locator("td.owing")).to_have_text(["盂县"])
+        expect(page.locator("table.chase-list")).to_contain_text(order.number)
+        expect(page.locator("table.chase-list .badge.late")).to_have_text("已逾期")
+        screenshots(page, "office-chase-orders")
+        page.check("input[name=confirmed]")
+        page.get_by_role("button", name="发送催办").click()
+        expect(page.locator(".flash.success")).to_have_text("已就 1 件案件向 1 人发送催办。")
