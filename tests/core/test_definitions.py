@@ -59,6 +59,8 @@ BROKEN = {
     "no_roles.yaml": "transitions[1] (finish).roles: missing (who may fire it?)",
     "bad_comment_mode.yaml":
         "transitions[1] (finish).comment: must be one of ['none', 'optional', 'required']",
+    "bad_style.yaml": "transitions[1] (finish).style: must be one of ['danger', 'neutral', 'primary']",
+    "system_with_style.yaml": "transitions[2] (expire).style: a system trigger has no button; remove style",
     "deadline_two_counts.yaml": "states.submitted.deadlines[0]: give working_days or calendar_days, not both",
     "deadline_no_count.yaml": "states.submitted.deadlines[0]: needs working_days, calendar_days or field",
 }
@@ -274,3 +276,11 @@ def test_the_visibility_file_names_only_states_of_the_current_designation_defini
     assert rules.groups["opinions"].rule.sees_all("member", "expert_review")
     assert not rules.groups["opinions"].rule.sees_all("member", "consultation")
     assert not rules.attachments["opinion_sheet"].sees_all("county", "designated")
+
+
+def test_a_step_says_how_its_button_looks():
+    designation = load_file(DEFINITIONS_DIR / "designation.yaml")
+    styles = {t.trigger: t.style for t in designation.transitions}
+    assert styles["withdraw"] == styles["reject"] == styles["return_for_revision"] == "danger"
+    assert styles["submit"] == styles["approve"] == "primary"
+    assert styles["edit"] == "neutral"  # unless a step says otherwise

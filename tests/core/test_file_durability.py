@@ -109,7 +109,7 @@ with transaction(sessions) as s:
 
 def test_a_process_killed_before_its_commit_leaves_a_file_no_row_names_swept_after_the_grace_period(
         db, make, now, root, database_url):
-    case = make.case()
+    case = make.case(materials=False)
     kept = attach(db, make, case, b"an issued notice", now)
     data = b"a notice whose transaction never commits " + os.urandom(8)
     child = subprocess.Popen([sys.executable, "-c", CHILD, database_url, str(root), str(case.id), data.hex()],
@@ -148,7 +148,7 @@ def test_a_process_killed_before_its_commit_leaves_a_file_no_row_names_swept_aft
 
 def test_an_upload_whose_transaction_rolls_back_leaves_its_file_to_the_sweep(db, make, now, root):
     county = make.user("county")
-    case = make.case(by=county)
+    case = make.case(by=county, materials=False)
     content = (SAMPLES / "sample.pdf").read_bytes()
     sha = hashlib.sha256(content).hexdigest()
     with pytest.raises(RuntimeError), transaction(db) as s:
@@ -165,7 +165,7 @@ def test_an_upload_whose_transaction_rolls_back_leaves_its_file_to_the_sweep(db,
 
 
 def test_the_sweep_removes_only_old_files_no_row_names_and_old_temporary_files(db, make, now, root):
-    case = make.case()
+    case = make.case(materials=False)
     young = store_file(b"young and unreferenced")
     old = store_file(b"old and unreferenced")
     named = attach(db, make, case, b"old and attached", now).sha256
@@ -238,7 +238,7 @@ def test_the_scheduler_sweeps_files_daily(app, db, tmp_path):
 
 
 def test_a_sweep_killed_with_a_file_taken_aside_puts_it_back_first(db, make, now, root):
-    case = make.case()
+    case = make.case(materials=False)
     sha = attach(db, make, case, b"a notice a killed sweep had taken aside", now).sha256
     os.rename(stored_path(root, sha), temp_dir(root) / f"sweep-{sha}")
     result = sweep_files(db, now=now)
@@ -262,7 +262,7 @@ def test_a_second_sweep_while_one_runs_does_nothing(db, root, now):
 
 
 def test_a_file_an_open_transaction_is_re_using_is_not_swept(db, make, now, root, impatient):
-    case = make.case()
+    case = make.case(materials=False)
     data = b"the same notice again"
     sha = store_file(data)  # left behind by an earlier rollback
     age(stored_path(root, sha), 2 * DAY)
@@ -281,7 +281,7 @@ def test_a_file_an_open_transaction_is_re_using_is_not_swept(db, make, now, root
 @pytest.mark.parametrize("commit", [False, True])
 def test_an_upload_re_using_the_file_just_before_the_sweep_takes_it_aside_keeps_it(db, make, now, root, monkeypatch,
                                                                                     commit, impatient):
-    case = make.case()
+    case = make.case(materials=False)
     data = b"a notice uploaded while the sweep runs"
     sha = store_file(data)
     age(stored_path(root, sha), 2 * DAY)
@@ -306,7 +306,7 @@ def test_an_upload_re_using_the_file_just_before_the_sweep_takes_it_aside_keeps_
 
 def test_an_upload_just_after_the_sweep_took_the_file_aside_and_committed_gets_it_back(db, make, now, root,
                                                                                        monkeypatch):
-    case = make.case()
+    case = make.case(materials=False)
     data = b"a notice committed while its file was aside"
     sha = store_file(data)
     age(stored_path(root, sha), 2 * DAY)
@@ -324,7 +324,7 @@ def test_an_upload_just_after_the_sweep_took_the_file_aside_and_committed_gets_i
 
 def test_an_upload_just_after_the_sweep_took_the_file_aside_and_not_yet_committed_keeps_its_own_copy(
         db, make, now, root, monkeypatch):
-    case = make.case()
+    case = make.case(materials=False)
     data = b"a notice stored again while the old copy goes"
     sha = store_file(data)
     age(stored_path(root, sha), 2 * DAY)
@@ -387,7 +387,7 @@ def disk_calls(monkeypatch) -> list[tuple[str, ...]]:
 
 def test_a_document_is_fsynced_renamed_and_its_directories_fsynced_before_the_commit(db, make, now, root,
                                                                                        disk_calls):
-    case = make.case()
+    case = make.case(materials=False)
     data = b"a generated notice"
     sha = hashlib.sha256(data).hexdigest()
     final = stored_path(root, sha)
@@ -407,7 +407,7 @@ def test_a_document_is_fsynced_renamed_and_its_directories_fsynced_before_the_co
 
 def test_an_upload_is_fsynced_before_it_is_renamed_into_place(db, make, now, root, disk_calls):
     county = make.user("county")
-    case = make.case(by=county)
+    case = make.case(by=county, materials=False)
     content = (SAMPLES / "sample.png").read_bytes()
     final = stored_path(root, hashlib.sha256(content).hexdigest())
     with transaction(db) as s:
@@ -420,7 +420,7 @@ def test_an_upload_is_fsynced_before_it_is_renamed_into_place(db, make, now, roo
 
 
 def test_content_already_stored_is_not_written_again_but_refreshed(db, make, now, root, disk_calls):
-    case = make.case()
+    case = make.case(materials=False)
     data = b"the same document twice"
     sha = store_file(data)
     age(stored_path(root, sha), 3 * DAY)

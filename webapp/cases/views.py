@@ -21,9 +21,10 @@ from workflow.core.access import get_case, town_filter
 from workflow.core.attachments import list_attachments, store_upload
 from workflow.core.catalog import CATALOG
 from workflow.core.deadlines import default_due_dates
-from workflow.core.engine import allowed_transitions, create_case, fire
+from workflow.core.engine import create_case, fire
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Case, Town, Unit, UnitKind
+from workflow.core.panels import case_panel
 from workflow.core.previews import form_preview_for, has_form_preview, lines_of
 from workflow.core.queries import (
     case_deadlines,
@@ -133,7 +134,7 @@ def show(case_id: int) -> ResponseReturnValue:
     town = s.get(Town, case.town_id) if case.town_id else None
     return render_template(
         "cases/show.html", case=case, definition=definition, events=events, town=town,
-        county=s.get(Unit, case.county_id), actions=allowed_transitions(definition, case, me),
+        county=s.get(Unit, case.county_id), panel=case_panel(session=s, actor=me, case_id=case_id, now=utcnow()),
         deadlines=case_deadlines(s, case, now=utcnow()),
         reminders=open_deadlines(s, [case_id], kind="reminder").get(case_id, []),
         sent_reminders=sent_reminders(s, case_id),
@@ -179,6 +180,7 @@ def transition(case_id: int, trigger: str) -> ResponseReturnValue:
                                      now=utcnow())
             form_draft = SimpleNamespace(preview=draft, lines=lines_of(draft.content)) if draft else False
     elif request.method == "POST":
+        direct = request.form.get("direct") == "1"  # a one-click button on the case page: errors go back there
         payload, errors = read_payload(fields, request.form)
         version = request.form.get("expected_version", "")
         if not version.isdigit():
@@ -201,6 +203,10 @@ def transition(case_id: int, trigger: str) -> ResponseReturnValue:
                 errors = field_errors(exc)
                 status = exc.status if exc.status == 409 else 422
                 flash(message_of(exc), "error")
+                if direct:
+                    return redirect(url_for("cases.show", case_id=case_id), 303)
+        elif direct:
+            flash(_("This step needs its form; fill it in here."), "warning")
     member_units: Sequence[Unit] = []
     if "member_units" in fields:
         member_units = s.exec(select(Unit).where(Unit.kind == UnitKind.member.value,
@@ -234,6 +240,12 @@ def detail_template(case: Case) -> list[str]:
     """The templates of a case's own part of the case page: its process's, else the generic one."""
     return [DETAILS[case.definition_key], "cases/_detail_generic.html"] if case.definition_key in DETAILS \
         else ["cases/_detail_generic.html"]
+
+
+@bp.app_template_global()
+def has_own_page(case: Case, trigger: str) -> bool:
+    """Whether the step is done on a page of its process (e.g. the application form), not by a button."""
+    return (case.definition_key, trigger) in OWN_PAGES
 
 
 @bp.app_template_global()

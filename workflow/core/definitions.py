@@ -27,9 +27,12 @@ DEADLINE_KEYS = {"name", "working_days", "calendar_days", "field", "on_expiry", 
 RECIPIENTS = {"county", "office", "leader", "pending_units"}
 TRANSITION_KEYS = {
     "trigger", "label", "source", "dest", "roles", "guards", "actions", "requires", "accepts",
-    "comment", "confirm", "system", "description",
+    "comment", "confirm", "system", "description", "style",
 }
 COMMENT_MODES = {"required", "optional", "none"}
+# How a step's button looks on the case page: the main step of a state in the primary colour, a destructive one
+# (withdraw, reject, return) in red, every other one neutral.
+STYLES = {"primary", "danger", "neutral"}
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class TransitionSpec:
     comment: str
     confirm: bool
     system: bool
+    style: str = "neutral"
 
     @property
     def moves(self) -> bool:
@@ -252,6 +256,11 @@ def parse_definition(text: str, filename: str) -> Definition:
         comment = body.get("comment", "optional")
         if comment not in COMMENT_MODES:
             check.error(f"{tkey}.comment", f"must be one of {sorted(COMMENT_MODES)}")
+        style = body.get("style", "neutral")
+        if style not in STYLES:
+            check.error(f"{tkey}.style", f"must be one of {sorted(STYLES)}")
+        elif style != "neutral" and is_system:
+            check.error(f"{tkey}.style", "a system trigger has no button; remove style")
         transitions.append(TransitionSpec(
             trigger=trigger,
             label=check.label(body.get("label"), f"{tkey}.label"),
@@ -265,6 +274,7 @@ def parse_definition(text: str, filename: str) -> Definition:
             comment=str(comment),
             confirm=bool(body.get("confirm", False)),
             system=bool(is_system),
+            style=str(style),
         ))
 
     if initial in states:

@@ -2,8 +2,8 @@
 
 
 def register() -> None:
-    """Register this process's guards and actions with the core."""
+    """Register this process's guards, actions and case-page panels with the core."""
     from workflow.core.attachments import register_upload_kinds
-    from workflow.designation import materials, rules  # noqa: F401  (registers on import)
+    from workflow.designation import materials, panels, rules  # noqa: F401  (registers on import)
 
     register_upload_kinds("designation", {m.kind: m.label for m in materials.checklist()})

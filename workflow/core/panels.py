@@ -1,0 +1,125 @@
+"""The "what to do now" panel at the top of a case page: what this user can do, by when, and what to know.
+
+The core builds the part every process shares from the definition (the steps the user may take, each styled as
+the definition says; the open deadline of the state; whether a draft notice can be read). A process registers,
+for its states and the roles acting there, what else the user needs to know to act (the office's reasons for a
+return, the tally of the joint review, the materials at hand...), as sections of labelled lines; the core knows
+no process, and the page only renders what it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session
+
+from workflow.core.access import get_case
+from workflow.core.actors import Actor
+from workflow.core.calendar import calendar_for, local_date
+from workflow.core.catalog import CATALOG
+from workflow.core.definitions import TransitionSpec
+from workflow.core.engine import allowed_transitions
+from workflow.core.models import Case
+from workflow.core.previews import has_preview
+from workflow.core.queries import open_deadlines
+from workflow.core.yamlcheck import Label
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step the user may take now, as its button shows it."""
+
+    trigger: str
+    label: Label
+    style: str  # primary | danger | neutral
+    is_direct: bool  # nothing to enter and nothing irreversible: one click on the case page does it
+
+
+@dataclass(frozen=True)
+class Due:
+    """The open deadline of the state the case is in."""
+
+    label: Label
+    due_date: str
+    working_days_left: int  # negative once passed
+    is_estimated: bool
+
+
+@dataclass(frozen=True)
+class Line:
+    label: Label
+    value: Label
+    tone: str = ""  # ok | bad | warn, or "" for plain
+
+
+@dataclass(frozen=True)
+class Section:
+    """One thing to know, with a key pages and tests can find it by."""
+
+    key: str
+    title: Label
+    text: Label | None = None
+    lines: tuple[Line, ...] = ()
+
+
+@dataclass(frozen=True)
+class Panel:
+    steps: tuple[Step, ...]
+    due: tuple[Due, ...]
+    sections: tuple[Section, ...]
+    has_preview: bool  # a draft of the notice the case is about to issue can be read
+    waiting_on: tuple[str, ...]  # the roles that act next, when this user has nothing to do
+
+    @property
+    def main(self) -> Step | None:
+        return next((s for s in self.steps if s.style == "primary"), None)
+
+
+SectionsFn = Callable[[Session, Case, Actor, datetime], list[Section]]
+PANELS: dict[tuple[str, str, str], SectionsFn] = {}
+
+
+def panel(definition: str, *, states: tuple[str, ...], roles: tuple[str, ...]) -> Callable[[SectionsFn], SectionsFn]:
+    """Register what a user of one of `roles` needs to know about a case of `definition` in one of `states`."""
+
+    def register(fn: SectionsFn) -> SectionsFn:
+        for state in states:
+            for role in roles:
+                if PANELS.get((definition, state, role), fn) is not fn:
+                    raise ValueError(f"two panels for {definition} in {state} for {role}")
+                PANELS[(definition, state, role)] = fn
+        return fn
+
+    return register
+
+
+def is_direct(spec: TransitionSpec) -> bool:
+    """A step with no field, no comment it must give, and nothing to confirm needs no page of its own."""
+    return not (spec.requires or spec.accepts or spec.confirm or spec.comment == "required")
+
+
+def case_panel(*, session: Session, actor: Actor, case_id: int, now: datetime) -> Panel:
+    """What `actor` can do on case `case_id` now, by when, and what to know to do it (NotFound if not visible)."""
+    case = get_case(session, actor, case_id)
+    definition = CATALOG.get(case.definition_key, case.definition_version, session)
+    transitions = allowed_transitions(definition, case, actor)
+    steps = [Step(t.trigger, t.label, t.style, is_direct(t)) for t in transitions]
+    state = definition.states.get(case.state)
+    concerned = bool(steps) or (state is not None and actor.role in state.actors)
+    due: list[Due] = []
+    if concerned and state is not None:
+        labels = {d.name: d.label for d in state.deadlines}
+        calendar = calendar_for(session)
+        today = local_date(now)
+        for row in open_deadlines(session, [case_id]).get(case_id, []):
+            if row.state == case.state and row.due_date and row.name in labels:
+                due.append(Due(labels[row.name], row.due_date,
+                               calendar.working_days_between(today, date.fromisoformat(row.due_date)),
+                               row.is_estimated))
+    fn = PANELS.get((case.definition_key, case.state, actor.role))
+    sections = tuple(fn(session, case, actor, now)) if fn else ()
+    waiting = () if steps or state is None or state.final else tuple(r for r in state.actors if r != actor.role)
+    return Panel(steps=tuple(steps), due=tuple(due), sections=sections, has_preview=has_preview(actor, case),
+                 waiting_on=waiting)
