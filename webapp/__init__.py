@@ -105,6 +105,7 @@ def create_app(config: dict | None = None) -> Flask:
         admin,
         auth,
         cases,
+        chase,  # noqa: F401  # 催办 pages, on the cases' and the supervision's blueprints
         designation,
         errors,
         files,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
@@ -24,6 +26,42 @@ MEMBER_UNITS = (
     "市能源局", "市大数据局", "市招商中心", "市中小企业发展中心", "阳泉海关", "人行阳泉市中心支行", "市税务局",
     "阳泉银保监分局", "市工商联", "阳泉市广播电视台", "阳泉日报社",
 )
+# How the member units are grouped where a person picks them (受理): each group lists its units in the annex's
+# order; every member unit of MEMBER_UNITS is in exactly one group.
+MEMBER_UNIT_GROUPS: tuple[tuple[dict[str, str], tuple[str, ...]], ...] = (
+    ({"zh": "市委部门", "en": "Municipal Party committee departments"},
+     ("市委组织部", "市委宣传部", "市委统战部")),
+    ({"zh": "市政府部门", "en": "Municipal government departments"},
+     ("市文旅局", "市政府办公室", "市发改委", "市教育局", "市科技局", "市工信局", "市民政局", "市司法局", "市财政局",
+      "市人社局", "市规划和自然资源局", "市生态环境局", "市住建局", "市交通局", "市农业农村局", "市商务局",
+      "市市场监管局", "市体育局", "市统计局", "市行政审批局", "市金融办", "市能源局", "市大数据局", "市招商中心",
+      "市中小企业发展中心")),
+    ({"zh": "中央和省驻阳单位", "en": "Central and provincial bodies in Yangquan"},
+     ("阳泉海关", "人行阳泉市中心支行", "市税务局", "阳泉银保监分局")),
+    ({"zh": "群团组织和新闻单位", "en": "People's organisations and the press"},
+     ("市工商联", "阳泉市广播电视台", "阳泉日报社")),
+)
+OTHER_GROUP = {"zh": "其他成员单位", "en": "Other member units"}
+
+
+@dataclass(frozen=True)
+class UnitGroup:
+    key: str
+    label: dict[str, str]
+    units: list[Unit]
+
+
+def group_member_units(units: Sequence[Unit]) -> list[UnitGroup]:
+    """`units` in the groups and order of the annex; units the annex does not name follow, by name, in a last group.
+
+    Empty groups are left out."""
+    by_name = {u.name: u for u in units}
+    groups = [UnitGroup(f"g{i}", label, [by_name[n] for n in names if n in by_name])
+              for i, (label, names) in enumerate(MEMBER_UNIT_GROUPS, start=1)]
+    named = {n for _, names in MEMBER_UNIT_GROUPS for n in names}
+    groups.append(UnitGroup("other", OTHER_GROUP, sorted((u for u in units if u.name not in named),
+                                                          key=lambda u: u.name)))
+    return [g for g in groups if g.units]
 
 
 def ensure_reference_units(session: Session, now: datetime) -> int:

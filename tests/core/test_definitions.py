@@ -119,9 +119,22 @@ def _load_materials(path):
     return load_materials(path)
 
 
+def _load_expert_criteria(path):
+    from workflow.designation.experts import parse_criteria
+
+    return parse_criteria(path.read_text(encoding="utf-8"), path.name)
+
+
+def _load_finding_types(path):
+    from workflow.supervision.findings import parse_types
+
+    return parse_types(path.read_text(encoding="utf-8"), path.name)
+
+
 OTHER_LOADERS = {"materials.yaml": _load_materials, "registry.yaml": _load_tiers, "eligibility.yaml": _load_eligibility,
                  "notifications.yaml": _load_notification_rules, "documents.yaml": _load_documents,
-                 "visibility.yaml": _load_visibility}
+                 "visibility.yaml": _load_visibility, "experts.yaml": _load_expert_criteria,
+                 "findings.yaml": _load_finding_types}
 
 
 @pytest.mark.parametrize("path", sorted(DEFINITIONS_DIR.glob("*.yaml")), ids=lambda p: p.name)

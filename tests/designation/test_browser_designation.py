@@ -114,6 +114,17 @@ def act(page, step: str, *, confirm: bool = False, comment: str | None = None, f
     expect(page.locator(".flash.success")).to_contain_text(step)
 
 
+def fill_experts(page, panel):
+    """Fill the expert table, one row per (name, affiliation, scores in the criteria's order)."""
+    rows = page.locator("table[data-expert-table] tbody tr")
+    for i, (name, affiliation, scores) in enumerate(panel):
+        row = rows.nth(i)
+        row.locator("input[name=expert_name]").fill(name)
+        row.locator("input[name=expert_affiliation]").fill(affiliation)
+        for box, score in zip(row.locator("input[data-max]").all(), scores, strict=True):
+            box.fill(str(score))
+
+
 REQUIRED_MATERIALS = ("county_request", "output_proof", "leading_enterprise_list", "supporting_enterprise_list")
 
 
@@ -191,7 +202,8 @@ def test_from_draft_to_designated_through_the_pages(people, users, scheduler, li
         office.goto(f"{live_server}/cases/{case_id}")
         act(office, "结束会审")
         expect(office.locator("body")).to_contain_text("逾期视为无意见")
-        act(office, "录入专家评审", fill=lambda p: (p.fill("#f-experts", "刘教授 88\n陈高工 91"),
+        panel = [("刘教授", "太原理工大学", (26, 18, 13, 13, 18)), ("陈高工", "市装备制造研究院", (28, 18, 14, 13, 18))]
+        act(office, "录入专家评审", fill=lambda p: (fill_experts(p, panel),
                                                   p.fill("#f-expert_recommendation", "建议认定")))
         expect(office.locator("body")).to_contain_text("89.5")
         act(office, "提请领导小组审定")
@@ -278,7 +290,7 @@ def test_rejected_by_the_leading_group(people, users, live_server, make, db):
     office = users.login("office_zhang")
     office.goto(f"{live_server}/cases/{case_id}")
     act(office, "结束会审")
-    act(office, "录入专家评审", fill=lambda p: (p.fill("#f-experts", "王研究员 55"),
+    act(office, "录入专家评审", fill=lambda p: (fill_experts(p, [("王研究员", "省农科院", (15, 10, 10, 8, 12))]),
                                               p.fill("#f-expert_recommendation", "不建议认定")))
     act(office, "提请领导小组审定")
 

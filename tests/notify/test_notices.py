@@ -415,7 +415,7 @@ def test_broken_rules_name_every_other_problem(process):
         "broken.yaml: rules[2] (c).channels: must be a list of in_app, email, sms",
         "broken.yaml: rules[3] (d).when.colour: unknown key",
         "broken.yaml: rules[3] (d).when.offsets: must be a list of working-day offsets",
-        "broken.yaml: rules[4] (e).when: must name exactly one of enter, trigger, reminder, expiry",
+        "broken.yaml: rules[4] (e).when: must name exactly one of enter, trigger, reminder, expiry, chase",
     ]
     assert str(raised.value) == "\n".join(raised.value.errors)
     with pytest.raises(RuleError) as raised:

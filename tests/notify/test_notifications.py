@@ -122,7 +122,7 @@ def test_broken_rules_name_every_problem():
         "broken.yaml: rules[4] (e).template: unknown template 'missing' (declare it under templates)",
         "broken.yaml: rules[5] (e).name: used twice",
         "broken.yaml: rules[5] (e).label: missing label (needs zh and en)",
-        "broken.yaml: rules[5] (e).when: must name exactly one of enter, trigger, reminder, expiry",
+        "broken.yaml: rules[5] (e).when: must name exactly one of enter, trigger, reminder, expiry, chase",
     ]
     for line in expected:
         assert line in errors, (line, errors)

@@ -152,6 +152,19 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("supervision.board", "GET"): business(403, office=200, leader=200),
     ("supervision.plan", "GET"): business(403, office=200),
     ("supervision.plan", "POST"): business(403, office=422),
+    # 催办 in one batch (the office's): the confirmation page, then the POST (unconfirmed: 422); county B's case in
+    # 会审 has no unit waiting (nobody to remind); through the API a GET reads the batch and a POST sends it
+    ("cases.chase_opinions", "GET"): {**dict.fromkeys(ROLES, REFUSED), "office": (200, 200, 404), "anonymous": LOGIN},
+    ("cases.chase_opinions", "POST"): {**dict.fromkeys(ROLES, REFUSED), "office": (422, 422, 404),
+                                       "anonymous": LOGIN},
+    ("supervision.chase_overdue_orders", "GET"): business(403, office=200),
+    ("supervision.chase_overdue_orders", "POST"): business(403, office=422),
+    ("api.plan_chase_opinions", "GET"): {**dict.fromkeys(ROLES, REFUSED), "office": (200, 200, 404),
+                                         "anonymous": API_LOGIN},
+    ("api.chase_opinions_api", "POST"): {**dict.fromkeys(ROLES, REFUSED), "office": (200, 409, 404),
+                                         "anonymous": API_LOGIN},
+    ("api.plan_chase_orders", "GET"): only("office", 200, anonymous=401),
+    ("api.chase_orders_api", "POST"): only("office", 409, anonymous=401),  # no order is overdue in this world
     # receipts (签收): a county acknowledges its own notices (the page asks to confirm first: an unconfirmed POST is
     # a 422); the office and the leading group see every county's
     ("receipts.mine", "GET"): business(403, county=200),

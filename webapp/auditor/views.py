@@ -57,6 +57,7 @@ KIND_LABELS = {
     "files_swept": _l("Unreferenced files removed"),
     "receipt_expected": _l("Notice sent for acknowledgement"), "receipt_acknowledged": _l("Notice acknowledged"),
     "receipt_reminded": _l("Unacknowledged notice reminded"),
+    "reminder_batch_sent": _l("Reminders sent by the office (batch)"),
 }
 
 

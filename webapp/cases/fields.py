@@ -8,6 +8,8 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from workflow.designation import experts
+
 
 @dataclass(frozen=True)
 class Widget:
@@ -24,7 +26,7 @@ WIDGETS: dict[str, Widget] = {
     "member_units": Widget("units", _l("Member units asked for opinions")),
     "opinion_due_date": Widget("date", _l("Opinion deadline (default 7 working days)")),
     "opinion": Widget("choice", _l("Opinion"), (("agree", _l("Agree")), ("disagree", _l("Disagree")))),
-    "experts": Widget("experts", _l("Expert panel (one per line: name score)")),
+    "experts": Widget("experts", _l("Expert panel")),
     "expert_recommendation": Widget("textarea", _l("Panel recommendation")),
     "due_date": Widget("date", _l("Deadline")),
     "requested_due_date": Widget("date", _l("Requested new deadline")),
@@ -67,7 +69,12 @@ def parse_field(name: str, form: Any) -> Any:
             evidence = [int(v) for v in form.getlist("finding_attachments")]
         except ValueError:
             raise FieldError(_l("Choose evidence from the case's attachments.")) from None
-        return {"text": text, "severity": form.get("finding_severity") or "", "attachments": evidence}
+        found = {"text": text, "severity": form.get("finding_severity") or "", "attachments": evidence}
+        if form.get("finding_type"):
+            found["type"] = form.get("finding_type")
+        return found
+    if kind == "experts":
+        return _expert_rows(form)
     raw = (form.get(name) or "").strip()
     if raw == "":
         return None
@@ -79,16 +86,6 @@ def parse_field(name: str, form: Any) -> Any:
         if not re.fullmatch(r"-?\d{1,12}(\.\d{1,2})?", raw):
             raise FieldError(_l("Enter a number with at most two decimals."))
         return float(raw)
-    if kind == "experts":
-        experts = []
-        for line in raw.splitlines():
-            if not line.strip():
-                continue
-            match = re.fullmatch(r"\s*(.+?)[\s,，]+(\d{1,3}(?:\.\d+)?)\s*", line)
-            if not match:
-                raise FieldError(_l("Write one expert per line: name, then score."))
-            experts.append({"name": match.group(1).strip(), "score": float(match.group(2))})
-        return experts
     return raw
 
 
@@ -105,3 +102,47 @@ def read_payload(fields: list[str], form: Any) -> tuple[dict[str, Any], dict[str
         if value not in (None, []):
             payload[name] = value
     return payload, errors
+
+
+def expert_rows(form: Any) -> list[dict[str, Any]]:
+    """The rows of the expert table as submitted (names, affiliations and scores as typed), for showing it again."""
+    names, affiliations = form.getlist("expert_name"), form.getlist("expert_affiliation")
+    columns = {c.key: form.getlist(f"expert_score_{c.key}") for c in experts.criteria()}
+    rows = []
+    for i, name in enumerate(names):
+        rows.append({"name": name, "affiliation": affiliations[i] if i < len(affiliations) else "",
+                     "scores": {k: (v[i] if i < len(v) else "") for k, v in columns.items()}})
+    return rows
+
+
+def _expert_rows(form: Any) -> list[dict[str, Any]]:
+    """The panel of the expert table: a row left wholly empty is skipped; the totals are computed in workflow/."""
+    panel = []
+    for row in expert_rows(form):
+        typed = {k: v.strip() for k, v in row["scores"].items()}
+        if not row["name"].strip() and not row["affiliation"].strip() and not any(typed.values()):
+            continue
+        scores: dict[str, float] = {}
+        for key, value in typed.items():
+            if not re.fullmatch(r"\d{1,3}(\.\d)?", value):
+                raise FieldError(_l("Give every score of every expert as a number (one decimal at most)."))
+            scores[key] = int(value) if value.isdigit() else float(value)
+        panel.append(experts.expert(row["name"], row["affiliation"], scores))
+    return panel
+
+
+EXPERT_ROWS = 5  # empty rows the table offers
+
+
+def expert_table(form: Any) -> list[dict[str, Any]]:
+    """The rows the expert table shows: those submitted (with their totals when every score is a number), then
+    empty ones up to EXPERT_ROWS."""
+    rows = expert_rows(form)
+    for row in rows:
+        try:
+            row["total"] = experts.total({k: float(v) for k, v in row["scores"].items()})
+        except ValueError:
+            row["total"] = None
+    rows += [{"name": "", "affiliation": "", "scores": {}, "total": None}
+             for _ in range(max(0, EXPERT_ROWS - len(rows)))]
+    return rows

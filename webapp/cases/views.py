@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -13,13 +13,14 @@ from sqlmodel import col, select
 from webapp.auth.current import actor
 from webapp.auth.roles import home_url
 from webapp.cases import DETAILS, NEW_CASE_PAGES, OWN_PAGES, bp
-from webapp.cases.fields import SEVERITY_CHOICES, read_payload, widget
+from webapp.cases.fields import SEVERITY_CHOICES, expert_table, read_payload, widget
 from webapp.database import db, unit_of_work, utcnow
 from webapp.diagrams import diagram_svg
 from webapp.errors import field_errors, is_english, message_of
 from workflow.core.access import get_case, town_filter
-from workflow.core.attachments import list_attachments
+from workflow.core.attachments import list_attachments, store_upload
 from workflow.core.catalog import CATALOG
+from workflow.core.deadlines import default_due_dates
 from workflow.core.engine import create_case, fire
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Case, Town, Unit, UnitKind
@@ -36,7 +37,10 @@ from workflow.core.queries import (
     unit_names,
 )
 from workflow.core.visibility import hidden_keys, readable_case
+from workflow.designation.experts import criteria as expert_criteria
 from workflow.designation.rules import expert_average
+from workflow.seed import group_member_units
+from workflow.supervision.findings import finding_types
 from workflow.towns.services import create_town
 
 
@@ -135,6 +139,7 @@ def show(case_id: int) -> ResponseReturnValue:
         reminders=open_deadlines(s, [case_id], kind="reminder").get(case_id, []),
         sent_reminders=sent_reminders(s, case_id),
         expert_average=case.data.get("expert_average", expert_average(case.data)),
+        expert_criteria=expert_criteria(),
         unit_names=unit_names(s, set(case.data.get("consulted_units", []))),
         parent=s.get(Case, case.parent_id) if case.parent_id else None, hidden=hidden_keys(me, case),
     )
@@ -185,6 +190,8 @@ def transition(case_id: int, trigger: str) -> ResponseReturnValue:
         if not errors:
             try:
                 with unit_of_work() as session:
+                    if "finding" in payload:  # evidence uploaded with the finding: kept only if the finding is
+                        payload["finding"]["attachments"] += _uploaded_evidence(session, me, case_id)
                     fire(session=session, case_id=case_id, trigger=trigger, actor=me, now=utcnow(),
                          payload=payload, comment=request.form.get("comment"),
                          expected_version=int(version))
@@ -211,9 +218,25 @@ def transition(case_id: int, trigger: str) -> ResponseReturnValue:
     evidence = list_attachments(session=s, actor=me, case_id=case_id) if "finding" in fields else []
     return render_template("cases/transition.html", case=case, spec=spec, fields=fields, widget=widget,
                            errors=errors, form=request.form, member_units=member_units,
+                           unit_groups=group_member_units(member_units),
+                           expert_criteria=expert_criteria(), expert_rows=expert_table(request.form),
+                           default_dates=default_due_dates(s, definition, spec, utcnow()),
                            severity_choices=SEVERITY_CHOICES, case_attachments=evidence,
+                           finding_types=finding_types() if "finding" in fields else (),
                            county=s.get(Unit, case.county_id), form_draft=form_draft,
                            may_preview=has_form_preview(me, case, trigger)), status if errors else 200
+
+
+def _uploaded_evidence(session: Any, me: Any, case_id: int) -> list[int]:
+    """Store the files sent with a finding as evidence of the case (in the transaction that records it)."""
+    ids = []
+    for file in request.files.getlist("finding_files"):
+        if file and file.filename:
+            row = store_upload(session=session, actor=me, case_id=case_id, filename=file.filename,
+                               stream=file.stream, now=utcnow(), upload_dir=current_app.config["UPLOAD_DIR"])
+            assert row.id is not None  # flushed: the row has its id
+            ids.append(row.id)
+    return ids
 
 
 @bp.app_template_global()

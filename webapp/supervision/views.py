@@ -10,11 +10,20 @@ from webapp.auth.current import actor
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import field_errors
 from webapp.supervision import bp
+from webapp.templating import lang
 from workflow.core.catalog import CATALOG
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Role, Unit, UnitKind
 from workflow.core.queries import OPEN_ORDER_STATES, supervision_board
+from workflow.supervision.findings import by_key as finding_type
 from workflow.supervision.inspections import designated_towns, plan_campaign, plan_inspection
+
+
+@bp.app_template_global()
+def finding_type_label(key: str | None) -> str:
+    """The label of a kind of finding (definitions/findings.yaml), in the reader's language."""
+    found = finding_type(key)
+    return found.label.get(lang()) if found else ""
 
 
 @bp.before_request

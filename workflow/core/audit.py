@@ -53,6 +53,7 @@ EVENT_KINDS = (
     "template_replaced", "template_restored",
     "files_swept",
     "receipt_expected", "receipt_acknowledged", "receipt_reminded",
+    "reminder_batch_sent",
 )
 
 _event_table = table_of(AuditEvent)

@@ -8,9 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from workflow.core.calendar import WorkCalendar, local_date, local_moment
+from workflow.core.calendar import WorkCalendar, calendar_for, local_date, local_moment
 from workflow.core.db import Prepared, table_of
-from workflow.core.definitions import DeadlineSpec, StateSpec
+from workflow.core.definitions import DeadlineSpec, Definition, StateSpec, TransitionSpec
 from workflow.core.errors import Unprocessable
 from workflow.core.models import Deadline, DeadlineStatus
 
@@ -50,6 +50,19 @@ def due_date_for(spec: DeadlineSpec, data: dict[str, Any], today: date,
         return calendar.add_working_days(today, spec.working_days)
     raise Unprocessable(f"缺少期限日期字段 {spec.field}", f"Missing deadline field {spec.field}",
                         details=[{"field": spec.field, "zh": "必须填写期限日期", "en": "a deadline date is required"}])
+
+
+def default_due_dates(session: Session, definition: Definition, transition: TransitionSpec,
+                      now: datetime) -> dict[str, tuple[date, bool]]:
+    """For each date field of `transition` that a deadline of its destination is taken from: the date the deadline
+    falls on when the field is left empty (counted as firing it now would count it), and whether it is an estimate."""
+    state = definition.states.get(transition.dest or "")
+    fields = {*transition.requires, *transition.accepts}
+    found: dict[str, tuple[date, bool]] = {}
+    for spec in state.deadlines if state else ():
+        if spec.field in fields and (spec.working_days or spec.calendar_days):
+            found[spec.field] = due_date_for(spec, {}, local_date(now), calendar_for(session))
+    return found
 
 
 def expiry_moment(due: date) -> datetime:

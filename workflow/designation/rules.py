@@ -221,20 +221,11 @@ def announce_publicity(ctx: FireContext) -> None:
 
 @guard("experts_valid")
 def experts_valid(ctx: FireContext) -> list[dict[str, Any]]:
-    """A panel of named experts, each with a score from 0 to 100."""
-    experts = ctx.payload.get("experts")
-    if not isinstance(experts, list) or not experts:
-        return [reason("请至少录入一位专家", "record at least one expert", "experts")]
-    found = []
-    for i, expert in enumerate(experts, 1):
-        if not isinstance(expert, dict) or not str(expert.get("name") or "").strip():
-            found.append(reason(f"第 {i} 位专家缺少姓名", f"expert {i} has no name", "experts"))
-            continue
-        score = expert.get("score")
-        if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 100:
-            found.append(reason(f"专家“{expert['name']}”的评分必须在 0 到 100 之间",
-                                f"score of {expert['name']} must be between 0 and 100", "experts"))
-    return found
+    """A panel of named experts: each scored on every criterion of definitions/experts.yaml (the total is their sum),
+    or, as recorded before the criteria, with one score from 0 to 100 (workflow/designation/experts.py)."""
+    from workflow.designation import experts
+
+    return experts.problems(ctx.payload.get("experts"))
 
 
 @guard("experts_recorded")
@@ -248,5 +239,7 @@ def experts_recorded(ctx: FireContext) -> list[dict[str, Any]]:
 @summary("expert_average")
 def expert_average(data: dict[str, Any]) -> float | None:
     """The panel's average score, to one decimal, or None before the review is recorded."""
-    scores = [e["score"] for e in data.get("experts") or [] if isinstance(e, dict) and "score" in e]
+    from workflow.designation.experts import score_of
+
+    scores = [s for s in (score_of(e) for e in data.get("experts") or []) if s is not None]
     return round(sum(scores) / len(scores), 1) if scores else None

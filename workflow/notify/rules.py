@@ -52,7 +52,7 @@ _cases = table_of(Case)
 
 RULES_PATH = DEFINITIONS_DIR / "notifications.yaml"
 CHANNELS = ("in_app", "email", "sms")
-EVENTS = ("enter", "trigger", "reminder", "expiry")
+EVENTS = ("enter", "trigger", "reminder", "expiry", "chase")
 # county: the case's county; member_units: every unit chosen for the case; pending_units: those not answered.
 RECIPIENTS = ("county", "office", "leader", "member_units", "pending_units")
 # Not a process: the notices a county acknowledges (签收, workflow.core.receipts). Rules with `process: receipt`
@@ -130,7 +130,7 @@ class Rule:
     name: str
     label: Label
     process: str
-    on: str  # enter | trigger | reminder | expiry
+    on: str  # enter | trigger | reminder | expiry | chase (the office reminds by hand: workflow/notify/chase.py)
     target: str  # the state, trigger or deadline
     offsets: frozenset[int] | None  # reminders only; None: every offset
     recipients: tuple[str, ...]
@@ -142,7 +142,7 @@ class Rule:
     @property
     def category(self) -> str:
         """deadline for reminders and expiries (e-mail and SMS may not both be off), event otherwise."""
-        return "deadline" if self.on in ("reminder", "expiry") else "event"
+        return "deadline" if self.on in ("reminder", "expiry", "chase") else "event"
 
 
 @dataclass(frozen=True)
@@ -287,7 +287,7 @@ def _event(raw: Any, definition: Definition | None, where: str,
         error(f"{where}.enter", f"unknown state {target!r}")
     elif on == "trigger" and not definition.has_trigger(str(target)):
         error(f"{where}.trigger", f"unknown trigger {target!r}")
-    elif on in ("reminder", "expiry"):
+    elif on in ("reminder", "expiry", "chase"):
         deadlines = [d for s in definition.states.values() for d in s.deadlines if d.name == target]
         if not deadlines:
             error(f"{where}.{on}", f"unknown deadline {target!r}")

@@ -17,6 +17,7 @@ from workflow.core.models import Attachment, Case
 from workflow.core.previews import Preview, form_preview, preview
 from workflow.core.reasons import due_date_reasons, parse_date, reason
 from workflow.core.registry import action, guard
+from workflow.supervision import findings as finding_kinds
 
 SEVERITIES = {"low": ("一般", "Minor"), "medium": ("较重", "Significant"), "high": ("严重", "Serious")}
 MAX_TEXT = 5000
@@ -47,13 +48,19 @@ def order_valid(ctx: FireContext) -> list[dict[str, Any]]:
 
 @guard("finding_valid")
 def finding_valid(ctx: FireContext) -> list[dict[str, Any]]:
-    """A finding has a text and a severity; its evidence, if any, is attachments of the inspection."""
+    """A finding has a kind from definitions/findings.yaml or a text (or both) and a severity; its evidence, if
+    any, is attachments of the inspection."""
     finding = ctx.payload.get("finding")
     if not isinstance(finding, dict):
         return [reason("检查发现格式不正确", "a finding must be an object", "finding")]
     found = []
-    if not _text(finding.get("text")) or len(_text(finding.get("text"))) > MAX_TEXT:
-        found.append(reason(f"请填写问题描述（不超过{MAX_TEXT}字）", "describe the finding", "finding"))
+    kind = finding.get("type")
+    if kind not in (None, "") and finding_kinds.by_key(kind) is None:
+        found.append(reason("请从常见问题列表中选择问题类型", "choose the kind of finding from the list", "finding"))
+    text = _text(finding.get("text"))
+    if (not text and kind in (None, "")) or len(text) > MAX_TEXT:
+        found.append(reason(f"请选择问题类型或填写问题描述（不超过{MAX_TEXT}字）",
+                            "choose the kind of finding or describe it", "finding"))
     if not isinstance(finding.get("severity"), str) or finding["severity"] not in SEVERITIES:
         found.append(reason("请选择问题严重程度", "choose a severity", "finding"))
     evidence = finding.get("attachments", [])
@@ -81,10 +88,14 @@ def add_finding(ctx: FireContext) -> None:
     """Append the finding to the inspection, undecided."""
     finding = ctx.data.pop("finding")
     findings = list(ctx.data.get("findings", []))
-    entry = {"no": len(findings) + 1, "text": _text(finding["text"]), "severity": finding["severity"],
+    kind = finding_kinds.by_key(finding.get("type"))
+    text = _text(finding.get("text")) or (kind.label.zh if kind else "")
+    entry = {"no": len(findings) + 1, "text": text, "severity": finding["severity"],
              "attachments": list(finding.get("attachments", [])),
              "decision": None, "order_id": None, "by": ctx.actor.name,
              "at": ctx.now.isoformat(timespec="seconds")}
+    if kind:
+        entry["type"] = kind.key
     findings.append(entry)
     ctx.data["findings"] = findings
     ctx.audit_data["finding_no"] = entry["no"]

@@ -8,6 +8,39 @@ document.addEventListener("DOMContentLoaded", function () {
       }
     });
   });
+  // A group of checkboxes with a "select all" button: the button ticks every box of its group, or clears them
+  // when all are ticked already (the button is shown only when this script runs).
+  document.querySelectorAll("button[data-select-all]").forEach(function (button) {
+    var group = button.closest("[data-unit-group]");
+    if (!group) {
+      return;
+    }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var boxes = group.querySelectorAll("input[type=checkbox]");
+      var all = Array.prototype.every.call(boxes, function (box) { return box.checked; });
+      boxes.forEach(function (box) { box.checked = !all; });
+    });
+  });
+  // The expert table: each row's total is the sum of its scores, shown as they are typed (the server counts
+  // the same sum when the form is sent).
+  document.querySelectorAll("table[data-expert-table] tbody tr").forEach(function (row) {
+    var cell = row.querySelector("[data-total]");
+    var inputs = row.querySelectorAll("input[data-max]");
+    function count() {
+      var sum = 0;
+      var any = false;
+      inputs.forEach(function (input) {
+        var value = parseFloat(input.value);
+        if (!isNaN(value)) {
+          sum += value;
+          any = true;
+        }
+      });
+      cell.textContent = any ? String(Math.round(sum * 100) / 100) : "";
+    }
+    inputs.forEach(function (input) { input.addEventListener("input", count); });
+  });
 
   // On a narrow screen the menu folds behind a button (without this script it simply stays open).
   var toggle = document.querySelector(".menu-toggle");
