@@ -20,7 +20,10 @@ def lang() -> str:
 
 
 def localtime(value: datetime | str | None, fmt: str = TIME_FORMAT) -> str:
-    """The `localtime` filter: Beijing time, from workflow.core.calendar.shown_time like every other time shown."""
+    """The `localtime` filter: Beijing time, from workflow.core.calendar.shown_time like every other time shown;
+    nothing for a value that is missing (an opinion recorded without its time reads as a blank, not an error)."""
+    if not value:
+        return ""
     return shown_time(value, fmt)
 
 
