@@ -14,6 +14,7 @@ line break.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import threading
@@ -29,11 +30,12 @@ from docxtpl import DocxTemplate
 from jinja2 import meta
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from workflow.core.attachments import stored_path, upload_root
 from workflow.core.definitions import DEFINITIONS_DIR
 from workflow.core.errors import Conflict
-from workflow.core.models import Case, Town, Unit
+from workflow.core.models import Case, DocumentTemplate, Town, Unit
 from workflow.core.reference import INDUSTRY_CATEGORIES
 from workflow.core.yamlcheck import Checker, Label, read_mapping
 
@@ -304,6 +306,38 @@ def context_for(name: str, fields: dict[str, Any], *, issued: date, draft: bool 
             **{k: "" if v is None else v for k, v in fields.items()}}
 
 
+# --- the template in use: the office's active version (workflow.core.templates keeps them), else the shipped one
+
+@cache
+def shipped_key(name: str) -> str:
+    return hashlib.sha256(shipped(name)).hexdigest()
+
+
+def active_version(session: Session, name: str) -> DocumentTemplate | None:
+    return session.exec(select(DocumentTemplate).where(DocumentTemplate.name == name,
+                                                       col(DocumentTemplate.active).is_(True))
+                        .order_by(col(DocumentTemplate.version).desc())).first()
+
+
+def stored_template(row: DocumentTemplate) -> bytes:
+    try:
+        return stored_path(upload_root(), row.sha256).read_bytes()
+    except FileNotFoundError:
+        raise TemplateProblem(f"第 {row.version} 版模板的文件缺失，请联系系统管理员从备份中恢复。",
+                              f"The file of version {row.version} is missing; the administrator restores it from "
+                              f"the backup.") from None
+
+
+def template_in_use(session: Session, name: str) -> tuple[bytes, str]:
+    """(the template of `name` in use, its sha256); TemplateProblem when its file is missing."""
+    row = active_version(session, name)
+    if row is None:
+        return shipped(name), shipped_key(name)
+    if row.sha256 in _compiled:  # prepared already: the bytes are not read again
+        return _compiled[row.sha256].content, row.sha256
+    return stored_template(row), row.sha256
+
+
 def render_with(content: bytes, key: str, name: str, fields: dict[str, Any], *, issued: date,
                 draft: bool = False) -> bytes:
     """Fill the template `content` (sha256 `key`) of document `name`."""
@@ -312,16 +346,12 @@ def render_with(content: bytes, key: str, name: str, fields: dict[str, Any], *, 
 
 def render_shipped(name: str, fields: dict[str, Any], *, issued: date, draft: bool = False) -> bytes:
     """Document `name` from the template the repository ships (for a document made outside a transaction)."""
-    from workflow.core.templates import shipped_key
-
     return render_with(shipped(name), shipped_key(name), name, fields, issued=issued, draft=draft)
 
 
 def render(session: Session, name: str, fields: dict[str, Any], *, issued: date, draft: bool = False) -> bytes:
     """Document `name` filled with `fields`, from the template in use (the office's active version, else the
     shipped one); a draft is watermarked 草稿."""
-    from workflow.core.templates import template_in_use
-
     try:
         content, key = template_in_use(session, name)
         return render_with(content, key, name, fields, issued=issued, draft=draft)

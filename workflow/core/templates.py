@@ -15,14 +15,15 @@ import hashlib
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
 
 from sqlmodel import Session, col, func, select, update
 
 from workflow.core import audit
 from workflow.core.actors import Actor
-from workflow.core.attachments import MAX_SIZE, clean_filename, store_file, stored_path, upload_root
-from workflow.core.documents import TemplateProblem, catalog, check_template, shipped
+from workflow.core.attachments import MAX_SIZE, clean_filename, store_file
+from workflow.core.documents import TemplateProblem, catalog, check_template, shipped, shipped_key, template_in_use  # noqa: F401  (the office's view of them)
+from workflow.core.documents import active_version as _active
+from workflow.core.documents import stored_template as _stored
 from workflow.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from workflow.core.models import DocumentTemplate, Role, User
 from workflow.core.yamlcheck import Label
@@ -46,44 +47,12 @@ class TemplateStatus:
     uploaders: dict[int, str] = field(default_factory=dict)
 
 
-@cache
-def shipped_key(name: str) -> str:
-    return hashlib.sha256(shipped(name)).hexdigest()
-
-
-def _active(session: Session, name: str) -> DocumentTemplate | None:
-    return session.exec(select(DocumentTemplate).where(DocumentTemplate.name == name,
-                                                       col(DocumentTemplate.active).is_(True))
-                        .order_by(col(DocumentTemplate.version).desc())).first()
-
-
 def _version(session: Session, name: str, version: int) -> DocumentTemplate:
     row = session.exec(select(DocumentTemplate).where(DocumentTemplate.name == name,
                                                       DocumentTemplate.version == version)).first()
     if row is None:
         raise NotFound("该模板版本不存在。", "No such version of the template.")
     return row
-
-
-def _stored(row: DocumentTemplate) -> bytes:
-    try:
-        return stored_path(upload_root(), row.sha256).read_bytes()
-    except FileNotFoundError:
-        raise TemplateProblem(f"第 {row.version} 版模板的文件缺失，请联系系统管理员从备份中恢复。",
-                              f"The file of version {row.version} is missing; the administrator restores it from "
-                              f"the backup.") from None
-
-
-def template_in_use(session: Session, name: str) -> tuple[bytes, str]:
-    """(the template of `name` in use, its sha256); TemplateProblem when its file is missing."""
-    row = _active(session, name)
-    if row is None:
-        return shipped(name), shipped_key(name)
-    from workflow.core.documents import _compiled
-
-    if row.sha256 in _compiled:  # prepared already: the bytes are not read again
-        return _compiled[row.sha256].content, row.sha256
-    return _stored(row), row.sha256
 
 
 def _may_manage(actor: Actor) -> None:
