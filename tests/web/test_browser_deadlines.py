@@ -33,7 +33,7 @@ def scheduler(app):
 
     yield start
     for running in started:
-        running.shutdown(wait=False)
+        running.shutdown(wait=True)  # a job still running holds a connection the app is about to close
 
 
 def login(browser, base, username, width=1366):
