@@ -134,3 +134,71 @@ transitions:
         parse_definition(text, "sample.yaml")
     assert caught.value.errors == ["sample.yaml: states.open.deadlines[0].on_expiry_text.en: "
                                    "missing text of what happens when the deadline passes"]
+
+
+def test_the_states_after_an_order_went_overdue_keep_its_deadline_in_sight():
+    from workflow.core.queries import passed_states
+
+    # drafted and issued criticisms follow only from an overdue order; a report under verification is reached
+    # on time too, and the designation's notice step has a deadline of its own
+    assert passed_states() == {"rectification": {"overdue", "criticism_pending", "criticised"}}
+
+
+def test_a_criticised_order_stays_red_with_its_working_days_and_sorts_among_the_overdue(db, make, orders):
+    made, county, office, today = orders
+    leader = make.actor(make.user("leader"))
+    with transaction(db) as s:
+        fire(session=s, case_id=made["long_passed"].id, trigger="criticise", actor=office, now=today,
+             comment="逾期未整改")
+        fire(session=s, case_id=made["passed"].id, trigger="criticise", actor=office, now=today,
+             comment="逾期未整改")
+    with transaction(db) as s:
+        fire(session=s, case_id=made["passed"].id, trigger="approve_criticism", actor=leader, now=today)
+    later = today + timedelta(days=7)  # Thursday 10 December: five more working days
+    with transaction(db) as s:
+        board = supervision_board(s, office, now=later)
+        listed = case_list(s, office, definition="rectification").items
+        pending = case_deadlines(s, s.get(type(made["long_passed"]), made["long_passed"].id), now=later)
+    states = {c.id: c.state for c, *_ in board}
+    assert (states[made["long_passed"].id], states[made["passed"].id]) == ("criticism_pending", "criticised")
+    # the most overdue on top, whatever the step after the deadline; the running ones after them
+    assert [c.id for c, *_ in board] == [made[k].id for k in ("long_passed", "passed", "tomorrow", "later")]
+    assert [(b.due_date, b.working_days_left, b.tone) for *_, b in board][:3] == [
+        ("2026-11-30", -8, "late"), ("2026-12-01", -7, "late"), ("2026-12-04", -4, "late")]
+    assert _numbers(listed)[:3] == [made[k].id for k in ("long_passed", "passed", "tomorrow")]
+    assert [(d.label.zh, d.due_date, d.working_days_left) for d in pending] == [("整改期限", "2026-11-30", -8)]
+
+
+def test_a_reissued_order_shows_its_new_deadline_not_the_passed_one(db, make, orders):
+    made, county, office, today = orders
+    leader = make.actor(make.user("leader"))
+    case_id = made["passed"].id
+    with transaction(db) as s:
+        fire(session=s, case_id=case_id, trigger="criticise", actor=office, now=today, comment="逾期未整改")
+    with transaction(db) as s:
+        fire(session=s, case_id=case_id, trigger="approve_criticism", actor=leader, now=today)
+    with transaction(db) as s:
+        fire(session=s, case_id=case_id, trigger="reissue", actor=office, now=today,
+             payload={"due_date": "2026-12-18"})
+    with transaction(db) as s:
+        badge = deadline_badges(s, [case_id], now=today)[case_id]
+    assert (badge.due_date, badge.working_days_left, badge.overdue) == ("2026-12-18", 11, False)
+
+
+def test_a_notice_not_issued_in_time_stays_overdue_while_it_waits(db, make, now):
+    """A deadline with nothing to fire (the designation notice to issue in five working days) passes without
+    moving the case: the office is told, and the case keeps that deadline, red, until the notice is issued."""
+    office = make.user("office")
+    case = make.case("designation", by=make.user("county"), state="notice_pending", data={})
+    with transaction(db) as s:
+        due = case_deadlines(s, s.get(type(case), case.id), now=now)[0]
+    assert (due.label.zh, due.overdue) == ("认定通知印发期限", False)
+    after = at_local(date.fromisoformat(due.due_date) + timedelta(days=3))
+    sweep(db, now=after)
+    with transaction(db) as s:
+        shown = case_deadlines(s, s.get(type(case), case.id), now=after)
+        badge = deadline_badges(s, [case.id], now=after)[case.id]
+        first = inbox(s, make.actor(office)).items[0]
+    assert [(d.label.zh, d.due_date, d.overdue) for d in shown] == [("认定通知印发期限", due.due_date, True)]
+    assert badge.overdue and badge.tone == "late"
+    assert first.id == case.id

@@ -5,6 +5,7 @@ when its deadline passes. Screenshots at 1366 and 390 px are kept under test-art
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -101,4 +102,45 @@ def test_an_overdue_order_heads_the_county_inbox_in_red_with_its_due_date(make, 
         expect(board.first.locator("td.due-date")).to_have_text("2026-12-01")
         expect(board.first.locator(".badge").first).to_have_text("已逾期 2 个工作日")
         shots(desk, "deadlines-board-office")
+        context.close()
+
+
+def test_a_criticised_order_stays_on_top_of_the_board_in_red(make, db, browser, live_server, scheduler):
+    """After the deadline passed, the office drafted a criticism and the leader issued it: the order is still
+    overdue, so the board keeps its due date and its red count of working days, above the running orders."""
+    from workflow.core.db import transaction
+    from workflow.core.engine import fire
+
+    office = make.user("office", username="office_zhang")
+    leader = make.user("leader", username="leader_li")
+    town = make.town("东风镇", county="盂县")
+    orders = {name: make.case("rectification", town=town, by=office,
+                              data={"problem": f"{name}：台账不全", "due_date": due})
+              for name, due in (("soon", "2026-12-04"), ("passed", "2026-11-30"), ("criticised", "2026-12-01"))}
+    with time_machine.travel(THURSDAY, tick=True):
+        scheduler()
+        for _ in range(80):  # the scheduler's sweep makes the two passed orders overdue
+            with transaction(db) as s:
+                if all(s.get(type(orders[k]), orders[k].id).state == "overdue" for k in ("passed", "criticised")):
+                    break
+            time.sleep(0.25)
+        now = datetime.now(UTC)
+        with transaction(db) as s:
+            fire(session=s, case_id=orders["criticised"].id, trigger="criticise", actor=make.actor(office),
+                 now=now, comment="逾期未整改，台账仍不全")
+        with transaction(db) as s:
+            fire(session=s, case_id=orders["criticised"].id, trigger="approve_criticism",
+                 actor=make.actor(leader), now=now)
+        context, desk = login(browser, live_server, "office_zhang")
+        desk.goto(f"{live_server}/supervision")
+        board = desk.locator("table.list tbody tr")
+        expect(board.locator("td:first-child")).to_have_text(
+            [orders[k].number for k in ("passed", "criticised", "soon")])
+        criticised = board.nth(1)
+        expect(criticised).to_contain_text("已通报批评")
+        expect(criticised.locator("td.due-date")).to_have_text("2026-12-01")
+        badge = criticised.locator(".badge").first
+        expect(badge).to_have_text("已逾期 2 个工作日")
+        expect(badge).to_have_css("background-color", RED)
+        shots(desk, "deadlines-board-criticised")
         context.close()

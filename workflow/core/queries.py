@@ -68,22 +68,37 @@ def actionable_filter(actor: Actor, catalog: Catalog = CATALOG) -> sa.ColumnElem
 
 
 def passed_states(catalog: Catalog = CATALOG) -> dict[str, set[str]]:
-    """Per process, the states a case is in because a deadline passed (the destination of an expiry trigger):
-    there the passed deadline stays in sight, as overdue."""
+    """Per process, the states a case is in because a deadline passed, where that deadline stays in sight as
+    overdue: the destination of an expiry trigger, and what follows it only from there (an overdue order's
+    criticism drafted, then issued), as long as the state has no deadline of its own and is not final. A state
+    also reached otherwise (a report under verification, late or not) is not one of them."""
     found: dict[str, set[str]] = {}
     for key in catalog.keys():
         definition = catalog.current(key)
+        waiting = {name for name, state in definition.states.items() if not state.deadlines and not state.final}
+        passed: set[str] = set()
         for name, state in definition.states.items():
             for spec in state.deadlines:
                 leaving = definition.transition(spec.on_expiry, name) if spec.on_expiry else None
-                if leaving is not None and leaving.dest and not definition.states[leaving.dest].final:
-                    found.setdefault(key, set()).add(leaving.dest)
+                if leaving is not None and leaving.dest in waiting:
+                    passed.add(leaving.dest)
+        grown = True
+        while grown:
+            grown = False
+            for name in sorted(waiting - passed):
+                into = [t for t in definition.transitions if t.dest == name]
+                if into and all(source in passed for t in into for source in t.sources):
+                    passed.add(name)
+                    grown = True
+        if passed:
+            found[key] = passed
     return found
 
 
 def urgency_due(catalog: Catalog = CATALOG) -> sa.ColumnElement[Any]:
     """The date a case is due by: its nearest open deadline, or, in a state a passed deadline led to, that
-    deadline's date; NULL when nothing is due. ISO dates sort as text: the earliest is the most urgent."""
+    deadline's date, or a deadline that passed without moving the case (a notice still to issue) while the case
+    waits in its state; NULL when nothing is due. ISO dates sort as text: the earliest is the most urgent."""
     dl = table_of(Deadline).alias("urgency_dl")
     open_due = (sa.select(sa.func.min(dl.c.due_date)).where(
         dl.c.case_id == Case.id, dl.c.kind == "expiry", dl.c.status == DeadlineStatus.open.value)
@@ -91,11 +106,14 @@ def urgency_due(catalog: Catalog = CATALOG) -> sa.ColumnElement[Any]:
     passed_due = (sa.select(sa.func.max(dl.c.due_date)).where(
         dl.c.case_id == Case.id, dl.c.kind == "expiry", dl.c.status == DeadlineStatus.fired.value,
         dl.c.trigger.is_not(None)).correlate(Case).scalar_subquery())
+    stalled_due = (sa.select(sa.func.max(dl.c.due_date)).where(
+        dl.c.case_id == Case.id, dl.c.kind == "expiry", dl.c.status == DeadlineStatus.fired.value,
+        dl.c.trigger.is_(None), dl.c.state == Case.state).correlate(Case).scalar_subquery())
     in_passed = [sa.and_(Case.definition_key == key, Case.state.in_(sorted(states)))  # type: ignore[arg-type,attr-defined]  # SQLModel types a column as its Python value, not a SQL expression
                  for key, states in passed_states(catalog).items()]
     if not in_passed:
-        return open_due
-    return sa.func.coalesce(open_due, sa.case((sa.or_(*in_passed), passed_due), else_=None))
+        return sa.func.coalesce(open_due, stalled_due)
+    return sa.func.coalesce(open_due, sa.case((sa.or_(*in_passed), passed_due), else_=stalled_due))
 
 
 def by_urgency(query: Any, *then: Any) -> Any:
@@ -189,20 +207,23 @@ def deadline_badges(session: Session, case_ids: list[int], *, now: Any) -> dict[
 
 
 def passed_deadlines(session: Session, case_ids: list[int]) -> dict[int, Deadline]:
-    """For cases in a state a passed deadline led to (see `passed_states`), that deadline's row."""
+    """The passed deadline that keeps a case overdue: in a state a passed deadline led to (see `passed_states`),
+    that deadline's row; otherwise a deadline of the state the case is still in that passed without moving it
+    (no expiry trigger: the office was told, the work is still to do)."""
     if not case_ids:
         return {}
     states = passed_states()
-    waiting = [c for c in session.exec(select(Case).where(Case.id.in_(case_ids))).all()  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
-               if c.state in states.get(c.definition_key, ())]
-    if not waiting:
-        return {}
+    cases = {c.id: c for c in session.exec(select(Case).where(Case.id.in_(case_ids)))}  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
     found: dict[int, Deadline] = {}
     for row in session.exec(select(Deadline).where(
-            Deadline.case_id.in_([c.id for c in waiting]), Deadline.kind == "expiry",  # type: ignore[attr-defined]  # SQLModel types a column as its Python value, not a SQL expression
-            Deadline.status == DeadlineStatus.fired.value, Deadline.trigger.is_not(None))  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
-            .order_by(Deadline.due_date)):
-        found[row.case_id] = row  # the latest one wins
+            Deadline.case_id.in_(list(cases)), Deadline.kind == "expiry",  # type: ignore[attr-defined]  # SQLModel types a column as its Python value, not a SQL expression
+            Deadline.status == DeadlineStatus.fired.value)  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
+            .order_by(Deadline.due_date, Deadline.id)):  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
+        case = cases[row.case_id]
+        led_here = case.state in states.get(case.definition_key, ()) and row.trigger is not None
+        stalled_here = row.trigger is None and row.state == case.state
+        if led_here or stalled_here:
+            found[row.case_id] = row  # the latest one wins
     return found
 
 
@@ -225,11 +246,9 @@ def supervision_board(session: Session, actor: Actor, *, now: Any, county_id: in
     rows = session.exec(query).all()
     badges = deadline_badges(session, [c.id for c, _, _ in rows], now=now)  # type: ignore[misc]  # rows from the database: every id is set
     board = [(case, county, town or "", badges.get(case.id)) for case, county, town in rows]  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
-    # overdue first (the most overdue on top), then the soonest due, then orders without a running deadline
-    # (awaiting verification, criticised: the overdue ones among them before the others)
-    order = {s: i for i, s in enumerate(("overdue", "criticism_pending", "criticised"))}
-    board.sort(key=lambda r: (r[3] is None, r[3].working_days_left if r[3] else order.get(r[0].state, 9),
-                              r[1], r[0].id))
+    # overdue first (the most overdue on top: criticised ones too, their passed deadline stays in sight), then
+    # the soonest due, then orders without a running deadline (awaiting verification)
+    board.sort(key=lambda r: (r[3] is None, r[3].working_days_left if r[3] else 0, r[1], r[0].id))
     return board
 
 
