@@ -124,8 +124,12 @@ def test_a_finding_is_picked_from_the_list_with_its_evidence_and_overdue_orders_
         expect(page.locator(".flash.success")).to_contain_text("登记检查发现")
         finding = page.locator("section table.list tbody tr").first
         expect(finding.locator("pre")).to_have_text("工作台账、档案资料不完整")
-        expect(finding.locator("a[href^='/attachments/']")).to_have_count(1)
+        # the evidence is named by its file, not by a number
+        evidence = finding.locator("td.evidence a[href^='/attachments/']")
+        expect(evidence).to_have_text(["台账照片.pdf"])
+        expect(finding.locator("td.evidence")).not_to_contain_text("#")
         expect(page.locator("#attachments")).to_contain_text("台账照片.pdf")
+        screenshots(page, "office-finding-evidence")
 
         clock.move_to(START + timedelta(days=20))  # 17 December: the order's deadline (10 December) has passed
         login(page, live_server, "office_zhang")

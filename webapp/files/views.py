@@ -138,6 +138,12 @@ def attachment_panel(case: Case) -> SimpleNamespace:
                            opinion_sheet_url=url_for("files.opinion_sheet", case_id=case.id) if sheet else None)
 
 
+@bp.app_template_global()
+def attachment_names(case: Case) -> dict[int, str]:
+    """The file names of the case's attachments the user may see, by id (a finding's evidence is named by them)."""
+    return {r.id: r.filename for r in list_attachments(session=db(), actor=actor(), case_id=case.id)}  # type: ignore[arg-type,misc]  # SQLModel types an id as optional; these rows are saved
+
+
 @bp.app_template_global("may_see_kind")
 def may_see_kind_global(case: Case, kind: str) -> bool:
     """Whether the user may see the attachments of `kind` of `case` (definitions/visibility.yaml)."""
