@@ -145,7 +145,7 @@ def test_the_states_after_an_order_went_overdue_keep_its_deadline_in_sight():
 
 
 def test_a_criticised_order_stays_red_with_its_working_days_and_sorts_among_the_overdue(db, make, orders):
-    made, county, office, today = orders
+    made, _county, office, today = orders
     leader = make.actor(make.user("leader"))
     with transaction(db) as s:
         fire(session=s, case_id=made["long_passed"].id, trigger="criticise", actor=office, now=today,
@@ -170,7 +170,7 @@ def test_a_criticised_order_stays_red_with_its_working_days_and_sorts_among_the_
 
 
 def test_a_reissued_order_shows_its_new_deadline_not_the_passed_one(db, make, orders):
-    made, county, office, today = orders
+    made, _county, office, today = orders
     leader = make.actor(make.user("leader"))
     case_id = made["passed"].id
     with transaction(db) as s:

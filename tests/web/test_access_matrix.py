@@ -203,6 +203,7 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("api.create", "POST"): {**dict.fromkeys(B, 422), "admin": 403, "auditor": 403, "anonymous": 401},
     ("api.show", "GET"): case_api(),
     ("api.events", "GET"): case_api(),
+    ("api.case_panel_api", "GET"): case_api(),
     ("api.case_attachments", "GET"): case_api(),
     ("api.download_attachment", "GET"): case_api(),
     ("api.transition", "POST"): case_api(ok_own=(422, 422, 422), ok_all=(422, 422, 422)),  # the body is read first

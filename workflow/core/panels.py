@@ -11,19 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from workflow.core.access import get_case
 from workflow.core.actors import Actor
-from workflow.core.calendar import calendar_for, local_date
 from workflow.core.catalog import CATALOG
 from workflow.core.definitions import TransitionSpec
 from workflow.core.engine import allowed_transitions
-from workflow.core.models import Case
+from workflow.core.models import AuditEvent, Case
 from workflow.core.previews import has_preview
-from workflow.core.queries import open_deadlines
+from workflow.core.queries import case_deadlines
 from workflow.core.yamlcheck import Label
 
 
@@ -39,7 +38,7 @@ class Step:
 
 @dataclass(frozen=True)
 class Due:
-    """The open deadline of the state the case is in."""
+    """The open deadline of the state the case is in, or the passed one that keeps the case overdue."""
 
     label: Label
     due_date: str
@@ -95,6 +94,21 @@ def panel(definition: str, *, states: tuple[str, ...], roles: tuple[str, ...]) -
     return register
 
 
+def last_comment(session: Session, case_id: int, trigger: str) -> str | None:
+    """The comment given with the last `trigger` on the case (e.g. the office's reasons for a return)."""
+    return session.exec(select(AuditEvent.comment).where(AuditEvent.case_id == case_id,
+                                                         AuditEvent.trigger == trigger)
+                        .order_by(col(AuditEvent.seq).desc())).first()
+
+
+def last_step(session: Session, case_id: int) -> tuple[str | None, str | None]:
+    """The trigger and comment of the last step taken on the case (its creation: None)."""
+    row = session.exec(select(AuditEvent.trigger, AuditEvent.comment).where(
+        AuditEvent.case_id == case_id, col(AuditEvent.trigger).is_not(None))
+        .order_by(col(AuditEvent.seq).desc())).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
 def is_direct(spec: TransitionSpec) -> bool:
     """A step with no field, no comment it must give, and nothing to confirm needs no page of its own."""
     return not (spec.requires or spec.accepts or spec.confirm or spec.comment == "required")
@@ -110,14 +124,8 @@ def case_panel(*, session: Session, actor: Actor, case_id: int, now: datetime) -
     concerned = bool(steps) or (state is not None and actor.role in state.actors)
     due: list[Due] = []
     if concerned and state is not None:
-        labels = {d.name: d.label for d in state.deadlines}
-        calendar = calendar_for(session)
-        today = local_date(now)
-        for row in open_deadlines(session, [case_id]).get(case_id, []):
-            if row.state == case.state and row.due_date and row.name in labels:
-                due.append(Due(labels[row.name], row.due_date,
-                               calendar.working_days_between(today, date.fromisoformat(row.due_date)),
-                               row.is_estimated))
+        due = [Due(d.label, d.due_date, d.working_days_left, d.is_estimated)
+               for d in case_deadlines(session, case, now=now)]
     fn = PANELS.get((case.definition_key, case.state, actor.role))
     sections = tuple(fn(session, case, actor, now)) if fn else ()
     waiting = () if steps or state is None or state.final else tuple(r for r in state.actors if r != actor.role)

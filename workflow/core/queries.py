@@ -217,7 +217,7 @@ def passed_deadlines(session: Session, case_ids: list[int]) -> dict[int, Deadlin
     found: dict[int, Deadline] = {}
     for row in session.exec(select(Deadline).where(
             Deadline.case_id.in_(list(cases)), Deadline.kind == "expiry",  # type: ignore[attr-defined]  # SQLModel types a column as its Python value, not a SQL expression
-            Deadline.status == DeadlineStatus.fired.value)  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
+            Deadline.status == DeadlineStatus.fired.value)
             .order_by(Deadline.due_date, Deadline.id)):  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
         case = cases[row.case_id]
         led_here = case.state in states.get(case.definition_key, ()) and row.trigger is not None

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from workflow.core.actors import Actor
-from workflow.core.models import Attachment, AuditEvent, Case
-from workflow.core.panels import Line, Section, panel
+from workflow.core.models import Attachment, Case
+from workflow.core.panels import Line, Section, last_comment, panel
 from workflow.core.yamlcheck import Label
 from workflow.designation import application as app
 from workflow.designation.eligibility import evaluate
@@ -20,13 +20,6 @@ MATERIAL_KINDS = {
     "opinion_sheet": Label("会审意见汇总表", "Opinion sheet of the joint review"),
 }
 OTHER_MATERIAL = Label("其他材料", "Other material")
-
-
-def last_comment(session: Session, case_id: int, trigger: str) -> str | None:
-    """The comment given with the last `trigger` on the case (e.g. the office's reasons for a return)."""
-    return session.exec(select(AuditEvent.comment).where(AuditEvent.case_id == case_id,
-                                                         AuditEvent.trigger == trigger)
-                        .order_by(col(AuditEvent.seq).desc())).first()
 
 
 @panel("designation", states=("returned",), roles=("county",))

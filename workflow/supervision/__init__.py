@@ -2,5 +2,5 @@
 
 
 def register() -> None:
-    """Register this process's guards and actions with the core."""
-    from workflow.supervision import rules  # noqa: F401  (registers on import)
+    """Register this process's guards, actions and case-page panels with the core."""
+    from workflow.supervision import panels, rules  # noqa: F401  (registers on import)
