@@ -13,6 +13,7 @@ PACKAGES = (
     "workflow.towns",
     "workflow.designation",
     "workflow.supervision",
+    "workflow.statistics",
     "workflow.notify",
 )
 

@@ -58,6 +58,8 @@ KIND_LABELS = {
     "receipt_expected": _l("Notice sent for acknowledgement"), "receipt_acknowledged": _l("Notice acknowledged"),
     "receipt_reminded": _l("Unacknowledged notice reminded"),
     "reminder_batch_sent": _l("Reminders sent by the office (batch)"),
+    "tier_changed": _l("Town moved to another output tier"),
+    "statistics_campaign_opened": _l("Annual statistics reports opened"),
 }
 
 

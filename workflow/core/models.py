@@ -112,6 +112,28 @@ class Town(SQLModel, table=True):
     industry_category: str | None = Field(default=None, max_length=40)
     leading_industry: str | None = Field(default=None, max_length=200)
     created_at: datetime
+    # The output of the latest accepted annual statistics (亿元) and its year; None until the first is accepted,
+    # when the registry reads the output declared in the application. The tier follows from it (registry.yaml).
+    output_yi: float | None = None
+    output_year: int | None = None
+
+
+class TownStatistics(SQLModel, table=True):
+    """A town's accepted figures for one year (definitions/statistics.yaml): what the registry's years, the tiers
+    and the dashboard read, one row per town and year, written when the office accepts the year's report."""
+
+    __tablename__ = "town_statistics"
+    __table_args__ = (sa.UniqueConstraint("town_id", "year", name="uq_town_statistics_year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    town_id: int = Field(foreign_key="town.id", index=True)
+    county_id: int = Field(foreign_key="unit.id", index=True)
+    year: int = Field(index=True)
+    output_yi: float | None = None  # the figure the tier and the totals read, copied out of `figures`
+    figures: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    spec_version: int  # the version of definitions/statistics.yaml the report was filled on
+    report_case_id: int = Field(foreign_key="case_file.id")
+    accepted_at: datetime
 
 
 class Case(SQLModel, table=True):

@@ -3,45 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any
 
-import yaml
 from sqlmodel import Session, select
 
 from workflow.core.access import case_filter, get_town, town_filter
 from workflow.core.actors import Actor
-from workflow.core.definitions import DEFINITIONS_DIR, Label
 from workflow.core.models import Case, Town, Unit
 from workflow.core.queries import Page
-
-
-@dataclass(frozen=True)
-class Tier:
-    key: str
-    min_yi: Decimal
-    label: Label
-
-
-@lru_cache(maxsize=1)
-def tiers() -> tuple[Tier, ...]:
-    """The grading table of definitions/registry.yaml, highest first."""
-    raw = yaml.safe_load((DEFINITIONS_DIR / "registry.yaml").read_text(encoding="utf-8"))
-    found = tuple(Tier(t["key"], Decimal(str(t["min_yi"])), Label(t["label"]["zh"], t["label"]["en"]))
-                  for t in raw["tiers"])
-    if list(found) != sorted(found, key=lambda t: t.min_yi, reverse=True):
-        raise ValueError("registry.yaml: tiers: must be listed highest first")
-    return found
-
-
-def tier_of(output_yi: Any) -> Tier | None:
-    """The tier of an output in 亿元, or None below the lowest."""
-    try:
-        value = Decimal(str(output_yi))
-    except (InvalidOperation, ValueError):
-        return None
-    return next((t for t in tiers() if value >= t.min_yi), None)
+from workflow.core.tiers import Tier, tier_of, tiers  # noqa: F401  (the registry's grading, read from here by its pages)
 
 
 @dataclass
@@ -59,8 +29,13 @@ class TownEntry:
         return self.record.data if self.record else {}
 
     @property
+    def output_yi(self) -> Any:
+        """The output of the latest accepted year's statistics, else the one declared when it applied."""
+        return self.town.output_yi if self.town.output_yi is not None else self.info.get("output_yi")
+
+    @property
     def tier(self) -> Tier | None:
-        return tier_of(self.info.get("output_yi")) if self.info.get("output_yi") is not None else None
+        return tier_of(self.output_yi)
 
 
 def town_entries(session: Session, actor: Actor, *, county_id: int | None = None, level: str | None = None,
