@@ -112,6 +112,7 @@ def create_app(config: dict | None = None) -> Flask:
         incidents,
         notify,
         receipts,
+        statistics,
         supervision,
         templates_admin,
         templating,
@@ -131,6 +132,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(notify.bp)
     app.register_blueprint(towns.bp)
     app.register_blueprint(supervision.bp)
+    app.register_blueprint(statistics.bp)
     app.register_blueprint(incidents.bp)
     app.register_blueprint(receipts.bp)
     app.register_blueprint(templates_admin.bp)

@@ -48,6 +48,8 @@ def from_environment(instance_path: str) -> dict:
         "SWEEP_SECONDS": int(env.get("ZYZ_SWEEP_SECONDS", "60")),
         "SWEEP_BATCH": int(env.get("ZYZ_SWEEP_BATCH", "50")),  # due rows claimed and committed together
         "INSPECTION_DATE": env.get("ZYZ_INSPECTION_DATE", "03-01"),  # MM-DD: the yearly campaign opens then
+        # MM-DD: last year's statistics reports open then (and each day after, for towns added since)
+        "STATISTICS_DATE": env.get("ZYZ_STATISTICS_DATE", "01-10"),
         "MAX_DUE_DAYS": _whole_number(env, "ZYZ_MAX_DUE_DAYS", MAX_DUE_DAYS),  # how far ahead a deadline may be set
         # LibreOffice makes the PDF of each issued notice (workflow.core.pdf): its program, and how often the
         # scheduler looks for notices without a PDF.

@@ -204,6 +204,14 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("api.show", "GET"): case_api(),
     ("api.events", "GET"): case_api(),
     ("api.case_panel_api", "GET"): case_api(),
+    # the statistics report's form answers 404 for any other kind of case (the world's are designations); who may
+    # fill a report is in tests/statistics/test_statistics_web.py
+    ("statistics.fill", "GET"): {**dict.fromkeys(B, (404, 404, 404)), "admin": (403, 403, 403),
+                                 "auditor": (403, 403, 403), "anonymous": (302, 302, 302)},
+    ("statistics.fill", "POST"): {**dict.fromkeys(B, (404, 404, 404)), "admin": (403, 403, 403),
+                                  "auditor": (403, 403, 403), "anonymous": (302, 302, 302)},
+    ("statistics.open_year", "POST"): only("office", 303),
+    ("statistics.overview", "GET"): business(200),
     ("api.case_attachments", "GET"): case_api(),
     ("api.download_attachment", "GET"): case_api(),
     ("api.transition", "POST"): case_api(ok_own=(422, 422, 422), ok_all=(422, 422, 422)),  # the body is read first

@@ -12,6 +12,8 @@ from workflow.core.catalog import CATALOG
 from workflow.core.models import Attachment, Unit, UnitKind
 from workflow.core.pdf import with_pdfs
 from workflow.core.reference import INDUSTRY_CATEGORIES
+from workflow.core.tiers import tier_of
+from workflow.statistics.overview import town_statistics
 from workflow.towns.registry_view import tiers, town_entries, town_entry
 
 
@@ -41,4 +43,5 @@ def show(town_id: int) -> ResponseReturnValue:
     documents, pdfs = with_pdfs(db(), db().exec(select(Attachment).where(Attachment.town_id == town_id)
                                                .order_by(Attachment.id)).all())  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
     return render_template("towns/show.html", entry=entry, cases=cases, documents=documents, pdfs=pdfs,
-                           levels=CATALOG.current("town").states, categories=INDUSTRY_CATEGORIES)
+                           levels=CATALOG.current("town").states, categories=INDUSTRY_CATEGORIES,
+                           years=town_statistics(db(), actor(), town_id), tier_of=tier_of)
