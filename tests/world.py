@@ -1,6 +1,6 @@
 """A small world for the route-by-route security tests: two counties with a town and a case each, a member unit
 asked about county A's case only, an attachment (a notice for the county to acknowledge) and a notification on each
-side, one logged-in client per role.
+side, two of the office's saved sets of member units, one logged-in client per role.
 
 "own" is what the role may reach (county A's objects, the member's invited case, the user's own notification);
 "other" is the same kind of object of county B (or of another user); "missing" an id that does not exist."""
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from conftest import COMPLETE_APPLICATION, PASSWORD, Factory, csrf_token, login
 from workflow.core.actors import Actor
 from workflow.core.db import transaction
-from workflow.core.models import CaseParty, Incident, OutboxMessage
+from workflow.core.models import CaseParty, Incident, OutboxMessage, UnitPreset
 from workflow.core.receipts import expect_receipt
 from workflow.notify.rules import notify
 
@@ -67,6 +67,10 @@ def build_world(make: Factory, db, now) -> World:
         failures = [Incident(case_id=case.id, trigger="expire", error_zh="磁盘已满", error_en="disk full", tries=3,
                              first_failed_at=now, last_failed_at=now) for case in (yx_case, cq_case)]
         s.add_all(failures)
+        # two saved sets of member units (常用组合), the office's whatever the county
+        presets = [UnitPreset(name=name, unit_ids=[kj.id], created_by_id=users["office"].id, created_at=now,
+                              updated_at=now) for name in ("工业类", "农业类")]
+        s.add_all(presets)
         notices = {}
         for role, user in {**users, "other": cq_clerk}.items():
             notify(s, user_ids=[user.id], case_id=None, kind="calendar_missing", params={"year": 2031},
@@ -85,6 +89,7 @@ def build_world(make: Factory, db, now) -> World:
         "outbox_id": {"own": outbox[0].id, "other": outbox[1].id, "missing": MISSING},
         "incident_id": {"own": failures[0].id, "other": failures[1].id, "missing": MISSING},
         "receipt_id": {"own": notices_to_sign[0].id, "other": notices_to_sign[1].id, "missing": MISSING},
+        "preset_id": {"own": presets[0].id, "other": presets[1].id, "missing": MISSING},
         "user_id": {"own": yx_target.id, "other": cq_clerk.id, "missing": MISSING},
         "year": {"own": 2026, "other": 2027, "missing": 1999},
         "trigger": {"own": "record_opinion", "other": "record_opinion", "missing": "record_opinion"},

@@ -117,6 +117,7 @@ def create_app(config: dict | None = None) -> Flask:
         templates_admin,
         templating,
         towns,
+        unit_presets,  # noqa: F401  # 常用组合 pages, on the cases' blueprint
     )
     from webapp.api import blueprint as api
     from webapp.auth import roles

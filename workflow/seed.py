@@ -13,6 +13,7 @@ from workflow.core import audit
 from workflow.core.actors import Actor
 from workflow.core.engine import create_case, fire
 from workflow.core.models import Unit, UnitKind, User
+from workflow.core.unit_presets import save_preset
 from workflow.towns.services import create_town
 
 COUNTIES = ("城区", "矿区", "郊区", "平定县", "盂县", "高新区")
@@ -97,6 +98,14 @@ DEMO_USERS = (
     ("leader", "leader", "领导小组 副组长", LEADING_GROUP),
     ("admin", "admin", "系统管理员", OFFICE),
     ("auditor", "auditor", "安全审计员", OFFICE),
+)
+
+
+# The office's saved sets of member units (常用组合) in the demo: whom it usually consults on an industrial town and
+# on an agricultural or tourist one.
+DEMO_UNIT_PRESETS = (
+    ("工业类专业镇常用会审单位", ("市发改委", "市工信局", "市科技局", "市商务局", "市市场监管局", "市统计局")),
+    ("农业文旅类专业镇常用会审单位", ("市农业农村局", "市文旅局", "市发改委", "市市场监管局", "市规划和自然资源局")),
 )
 
 
@@ -283,4 +292,6 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
                          data={"problem": "龙头企业研发投入统计口径不一致", "severity": "medium"})
     fire(session=session, case_id=recent.id, trigger="acknowledge", actor=act["county_pd"], now=now)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     _stuck_application(session, act, application, long_ago, now)
+    for name, units in DEMO_UNIT_PRESETS:  # 常用组合 the office picks at 受理
+        save_preset(session, act["office"], name=name, unit_ids=[unit_id(session, u) for u in units], now=earlier)
     return [(role, username, DEMO_PASSWORD) for role, username, _, _ in DEMO_USERS]

@@ -325,6 +325,12 @@ def test_demo_builds_a_database_and_prints_one_login_per_role(zyz, tmp_path):
         assert notices.count('<span class="badge fine">已签收</span>') == 1, notices
         assert notices.count('<span class="badge soon">未签收</span>') == 3
         assert "阳专镇通〔" in notices and notices.count("整改通知书-阳专镇改〔") == 2
+        # the office's two saved sets of member units (常用组合), offered on the 受理 form
+        office = app.test_client()
+        login(office, "office", next(p for _, u, p in logins if u == "office"))
+        presets = office.get("/unit-presets").get_data(as_text=True)
+        assert "工业类专业镇常用会审单位" in presets and "农业文旅类专业镇常用会审单位" in presets
+        assert "市规划和自然资源局" in presets
     finally:
         app.extensions["zyz"]["engine"].dispose()
 

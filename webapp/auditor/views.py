@@ -60,6 +60,8 @@ KIND_LABELS = {
     "reminder_batch_sent": _l("Reminders sent by the office (batch)"),
     "tier_changed": _l("Town moved to another output tier"),
     "statistics_campaign_opened": _l("Annual statistics reports opened"),
+    "unit_preset_saved": _l("Saved set of member units saved"),
+    "unit_preset_deleted": _l("Saved set of member units deleted"),
 }
 
 
@@ -79,9 +81,12 @@ EVENT_KEYS = {  # what an event's data says, by name; the fields of a case are n
     "derived_from_id": _l("Made from attachment"), "changed_at": _l("Changed at"), "previous": _l("Before"),
     "job": _l("Job"), "limit": _l("Limit"), "per_seconds": _l("Per seconds"), "hash": _l("Hash"),
     "seq": _l("Sequence"), "label": _l("Deadline"), "from": _l("From"), "to": _l("To"),
+    "preset_id": _l("Saved set"), "unit_ids": _l("Member units"), "units": _l("Member units (names)"),
+    "replaced": _l("Replaced an existing set"), "previous_unit_ids": _l("Member units before"),
 }
 NESTED = ("data", "changes")  # a case's fields, shown one per line
-UNIT_KEYS = ("member_units", "consulted_units", "unit_id", "county_id")  # unit ids, shown by the unit's name
+# unit ids, shown by the unit's name
+UNIT_KEYS = ("member_units", "consulted_units", "unit_id", "county_id", "unit_ids", "previous_unit_ids")
 
 
 def _key_label(key: str) -> str:

@@ -17,6 +17,7 @@ from webapp.cases.fields import SEVERITY_CHOICES, expert_table, read_payload, wi
 from webapp.database import db, unit_of_work, utcnow
 from webapp.diagrams import diagram_svg
 from webapp.errors import field_errors, is_english, message_of
+from webapp.unit_presets import presets_for_form
 from workflow.core.access import get_case, town_filter
 from workflow.core.attachments import list_attachments, store_upload
 from workflow.core.catalog import CATALOG
@@ -216,8 +217,11 @@ def transition(case_id: int, trigger: str) -> ResponseReturnValue:
         member_units = s.exec(select(Unit).where(Unit.kind == UnitKind.member.value,
                                                  col(Unit.is_active).is_(True)).order_by(col(Unit.id))).all()
     evidence = list_attachments(session=s, actor=me, case_id=case_id) if "finding" in fields else []
+    # 常用组合: the office's saved sets of member units; a GET may fill the units in from one (?preset=ID)
+    presets, prefilled, chosen_preset = presets_for_form(s, fields)
     return render_template("cases/transition.html", case=case, spec=spec, fields=fields, widget=widget,
-                           errors=errors, form=request.form, member_units=member_units,
+                           errors=errors, form=prefilled or request.form, member_units=member_units,
+                           unit_presets=presets, chosen_preset=chosen_preset,
                            unit_groups=group_member_units(member_units),
                            expert_criteria=expert_criteria(), expert_rows=expert_table(request.form),
                            default_dates=default_due_dates(s, definition, spec, utcnow()),

@@ -55,6 +55,7 @@ EVENT_KINDS = (
     "receipt_expected", "receipt_acknowledged", "receipt_reminded",
     "reminder_batch_sent",
     "tier_changed", "statistics_campaign_opened",
+    "unit_preset_saved", "unit_preset_deleted",
 )
 
 _event_table = table_of(AuditEvent)

@@ -327,6 +327,22 @@ class DocumentTemplate(SQLModel, table=True):
     uploaded_at: datetime
 
 
+class UnitPreset(SQLModel, table=True):
+    """A saved choice of member units (常用组合) the office applies at 受理 (workflow.core.unit_presets).
+
+    `unit_ids` lists member units' ids; a unit later made inactive stays listed, and is left out where the preset
+    is applied (only active member units can be chosen)."""
+
+    __tablename__ = "unit_preset"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=40, unique=True)
+    unit_ids: list[int] = Field(default_factory=list, sa_type=JSONType)
+    created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    created_at: datetime
+    updated_at: datetime
+
+
 class NoticeReceipt(SQLModel, table=True):
     """A notice addressed to a unit (a county) that the unit must acknowledge (签收) in the system."""
 

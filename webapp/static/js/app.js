@@ -22,6 +22,33 @@ document.addEventListener("DOMContentLoaded", function () {
       boxes.forEach(function (box) { box.checked = !all; });
     });
   });
+  // 常用组合: choosing a saved set ticks exactly its member units (without this script the 应用 button reloads the
+  // form with them ticked); ticking a box by hand afterwards shows that the choice is no longer the set.
+  document.querySelectorAll("select[data-unit-preset]").forEach(function (select) {
+    var field = document.querySelector("[data-unit-field='" + select.getAttribute("data-unit-preset") + "']");
+    if (!field) {
+      return;
+    }
+    var boxes = field.querySelectorAll("input[type=checkbox]");
+    document.querySelectorAll("button[data-unit-preset-apply]").forEach(function (button) { button.hidden = true; });
+    select.addEventListener("change", function () {
+      var option = select.options[select.selectedIndex];
+      if (!option || !option.value) {
+        return;
+      }
+      var ids = (option.getAttribute("data-unit-ids") || "").split(",").filter(Boolean);
+      boxes.forEach(function (box) { box.checked = ids.indexOf(box.value) !== -1; });
+    });
+    boxes.forEach(function (box) {
+      box.addEventListener("change", function () { select.value = ""; });
+    });
+  });
+  // The 全选 buttons change the boxes too.
+  document.querySelectorAll("button[data-select-all]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      document.querySelectorAll("select[data-unit-preset]").forEach(function (select) { select.value = ""; });
+    });
+  });
   // The expert table: each row's total is the sum of its scores, shown as they are typed (the server counts
   // the same sum when the form is sent).
   document.querySelectorAll("table[data-expert-table] tbody tr").forEach(function (row) {
