@@ -294,4 +294,30 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
     _stuck_application(session, act, application, long_ago, now)
     for name, units in DEMO_UNIT_PRESETS:  # 常用组合 the office picks at 受理
         save_preset(session, act["office"], name=name, unit_ids=[unit_id(session, u) for u in units], now=earlier)
+    _statistics_reports(session, act, towns, now)
     return [(role, username, DEMO_PASSWORD) for role, username, _, _ in DEMO_USERS]
+
+
+# Last year's statistics of 娘子关镇 as its county submits them (the office checks them next), in the form's units.
+DEMO_FIGURES = {"output_yi": 3.4, "tax_wan": 2860, "market_entities": 1240, "above_scale_firms": 6, "employees": 4100,
+                "high_tech_firms": 2, "specialised_firms": 1, "invention_patents": 7, "geographical_indications": 1,
+                "service_platforms": 1, "key_projects": 3, "project_investment_yi": 2.2,
+                "brands": [{"name": "娘子关砂器", "level": "provincial"}],
+                "standards": [{"name": "平定砂器生产技术规范", "kind": "local", "role": "lead"}]}
+
+
+def _statistics_reports(session: Session, act: dict[str, Actor], towns: dict, now: datetime) -> None:
+    """Last year's statistics reports, opened for every town: one submitted for the office to check, one saved
+    halfway by its county, the rest still to fill in."""
+    from workflow.core.calendar import local_date
+    from workflow.statistics.campaign import open_reports
+
+    year = local_date(now).year - 1
+    reports = {c.town_id: c for c in open_reports(session=session, actor=act["office"], now=now, year=year)}
+    sent = reports[towns["娘子关镇"].id]
+    fire(session=session, case_id=sent.id, trigger="submit_figures", actor=act["county_pd"], now=now,  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+         payload={"figures": DEMO_FIGURES,
+                  "explanations": {"output_yi": "砂器文创产品线投产，产值较上年明显增长"}})
+    half = reports[towns["冠山镇"].id]
+    fire(session=session, case_id=half.id, trigger="save_figures", actor=act["county_pd"], now=now,  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+         payload={"figures": {"output_yi": 19.2, "tax_wan": 15400, "market_entities": 2310}})

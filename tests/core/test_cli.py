@@ -331,6 +331,9 @@ def test_demo_builds_a_database_and_prints_one_login_per_role(zyz, tmp_path):
         presets = office.get("/unit-presets").get_data(as_text=True)
         assert "工业类专业镇常用会审单位" in presets and "农业文旅类专业镇常用会审单位" in presets
         assert "市规划和自然资源局" in presets
+        # last year's statistics: opened for the seven towns, one submitted for the office to check
+        overview = office.get("/statistics").get_data(as_text=True)
+        assert "共 7 份" in overview and "待审核 1" in overview and "娘子关镇" in overview
     finally:
         app.extensions["zyz"]["engine"].dispose()
 
