@@ -217,3 +217,24 @@ def test_a_broken_fields_file_is_refused_with_every_problem_named():
         "statistics.yaml: fields[5].clause: must name the plan clause the figure serves",
         "statistics.yaml: groups: group empty has no field",
     ]
+
+
+def test_the_county_is_told_when_its_reports_open_and_the_office_when_one_is_submitted(db, world):
+    from workflow.core.models import Notification
+
+    report = opened(db, world)[0]
+    step(db, world["county"], report, "submit_figures", payload={"figures": FULL})
+    with transaction(db) as s:
+        told = s.exec(select(Notification.user_id, Notification.case_id)
+                      .where(Notification.case_id.is_not(None)).order_by(Notification.id)).all()
+    county, office = world["county"].user_id, world["office"].user_id
+    first, second = opened_ids(db)
+    # one in-app message per report for the county (two towns), then one for the office (the office is also
+    # told, without a case, that 2027's holidays are not entered yet: the deadlines are estimates)
+    assert told == [(county, first), (county, second), (office, report.id)]
+
+
+def opened_ids(db):
+    with transaction(db) as s:
+        return [c.id for c in s.exec(select(Case).where(Case.definition_key == "statistics_report")
+                                     .order_by(Case.id))]
