@@ -71,12 +71,16 @@ def test_only_the_office_opens_reports_and_only_for_a_year_that_has_ended(db, wo
     assert refused.value.zh == "统计年度应为 2000～2026 年之间已结束的年份。"
 
 
-def test_the_scheduler_opens_last_year_s_reports_from_the_configured_day(db, world):
+def test_the_scheduler_opens_last_year_s_reports_once_from_the_configured_day(db, make, world):
     with transaction(db) as s:
         assert open_yearly_reports(session=s, now=datetime(2027, 1, 9, 2, tzinfo=UTC), month_day="01-10") == []
     with transaction(db) as s:
         reports = open_yearly_reports(session=s, now=datetime(2027, 1, 10, 2, tzinfo=UTC), month_day="01-10")
     assert {c.data["report_year"] for c in reports} == {2026} and len(reports) == 2
+    make.town("上社镇", county="盂县")
+    with transaction(db) as s:  # once a year: the next morning opens nothing, not even for the town added since
+        assert open_yearly_reports(session=s, now=datetime(2027, 1, 11, 2, tzinfo=UTC), month_day="01-10") == []
+    assert len(opened(db, world)) == 1  # the office opens the year again by hand: only the new town's
 
 
 def test_each_value_is_checked_against_its_field_and_every_problem_is_named(db, world):

@@ -21,8 +21,11 @@ def test_demo_county_user_sees_inbox_in_chinese(db, now, live_server, page):
     page.wait_for_url(f"{live_server}/inbox")
     assert page.locator("h1").inner_text() == "我的待办"
     rows = page.locator("table.list tbody tr")
-    assert rows.count() == 2  # 盂县's draft and its application returned for revision; 平定县's are not shown
+    # 盂县's draft, its application returned for revision, and last year's statistics of its three towns;
+    # 平定县's are not shown
+    assert rows.count() == 5
     listed = rows.all_inner_texts()
+    assert sum("年度统计" in r and "待填报" in r for r in listed) == 3
     assert any("路家村镇" in r and "草稿" in r for r in listed)
     assert any("仙人乡" in r and "退回补正" in r for r in listed)
     assert "冠山镇" not in page.content()

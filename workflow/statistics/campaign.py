@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from workflow.core import audit
 from workflow.core.actors import Actor
 from workflow.core.calendar import local_date
-from workflow.core.engine import create_case
+from workflow.core.engine import create_case, next_number
 from workflow.core.errors import Forbidden, Unprocessable
 from workflow.core.models import Case, Role, Town
 from workflow.statistics.fields import statistics_spec
@@ -47,8 +47,7 @@ def open_reports(*, session: Session, actor: Actor, now: datetime, year: int) ->
     spec = statistics_spec()
     opened = [create_case(session=session, definition_key="statistics_report", actor=actor, now=now,
                           town_id=t.id, title=f"{year}年度统计 · {t.name}",
-                          data={"report_year": year, "campaign": f"{year}年度专业镇统计",
-                                "spec_version": spec.version})
+                          data={"report_year": year, "spec_version": spec.version})
               for t in towns if t.id not in have]
     if opened:
         audit.record(session, kind="statistics_campaign_opened", now=now, actor=actor,
@@ -57,10 +56,12 @@ def open_reports(*, session: Session, actor: Actor, now: datetime, year: int) ->
 
 
 def open_yearly_reports(*, session: Session, now: datetime, month_day: str = "01-10") -> list[Case]:
-    """Once the year's date has come, open last year's reports for the towns that have none (each day after,
-    the towns added since get theirs); nothing before the date."""
+    """Once the year's date has come, open last year's reports for the towns that have none, once a year (a town
+    added after that gets its report when the office opens the year again by hand); nothing before the date."""
     today = local_date(now)
     month, day = (int(x) for x in month_day.split("-"))
     if today < date(today.year, month, day) or not reporting_towns(session):
         return []
+    if next_number(session, "annual-statistics", today.year) != 1:
+        return []  # already opened this year (by this process or another)
     return open_reports(session=session, actor=Actor.system(), now=now, year=today.year - 1)
