@@ -156,3 +156,22 @@ def test_only_the_report_s_own_county_fills_it(client, app, db, people, report):
         login(office, "office_zhang")
         shown = office.get(url)  # the office checks reports; it does not fill them
         assert shown.status_code == 302 and shown.headers["Location"].endswith(f"/cases/{report.id}")
+
+
+def test_the_year_s_list_is_paged_and_filtered_by_county_and_state(client, db, people, make):
+    for i in range(55):
+        make.town(f"测试镇{i:02d}", county="盂县" if i % 2 else "平定县")
+    with transaction(db) as s:
+        open_reports(session=s, actor=make.actor(people["office"]), now=DAY, year=2026)
+    with time_machine.travel(DAY, tick=False):
+        login(client, "office_zhang")
+        first = client.get("/statistics?year=2026").get_data(as_text=True)
+        second = client.get("/statistics?year=2026&page=2").get_data(as_text=True)
+        with transaction(db) as s:
+            pd = s.exec(select(Case.county_id).where(Case.title.like("%测试镇00"))).one()
+        county = client.get(f"/statistics?year=2026&county={pd}").get_data(as_text=True)
+        submitted = client.get("/statistics?year=2026&state=submitted").get_data(as_text=True)
+    assert "共 55 份" in first and "第 1 / 2 页（共 55 条）" in first
+    assert first.count("<tr><td><a href=\"/cases/") == 50 and second.count("<tr><td><a href=\"/cases/") == 5
+    assert county.count("<tr><td><a href=\"/cases/") == 28 and "测试镇01" not in county
+    assert "该年度尚无统计报表" in submitted

@@ -12,6 +12,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlmodel import col, select
 from werkzeug.datastructures import MultiDict
 
 from webapp.auth.current import actor
@@ -24,10 +25,10 @@ from workflow.core.calendar import local_date
 from workflow.core.catalog import CATALOG
 from workflow.core.engine import allowed_transitions, fire
 from workflow.core.errors import WorkflowError
-from workflow.core.models import Role
+from workflow.core.models import Role, Unit, UnitKind
 from workflow.statistics import fields as spec_of
 from workflow.statistics.campaign import open_reports
-from workflow.statistics.overview import form_rows, report_years, year_reports
+from workflow.statistics.overview import form_rows, report_years, year_counts, year_reports
 
 ITEM_ROWS = 5  # rows of brands and standards on the form; blank rows are left out
 
@@ -159,12 +160,16 @@ def overview() -> ResponseReturnValue:
     years = report_years(db(), me)
     raw = request.args.get("year", "")
     year = int(raw) if raw.isdigit() and len(raw) == 4 else (years[0] if years else local_date(utcnow()).year - 1)
-    rows = year_reports(db(), me, year)
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.case.state] = counts.get(row.case.state, 0) + 1
-    return render_template("statistics/overview.html", year=year, years=years, rows=rows, counts=counts,
-                           definition=CATALOG.current("statistics_report"),
+    definition = CATALOG.current("statistics_report")
+    county = request.args.get("county", "")
+    state = request.args.get("state") if request.args.get("state") in definition.states else None
+    number = request.args.get("page", "")
+    rows = year_reports(db(), me, year, county_id=int(county) if county.isdigit() and len(county) < 9 else None,
+                        state=state, page=int(number) if number.isdigit() and len(number) < 6 else 1)
+    counties = db().exec(select(Unit).where(Unit.kind == UnitKind.county.value).order_by(col(Unit.id))).all() \
+        if me.role != Role.county else []
+    return render_template("statistics/overview.html", year=year, years=years, rows=rows,
+                           counts=year_counts(db(), me, year), definition=definition, counties=counties,
                            last_year=local_date(utcnow()).year - 1)
 
 

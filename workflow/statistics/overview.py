@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from workflow.core.access import case_filter, get_case, get_town
 from workflow.core.actors import Actor
 from workflow.core.models import Case, Town, TownStatistics, Unit
+from workflow.core.queries import Page, paginate
 from workflow.statistics import fields as spec_of
 from workflow.statistics.history import last_accepted
 
@@ -22,15 +24,30 @@ class YearRow:
     county: str
 
 
-def year_reports(session: Session, actor: Actor, year: int) -> list[YearRow]:
-    """The reports of `year` the actor may see, by county and town."""
-    rows = session.exec(
-        select(Case, Town.name, Unit.name).join(Town, col(Town.id) == col(Case.town_id))
-        .join(Unit, col(Unit.id) == col(Case.county_id))
-        .where(case_filter(actor), Case.definition_key == "statistics_report",
-               col(Case.data)["report_year"].as_integer() == year)
-        .order_by(col(Case.county_id), col(Town.name))).all()
-    return [YearRow(case, town, county) for case, town, county in rows]
+def _of_year(actor: Actor, year: int) -> Any:
+    return sa.and_(case_filter(actor), Case.definition_key == "statistics_report",
+                   col(Case.data)["report_year"].as_integer() == year)
+
+
+def year_reports(session: Session, actor: Actor, year: int, *, county_id: int | None = None,
+                 state: str | None = None, page: int = 1, per_page: int = 50) -> Page[YearRow]:
+    """One page of the reports of `year` the actor may see, by county and town, filtered by county and state."""
+    query = (select(Case, Town.name, Unit.name).join(Town, col(Town.id) == col(Case.town_id))
+             .join(Unit, col(Unit.id) == col(Case.county_id)).where(_of_year(actor, year))
+             .order_by(col(Case.county_id), col(Town.name), col(Case.id)))
+    if county_id:
+        query = query.where(Case.county_id == county_id)
+    if state:
+        query = query.where(Case.state == state)
+    found = paginate(session, query, page, per_page)
+    return Page([YearRow(case, town, county) for case, town, county in found.items], found.total, found.page,
+                found.per_page)
+
+
+def year_counts(session: Session, actor: Actor, year: int) -> dict[str, int]:
+    """How many of the year's reports the actor may see are in each state."""
+    return {state: int(n) for state, n in session.exec(
+        select(Case.state, sa.func.count()).where(_of_year(actor, year)).group_by(Case.state)).all()}
 
 
 def report_years(session: Session, actor: Actor) -> list[int]:
