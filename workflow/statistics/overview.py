@@ -25,7 +25,7 @@ class YearRow:
 
 
 def _of_year(actor: Actor, year: int) -> Any:
-    return sa.and_(case_filter(actor), Case.definition_key == "statistics_report",
+    return sa.and_(case_filter(actor), col(Case.definition_key) == "statistics_report",
                    col(Case.data)["report_year"].as_integer() == year)
 
 
