@@ -58,6 +58,7 @@ KIND_LABELS = {
     "receipt_expected": _l("Notice sent for acknowledgement"), "receipt_acknowledged": _l("Notice acknowledged"),
     "receipt_reminded": _l("Unacknowledged notice reminded"),
     "reminder_batch_sent": _l("Reminders sent by the office (batch)"),
+    "list_exported": _l("List exported to Excel"),
 }
 
 
@@ -77,6 +78,8 @@ EVENT_KEYS = {  # what an event's data says, by name; the fields of a case are n
     "derived_from_id": _l("Made from attachment"), "changed_at": _l("Changed at"), "previous": _l("Before"),
     "job": _l("Job"), "limit": _l("Limit"), "per_seconds": _l("Per seconds"), "hash": _l("Hash"),
     "seq": _l("Sequence"), "label": _l("Deadline"), "from": _l("From"), "to": _l("To"),
+    "list": _l("List"), "list_name": _l("List name"), "filters": _l("Filters"), "rows": _l("Rows exported"),
+    "total": _l("Rows matching"), "capped": _l("Limited to the first rows"), "format": _l("Format"),
 }
 NESTED = ("data", "changes")  # a case's fields, shown one per line
 UNIT_KEYS = ("member_units", "consulted_units", "unit_id", "county_id")  # unit ids, shown by the unit's name
