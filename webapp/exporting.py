@@ -7,7 +7,7 @@ the same service for every matching row, not one page. The API's export operatio
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 from urllib.parse import quote
 
@@ -16,7 +16,13 @@ from flask import Response
 from webapp.auth.current import actor
 from webapp.database import db, unit_of_work, utcnow
 from webapp.templating import lang
-from workflow.core.exports import EXPORT_LIMIT, XLSX, Filter, ListSpec, record_export, write_xlsx
+from workflow.core import exports
+from workflow.core.exports import XLSX, Filter, ListSpec, record_export, write_xlsx
+
+
+def export_limit() -> int:
+    """How many rows one exported file holds (workflow.core.exports.EXPORT_LIMIT)."""
+    return exports.EXPORT_LIMIT
 
 
 def content_disposition(filename: str, fallback: str) -> str:
@@ -24,13 +30,14 @@ def content_disposition(filename: str, fallback: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-def xlsx_download(spec: ListSpec[Any], rows: Iterable[Any], *, total: int, filters: Iterable[Filter] = (),
-                  limit: int = EXPORT_LIMIT) -> Response:
-    """Write `rows` (taken one at a time) as the list's workbook, record the export, and send the file."""
-    me, now = actor(), utcnow()
+def xlsx_download(spec: ListSpec[Any], rows: Callable[[int], Iterable[Any]], *, total: int,
+                  filters: Iterable[Filter] = ()) -> Response:
+    """Write the list's rows (`rows(limit)`: at most `limit` of them, taken one at a time) as its workbook, record
+    the export, and send the file."""
+    me, now, limit = actor(), utcnow(), export_limit()
     out = tempfile.TemporaryFile()  # noqa: SIM115 - the response streams it and closes it
     try:
-        exported = write_xlsx(out, spec, rows, total=total, now=now, lang=lang(), actor=me, filters=filters,
+        exported = write_xlsx(out, spec, rows(limit), total=total, now=now, lang=lang(), actor=me, filters=filters,
                               limit=limit)
         db().rollback()  # the reading is over: the audit event is written in a transaction of its own
         with unit_of_work() as s:

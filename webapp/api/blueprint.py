@@ -182,7 +182,7 @@ def export_cases() -> ResponseReturnValue:
     filters = _case_filters(args)
     s = db()
     query = case_list_query(actor(), **filters)
-    return xlsx_download(CASES, case_rows(s, query, now=utcnow(), limit=EXPORT_LIMIT), total=count_of(s, query),
+    return xlsx_download(CASES, lambda limit: case_rows(s, query, now=utcnow(), limit=limit), total=count_of(s, query),
                          filters=case_filters(s, **filters))
 
 

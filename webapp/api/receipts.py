@@ -109,7 +109,7 @@ def export_receipts() -> ResponseReturnValue:
     county = int(raw) if raw is not None and me.role != Role.county.value else None  # a county: its own only
     query = receipts.listing_query(me, now=now, status=status, county_id=county)
     return xlsx_download(RECEIPTS_MINE if me.role == Role.county.value else RECEIPTS,
-                         receipts.listing_rows(s, query, now=now, limit=EXPORT_LIMIT), total=count_of(s, query),
+                         lambda limit: receipts.listing_rows(s, query, now=now, limit=limit), total=count_of(s, query),
                          filters=receipt_filters(s, status=status, county_id=county))
 
 

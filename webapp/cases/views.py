@@ -17,14 +17,13 @@ from webapp.cases.fields import SEVERITY_CHOICES, expert_table, read_payload, wi
 from webapp.database import db, unit_of_work, utcnow
 from webapp.diagrams import diagram_svg
 from webapp.errors import field_errors, is_english, message_of
-from webapp.exporting import xlsx_download
+from webapp.exporting import export_limit, xlsx_download
 from workflow.core.access import get_case, town_filter
 from workflow.core.attachments import list_attachments, store_upload
 from workflow.core.catalog import CATALOG
 from workflow.core.deadlines import default_due_dates
 from workflow.core.engine import create_case, fire
 from workflow.core.errors import WorkflowError
-from workflow.core.exports import EXPORT_LIMIT
 from workflow.core.list_exports import CASES, INBOX, case_filters
 from workflow.core.models import Case, Town, Unit, UnitKind
 from workflow.core.panels import case_panel
@@ -75,7 +74,7 @@ def index() -> ResponseReturnValue:
 @login_required
 def inbox_page() -> ResponseReturnValue:
     page = inbox(db(), actor(), page=_int_arg("page"), per_page=20)
-    return render_template("cases/inbox.html", page=page, export_limit=EXPORT_LIMIT, **_list_context(page.items))
+    return render_template("cases/inbox.html", page=page, export_limit=export_limit(), **_list_context(page.items))
 
 
 @bp.route("/inbox/export.xlsx", methods=["POST"], endpoint="export_inbox")
@@ -84,7 +83,7 @@ def export_inbox() -> ResponseReturnValue:
     """My inbox, every case of it, as an Excel workbook."""
     me, s = actor(), db()
     query = inbox_query(me)
-    return xlsx_download(INBOX, case_rows(s, query, now=utcnow(), limit=EXPORT_LIMIT), total=count_of(s, query))
+    return xlsx_download(INBOX, lambda limit: case_rows(s, query, now=utcnow(), limit=limit), total=count_of(s, query))
 
 
 @bp.route("/cases")
@@ -93,7 +92,7 @@ def list_cases() -> ResponseReturnValue:
     page = case_list(db(), actor(), **_case_filters(request.args), page=_int_arg("page"), per_page=20)
     counties = db().exec(select(Unit).where(Unit.kind == UnitKind.county.value).order_by(col(Unit.id))).all()
     return render_template("cases/list.html", page=page, counties=counties, definitions=CATALOG.keys(),
-                           export_limit=EXPORT_LIMIT, **_list_context(page.items))
+                           export_limit=export_limit(), **_list_context(page.items))
 
 
 @bp.route("/cases/export.xlsx", methods=["POST"])
@@ -103,7 +102,7 @@ def export_cases() -> ResponseReturnValue:
     filters = _case_filters(request.form)
     s = db()
     query = case_list_query(actor(), **filters)
-    return xlsx_download(CASES, case_rows(s, query, now=utcnow(), limit=EXPORT_LIMIT), total=count_of(s, query),
+    return xlsx_download(CASES, lambda limit: case_rows(s, query, now=utcnow(), limit=limit), total=count_of(s, query),
                          filters=case_filters(s, **filters))
 
 

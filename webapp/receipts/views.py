@@ -12,11 +12,11 @@ from sqlmodel import col, select
 from webapp.auth.current import actor
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import message_of
-from webapp.exporting import xlsx_download
+from webapp.exporting import export_limit, xlsx_download
 from webapp.receipts import bp
 from workflow.core import receipts
 from workflow.core.errors import WorkflowError
-from workflow.core.exports import EXPORT_LIMIT, ListSpec
+from workflow.core.exports import ListSpec
 from workflow.core.list_exports import RECEIPTS, RECEIPTS_MINE, receipt_filters
 from workflow.core.models import Case, Role, Unit, UnitKind
 from workflow.core.queries import count_of
@@ -46,7 +46,7 @@ def mine() -> ResponseReturnValue:
         abort(403)
     status = _status_arg()
     page = receipts.listing(db(), actor(), now=utcnow(), status=status, page=_int_arg("page"))
-    return render_template("receipts/mine.html", page=page, status=status, export_limit=EXPORT_LIMIT)
+    return render_template("receipts/mine.html", page=page, status=status, export_limit=export_limit())
 
 
 @bp.route("/receipts/export.xlsx", methods=["POST"])
@@ -69,7 +69,7 @@ def overview() -> ResponseReturnValue:
     page = receipts.listing(db(), actor(), now=utcnow(), status=status, county_id=county, page=_int_arg("page"))
     counties = db().exec(select(Unit).where(Unit.kind == UnitKind.county.value).order_by(col(Unit.id))).all()
     return render_template("receipts/overview.html", page=page, status=status, counties=counties,
-                           export_limit=EXPORT_LIMIT)
+                           export_limit=export_limit())
 
 
 @bp.route("/receipts/overview/export.xlsx", methods=["POST"])
@@ -84,7 +84,7 @@ def export_overview() -> ResponseReturnValue:
 def _export(spec: ListSpec[receipts.ReceiptView], *, status: str, county_id: int | None) -> ResponseReturnValue:
     s, now = db(), utcnow()
     query = receipts.listing_query(actor(), now=now, status=status, county_id=county_id)
-    return xlsx_download(spec, receipts.listing_rows(s, query, now=now, limit=EXPORT_LIMIT),
+    return xlsx_download(spec, lambda limit: receipts.listing_rows(s, query, now=now, limit=limit),
                          total=count_of(s, query), filters=receipt_filters(s, status=status, county_id=county_id))
 
 

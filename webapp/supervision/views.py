@@ -12,12 +12,11 @@ from sqlmodel import col, select
 from webapp.auth.current import actor
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import field_errors
-from webapp.exporting import xlsx_download
+from webapp.exporting import export_limit, xlsx_download
 from webapp.supervision import bp
 from webapp.templating import lang
 from workflow.core.catalog import CATALOG
 from workflow.core.errors import WorkflowError
-from workflow.core.exports import EXPORT_LIMIT
 from workflow.core.list_exports import BOARD, board_filters
 from workflow.core.models import Role, Unit, UnitKind
 from workflow.core.queries import OPEN_ORDER_STATES, CaseRow, supervision_board
@@ -51,7 +50,7 @@ def board() -> ResponseReturnValue:
     rows = supervision_board(db(), actor(), now=utcnow(), **_board_filters(request.args))
     counties = db().exec(select(Unit).where(Unit.kind == UnitKind.county.value).order_by(col(Unit.id))).all()
     return render_template("supervision/board.html", rows=rows, counties=counties, states=OPEN_ORDER_STATES,
-                           definition=CATALOG.current("rectification"), export_limit=EXPORT_LIMIT)
+                           definition=CATALOG.current("rectification"), export_limit=export_limit())
 
 
 @bp.route("/supervision/export.xlsx", methods=["POST"])
@@ -59,7 +58,7 @@ def export_board() -> ResponseReturnValue:
     """The board with its filters, as on the page, as an Excel workbook."""
     filters = _board_filters(request.form)
     rows = supervision_board(db(), actor(), now=utcnow(), **filters)
-    return xlsx_download(BOARD, (CaseRow(*row) for row in rows), total=len(rows),
+    return xlsx_download(BOARD, lambda limit: (CaseRow(*row) for row in rows), total=len(rows),
                          filters=board_filters(db(), **filters))
 
 

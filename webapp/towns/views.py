@@ -10,10 +10,9 @@ from sqlmodel import col, select
 
 from webapp.auth.current import actor
 from webapp.database import db
-from webapp.exporting import xlsx_download
+from webapp.exporting import export_limit, xlsx_download
 from webapp.towns import bp
 from workflow.core.catalog import CATALOG
-from workflow.core.exports import EXPORT_LIMIT
 from workflow.core.models import Attachment, Unit, UnitKind
 from workflow.core.pdf import with_pdfs
 from workflow.core.reference import INDUSTRY_CATEGORIES
@@ -40,7 +39,7 @@ def index() -> ResponseReturnValue:
     page = town_entries(db(), actor(), **_filters(request.args), page=_int("page", 1))
     counties = db().exec(select(Unit).where(Unit.kind == UnitKind.county.value).order_by(col(Unit.id))).all()
     return render_template("towns/index.html", page=page, counties=counties, levels=CATALOG.current("town").states,
-                           categories=INDUSTRY_CATEGORIES, tiers=tiers(), export_limit=EXPORT_LIMIT)
+                           categories=INDUSTRY_CATEGORIES, tiers=tiers(), export_limit=export_limit())
 
 
 @bp.route("/towns/export.xlsx", methods=["POST"])
@@ -49,7 +48,7 @@ def export() -> ResponseReturnValue:
     """The registry with the page's filters, every town of it, as an Excel workbook."""
     filters = _filters(request.form)
     entries = town_list(db(), actor(), **filters)
-    return xlsx_download(REGISTRY, entries, total=len(entries), filters=registry_filters(db(), **filters))
+    return xlsx_download(REGISTRY, lambda limit: entries, total=len(entries), filters=registry_filters(db(), **filters))
 
 
 @bp.route("/towns/<int:town_id>")
