@@ -42,7 +42,8 @@ ACTOR = Actor(user_id=1, name="张三", role="office", unit_id=1, unit_name="市
 
 def _items(n: int):
     for i in range(n):
-        yield Item(f"事项{i}", date(2026, 12, 1 + i % 28), i - 2, i * 1.5, datetime(2026, 11, 27, 1, i % 60, tzinfo=UTC))
+        yield Item(f"事项{i}", date(2026, 12, 1 + i % 28), i - 2, i * 1.5,
+                   datetime(2026, 11, 27, 1, i % 60, tzinfo=UTC))
 
 
 def _book(buffer: io.BytesIO):

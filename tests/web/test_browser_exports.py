@@ -51,9 +51,10 @@ def download(page):
 def test_the_filtered_case_list_downloads_as_the_rows_it_shows(make, browser, live_server):
     office = make.user("office", username="office_zhang")
     yx, pd = make.town("东风镇", county="盂县"), make.town("娘子关镇", county="平定县")
-    orders = [make.case("rectification", town=yx, by=office, data={"problem": "安全台账不全", "due_date": "2026-12-04"}),
-              make.case("rectification", town=yx, by=office, data={"problem": "消防通道堵塞", "due_date": "2026-12-02"}),
-              make.case("rectification", town=pd, by=office, data={"problem": "危化品储存不规范"})]
+    orders = [make.case("rectification", town=town, by=office, data=data)
+              for town, data in ((yx, {"problem": "安全台账不全", "due_date": "2026-12-04"}),
+                                 (yx, {"problem": "消防通道堵塞", "due_date": "2026-12-02"}),
+                                 (pd, {"problem": "危化品储存不规范"}))]
     make.case("designation", town=yx)
     with time_machine.travel(FRIDAY, tick=True):
         context, desk = login(browser, live_server, "office_zhang")

@@ -54,6 +54,7 @@ EVENT_KINDS = (
     "files_swept",
     "receipt_expected", "receipt_acknowledged", "receipt_reminded",
     "reminder_batch_sent",
+    "list_exported",
 )
 
 _event_table = table_of(AuditEvent)

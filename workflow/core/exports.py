@@ -202,20 +202,20 @@ def write_xlsx(out: IO[bytes], spec: ListSpec[T], rows: Iterable[T], *, total: i
     written = 0
     try:
         for row in _first(rows, limit):
-            cells = []
+            cells: list[Any] = []
             for column, fmt in zip(spec.columns, formats, strict=True):
                 raw = column.value(row)
                 if isinstance(raw, Label):
                     raw = raw.get(lang)
-                cell = WriteOnlyCell(sheet, value=excel_value(raw))
-                if isinstance(raw, str):
-                    cell.data_type = "s"  # text that begins with "=" stays text
-                if fmt:
-                    cell.number_format = fmt
-                elif isinstance(raw, datetime):
-                    cell.number_format = MOMENT_FORMAT
-                elif isinstance(raw, date):
-                    cell.number_format = DATE_FORMAT
+                value = excel_value(raw)
+                if fmt is None and not isinstance(raw, datetime) and not (isinstance(value, str)
+                                                                        and value.startswith("=")):
+                    cells.append(value)  # a plain value: openpyxl gives a date its yyyy-mm-dd itself
+                    continue
+                cell = WriteOnlyCell(sheet, value=value)
+                if isinstance(value, str):
+                    cell.data_type = "s"  # text that begins with "=" stays text, never a formula
+                cell.number_format = fmt or MOMENT_FORMAT
                 cells.append(cell)
             sheet.append(cells)
             written += 1

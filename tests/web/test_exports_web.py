@@ -55,8 +55,9 @@ def world(db, make):
     }
     with transaction(db) as s:
         counties = {u.name: u.id for u in s.exec(select(Unit)).all()}
-    return {"office": office, "yx_clerk": yx_clerk, "pd_clerk": pd_clerk, "leader": leader, "member": member, "orders": orders,
-            "applications": applications, "counties": counties, "towns": {"东风镇": dongfeng, "娘子关镇": niangziguan}}
+    return {"office": office, "yx_clerk": yx_clerk, "pd_clerk": pd_clerk, "leader": leader, "member": member,
+            "orders": orders, "applications": applications, "counties": counties,
+            "towns": {"东风镇": dongfeng, "娘子关镇": niangziguan}}
 
 
 def signed_in(app, user):
@@ -91,7 +92,7 @@ def test_the_filtered_case_list_exports_the_rows_the_page_shows_with_hand_checke
     orders = world["orders"]
     page = office.get(f"/cases?definition=rectification&county={yx}").get_data(as_text=True)
     assert "导出 Excel" in page
-    assert f'<input type="hidden" name="definition" value="rectification">' in page
+    assert '<input type="hidden" name="definition" value="rectification">' in page
     assert f'<input type="hidden" name="county" value="{yx}">' in page
     response, sheet = export(office, "/cases/export.xlsx", f"/cases?definition=rectification&county={yx}",
                              definition="rectification", county=str(yx))
@@ -110,7 +111,7 @@ def test_the_filtered_case_list_exports_the_rows_the_page_shows_with_hand_checke
     assert soon[8] is None
     assert soon[9] == datetime(2026, 11, 27, 10, 0)  # the last change, in Beijing time
     assert rows[1][7] == 15
-    cells = list(sheet.iter_rows(min_row=HEADER_ROW + 1, max_row=HEADER_ROW + 1))[0]
+    cells = sheet[HEADER_ROW + 1]
     assert cells[6].number_format == "yyyy-mm-dd" and cells[7].number_format == '0;[Red]"逾期 "0;0'
     assert cells[9].number_format == "yyyy-mm-dd hh:mm"
     assert sheet.column_dimensions["B"].width == 40 and sheet.freeze_panes == f"A{HEADER_ROW + 1}"
