@@ -118,6 +118,9 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     # --- the business: cases, towns, files, supervision -------------------------------------------------------
     ("cases.inbox", "GET"): business(200),
     ("cases.list_cases", "GET"): business(200),
+    # 导出 Excel: a POST (the export is an audit event), for whoever may read the list; a county's own cases only
+    ("cases.export_inbox", "POST"): business(200),
+    ("cases.export_cases", "POST"): business(200),
     ("cases.show", "GET"): case_page(),
     ("cases.diagram", "GET"): case_page(),
     # record_opinion is the member unit's: others who see the case are refused, who do not see it get 404
@@ -148,8 +151,10 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("files.upload", "POST"): case_page(county=(302, 404, 404), office=(302, 302, 404), member=(302, 404, 404),
                                         leader=(403, 403, 404)),  # no file: back to the case with a message
     ("towns.index", "GET"): business(200),
+    ("towns.export", "POST"): business(200),
     ("towns.show", "GET"): case_page(member=SEES_ALL),  # member units read every town
     ("supervision.board", "GET"): business(403, office=200, leader=200),
+    ("supervision.export_board", "POST"): business(403, office=200, leader=200),
     ("supervision.plan", "GET"): business(403, office=200),
     ("supervision.plan", "POST"): business(403, office=422),
     # 催办 in one batch (the office's): the confirmation page, then the POST (unconfirmed: 422); county B's case in
@@ -169,6 +174,8 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     # a 422); the office and the leading group see every county's
     ("receipts.mine", "GET"): business(403, county=200),
     ("receipts.overview", "GET"): business(403, office=200, leader=200),
+    ("receipts.export_mine", "POST"): business(403, county=200),
+    ("receipts.export_overview", "POST"): business(403, office=200, leader=200),
     ("receipts.acknowledge", "GET"): case_page(county=(200, 404, 404), office=REFUSED, member=REFUSED,
                                                leader=REFUSED),
     ("receipts.acknowledge", "POST"): case_page(county=(422, 404, 404), office=REFUSED, member=REFUSED,
@@ -212,6 +219,7 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("api.me", "GET"): {**same(200), "anonymous": 401},
     ("api.definitions", "GET"): {**same(200), "anonymous": 401},
     ("api.list_cases", "GET"): {**dict.fromkeys(B, 200), "admin": 403, "auditor": 403, "anonymous": 401},
+    ("api.export_cases", "POST"): {**dict.fromkeys(B, 200), "admin": 403, "auditor": 403, "anonymous": 401},
     ("api.create", "POST"): {**dict.fromkeys(B, 422), "admin": 403, "auditor": 403, "anonymous": 401},
     ("api.show", "GET"): case_api(),
     ("api.events", "GET"): case_api(),
@@ -231,6 +239,8 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
                                                 leader=(403, 403, 404)),
     ("api.list_receipts", "GET"): {**dict.fromkeys(B, 200), "member": 403, "admin": 403, "auditor": 403,
                                    "anonymous": 401},
+    ("api.export_receipts", "POST"): {**dict.fromkeys(B, 200), "member": 403, "admin": 403, "auditor": 403,
+                                      "anonymous": 401},
     # the county's own notice is acknowledged here (the API has no confirmation step), so the page shows it signed
     ("api.acknowledge_receipt", "POST"): case_api(county=(200, 404, 404), office=REFUSED, member=REFUSED,
                                                   leader=REFUSED),

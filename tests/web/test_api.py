@@ -716,7 +716,7 @@ def test_requests_generated_from_the_openapi_document_never_get_a_server_error(a
     def exercise(case):
         case.headers = {**(case.headers or {}), **headers}
         response = case.call()
-        if response.status_code >= 500 or "Traceback" in response.text:
+        if response.status_code >= 500 or b"Traceback" in response.content:  # a workbook is not text
             problems.append((case.operation.label, case.path_parameters, case.query, case.body,
                              response.status_code))
         elif response.status_code >= 400:

@@ -35,14 +35,17 @@ from webapp.auth.current import actor, client_ip, login_allowed, policy, too_man
 from webapp.auth.roles import BUSINESS_ROLES
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import json_error
+from webapp.exporting import xlsx_download
 from workflow.accounts.auth import authenticate, refuse_until_password_changed, start_session
 from workflow.core.access import get_case
 from workflow.core.catalog import CATALOG
 from workflow.core.db import saved_id
 from workflow.core.definitions import Definition, Label
 from workflow.core.engine import allowed_transitions, create_case, fire
+from workflow.core.exports import EXPORT_LIMIT
+from workflow.core.list_exports import CASES, case_filters
 from workflow.core.models import Case
-from workflow.core.queries import case_events, case_list, open_deadlines
+from workflow.core.queries import case_events, case_list, case_list_query, case_rows, count_of, open_deadlines
 from workflow.core.visibility import visible_data
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -130,24 +133,57 @@ def create(body: CaseCreate) -> ResponseReturnValue:
 INT = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 
 
-@api_route(bp, "/cases", "GET", roles=BUSINESS_ROLES, summary="Cases the caller may see",
-           query=(Query("definition", {"type": "string"}), Query("state", {"type": "string"}),
-                  Query("county", INT), Query("page", INT), Query("per_page", {**INT, "maximum": 100})),
-           responses={200: (CaseList, "one page")})
-def list_cases() -> ResponseReturnValue:
-    args = {}
-    for name in ("county", "page", "per_page"):
+CASE_FILTERS = (Query("definition", {"type": "string"}), Query("state", {"type": "string"}), Query("county", INT),
+                Query("town", INT))
+
+
+def _numbers(*names: str) -> dict[str, int] | ResponseReturnValue:
+    """The named query parameters that are given, as positive integers; a JSON 400 for one that is not."""
+    found = {}
+    for name in names:
         raw = request.args.get(name)
         if raw is not None:
             if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
                 return json_error(400, "bad_request", f"参数 {name} 须为正整数。",
                                   f"{name} must be a positive integer.")
-            args[name] = int(raw)
-    page = case_list(db(), actor(), definition=request.args.get("definition") or None,
-                     state=request.args.get("state") or None, county_id=args.get("county"),
-                     page=args.get("page", 1), per_page=args.get("per_page", 20))
+            found[name] = int(raw)
+    return found
+
+
+def _case_filters(numbers: dict[str, int]) -> dict[str, Any]:
+    return {"definition": request.args.get("definition") or None, "state": request.args.get("state") or None,
+            "county_id": numbers.get("county"), "town_id": numbers.get("town")}
+
+
+@api_route(bp, "/cases", "GET", roles=BUSINESS_ROLES, summary="Cases the caller may see",
+           query=(*CASE_FILTERS, Query("page", INT), Query("per_page", {**INT, "maximum": 100})),
+           responses={200: (CaseList, "one page")})
+def list_cases() -> ResponseReturnValue:
+    args = _numbers("county", "town", "page", "per_page")
+    if not isinstance(args, dict):
+        return args
+    page = case_list(db(), actor(), **_case_filters(args), page=args.get("page", 1),
+                     per_page=args.get("per_page", 20))
     return jsonify(CaseList(items=[_summary(c) for c in page.items], total=page.total, page=page.page,  # type: ignore[misc]  # items are the summaries' JSON dicts, validated by the model
                             per_page=page.per_page).model_dump(mode="json"))
+
+
+@api_route(bp, "/cases/export.xlsx", "POST", roles=BUSINESS_ROLES,
+           summary="Export the cases the caller may see, with the list's filters, as an Excel workbook (.xlsx)",
+           query=CASE_FILTERS,
+           responses={200: (None, "the workbook, as Content-Disposition: attachment (every matching case, the most "
+                                  f"urgent first, at most {EXPORT_LIMIT:,}; X-Export-Rows says how many are in it, "
+                                  "X-Export-Total how many matched); the export is recorded in the audit trail"),
+                      400: (Error, "bad parameter")})
+def export_cases() -> ResponseReturnValue:
+    args = _numbers("county", "town")
+    if not isinstance(args, dict):
+        return args
+    filters = _case_filters(args)
+    s = db()
+    query = case_list_query(actor(), **filters)
+    return xlsx_download(CASES, lambda limit: case_rows(s, query, now=utcnow(), limit=limit), total=count_of(s, query),
+                         filters=case_filters(s, **filters))
 
 
 @api_route(bp, "/cases/<int:case_id>", "GET", roles=BUSINESS_ROLES,

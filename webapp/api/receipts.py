@@ -16,8 +16,12 @@ from webapp.api.schemas import Error
 from webapp.auth.current import actor
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import json_error
+from webapp.exporting import xlsx_download
 from workflow.core import receipts
+from workflow.core.exports import EXPORT_LIMIT
+from workflow.core.list_exports import RECEIPTS, RECEIPTS_MINE, receipt_filters
 from workflow.core.models import Role
+from workflow.core.queries import count_of
 
 READERS = frozenset({Role.county.value, *receipts.READERS})
 COUNTY = frozenset({Role.county.value})
@@ -82,6 +86,31 @@ def list_receipts() -> ResponseReturnValue:
                             page=numbers.get("page", 1), per_page=numbers.get("per_page", 20))
     return jsonify(ReceiptList(items=[_out(v) for v in page.items], total=page.total, page=page.page,  # type: ignore[misc]  # items are the receipts' JSON dicts, validated by the model
                                per_page=page.per_page).model_dump(mode="json"))
+
+
+@api_route(bp, "/receipts/export.xlsx", "POST", roles=READERS,
+           summary="Export the notices and their acknowledgements, with the list's filters, as an Excel workbook",
+           query=(Query("status", {"type": "string", "enum": list(receipts.STATUSES)},
+                        "all (default), unsigned, signed, or overdue (unsigned past the day to sign by)"),
+                  Query("county", INT, "one county's (office and leading group)")),
+           responses={200: (None, "the workbook, as Content-Disposition: attachment (every matching notice, at most "
+                                  f"{EXPORT_LIMIT:,}; X-Export-Rows and X-Export-Total say how many are in it and "
+                                  "how many matched); the export is recorded in the audit trail"),
+                      400: (Error, "bad parameter")})
+def export_receipts() -> ResponseReturnValue:
+    raw = request.args.get("county")
+    if raw is not None and (not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1):
+        return json_error(400, "bad_request", "参数 county 须为正整数。", "county must be a positive integer.")
+    status = request.args.get("status", "all")
+    if status not in receipts.STATUSES:
+        return json_error(400, "bad_request", "参数 status 须为 all、unsigned、signed 或 overdue。",
+                          "status must be all, unsigned, signed or overdue.")
+    me, s, now = actor(), db(), utcnow()
+    county = int(raw) if raw is not None and me.role != Role.county.value else None  # a county: its own only
+    query = receipts.listing_query(me, now=now, status=status, county_id=county)
+    return xlsx_download(RECEIPTS_MINE if me.role == Role.county.value else RECEIPTS,
+                         lambda limit: receipts.listing_rows(s, query, now=now, limit=limit), total=count_of(s, query),
+                         filters=receipt_filters(s, status=status, county_id=county))
 
 
 @api_route(bp, "/receipts/<int:receipt_id>/acknowledge", "POST", roles=COUNTY,

@@ -62,6 +62,7 @@ KIND_LABELS = {
     "statistics_campaign_opened": _l("Annual statistics reports opened"),
     "unit_preset_saved": _l("Saved set of member units saved"),
     "unit_preset_deleted": _l("Saved set of member units deleted"),
+    "list_exported": _l("List exported to Excel"),
 }
 
 
@@ -83,6 +84,8 @@ EVENT_KEYS = {  # what an event's data says, by name; the fields of a case are n
     "seq": _l("Sequence"), "label": _l("Deadline"), "from": _l("From"), "to": _l("To"),
     "preset_id": _l("Saved set"), "unit_ids": _l("Member units"), "units": _l("Member units (names)"),
     "replaced": _l("Replaced an existing set"), "previous_unit_ids": _l("Member units before"),
+    "list": _l("List"), "list_name": _l("List name"), "filters": _l("Filters"), "rows": _l("Rows exported"),
+    "total": _l("Rows matching"), "capped": _l("Limited to the first rows"), "format": _l("Format"),
 }
 NESTED = ("data", "changes")  # a case's fields, shown one per line
 # unit ids, shown by the unit's name

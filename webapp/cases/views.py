@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,6 +17,7 @@ from webapp.cases.fields import SEVERITY_CHOICES, expert_table, read_payload, wi
 from webapp.database import db, unit_of_work, utcnow
 from webapp.diagrams import diagram_svg
 from webapp.errors import field_errors, is_english, message_of
+from webapp.exporting import export_limit, xlsx_download
 from webapp.unit_presets import presets_for_form
 from workflow.core.access import get_case, town_filter
 from workflow.core.attachments import list_attachments, store_upload
@@ -24,6 +25,7 @@ from workflow.core.catalog import CATALOG
 from workflow.core.deadlines import default_due_dates
 from workflow.core.engine import create_case, fire
 from workflow.core.errors import WorkflowError
+from workflow.core.list_exports import CASES, INBOX, case_filters
 from workflow.core.models import Case, Town, Unit, UnitKind
 from workflow.core.panels import case_panel
 from workflow.core.previews import form_preview_for, has_form_preview, lines_of
@@ -31,8 +33,12 @@ from workflow.core.queries import (
     case_deadlines,
     case_events,
     case_list,
+    case_list_query,
+    case_rows,
+    count_of,
     deadline_badges,
     inbox,
+    inbox_query,
     open_deadlines,
     sent_reminders,
     unit_names,
@@ -45,9 +51,18 @@ from workflow.supervision.findings import finding_types
 from workflow.towns.services import create_town
 
 
-def _int_arg(name: str, default: int = 1) -> int:
-    raw = request.args.get(name, "")
+def _int_arg(name: str, default: int = 1, values: Mapping[str, str] | None = None) -> int:
+    raw = (request.args if values is None else values).get(name, "")
     return int(raw) if raw.isdigit() and len(raw) < 9 else default
+
+
+def _case_filters(values: Mapping[str, str]) -> dict[str, Any]:
+    """The case list's filters from its query string (or from its export button's form)."""
+    definition = values.get("definition") or None
+    if definition not in (None, *CATALOG.keys()):
+        definition = None
+    return {"definition": definition, "state": values.get("state") or None,
+            "county_id": _int_arg("county", 0, values) or None, "town_id": _int_arg("town", 0, values) or None}
 
 
 @bp.route("/")
@@ -60,20 +75,36 @@ def index() -> ResponseReturnValue:
 @login_required
 def inbox_page() -> ResponseReturnValue:
     page = inbox(db(), actor(), page=_int_arg("page"), per_page=20)
-    return render_template("cases/inbox.html", page=page, **_list_context(page.items))
+    return render_template("cases/inbox.html", page=page, export_limit=export_limit(), **_list_context(page.items))
+
+
+@bp.route("/inbox/export.xlsx", methods=["POST"], endpoint="export_inbox")
+@login_required
+def export_inbox() -> ResponseReturnValue:
+    """My inbox, every case of it, as an Excel workbook."""
+    me, s = actor(), db()
+    query = inbox_query(me)
+    return xlsx_download(INBOX, lambda limit: case_rows(s, query, now=utcnow(), limit=limit), total=count_of(s, query))
 
 
 @bp.route("/cases")
 @login_required
 def list_cases() -> ResponseReturnValue:
-    definition = request.args.get("definition") or None
-    if definition not in (None, *CATALOG.keys()):
-        definition = None
-    page = case_list(db(), actor(), definition=definition, state=request.args.get("state") or None,
-                     county_id=_int_arg("county", 0) or None, page=_int_arg("page"), per_page=20)
+    page = case_list(db(), actor(), **_case_filters(request.args), page=_int_arg("page"), per_page=20)
     counties = db().exec(select(Unit).where(Unit.kind == UnitKind.county.value).order_by(col(Unit.id))).all()
     return render_template("cases/list.html", page=page, counties=counties, definitions=CATALOG.keys(),
-                           **_list_context(page.items))
+                           export_limit=export_limit(), **_list_context(page.items))
+
+
+@bp.route("/cases/export.xlsx", methods=["POST"])
+@login_required
+def export_cases() -> ResponseReturnValue:
+    """The case list with the page's filters, every matching case (up to the limit), as an Excel workbook."""
+    filters = _case_filters(request.form)
+    s = db()
+    query = case_list_query(actor(), **filters)
+    return xlsx_download(CASES, lambda limit: case_rows(s, query, now=utcnow(), limit=limit), total=count_of(s, query),
+                         filters=case_filters(s, **filters))
 
 
 def _list_context(cases: Sequence[Case]) -> dict[str, Any]:

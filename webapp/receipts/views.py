@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -11,19 +12,23 @@ from sqlmodel import col, select
 from webapp.auth.current import actor
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import message_of
+from webapp.exporting import export_limit, xlsx_download
 from webapp.receipts import bp
 from workflow.core import receipts
 from workflow.core.errors import WorkflowError
+from workflow.core.exports import ListSpec
+from workflow.core.list_exports import RECEIPTS, RECEIPTS_MINE, receipt_filters
 from workflow.core.models import Case, Role, Unit, UnitKind
+from workflow.core.queries import count_of
 
 
-def _int_arg(name: str, default: int = 1) -> int:
-    raw = request.args.get(name, "")
+def _int_arg(name: str, default: int = 1, values: Mapping[str, str] | None = None) -> int:
+    raw = (request.args if values is None else values).get(name, "")
     return int(raw) if raw.isdigit() and len(raw) < 9 else default
 
 
-def _status_arg() -> str:
-    status = request.args.get("status", "all")
+def _status_arg(values: Mapping[str, str] | None = None) -> str:
+    status = (request.args if values is None else values).get("status", "all")
     return status if status in receipts.STATUSES else "all"
 
 
@@ -41,7 +46,16 @@ def mine() -> ResponseReturnValue:
         abort(403)
     status = _status_arg()
     page = receipts.listing(db(), actor(), now=utcnow(), status=status, page=_int_arg("page"))
-    return render_template("receipts/mine.html", page=page, status=status)
+    return render_template("receipts/mine.html", page=page, status=status, export_limit=export_limit())
+
+
+@bp.route("/receipts/export.xlsx", methods=["POST"])
+@login_required
+def export_mine() -> ResponseReturnValue:
+    """The county's notices with the page's filter, as an Excel workbook."""
+    if current_user.role != Role.county:
+        abort(403)
+    return _export(RECEIPTS_MINE, status=_status_arg(request.form), county_id=None)
 
 
 @bp.route("/receipts/overview")
@@ -54,7 +68,24 @@ def overview() -> ResponseReturnValue:
     county = _int_arg("county", 0) or None
     page = receipts.listing(db(), actor(), now=utcnow(), status=status, county_id=county, page=_int_arg("page"))
     counties = db().exec(select(Unit).where(Unit.kind == UnitKind.county.value).order_by(col(Unit.id))).all()
-    return render_template("receipts/overview.html", page=page, status=status, counties=counties)
+    return render_template("receipts/overview.html", page=page, status=status, counties=counties,
+                           export_limit=export_limit())
+
+
+@bp.route("/receipts/overview/export.xlsx", methods=["POST"])
+@login_required
+def export_overview() -> ResponseReturnValue:
+    """签收情况 with the page's filters, every notice of it, as an Excel workbook."""
+    if current_user.role not in receipts.READERS:
+        abort(403)
+    return _export(RECEIPTS, status=_status_arg(request.form), county_id=_int_arg("county", 0, request.form) or None)
+
+
+def _export(spec: ListSpec[receipts.ReceiptView], *, status: str, county_id: int | None) -> ResponseReturnValue:
+    s, now = db(), utcnow()
+    query = receipts.listing_query(actor(), now=now, status=status, county_id=county_id)
+    return xlsx_download(spec, lambda limit: receipts.listing_rows(s, query, now=now, limit=limit),
+                         total=count_of(s, query), filters=receipt_filters(s, status=status, county_id=county_id))
 
 
 @bp.route("/receipts/<int:receipt_id>/acknowledge", methods=["GET", "POST"])

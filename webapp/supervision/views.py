@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -9,12 +12,14 @@ from sqlmodel import col, select
 from webapp.auth.current import actor
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import field_errors
+from webapp.exporting import export_limit, xlsx_download
 from webapp.supervision import bp
 from webapp.templating import lang
 from workflow.core.catalog import CATALOG
 from workflow.core.errors import WorkflowError
+from workflow.core.list_exports import BOARD, board_filters
 from workflow.core.models import Role, Unit, UnitKind
-from workflow.core.queries import OPEN_ORDER_STATES, supervision_board
+from workflow.core.queries import OPEN_ORDER_STATES, CaseRow, supervision_board
 from workflow.supervision.findings import by_key as finding_type
 from workflow.supervision.inspections import designated_towns, plan_campaign, plan_inspection
 
@@ -33,15 +38,28 @@ def office_and_leaders() -> None:
         abort(403)
 
 
+def _board_filters(values: Mapping[str, str]) -> dict[str, Any]:
+    """The board's filters from its query string (or from its export button's form)."""
+    raw = values.get("county", "")
+    return {"county_id": int(raw) if raw.isdigit() and len(raw) < 9 else None,
+            "state": values.get("state") if values.get("state") in OPEN_ORDER_STATES else None}
+
+
 @bp.route("/supervision")
 def board() -> ResponseReturnValue:
-    raw = request.args.get("county", "")
-    state = request.args.get("state") if request.args.get("state") in OPEN_ORDER_STATES else None
-    rows = supervision_board(db(), actor(), now=utcnow(), county_id=int(raw) if raw.isdigit() and len(raw) < 9
-                             else None, state=state)
+    rows = supervision_board(db(), actor(), now=utcnow(), **_board_filters(request.args))
     counties = db().exec(select(Unit).where(Unit.kind == UnitKind.county.value).order_by(col(Unit.id))).all()
     return render_template("supervision/board.html", rows=rows, counties=counties, states=OPEN_ORDER_STATES,
-                           definition=CATALOG.current("rectification"))
+                           definition=CATALOG.current("rectification"), export_limit=export_limit())
+
+
+@bp.route("/supervision/export.xlsx", methods=["POST"])
+def export_board() -> ResponseReturnValue:
+    """The board with its filters, as on the page, as an Excel workbook."""
+    filters = _board_filters(request.form)
+    rows = supervision_board(db(), actor(), now=utcnow(), **filters)
+    return xlsx_download(BOARD, lambda limit: (CaseRow(*row) for row in rows), total=len(rows),
+                         filters=board_filters(db(), **filters))
 
 
 @bp.route("/inspections/plan", methods=["GET", "POST"])

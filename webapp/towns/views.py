@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
@@ -7,6 +10,7 @@ from sqlmodel import col, select
 
 from webapp.auth.current import actor
 from webapp.database import db
+from webapp.exporting import export_limit, xlsx_download
 from webapp.towns import bp
 from workflow.core.catalog import CATALOG
 from workflow.core.models import Attachment, Unit, UnitKind
@@ -14,26 +18,39 @@ from workflow.core.pdf import with_pdfs
 from workflow.core.reference import INDUSTRY_CATEGORIES
 from workflow.core.tiers import tier_of
 from workflow.statistics.overview import town_statistics
-from workflow.towns.registry_view import tiers, town_entries, town_entry
+from workflow.towns.registry_view import REGISTRY, registry_filters, tiers, town_entries, town_entry, town_list
 
 
-def _int(name: str, default: int = 0) -> int:
-    raw = request.args.get(name, "")
+def _int(name: str, default: int = 0, values: Mapping[str, str] | None = None) -> int:
+    raw = (request.args if values is None else values).get(name, "")
     return int(raw) if raw.isdigit() and len(raw) < 9 else default
+
+
+def _filters(values: Mapping[str, str]) -> dict[str, Any]:
+    """The registry's filters from its query string (or from its export button's form)."""
+    levels = CATALOG.current("town").states
+    return {"county_id": _int("county", 0, values) or None,
+            "level": values.get("level") if values.get("level") in levels else None,
+            "industry_category": values.get("category") if values.get("category") in INDUSTRY_CATEGORIES else None,
+            "tier": values.get("tier") if values.get("tier") in {t.key for t in tiers()} else None}
 
 
 @bp.route("/towns")
 @login_required
 def index() -> ResponseReturnValue:
-    levels = CATALOG.current("town").states
-    level = request.args.get("level") if request.args.get("level") in levels else None
-    category = request.args.get("category") if request.args.get("category") in INDUSTRY_CATEGORIES else None
-    tier = request.args.get("tier") if request.args.get("tier") in {t.key for t in tiers()} else None
-    page = town_entries(db(), actor(), county_id=_int("county") or None, level=level, industry_category=category,
-                        tier=tier, page=_int("page", 1))
+    page = town_entries(db(), actor(), **_filters(request.args), page=_int("page", 1))
     counties = db().exec(select(Unit).where(Unit.kind == UnitKind.county.value).order_by(col(Unit.id))).all()
-    return render_template("towns/index.html", page=page, counties=counties, levels=levels,
-                           categories=INDUSTRY_CATEGORIES, tiers=tiers())
+    return render_template("towns/index.html", page=page, counties=counties, levels=CATALOG.current("town").states,
+                           categories=INDUSTRY_CATEGORIES, tiers=tiers(), export_limit=export_limit())
+
+
+@bp.route("/towns/export.xlsx", methods=["POST"])
+@login_required
+def export() -> ResponseReturnValue:
+    """The registry with the page's filters, every town of it, as an Excel workbook."""
+    filters = _filters(request.form)
+    entries = town_list(db(), actor(), **filters)
+    return xlsx_download(REGISTRY, lambda limit: entries, total=len(entries), filters=registry_filters(db(), **filters))
 
 
 @bp.route("/towns/<int:town_id>")

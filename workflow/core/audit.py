@@ -56,6 +56,7 @@ EVENT_KINDS = (
     "reminder_batch_sent",
     "tier_changed", "statistics_campaign_opened",
     "unit_preset_saved", "unit_preset_deleted",
+    "list_exported",
 )
 
 _event_table = table_of(AuditEvent)

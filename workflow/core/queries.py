@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -38,11 +39,16 @@ class Page(Generic[T]):
         return self.page > 1
 
 
+def count_of(session: Session, query: Any) -> int:
+    """How many rows a SELECT gives."""
+    return int(session.exec(select(sa.func.count()).select_from(query.order_by(None).subquery())).one())
+
+
 def paginate(session: Session, query: Any, page: int, per_page: int) -> Page[Any]:
     """One page of a SELECT, with the total count."""
     page = max(1, page)
     per_page = max(1, min(per_page, MAX_PAGE_SIZE))
-    total = session.exec(select(sa.func.count()).select_from(query.order_by(None).subquery())).one()
+    total = count_of(session, query)
     items = session.exec(query.offset((page - 1) * per_page).limit(per_page)).all()
     return Page(list(items), int(total), page, per_page)
 
@@ -122,16 +128,20 @@ def by_urgency(query: Any, *then: Any) -> Any:
     return query.order_by(due.is_(None), due, *then)
 
 
+def inbox_query(actor: Actor) -> Any:
+    """The cases the actor can act on now, the most urgent first, then the oldest change (the inbox's SELECT)."""
+    query = select(Case).where(case_filter(actor), actionable_filter(actor), Case.closed_at.is_(None))  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
+    return by_urgency(query, Case.updated_at, Case.id)
+
+
 def inbox(session: Session, actor: Actor, *, page: int = 1, per_page: int = 20) -> Page[Case]:
     """The cases the actor can act on now, the most urgent first, then the oldest change."""
-    query = select(Case).where(case_filter(actor), actionable_filter(actor), Case.closed_at.is_(None))  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
-    return paginate(session, by_urgency(query, Case.updated_at, Case.id), page, per_page)
+    return paginate(session, inbox_query(actor), page, per_page)
 
 
-def case_list(session: Session, actor: Actor, *, definition: str | None = None, state: str | None = None,
-              county_id: int | None = None, town_id: int | None = None, page: int = 1,
-              per_page: int = 20) -> Page[Case]:
-    """Every case the actor may see, filtered, the most urgent first, then newest first."""
+def case_list_query(actor: Actor, *, definition: str | None = None, state: str | None = None,
+                    county_id: int | None = None, town_id: int | None = None) -> Any:
+    """Every case the actor may see, filtered, the most urgent first, then newest first (the list's SELECT)."""
     query = select(Case).where(case_filter(actor))
     if definition:
         query = query.where(Case.definition_key == definition)
@@ -141,7 +151,45 @@ def case_list(session: Session, actor: Actor, *, definition: str | None = None, 
         query = query.where(Case.county_id == county_id)
     if town_id:
         query = query.where(Case.town_id == town_id)
-    return paginate(session, by_urgency(query, Case.id.desc()), page, per_page)  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
+    return by_urgency(query, Case.id.desc())  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
+
+
+def case_list(session: Session, actor: Actor, *, definition: str | None = None, state: str | None = None,
+              county_id: int | None = None, town_id: int | None = None, page: int = 1,
+              per_page: int = 20) -> Page[Case]:
+    """Every case the actor may see, filtered, the most urgent first, then newest first."""
+    query = case_list_query(actor, definition=definition, state=state, county_id=county_id, town_id=town_id)
+    return paginate(session, query, page, per_page)
+
+
+@dataclass
+class CaseRow:
+    """A case as a list shows it: with its county's and town's names and its nearest deadline."""
+
+    case: Case
+    county: str
+    town: str
+    badge: DeadlineBadge | None
+
+
+def case_rows(session: Session, query: Any, *, now: Any, limit: int, batch: int = 500) -> Iterator[CaseRow]:
+    """The cases of a list's SELECT (`inbox_query`, `case_list_query`), at most `limit`, read `batch` at a time
+    (streamed from the database, not loaded at once), each with what the list shows beside it."""
+    from workflow.core.models import Town
+
+    result = session.exec(query.limit(limit).execution_options(yield_per=batch))
+    for chunk in result.partitions(batch):
+        cases = list(chunk)
+        ids = [c.id for c in cases if c.id is not None]
+        badges = deadline_badges(session, ids, now=now)
+        counties = unit_names(session, {c.county_id for c in cases})
+        town_ids = {c.town_id for c in cases if c.town_id}
+        towns: dict[int, str] = {}
+        if town_ids:
+            towns = dict(session.exec(select(Town.id, Town.name).where(Town.id.in_(town_ids))).all())  # type: ignore[union-attr,arg-type]  # SQLModel types a column as its Python value, not a SQL expression
+        for case in cases:
+            town = towns.get(case.town_id, "") if case.town_id else ""
+            yield CaseRow(case, counties.get(case.county_id, ""), town, badges.get(case.id) if case.id else None)
 
 
 def case_events(session: Session, actor: Actor, case_id: int) -> list[AuditEvent]:

@@ -13,6 +13,7 @@ notice, who has signed it and when, and which are overdue. Every step is in the 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import PurePath
@@ -204,11 +205,8 @@ def get_receipt(session: Session, actor: Actor, receipt_id: int, *, now: datetim
     return _view(row, local_date(now))
 
 
-def listing(session: Session, actor: Actor, *, now: datetime, status: str = "all", county_id: int | None = None,
-            page: int = 1, per_page: int = 20) -> Page[ReceiptView]:
-    """The notices the actor may see with their receipts, unacknowledged first, then newest first: a county's own
-    (its notices, signed or not); for the office and the leading group every county's, or one county's.
-    `status`: all, unsigned, signed, or overdue (unsigned past the day to sign by)."""
+def listing_query(actor: Actor, *, now: datetime, status: str = "all", county_id: int | None = None) -> Any:
+    """The SELECT of `listing` (unacknowledged first, then newest first), for its pages and its export."""
     if status not in STATUSES:
         raise InvalidInput("状态只能是 all、unsigned、signed 或 overdue。",
                            "status must be all, unsigned, signed or overdue.", code="invalid_input",
@@ -224,9 +222,28 @@ def listing(session: Session, actor: Actor, *, now: datetime, status: str = "all
         query = query.where(r.acknowledged_at.is_not(None))
     elif status == "overdue":
         query = query.where(r.acknowledged_at.is_(None), r.remind_date < today)
-    query = query.order_by(r.acknowledged_at.is_not(None), r.issued_at.desc(), r.id.desc())
+    return query.order_by(r.acknowledged_at.is_not(None), r.issued_at.desc(), r.id.desc())
+
+
+def listing(session: Session, actor: Actor, *, now: datetime, status: str = "all", county_id: int | None = None,
+            page: int = 1, per_page: int = 20) -> Page[ReceiptView]:
+    """The notices the actor may see with their receipts, unacknowledged first, then newest first: a county's own
+    (its notices, signed or not); for the office and the leading group every county's, or one county's.
+    `status`: all, unsigned, signed, or overdue (unsigned past the day to sign by)."""
+    query = listing_query(actor, now=now, status=status, county_id=county_id)
     found = paginate(session, query, page, per_page)
+    today = local_date(now)
     return Page([_view(row, today) for row in found.items], found.total, found.page, found.per_page)
+
+
+def listing_rows(session: Session, query: Any, *, now: datetime, limit: int,
+                 batch: int = 500) -> Iterator[ReceiptView]:
+    """Every row of `listing_query` (at most `limit`), streamed `batch` at a time, for the export."""
+    today = local_date(now)
+    result = session.connection().execute(query.limit(limit).execution_options(yield_per=batch))
+    for chunk in result.partitions(batch):
+        for row in chunk:
+            yield _view(row, today)
 
 
 def pending_count(session: Session, actor: Actor) -> int:

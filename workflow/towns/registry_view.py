@@ -9,9 +9,12 @@ from sqlmodel import Session, select
 
 from workflow.core.access import case_filter, get_town, town_filter
 from workflow.core.actors import Actor
+from workflow.core.exports import AMOUNT, Column, Filter, ListSpec, as_date, as_number, county_filter
 from workflow.core.models import Case, Town, Unit
 from workflow.core.queries import Page
-from workflow.core.tiers import Tier, tier_of, tiers  # noqa: F401  (the registry's grading, read from here by its pages)
+from workflow.core.reference import INDUSTRY_CATEGORIES
+from workflow.core.tiers import Tier, tier_of, tiers
+from workflow.core.yamlcheck import Label
 
 
 @dataclass
@@ -38,10 +41,9 @@ class TownEntry:
         return tier_of(self.output_yi)
 
 
-def town_entries(session: Session, actor: Actor, *, county_id: int | None = None, level: str | None = None,
-                 industry_category: str | None = None, tier: str | None = None, page: int = 1,
-                 per_page: int = 20) -> Page[TownEntry]:
-    """The towns the actor may see, filtered by county, level, industry category and tier."""
+def town_list(session: Session, actor: Actor, *, county_id: int | None = None, level: str | None = None,
+              industry_category: str | None = None, tier: str | None = None) -> list[TownEntry]:
+    """Every town the actor may see, filtered by county, level, industry category and tier, by county and name."""
     query = (select(Town, Unit.name, Case).join(Unit, Unit.id == Town.county_id)  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
              .outerjoin(Case, (Case.town_id == Town.id) & (Case.definition_key == "town"))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
              .where(town_filter(actor)).order_by(Town.county_id, Town.name))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
@@ -54,6 +56,15 @@ def town_entries(session: Session, actor: Actor, *, county_id: int | None = None
     entries = [TownEntry(town, county, record) for town, county, record in session.exec(query).all()]
     if tier:
         entries = [e for e in entries if e.tier is not None and e.tier.key == tier]
+    return entries
+
+
+def town_entries(session: Session, actor: Actor, *, county_id: int | None = None, level: str | None = None,
+                 industry_category: str | None = None, tier: str | None = None, page: int = 1,
+                 per_page: int = 20) -> Page[TownEntry]:
+    """One page of `town_list`."""
+    entries = town_list(session, actor, county_id=county_id, level=level, industry_category=industry_category,
+                        tier=tier)
     page = max(1, page)
     return Page(entries[(page - 1) * per_page: page * per_page], len(entries), page, per_page)
 
@@ -66,3 +77,50 @@ def town_entry(session: Session, actor: Actor, town_id: int) -> tuple[TownEntry,
     cases = session.exec(select(Case).where(Case.town_id == town_id, case_filter(actor))
                          .order_by(Case.id.desc())).all()  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
     return TownEntry(town, county.name if county else "", record), list(cases)
+
+
+def _level(entry: TownEntry) -> Label:
+    from workflow.core.catalog import CATALOG
+
+    state = CATALOG.current("town").states.get(entry.level or "")
+    return state.label if state else Label("", "")
+
+
+def _category(entry: TownEntry) -> Label:
+    found = INDUSTRY_CATEGORIES.get(entry.town.industry_category or "")
+    return Label(*found) if found else Label("", "")
+
+
+REGISTRY: ListSpec[TownEntry] = ListSpec("town_registry", Label("专业镇档案", "Town registry"), "town-registry", (
+    Column("专业镇", "Town", lambda e: e.town.name, 18),
+    Column("县（区）", "County", lambda e: e.county, 12),
+    Column("级别", "Level", _level, 14),
+    Column("梯次", "Tier", lambda e: e.tier.label if e.tier else "", 14),
+    Column("产业类别", "Industry category", _category, 16),
+    Column("主导产业", "Leading industry", lambda e: e.town.leading_industry or "", 24),
+    Column("主导产业产值（亿元）", "Output (100 million yuan)", lambda e: as_number(e.output_yi), 14,
+           AMOUNT),
+    Column("认定文号", "Designation number", lambda e: e.info.get("designation_number") or "", 22),
+    Column("认定日期", "Designated on", lambda e: as_date(e.info.get("designated_date")), 12),
+))
+
+
+def registry_filters(session: Session, *, county_id: int | None = None, level: str | None = None,
+                     industry_category: str | None = None, tier: str | None = None) -> list[Filter]:
+    """The registry's filters as the exported sheet names them."""
+    from workflow.core.catalog import CATALOG
+
+    found = []
+    if county_id:
+        found.append(county_filter(session, county_id))
+    if level:
+        state = CATALOG.current("town").states.get(level)
+        found.append(Filter("level", level, Label("级别", "Level"), state.label if state else level))
+    if industry_category:
+        names = INDUSTRY_CATEGORIES.get(industry_category)
+        found.append(Filter("industry_category", industry_category, Label("产业类别", "Industry category"),
+                            Label(*names) if names else industry_category))
+    if tier:
+        chosen = next((t for t in tiers() if t.key == tier), None)
+        found.append(Filter("tier", tier, Label("梯次", "Tier"), chosen.label if chosen else tier))
+    return found
