@@ -6,8 +6,8 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import workflow.core.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from workflow.core.search import outside_models
 from workflow.core.db import make_engine
+from workflow.core.search import outside_models
 
 config = context.config
 target_metadata = SQLModel.metadata
