@@ -118,6 +118,7 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     # --- the business: cases, towns, files, supervision -------------------------------------------------------
     ("cases.inbox", "GET"): business(200),
     ("cases.list_cases", "GET"): business(200),
+    ("cases.search", "GET"): business(200),  # without a query the search box alone; what is found: test_search*.py
     ("cases.show", "GET"): case_page(),
     ("cases.diagram", "GET"): case_page(),
     # record_opinion is the member unit's: others who see the case are refused, who do not see it get 404
@@ -201,6 +202,7 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("api.definitions", "GET"): {**same(200), "anonymous": 401},
     ("api.list_cases", "GET"): {**dict.fromkeys(B, 200), "admin": 403, "auditor": 403, "anonymous": 401},
     ("api.create", "POST"): {**dict.fromkeys(B, 422), "admin": 403, "auditor": 403, "anonymous": 401},
+    ("api.search", "GET"): {**dict.fromkeys(B, 400), "admin": 403, "auditor": 403, "anonymous": 401},  # no q
     ("api.show", "GET"): case_api(),
     ("api.events", "GET"): case_api(),
     ("api.case_panel_api", "GET"): case_api(),

@@ -24,6 +24,9 @@ from webapp.api.schemas import (
     EventOut,
     Me,
     Message,
+    SearchHit,
+    SearchResults,
+    Segment,
     StateOut,
     Token,
     TokenRequest,
@@ -43,6 +46,7 @@ from workflow.core.definitions import Definition, Label
 from workflow.core.engine import allowed_transitions, create_case, fire
 from workflow.core.models import Case
 from workflow.core.queries import case_events, case_list, open_deadlines
+from workflow.core.search import search_cases
 from workflow.core.visibility import visible_data
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -148,6 +152,34 @@ def list_cases() -> ResponseReturnValue:
                      page=args.get("page", 1), per_page=args.get("per_page", 20))
     return jsonify(CaseList(items=[_summary(c) for c in page.items], total=page.total, page=page.page,  # type: ignore[misc]  # items are the summaries' JSON dicts, validated by the model
                             per_page=page.per_page).model_dump(mode="json"))
+
+
+def _segments(segments: list[tuple[str, bool]]) -> list[Segment]:
+    return [Segment(text=text, match=hit) for text, hit in segments]
+
+
+@api_route(bp, "/search", "GET", roles=BUSINESS_ROLES,
+           summary="Cases the caller may see found by number, town, county, enterprise, title or comment",
+           query=(Query("q", {"type": "string", "minLength": 1, "maxLength": 100},
+                        "words to find (1 to 100 characters); a case holds every word"),
+                  Query("page", INT), Query("per_page", {**INT, "maximum": 100})),
+           responses={200: (SearchResults, "one page, the matches marked"),
+                      400: (Error, "no query, or a query longer than 100 characters")})
+def search() -> ResponseReturnValue:
+    args = {}
+    for name in ("page", "per_page"):
+        raw = request.args.get(name)
+        if raw is not None:
+            if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
+                return json_error(400, "bad_request", f"参数 {name} 须为正整数。",
+                                  f"{name} must be a positive integer.")
+            args[name] = int(raw)
+    q = request.args.get("q", "")
+    page = search_cases(db(), actor(), q, page=args.get("page", 1), per_page=args.get("per_page", 20))
+    items = [SearchHit(case=_summary(h.case), county=h.county, town=h.town, number=_segments(h.number),  # type: ignore[arg-type]  # the summary's JSON dict, validated by the model
+                       title=_segments(h.title), snippet=_segments(h.snippet)) for h in page.items]
+    return jsonify(SearchResults(q=q.strip(), items=items, total=page.total, page=page.page,
+                                 per_page=page.per_page).model_dump(mode="json"))
 
 
 @api_route(bp, "/cases/<int:case_id>", "GET", roles=BUSINESS_ROLES,

@@ -216,7 +216,7 @@ def match_clause(session: Session, terms: list[str]) -> sa.ColumnElement[bool]:
     clauses: list[sa.ColumnElement[bool]] = []
     long_terms = [t for t in terms if len(t) >= TRIGRAM]
     if long_terms:
-        fts = (sa.select(sa.literal_column("rowid")).select_from(sa.table(FTS_TABLE))
+        fts: sa.Select[Any] = (sa.select(sa.literal_column("rowid")).select_from(sa.table(FTS_TABLE))
                .where(sa.literal_column(FTS_TABLE).op("MATCH")(sa.bindparam(
                    "fts_query", " AND ".join(_fts_phrase(t) for t in long_terms), type_=sa.String))))
         clauses.append(_search.c.case_id.in_(fts))
@@ -255,8 +255,8 @@ def search_cases(session: Session, actor: Actor, q: str | None, *, page: int = 1
     if ids:
         rows = session.exec(sa.select(Case, _search.c.body, Town.name, Unit.name)  # type: ignore[call-overload]  # SQLModel's exec overloads do not cover a mixed select
                             .join(_search, _search.c.case_id == Case.id)
-                            .outerjoin(Town, Town.id == Case.town_id)  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
-                            .join(Unit, Unit.id == Case.county_id)  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
+                            .outerjoin(Town, Town.id == Case.town_id)
+                            .join(Unit, Unit.id == Case.county_id)
                             .where(Case.id.in_(ids))).all()  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
         by_id = {row[0].id: row for row in rows}
         for case_id in ids:

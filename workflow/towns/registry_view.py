@@ -15,6 +15,8 @@ from workflow.core.actors import Actor
 from workflow.core.definitions import DEFINITIONS_DIR, Label
 from workflow.core.models import Case, Town, Unit
 from workflow.core.queries import Page
+from workflow.core.reference import INDUSTRY_CATEGORIES
+from workflow.core.search import Segment, highlight, terms_of
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,17 @@ class TownEntry:
     town: Town
     county: str
     record: Case | None  # the registry record (definition `town`); its state is the level
+    terms: tuple[str, ...] = ()  # what the registry was searched for, to mark in the page
+
+    def marked(self, text: Any) -> list[Segment]:
+        """`text` with the searched terms marked (segments, as workflow.core.search.highlight)."""
+        return highlight(str(text or ""), self.terms)
+
+    def search_text(self) -> str:
+        """What a town is found by in the registry: its name, county, industry and designation number."""
+        category = INDUSTRY_CATEGORIES.get(self.town.industry_category or "")
+        return "\n".join(str(part) for part in (self.town.name, self.county, self.town.leading_industry,
+                                                 *(category or ()), self.info.get("designation_number")) if part)
 
     @property
     def level(self) -> str | None:
@@ -64,9 +77,12 @@ class TownEntry:
 
 
 def town_entries(session: Session, actor: Actor, *, county_id: int | None = None, level: str | None = None,
-                 industry_category: str | None = None, tier: str | None = None, page: int = 1,
-                 per_page: int = 20) -> Page[TownEntry]:
-    """The towns the actor may see, filtered by county, level, industry category and tier."""
+                 industry_category: str | None = None, tier: str | None = None, q: str | None = None,
+                 page: int = 1, per_page: int = 20) -> Page[TownEntry]:
+    """The towns the actor may see, filtered by county, level, industry category and tier, and found by `q`
+    (every word in the town's name, county, industry or designation number; InvalidInput for more than 100
+    characters). The registry holds a few hundred towns: they are filtered here, not by an index."""
+    terms = tuple(terms_of(q)) if q is not None and q.strip() else ()
     query = (select(Town, Unit.name, Case).join(Unit, Unit.id == Town.county_id)  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
              .outerjoin(Case, (Case.town_id == Town.id) & (Case.definition_key == "town"))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
              .where(town_filter(actor)).order_by(Town.county_id, Town.name))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
@@ -76,7 +92,9 @@ def town_entries(session: Session, actor: Actor, *, county_id: int | None = None
         query = query.where(Case.state == level)
     if industry_category:
         query = query.where(Town.industry_category == industry_category)
-    entries = [TownEntry(town, county, record) for town, county, record in session.exec(query).all()]
+    entries = [TownEntry(town, county, record, terms) for town, county, record in session.exec(query).all()]
+    if terms:
+        entries = [e for e in entries if all(t.casefold() in e.search_text().casefold() for t in terms)]
     if tier:
         entries = [e for e in entries if e.tier is not None and e.tier.key == tier]
     page = max(1, page)
