@@ -28,6 +28,9 @@ SQLITE_FTS = (
     "CREATE TRIGGER case_search_au AFTER UPDATE ON case_search BEGIN "
     "INSERT INTO case_search_fts(case_search_fts, rowid, body) VALUES ('delete', old.case_id, old.body); "
     "INSERT INTO case_search_fts(rowid, body) VALUES (new.case_id, new.body); END",
+    # single characters, for terms of one or two characters (written by workflow.core.search.index_case)
+    "CREATE VIRTUAL TABLE case_search_fts_chars USING fts5(body, content='', "
+    "tokenize='unicode61 remove_diacritics 0')",
 )
 
 
@@ -45,6 +48,8 @@ def upgrade() -> None:
     else:
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         op.execute("CREATE INDEX ix_case_search_body_trgm ON case_search USING gin (body gin_trgm_ops)")
+        # the characters of each text, for terms of one or two characters (no trigram to look up)
+        op.execute("CREATE INDEX ix_case_search_body_chars ON case_search USING gin (regexp_split_to_array(body, ''))")
     _fill(bind)
 
 
@@ -69,6 +74,8 @@ def downgrade() -> None:
         for name in ("case_search_au", "case_search_ad", "case_search_ai"):
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
         op.execute("DROP TABLE IF EXISTS case_search_fts")
+        op.execute("DROP TABLE IF EXISTS case_search_fts_chars")
     else:
         op.execute("DROP INDEX IF EXISTS ix_case_search_body_trgm")
+        op.execute("DROP INDEX IF EXISTS ix_case_search_body_chars")
     op.drop_table('case_search')

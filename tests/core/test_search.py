@@ -173,6 +173,29 @@ def test_results_are_paginated_newest_first_an_exact_number_first(db, make, worl
     assert found(db, world["office"], number)[0] == orders[0]
 
 
+def test_the_case_with_the_number_searched_for_comes_first_on_the_first_page_only(db, make, world):
+    town = make.town("东梁镇", county="盂县")
+    orders = [make.case("rectification", town=town, data={"problem": f"第{i}项问题"}).id for i in range(5)]
+    with transaction(db) as s:
+        number = s.get(Case, orders[0]).number
+        prefix = number[:-1]  # the number without its last digit: found in the others' numbers too
+    with transaction(db) as s:
+        s.get(Case, orders[2]).title = f"涉及{prefix}的整改"
+    with transaction(db) as s:
+        pages = [search_cases(s, world["office"], prefix, page=n, per_page=2) for n in (1, 2, 3)]
+    seen = [h.case.id for p in pages for h in p.items]
+    assert sorted(seen) == sorted(set(seen)) and orders[2] in seen
+
+
+def test_the_count_stops_at_the_cap(db, make, world, monkeypatch):
+    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    with transaction(db) as s:
+        many = search_cases(s, world["office"], "镇", per_page=2)
+        few = search_cases(s, world["office"], "西烟镇 阳泉", per_page=2)
+    assert many.capped and many.total == 3 and many.pages == 2 and len(many.items) == 2
+    assert not few.capped and few.total == 1
+
+
 def test_the_text_follows_each_transition_and_comment(db, make, now, world):
     yu = world["yu_case"]
     submitted = make.case("designation", state="submitted", town=make.town("杜家庄乡", county="城区"),

@@ -178,7 +178,7 @@ def search() -> ResponseReturnValue:
     page = search_cases(db(), actor(), q, page=args.get("page", 1), per_page=args.get("per_page", 20))
     items = [SearchHit(case=_summary(h.case), county=h.county, town=h.town, number=_segments(h.number),  # type: ignore[arg-type]  # the summary's JSON dict, validated by the model
                        title=_segments(h.title), snippet=_segments(h.snippet)) for h in page.items]
-    return jsonify(SearchResults(q=q.strip(), items=items, total=page.total, page=page.page,
+    return jsonify(SearchResults(q=q.strip(), items=items, total=page.total, capped=page.capped, page=page.page,
                                  per_page=page.per_page).model_dump(mode="json"))
 
 

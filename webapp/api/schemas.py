@@ -154,7 +154,8 @@ class SearchHit(BaseModel):
 class SearchResults(BaseModel):
     q: str
     items: list[SearchHit]
-    total: int
+    total: int  # counted up to 1,000
+    capped: bool  # more than `total` found: narrow the query
     page: int
     per_page: int
 

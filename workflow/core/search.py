@@ -14,10 +14,14 @@ author is confidential are left out, so that a match can never tell a county wha
 The query is split at spaces into terms, each found as it is written (a literal substring: `%` and `_` are
 characters like any other); a case matches when its text holds every term.
 
-- SQLite: an FTS5 table with the trigram tokenizer over `case_search` (migration 0014). A term of three
-  characters or more is a quoted phrase for MATCH, which the trigram index answers. A term of one or two
-  characters — common in Chinese, a county such as 盂县, a word such as 铸造 — has no trigram to look up:
-  it is a LIKE on the same text (a scan of `case_search`, still fast at 100,000 cases).
+- SQLite: an FTS5 table with the trigram tokenizer over `case_search` (`case_search_fts`, kept by triggers;
+  migration 0014). A term of three characters or more is a quoted phrase for MATCH, which the trigram index
+  answers exactly. A term of one or two characters — common in Chinese, a county such as 盂县, a word such as
+  铸造 — has no trigram to look up: it is a LIKE on the same text, narrowed first by a second FTS5 table of
+  single characters (`case_search_fts_chars`: the text with a space after every character, unicode61
+  tokenizer, kept by `index_case`), where the term is a phrase of its characters. That table only narrows (it
+  drops punctuation and folds case): the LIKE decides, so the result is exactly the LIKE's, and a term of
+  punctuation alone (`%`, `_`) is the LIKE over every text.
 - PostgreSQL: the pg_trgm extension and a GIN trigram index on `case_search.body`; every term is an ILIKE
   '%term%', which pg_trgm answers from the index for three characters or more (the database's LC_CTYPE must be
   a UTF-8 locale, e.g. C.UTF-8 or zh_CN.UTF-8, for pg_trgm to take Chinese characters as word characters).
@@ -50,7 +54,10 @@ MAX_QUERY = 100  # characters, after stripping
 MAX_TERMS = 8
 TRIGRAM = 3  # the shortest term the trigram indexes can look up
 FTS_TABLE = "case_search_fts"  # SQLite: the FTS5 table and its shadow tables (case_search_fts_data, ...)
+CHARS_TABLE = "case_search_fts_chars"  # SQLite: the FTS5 table of single characters (and its shadow tables)
 TRGM_INDEX = "ix_case_search_body_trgm"  # PostgreSQL: the GIN trigram index
+CHARS_INDEX = "ix_case_search_body_chars"  # PostgreSQL: the GIN index of each text's characters
+COUNT_CAP = 1000  # matches counted at most: a query that finds more says "more than 1,000" and is narrowed
 SNIPPET_AROUND = 30  # characters of context either side of the first match in a line
 
 Segment = tuple[str, bool]  # a piece of text, and whether it is a match
@@ -76,7 +83,7 @@ def outside_models(name: str | None, type_: str, parent_names: Any = None) -> bo
     declare (the FTS5 table and its shadow tables; the trigram index)."""
     if type_ == "table" and name and name.startswith(FTS_TABLE):
         return False
-    return not (type_ == "index" and name == TRGM_INDEX)
+    return not (type_ == "index" and name in (TRGM_INDEX, CHARS_INDEX))
 
 
 # --- the text ---------------------------------------------------------------------------------------------------
@@ -125,8 +132,14 @@ _INSERT = Prepared(sa.insert(_search))
 _UPDATE = Prepared(sa.update(_search).where(_search.c.case_id == sa.bindparam("b_case_id")))
 
 
-def index_case(session: Session | OrmSession, case_id: int) -> None:
-    """Write the case's search text as it stands now in this transaction (nothing when it is unchanged)."""
+def spaced(text: str) -> str:
+    """The text as the single-character table indexes it: a space after every character."""
+    return " ".join(text)
+
+
+def index_case(session: Session | OrmSession, case_id: int, *, chars_written: bool = True) -> None:
+    """Write the case's search text as it stands now in this transaction (nothing when it is unchanged).
+    `chars_written` False: the single-character table holds nothing of this case (after `rebuild` emptied it)."""
     conn = session.connection()
     found = _READ.fetch(conn, {"case_id": case_id})
     if not found:
@@ -135,17 +148,32 @@ def index_case(session: Session | OrmSession, case_id: int) -> None:
     body = body_of(number=number, title=title, town=town, county=county, definition_key=key, data=data,
                    comments=_COMMENTS.fetch(conn, {"case_id": case_id}))
     stored = _BODY.fetch(conn, {"case_id": case_id})
-    if not stored:
+    old = stored[0][0] if stored else None
+    if old is None:
         _INSERT.execute(conn, {"case_id": case_id, "body": body})
-    elif stored[0][0] != body:
+    elif old != body:
         _UPDATE.execute(conn, {"b_case_id": case_id, "body": body})
+    elif chars_written:
+        return
+    if is_sqlite(conn):  # the trigram table follows by its triggers; the single characters are written here
+        if old is not None and chars_written:
+            conn.exec_driver_sql("INSERT INTO case_search_fts_chars(case_search_fts_chars, rowid, body) "
+                                 "VALUES ('delete', ?, ?)", (case_id, spaced(old)))
+        conn.exec_driver_sql("INSERT INTO case_search_fts_chars(rowid, body) VALUES (?, ?)", (case_id, spaced(body)))
 
 
-def rebuild(session: Session, *, batch: int = 500) -> int:
-    """Write every case's search text again (after an import, or to repair); the number of cases."""
-    ids = list(session.connection().execute(sa.select(_cases.c.id).order_by(_cases.c.id)).scalars())
+def rebuild(session: Session) -> int:
+    """Write every case's search text again (after an import, or to repair), and on SQLite both FTS5 tables
+    from it; the number of cases."""
+    conn = session.connection()
+    sqlite = is_sqlite(conn)
+    if sqlite:
+        conn.exec_driver_sql("INSERT INTO case_search_fts_chars(case_search_fts_chars) VALUES ('delete-all')")
+    ids = list(conn.execute(sa.select(_cases.c.id).order_by(_cases.c.id)).scalars())
     for case_id in ids:
-        index_case(session, case_id)
+        index_case(session, case_id, chars_written=not sqlite)
+    if sqlite:
+        conn.exec_driver_sql("INSERT INTO case_search_fts(case_search_fts) VALUES ('rebuild')")
     return len(ids)
 
 
@@ -208,11 +236,25 @@ def _fts_phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
+def _chars(body: Any) -> Any:
+    """PostgreSQL: the characters of the text as an array (what CHARS_INDEX indexes)."""
+    return sa.func.regexp_split_to_array(body, "")
+
+
 def match_clause(session: Session, terms: list[str]) -> sa.ColumnElement[bool]:
     """The WHERE clause on `case_search` for cases whose text holds every term."""
     body = _search.c.body
     if not is_sqlite(session):
-        return sa.and_(*(body.ilike(like_pattern(t), escape="\\") for t in terms))
+        clauses_pg: list[sa.ColumnElement[bool]] = []
+        for t in terms:
+            # ILIKE only where case matters: on Chinese it costs a lowercasing of every text it reads
+            cased = t.lower() != t.upper()
+            clauses_pg.append(body.ilike(like_pattern(t), escape="\\") if cased
+                              else body.like(like_pattern(t), escape="\\"))
+            if len(t) < TRIGRAM and not cased:  # no trigram: narrowed by the index of characters
+                clauses_pg.append(_chars(body).op("@>")(sa.cast(sa.literal(list(t), sa.ARRAY(sa.Text)),
+                                                               sa.ARRAY(sa.Text))))
+        return sa.and_(*clauses_pg)
     clauses: list[sa.ColumnElement[bool]] = []
     long_terms = [t for t in terms if len(t) >= TRIGRAM]
     if long_terms:
@@ -220,8 +262,15 @@ def match_clause(session: Session, terms: list[str]) -> sa.ColumnElement[bool]:
                .where(sa.literal_column(FTS_TABLE).op("MATCH")(sa.bindparam(
                    "fts_query", " AND ".join(_fts_phrase(t) for t in long_terms), type_=sa.String))))
         clauses.append(_search.c.case_id.in_(fts))
-    # one or two characters: no trigram to look up, a LIKE on the same text
-    clauses.extend(body.like(like_pattern(t), escape="\\") for t in terms if len(t) < TRIGRAM)
+    # one or two characters: no trigram to look up; narrowed by the single characters, decided by a LIKE
+    short = [t for t in terms if len(t) < TRIGRAM]
+    phrases = [_fts_phrase(" ".join(c for c in t if c.isalnum())) for t in short if any(c.isalnum() for c in t)]
+    if phrases:
+        chars: sa.Select[Any] = (sa.select(sa.literal_column("rowid")).select_from(sa.table(CHARS_TABLE))
+                 .where(sa.literal_column(CHARS_TABLE).op("MATCH")(sa.bindparam(
+                     "chars_query", " AND ".join(phrases), type_=sa.String))))
+        clauses.append(_search.c.case_id.in_(chars))
+    clauses.extend(body.like(like_pattern(t), escape="\\") for t in short)
     return sa.and_(*clauses)
 
 
@@ -238,19 +287,34 @@ class Hit:
     snippet: list[Segment]  # the first other line with a match, cut around it; [] when only number or title match
 
 
-def search_cases(session: Session, actor: Actor, q: str | None, *, page: int = 1, per_page: int = 20) -> Page[Hit]:
-    """The cases `actor` may see whose search text holds every term of `q`, an exact case number first, then
-    the newest; InvalidInput for an empty or too long query."""
+@dataclass
+class SearchPage(Page[Hit]):
+    capped: bool = False  # more than COUNT_CAP found: `total` is COUNT_CAP, the query should be narrowed
+
+
+def search_cases(session: Session, actor: Actor, q: str | None, *, page: int = 1,
+                 per_page: int = 20) -> SearchPage:
+    """The cases `actor` may see whose search text holds every term of `q`: the case whose number is `q` first,
+    then the newest; counted up to COUNT_CAP. InvalidInput for an empty or too long query."""
     terms = terms_of(q)
     page = max(1, page)
     per_page = max(1, min(per_page, MAX_PAGE_SIZE))
+    conn = session.connection()
     where = sa.and_(case_filter(actor), match_clause(session, terms))
     joined = sa.join(table_of(Case), _search, _search.c.case_id == _cases.c.id)
-    total = session.connection().execute(sa.select(sa.func.count()).select_from(joined).where(where)).scalar_one()
-    exact = sa.case((_cases.c.number == (q or "").strip(), 0), else_=1)
-    ids = list(session.connection().execute(
-        sa.select(_cases.c.id).select_from(joined).where(where).order_by(exact, _cases.c.id.desc())
-        .offset((page - 1) * per_page).limit(per_page)).scalars())
+    counted = conn.execute(sa.select(sa.func.count()).select_from(
+        sa.select(sa.literal(1)).select_from(joined).where(where).limit(COUNT_CAP + 1).subquery())).scalar_one()
+    exact = conn.execute(sa.select(_cases.c.id).where(_cases.c.number == (q or "").strip(),
+                                                      case_filter(actor))).scalar()
+    # the exact number first: on the first page before the newest, left out of the rest
+    rest = sa.select(_cases.c.id).select_from(joined).where(where).order_by(_cases.c.id.desc())
+    start = (page - 1) * per_page
+    if exact is not None:
+        rest = rest.where(_cases.c.id != exact)
+        start = max(0, start - 1)
+    ids = list(conn.execute(rest.offset(start).limit(per_page - (exact is not None and page == 1))).scalars())
+    if exact is not None and page == 1:
+        ids.insert(0, exact)
     hits: list[Hit] = []
     if ids:
         rows = session.exec(sa.select(Case, _search.c.body, Town.name, Unit.name)  # type: ignore[call-overload]  # SQLModel's exec overloads do not cover a mixed select
@@ -264,7 +328,8 @@ def search_cases(session: Session, actor: Actor, q: str | None, *, page: int = 1
             hits.append(Hit(case=case, county=county, town=town, number=highlight(case.number, terms),
                             title=highlight(case.title, terms), snippet=snippet(body, terms,
                                                                                 skip=(case.number, case.title))))
-    return Page(hits, int(total), page, per_page)
+    capped = counted > COUNT_CAP
+    return SearchPage(hits, min(int(counted), COUNT_CAP), page, per_page, capped)
 
 
 # --- highlighting -----------------------------------------------------------------------------------------------
