@@ -51,6 +51,7 @@ mutate: $(STAMP) translations
 	$(BIN)/pip install --quiet -e ".[test,mutate]"
 	$(BIN)/python tests/mutation/run.py $(MODULES)
 
+# bench_search.py also runs on PostgreSQL when ZYZ_BENCH_POSTGRES_URL names a database it may empty.
 bench: $(STAMP)
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 

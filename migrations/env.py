@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 import workflow.core.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from workflow.core.db import make_engine
+from workflow.core.search import outside_models
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -14,7 +15,8 @@ target_metadata = SQLModel.metadata
 
 def run_migrations_offline() -> None:
     url = os.environ.get("ZYZ_DATABASE_URL", "sqlite:///instance/zyz.db")
-    context.configure(url=url, target_metadata=target_metadata, literal_binds=True, render_as_batch=True)
+    context.configure(url=url, target_metadata=target_metadata, literal_binds=True, render_as_batch=True,
+                      include_name=outside_models)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -32,7 +34,7 @@ def run_migrations_online() -> None:
 
 def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite")
+                      render_as_batch=connection.dialect.name == "sqlite", include_name=outside_models)
     with context.begin_transaction():
         context.run_migrations()
 

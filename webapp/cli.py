@@ -569,6 +569,22 @@ def files_sweep(grace_hours: int | None) -> None:
         click.echo(f"  tmp/{name}")
 
 
+@main.group("search")
+def search_group() -> None:
+    """The search index of the cases."""
+
+
+@search_group.command("rebuild")
+@with_appcontext
+def search_rebuild() -> None:
+    """Write every case's search text again (it is kept current by every change; this repairs or refills it)."""
+    from workflow.core.search import rebuild
+
+    with transaction(_sessions()) as s:
+        count = rebuild(s)
+    click.echo(f"search text written for {count} cases")
+
+
 @main.group("incidents")
 def incidents_group() -> None:
     """Incidents: automatic steps (deadlines, scheduled jobs) that failed after their retries."""

@@ -121,6 +121,7 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     # 导出 Excel: a POST (the export is an audit event), for whoever may read the list; a county's own cases only
     ("cases.export_inbox", "POST"): business(200),
     ("cases.export_cases", "POST"): business(200),
+    ("cases.search", "GET"): business(200),  # without a query the search box alone; what is found: test_search*.py
     ("cases.show", "GET"): case_page(),
     ("cases.diagram", "GET"): case_page(),
     # record_opinion is the member unit's: others who see the case are refused, who do not see it get 404
@@ -221,6 +222,7 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("api.list_cases", "GET"): {**dict.fromkeys(B, 200), "admin": 403, "auditor": 403, "anonymous": 401},
     ("api.export_cases", "POST"): {**dict.fromkeys(B, 200), "admin": 403, "auditor": 403, "anonymous": 401},
     ("api.create", "POST"): {**dict.fromkeys(B, 422), "admin": 403, "auditor": 403, "anonymous": 401},
+    ("api.search", "GET"): {**dict.fromkeys(B, 400), "admin": 403, "auditor": 403, "anonymous": 401},  # no q
     ("api.show", "GET"): case_api(),
     ("api.events", "GET"): case_api(),
     ("api.case_panel_api", "GET"): case_api(),

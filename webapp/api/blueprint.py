@@ -24,6 +24,9 @@ from webapp.api.schemas import (
     EventOut,
     Me,
     Message,
+    SearchHit,
+    SearchResults,
+    Segment,
     StateOut,
     Token,
     TokenRequest,
@@ -46,6 +49,7 @@ from workflow.core.exports import EXPORT_LIMIT
 from workflow.core.list_exports import CASES, case_filters
 from workflow.core.models import Case
 from workflow.core.queries import case_events, case_list, case_list_query, case_rows, count_of, open_deadlines
+from workflow.core.search import search_cases
 from workflow.core.visibility import visible_data
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -184,6 +188,34 @@ def export_cases() -> ResponseReturnValue:
     query = case_list_query(actor(), **filters)
     return xlsx_download(CASES, lambda limit: case_rows(s, query, now=utcnow(), limit=limit), total=count_of(s, query),
                          filters=case_filters(s, **filters))
+
+
+def _segments(segments: list[tuple[str, bool]]) -> list[Segment]:
+    return [Segment(text=text, match=hit) for text, hit in segments]
+
+
+@api_route(bp, "/search", "GET", roles=BUSINESS_ROLES,
+           summary="Cases the caller may see found by number, town, county, enterprise, title or comment",
+           query=(Query("q", {"type": "string", "minLength": 1, "maxLength": 100},
+                        "words to find (1 to 100 characters); a case holds every word"),
+                  Query("page", INT), Query("per_page", {**INT, "maximum": 100})),
+           responses={200: (SearchResults, "one page, the matches marked"),
+                      400: (Error, "no query, or a query longer than 100 characters")})
+def search() -> ResponseReturnValue:
+    args = {}
+    for name in ("page", "per_page"):
+        raw = request.args.get(name)
+        if raw is not None:
+            if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
+                return json_error(400, "bad_request", f"参数 {name} 须为正整数。",
+                                  f"{name} must be a positive integer.")
+            args[name] = int(raw)
+    q = request.args.get("q", "")
+    page = search_cases(db(), actor(), q, page=args.get("page", 1), per_page=args.get("per_page", 20))
+    items = [SearchHit(case=_summary(h.case), county=h.county, town=h.town, number=_segments(h.number),  # type: ignore[arg-type]  # the summary's JSON dict, validated by the model
+                       title=_segments(h.title), snippet=_segments(h.snippet)) for h in page.items]
+    return jsonify(SearchResults(q=q.strip(), items=items, total=page.total, capped=page.capped, page=page.page,
+                                 per_page=page.per_page).model_dump(mode="json"))
 
 
 @api_route(bp, "/cases/<int:case_id>", "GET", roles=BUSINESS_ROLES,

@@ -135,6 +135,31 @@ class CaseList(BaseModel):
     per_page: int
 
 
+class Segment(BaseModel):
+    """A piece of text; `match` when it is what was searched for (to be marked)."""
+
+    text: str
+    match: bool
+
+
+class SearchHit(BaseModel):
+    case: CaseSummary
+    county: str
+    town: str | None
+    number: list[Segment]
+    title: list[Segment]
+    snippet: list[Segment]  # a line of the case's text with a match (a name, a comment); empty when none
+
+
+class SearchResults(BaseModel):
+    q: str
+    items: list[SearchHit]
+    total: int  # counted up to 1,000
+    capped: bool  # more than `total` found: narrow the query
+    page: int
+    per_page: int
+
+
 class TransitionRequest(Strict):
     trigger: str = Field(min_length=1, max_length=60)
     comment: str | None = Field(default=None, max_length=2000)

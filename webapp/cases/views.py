@@ -43,6 +43,7 @@ from workflow.core.queries import (
     sent_reminders,
     unit_names,
 )
+from workflow.core.search import search_cases
 from workflow.core.visibility import hidden_keys, readable_case
 from workflow.designation.experts import criteria as expert_criteria
 from workflow.designation.rules import expert_average
@@ -105,6 +106,22 @@ def export_cases() -> ResponseReturnValue:
     query = case_list_query(actor(), **filters)
     return xlsx_download(CASES, lambda limit: case_rows(s, query, now=utcnow(), limit=limit), total=count_of(s, query),
                          filters=case_filters(s, **filters))
+
+
+@bp.route("/search")
+@login_required
+def search() -> ResponseReturnValue:
+    """The cases found by what the user typed (workflow.core.search), within what they may see; without a query,
+    the search box alone."""
+    q = request.args.get("q")
+    if q is None:
+        return render_template("cases/search.html", q="", page=None, error=None)
+    try:
+        page = search_cases(db(), actor(), q, page=_int_arg("page"), per_page=20)
+    except WorkflowError as exc:
+        return render_template("cases/search.html", q=q, page=None, error=message_of(exc)), exc.status
+    return render_template("cases/search.html", q=q, page=page, error=None,
+                           badges=deadline_badges(db(), [h.case.id for h in page.items if h.case.id], now=utcnow()))
 
 
 def _list_context(cases: Sequence[Case]) -> dict[str, Any]:

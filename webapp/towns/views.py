@@ -10,11 +10,14 @@ from sqlmodel import col, select
 
 from webapp.auth.current import actor
 from webapp.database import db
+from webapp.errors import message_of
 from webapp.exporting import export_limit, xlsx_download
 from webapp.towns import bp
 from workflow.core.catalog import CATALOG
+from workflow.core.errors import WorkflowError
 from workflow.core.models import Attachment, Unit, UnitKind
 from workflow.core.pdf import with_pdfs
+from workflow.core.queries import Page
 from workflow.core.reference import INDUSTRY_CATEGORIES
 from workflow.core.tiers import tier_of
 from workflow.statistics.overview import town_statistics
@@ -38,18 +41,23 @@ def _filters(values: Mapping[str, str]) -> dict[str, Any]:
 @bp.route("/towns")
 @login_required
 def index() -> ResponseReturnValue:
-    page = town_entries(db(), actor(), **_filters(request.args), page=_int("page", 1))
     counties = db().exec(select(Unit).where(Unit.kind == UnitKind.county.value).order_by(col(Unit.id))).all()
-    return render_template("towns/index.html", page=page, counties=counties, levels=CATALOG.current("town").states,
-                           categories=INDUSTRY_CATEGORIES, tiers=tiers(), export_limit=export_limit())
+    context = {"counties": counties, "levels": CATALOG.current("town").states, "categories": INDUSTRY_CATEGORIES,
+               "tiers": tiers(), "export_limit": export_limit()}
+    try:
+        page = town_entries(db(), actor(), **_filters(request.args), q=request.args.get("q"), page=_int("page", 1))
+    except WorkflowError as exc:  # a search of more than 100 characters
+        return render_template("towns/index.html", page=Page([], 0, 1, 20), error=message_of(exc),
+                               **context), exc.status
+    return render_template("towns/index.html", page=page, error=None, **context)
 
 
 @bp.route("/towns/export.xlsx", methods=["POST"])
 @login_required
 def export() -> ResponseReturnValue:
-    """The registry with the page's filters, every town of it, as an Excel workbook."""
+    """The registry with the page's filters (and its search), every town of it, as an Excel workbook."""
     filters = _filters(request.form)
-    entries = town_list(db(), actor(), **filters)
+    entries = town_list(db(), actor(), **filters, q=request.form.get("q") or None)
     return xlsx_download(REGISTRY, lambda limit: entries, total=len(entries), filters=registry_filters(db(), **filters))
 
 

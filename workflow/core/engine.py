@@ -37,6 +37,7 @@ from workflow.core.labels import field_label
 from workflow.core.models import Case, Counter, Role, Town
 from workflow.core.reasons import parse_date
 from workflow.core.registry import ACTIONS, GUARDS
+from workflow.core.search import index_case
 
 MAX_COMMENT = 2000
 
@@ -161,6 +162,7 @@ def fire(
         ctx.planned = planned
     for hook in AFTER_FIRE:
         hook(ctx, from_state)
+    index_case(session, case.id)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     return case
 
 
@@ -318,6 +320,9 @@ def create_case(
                                             "number": case.number, "data": case.data, **ctx.audit_data})
     insert_deadlines(session, case.id, planned)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     _warn_estimates(session, planned, now)
+    if definition.create.actions:
+        session.flush()  # the data the actions changed, read back by the index
+    index_case(session, case.id)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     return case
 
 

@@ -491,3 +491,15 @@ class DemoClock(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     offset_us: int = Field(sa_type=sa.BigInteger)  # microseconds added to the real time
     updated_at: datetime  # the real time of the last change
+
+
+class CaseSearch(SQLModel, table=True):
+    """The text a case is found by (workflow.core.search): its number, title, town, county, the names and texts
+    its process contributes, and the comments of its steps, one per line; rewritten in the transaction of every
+    change. SQLite indexes it with an FTS5 trigram table (`case_search_fts`), PostgreSQL with a pg_trgm GIN index
+    (`ix_case_search_body_trgm`); both are made by migration 0014, outside these models."""
+
+    __tablename__ = "case_search"
+
+    case_id: int = Field(foreign_key="case_file.id", primary_key=True, sa_column_kwargs={"autoincrement": False})
+    body: str = Field(sa_type=sa.Text)

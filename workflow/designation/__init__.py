@@ -5,7 +5,7 @@ def register() -> None:
     """Register this process's guards, actions and case-page panels with the core."""
     from workflow.core.attachments import register_upload_kinds
     from workflow.core.labels import register_fields
-    from workflow.designation import application, materials, panels, rules  # noqa: F401  (registers on import)
+    from workflow.designation import application, materials, panels, rules, search  # noqa: F401  (registers on import)
 
     specs = [*application.FIELDS.items(), *((name, item) for spec in application.FIELDS.values()
                                              for name, item in spec.item.items() if item.choices)]

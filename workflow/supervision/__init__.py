@@ -3,4 +3,4 @@
 
 def register() -> None:
     """Register this process's guards, actions and case-page panels with the core."""
-    from workflow.supervision import panels, rules  # noqa: F401  (registers on import)
+    from workflow.supervision import panels, rules, search  # noqa: F401  (registers on import)

@@ -3,4 +3,4 @@
 
 def register() -> None:
     """Register this process's guards and actions with the core."""
-    from workflow.towns import rules  # noqa: F401  (registers on import)
+    from workflow.towns import rules, search  # noqa: F401  (registers on import)

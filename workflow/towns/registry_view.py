@@ -13,6 +13,7 @@ from workflow.core.exports import AMOUNT, Column, Filter, ListSpec, as_date, as_
 from workflow.core.models import Case, Town, Unit
 from workflow.core.queries import Page
 from workflow.core.reference import INDUSTRY_CATEGORIES
+from workflow.core.search import Segment, highlight, terms_of
 from workflow.core.tiers import Tier, tier_of, tiers
 from workflow.core.yamlcheck import Label
 
@@ -22,6 +23,17 @@ class TownEntry:
     town: Town
     county: str
     record: Case | None  # the registry record (definition `town`); its state is the level
+    terms: tuple[str, ...] = ()  # what the registry was searched for, to mark in the page
+
+    def marked(self, text: Any) -> list[Segment]:
+        """`text` with the searched terms marked (segments, as workflow.core.search.highlight)."""
+        return highlight(str(text or ""), self.terms)
+
+    def search_text(self) -> str:
+        """What a town is found by in the registry: its name, county, industry and designation number."""
+        category = INDUSTRY_CATEGORIES.get(self.town.industry_category or "")
+        return "\n".join(str(part) for part in (self.town.name, self.county, self.town.leading_industry,
+                                                 *(category or ()), self.info.get("designation_number")) if part)
 
     @property
     def level(self) -> str | None:
@@ -42,8 +54,13 @@ class TownEntry:
 
 
 def town_list(session: Session, actor: Actor, *, county_id: int | None = None, level: str | None = None,
-              industry_category: str | None = None, tier: str | None = None) -> list[TownEntry]:
-    """Every town the actor may see, filtered by county, level, industry category and tier, by county and name."""
+              industry_category: str | None = None, tier: str | None = None,
+              q: str | None = None) -> list[TownEntry]:
+    """Every town the actor may see, filtered by county, level, industry category and tier, and found by `q`
+    (every word in the town's name, county, industry or designation number; InvalidInput for more than 100
+    characters), by county and name. The registry holds a few hundred towns: they are filtered here, not by an
+    index."""
+    terms = tuple(terms_of(q)) if q is not None and q.strip() else ()
     query = (select(Town, Unit.name, Case).join(Unit, Unit.id == Town.county_id)  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
              .outerjoin(Case, (Case.town_id == Town.id) & (Case.definition_key == "town"))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
              .where(town_filter(actor)).order_by(Town.county_id, Town.name))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
@@ -53,18 +70,20 @@ def town_list(session: Session, actor: Actor, *, county_id: int | None = None, l
         query = query.where(Case.state == level)
     if industry_category:
         query = query.where(Town.industry_category == industry_category)
-    entries = [TownEntry(town, county, record) for town, county, record in session.exec(query).all()]
+    entries = [TownEntry(town, county, record, terms) for town, county, record in session.exec(query).all()]
+    if terms:
+        entries = [e for e in entries if all(t.casefold() in e.search_text().casefold() for t in terms)]
     if tier:
         entries = [e for e in entries if e.tier is not None and e.tier.key == tier]
     return entries
 
 
 def town_entries(session: Session, actor: Actor, *, county_id: int | None = None, level: str | None = None,
-                 industry_category: str | None = None, tier: str | None = None, page: int = 1,
-                 per_page: int = 20) -> Page[TownEntry]:
+                 industry_category: str | None = None, tier: str | None = None, q: str | None = None,
+                 page: int = 1, per_page: int = 20) -> Page[TownEntry]:
     """One page of `town_list`."""
     entries = town_list(session, actor, county_id=county_id, level=level, industry_category=industry_category,
-                        tier=tier)
+                        tier=tier, q=q)
     page = max(1, page)
     return Page(entries[(page - 1) * per_page: page * per_page], len(entries), page, per_page)
 

@@ -1,0 +1,383 @@
+"""Finding cases by what people remember of them: a case number, a town, a county, an enterprise, a word of the
+title or of a comment — in Chinese, which has no spaces between words, so the index is of character trigrams.
+
+Every case has one row of `case_search` (workflow.core.models.CaseSearch): its number, title, town, county, what
+its process contributes (`contributes`: the enterprise names of an application, the problem of an order...) and
+the comments of its steps, one per line. `index_case` rewrites it in the transaction of every change: `fire` and
+`create_case` call it, and a flush that changes a case's title, number, town, county or data, or the name of a
+town or a unit, does too (`_after_flush`). `rebuild` writes every row again (`zyz search rebuild`).
+
+Only what everyone who sees the case may read goes into the text: the data of the field groups that
+definitions/visibility.yaml restricts (member units' opinions, expert scores) and the comments of steps whose
+author is confidential are left out, so that a match can never tell a county what it may not read.
+
+The query is split at spaces into terms, each found as it is written (a literal substring: `%` and `_` are
+characters like any other); a case matches when its text holds every term.
+
+- SQLite: an FTS5 table with the trigram tokenizer over `case_search` (`case_search_fts`, kept by triggers;
+  migration 0014). A term of three characters or more is a quoted phrase for MATCH, which the trigram index
+  answers exactly. A term of one or two characters — common in Chinese, a county such as 盂县, a word such as
+  铸造 — has no trigram to look up: it is a LIKE on the same text, narrowed first by a second FTS5 table of
+  single characters (`case_search_fts_chars`: the text with a space after every character, unicode61
+  tokenizer, kept by `index_case`), where the term is a phrase of its characters. That table only narrows (it
+  drops punctuation and folds case): the LIKE decides, so the result is exactly the LIKE's, and a term of
+  punctuation alone (`%`, `_`) is the LIKE over every text.
+- PostgreSQL: the pg_trgm extension and a GIN trigram index on `case_search.body`; every term is an ILIKE
+  '%term%', which pg_trgm answers from the index for three characters or more (the database's LC_CTYPE must be
+  a UTF-8 locale, e.g. C.UTF-8 or zh_CN.UTF-8, for pg_trgm to take Chinese characters as word characters).
+
+Results come through `case_filter`, the same rule as every list of cases: a county finds only its own cases, a
+member unit only those it was brought into. Highlighting is done here, on the text the user may read, and returned
+as segments (text, matched) that the page and the API mark up themselves: nothing here is HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session
+
+from workflow.core.access import case_filter
+from workflow.core.actors import Actor
+from workflow.core.db import Prepared, is_sqlite, table_of
+from workflow.core.errors import InvalidInput
+from workflow.core.models import AuditEvent, Case, CaseSearch, Town, Unit
+from workflow.core.queries import MAX_PAGE_SIZE, Page
+
+MAX_QUERY = 100  # characters, after stripping
+MAX_TERMS = 8
+TRIGRAM = 3  # the shortest term the trigram indexes can look up
+FTS_TABLE = "case_search_fts"  # SQLite: the FTS5 table and its shadow tables (case_search_fts_data, ...)
+CHARS_TABLE = "case_search_fts_chars"  # SQLite: the FTS5 table of single characters (and its shadow tables)
+TRGM_INDEX = "ix_case_search_body_trgm"  # PostgreSQL: the GIN trigram index
+CHARS_INDEX = "ix_case_search_body_chars"  # PostgreSQL: the GIN index of each text's characters
+COUNT_CAP = 1000  # matches counted at most: a query that finds more says "more than 1,000" and is narrowed
+SNIPPET_AROUND = 30  # characters of context either side of the first match in a line
+
+Segment = tuple[str, bool]  # a piece of text, and whether it is a match
+Contributor = Callable[[dict[str, Any]], Iterable[Any]]
+CONTRIBUTORS: dict[str, list[Contributor]] = {}
+
+
+def contributes(definition_key: str) -> Callable[[Contributor], Contributor]:
+    """Register what a process adds to its cases' search text: `fn(data)` gives texts from the case's data (only
+    the data everyone who sees the case may read is handed to it)."""
+
+    def register(fn: Contributor) -> Contributor:
+        found = CONTRIBUTORS.setdefault(definition_key, [])
+        if fn not in found:
+            found.append(fn)
+        return fn
+
+    return register
+
+
+def outside_models(name: str | None, type_: str, parent_names: Any = None) -> bool:
+    """For Alembic's `include_name`: False for the search index objects the migration makes and the models do not
+    declare (the FTS5 table and its shadow tables; the trigram index)."""
+    if type_ == "table" and name and name.startswith(FTS_TABLE):
+        return False
+    return not (type_ == "index" and name in (TRGM_INDEX, CHARS_INDEX))
+
+
+# --- the text ---------------------------------------------------------------------------------------------------
+
+_SPACE = re.compile(r"\s+")
+
+
+def _line(value: Any) -> str:
+    return _SPACE.sub(" ", str(value)).strip() if value is not None else ""
+
+
+def body_of(*, number: str, title: str, town: str | None, county: str | None, definition_key: str,
+            data: dict[str, Any] | None, comments: Iterable[tuple[str | None, str | None]]) -> str:
+    """The search text of a case: one line per piece, each piece once, in a fixed order (number, title, town,
+    county, the process's contributions, the comments in the order of the steps)."""
+    from workflow.core.visibility import rules
+
+    spec = rules().of(definition_key)
+    restricted = {key for group in spec.groups.values() for key in group.keys}
+    public = {k: v for k, v in (data or {}).items() if k not in restricted}
+    pieces: list[Any] = [number, title, town, county]
+    for fn in CONTRIBUTORS.get(definition_key, ()):
+        pieces.extend(fn(public))
+    pieces.extend(comment for trigger, comment in comments if (trigger or "") not in spec.events)
+    lines: list[str] = []
+    for piece in pieces:
+        line = _line(piece)
+        if line and line not in lines:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+_cases, _towns, _units = table_of(Case), table_of(Town), table_of(Unit)
+_events, _search = table_of(AuditEvent), table_of(CaseSearch)
+_counties = _units.alias("county")
+_READ = Prepared(sa.select(_cases.c.number, _cases.c.title, _cases.c.definition_key, _cases.c.data, _towns.c.name,
+                           _counties.c.name)
+                 .select_from(_cases.outerjoin(_towns, _towns.c.id == _cases.c.town_id)
+                              .outerjoin(_counties, _counties.c.id == _cases.c.county_id))
+                 .where(_cases.c.id == sa.bindparam("case_id")))
+_COMMENTS = Prepared(sa.select(_events.c.trigger, _events.c.comment)
+                     .where(_events.c.case_id == sa.bindparam("case_id"), _events.c.comment.is_not(None))
+                     .order_by(_events.c.seq))
+_BODY = Prepared(sa.select(_search.c.body).where(_search.c.case_id == sa.bindparam("case_id")))
+_INSERT = Prepared(sa.insert(_search))
+_UPDATE = Prepared(sa.update(_search).where(_search.c.case_id == sa.bindparam("b_case_id")))
+
+
+def spaced(text: str) -> str:
+    """The text as the single-character table indexes it: a space after every character."""
+    return " ".join(text)
+
+
+def index_case(session: Session | OrmSession, case_id: int, *, chars_written: bool = True) -> None:
+    """Write the case's search text as it stands now in this transaction (nothing when it is unchanged).
+    `chars_written` False: the single-character table holds nothing of this case (after `rebuild` emptied it)."""
+    conn = session.connection()
+    found = _READ.fetch(conn, {"case_id": case_id})
+    if not found:
+        return
+    number, title, key, data, town, county = found[0]
+    body = body_of(number=number, title=title, town=town, county=county, definition_key=key, data=data,
+                   comments=_COMMENTS.fetch(conn, {"case_id": case_id}))
+    stored = _BODY.fetch(conn, {"case_id": case_id})
+    old = stored[0][0] if stored else None
+    if old is None:
+        _INSERT.execute(conn, {"case_id": case_id, "body": body})
+    elif old != body:
+        _UPDATE.execute(conn, {"b_case_id": case_id, "body": body})
+    elif chars_written:
+        return
+    if is_sqlite(conn):  # the trigram table follows by its triggers; the single characters are written here
+        if old is not None and chars_written:
+            conn.exec_driver_sql("INSERT INTO case_search_fts_chars(case_search_fts_chars, rowid, body) "
+                                 "VALUES ('delete', ?, ?)", (case_id, spaced(old)))
+        conn.exec_driver_sql("INSERT INTO case_search_fts_chars(rowid, body) VALUES (?, ?)", (case_id, spaced(body)))
+
+
+def rebuild(session: Session) -> int:
+    """Write every case's search text again (after an import, or to repair), and on SQLite both FTS5 tables
+    from it; the number of cases."""
+    conn = session.connection()
+    sqlite = is_sqlite(conn)
+    if sqlite:
+        conn.exec_driver_sql("INSERT INTO case_search_fts_chars(case_search_fts_chars) VALUES ('delete-all')")
+    ids = list(conn.execute(sa.select(_cases.c.id).order_by(_cases.c.id)).scalars())
+    for case_id in ids:
+        index_case(session, case_id, chars_written=not sqlite)
+    if sqlite:
+        conn.exec_driver_sql("INSERT INTO case_search_fts(case_search_fts) VALUES ('rebuild')")
+    return len(ids)
+
+
+_WATCHED_CASE = ("number", "title", "town_id", "county_id", "data")
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _after_flush(session: OrmSession, flush_context: Any) -> None:
+    """A case, town or unit changed through the ORM (not by `fire`, which indexes itself): index again what it
+    touches, in the same transaction."""
+    cases: set[int] = set()
+    towns: set[int] = set()
+    units: set[int] = set()
+    for obj in session.dirty:
+        state = sa.inspect(obj)
+        if isinstance(obj, Case) and obj.id is not None:
+            if any(state.attrs[name].history.has_changes() for name in _WATCHED_CASE):
+                cases.add(obj.id)
+        elif isinstance(obj, Town) and obj.id is not None and state.attrs["name"].history.has_changes():
+            towns.add(obj.id)
+        elif isinstance(obj, Unit) and obj.id is not None and state.attrs["name"].history.has_changes():
+            units.add(obj.id)
+    if towns or units:
+        cases.update(session.connection().execute(sa.select(_cases.c.id).where(
+            sa.or_(_cases.c.town_id.in_(towns), _cases.c.county_id.in_(units)))).scalars())
+    for case_id in sorted(cases):
+        index_case(session, case_id)
+
+
+# --- the query --------------------------------------------------------------------------------------------------
+
+def terms_of(q: str | None) -> list[str]:
+    """The terms of a query, or InvalidInput with the reason: 1 to 100 characters after trimming."""
+    text = (q or "").strip()
+    if not text:
+        raise InvalidInput("请输入要搜索的内容。", "Enter something to search for.", code="bad_query",
+                           details=[{"field": "q", "zh": "请输入要搜索的内容", "en": "enter something to search for"}])
+    if len(text) > MAX_QUERY:
+        raise InvalidInput(f"搜索内容不能超过 {MAX_QUERY} 个字（现有 {len(text)} 个字）。",
+                           f"Search for at most {MAX_QUERY} characters (this has {len(text)}).", code="bad_query",
+                           details=[{"field": "q", "zh": f"不能超过 {MAX_QUERY} 个字",
+                                     "en": f"at most {MAX_QUERY} characters"}])
+    terms: list[str] = []
+    for term in text.split():
+        if term.casefold() not in (t.casefold() for t in terms):
+            terms.append(term)
+    if len(terms) > MAX_TERMS:
+        raise InvalidInput(f"搜索词不能超过 {MAX_TERMS} 个。", f"Search for at most {MAX_TERMS} words.",
+                           code="bad_query", details=[{"field": "q", "zh": f"不能超过 {MAX_TERMS} 个词",
+                                                       "en": f"at most {MAX_TERMS} words"}])
+    return terms
+
+
+def like_pattern(term: str) -> str:
+    """'%term%' with LIKE's wildcards in the term taken literally (escape character: backslash)."""
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _fts_phrase(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _chars(body: Any) -> Any:
+    """PostgreSQL: the characters of the text as an array (what CHARS_INDEX indexes)."""
+    return sa.func.regexp_split_to_array(body, "")
+
+
+def match_clause(session: Session, terms: list[str]) -> sa.ColumnElement[bool]:
+    """The WHERE clause on `case_search` for cases whose text holds every term."""
+    body = _search.c.body
+    if not is_sqlite(session):
+        clauses_pg: list[sa.ColumnElement[bool]] = []
+        for t in terms:
+            # ILIKE only where case matters: on Chinese it costs a lowercasing of every text it reads
+            cased = t.lower() != t.upper()
+            clauses_pg.append(body.ilike(like_pattern(t), escape="\\") if cased
+                              else body.like(like_pattern(t), escape="\\"))
+            if len(t) < TRIGRAM and not cased:  # no trigram: narrowed by the index of characters
+                clauses_pg.append(_chars(body).op("@>")(sa.cast(sa.literal(list(t), sa.ARRAY(sa.Text)),
+                                                               sa.ARRAY(sa.Text))))
+        return sa.and_(*clauses_pg)
+    clauses: list[sa.ColumnElement[bool]] = []
+    long_terms = [t for t in terms if len(t) >= TRIGRAM]
+    if long_terms:
+        fts: sa.Select[Any] = (sa.select(sa.literal_column("rowid")).select_from(sa.table(FTS_TABLE))
+               .where(sa.literal_column(FTS_TABLE).op("MATCH")(sa.bindparam(
+                   "fts_query", " AND ".join(_fts_phrase(t) for t in long_terms), type_=sa.String))))
+        clauses.append(_search.c.case_id.in_(fts))
+    # one or two characters: no trigram to look up; narrowed by the single characters, decided by a LIKE
+    short = [t for t in terms if len(t) < TRIGRAM]
+    phrases = [_fts_phrase(" ".join(c for c in t if c.isalnum())) for t in short if any(c.isalnum() for c in t)]
+    if phrases:
+        chars: sa.Select[Any] = (sa.select(sa.literal_column("rowid")).select_from(sa.table(CHARS_TABLE))
+                 .where(sa.literal_column(CHARS_TABLE).op("MATCH")(sa.bindparam(
+                     "chars_query", " AND ".join(phrases), type_=sa.String))))
+        clauses.append(_search.c.case_id.in_(chars))
+    clauses.extend(body.like(like_pattern(t), escape="\\") for t in short)
+    return sa.and_(*clauses)
+
+
+@dataclass
+class Hit:
+    """One case found: the case, its county and town, and its number, title and a line of its text as segments
+    with the matches marked."""
+
+    case: Case
+    county: str
+    town: str | None
+    number: list[Segment]
+    title: list[Segment]
+    snippet: list[Segment]  # the first other line with a match, cut around it; [] when only number or title match
+
+
+@dataclass
+class SearchPage(Page[Hit]):
+    capped: bool = False  # more than COUNT_CAP found: `total` is COUNT_CAP, the query should be narrowed
+
+
+def search_cases(session: Session, actor: Actor, q: str | None, *, page: int = 1,
+                 per_page: int = 20) -> SearchPage:
+    """The cases `actor` may see whose search text holds every term of `q`: the case whose number is `q` first,
+    then the newest; counted up to COUNT_CAP. InvalidInput for an empty or too long query."""
+    terms = terms_of(q)
+    page = max(1, page)
+    per_page = max(1, min(per_page, MAX_PAGE_SIZE))
+    conn = session.connection()
+    where = sa.and_(case_filter(actor), match_clause(session, terms))
+    joined = sa.join(table_of(Case), _search, _search.c.case_id == _cases.c.id)
+    counted = conn.execute(sa.select(sa.func.count()).select_from(
+        sa.select(sa.literal(1)).select_from(joined).where(where).limit(COUNT_CAP + 1).subquery())).scalar_one()
+    exact = conn.execute(sa.select(_cases.c.id).where(_cases.c.number == (q or "").strip(),
+                                                      case_filter(actor))).scalar()
+    # the exact number first: on the first page before the newest, left out of the rest
+    rest = sa.select(_cases.c.id).select_from(joined).where(where).order_by(_cases.c.id.desc())
+    start = (page - 1) * per_page
+    if exact is not None:
+        rest = rest.where(_cases.c.id != exact)
+        start = max(0, start - 1)
+    ids = list(conn.execute(rest.offset(start).limit(per_page - (exact is not None and page == 1))).scalars())
+    if exact is not None and page == 1:
+        ids.insert(0, exact)
+    hits: list[Hit] = []
+    if ids:
+        rows = session.exec(sa.select(Case, _search.c.body, Town.name, Unit.name)  # type: ignore[call-overload]  # SQLModel's exec overloads do not cover a mixed select
+                            .join(_search, _search.c.case_id == Case.id)
+                            .outerjoin(Town, Town.id == Case.town_id)
+                            .join(Unit, Unit.id == Case.county_id)
+                            .where(Case.id.in_(ids))).all()  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
+        by_id = {row[0].id: row for row in rows}
+        for case_id in ids:
+            case, body, town, county = by_id[case_id]
+            hits.append(Hit(case=case, county=county, town=town, number=highlight(case.number, terms),
+                            title=highlight(case.title, terms), snippet=snippet(body, terms,
+                                                                                skip=(case.number, case.title))))
+    capped = counted > COUNT_CAP
+    return SearchPage(hits, min(int(counted), COUNT_CAP), page, per_page, capped)
+
+
+# --- highlighting -----------------------------------------------------------------------------------------------
+
+def _spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
+    """Where the terms occur in `text` (case-insensitively), overlapping and adjacent spans merged."""
+    spans = sorted((m.start(), m.end()) for t in terms if t
+                   for m in re.finditer(re.escape(t), text, re.IGNORECASE))
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def highlight(text: str | None, terms: Iterable[str]) -> list[Segment]:
+    """`text` cut into segments, the matches of the terms marked True."""
+    text = text or ""
+    out: list[Segment] = []
+    at = 0
+    for start, end in _spans(text, terms):
+        if start > at:
+            out.append((text[at:start], False))
+        out.append((text[start:end], True))
+        at = end
+    if at < len(text):
+        out.append((text[at:], False))
+    return out
+
+
+def snippet(body: str, terms: list[str], *, skip: Iterable[str] = (), around: int = SNIPPET_AROUND) -> list[Segment]:
+    """The first line of `body` with a match that is not one of `skip` (shown apart), cut to `around` characters
+    either side of its first match (an ellipsis where cut), as segments."""
+    skipped = {_line(s) for s in skip}
+    for line in body.split("\n"):
+        if line in skipped:
+            continue
+        spans = _spans(line, terms)
+        if not spans:
+            continue
+        start = max(0, spans[0][0] - around)
+        end = min(len(line), spans[0][1] + around)
+        segments = highlight(line[start:end], terms)
+        if start > 0:
+            segments.insert(0, ("…", False))
+        if end < len(line):
+            segments.append(("…", False))
+        return segments
+    return []
