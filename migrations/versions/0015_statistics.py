@@ -37,15 +37,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_town_statistics_county_id'), ['county_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_town_statistics_town_id'), ['town_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_town_statistics_year'), ['year'], unique=False)
-    with op.batch_alter_table('town', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('output_yi', sa.Float(), nullable=True))
-        batch_op.add_column(sa.Column('output_year', sa.Integer(), nullable=True))
+    # plain ALTER TABLE … ADD COLUMN on both databases: a batch copy of `town` would drop a table other rows
+    # point at
+    op.add_column('town', sa.Column('output_yi', sa.Float(), nullable=True))
+    op.add_column('town', sa.Column('output_year', sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('town', schema=None) as batch_op:
-        batch_op.drop_column('output_year')
-        batch_op.drop_column('output_yi')
+    # ALTER TABLE … DROP COLUMN (SQLite 3.35 and later, PostgreSQL): no batch copy of a table rows point at
+    op.execute("ALTER TABLE town DROP COLUMN output_year")
+    op.execute("ALTER TABLE town DROP COLUMN output_yi")
     with op.batch_alter_table('town_statistics', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_town_statistics_year'))
         batch_op.drop_index(batch_op.f('ix_town_statistics_town_id'))
