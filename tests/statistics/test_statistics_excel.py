@@ -19,7 +19,7 @@ from sqlmodel import select
 from conftest import api_headers, csrf_token, login
 from workflow.core.db import transaction
 from workflow.core.engine import fire
-from workflow.core.errors import Forbidden, Unprocessable
+from workflow.core.errors import Forbidden, NotFound, Unprocessable
 from workflow.core.models import AuditEvent, Case
 from workflow.statistics import excel
 from workflow.statistics.campaign import open_reports
@@ -30,6 +30,10 @@ ROW = {"主导产业产值（亿元）": 12.5, "税收（万元）": 3200, "市�
        "地理标志（个）": 1, "公共服务平台（个）": 2, "重点项目数（个）": 4, "重点项目总投资（亿元）": 6.8,
        "品牌（品牌名称|级别）": "盂县石材|省级;娘子关|市级",
        "标准（标准名称|类别|参与方式）": "建筑用石材加工规范|团体标准|主导制定"}
+FIGURES = {"output_yi": "12.5", "tax_wan": "3200", "market_entities": "860", "above_scale_firms": "14",
+           "employees": "5200", "high_tech_firms": "3", "specialised_firms": "2", "invention_patents": "11",
+           "geographical_indications": "1", "service_platforms": "2", "key_projects": "4",
+           "project_investment_yi": "6.8"}
 
 
 @pytest.fixture
@@ -118,9 +122,16 @@ def test_the_template_is_pre_filled_with_what_is_saved(db, world):
 def test_only_a_county_with_reports_to_fill_gets_a_template(db, world, make):
     with transaction(db) as s, pytest.raises(Forbidden):
         excel.template(s, world["office"], 2026)
-    with transaction(db) as s, pytest.raises(Unprocessable) as nothing:
+    with transaction(db) as s, pytest.raises(NotFound) as none:
         excel.template(s, world["county"], 2025)
-    assert nothing.value.zh == "2025 年度没有待本县（区）填报的统计报表。"
+    assert none.value.zh == "本县（区）没有该年度的统计报表。"
+    for report in own(world):
+        with transaction(db) as s:
+            fire(session=s, case_id=report.id, trigger="submit_figures", actor=world["county"], now=NOW,
+                 payload={"figures": FIGURES})
+    with transaction(db) as s, pytest.raises(Unprocessable) as nothing:
+        excel.template(s, world["county"], 2026)
+    assert nothing.value.zh == "2026 年度没有待本县（区）填报的统计报表。"
 
 
 def test_round_trip_every_row_is_submitted_in_one_import_with_one_audit_event(db, world):
@@ -184,14 +195,9 @@ def test_a_large_change_needs_the_row_s_explanation_before_submit(db, world, mak
     with transaction(db) as s:
         (earlier,) = [c for c in open_reports(session=s, actor=world["office"], now=NOW, year=2025)
                       if c.town_id == town.id]
-    figures = {k: v for k, v in {"output_yi": "12.5", "tax_wan": "3200", "market_entities": "860",
-                                 "above_scale_firms": "14", "employees": "5200", "high_tech_firms": "3",
-                                 "specialised_firms": "2", "invention_patents": "11",
-                                 "geographical_indications": "1", "service_platforms": "2", "key_projects": "4",
-                                 "project_investment_yi": "6.8"}.items()}
     with transaction(db) as s:
         fire(session=s, case_id=earlier.id, trigger="submit_figures", actor=world["county"], now=NOW,
-             payload={"figures": figures})
+             payload={"figures": FIGURES})
     with transaction(db) as s:
         fire(session=s, case_id=earlier.id, trigger="accept_figures", actor=world["office"], now=NOW)
     book = template(db, world["county"])
@@ -231,6 +237,8 @@ def test_another_county_s_report_a_submitted_one_and_a_duplicate_row_are_refused
 
 def test_another_year_s_workbook_is_refused_row_by_row(db, world):
     data = fill(template(db, world["county"]), {2: ROW, 3: ROW})
+    with transaction(db) as s:
+        open_reports(session=s, actor=world["office"], now=NOW, year=2025)
     problem = refused(db, world["county"], data, year=2025)
     assert problem.details[0]["problem"]["zh"].endswith("属于 2026 年度，不是 2025 年度")
 
@@ -387,7 +395,7 @@ def test_the_api_downloads_the_template_and_imports_all_or_nothing(app, db, peop
         assert api.get("/api/v1/statistics/2026/template.xlsx", headers=office).status_code == 403
         got = api.get("/api/v1/statistics/2026/template.xlsx", headers=county)
         assert got.status_code == 200 and got.mimetype == excel.XLSX
-        assert api.get("/api/v1/statistics/2025/template.xlsx", headers=county).status_code == 422
+        assert api.get("/api/v1/statistics/2025/template.xlsx", headers=county).status_code == 404
 
         def post(data, submit):
             return api.post("/api/v1/statistics/2026/import", headers=county, content_type="multipart/form-data",

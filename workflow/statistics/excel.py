@@ -30,7 +30,7 @@ from workflow.core import audit
 from workflow.core.access import case_filter
 from workflow.core.actors import Actor
 from workflow.core.engine import fire
-from workflow.core.errors import Forbidden, Unprocessable, WorkflowError
+from workflow.core.errors import Forbidden, NotFound, Unprocessable, WorkflowError
 from workflow.core.models import Case, Role, Town, TownStatistics
 from workflow.statistics import fields as spec_of
 
@@ -85,11 +85,20 @@ def letter(index: int) -> str:
 # --- the template --------------------------------------------------------------------------------------------
 
 
+def _county_year(session: Session, actor: Actor, year: int) -> None:
+    """Refuse anyone but a county, and a year of which the county has no report at all (as not found)."""
+    if actor.role != Role.county:
+        raise Forbidden("只有县（区）可以用 Excel 填报统计数据。", "Only a county fills in the statistics in Excel.")
+    if not 0 < year < 10000 or session.exec(
+            select(Case.id).where(case_filter(actor), Case.definition_key == "statistics_report",
+                                  col(Case.data)["report_year"].as_integer() == year).limit(1)).first() is None:
+        raise NotFound("本县（区）没有该年度的统计报表。", "Your county has no statistics report of that year.")
+
+
 def fillable_reports(session: Session, actor: Actor, year: int) -> list[tuple[Case, str]]:
     """The reports of `year` the actor may fill now (a county: its towns' reports being filled or returned), each
     with its town's name, by town."""
-    if actor.role != Role.county:
-        raise Forbidden("只有县（区）可以用 Excel 填报统计数据。", "Only a county fills in the statistics in Excel.")
+    _county_year(session, actor, year)
     rows = session.exec(
         select(Case, Town.name).join(Town, col(Town.id) == col(Case.town_id))
         .where(case_filter(actor), Case.definition_key == "statistics_report", col(Case.state).in_(FILLABLE),
@@ -355,8 +364,7 @@ def import_workbook(session: Session, actor: Actor, year: int, stream: IO[bytes]
                     filename: str = "") -> Imported:
     """Check the whole workbook and, only when every row is right, save (or submit) each row's report in the
     caller's transaction; otherwise Unprocessable whose details name every problem by row and column."""
-    if actor.role != Role.county:
-        raise Forbidden("只有县（区）可以用 Excel 填报统计数据。", "Only a county fills in the statistics in Excel.")
+    _county_year(session, actor, year)
     data = _read_limited(stream)
     book = _open(data)
     if SHEET not in book.sheetnames:
