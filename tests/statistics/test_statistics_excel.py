@@ -420,3 +420,25 @@ def test_a_50_mb_upload_is_refused_by_the_api_before_it_is_read(app, people, ope
         big = api.post("/api/v1/statistics/2026/import", headers=county, data=multipart({"submit": "false"}),
                        content_type=f"multipart/form-data; boundary={BOUNDARY}")
     assert big.status_code == 413 and big.json["message"]["zh"] == "文件超过 10 MB，不能导入。"
+
+
+def test_a_row_refused_while_writing_undoes_the_rows_written_before_it(db, world, monkeypatch):
+    """A refusal the checks do not foresee (here the second fire fails): the first row's fire is rolled back with
+    the rest, and the refusal names the row."""
+    calls = []
+
+    def second_fails(**kw):
+        calls.append(kw["case_id"])
+        if len(calls) == 2:
+            raise Unprocessable("不能执行该操作：报表已被修改", "changed meanwhile",
+                                details=[{"field": "", "zh": "报表已被修改，请重新下载模板", "en": "changed meanwhile"}])
+        return fire(**kw)
+
+    monkeypatch.setattr(excel, "fire", second_fails)
+    before = states(db, [c.id for c in own(world)])
+    problem = refused(db, world["county"], fill(template(db, world["county"]), {2: ROW, 3: ROW}), submit=True)
+    assert [(d["row"], d["column"], d["problem"]["zh"]) for d in problem.details] == [
+        (3, "A", "报表已被修改，请重新下载模板")]
+    assert states(db, [c.id for c in own(world)]) == before
+    with transaction(db) as s:
+        assert s.exec(select(AuditEvent).where(AuditEvent.trigger == "submit_figures")).all() == []

@@ -107,7 +107,7 @@ def fillable_reports(session: Session, actor: Actor, year: int) -> list[tuple[Ca
     return [(case, town) for case, town in rows]
 
 
-def _items_text(field: spec_of.Field, items: list[dict[str, str]]) -> str:
+def _items_text(field: spec_of.Field, items: list[dict[str, str]] | None) -> str:
     parts = []
     for item in items or []:
         shown = []
@@ -399,7 +399,7 @@ def import_workbook(session: Session, actor: Actor, year: int, stream: IO[bytes]
     # The rows: formulas anywhere, then each row's report and values.
     rows: list[tuple[int, list[Any]]] = []
     for cells in sheet.iter_rows(min_row=2):
-        values = []
+        values: list[Any] = []
         for i, cell in enumerate(cells, start=1):
             if _is_formula(cell):
                 header = cols[i - 1].header if i <= len(cols) else ""
