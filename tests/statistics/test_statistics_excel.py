@@ -430,8 +430,8 @@ def test_a_row_refused_while_writing_undoes_the_rows_written_before_it(db, world
     def second_fails(**kw):
         calls.append(kw["case_id"])
         if len(calls) == 2:
-            raise Unprocessable("不能执行该操作：报表已被修改", "changed meanwhile",
-                                details=[{"field": "", "zh": "报表已被修改，请重新下载模板", "en": "changed meanwhile"}])
+            why = {"field": "", "zh": "报表已被修改，请重新下载模板", "en": "changed meanwhile"}
+            raise Unprocessable("不能执行该操作：报表已被修改", "changed meanwhile", details=[why])
         return fire(**kw)
 
     monkeypatch.setattr(excel, "fire", second_fails)
