@@ -52,6 +52,7 @@ PROBLEMS = ("the workbook is refused; `details` lists every problem: {row, colum
 @api_route(bp, "/statistics/<int:year>/template.xlsx", "GET", roles=COUNTY,
            summary="The year's statistics workbook of the county's reports still to fill in (pre-filled)",
            responses={200: (None, "the workbook (.xlsx), as Content-Disposition: attachment"),
+                      404: (Error, "the county has no report of that year"),
                       422: (Error, "no report of the year is waiting for the county's figures")})
 def statistics_template(year: int) -> ResponseReturnValue:
     return send_workbook(excel.template(db(), actor(), year), workbook_name(year))
@@ -59,7 +60,8 @@ def statistics_template(year: int) -> ResponseReturnValue:
 
 @api_route(bp, "/statistics/<int:year>/import", "POST", roles=COUNTY, request_body=IMPORT_BODY,
            summary="Import the filled-in workbook: every report saved (or submitted) in one transaction, or none",
-           responses={200: (StatisticsImportOut, "every row imported"), 413: (Error, "file over 10 MB"),
+           responses={200: (StatisticsImportOut, "every row imported"),
+                      404: (Error, "the county has no report of that year"), 413: (Error, "file over 10 MB"),
                       422: (Error, PROBLEMS)})
 def statistics_import(year: int) -> ResponseReturnValue:
     refusal = oversize()
