@@ -252,4 +252,13 @@ def openapi() -> ResponseReturnValue:
     return jsonify(document(bp.url_prefix or ""))
 
 
-from webapp.api import chase, files, incidents, panels, receipts, templates, unit_presets  # noqa: E402,F401
+from webapp.api import (  # noqa: E402,F401
+    chase,
+    files,
+    incidents,
+    panels,
+    receipts,
+    statistics_excel,
+    templates,
+    unit_presets,
+)

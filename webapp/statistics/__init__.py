@@ -13,4 +13,4 @@ OWN_PAGES[("statistics_report", "save_figures")] = "statistics.fill"
 OWN_PAGES[("statistics_report", "submit_figures")] = "statistics.fill"
 DETAILS["statistics_report"] = "statistics/_detail.html"
 
-from webapp.statistics import views  # noqa: E402,F401
+from webapp.statistics import excel, views  # noqa: E402,F401

@@ -54,7 +54,7 @@ EVENT_KINDS = (
     "files_swept",
     "receipt_expected", "receipt_acknowledged", "receipt_reminded",
     "reminder_batch_sent",
-    "tier_changed", "statistics_campaign_opened",
+    "tier_changed", "statistics_campaign_opened", "statistics_imported",
     "unit_preset_saved", "unit_preset_deleted",
     "list_exported",
 )

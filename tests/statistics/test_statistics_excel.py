@@ -1,0 +1,444 @@
+"""The statistics in Excel (issue 15 §2): the county downloads the year's workbook of its towns (one row per
+report, the labels and units as headers, each number validated in the sheet, what is saved already in it), fills
+it and uploads it. Every row and cell is checked as on the form, every problem named by row and column in Chinese,
+and nothing is written unless the whole file is right; a file that is not a workbook, the wrong sheet or headers,
+formulas, merged cells or a file over 10 MB are each refused with their own message."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from openpyxl import Workbook, load_workbook
+from sqlmodel import select
+
+from conftest import api_headers, csrf_token, login
+from workflow.core.db import transaction
+from workflow.core.engine import fire
+from workflow.core.errors import Forbidden, NotFound, Unprocessable
+from workflow.core.models import AuditEvent, Case
+from workflow.statistics import excel
+from workflow.statistics.campaign import open_reports
+
+NOW = datetime(2027, 1, 12, 2, 0, tzinfo=UTC)  # Tuesday 12 January 2027, 10:00 in Yangquan
+ROW = {"主导产业产值（亿元）": 12.5, "税收（万元）": 3200, "市场主体数（户）": 860, "规上工业企业数（家）": 14,
+       "从业人员（人）": 5200, "高新技术企业（家）": 3, "专精特新企业（家）": 2, "有效发明专利（件）": 11,
+       "地理标志（个）": 1, "公共服务平台（个）": 2, "重点项目数（个）": 4, "重点项目总投资（亿元）": 6.8,
+       "品牌（品牌名称|级别）": "盂县石材|省级;娘子关|市级",
+       "标准（标准名称|类别|参与方式）": "建筑用石材加工规范|团体标准|主导制定"}
+FIGURES = {"output_yi": "12.5", "tax_wan": "3200", "market_entities": "860", "above_scale_firms": "14",
+           "employees": "5200", "high_tech_firms": "3", "specialised_firms": "2", "invention_patents": "11",
+           "geographical_indications": "1", "service_platforms": "2", "key_projects": "4",
+           "project_investment_yi": "6.8"}
+
+
+@pytest.fixture
+def world(make, db):
+    office = make.actor(make.user("office"))
+    county = make.actor(make.user("county", county="盂县"))
+    other = make.actor(make.user("county", county="平定县"))
+    towns = [make.town("西烟镇", county="盂县"), make.town("路家村镇", county="盂县"),
+             make.town("娘子关镇", county="平定县")]
+    with transaction(db) as s:
+        reports = open_reports(session=s, actor=office, now=NOW, year=2026)
+    return {"office": office, "county": county, "other": other, "towns": towns, "reports": reports}
+
+
+def own(world):
+    return [r for r in world["reports"] if r.town_id in (world["towns"][0].id, world["towns"][1].id)]
+
+
+def template(db, actor, year=2026):
+    with transaction(db) as s:
+        return load_workbook(io.BytesIO(excel.template(s, actor, year)))
+
+
+def headers(sheet):
+    return [c.value for c in sheet[1]]
+
+
+def fill(book, rows: dict[int, dict[str, object]]):
+    """Write values by header into the given sheet rows; the workbook as bytes."""
+    sheet = book[excel.SHEET]
+    where = {h: i for i, h in enumerate(headers(sheet), start=1)}
+    for row, values in rows.items():
+        for header, value in values.items():
+            sheet.cell(row=row, column=where[header], value=value)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def imported(db, actor, data, *, submit=False, year=2026):
+    with transaction(db) as s:
+        return excel.import_workbook(s, actor, year, io.BytesIO(data), submit=submit, now=NOW)
+
+
+def refused(db, actor, data, *, submit=False, year=2026, error=Unprocessable):
+    with pytest.raises(error) as caught:
+        imported(db, actor, data, submit=submit, year=year)
+    return caught.value
+
+
+def states(db, ids):
+    with transaction(db) as s:
+        return {c.id: (c.state, c.version, (c.data.get("figures") or {}).get("output_yi"))
+                for c in s.exec(select(Case).where(Case.id.in_(ids)))}
+
+
+def test_the_template_has_one_row_per_town_the_labels_and_units_and_validation(db, world):
+    book = template(db, world["county"])
+    assert book.sheetnames == ["统计数据", "说明"]
+    sheet = book["统计数据"]
+    assert headers(sheet) == ["报表编号", "专业镇", *ROW, "情况说明"]
+    assert [(r[0].value, r[1].value) for r in sheet.iter_rows(min_row=2)] == sorted(
+        [(c.number, c.title.split(" · ")[1]) for c in own(world)], key=lambda x: x[1])
+    rules = {str(v.sqref): (v.type, v.formula1, v.formula2) for v in sheet.data_validations.dataValidation}
+    assert rules["C2:C3"] == ("decimal", "0", "10000")  # 主导产业产值
+    assert rules["E2:E3"] == ("whole", "0", "1000000")  # 市场主体数
+    assert len(rules) == 12  # every number column, none on the text columns
+    assert sheet.protection.sheet and sheet["A2"].protection.locked and not sheet["C2"].protection.locked
+    notes = [r[1].value for r in book["说明"].iter_rows() if r[0].value == "C"]
+    assert notes == ["主导产业产值（亿元）"]
+
+
+def test_the_template_is_pre_filled_with_what_is_saved(db, world):
+    report = sorted(own(world), key=lambda c: c.title)[0]
+    with transaction(db) as s:
+        fire(session=s, case_id=report.id, trigger="save_figures", actor=world["county"], now=NOW,
+             payload={"figures": {"output_yi": "12.5", "employees": "300",
+                                  "brands": [{"name": "盂县石材", "level": "provincial"}]}})
+    sheet = template(db, world["county"])["统计数据"]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == report.number)
+    by = dict(zip(headers(sheet), (c.value for c in row), strict=True))
+    assert (by["主导产业产值（亿元）"], by["从业人员（人）"], by["税收（万元）"]) == (12.5, 300, None)
+    assert by["品牌（品牌名称|级别）"] == "盂县石材|省级"
+
+
+def test_only_a_county_with_reports_to_fill_gets_a_template(db, world, make):
+    with transaction(db) as s, pytest.raises(Forbidden):
+        excel.template(s, world["office"], 2026)
+    with transaction(db) as s, pytest.raises(NotFound) as none:
+        excel.template(s, world["county"], 2025)
+    assert none.value.zh == "本县（区）没有该年度的统计报表。"
+    for report in own(world):
+        with transaction(db) as s:
+            fire(session=s, case_id=report.id, trigger="submit_figures", actor=world["county"], now=NOW,
+                 payload={"figures": FIGURES})
+    with transaction(db) as s, pytest.raises(Unprocessable) as nothing:
+        excel.template(s, world["county"], 2026)
+    assert nothing.value.zh == "2026 年度没有待本县（区）填报的统计报表。"
+
+
+def test_round_trip_every_row_is_submitted_in_one_import_with_one_audit_event(db, world):
+    book = template(db, world["county"])
+    row_of = {r[1].value: r[0].row for r in book["统计数据"].iter_rows(min_row=2)}
+    data = fill(book, {row_of["路家村镇"]: ROW, row_of["西烟镇"]: {**ROW, "主导产业产值（亿元）": 30}})
+    done = imported(db, world["county"], data, submit=True)
+    assert [c.state for c in done.reports] == ["submitted", "submitted"]
+    with transaction(db) as s:
+        rows = {c.title: c.data for c in s.exec(select(Case).where(Case.id.in_([c.id for c in own(world)])))}
+        events = s.exec(select(AuditEvent).where(AuditEvent.kind == "statistics_imported")).all()
+        fired = s.exec(select(AuditEvent).where(AuditEvent.trigger == "submit_figures")).all()
+    assert rows["2026年度统计 · 西烟镇"]["figures"]["output_yi"] == 30.0
+    figures = rows["2026年度统计 · 路家村镇"]["figures"]
+    assert figures["output_yi"] == 12.5 and figures["employees"] == 5200
+    assert figures["brands"] == [{"name": "盂县石材", "level": "provincial"}, {"name": "娘子关", "level": "municipal"}]
+    assert figures["standards"] == [{"name": "建筑用石材加工规范", "kind": "group", "role": "lead"}]
+    assert len(fired) == 2
+    assert [json.loads(e.data)["reports"] for e in events] == [2]
+    assert json.loads(events[0].data)["submitted"] is True
+
+
+def test_saving_keeps_an_incomplete_row_submitting_names_every_missing_figure(db, world):
+    book = template(db, world["county"])
+    data = fill(book, {2: {"主导产业产值（亿元）": 12.5}, 3: ROW})
+    problem = refused(db, world["county"], data, submit=True)
+    assert len(problem.details) == 11 and {d["row"] for d in problem.details} == {2}
+    assert problem.details[0]["zh"] == "第 2 行 D 列（税收（万元））：请填写税收"
+    done = imported(db, world["county"], data, submit=False)
+    assert [c.state for c in done.reports] == ["filling", "filling"]
+
+
+def test_one_bad_cell_in_the_last_row_and_nothing_is_written(db, world, make):
+    # a thousand-row file is in bench/bench_statistics_import.py; here the last of two rows fails
+    before = states(db, [c.id for c in own(world)])
+    book = template(db, world["county"])
+    data = fill(book, {2: ROW, 3: {**ROW, "从业人员（人）": 5200.5}})
+    problem = refused(db, world["county"], data, submit=True)
+    assert problem.zh == "文件未导入：发现 1 处问题，未写入任何数据。"
+    assert [(d["row"], d["column"], d["header"], d["problem"]["zh"]) for d in problem.details] == [
+        (3, "G", "从业人员（人）", "从业人员须为整数")]
+    assert states(db, [c.id for c in own(world)]) == before
+    with transaction(db) as s:
+        assert s.exec(select(AuditEvent).where(AuditEvent.kind == "statistics_imported")).all() == []
+
+
+def test_every_bad_cell_is_named_by_row_and_column(db, world):
+    book = template(db, world["county"])
+    wrong = {"主导产业产值（亿元）": "十二", "税收（万元）": 3200.125, "市场主体数（户）": -1,
+             "品牌（品牌名称|级别）": "盂县石材", "标准（标准名称|类别|参与方式）": "规范|世界标准|主导制定"}
+    data = fill(book, {2: {**ROW, **wrong}, 3: {**ROW, "情况说明": "长" * 501}})
+    problem = refused(db, world["county"], data)
+    assert [(d["row"], d["column"], d["problem"]["zh"]) for d in problem.details] == [
+        (2, "C", "主导产业产值须为数字"), (2, "D", "税收最多保留 2 位小数"),
+        (2, "E", "市场主体数应在 0～1000000户 之间"), (2, "O", "品牌第 1 项应写作“品牌名称|级别”"),
+        (2, "P", "标准第 1 项的类别不正确"), (3, "Q", "情况说明不能超过 500 字")]
+
+
+def test_a_large_change_needs_the_row_s_explanation_before_submit(db, world, make):
+    town = world["towns"][0]
+    with transaction(db) as s:
+        (earlier,) = [c for c in open_reports(session=s, actor=world["office"], now=NOW, year=2025)
+                      if c.town_id == town.id]
+    with transaction(db) as s:
+        fire(session=s, case_id=earlier.id, trigger="submit_figures", actor=world["county"], now=NOW,
+             payload={"figures": FIGURES})
+    with transaction(db) as s:
+        fire(session=s, case_id=earlier.id, trigger="accept_figures", actor=world["office"], now=NOW)
+    book = template(db, world["county"])
+    row_of = {r[1].value: r[0].row for r in book["统计数据"].iter_rows(min_row=2)}
+    grown = {**ROW, "主导产业产值（亿元）": 25}
+    data = fill(book, {row_of["西烟镇"]: grown, row_of["路家村镇"]: ROW})
+    problem = refused(db, world["county"], data, submit=True)
+    assert [(d["row"], d["column"], d["problem"]["zh"]) for d in problem.details] == [
+        (row_of["西烟镇"], "Q", "主导产业产值由上年的 12.5亿元 变为 25亿元（+100%），请说明原因")]
+    book = load_workbook(io.BytesIO(data))
+    data = fill(book, {row_of["西烟镇"]: {"情况说明": "新增两家龙头企业投产"}})
+    imported(db, world["county"], data, submit=True)
+    with transaction(db) as s:
+        report = next(c for c in s.exec(select(Case).where(Case.definition_key == "statistics_report"))
+                      if c.town_id == town.id and c.data["report_year"] == 2026)
+    assert report.state == "submitted" and report.data["explanations"] == {"output_yi": "新增两家龙头企业投产"}
+
+
+def test_another_county_s_report_a_submitted_one_and_a_duplicate_row_are_refused(db, world):
+    theirs = next(c for c in world["reports"] if c.town_id == world["towns"][2].id)
+    good = fill(template(db, world["county"]), {2: ROW, 3: ROW})
+    book = load_workbook(io.BytesIO(good))
+    sheet = book["统计数据"]
+    sheet.cell(row=4, column=1, value=theirs.number)
+    sheet.cell(row=5, column=1, value=sheet["A2"].value)
+    sheet.cell(row=6, column=1, value="TJ-2026-9999")
+    problem = refused(db, world["county"], fill(book, {}))
+    assert [(d["row"], d["column"], d["problem"]["zh"]) for d in problem.details] == [
+        (4, "A", f"报表编号 {theirs.number} 不存在或不属于本县（区）"),
+        (5, "A", f"报表编号 {sheet['A2'].value} 与第 2 行重复"),
+        (6, "A", "报表编号 TJ-2026-9999 不存在或不属于本县（区）")]
+    imported(db, world["county"], good, submit=True)
+    again = refused(db, world["county"], good)  # the same file once the reports are with the office
+    assert [d["problem"]["zh"] for d in again.details] == [
+        f"报表 {sheet['A2'].value} 当前为“待审核”，不能再填报", f"报表 {sheet['A3'].value} 当前为“待审核”，不能再填报"]
+
+
+def test_another_year_s_workbook_is_refused_row_by_row(db, world):
+    data = fill(template(db, world["county"]), {2: ROW, 3: ROW})
+    with transaction(db) as s:
+        open_reports(session=s, actor=world["office"], now=NOW, year=2025)
+    problem = refused(db, world["county"], data, year=2025)
+    assert problem.details[0]["problem"]["zh"].endswith("属于 2026 年度，不是 2025 年度")
+
+
+def test_formulas_are_refused_with_their_cells(db, world):
+    book = template(db, world["county"])
+    data = fill(book, {2: {**ROW, "主导产业产值（亿元）": "=10+2.5"}, 3: {**ROW, "税收（万元）": "=SUM(D2:D2)"}})
+    problem = refused(db, world["county"], data)
+    assert [(d["row"], d["column"], d["problem"]["zh"]) for d in problem.details] == [
+        (2, "C", "单元格中是公式，请填写数值"), (3, "D", "单元格中是公式，请填写数值")]
+
+
+def test_merged_cells_are_refused(db, world):
+    book = template(db, world["county"])
+    book["统计数据"].merge_cells("C2:D2")
+    problem = refused(db, world["county"], fill(book, {}))
+    assert [d["zh"] for d in problem.details] == ["工作表中有合并单元格 C2:D2，请取消合并后再导入"]
+
+
+def test_a_file_that_is_not_a_workbook_is_refused(db, world):
+    expected = "文件不是 Excel 工作簿（.xlsx），请使用下载的模板填写后上传。"
+    for data in (b"report,number\nTJ-2026-0001,12.5\n", b"PK\x03\x04 broken zip", _zip_without_workbook()):
+        assert refused(db, world["county"], data).zh == expected
+    assert refused(db, world["county"], b"").zh == "请选择要上传的 Excel 文件。"
+
+
+def _zip_without_workbook():
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("word/document.xml", "<w:document/>")
+    return out.getvalue()
+
+
+def test_the_wrong_sheet_or_wrong_headers_are_refused(db, world):
+    book = Workbook()
+    book.active.title = "Sheet1"
+    out = io.BytesIO()
+    book.save(out)
+    assert refused(db, world["county"], out.getvalue()).zh == "工作簿中没有工作表“统计数据”，请使用下载的模板填写。"
+    book = template(db, world["county"])
+    sheet = book["统计数据"]
+    sheet["C1"] = "产值"
+    sheet["R1"] = "备注"
+    problem = refused(db, world["county"], fill(book, {}))
+    assert [d["zh"] for d in problem.details] == [
+        "第 1 行 C 列（主导产业产值（亿元））：表头应为“主导产业产值（亿元）”，实为“产值”",
+        "第 1 行 R 列（备注）：多出的列“备注”，请使用下载的模板"]
+
+
+class Endless(io.RawIOBase):
+    """A 50 MB upload that counts what is read of it."""
+
+    def __init__(self, size=50 * 1024 * 1024):
+        self.size, self.read_bytes = size, 0
+
+    def readable(self):
+        return True
+
+    def read(self, n=-1):
+        n = self.size - self.read_bytes if n is None or n < 0 else min(n, self.size - self.read_bytes)
+        self.read_bytes += n
+        return b"\0" * n
+
+
+def test_a_50_mb_file_is_refused_without_being_read_to_its_end(db, world):
+    stream = Endless()
+    with transaction(db) as s, pytest.raises(excel.FileTooLarge) as caught:
+        excel.import_workbook(s, world["county"], 2026, stream, submit=False, now=NOW)
+    assert caught.value.zh == "文件超过 10 MB，不能导入。" and caught.value.status == 413
+    assert stream.read_bytes <= excel.MAX_BYTES + excel.CHUNK
+
+
+def test_only_a_county_imports(db, world):
+    data = fill(template(db, world["county"]), {2: ROW})
+    with transaction(db) as s, pytest.raises(Forbidden):
+        excel.import_workbook(s, world["office"], 2026, io.BytesIO(data), submit=False, now=NOW)
+
+
+# --- the pages and the API -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def people(make):
+    return {"office": make.user("office", username="office_zhang"),
+            "county": make.user("county", county="盂县", username="yx_clerk")}
+
+
+@pytest.fixture
+def opened(db, make, people):
+    make.town("西烟镇", county="盂县")
+    make.town("路家村镇", county="盂县")
+    with transaction(db) as s:
+        return open_reports(session=s, actor=make.actor(people["office"]), now=NOW, year=2026)
+
+
+def test_the_county_downloads_and_uploads_on_the_overview(client, db, people, opened):
+    with time_machine.travel(NOW, tick=False):
+        login(client, "yx_clerk")
+        page = client.get("/statistics?year=2026").get_data(as_text=True)
+        assert "下载 Excel 模板" in page and "导入并报送" in page
+        got = client.get("/statistics/2026/template.xlsx")
+        assert got.status_code == 200 and got.mimetype == excel.XLSX
+        assert "attachment" in got.headers["Content-Disposition"]
+        good = fill(load_workbook(io.BytesIO(got.data)), {2: ROW, 3: ROW})
+        bad = fill(load_workbook(io.BytesIO(got.data)), {2: ROW, 3: {**ROW, "从业人员（人）": "很多"}})
+        token = csrf_token(client, "/statistics?year=2026")
+
+        def post(data, **form):
+            return client.post("/statistics/2026/import", data={"csrf_token": token, **form,
+                                                                "file": (io.BytesIO(data), "统计.xlsx")},
+                               content_type="multipart/form-data")
+
+        refused_page = post(bad, action="submit", confirmed="yes")
+        assert refused_page.status_code == 422
+        text = refused_page.get_data(as_text=True)
+        assert "文件未导入：发现 1 处问题，未写入任何数据。" in text
+        assert '<tr data-row="3" data-column="G">' in text and "从业人员须为数字" in text
+        unconfirmed = post(good, action="submit")
+        assert unconfirmed.status_code == 422 and "报送前请勾选确认。" in unconfirmed.get_data(as_text=True)
+        assert {s for s, _v, _o in states(db, [c.id for c in opened]).values()} == {"filling"}
+        done = post(good, action="submit", confirmed="yes")
+        assert done.status_code == 303
+        shown = client.get("/statistics?year=2026").get_data(as_text=True)
+        assert "已从工作簿导入 2 份报表并报送领导小组办公室。" in shown
+    assert {s for s, _v, _o in states(db, [c.id for c in opened]).values()} == {"submitted"}
+
+
+BOUNDARY = "zyz-boundary"
+
+
+def multipart(fields: dict[str, str], size: int = 50 * 1024 * 1024) -> bytes:
+    """A multipart body with the fields and a file of `size` bytes, built in memory (the test client would spool
+    a file given as a stream to a temporary file the refused request never closes)."""
+    parts = [f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+             for k, v in fields.items()]
+    parts.append(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="x.xlsx"\r\n'
+                 "Content-Type: application/octet-stream\r\n\r\n".encode() + b"\0" * size + b"\r\n")
+    return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
+
+
+def test_a_50_mb_upload_is_refused_on_the_page_before_it_is_read(client, people, opened):
+    with time_machine.travel(NOW, tick=False):
+        login(client, "yx_clerk")
+        token = csrf_token(client, "/statistics?year=2026")
+        big = client.post("/statistics/2026/import", data=multipart({"csrf_token": token, "action": "save"}),
+                          content_type=f"multipart/form-data; boundary={BOUNDARY}")
+    assert big.status_code == 413 and "文件超过 10 MB，不能导入。" in big.get_data(as_text=True)
+
+
+def test_the_api_downloads_the_template_and_imports_all_or_nothing(app, db, people, opened):
+    api = app.test_client()
+    with time_machine.travel(NOW, tick=False):
+        county, office = api_headers(api, "yx_clerk"), api_headers(api, "office_zhang")
+        assert api.get("/api/v1/statistics/2026/template.xlsx", headers=office).status_code == 403
+        got = api.get("/api/v1/statistics/2026/template.xlsx", headers=county)
+        assert got.status_code == 200 and got.mimetype == excel.XLSX
+        assert api.get("/api/v1/statistics/2025/template.xlsx", headers=county).status_code == 404
+
+        def post(data, submit):
+            return api.post("/api/v1/statistics/2026/import", headers=county, content_type="multipart/form-data",
+                            data={"submit": submit, "file": (io.BytesIO(data), "统计.xlsx")})
+
+        bad = post(fill(load_workbook(io.BytesIO(got.data)), {2: ROW, 3: {**ROW, "税收（万元）": -5}}), "true")
+        assert bad.status_code == 422 and bad.json["error"] == "import_refused"
+        assert [(d["row"], d["column"], d["header"], d["problem"]["zh"]) for d in bad.json["details"]] == [
+            (3, "D", "税收（万元）", "税收应在 0～10000000万元 之间")]
+        assert post(b"not a workbook", "false").json["error"] == "not_a_workbook"
+        assert post(b"", "maybe").status_code == 422
+        ok = post(fill(load_workbook(io.BytesIO(got.data)), {2: ROW, 3: ROW}), "false")
+        assert ok.status_code == 200, ok.json
+    assert ok.json["submitted"] is False and [r["state"] for r in ok.json["reports"]] == ["filling", "filling"]
+    assert sorted(r["number"] for r in ok.json["reports"]) == sorted(c.number for c in opened)
+
+
+def test_a_50_mb_upload_is_refused_by_the_api_before_it_is_read(app, people, opened):
+    api = app.test_client()
+    with time_machine.travel(NOW, tick=False):
+        county = api_headers(api, "yx_clerk")
+        big = api.post("/api/v1/statistics/2026/import", headers=county, data=multipart({"submit": "false"}),
+                       content_type=f"multipart/form-data; boundary={BOUNDARY}")
+    assert big.status_code == 413 and big.json["message"]["zh"] == "文件超过 10 MB，不能导入。"
+
+
+def test_a_row_refused_while_writing_undoes_the_rows_written_before_it(db, world, monkeypatch):
+    """A refusal the checks do not foresee (here the second fire fails): the first row's fire is rolled back with
+    the rest, and the refusal names the row."""
+    calls = []
+
+    def second_fails(**kw):
+        calls.append(kw["case_id"])
+        if len(calls) == 2:
+            why = {"field": "", "zh": "报表已被修改，请重新下载模板", "en": "changed meanwhile"}
+            raise Unprocessable("不能执行该操作：报表已被修改", "changed meanwhile", details=[why])
+        return fire(**kw)
+
+    monkeypatch.setattr(excel, "fire", second_fails)
+    before = states(db, [c.id for c in own(world)])
+    problem = refused(db, world["county"], fill(template(db, world["county"]), {2: ROW, 3: ROW}), submit=True)
+    assert [(d["row"], d["column"], d["problem"]["zh"]) for d in problem.details] == [
+        (3, "A", "报表已被修改，请重新下载模板")]
+    assert states(db, [c.id for c in own(world)]) == before
+    with transaction(db) as s:
+        assert s.exec(select(AuditEvent).where(AuditEvent.trigger == "submit_figures")).all() == []
