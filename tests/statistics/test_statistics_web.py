@@ -175,3 +175,27 @@ def test_the_year_s_list_is_paged_and_filtered_by_county_and_state(client, db, p
     assert first.count("<tr><td><a href=\"/cases/") == 50 and second.count("<tr><td><a href=\"/cases/") == 5
     assert county.count("<tr><td><a href=\"/cases/") == 28 and "测试镇01" not in county
     assert "该年度尚无统计报表" in submitted
+
+
+def test_the_year_s_list_exports_its_figures_with_the_filters(client, app, db, people, report, make):
+    import io
+
+    from openpyxl import load_workbook
+
+    with time_machine.travel(DAY, tick=False):
+        with transaction(db) as s:
+            from workflow.core.engine import fire
+
+            fire(session=s, case_id=report.id, trigger="submit_figures", actor=make.actor(people["county"]),
+                 now=DAY, payload={"figures": {k: v for k, v in FIGURES.items() if "-" not in k}})
+        login(client, "yx_clerk")  # a county: its own towns only
+        token = csrf_token(client, "/statistics?year=2026")
+        got = client.post("/statistics/export.xlsx", data={"csrf_token": token, "year": "2026"})
+    assert got.status_code == 200 and got.headers["X-Export-Rows"] == "1"
+    sheet = load_workbook(io.BytesIO(got.data)).active
+    rows = [r for r in sheet.iter_rows(values_only=True) if any(v is not None for v in r)]
+    header = next(i for i, r in enumerate(rows) if r[0] == "编号")
+    assert rows[header][:6] == ("编号", "专业镇", "县（区）", "状态", "主导产业产值（亿元）", "税收（万元）")
+    assert rows[header + 1][:6] == (report.number, "西烟镇", "盂县", "待审核", 12.5, 3200)
+    assert len(rows) == header + 2  # 平定县's town is not in it
+    assert any("统计年度：2026" in str(r[0]) for r in rows[:header])

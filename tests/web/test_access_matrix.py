@@ -234,6 +234,7 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
                                   "auditor": (403, 403, 403), "anonymous": (302, 302, 302)},
     ("statistics.open_year", "POST"): only("office", 303),
     ("statistics.overview", "GET"): business(200),
+    ("statistics.export_year", "POST"): business(200),  # a county's own towns only: test_statistics_web.py
     # the Excel round trip is the county's; the world has no statistics report, so every year is one the county
     # has no report of: not found (tests/statistics/test_statistics_excel.py has the rest)
     ("statistics.excel_template", "GET"): {**dict.fromkeys(ROLES, REFUSED), "county": (404, 404, 404),

@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 from webapp.auth.current import actor
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import field_errors, message_of
+from webapp.exporting import export_limit, xlsx_download
 from webapp.statistics import bp
 from webapp.templating import lang
 from workflow.core.access import get_case, not_found_case
@@ -28,7 +29,16 @@ from workflow.core.errors import WorkflowError
 from workflow.core.models import Role, Unit, UnitKind
 from workflow.statistics import fields as spec_of
 from workflow.statistics.campaign import open_reports
-from workflow.statistics.overview import form_rows, report_years, year_counts, year_reports
+from workflow.statistics.overview import (
+    form_rows,
+    report_years,
+    year_counts,
+    year_filters,
+    year_list,
+    year_reports,
+    year_rows,
+    year_total,
+)
 
 ITEM_ROWS = 5  # rows of brands and standards on the form; blank rows are left out
 
@@ -158,19 +168,42 @@ def overview() -> ResponseReturnValue:
     """A year's reports: each town, its state and its output; the office opens the year's reports here."""
     me = actor()
     years = report_years(db(), me)
-    raw = request.args.get("year", "")
-    year = int(raw) if raw.isdigit() and len(raw) == 4 else (years[0] if years else local_date(utcnow()).year - 1)
+    year = _year_of(request.args, years)
     definition = CATALOG.current("statistics_report")
-    county = request.args.get("county", "")
-    state = request.args.get("state") if request.args.get("state") in definition.states else None
     number = request.args.get("page", "")
-    rows = year_reports(db(), me, year, county_id=int(county) if county.isdigit() and len(county) < 9 else None,
-                        state=state, page=int(number) if number.isdigit() and len(number) < 6 else 1)
+    rows = year_reports(db(), me, year, **_year_filters(request.args),
+                        page=int(number) if number.isdigit() and len(number) < 6 else 1)
     counties = db().exec(select(Unit).where(Unit.kind == UnitKind.county.value).order_by(col(Unit.id))).all() \
         if me.role != Role.county else []
     return render_template("statistics/overview.html", year=year, years=years, rows=rows,
                            counts=year_counts(db(), me, year), definition=definition, counties=counties,
-                           last_year=local_date(utcnow()).year - 1)
+                           last_year=local_date(utcnow()).year - 1, export_limit=export_limit())
+
+
+def _year_of(values: Any, years: list[int]) -> int:
+    """The year a list shows: the one asked for, else the latest with reports, else last year."""
+    raw = values.get("year", "")
+    return int(raw) if raw.isdigit() and len(raw) == 4 else (years[0] if years else local_date(utcnow()).year - 1)
+
+
+def _year_filters(values: Any) -> dict[str, Any]:
+    """The year list's county and state filters, from its query string or its export button's form."""
+    county = values.get("county", "")
+    state = values.get("state")
+    return {"county_id": int(county) if county.isdigit() and len(county) < 9 else None,
+            "state": state if state in CATALOG.current("statistics_report").states else None}
+
+
+@bp.route("/statistics/export.xlsx", methods=["POST"])
+@login_required
+def export_year() -> ResponseReturnValue:
+    """The year's reports with the list's filters, every one of them, with their figures, as an Excel workbook."""
+    me = actor()
+    year = _year_of(request.form, report_years(db(), me))
+    filters = _year_filters(request.form)
+    return xlsx_download(year_list(), lambda limit: year_rows(db(), me, year, **filters, limit=limit),
+                         total=year_total(db(), me, year, **filters),
+                         filters=year_filters(db(), year, **filters))
 
 
 @bp.route("/statistics/open", methods=["POST"])
