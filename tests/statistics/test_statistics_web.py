@@ -120,6 +120,8 @@ def test_a_large_change_shows_its_reason_box_and_the_office_s_acceptance_reaches
         assert api.post(f"/api/v1/cases/{report.id}/transitions", headers=office, json={
             "trigger": "accept_figures", "expected_version": report.version + 1}).status_code == 200
         town_page = client.get(f"/towns/{report.town_id}").get_data(as_text=True)
+        registry = client.get("/towns").get_data(as_text=True)
+    assert "25 亿元（2026 年）" in registry  # the registry's list: the latest accepted output and its year
     assert "20亿级" in town_page and "2026年统计" in town_page
     assert 'data-year="2026"' in town_page and 'data-year="2025"' in town_page
     with transaction(db) as s:
