@@ -123,7 +123,9 @@ class TownStatistics(SQLModel, table=True):
     and the dashboard read, one row per town and year, written when the office accepts the year's report."""
 
     __tablename__ = "town_statistics"
-    __table_args__ = (sa.UniqueConstraint("town_id", "year", name="uq_town_statistics_year"),)
+    # (year, county_id, output_yi): the dashboard's output by year and county is read from this index alone
+    __table_args__ = (sa.UniqueConstraint("town_id", "year", name="uq_town_statistics_year"),
+                      sa.Index("ix_town_statistics_year_county", "year", "county_id", "output_yi"))
 
     id: int | None = Field(default=None, primary_key=True)
     town_id: int = Field(foreign_key="town.id", index=True)
@@ -138,6 +140,8 @@ class TownStatistics(SQLModel, table=True):
 
 class Case(SQLModel, table=True):
     __tablename__ = "case_file"
+    # the dashboard counts cases of a kind by county and state from this index alone (towns by level, orders)
+    __table_args__ = (sa.Index("ix_case_file_kind_county_state", "definition_key", "county_id", "state"),)
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=40, unique=True)
@@ -291,6 +295,8 @@ class Incident(SQLModel, table=True):
 
 class Attachment(SQLModel, table=True):
     __tablename__ = "attachment"
+    # the dashboard counts the year's criticism notices by kind and time
+    __table_args__ = (sa.Index("ix_attachment_kind_uploaded", "kind", "uploaded_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int | None = Field(default=None, foreign_key="case_file.id", index=True)
