@@ -184,4 +184,4 @@ def openapi() -> ResponseReturnValue:
     return jsonify(document(bp.url_prefix or ""))
 
 
-from webapp.api import chase, files, incidents, panels, receipts, templates, unit_presets  # noqa: E402,F401
+from webapp.api import chase, dashboard, files, incidents, panels, receipts, templates, unit_presets  # noqa: E402,F401

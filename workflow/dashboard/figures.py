@@ -28,6 +28,9 @@ from workflow.dashboard.targets import Period, Target, period_for, plan_periods
 
 READERS = frozenset({Role.office.value, Role.leader.value, Role.county.value})
 YEARS_SHOWN = 10  # the output trend shows at most the last ten years with accepted figures
+# Registry levels of a designated town (a provincial one is a municipal one too, and a revocation under way keeps
+# the designation until it is decided), as the municipal towns' target of definitions/targets.yaml counts them.
+DESIGNATED_LEVELS = ("municipal", "recommended_provincial", "provincial", "revocation_proposed", "revocation_decision")
 # Rectification orders past their deadline: overdue, a criticism being drafted, criticised (until reissued).
 OVERDUE_STATES = ("overdue", "criticism_pending", "criticised")
 PACE_LABELS = {
@@ -86,10 +89,14 @@ class Dashboard:
     output_by_county: dict[int, dict[int, Decimal]]  # county id -> year -> output
     levels: dict[int, dict[str, int]]  # county id -> registry level -> towns
     designations: dict[str, int]  # designation state -> cases
+    applications_in_progress: int  # designation cases not in a final state
     designated_this_year: int
     orders: list[CountyOrders]
     criticisms_this_year: int
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def designated_towns(self, county_id: int) -> int:
+        return sum(n for level, n in self.levels.get(county_id, {}).items() if level in DESIGNATED_LEVELS)
 
     @property
     def open_orders(self) -> int:
@@ -221,6 +228,7 @@ def build(session: Session, actor: Actor, today: date, period_key: str | None = 
     designations = {state: int(n) for state, n in session.exec(
         select(Case.state, sa.func.count()).where(Case.definition_key == "designation", case_filter(actor))
         .group_by(col(Case.state))).all()}
+    ongoing = {k for k, s in CATALOG.current("designation").states.items() if not s.final}
     year_start, year_end = local_moment(date(today.year, 1, 1)), local_moment(date(today.year + 1, 1, 1))
     designated_this_year = int(session.exec(
         select(sa.func.count()).select_from(Case).where(Case.definition_key == "designation",
@@ -251,7 +259,9 @@ def build(session: Session, actor: Actor, today: date, period_key: str | None = 
     return Dashboard(period=period, periods=plan_periods(), today=today, elapsed=elapsed, county=county,
                      counties=counties, targets=figures, years=years, output_total=output_total,
                      towns_reported=towns_reported, output_by_county=output_by_county, levels=levels,
-                     designations=designations, designated_this_year=designated_this_year, orders=orders,
+                     designations=designations,
+                     applications_in_progress=sum(n for k, n in designations.items() if k in ongoing),
+                     designated_this_year=designated_this_year, orders=orders,
                      criticisms_this_year=sum(criticised_by.values()))
 
 
