@@ -215,6 +215,9 @@ def parse_targets(text: str, filename: str, words: Vocabulary | None = None) -> 
         if dates_ok and periods and start <= periods[-1].end:  # type: ignore[operator]  # both are dates here
             check.error(f"{where}.start", f"must be after the end of period {periods[-1].key}")
             dates_ok = False
+        if dates_ok and key is not None and key != f"{start.year}-{end.year}":  # type: ignore[union-attr]  # dates checked above
+            check.error(f"{where}.key", f"must be the years of its start and end: {start.year}-{end.year}")  # type: ignore[union-attr]  # dates checked above
+            key = None
         document = item.get("document")
         if not isinstance(document, str) or not document.strip():
             check.error(f"{where}.document", "must name the document that sets the targets")
