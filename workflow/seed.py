@@ -14,6 +14,7 @@ from workflow.core.actors import Actor
 from workflow.core.engine import create_case, fire
 from workflow.core.models import Unit, UnitKind, User
 from workflow.core.unit_presets import save_preset
+from workflow.dashboard.demo import add_demo_statistics
 from workflow.towns.services import create_town
 
 COUNTIES = ("城区", "矿区", "郊区", "平定县", "盂县", "高新区")
@@ -294,4 +295,5 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
     _stuck_application(session, act, application, long_ago, now)
     for name, units in DEMO_UNIT_PRESETS:  # 常用组合 the office picks at 受理
         save_preset(session, act["office"], name=name, unit_ids=[unit_id(session, u) for u in units], now=earlier)
+    add_demo_statistics(session, now)  # three years of accepted statistics for the dashboard
     return [(role, username, DEMO_PASSWORD) for role, username, _, _ in DEMO_USERS]

@@ -21,6 +21,7 @@ from workflow.core.access import case_filter
 from workflow.core.actors import Actor
 from workflow.core.calendar import local_moment
 from workflow.core.catalog import CATALOG
+from workflow.core.db import saved_id
 from workflow.core.errors import Forbidden, NotFound
 from workflow.core.models import Attachment, Case, Role, TownStatistics, Unit, UnitKind
 from workflow.core.yamlcheck import Label
@@ -216,8 +217,8 @@ def build(session: Session, actor: Actor, today: date, period_key: str | None = 
     years = sorted(by_year)[-YEARS_SHOWN:]
     output_total = {y: sum((v[1] for v in by_year[y].values()), Decimal(0)) for y in years}
     towns_reported = {y: sum(v[0] for v in by_year[y].values()) for y in years}
-    output_by_county = {u.id: {y: by_year[y][u.id][1] for y in years if u.id in by_year[y]}  # type: ignore[index]  # saved units have ids
-                        for u in counties}
+    output_by_county = {c: {y: by_year[y][c][1] for y in years if c in by_year[y]}
+                        for c in (saved_id(u) for u in counties)}
 
     elapsed = elapsed_share(period, today)
     names = {u.id: u.name for u in counties}

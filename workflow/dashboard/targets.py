@@ -109,7 +109,7 @@ def _source(check: Checker, raw: Any, where: str, words: Vocabulary) -> Source |
     check.unknown_keys(raw, {"kind", "field"} | ({"where"} if kind == "statistics_items" else set()), where)
     name = raw.get("field")
     wanted = NUMBER_TYPES if kind == "statistics_sum" else ("items",)
-    if words.fields.get(name) not in wanted:  # type: ignore[arg-type]  # a name that is not a string is not a field
+    if not isinstance(name, str) or words.fields.get(name) not in wanted:
         what = "a number" if kind == "statistics_sum" else "a list of items"
         check.error(f"{where}.field", f"must be {what} of definitions/statistics.yaml")
         return None
