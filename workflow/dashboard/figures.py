@@ -3,7 +3,7 @@ output by year, for all towns and by county; the registry, the designations and 
 
 Everything is an aggregate computed by the database (GROUP BY over indexed columns, migration 0016): the towns'
 levels from their `town` records, the output from the accepted statistics (`town_statistics`), the brands and
-standards from the items of those rows (read by the database's own JSON functions), the rectification orders by
+standards from the items of those rows (town_statistics_item, kept in step with them), the rectification orders by
 county and state, and the year's criticism notices. The office and the leading group see every county; a county
 sees the same figures for its own towns only (workflow.core.access)."""
 
@@ -21,9 +21,9 @@ from workflow.core.access import case_filter
 from workflow.core.actors import Actor
 from workflow.core.calendar import local_moment
 from workflow.core.catalog import CATALOG
-from workflow.core.db import saved_id
+from workflow.core.db import saved_id, table_of
 from workflow.core.errors import Forbidden, NotFound
-from workflow.core.models import Attachment, Case, Role, TownStatistics, Unit, UnitKind
+from workflow.core.models import Attachment, Case, Role, TownStatistics, TownStatisticsItem, Unit, UnitKind
 from workflow.core.yamlcheck import Label
 from workflow.dashboard.targets import Period, Target, period_for, plan_periods
 
@@ -143,32 +143,22 @@ def _scope(column: Any, actor: Actor) -> sa.ColumnElement[bool]:
 
 def _items_query(session: Session, source_field: str, where: tuple[tuple[str, tuple[str, ...]], ...],
                  first: int, last: int, county_id: int | None) -> dict[int, int]:
-    """Per county: the distinct items (town and name) of a list field in the accepted reports of the years, whose
-    choices match `where`; read inside the database by its JSON functions (no row is loaded into Python)."""
-    params: dict[str, Any] = {"first": first, "last": last}
-    postgres = session.get_bind().dialect.name == "postgresql"
-    conditions = []
-    for n, (key, values) in enumerate(where):
-        params[f"k{n}"] = key if postgres else f"$.{key}"
-        params[f"v{n}"] = list(values)
-        item = f"j.value ->> :k{n}" if postgres else f"json_extract(j.value, :k{n})"
-        conditions.append(f"{item} IN :v{n}")
+    """Per county: the distinct items (town and name) of a list field in the accepted reports of the years whose
+    choices match every condition of `where` in the same year's report; counted from town_statistics_item (kept in
+    step with the statistics rows, workflow.core.models), through its index, without reading any row's JSON."""
+    item = table_of(TownStatisticsItem)
+    matches = [sa.and_(item.c.choice_key == key, item.c.choice_value.in_(values)) for key, values in where]
+    query = sa.select(item.c.county_id, item.c.town_id, item.c.name, item.c.year).where(
+        item.c.field == source_field, item.c.year.between(first, last), sa.or_(*matches) if matches else sa.true())
     if county_id is not None:
-        params["county"] = county_id
-        conditions.append("t.county_id = :county")
-    if postgres:
-        params["field"] = source_field
-        sql = ("SELECT t.county_id, count(DISTINCT (t.town_id, j.value ->> 'name')) FROM town_statistics t "
-               "CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(t.figures -> :field) = 'array' "
-               "THEN t.figures -> :field ELSE '[]'::jsonb END) AS j(value) ")
-    else:
-        params["field"] = f"$.{source_field}"
-        sql = ("SELECT t.county_id, count(DISTINCT t.town_id || char(31) || json_extract(j.value, '$.name')) "
-               "FROM town_statistics t, json_each(t.figures, :field) AS j ")
-    sql += " WHERE t.year BETWEEN :first AND :last" + "".join(f" AND {c}" for c in conditions)
-    sql += " GROUP BY t.county_id"
-    statement = sa.text(sql).bindparams(*(sa.bindparam(f"v{n}", expanding=True) for n in range(len(where))))
-    return {int(c): int(n) for c, n in session.connection().execute(statement, params)}
+        query = query.where(item.c.county_id == county_id)
+    query = query.group_by(item.c.county_id, item.c.town_id, item.c.name, item.c.year)
+    if len(where) > 1:
+        query = query.having(sa.func.count(sa.distinct(item.c.choice_key)) == len(where))
+    found = query.subquery()
+    distinct = sa.select(found.c.county_id, found.c.town_id, found.c.name).distinct().subquery()
+    counted = sa.select(distinct.c.county_id, sa.func.count()).group_by(distinct.c.county_id)
+    return {int(c): int(n) for c, n in session.connection().execute(counted)}
 
 
 def _sum_query(session: Session, source_field: str, year: int, county_id: int | None) -> dict[int, Decimal]:
