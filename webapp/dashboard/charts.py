@@ -92,7 +92,7 @@ class LineChart:
 
 def line_chart(years: list[int], series: list[tuple[str, dict[int, Decimal]]], *, height: float = 200) -> LineChart:
     """Lines over the years, one per series (a year a series has no figure for is left out of its line)."""
-    left, right, top, bottom = 48.0, WIDTH - 12.0, 10.0, height - 26.0
+    left, right, top, bottom = 48.0, WIDTH - 20.0, 10.0, height - 26.0
     values = [float(v) for _, by in series for v in by.values()]
     top_value = nice_ceiling(max(values, default=0))
     step = (right - left) / max(len(years) - 1, 1)
