@@ -50,7 +50,7 @@ def add_demo_statistics(session: Session, now: datetime) -> int:
         return 0
     units = {u.id: u for u in session.exec(select(Unit)).all()}
     office_actor = Actor.of(office, units.get(office.unit_id))
-    counties = {}
+    counties: dict[int, Actor] = {}
     for user in session.exec(select(User).where(User.role == Role.county).order_by(col(User.id))).all():
         counties.setdefault(user.unit_id, Actor.of(user, units.get(user.unit_id)))
     towns = [t for t in session.exec(select(Town).order_by(col(Town.id))).all()
