@@ -106,6 +106,7 @@ def create_app(config: dict | None = None) -> Flask:
         auth,
         cases,
         chase,  # noqa: F401  # 催办 pages, on the cases' and the supervision's blueprints
+        dashboard,
         designation,
         errors,
         files,
@@ -134,6 +135,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(towns.bp)
     app.register_blueprint(supervision.bp)
     app.register_blueprint(statistics.bp)
+    app.register_blueprint(dashboard.bp)
     app.register_blueprint(incidents.bp)
     app.register_blueprint(receipts.bp)
     app.register_blueprint(templates_admin.bp)

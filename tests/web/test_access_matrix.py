@@ -245,6 +245,10 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
                                          "anonymous": API_LOGIN},
     ("api.statistics_import", "POST"): {**dict.fromkeys(ROLES, REFUSED), "county": (404, 404, 404),
                                         "anonymous": API_LOGIN},
+    # the dashboard: the leading group and the office see every county, a county its own towns; no member unit
+    ("dashboard.index", "GET"): business(200, member=403),
+    ("api.dashboard", "GET"): {**dict.fromkeys(B, 200), "member": 403, "admin": 403, "auditor": 403,
+                               "anonymous": 401},
     ("api.case_attachments", "GET"): case_api(),
     ("api.download_attachment", "GET"): case_api(),
     ("api.transition", "POST"): case_api(ok_own=(422, 422, 422), ok_all=(422, 422, 422)),  # the body is read first

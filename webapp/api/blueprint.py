@@ -254,6 +254,7 @@ def openapi() -> ResponseReturnValue:
 
 from webapp.api import (  # noqa: E402,F401
     chase,
+    dashboard,
     files,
     incidents,
     panels,

@@ -123,7 +123,9 @@ class TownStatistics(SQLModel, table=True):
     and the dashboard read, one row per town and year, written when the office accepts the year's report."""
 
     __tablename__ = "town_statistics"
-    __table_args__ = (sa.UniqueConstraint("town_id", "year", name="uq_town_statistics_year"),)
+    # (year, county_id, output_yi): the dashboard's output by year and county is read from this index alone
+    __table_args__ = (sa.UniqueConstraint("town_id", "year", name="uq_town_statistics_year"),
+                      sa.Index("ix_town_statistics_year_county", "year", "county_id", "output_yi"))
 
     id: int | None = Field(default=None, primary_key=True)
     town_id: int = Field(foreign_key="town.id", index=True)
@@ -136,8 +138,48 @@ class TownStatistics(SQLModel, table=True):
     accepted_at: datetime
 
 
+class TownStatisticsItem(SQLModel, table=True):
+    """The items of a statistics row's lists (brands, standards), one row per item and choice it carries, kept in
+    step with the row by the listeners below: the dashboard counts a ledger (national brands, industry standards
+    over a plan period) from an index of this table instead of reading every row's JSON."""
+
+    __tablename__ = "town_statistics_item"
+    # a count of one kind of item over years: SEARCH by (field, choice_key, choice_value, year), the rest covered
+    __table_args__ = (sa.Index("ix_town_statistics_item_choice", "field", "choice_key", "choice_value", "year",
+                               "county_id", "town_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    statistics_id: int = Field(foreign_key="town_statistics.id", index=True)
+    town_id: int
+    county_id: int
+    year: int
+    field: str = Field(max_length=40)  # the list's key in the figures
+    name: str = Field(max_length=200)
+    choice_key: str = Field(max_length=40)  # e.g. level, kind, role ('' for an item without choices)
+    choice_value: str = Field(max_length=100)
+
+
+def statistics_item_rows(statistics_id: int, town_id: int, county_id: int, year: int,
+                         figures: dict[str, Any]) -> list[dict[str, Any]]:
+    """The town_statistics_item rows of one statistics row's figures."""
+    rows = []
+    for field, value in figures.items():
+        if not isinstance(value, list):
+            continue
+        for item in value:
+            if not isinstance(item, dict):
+                continue
+            name = str(item.get("name") or "")[:200]
+            pairs = [(str(k)[:40], str(v)[:100]) for k, v in item.items() if k != "name"] or [("", "")]
+            rows += [{"statistics_id": statistics_id, "town_id": town_id, "county_id": county_id, "year": year,
+                      "field": field[:40], "name": name, "choice_key": k, "choice_value": v} for k, v in pairs]
+    return rows
+
+
 class Case(SQLModel, table=True):
     __tablename__ = "case_file"
+    # the dashboard counts cases of a kind by county and state from this index alone (towns by level, orders)
+    __table_args__ = (sa.Index("ix_case_file_kind_county_state", "definition_key", "county_id", "state"),)
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=40, unique=True)
@@ -291,6 +333,8 @@ class Incident(SQLModel, table=True):
 
 class Attachment(SQLModel, table=True):
     __tablename__ = "attachment"
+    # the dashboard counts the year's criticism notices by kind and time
+    __table_args__ = (sa.Index("ix_attachment_kind_uploaded", "kind", "uploaded_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int | None = Field(default=None, foreign_key="case_file.id", index=True)
@@ -503,3 +547,21 @@ class CaseSearch(SQLModel, table=True):
 
     case_id: int = Field(foreign_key="case_file.id", primary_key=True, sa_column_kwargs={"autoincrement": False})
     body: str = Field(sa_type=sa.Text)
+
+
+_items = TownStatisticsItem.__table__  # type: ignore[attr-defined]  # SQLModel adds __table__ undeclared
+
+
+@sa.event.listens_for(TownStatistics, "after_insert")
+@sa.event.listens_for(TownStatistics, "after_update")
+def _keep_items(_mapper: Any, connection: sa.Connection, row: TownStatistics) -> None:
+    """Write a statistics row's items again whenever the row is written (in the same transaction)."""
+    connection.execute(_items.delete().where(_items.c.statistics_id == row.id))
+    rows = statistics_item_rows(row.id, row.town_id, row.county_id, row.year, row.figures or {})  # type: ignore[arg-type]  # a flushed row has its id
+    if rows:
+        connection.execute(_items.insert(), rows)
+
+
+@sa.event.listens_for(TownStatistics, "before_delete")
+def _drop_items(_mapper: Any, connection: sa.Connection, row: TownStatistics) -> None:
+    connection.execute(_items.delete().where(_items.c.statistics_id == row.id))

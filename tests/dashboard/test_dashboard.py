@@ -1,0 +1,213 @@
+"""The dashboard's figures checked against sums worked out by hand: towns in two counties at different registry
+levels, accepted statistics over several years (brands and standards among their items), rectification orders in
+different states and a criticism issued through the real steps. A county's dashboard counts its own towns only; the
+page and the API show the same figures."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+
+from conftest import api_headers, login
+from workflow.core.db import transaction
+from workflow.core.engine import fire
+from workflow.core.errors import Forbidden, NotFound
+from workflow.core.models import Attachment, Case, TownStatistics
+from workflow.dashboard.figures import build, elapsed_share, pace
+from workflow.dashboard.targets import period_for, plan_periods
+
+TODAY = date(2026, 11, 27)  # the `now` fixture's day in Yangquan
+NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+
+
+def set_level(db, town, level):
+    with transaction(db) as s:
+        s.connection().execute(sa.update(Case.__table__).where(Case.__table__.c.town_id == town.id,
+                                                              Case.__table__.c.definition_key == "town")
+                               .values(state=level))
+
+
+def accepted(db, town, year, output, brands=(), standards=()):
+    """The row the office's acceptance writes (tests/statistics covers the acceptance itself); it names the town's
+    registry record as its report, which only the foreign key reads."""
+    with transaction(db) as s:
+        case = s.exec(sa.select(Case.id).where(Case.town_id == town.id,
+                                               Case.definition_key == "town")).scalar_one()
+        s.add(TownStatistics(town_id=town.id, county_id=town.county_id, year=year, output_yi=output,
+                             figures={"output_yi": output, "brands": [dict(b) for b in brands],
+                                      "standards": [dict(x) for x in standards]},
+                             spec_version=1, report_case_id=case, accepted_at=NOW))
+
+
+@pytest.fixture
+def world(db, make):
+    office, leader = make.user("office", username="office_zhang"), make.user("leader", username="leader_li")
+    yx, pd = make.user("county", county="盂县", username="yx_clerk"), make.user("county", county="平定县",
+                                                                               username="pd_clerk")
+    a1, a2, a3 = (make.town(n, county="盂县") for n in ("西烟镇", "路家村镇", "梁家寨乡"))
+    b1, b2 = (make.town(n, county="平定县") for n in ("娘子关镇", "冠山镇"))
+    for town, level in ((a1, "provincial"), (a2, "municipal"), (b1, "municipal"), (b2, "revoked")):
+        set_level(db, town, level)  # a3 stays a candidate
+    national, provincial = {"level": "national"}, {"level": "provincial"}
+    accepted(db, a1, 2022, 90, brands=[{"name": "旧品牌", **national}])  # before the period: not counted
+    accepted(db, a1, 2024, 100.5, brands=[{"name": "西烟石材", **national}],
+             standards=[{"name": "石材加工规范", "kind": "industry", "role": "lead"}])
+    accepted(db, a2, 2024, 20)
+    accepted(db, b1, 2024, 50.25, brands=[{"name": "娘子关砂器", **provincial}],
+             standards=[{"name": "砂器团体标准", "kind": "group", "role": "lead"}])
+    accepted(db, a1, 2025, 110, brands=[{"name": "西烟石材", **national}, {"name": "西烟石雕", **national}],
+             standards=[{"name": "石材加工规范", "kind": "industry", "role": "lead"},
+                        {"name": "建筑石材国家标准", "kind": "national", "role": "participate"}])
+    accepted(db, b1, 2025, 60.5, brands=[{"name": "娘子关砂器", **national}])
+    accepted(db, a2, 2026, 30)
+
+    # rectification orders: 盂县 one rectifying, one criticised (through the real steps), one completed;
+    # 平定县 one overdue, one issued, one rectifying, and a criticism notice of last year
+    orders = {}
+    for key, town, state in (("a_open", a1, "rectifying"), ("a_late", a3, "overdue"), ("a_done", a2, "completed"),
+                             ("b_late", b1, "overdue"), ("b_new", b1, "issued"), ("b_open", b1, "rectifying")):
+        orders[key] = make.case("rectification", state=state, town=town, by=office, data={"problem": "台账不全"})
+    with transaction(db) as s:
+        fire(session=s, case_id=orders["a_late"].id, trigger="criticise", actor=make.actor(office), now=NOW,
+             comment="逾期未整改")
+        fire(session=s, case_id=orders["a_late"].id, trigger="approve_criticism", actor=make.actor(leader), now=NOW)
+        s.add(Attachment(case_id=orders["b_late"].id, kind="criticism_notice", sha256="0" * 64, filename="旧.docx",
+                         content_type="application/octet-stream", size=1,
+                         uploaded_at=datetime(2025, 6, 1, 2, tzinfo=UTC)))
+    # designations: one in progress, one designated this year
+    make.case("designation", state="submitted", county="盂县")
+    done = make.case("designation", state="designated", county="平定县")
+    with transaction(db) as s:
+        s.connection().execute(sa.update(Case.__table__).where(Case.__table__.c.id == done.id).values(closed_at=NOW))
+    return {"office": make.actor(office), "leader": make.actor(leader), "yx": make.actor(yx), "pd": make.actor(pd),
+            "yx_id": a1.county_id, "pd_id": b1.county_id}
+
+
+def figures(board):
+    return {f.target.key: (f.value, f.goal, f.share, f.pace, f.year) for f in board.targets}
+
+
+def test_the_plan_s_targets_by_hand_for_the_city(db, world):
+    with transaction(db) as s:
+        board = build(s, world["leader"], TODAY, "2023-2025")
+    assert figures(board) == {
+        # towns at the levels, today: 西烟镇 provincial; 西烟镇, 路家村镇, 娘子关镇 designated (冠山镇 revoked)
+        "provincial_towns": (1, 2, Decimal("0.5"), "missed", None),
+        "municipal_towns": (3, 10, Decimal("0.3"), "missed", None),
+        # the latest year of the period with accepted figures, 2025: 110 + 60.5
+        "total_output": (Decimal("170.5"), 300, Decimal("0.5683"), "missed", 2025),
+        # national brands of 2023-2025 by town and name: 西烟石材 (2024 and 2025, once), 西烟石雕, 娘子关砂器 (2025)
+        "cluster_brands": (3, 2, Decimal("1.5"), "met", None),
+        # industry and national standards: 石材加工规范 (twice, once), 建筑石材国家标准; the 团体标准 is not one
+        "industry_standards": (2, 3, Decimal("0.6667"), "missed", None),
+    }
+    by_county = {f.target.key: {c.county: c.value for c in f.counties} for f in board.targets}
+    assert by_county["total_output"] == {"盂县": Decimal("110.0"), "平定县": Decimal("60.5")}
+    assert by_county["cluster_brands"] == {"盂县": 2, "平定县": 1}
+    assert board.years == [2022, 2024, 2025, 2026]
+    assert board.output_total == {2022: 90, 2024: Decimal("170.75"), 2025: Decimal("170.5"), 2026: 30}
+    assert board.towns_reported == {2022: 1, 2024: 3, 2025: 2, 2026: 1}
+    assert board.output_by_county == {world["yx_id"]: {2022: 90, 2024: Decimal("120.5"), 2025: 110, 2026: 30},
+                                      world["pd_id"]: {2024: Decimal("50.25"), 2025: Decimal("60.5")}}
+    orders = {o.county: (o.open, o.overdue, o.overdue_rate, o.criticisms) for o in board.orders}
+    assert orders == {"盂县": (2, 1, Decimal("0.5"), 1), "平定县": (3, 1, Decimal("0.3333"), 0)}
+    assert (board.open_orders, board.overdue_orders, board.overdue_rate, board.criticisms_this_year) == (
+        5, 2, Decimal("0.4"), 1)
+    assert (board.applications_in_progress, board.designated_this_year) == (1, 1)
+    assert board.designated_towns(world["yx_id"]) == 2 and board.designated_towns(world["pd_id"]) == 1
+
+
+def test_the_next_period_measures_its_pace_and_the_counties_against_their_own_shares(db, world):
+    with transaction(db) as s:
+        city = build(s, world["office"], TODAY)  # today falls in 2026-2030
+        yx = build(s, world["yx"], TODAY)
+    assert city.period.key == "2026-2030" and city.elapsed == Decimal("0.1813")  # 331 of 1,826 days
+    assert figures(city)["municipal_towns"] == (3, 15, Decimal("0.2"), "on_track", None)
+    assert figures(city)["total_output"] == (30, 500, Decimal("0.06"), "behind", 2026)
+    assert figures(city)["cluster_brands"] == (0, 4, 0, "behind", None)  # no report of the period lists one
+    municipal = next(f for f in city.targets if f.target.key == "municipal_towns")
+    assert {c.county: (c.value, c.goal, c.share) for c in municipal.counties} == {
+        "盂县": (2, 4, Decimal("0.5")), "平定县": (1, 4, Decimal("0.25"))}
+    # 盂县's own dashboard: its towns against its own shares; no share of the brands is set for it
+    assert figures(yx)["municipal_towns"] == (2, 4, Decimal("0.5"), "on_track", None)
+    assert figures(yx)["total_output"] == (30, 120, Decimal("0.25"), "on_track", 2026)
+    assert figures(yx)["cluster_brands"] == (0, None, None, None, None)
+
+
+def test_a_county_sees_only_its_own_towns(db, world):
+    with transaction(db) as s:
+        pd = build(s, world["pd"], TODAY, "2023-2025")
+    assert [u.name for u in pd.counties] == ["平定县"] and pd.county.name == "平定县"
+    assert {k: v[0] for k, v in figures(pd).items()} == {
+        "provincial_towns": 0, "municipal_towns": 1, "total_output": Decimal("60.5"), "cluster_brands": 1,
+        "industry_standards": 0}
+    assert all(f.counties == () for f in pd.targets)
+    assert pd.output_total == {2024: Decimal("50.25"), 2025: Decimal("60.5")}
+    assert [(o.county, o.open, o.overdue, o.criticisms) for o in pd.orders] == [("平定县", 3, 1, 0)]
+    assert (pd.criticisms_this_year, pd.applications_in_progress, pd.designated_this_year) == (0, 0, 1)
+
+
+def test_who_may_see_it_and_which_periods(db, world, make):
+    member = make.actor(make.user("member"))
+    with transaction(db) as s, pytest.raises(Forbidden):
+        build(s, member, TODAY)
+    with transaction(db) as s, pytest.raises(NotFound):
+        build(s, world["office"], TODAY, "2031-2035")
+    first, second = plan_periods()
+    assert period_for(date(2022, 5, 1)) == first and period_for(date(2025, 12, 31)) == first
+    assert period_for(date(2026, 1, 1)) == second and period_for(date(2031, 1, 1)) == second
+
+
+def test_the_pace_rule():
+    first = plan_periods()[0]  # 2023-01-01 to 2025-12-31: 1,096 days
+    assert elapsed_share(first, date(2022, 12, 31)) == 0 and elapsed_share(first, date(2026, 1, 1)) == 1
+    mid = date(2024, 7, 1)  # the end of its 548th day: 365 of 2023 and 183 of 2024
+    assert elapsed_share(first, mid) == Decimal("0.5")
+    assert pace(Decimal("0.5"), Decimal("0.5"), first, mid) == "on_track"
+    assert pace(Decimal("0.4999"), Decimal("0.5"), first, mid) == "behind"
+    assert pace(Decimal("1"), Decimal("0.5"), first, mid) == "met"
+    assert pace(Decimal("0.99"), Decimal("1"), first, date(2026, 1, 1)) == "missed"
+    assert pace(None, Decimal("0.5"), first, mid) is None
+
+
+def test_the_page_and_the_api_show_the_same_figures(app, db, world):
+    client = app.test_client()
+    with time_machine.travel(NOW, tick=False):
+        login(client, "leader_li")
+        page = client.get("/dashboard?period=2023-2025")
+        html = page.get_data(as_text=True)
+        headers = api_headers(client, "office_zhang")
+        body = client.get("/api/v1/dashboard?period=2023-2025", headers=headers).json
+        missing = client.get("/api/v1/dashboard?period=1999-2000", headers=headers)
+    assert page.status_code == 200
+    assert html.count("<svg class=\"chart") == 4 and html.count("<table class=\"list figures\">") == 4
+    assert "170.5 亿元" in html and "57%" in html and "未完成" in html and "已完成" in html
+    assert "<td class=\"num\">170.75</td>" in html  # 2024's total in the output table
+    assert {t["key"]: (t["value"], t["goal"], t["pace"]) for t in body["targets"]} == {
+        "provincial_towns": (1, 2, "missed"), "municipal_towns": (3, 10, "missed"),
+        "total_output": (170.5, 300, "missed"), "cluster_brands": (3, 2, "met"),
+        "industry_standards": (2, 3, "missed")}
+    assert body["output"] == [{"year": 2022, "output_yi": 90, "towns": 1},
+                              {"year": 2024, "output_yi": 170.75, "towns": 3},
+                              {"year": 2025, "output_yi": 170.5, "towns": 2},
+                              {"year": 2026, "output_yi": 30, "towns": 1}]
+    assert body["supervision"]["open_orders"] == 5 and body["supervision"]["criticisms_this_year"] == 1
+    assert [(c["county"], c["overdue_rate"]) for c in body["supervision"]["by_county"]] == [
+        ("盂县", 0.5), ("平定县", 0.3333)]
+    assert body["period"]["key"] == "2023-2025" and body["periods"] == ["2023-2025", "2026-2030"]
+    assert missing.status_code == 404 and missing.json["message"]["zh"] == "没有这个规划期。"
+
+
+def test_a_county_s_page_and_api_name_no_other_county(app, db, world):
+    client = app.test_client()
+    with time_machine.travel(NOW, tick=False):
+        login(client, "pd_clerk")
+        html = client.get("/dashboard?period=2023-2025").get_data(as_text=True)
+        body = client.get("/api/v1/dashboard?period=2023-2025", headers=api_headers(client, "pd_clerk")).json
+    assert "平定县" in html and "盂县" not in html
+    assert "盂县" not in str(body) and body["county_id"] == world["pd_id"]
+    assert {t["key"]: t["value"] for t in body["targets"]}["total_output"] == 60.5
