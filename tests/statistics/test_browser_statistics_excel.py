@@ -67,7 +67,8 @@ def upload(page, data, name, *, submit):
     page.locator("#statistics-excel").get_by_role("button", name="导入并报送" if submit else "导入并保存").click()
 
 
-def test_the_county_fills_its_towns_in_excel_the_office_accepts_one_and_exports_the_year(make, db, browser, live_server, tmp_path):
+def test_the_county_fills_its_towns_in_excel_the_office_accepts_one_and_exports_the_year(
+        make, db, browser, live_server, tmp_path):
     office = make.user("office", username="office_zhang")
     make.user("county", county="盂县", username="yx_clerk")
     towns = {name: make.town(name, county="盂县") for name in ("西烟镇", "路家村镇")}
@@ -133,5 +134,6 @@ def test_the_county_fills_its_towns_in_excel_the_office_accepts_one_and_exports_
         exporting.value.save_as(out)
         sheet = load_workbook(out).active
         listed = [r for r in sheet.iter_rows(values_only=True) if r and r[0] in {x.number for x in reports}]
-        assert sorted((r[1], r[3], r[4]) for r in listed) == [("西烟镇", "已审核通过", 21.3), ("路家村镇", "待审核", 9.6)]
+        assert sorted((r[1], r[3], r[4]) for r in listed) == [
+            ("西烟镇", "已审核通过", 21.3), ("路家村镇", "待审核", 9.6)]
         context.close()
