@@ -137,10 +137,17 @@ def _load_statistics(path):
     return parse_statistics(path.read_text(encoding="utf-8"), path.name)
 
 
+def _load_targets(path):
+    from workflow.dashboard.targets import parse_targets
+
+    return parse_targets(path.read_text(encoding="utf-8"), path.name)
+
+
 OTHER_LOADERS = {"materials.yaml": _load_materials, "registry.yaml": _load_tiers, "eligibility.yaml": _load_eligibility,
                  "notifications.yaml": _load_notification_rules, "documents.yaml": _load_documents,
                  "visibility.yaml": _load_visibility, "experts.yaml": _load_expert_criteria,
-                 "findings.yaml": _load_finding_types, "statistics.yaml": _load_statistics}
+                 "findings.yaml": _load_finding_types, "statistics.yaml": _load_statistics,
+                 "targets.yaml": _load_targets}
 
 
 @pytest.mark.parametrize("path", sorted(DEFINITIONS_DIR.glob("*.yaml")), ids=lambda p: p.name)
