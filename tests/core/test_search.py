@@ -270,3 +270,53 @@ def test_the_migration_fills_the_text_of_the_cases_already_there(engine, db, wor
         command.upgrade(config, "head")
     assert world["cheng_case"].id in found(db, world["office"], "晋东陶瓷厂")
     assert found(db, world["office"], "产值统计证明") == [world["cheng_case"].id]
+
+
+PLANS = {"scan newest-first": lambda *args: True, "narrowed by the index": lambda *args: False}
+
+
+@pytest.mark.parametrize("plan", [*PLANS, "chosen"])
+def test_both_plans_of_short_words_find_what_a_plain_like_finds(db, make, world, monkeypatch, plan):
+    """A word of one or two characters is found by the index of characters (rare words) or by a scan newest-first
+    (common ones): the same cases, in the same order, with the same marks and count, for the office, a county
+    (its own cases only) and a member unit, as a plain LIKE over the same texts through case_filter."""
+    from workflow.core.access import case_filter
+
+    yu_town, cheng_town = world["yu_town"], world["cheng_town"]
+    problems = ["铸造台账缺失", "县镇两级台账", "镇属企业铸件", "耐火材料100%合格", "镇", "铸 造 分开", "盂县铸造"]
+    for i, problem in enumerate(problems * 2):
+        make.case("rectification", town=yu_town if i % 3 else cheng_town, data={"problem": f"{problem}{i}"})
+    if plan in PLANS:
+        monkeypatch.setattr(search, "scans", PLANS[plan])
+    for q in ("镇", "铸造", "县镇", "镇县", "台账", "盂县", "%", "铸造 镇", "铸造台账缺失 镇", "义井 镇"):
+        for who in ("office", "yu_county", "cheng_county", "member"):
+            actor = world[who]
+            with transaction(db) as s:
+                where = sa.and_(case_filter(actor), *(CaseSearch.body.like(like_pattern(t), escape="\\")
+                                                      for t in q.split()))
+                expected = list(s.exec(select(Case.id).join(CaseSearch, CaseSearch.case_id == Case.id)
+                                       .where(where).order_by(Case.id.desc())).all())
+                pages = [search_cases(s, actor, q, page=n, per_page=4) for n in (1, 2, 3, 4, 5, 6, 7)]
+            got = [h.case.id for p in pages for h in p.items]
+            assert got == expected, (plan, q, who)
+            assert {p.total for p in pages} == {len(expected)}, (plan, q, who)
+            for hit in (h for p in pages for h in p.items):
+                assert any(marked for _, marked in hit.number + hit.title + hit.snippet), (plan, q, who)
+    assert found(db, world["yu_county"], "铸造") and found(db, world["cheng_county"], "铸造")
+
+
+def test_the_plan_of_a_short_word_follows_its_density(db, world):
+    """The scan newest-first for a word in many cases, the index for a rare one; the count (1,001 rows) needs a
+    denser word than the page (20) before the scan pays."""
+    assert search.scans(0.5, 100_000, 21, "sqlite") and search.scans(0.5, 100_000, 1001, "sqlite")
+    assert search.scans(0.1, 100_000, 21, "sqlite") and not search.scans(0.1, 100_000, 1001, "sqlite")
+    assert not search.scans(0.01, 100_000, 21, "sqlite") and not search.scans(0.01, 100_000, 21, "postgresql")
+    assert not search.scans(1.0, 0, 21, "sqlite")
+    with transaction(db) as s:
+        conn = s.connection()
+        sqlite = conn.dialect.name == "sqlite"
+        cases = s.exec(select(sa.func.max(CaseSearch.case_id))).one()
+        assert search._density(conn, ["镇"], sqlite) == (1.0, cases)  # every case here has a town
+        assert search._density(conn, ["铸造"], sqlite)[0] == pytest.approx(1 / cases)
+        assert search._density(conn, ["无此"], sqlite) == (0.0, cases)
+        assert search._density(conn, ["镇", "无此"], sqlite)[0] == 0.0

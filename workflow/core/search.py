@@ -241,19 +241,32 @@ def _chars(body: Any) -> Any:
     return sa.func.regexp_split_to_array(body, "")
 
 
-def match_clause(session: Session, terms: list[str]) -> sa.ColumnElement[bool]:
-    """The WHERE clause on `case_search` for cases whose text holds every term."""
+def _short(terms: list[str], sqlite: bool) -> list[str]:
+    """The terms the index of characters can narrow: one or two characters, on SQLite holding a letter or digit
+    (the table drops punctuation), on PostgreSQL without case (a cased term is an ILIKE, which it cannot serve)."""
+    return [t for t in terms if len(t) < TRIGRAM
+            and (any(c.isalnum() for c in t) if sqlite else t.lower() == t.upper())]
+
+
+def match_clause(session: Session, terms: list[str], *, narrow: bool = True) -> sa.ColumnElement[bool]:
+    """The WHERE clause on `case_search` for cases whose text holds every term. The terms of one or two characters
+    are narrowed by the index of characters when `narrow`, else left to the LIKE as the rows come (the scan
+    newest-first that `search_cases` chooses for common words): the same rows either way."""
     body = _search.c.body
+    likes = [body.ilike(like_pattern(t), escape="\\") if t.lower() != t.upper()  # ILIKE only where case matters:
+             else body.like(like_pattern(t), escape="\\") for t in terms]  # on Chinese it lowercases every text
     if not is_sqlite(session):
-        clauses_pg: list[sa.ColumnElement[bool]] = []
-        for t in terms:
-            # ILIKE only where case matters: on Chinese it costs a lowercasing of every text it reads
-            cased = t.lower() != t.upper()
-            clauses_pg.append(body.ilike(like_pattern(t), escape="\\") if cased
-                              else body.like(like_pattern(t), escape="\\"))
-            if len(t) < TRIGRAM and not cased:  # no trigram: narrowed by the index of characters
-                clauses_pg.append(_chars(body).op("@>")(sa.cast(sa.literal(list(t), sa.ARRAY(sa.Text)),
-                                                               sa.ARRAY(sa.Text))))
+        clauses_pg = list(likes)
+        short_pg = _short(terms, sqlite=False)
+        if narrow and short_pg:
+            # no trigram: the cases holding the characters, from their GIN index, found first and apart (a
+            # MATERIALIZED CTE), so that the planner cannot trade the index for a filter on every row it walks
+            narrowed = (sa.select(_search.c.case_id)
+                        .where(*(_chars(body).op("@>")(sa.cast(sa.literal(list(t), sa.ARRAY(sa.Text)),
+                                                               sa.ARRAY(sa.Text))) for t in short_pg),
+                               *(body.like(like_pattern(t), escape="\\") for t in short_pg))
+                        .cte("narrowed").prefix_with("MATERIALIZED"))
+            clauses_pg.append(_search.c.case_id.in_(sa.select(narrowed.c.case_id)))
         return sa.and_(*clauses_pg)
     clauses: list[sa.ColumnElement[bool]] = []
     long_terms = [t for t in terms if len(t) >= TRIGRAM]
@@ -263,15 +276,65 @@ def match_clause(session: Session, terms: list[str]) -> sa.ColumnElement[bool]:
                    "fts_query", " AND ".join(_fts_phrase(t) for t in long_terms), type_=sa.String))))
         clauses.append(_search.c.case_id.in_(fts))
     # one or two characters: no trigram to look up; narrowed by the single characters, decided by a LIKE
-    short = [t for t in terms if len(t) < TRIGRAM]
-    phrases = [_fts_phrase(" ".join(c for c in t if c.isalnum())) for t in short if any(c.isalnum() for c in t)]
-    if phrases:
-        chars: sa.Select[Any] = (sa.select(sa.literal_column("rowid")).select_from(sa.table(CHARS_TABLE))
-                 .where(sa.literal_column(CHARS_TABLE).op("MATCH")(sa.bindparam(
-                     "chars_query", " AND ".join(phrases), type_=sa.String))))
-        clauses.append(_search.c.case_id.in_(chars))
-    clauses.extend(body.like(like_pattern(t), escape="\\") for t in short)
+    short = _short(terms, sqlite=True)
+    if narrow and short:
+        clauses.append(_search.c.case_id.in_(_chars_match(short)))
+    clauses.extend(like for t, like in zip(terms, likes, strict=True) if len(t) < TRIGRAM)
     return sa.and_(*clauses)
+
+
+def _chars_match(short: list[str]) -> sa.Select[Any]:
+    """SQLite: the rowids of the single-character table matching these short terms (each a phrase of its
+    characters)."""
+    return (sa.select(sa.literal_column("rowid")).select_from(sa.table(CHARS_TABLE))
+            .where(sa.literal_column(CHARS_TABLE).op("MATCH")(sa.bindparam(
+                "chars_query", " AND ".join(_fts_phrase(" ".join(c for c in t if c.isalnum())) for t in short),
+                type_=sa.String))))
+
+
+# --- choosing the plan of short terms ---------------------------------------------------------------------------
+#
+# A term of one or two characters has two plans, with the same rows: narrowed by the index of characters (every
+# case holding the characters is fetched, then the newest taken: cost in proportion to H, the cases found), or
+# a scan newest-first that tests each text with LIKE and stops when it has what it needs (k rows: the page, or
+# COUNT_CAP + 1 for the count; it reads about k·N/H texts of N). The scan wins when k·N/H · b < H · a, i.e. when
+# the density d = H/N satisfies d² ≥ (b/a) · k / N, b/a being what a text read by the scan costs against a case
+# handed over by the index. Measured on 100,000 cases (bench/bench_search.py): SQLite b/a ≈ 8 (a LIKE of a text
+# 1.2 µs, a case from the FTS5 list 0.15 µs), PostgreSQL ≈ 2 (a heap tuple walked by primary key and tested
+# 0.3 µs, one from the bitmap of the GIN index 0.15 µs plus its share of the join and sort). Page and count are
+# planned apart: at N = 100,000 on SQLite the page scans from d ≈ 4 %, the count only from d ≈ 28 %.
+SCAN_COST = {"sqlite": 8.0, "postgresql": 2.0}
+SAMPLE = 1000  # PostgreSQL: the newest texts the density is measured on
+
+
+def _density(conn: sa.Connection, short: list[str], sqlite: bool) -> tuple[float, int]:
+    """(d, N): the share of the texts holding every short term, and how many texts there are (N ≈ the largest
+    case id: case ids only grow, and it costs one step down the primary key).
+
+    SQLite counts the matches exactly in the single-character table: a phrase query of FTS5 reads only the
+    doclists of its characters (under 3 ms at 100,000 cases for the commonest pairs), and, unlike the per-token
+    totals of an fts5vocab table, it counts the term itself — two common characters that are seldom side by side
+    are seen to be rare. PostgreSQL cannot count from a GIN index without fetching every row it lists (no
+    index-only scan), and its statistics (most_common_elems of the characters) give characters, not pairs, and
+    only after an ANALYZE; so the density is measured on the newest SAMPLE texts — the very rows the scan
+    newest-first would read first — by LIKE: about 1 ms, exact for pairs and for several terms together."""
+    n = conn.execute(sa.select(sa.func.max(_search.c.case_id))).scalar() or 0
+    if not n:
+        return 0.0, 0
+    if sqlite:
+        matched = _chars_match(short).limit(n).subquery()
+        found = conn.execute(sa.select(sa.func.count()).select_from(matched)).scalar_one()
+        return found / n, n
+    newest = sa.select(_search.c.body).order_by(_search.c.case_id.desc()).limit(SAMPLE).subquery()
+    hits, read = conn.execute(sa.select(
+        sa.func.count().filter(sa.and_(*(newest.c.body.like(like_pattern(t), escape="\\") for t in short))),
+        sa.func.count())).one()
+    return (hits / read if read else 0.0), n
+
+
+def scans(density: float, n: int, needed: int, dialect: str) -> bool:
+    """Whether the scan newest-first is cheaper than the index of characters for `needed` rows (see above)."""
+    return n > 0 and density * density >= SCAN_COST.get(dialect, 8.0) * needed / n
 
 
 @dataclass
@@ -300,15 +363,27 @@ def search_cases(session: Session, actor: Actor, q: str | None, *, page: int = 1
     page = max(1, page)
     per_page = max(1, min(per_page, MAX_PAGE_SIZE))
     conn = session.connection()
-    where = sa.and_(case_filter(actor), match_clause(session, terms))
+    sqlite = is_sqlite(conn)
+    if not sqlite:
+        # the plan is chosen here, by the terms' values: a plan the server prepared once for every value (psycopg
+        # prepares a statement run five times on a connection) would keep one word's plan for all the others
+        conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
+    short = _short(terms, sqlite)
+    density, n = _density(conn, short, sqlite) if short else (0.0, 0)
+    start = (page - 1) * per_page
+
+    def where(needed: int) -> sa.ColumnElement[bool]:
+        return sa.and_(case_filter(actor), match_clause(
+            session, terms, narrow=not scans(density, n, needed, conn.dialect.name)))
+
     joined = sa.join(table_of(Case), _search, _search.c.case_id == _cases.c.id)
     counted = conn.execute(sa.select(sa.func.count()).select_from(
-        sa.select(sa.literal(1)).select_from(joined).where(where).limit(COUNT_CAP + 1).subquery())).scalar_one()
+        sa.select(sa.literal(1)).select_from(joined).where(where(COUNT_CAP + 1)).limit(COUNT_CAP + 1)
+        .subquery())).scalar_one()
     exact = conn.execute(sa.select(_cases.c.id).where(_cases.c.number == (q or "").strip(),
                                                       case_filter(actor))).scalar()
     # the exact number first: on the first page before the newest, left out of the rest
-    rest = sa.select(_cases.c.id).select_from(joined).where(where).order_by(_cases.c.id.desc())
-    start = (page - 1) * per_page
+    rest = sa.select(_cases.c.id).select_from(joined).where(where(start + per_page)).order_by(_cases.c.id.desc())
     if exact is not None:
         rest = rest.where(_cases.c.id != exact)
         start = max(0, start - 1)
