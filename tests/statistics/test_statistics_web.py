@@ -121,6 +121,14 @@ def test_a_large_change_shows_its_reason_box_and_the_office_s_acceptance_reaches
             "trigger": "accept_figures", "expected_version": report.version + 1}).status_code == 200
         town_page = client.get(f"/towns/{report.town_id}").get_data(as_text=True)
         registry = client.get("/towns").get_data(as_text=True)
+        with transaction(db) as s:
+            from workflow.core.queries import registry_case
+
+            record = registry_case(s, report.town_id)
+        history = client.get(f"/cases/{record.id}").get_data(as_text=True)
+    # the town's registry record: a line in its history for each tier change
+    assert "2025 年产值 12.5 亿元，产值级别 — → 10亿级" in history
+    assert "2026 年产值 25 亿元，产值级别 10亿级 → 20亿级" in history
     assert "25 亿元（2026 年）" in registry  # the registry's list: the latest accepted output and its year
     assert "20亿级" in town_page and "2026年统计" in town_page
     assert 'data-year="2026"' in town_page and 'data-year="2025"' in town_page

@@ -67,7 +67,9 @@ KIND_LABELS = {
 }
 
 
+@bp.app_template_global("event_kind_label")
 def kind_label(kind: str) -> str:
+    """What an event of `kind` is, in the reader's language (the kind itself when it has no label)."""
     label = KIND_LABELS.get(kind)
     return str(label) if label is not None else kind
 

@@ -27,6 +27,7 @@ from workflow.core.catalog import CATALOG
 from workflow.core.engine import allowed_transitions, fire
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Role, Unit, UnitKind
+from workflow.core.tiers import tiers
 from workflow.statistics import fields as spec_of
 from workflow.statistics.campaign import open_reports
 from workflow.statistics.overview import (
@@ -46,6 +47,13 @@ ITEM_ROWS = 5  # rows of brands and standards on the form; blank rows are left o
 @bp.app_template_global("statistics_spec")
 def statistics_spec_global() -> spec_of.StatisticsSpec:
     return spec_of.statistics_spec()
+
+
+@bp.app_template_global()
+def tier_label(key: str | None) -> str:
+    """A tier by its key (registry.yaml), in the reader's language; a dash for none."""
+    found = next((t for t in tiers() if t.key == key), None)
+    return found.label.get(lang()) if found else "—"
 
 
 @bp.app_template_filter("figure")
