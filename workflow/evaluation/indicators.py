@@ -172,7 +172,8 @@ def _steps(check: Checker, raw: Any, where: str, points: Decimal | None) -> tupl
             return None
         steps.append(Step(threshold, value))
     if points is not None and steps[-1].points != points:
-        check.error(f"{where}[{len(steps) - 1}].points", f"the highest step must give the indicator's points ({points})")
+        check.error(f"{where}[{len(steps) - 1}].points",
+                    f"the highest step must give the indicator's points ({points})")
         return None
     return tuple(steps)
 

@@ -197,8 +197,8 @@ def score_indicator(spec: Indicator, value: Any, last_value: Any = None, target:
         zh = f"{label.zh}：本年 {zh_v}，上年 {zh_l}，增长 {shown}%"
         en = f"{label.en}: {en_v} this year, {en_l} last year, a growth of {shown}%"
         if step is None:
-            first = _n(rule.steps[0].at)
-            return _scored(spec, ZERO, f"{zh}，未达到最低档 {first}%", f"{en}, below the lowest step of {first}%")
+            lowest = _n(rule.steps[0].at)
+            return _scored(spec, ZERO, f"{zh}，未达到最低档 {lowest}%", f"{en}, below the lowest step of {lowest}%")
         return _scored(spec, step.points, f"{zh}，达到 {_n(step.at)}% 档", f"{en}, reaches the step of {_n(step.at)}%")
     # target_share
     if target is None:
@@ -347,7 +347,8 @@ def outcomes(spec: EvaluationSpec, ranked: Sequence[Ranked],
         years = rules.revoke_bottom_years
         if years is not None and r.town.town in supervised_towns and len(history) >= years - 1 \
                 and all(r.town.town in history[n] for n in range(years - 1)):
-            reasons.append(Label(f"连续 {years} 年排名末位（督办）", f"in the bottom ranks (supervised) {years} years running"))
+            reasons.append(Label(f"连续 {years} 年排名末位（督办）",
+                                 f"in the bottom ranks (supervised) {years} years running"))
         if rules.revoke_below is not None and r.town.total < rules.revoke_below:
             reasons.append(Label(f"总分 {_n(r.town.total)} 分，低于 {_n(rules.revoke_below)} 分",
                                  f"a total of {_n(r.town.total)}, below {_n(rules.revoke_below)}"))
