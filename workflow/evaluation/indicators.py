@@ -139,6 +139,10 @@ def _number(check: Checker, raw: Any, where: str, *, positive: bool = False) -> 
     return number
 
 
+def _is_points(raw: Any) -> bool:
+    return not isinstance(raw, bool) and isinstance(raw, int | float) and raw > 0
+
+
 def _whole(check: Checker, raw: Any, where: str) -> int | None:
     if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
         check.error(where, "must be a whole number of at least 1")
@@ -245,11 +249,12 @@ def _indicator(check: Checker, raw: Any, where: str, group: str, words: Vocabula
                     f"must be one of {', '.join(OWN_PROVIDERS)} or a member unit named under providers")
         ok = False
     rule = _rule(check, raw.get("rule"), f"{where}.rule", points)
-    if rule is not None and rule.kind == "yes_no":
+    kind = raw["rule"].get("kind") if isinstance(raw.get("rule"), dict) else None
+    if kind == "yes_no":
         if "unit" in raw:
             check.error(f"{where}.unit", "a yes or no has no unit")
             ok = False
-    elif "unit" in raw or provider != "statistics":
+    elif kind in RULES and ("unit" in raw or provider != "statistics"):
         unit = check.label(raw.get("unit"), f"{where}.unit", "a number needs its unit")
     evidence = check.label(raw.get("evidence"), f"{where}.evidence", "must say the evidence required")
     clause = raw.get("clause")
@@ -379,8 +384,9 @@ def parse_evaluation(text: str, filename: str, words: Vocabulary | None = None) 
         found = [_indicator(check, item, f"{where}.indicators[{j}]", key, words, names, seen)
                  for j, item in enumerate(raw_items)]
         indicators = tuple(x for x in found if x is not None)
-        if points is not None and len(indicators) == len(found) and indicators:
-            added = sum((x.points for x in indicators), Decimal(0))
+        each = [item.get("points") if isinstance(item, dict) else None for item in raw_items]
+        if points is not None and each and all(_is_points(x) for x in each):
+            added = sum((Decimal(str(x)) for x in each), Decimal(0))
             if added != points:
                 check.error(f"{where}.points", f"is {points}, its indicators' points add up to {added}")
         groups.append(Group(key, group_label, points or Decimal(0), indicators))
@@ -388,9 +394,11 @@ def parse_evaluation(text: str, filename: str, words: Vocabulary | None = None) 
         added = sum((g.points for g in groups), Decimal(0))
         if added != total:
             check.error("total", f"is {total}, the groups' points add up to {added}")
-    used = {x.provider for g in groups for x in g.indicators}
-    for name in names - used:
-        check.error(f"providers.{name}", "provides no indicator")
+    used = {item.get("provider") for g in raw_groups if isinstance(g, dict) and isinstance(g.get("indicators"), list)
+            for item in g["indicators"] if isinstance(item, dict)}
+    for name, _ in providers:
+        if name not in used:
+            check.error(f"providers.{name}", "provides no indicator")
     ranking = _ranking(check, raw.get("ranking"), {g.key: g for g in groups},
                        {x.key: x for g in groups for x in g.indicators})
     if check.errors:

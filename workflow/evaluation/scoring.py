@@ -339,8 +339,8 @@ def outcomes(spec: EvaluationSpec, ranked: Sequence[Ranked],
     praised = [r for r in _take(groups, praise_count(spec, len(ranked))) if r.town.total >= rules.praise_min_total]
     praised_towns = {r.town.town for r in praised}
     rest = [g for g in groups if g[0].town.town not in praised_towns]
-    supervised = list(reversed(_take(list(reversed(rest)), rules.supervise_bottom)))
-    supervised_towns = {r.town.town for r in supervised}
+    supervised_towns = {r.town.town for r in _take(list(reversed(rest)), rules.supervise_bottom)}
+    supervised = [r for r in ranked if r.town.town in supervised_towns]
     proposals: list[Proposal] = []
     for r in ranked:
         reasons: list[Label] = []
