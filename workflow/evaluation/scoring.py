@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
 from workflow.core.yamlcheck import Label
@@ -99,6 +100,7 @@ class IncompleteError(ValueError):
         self.towns = towns
 
 
+@lru_cache(maxsize=4096)  # the points, thresholds and units of a spec come back for every town
 def _n(number: Decimal) -> str:
     """A number as people write it: no exponent, no trailing zeros."""
     text = format(number, "f")
