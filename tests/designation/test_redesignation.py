@@ -299,3 +299,12 @@ def test_a_county_sees_only_its_own_reviews(client, db, make, people):
     with transaction(db) as s, pytest.raises(NotFound):
         fire(session=s, case_id=opened[other.id].id, trigger="confirm_criteria",
              actor=make.actor(people["county"]), now=NOW, payload={"confirmation": "x"})
+
+
+def test_the_demo_has_one_review_open_for_its_designated_town(db):
+    from workflow.seed import build_demo
+
+    with transaction(db) as s:
+        build_demo(s, NOW)
+    found = reviews(db)
+    assert [(c.title.split("（")[0], c.state) for c in found] == [("滚动认定复核 · 娘子关镇", "confirming")]
