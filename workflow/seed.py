@@ -297,7 +297,16 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
         save_preset(session, act["office"], name=name, unit_ids=[unit_id(session, u) for u in units], now=earlier)
     add_demo_statistics(session, now)  # three years of accepted statistics for the dashboard
     _statistics_reports(session, act, towns, now)
+    _redesignation_review(session, towns, now)
     return [(role, username, DEMO_PASSWORD) for role, username, _, _ in DEMO_USERS]
+
+
+def _redesignation_review(session: Session, towns: dict, now: datetime) -> None:
+    """A re-designation review (滚动认定复核) open for the designated 娘子关镇, as the scheduler opens one when the
+    review date comes near: the county confirms it on the case page."""
+    from workflow.designation.redesignation import open_review
+
+    open_review(session=session, town_id=towns["娘子关镇"].id, now=now)
 
 
 def _statistics_reports(session: Session, act: dict[str, Actor], towns: dict, now: datetime) -> None:

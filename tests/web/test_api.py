@@ -145,12 +145,13 @@ def test_every_endpoint_but_the_token_needs_a_token(make, client):
 # --- definitions -----------------------------------------------------------------------------------------------
 
 
-def test_definitions_lists_the_five_processes(make, client):
+def test_definitions_lists_the_six_processes(make, client):
     make.user("office", username="office1")
     response = client.get("/api/v1/definitions", headers=api_headers(client, "office1"))
     assert response.status_code == 200
     by_key = {d["key"]: d for d in response.json}
-    assert set(by_key) == {"designation", "town", "inspection", "rectification", "statistics_report"}
+    assert set(by_key) == {"designation", "town", "inspection", "rectification", "statistics_report",
+                           "redesignation"}
     for d in by_key.values():
         assert d["version"] >= 1 and d["label"]["zh"] and d["label"]["en"]
         assert d["initial"] in {s["name"] for s in d["states"]}

@@ -206,7 +206,8 @@ def test_the_town_registry_exports_its_filtered_towns(app, db, world):
     assert sheet.title == "专业镇档案"
     assert sheet["A2"].value == "筛选条件：产业类别：制造业"
     assert [c.value for c in sheet[HEADER_ROW]] == ["专业镇", "县（区）", "级别", "梯次", "产业类别", "主导产业",
-                                                    "主导产业产值（亿元）", "认定文号", "认定日期"]
+                                                    "主导产业产值（亿元）", "认定文号", "认定日期", "复核日期",
+                                                    "复核逾期"]
     rows = rows_of(sheet)
     assert [r[:6] for r in rows] == [["东风镇", "盂县", "培育对象", None, "制造业", "装备制造"]]
     office = signed_in(app, world["office"])

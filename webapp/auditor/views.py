@@ -64,6 +64,8 @@ KIND_LABELS = {
     "unit_preset_saved": _l("Saved set of member units saved"),
     "unit_preset_deleted": _l("Saved set of member units deleted"),
     "list_exported": _l("List exported to Excel"),
+    "designation_renewed": _l("Designation renewed (next review date)"),
+    "redesignation_reviews_opened": _l("Re-designation reviews opened"),
 }
 
 

@@ -41,6 +41,9 @@ WIDGETS: dict[str, Widget] = {
     "planned_date": Widget("date", _l("Planned date")),
     "campaign": Widget("text", _l("Campaign")),
     "note": Widget("textarea", _l("Note")),
+    "confirmation": Widget("textarea", _l("How the town still meets the designation criteria")),
+    "leading_enterprise_names": Widget("textarea", _l("Leading enterprises (one a line)")),
+    "supporting_enterprises": Widget("integer", _l("Supporting upstream and downstream enterprises")),
     "source": Widget("text", "source", internal=True),
     "inspection_id": Widget("integer", "inspection", internal=True),
 }

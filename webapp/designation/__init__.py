@@ -11,5 +11,6 @@ bp.before_request(business_roles_only)  # 三员分立: no administrator or audi
 NEW_CASE_PAGES["designation"] = "designation.new_application"
 OWN_PAGES[("designation", "edit")] = "designation.application"
 DETAILS["designation"] = "designation/_detail.html"
+DETAILS["redesignation"] = "designation/_review_detail.html"  # the re-designation review (滚动认定复核)
 
 from webapp.designation import views  # noqa: E402,F401

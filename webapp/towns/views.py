@@ -9,10 +9,11 @@ from flask_login import login_required
 from sqlmodel import col, select
 
 from webapp.auth.current import actor
-from webapp.database import db
+from webapp.database import db, utcnow
 from webapp.errors import message_of
 from webapp.exporting import export_limit, xlsx_download
 from webapp.towns import bp
+from workflow.core.calendar import local_date
 from workflow.core.catalog import CATALOG
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Attachment, Unit, UnitKind
@@ -45,7 +46,8 @@ def index() -> ResponseReturnValue:
     context = {"counties": counties, "levels": CATALOG.current("town").states, "categories": INDUSTRY_CATEGORIES,
                "tiers": tiers(), "export_limit": export_limit()}
     try:
-        page = town_entries(db(), actor(), **_filters(request.args), q=request.args.get("q"), page=_int("page", 1))
+        page = town_entries(db(), actor(), **_filters(request.args), q=request.args.get("q"), page=_int("page", 1),
+                            today=local_date(utcnow()))
     except WorkflowError as exc:  # a search of more than 100 characters
         return render_template("towns/index.html", page=Page([], 0, 1, 20), error=message_of(exc),
                                **context), exc.status
@@ -57,14 +59,14 @@ def index() -> ResponseReturnValue:
 def export() -> ResponseReturnValue:
     """The registry with the page's filters (and its search), every town of it, as an Excel workbook."""
     filters = _filters(request.form)
-    entries = town_list(db(), actor(), **filters, q=request.form.get("q") or None)
+    entries = town_list(db(), actor(), **filters, q=request.form.get("q") or None, today=local_date(utcnow()))
     return xlsx_download(REGISTRY, lambda limit: entries, total=len(entries), filters=registry_filters(db(), **filters))
 
 
 @bp.route("/towns/<int:town_id>")
 @login_required
 def show(town_id: int) -> ResponseReturnValue:
-    entry, cases = town_entry(db(), actor(), town_id)
+    entry, cases = town_entry(db(), actor(), town_id, today=local_date(utcnow()))
     documents, pdfs = with_pdfs(db(), db().exec(select(Attachment).where(Attachment.town_id == town_id)
                                                .order_by(Attachment.id)).all())  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
     return render_template("towns/show.html", entry=entry, cases=cases, documents=documents, pdfs=pdfs,

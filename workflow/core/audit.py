@@ -57,6 +57,7 @@ EVENT_KINDS = (
     "tier_changed", "statistics_campaign_opened", "statistics_imported",
     "unit_preset_saved", "unit_preset_deleted",
     "list_exported",
+    "designation_renewed", "redesignation_reviews_opened",
 )
 
 _event_table = table_of(AuditEvent)

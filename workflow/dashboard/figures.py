@@ -24,6 +24,7 @@ from workflow.core.catalog import CATALOG
 from workflow.core.db import saved_id, table_of
 from workflow.core.errors import Forbidden, NotFound
 from workflow.core.models import Attachment, Case, Role, TownStatistics, TownStatisticsItem, Unit, UnitKind
+from workflow.core.review import overdue_count
 from workflow.core.yamlcheck import Label
 from workflow.dashboard.targets import Period, Target, period_for, plan_periods
 
@@ -95,6 +96,7 @@ class Dashboard:
     orders: list[CountyOrders]
     criticisms_this_year: int
     extra: dict[str, Any] = field(default_factory=dict)
+    reviews_overdue: int = 0  # designated towns whose review date has passed without a renewal (复核逾期)
 
     def designated_towns(self, county_id: int) -> int:
         return sum(n for level, n in self.levels.get(county_id, {}).items() if level in DESIGNATED_LEVELS)
@@ -253,7 +255,8 @@ def build(session: Session, actor: Actor, today: date, period_key: str | None = 
                      designations=designations,
                      applications_in_progress=sum(n for k, n in designations.items() if k in ongoing),
                      designated_this_year=designated_this_year, orders=orders,
-                     criticisms_this_year=sum(criticised_by.values()))
+                     criticisms_this_year=sum(criticised_by.values()),
+                     reviews_overdue=overdue_count(session, today, county_id=own))
 
 
 def _target_figure(session: Session, target: Target, period: Period, today: date, elapsed: Decimal,

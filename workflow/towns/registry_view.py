@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session, select
@@ -13,6 +14,7 @@ from workflow.core.exports import AMOUNT, Column, Filter, ListSpec, as_date, as_
 from workflow.core.models import Case, Town, Unit
 from workflow.core.queries import Page
 from workflow.core.reference import INDUSTRY_CATEGORIES
+from workflow.core.review import ReviewStatus, review_statuses
 from workflow.core.search import Segment, highlight, terms_of
 from workflow.core.tiers import Tier, tier_of, tiers
 from workflow.core.yamlcheck import Label
@@ -24,6 +26,7 @@ class TownEntry:
     county: str
     record: Case | None  # the registry record (definition `town`); its state is the level
     terms: tuple[str, ...] = ()  # what the registry was searched for, to mark in the page
+    review: ReviewStatus | None = None  # its re-designation review (workflow.core.review), when asked for
 
     def marked(self, text: Any) -> list[Segment]:
         """`text` with the searched terms marked (segments, as workflow.core.search.highlight)."""
@@ -52,10 +55,32 @@ class TownEntry:
     def tier(self) -> Tier | None:
         return tier_of(self.output_yi)
 
+    @property
+    def review_date(self) -> str | None:
+        """The review date in force: the newest renewal's, else the designation's."""
+        if self.review is not None and self.review.review_date is not None:
+            return self.review.review_date.isoformat()
+        return self.info.get("review_date")
+
+    @property
+    def review_overdue(self) -> bool:
+        """Designated, and its review date has passed without a renewal (复核逾期)."""
+        return self.review is not None and self.review.overdue
+
+
+def with_reviews(session: Session, entries: list[TownEntry], today: date | None) -> list[TownEntry]:
+    """The entries with their review status as of `today` (none without a day)."""
+    if today is None:
+        return entries
+    statuses = review_statuses(session, today, [e.town.id for e in entries if e.town.id is not None])
+    for entry in entries:
+        entry.review = statuses.get(entry.town.id)  # type: ignore[arg-type]  # a saved town has its id
+    return entries
+
 
 def town_list(session: Session, actor: Actor, *, county_id: int | None = None, level: str | None = None,
               industry_category: str | None = None, tier: str | None = None,
-              q: str | None = None) -> list[TownEntry]:
+              q: str | None = None, today: date | None = None) -> list[TownEntry]:
     """Every town the actor may see, filtered by county, level, industry category and tier, and found by `q`
     (every word in the town's name, county, industry or designation number; InvalidInput for more than 100
     characters), by county and name. The registry holds a few hundred towns: they are filtered here, not by an
@@ -75,27 +100,31 @@ def town_list(session: Session, actor: Actor, *, county_id: int | None = None, l
         entries = [e for e in entries if all(t.casefold() in e.search_text().casefold() for t in terms)]
     if tier:
         entries = [e for e in entries if e.tier is not None and e.tier.key == tier]
-    return entries
+    return with_reviews(session, entries, today)
 
 
 def town_entries(session: Session, actor: Actor, *, county_id: int | None = None, level: str | None = None,
                  industry_category: str | None = None, tier: str | None = None, q: str | None = None,
-                 page: int = 1, per_page: int = 20) -> Page[TownEntry]:
-    """One page of `town_list`."""
+                 page: int = 1, per_page: int = 20, today: date | None = None) -> Page[TownEntry]:
+    """One page of `town_list`, with the review status of its towns as of `today`."""
     entries = town_list(session, actor, county_id=county_id, level=level, industry_category=industry_category,
                         tier=tier, q=q)
     page = max(1, page)
-    return Page(entries[(page - 1) * per_page: page * per_page], len(entries), page, per_page)
+    shown = with_reviews(session, entries[(page - 1) * per_page: page * per_page], today)
+    return Page(shown, len(entries), page, per_page)
 
 
-def town_entry(session: Session, actor: Actor, town_id: int) -> tuple[TownEntry, list[Case]]:
-    """One town (404 outside the actor's scope) and every case about it that the actor may see."""
+def town_entry(session: Session, actor: Actor, town_id: int,
+               today: date | None = None) -> tuple[TownEntry, list[Case]]:
+    """One town (404 outside the actor's scope), with its review status as of `today`, and every case about it
+    that the actor may see."""
     town = get_town(session, actor, town_id)
     record = session.exec(select(Case).where(Case.town_id == town_id, Case.definition_key == "town")).first()
     county = session.get(Unit, town.county_id)
     cases = session.exec(select(Case).where(Case.town_id == town_id, case_filter(actor))
                          .order_by(Case.id.desc())).all()  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
-    return TownEntry(town, county.name if county else "", record), list(cases)
+    entry = TownEntry(town, county.name if county else "", record)
+    return with_reviews(session, [entry], today)[0], list(cases)
 
 
 def _level(entry: TownEntry) -> Label:
@@ -121,6 +150,8 @@ REGISTRY: ListSpec[TownEntry] = ListSpec("town_registry", Label("专业镇档案
            AMOUNT),
     Column("认定文号", "Designation number", lambda e: e.info.get("designation_number") or "", 22),
     Column("认定日期", "Designated on", lambda e: as_date(e.info.get("designated_date")), 12),
+    Column("复核日期", "Review date", lambda e: as_date(e.review_date), 12),
+    Column("复核逾期", "Review overdue", lambda e: "复核逾期" if e.review_overdue else "", 10),
 ))
 
 

@@ -14,7 +14,7 @@ from workflow.core.errors import Forbidden, Unprocessable
 from workflow.core.models import Role, Town, Unit, UnitKind
 from workflow.core.queries import registry_case
 from workflow.core.reference import INDUSTRY_CATEGORIES
-from workflow.core.settings import settings
+from workflow.core.review import cycle_after
 
 if TYPE_CHECKING:
     from workflow.core.engine import FireContext
@@ -57,10 +57,7 @@ def create_town(*, session: Session, actor: Actor, name: str, county_id: int, no
 
 def review_date(designated: date) -> date:
     """When a town designated on `designated` is reviewed: the same day, a designation cycle later."""
-    try:
-        return designated.replace(year=designated.year + settings.designation_cycle_years)
-    except ValueError:  # 29 February
-        return designated.replace(year=designated.year + settings.designation_cycle_years, day=28)
+    return cycle_after(designated)
 
 
 def designate(ctx: FireContext) -> None:

@@ -1,0 +1,310 @@
+"""Rolling re-designation (滚动认定复核, issue 16 §4): a re-review opens ZYZ_REDESIGNATION_LEAD_DAYS before a
+designated town's review date (never two at once, never for a town not designated); the county confirms, the
+eligibility table runs on the town's latest accepted statistics; the office reviews; the leading group renews (the
+registry shows the next review date) or starts the exit (the town record's revocation path). A designated town past
+its review date is flagged 复核逾期 on the registry, its page and the dashboard."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, date, datetime
+
+import pytest
+import time_machine
+from sqlmodel import select
+
+from conftest import csrf_token, login
+from workflow.core.actors import Actor
+from workflow.core.db import transaction
+from workflow.core.engine import fire
+from workflow.core.errors import NotFound, Unprocessable
+from workflow.core.models import AuditEvent, Case, TownStatistics
+from workflow.core.queries import registry_case
+from workflow.core.review import review_status
+from workflow.designation.redesignation import from_statistics, names_of, next_review, open_due_reviews, open_review
+from workflow.towns.registry_view import town_entry
+
+NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # Friday 27 November 2026, 10:00 in Yangquan
+TODAY = date(2026, 11, 27)
+
+
+@pytest.fixture
+def people(make):
+    return {"office": make.user("office", username="office_zhang"),
+            "leader": make.user("leader", username="leader_li"),
+            "county": make.user("county", county="盂县", username="yx_clerk"),
+            "other": make.user("county", county="平定县", username="pd_clerk")}
+
+
+def designated(make, db, name: str, review: str, *, county: str = "盂县", category: str = "manufacturing",
+               level: str | None = None):
+    """A town designated at municipal level with `review` as its review date (and `level` reached after it)."""
+    town = make.town(name, county=county, industry_category=category)
+    with transaction(db) as s:
+        record = registry_case(s, town.id)
+        fire(session=s, case_id=record.id, trigger="designate", actor=Actor.system(), now=NOW,
+             payload={"designation_number": f"阳专镇〔2023〕{town.id}号", "designated_date": "2023-12-01",
+                      "review_date": review, "industry_category": category})
+        if level == "recommended_provincial":
+            s.connection().execute(Case.__table__.update().where(Case.__table__.c.id == record.id)
+                                   .values(state=level))
+    return town
+
+
+def statistics(db, town, year: int, figures: dict) -> None:
+    with transaction(db) as s:
+        record = registry_case(s, town.id)
+        s.add(TownStatistics(town_id=town.id, county_id=town.county_id, year=year, output_yi=figures.get("output_yi"),
+                             figures=figures, spec_version=1, report_case_id=record.id, accepted_at=NOW))
+
+
+def step(db, make, user, case_id, trigger, *, payload=None, comment=None):
+    with transaction(db) as s:
+        return fire(session=s, case_id=case_id, trigger=trigger, actor=make.actor(user), now=NOW, payload=payload,
+                    comment=comment)
+
+
+def reviews(db):
+    with transaction(db) as s:
+        return s.exec(select(Case).where(Case.definition_key == "redesignation").order_by(Case.id)).all()
+
+
+# --- opening -------------------------------------------------------------------------------------------------------
+
+
+def test_reviews_open_within_the_lead_time_once_and_only_for_designated_towns(db, make):
+    at_edge = designated(make, db, "九十天镇", "2027-02-25")  # 90 calendar days after 27 November 2026
+    designated(make, db, "九十一天镇", "2027-02-26")  # 91: not yet
+    late = designated(make, db, "逾期镇", "2026-11-20")  # passed, none opened: opened now
+    make.town("培育镇")  # a candidate has no review
+    with transaction(db) as s:
+        opened = open_due_reviews(session=s, now=NOW, lead_days=90)
+    assert sorted(c.town_id for c in opened) == sorted([at_edge.id, late.id])
+    first = next(c for c in opened if c.town_id == at_edge.id)
+    assert (first.state, first.data["review_date"], first.data["designation_number"]) == (
+        "confirming", "2027-02-25", f"阳专镇〔2023〕{at_edge.id}号")
+    assert first.title == "滚动认定复核 · 九十天镇（复核日期 2027-02-25）"
+    with transaction(db) as s:
+        assert open_due_reviews(session=s, now=NOW, lead_days=90) == []  # idempotent: one open per town
+        with pytest.raises(Unprocessable) as refused:
+            open_review(session=s, town_id=at_edge.id, now=NOW)
+        assert f"该镇已有未办结的滚动认定复核（{first.number}）" in refused.value.zh
+    with transaction(db) as s:
+        candidate = s.exec(select(Case).where(Case.definition_key == "town", Case.state == "candidate")).one()
+        with pytest.raises(Unprocessable) as refused:
+            open_review(session=s, town_id=candidate.town_id, now=NOW)
+        assert "该镇不是已认定的专业镇" in refused.value.zh
+    with transaction(db) as s:  # a day later the 91-day town is due too
+        later = open_due_reviews(session=s, now=datetime(2026, 11, 28, 2, 0, tzinfo=UTC), lead_days=90)
+    assert [c.title for c in later] == ["滚动认定复核 · 九十一天镇（复核日期 2027-02-26）"]
+    with transaction(db) as s:
+        events = s.exec(select(AuditEvent).where(AuditEvent.kind == "redesignation_reviews_opened")).all()
+    assert [len(json.loads(e.data)["reviews"]) for e in events] == [2, 1]
+
+
+def test_the_scheduler_opens_the_due_reviews_on_its_day(app, db, make):
+    from webapp.cli import _scheduler
+
+    designated(make, db, "西烟镇", "2027-03-01")
+    designated(make, db, "远期镇", "2027-06-30")
+    app.config["REDESIGNATION_LEAD_DAYS"] = 60
+    app.config["STATISTICS_DATE"] = "12-31"
+    with time_machine.travel(datetime(2027, 1, 4, 2, 0, tzinfo=UTC), tick=True):  # 56 days before 1 March
+        scheduler = _scheduler(app, background=True)
+        scheduler.start()
+        try:
+            for _ in range(100):  # the job runs at start, then every morning
+                found = reviews(db)
+                if found:
+                    break
+                time.sleep(0.1)
+            time.sleep(0.3)
+        finally:
+            scheduler.shutdown(wait=True)
+    assert [(c.title, c.state) for c in reviews(db)] == [("滚动认定复核 · 西烟镇（复核日期 2027-03-01）", "confirming")]
+
+
+# --- the eligibility check -----------------------------------------------------------------------------------------
+
+
+def test_statistics_map_onto_the_application_s_fields():
+    assert from_statistics({"output_yi": 12.5, "brands": [{"name": "盂县石材", "level": "provincial"},
+                                                          {"name": "", "level": "national"}],
+                            "standards": [{"name": "耐火砖", "kind": "industry", "role": "lead"},
+                                          {"name": "团标", "kind": "group", "role": "participate"}]}) == {
+        "output_yi": 12.5, "brands": [{"name": "盂县石材", "level": "province"}],
+        "standards": [{"name": "耐火砖", "level": "industry", "role": "led"}]}
+    assert from_statistics({}) == {}
+    assert names_of(" 甲公司\n\n乙公司\n甲公司 ") == ["甲公司", "乙公司"]
+
+
+def test_the_county_s_confirmation_runs_the_criteria_on_the_latest_statistics(db, make, people):
+    town = designated(make, db, "西烟镇", "2027-01-15")
+    statistics(db, town, 2024, {"output_yi": 4.0})
+    statistics(db, town, 2025, {"output_yi": 12.5, "brands": [{"name": "盂县石材", "level": "provincial"}]})
+    with transaction(db) as s:
+        case = open_review(session=s, town_id=town.id, now=NOW)
+    with pytest.raises(Unprocessable) as refused:
+        step(db, make, people["county"], case.id, "confirm_criteria",
+             payload={"confirmation": "仍符合", "supporting_enterprises": -3})
+    assert "上下游配套企业户数应为 0～100000 之间的整数" in refused.value.zh
+    done = step(db, make, people["county"], case.id, "confirm_criteria",
+                payload={"confirmation": "主导产业产值保持增长，龙头企业带动明显。",
+                         "leading_enterprise_names": "阳泉华鑫机械有限公司\n盂县石材集团",
+                         "supporting_enterprises": 18})
+    assert done.state == "office_review" and done.data["statistics_year"] == 2025
+    outcome = {c["key"]: (c["outcome"], c["reason"]["zh"]) for c in done.data["eligibility"]["criteria"]}
+    assert outcome["agglomeration"] == ("pass", "制造业类主导产业产值 12.50 亿元，达到 10 亿元")
+    assert outcome["leading_enterprises"][0] == "pass"
+    assert outcome["supporting_enterprises"][0] == "pass"
+    assert done.data["eligibility"]["has_hard_failure"] is False
+
+
+def test_a_town_below_the_threshold_fails_the_check_and_the_office_sees_it(db, make, people):
+    town = designated(make, db, "西烟镇", "2027-01-15")
+    statistics(db, town, 2025, {"output_yi": 6.2})
+    with transaction(db) as s:
+        case = open_review(session=s, town_id=town.id, now=NOW)
+    done = step(db, make, people["county"], case.id, "confirm_criteria", payload={"confirmation": "产值有所下降"})
+    failed = [c["key"] for c in done.data["eligibility"]["criteria"] if c["hard"] and c["outcome"] == "fail"]
+    assert failed[0] == "agglomeration" and done.data["eligibility"]["has_hard_failure"] is True
+    from workflow.core.panels import case_panel
+
+    with transaction(db) as s:
+        shown = case_panel(session=s, actor=make.actor(people["office"]), case_id=case.id, now=NOW)
+    sections = {sec.key: sec for sec in shown.sections}
+    assert sections["evaluations"].text.zh == "尚无年度评价结果"
+    assert any(line.value.zh.startswith("未满足：制造业类主导产业产值 6.20 亿元") for line in
+               sections["eligibility"].lines)
+    assert sections["confirmation"].text.zh == "产值有所下降"
+    assert [s.trigger for s in shown.steps] == ["forward_review", "return_review"]
+
+
+# --- renewal and exit ----------------------------------------------------------------------------------------------
+
+
+def to_decision(db, make, people, case_id):
+    step(db, make, people["county"], case_id, "confirm_criteria", payload={"confirmation": "仍符合认定标准"})
+    step(db, make, people["office"], case_id, "return_review", comment="请补充龙头企业情况")
+    step(db, make, people["county"], case_id, "confirm_criteria",
+         payload={"confirmation": "仍符合认定标准", "leading_enterprise_names": "阳泉华鑫机械有限公司"})
+    return step(db, make, people["office"], case_id, "forward_review", comment="建议续期")
+
+
+def test_renewing_sets_the_next_review_date_that_the_registry_shows(db, make, people):
+    town = designated(make, db, "西烟镇", "2026-11-20")  # already past: overdue
+    with transaction(db) as s:
+        assert review_status(s, town.id, TODAY).overdue
+        case = open_review(session=s, town_id=town.id, now=NOW)
+    assert to_decision(db, make, people, case.id).state == "decision"
+    renewed = step(db, make, people["leader"], case.id, "renew")
+    assert renewed.state == "renewed" and renewed.closed_at is not None
+    assert (renewed.data["previous_review_date"], renewed.data["new_review_date"]) == ("2026-11-20", "2029-11-20")
+    with transaction(db) as s:
+        entry, _ = town_entry(s, make.actor(people["office"]), town.id, today=TODAY)
+        record = registry_case(s, town.id)
+        event = s.exec(select(AuditEvent).where(AuditEvent.kind == "designation_renewed")).one()
+    assert (entry.review_date, entry.review_overdue, entry.review.renewed_by) == ("2029-11-20", False, case.number)
+    assert record.state == "municipal" and record.data["review_date"] == "2026-11-20"  # the record keeps its own
+    assert event.case_id == record.id and json.loads(event.data)["new_review_date"] == "2029-11-20"
+    with transaction(db) as s:  # the next cycle's review opens from the renewed date
+        assert open_due_reviews(session=s, now=NOW, lead_days=90) == []
+
+
+def test_next_review_date_rolls_on_from_the_previous_one():
+    assert next_review(date(2026, 12, 1), TODAY) == date(2029, 12, 1)
+    assert next_review(date(2024, 2, 29), TODAY) == date(2027, 2, 28)
+    assert next_review(date(2020, 1, 1), TODAY) == date(2029, 11, 27)  # a cycle on is past too: from today
+    assert next_review(None, TODAY) == date(2029, 11, 27)
+
+
+def test_exit_starts_the_revocation_path_of_the_town_record(db, make, people):
+    town = designated(make, db, "西烟镇", "2027-01-15")
+    with transaction(db) as s:
+        case = open_review(session=s, town_id=town.id, now=NOW)
+    to_decision(db, make, people, case.id)
+    with pytest.raises(Unprocessable) as refused:
+        step(db, make, people["leader"], case.id, "start_exit")
+    assert "必须填写意见或理由" in refused.value.zh
+    done = step(db, make, people["leader"], case.id, "start_exit", comment="主导产业连续下滑，不再符合认定标准")
+    with transaction(db) as s:
+        record = registry_case(s, town.id)
+    assert done.state == "exiting" and done.data["revocation_case_id"] == record.id
+    assert record.state == "revocation_proposed"
+    assert record.data["revocation_reason"] == (f"滚动认定复核（{case.number}）决定启动退出程序："
+                                                "主导产业连续下滑，不再符合认定标准")
+    step(db, make, people["office"], record.id, "refer_revocation")  # the revocation path runs on
+    with transaction(db) as s:
+        assert registry_case(s, town.id).state == "revocation_decision"
+        assert not review_status(s, town.id, date(2027, 6, 1)).overdue  # out of the designated levels
+
+
+def test_exit_is_refused_where_the_registry_cannot_take_a_revocation_proposal(db, make, people):
+    town = designated(make, db, "西烟镇", "2027-01-15", level="recommended_provincial")
+    with transaction(db) as s:
+        case = open_review(session=s, town_id=town.id, now=NOW)
+    to_decision(db, make, people, case.id)
+    with pytest.raises(Unprocessable) as refused:
+        step(db, make, people["leader"], case.id, "start_exit", comment="不再符合")
+    assert "该镇档案当前为“推荐省级”，不能提出撤销认定建议（须为市级专业镇）" in refused.value.zh
+    step(db, make, people["leader"], case.id, "send_back_review", comment="请核实省级推荐情况")
+    with transaction(db) as s:
+        assert s.get(Case, case.id).state == "office_review"
+
+
+# --- the overdue flag, the pages and who sees what -----------------------------------------------------------------
+
+
+def get(client, url):
+    page = client.get(url)
+    assert page.status_code == 200, url
+    return page.get_data(as_text=True)
+
+
+def test_an_overdue_review_is_flagged_on_the_registry_the_town_page_and_the_dashboard(client, db, make, people):
+    late = designated(make, db, "逾期镇", "2026-11-20")
+    designated(make, db, "按期镇", "2027-06-30")
+    other = designated(make, db, "平定逾期镇", "2026-10-01", county="平定县")
+    with time_machine.travel(NOW, tick=False):
+        login(client, "office_zhang")
+        registry = get(client, "/towns")
+        rows = {row.split("</a>")[0].rsplit(">", 1)[-1]: row for row in registry.split("<tr>")[2:]}
+        assert "复核逾期" in rows["逾期镇"] and "复核逾期" in rows["平定逾期镇"] and "复核逾期" not in rows["按期镇"]
+        town_page = get(client, f"/towns/{late.id}")
+        assert "复核逾期" in town_page and "2026-11-20" in town_page
+        board = get(client, "/dashboard")
+        assert '<div class="reviews-overdue"><dt>复核逾期</dt><dd class="tone-bad">2</dd>' in board
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/inbox")})
+        login(client, "yx_clerk")  # a county sees its own towns only, and its own count
+        registry = get(client, "/towns")
+        assert "逾期镇" in registry and "平定逾期镇" not in registry
+        assert client.get(f"/towns/{other.id}").status_code == 404
+        assert '<dd class="tone-bad">1</dd>' in get(client, "/dashboard")
+
+
+def test_a_county_sees_only_its_own_reviews(client, db, make, people):
+    own = designated(make, db, "西烟镇", "2027-01-15")
+    other = designated(make, db, "娘子关镇", "2027-01-15", county="平定县")
+    with transaction(db) as s:
+        opened = {c.town_id: c for c in open_due_reviews(session=s, now=NOW, lead_days=90)}
+    with time_machine.travel(NOW, tick=False):
+        login(client, "yx_clerk")
+        page = get(client, f"/cases/{opened[own.id].id}")
+        assert "确认仍符合认定标准" in page and "最新年度统计" in page
+        assert client.get(f"/cases/{opened[other.id].id}").status_code == 404
+        assert client.get(f"/cases/{opened[other.id].id}/do/confirm_criteria").status_code == 404
+        form = get(client, f"/cases/{opened[own.id].id}/do/confirm_criteria")
+        assert "龙头企业（每行一家）" in form and "上下游配套企业户数" in form
+    with transaction(db) as s, pytest.raises(NotFound):
+        fire(session=s, case_id=opened[other.id].id, trigger="confirm_criteria",
+             actor=make.actor(people["county"]), now=NOW, payload={"confirmation": "x"})
+
+
+def test_the_demo_has_one_review_open_for_its_designated_town(db):
+    from workflow.seed import build_demo
+
+    with transaction(db) as s:
+        build_demo(s, NOW)
+    found = reviews(db)
+    assert [(c.title.split("（")[0], c.state) for c in found] == [("滚动认定复核 · 娘子关镇", "confirming")]
