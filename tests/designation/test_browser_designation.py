@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from browsing import shots as screenshots
 from playwright.sync_api import expect
 
 from conftest import ARTIFACTS, MATERIAL_PDF, PASSWORD
@@ -305,15 +306,6 @@ def test_rejected_by_the_leading_group(people, users, live_server, make, db):
     leader.locator("main form button[type=submit]").last.click()
     expect(leader.locator(".case-head .state")).to_have_text("不予认定")
     expect(leader.locator("table.timeline")).to_contain_text("产业同质化，带动作用不足。")
-
-
-def screenshots(page, name: str) -> None:
-    """The page at 1366 px and at 390 px (a phone), kept under test-artifacts/."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for width, height in ((1366, 900), (390, 844)):
-        page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def test_the_county_reads_the_expert_average_but_no_expert_or_official(users, people, make, db, now):

@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from browsing import open_as as login
+from browsing import shots
 from playwright.sync_api import expect
 from sqlmodel import select
 
-from conftest import ARTIFACTS, PASSWORD
 from workflow.core.actors import Actor
 from workflow.core.db import transaction
 from workflow.core.engine import fire
@@ -22,26 +23,6 @@ from workflow.core.review import cycle_after
 from workflow.designation.redesignation import open_due_reviews
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def login(browser, base, username):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/inbox")
-    return context, page
-
-
-def shots(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    for width in (1366, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
 
 
 def designate(make, db, name, review: date, output: float):

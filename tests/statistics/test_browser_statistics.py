@@ -8,39 +8,19 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from browsing import log_in as login
+from browsing import shots
 from playwright.sync_api import expect
 
-from conftest import ARTIFACTS, PASSWORD
 from workflow.core.db import transaction
 from workflow.core.engine import fire
 from workflow.statistics.campaign import open_reports
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 DAY = datetime(2027, 1, 12, 2, 0, tzinfo=UTC)
-NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
-WIDEST = ("Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > "
-          "window.innerWidth + 1).slice(0, 5).map(e => e.tagName + '.' + e.className + '#' + e.id + ':' + "
-          "Math.round(e.getBoundingClientRect().right))")
 LAST_YEAR = {"output_yi": 12.5, "tax_wan": 3200, "market_entities": 860, "above_scale_firms": 14, "employees": 5200,
              "high_tech_firms": 3, "specialised_firms": 2, "invention_patents": 11, "geographical_indications": 1,
              "service_platforms": 2, "key_projects": 4, "project_investment_yi": 6.8}
-
-
-def login(page, base, username):
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/inbox")
-
-
-def shots(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    for width in (1366, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        assert page.evaluate(NO_SIDEWAYS_SCROLL), (name, width, page.evaluate(WIDEST))
-        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
 
 
 def test_the_county_explains_a_doubled_output_and_the_office_reads_why(page, live_server, make, db):
@@ -69,7 +49,7 @@ def test_the_county_explains_a_doubled_output_and_the_office_reads_why(page, liv
         expect(moved.locator(".badge.warn")).to_have_text(
             "主导产业产值由上年的 12.5亿元 变为 25亿元（+100%），请说明原因")
         expect(page.locator(".figure.moved")).to_have_count(1)  # patents +9 %: nothing to explain
-        shots(page, "statistics-form-county")
+        shots(page, "statistics-form-county", fits=True)
         page.fill("#why-output_yi", "新增两家龙头企业投产")
         page.get_by_label("已与本镇台账核对无误").check()
         page.get_by_role("button", name="报送领导小组办公室").click()
@@ -82,4 +62,4 @@ def test_the_county_explains_a_doubled_output_and_the_office_reads_why(page, liv
         changes = page.locator("#now-panel [data-section=changes]")
         expect(changes).to_contain_text("主导产业产值由上年的 12.5亿元 变为 25亿元（+100%）")
         expect(changes).to_contain_text("新增两家龙头企业投产")
-        shots(page, "statistics-case-office")
+        shots(page, "statistics-case-office", fits=True)

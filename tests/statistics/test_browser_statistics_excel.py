@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from browsing import open_as as login
+from browsing import shots
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from conftest import ARTIFACTS, PASSWORD
 from workflow.core.db import transaction
 from workflow.statistics.campaign import open_reports
 
@@ -24,26 +25,6 @@ ROW = {"主导产业产值（亿元）": 21.3, "税收（万元）": 3200, "市�
        "从业人员（人）": 5200, "高新技术企业（家）": 3, "专精特新企业（家）": 2, "有效发明专利（件）": 11,
        "地理标志（个）": 1, "公共服务平台（个）": 2, "重点项目数（个）": 4, "重点项目总投资（亿元）": 6.8,
        "品牌（品牌名称|级别）": "盂县石材|省级"}
-
-
-def login(browser, base, username, width=1366):
-    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900}, accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/inbox")
-    return context, page
-
-
-def shots(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    for width in (1366, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
 
 
 def filled(path, rows):

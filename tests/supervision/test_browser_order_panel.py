@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from browsing import log_in as login
+from browsing import shots
 from playwright.sync_api import expect
 
-from conftest import ARTIFACTS, PASSWORD
 from workflow.core.calendar import LOCAL_TZ
 from workflow.core.db import transaction
 from workflow.core.engine import fire
@@ -18,24 +19,6 @@ from workflow.core.engine import fire
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 MONDAY = datetime(2026, 11, 30, 10, 0, tzinfo=LOCAL_TZ).astimezone(UTC)
 PRIMARY = "rgb(31, 95, 168)"
-NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
-
-
-def login(page, base, username):
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/inbox")
-
-
-def shots(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    for width in (1366, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        assert page.evaluate(NO_SIDEWAYS_SCROLL), (name, width)
-        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
 
 
 def test_the_county_reads_why_its_report_came_back_and_the_office_reads_the_next_one(page, live_server, make, db):
@@ -64,7 +47,7 @@ def test_the_county_reads_why_its_report_came_back_and_the_office_reads_the_next
         main = first.locator("[data-trigger=submit_report] .step")
         expect(main).to_have_text("提交整改报告")
         expect(main).to_have_css("background-color", PRIMARY)
-        shots(page, "order-panel-county")
+        shots(page, "order-panel-county", fits=True)
 
         main.click()
         page.fill("textarea[name=report]", "已补齐 2025 年全年产值统计台账，并经镇统计站核对")
@@ -80,4 +63,4 @@ def test_the_county_reads_why_its_report_came_back_and_the_office_reads_the_next
         expect(report).to_contain_text("按期提交")
         expect(report).to_contain_text("第 2 次")
         expect(page.locator("#now-panel [data-trigger=accept] .step")).to_have_css("background-color", PRIMARY)
-        shots(page, "order-panel-office")
+        shots(page, "order-panel-office", fits=True)

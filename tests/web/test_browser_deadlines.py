@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from browsing import open_as as login
+from browsing import shots
 from playwright.sync_api import expect
 
-from conftest import ARTIFACTS, PASSWORD
 from workflow.core.calendar import LOCAL_TZ
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -36,26 +37,6 @@ def scheduler(app):
     yield start
     for running in started:
         running.shutdown(wait=True)  # a job still running holds a connection the app is about to close
-
-
-def login(browser, base, username, width=1366):
-    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/inbox")
-    return context, page
-
-
-def shots(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    for width in (1366, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
 
 
 def test_an_overdue_order_heads_the_county_inbox_in_red_with_its_due_date(make, browser, live_server, scheduler):

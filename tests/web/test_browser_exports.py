@@ -11,34 +11,15 @@ from pathlib import Path
 import openpyxl
 import pytest
 import time_machine
+from browsing import open_as as login
+from browsing import shots
 from playwright.sync_api import expect
 
-from conftest import ARTIFACTS, PASSWORD
 from workflow.core.calendar import LOCAL_TZ
 from workflow.core.exports import HEADER_ROW
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 FRIDAY = datetime(2026, 11, 27, 10, 0, tzinfo=LOCAL_TZ).astimezone(UTC)
-
-
-def login(browser, base, username, width=1366):
-    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900}, accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/inbox")
-    return context, page
-
-
-def shots(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    for width in (1366, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
 
 
 def download(page):

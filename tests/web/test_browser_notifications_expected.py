@@ -5,23 +5,11 @@ notice that every opinion is in. Screenshots at 1366 and 390 px are kept under t
 from __future__ import annotations
 
 import pytest
+from browsing import open_as as login
+from browsing import shots
 from playwright.sync_api import expect
 
-from conftest import ARTIFACTS, PASSWORD
-
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def login(browser, base, username):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/inbox")
-    return context, page
 
 
 def act(page, step, fill=None):
@@ -30,14 +18,6 @@ def act(page, step, fill=None):
         fill(page)
     page.locator("main form button[type=submit]").last.click()
     expect(page.locator(".flash.success")).to_contain_text(step)
-
-
-def shots(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    for width in (1366, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
 
 
 def test_acceptance_reaches_the_county_and_the_last_opinion_the_office(make, browser, live_server,

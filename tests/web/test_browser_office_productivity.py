@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from browsing import log_in as login
+from browsing import shots as screenshots
 from playwright.sync_api import expect
 
-from conftest import ARTIFACTS, COMPLETE_APPLICATION, PASSWORD
+from conftest import COMPLETE_APPLICATION
 from workflow.core.calendar import LOCAL_TZ
 from workflow.core.db import transaction
 from workflow.core.engine import fire
@@ -18,22 +20,6 @@ from workflow.seed import ensure_reference_units
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 START = datetime(2026, 11, 27, 10, 0, tzinfo=LOCAL_TZ).astimezone(UTC)  # a Friday morning in Yangquan
-
-
-def screenshots(page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for width, height in ((1366, 900), (390, 844)):
-        page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
-
-
-def login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/inbox")
 
 
 def test_the_office_accepts_by_groups_chases_the_silent_unit_and_scores_experts_in_a_table(

@@ -6,9 +6,10 @@ vain. Screenshots at 1366 and 390 px are kept under test-artifacts/."""
 from __future__ import annotations
 
 import pytest
+from browsing import shots
 from playwright.sync_api import expect
 
-from conftest import ARTIFACTS, PASSWORD
+from conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 LATE_UTC = "2026-12-03T16:30:00+00:00"  # 2026-12-04 00:30 in Beijing
@@ -27,14 +28,6 @@ CONTRAST = """el => {
   const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(bg)].sort((x, y) => y - x);
   return (a + 0.05) / (b + 0.05);
 }"""
-
-
-def shots(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    for width in (1366, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
 
 
 class People:

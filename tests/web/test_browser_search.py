@@ -5,33 +5,14 @@ and 390 px are kept under test-artifacts/ (search-*)."""
 from __future__ import annotations
 
 import pytest
+from browsing import open_as as login
+from browsing import shots
 from playwright.sync_api import expect
 
-from conftest import ARTIFACTS, PASSWORD
 from workflow.core.db import transaction
 from workflow.core.engine import fire
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def login(browser, base, username):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/**")
-    return context, page
-
-
-def shots(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    for width in (1366, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
 
 
 def test_a_chinese_query_on_the_case_list_shows_the_matches_marked(make, db, now, browser, live_server):
