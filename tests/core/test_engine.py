@@ -517,6 +517,18 @@ def test_after_fire_hooks_see_the_step_as_it_was_taken(db, now, people, test_pro
     run(db, people["county"], open_case.id, "tidy", now, comment="   ")
     ctx, from_state = seen[-1]
     assert (from_state, ctx.comment, ctx.planned) == ("waiting", None, None)  # a blank comment is none
+    assert ctx.cause is None  # a person's step is an event of its own
+
+
+def test_a_step_caused_by_another_event_carries_that_cause_to_the_hooks(db, now, people, test_process, open_case,
+                                                                       monkeypatch):
+    """The sweep fires an expiry as part of the deadline's own event: the notification rules hear one cause for
+    both, so a person gets one message per channel, not two."""
+    seen = []
+    monkeypatch.setattr("workflow.core.engine.AFTER_FIRE",
+                        [*AFTER_FIRE, lambda ctx, from_state: seen.append(ctx.cause)])
+    run(db, people["county"], open_case.id, "advance_quietly", now, cause="deadline:42")
+    assert seen == ["deadline:42"]
 
 
 def test_what_each_role_may_try_now(db, people, test_process, open_case):
