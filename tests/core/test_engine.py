@@ -940,3 +940,13 @@ def test_an_unknown_create_action_is_refused_when_the_definition_loads(test_proc
     with pytest.raises(DefinitionError) as broken:
         parse_definition(text, "enginetest.yaml")
     assert broken.value.errors == ["enginetest.yaml: create_actions: unknown action 'no_such_action'"]
+
+
+def test_a_step_s_comment_makes_the_case_findable(db, now, people, test_process, open_case):
+    """Every step rewrites the case's search text in its transaction: what was just said is found at once."""
+    from workflow.core.search import search_cases
+
+    run(db, people["county"], open_case.id, "advance_quietly", now, comment="东山村台账已补齐")
+    with transaction(db) as s:
+        found = search_cases(s, people["county"], "东山村台账").items
+    assert [hit.case.id for hit in found] == [open_case.id]

@@ -129,3 +129,37 @@ def test_negative_zero_is_stored_as_zero(make, db, now, complete_application):
                       "expert_recommendation": "建议认定"})
     experts = reload(db, review.id).data["experts"]
     assert positive_zero(experts[0]["score"]) and experts[1]["score"] == 80
+
+
+def test_a_number_field_says_what_it_wants_in_both_languages_and_takes_the_whole_range(make, db, now):
+    """`*_id` and `*_no` fields: 1 and 2³¹−1 are taken, 0 and 2³¹ refused, each with the field's own name in the
+    reader's language (an English reader never reads a Chinese field name)."""
+    from workflow.core.access import MAX_ID
+
+    office = make.user("office")
+    town = make.town()
+
+    def order(**data):
+        with transaction(db) as s:
+            return create_case(session=s, definition_key="rectification", actor=make.actor(office), now=now,
+                               town_id=town.id, data={"problem": "台账不全", **data})
+
+    error = refused(db, lambda: order(finding_no="2", inspection_id=0))
+    assert sorted(error.details, key=lambda d: d["field"]) == [
+        {"field": "finding_no", "zh": "问题编号应为正整数", "en": "Finding number must be a positive whole number"},
+        {"field": "inspection_id", "zh": "检查案件应为正整数", "en": "Inspection must be a positive whole number"}]
+    assert fields_of(refused(db, lambda: order(finding_no=MAX_ID + 1))) == ["finding_no"]
+    assert reload(db, order(finding_no=1, inspection_id=MAX_ID).id).data["inspection_id"] == MAX_ID
+
+
+def test_a_field_the_step_does_not_take_is_named_in_both_languages(make, db, now):
+    office = make.user("office")
+    town = make.town()
+
+    def order():
+        with transaction(db) as s:
+            return create_case(session=s, definition_key="rectification", actor=make.actor(office), now=now,
+                               town_id=town.id, data={"problem": "台账不全", "requested_due_date": "2027-01-15"})
+
+    assert refused(db, order).details == [{"field": "requested_due_date", "zh": "不接受字段 申请延期至",
+                                           "en": "field Requested new deadline is not accepted here"}]

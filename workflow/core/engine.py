@@ -199,12 +199,12 @@ def _field_reasons(spec: TransitionSpec, payload: dict[str, Any],
     allowed = set(spec.requires) | set(spec.accepts)
     for key in payload:
         if key not in allowed:
-            reasons.append({"field": key, "zh": f"不接受字段 {field_label(key, 'zh')}",
+            reasons.append({"field": key, "zh": f"不接受字段 {field_label(key)}",
                             "en": f"field {field_label(key, 'en')} is not accepted here"})
     missing = {key for key in spec.requires if payload.get(key) in (None, "", [], {})}
     for key in spec.requires:
         if key in missing:
-            reasons.append({"field": key, "zh": f"必须填写{field_label(key, 'zh')}",
+            reasons.append({"field": key, "zh": f"必须填写{field_label(key)}",
                             "en": f"{field_label(key, 'en')} is required"})
     if spec.comment == "required" and not comment:
         reasons.append({"field": "comment", "zh": "必须填写意见或理由", "en": "a comment is required"})
@@ -219,11 +219,11 @@ def _field_reasons(spec: TransitionSpec, payload: dict[str, Any],
 def _type_reasons(key: str, value: Any) -> list[dict[str, Any]]:
     """What is wrong with a value for the type its field's name declares (see the module's docstring)."""
     if key.endswith("_date") and parse_date(value) is None:
-        return [{"field": key, "zh": f"{field_label(key, 'zh')}应为 YYYY-MM-DD 格式的有效日期",
+        return [{"field": key, "zh": f"{field_label(key)}应为 YYYY-MM-DD 格式的有效日期",
                  "en": f"{field_label(key, 'en')} must be a real date written YYYY-MM-DD"}]
     if key.endswith(("_id", "_no")) and (isinstance(value, bool) or not isinstance(value, int)
                                           or not 0 < value <= MAX_ID):
-        return [{"field": key, "zh": f"{field_label(key, 'zh')}应为正整数",
+        return [{"field": key, "zh": f"{field_label(key)}应为正整数",
                  "en": f"{field_label(key, 'en')} must be a positive whole number"}]
     return []
 
