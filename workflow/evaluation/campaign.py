@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from workflow.core import audit
+from workflow.core.access import case_filter
 from workflow.core.actors import Actor
 from workflow.core.calendar import local_date
 from workflow.core.engine import create_case, next_number
@@ -70,3 +71,18 @@ def open_yearly_evaluation(*, session: Session, now: datetime, month_day: str = 
     if next_number(session, "annual-evaluation", today.year) != 1:
         return []  # already opened this year
     return open_evaluation(session=session, actor=Actor.system(), now=now, year=today.year - 1)
+
+
+def year_cases(session: Session, actor: Actor, year: int) -> list[Case]:
+    """The evaluations of `year` that `actor` may see (a county its own towns', a member unit those it was asked
+    about), by number."""
+    return list(session.exec(select(Case).where(Case.definition_key == "evaluation_town",
+                                                 col(Case.data)["evaluation_year"].as_integer() == year,
+                                                 case_filter(actor)).order_by(col(Case.id))).all())
+
+
+def evaluation_years(session: Session) -> list[int]:
+    """The years that have evaluations, latest first."""
+    year = col(Case.data)["evaluation_year"].as_integer()
+    return [y for y in session.exec(select(year).where(Case.definition_key == "evaluation_town").distinct()
+                                    .order_by(year.desc())).all() if y is not None]
