@@ -259,3 +259,33 @@ def test_a_member_unit_sees_only_its_own_indicators(db, world):
     with transaction(db) as s:
         _, groups = v.breakdown(s.get(Case, case.id), provider="市人社局")
     assert {r.indicator.provider for g in groups for r in g.rows} == {"市人社局"}
+
+
+def test_the_scoring_reminder_reaches_only_the_units_that_have_not_answered(db, world):
+    from workflow.core.models import Notification
+
+    case = scoring(db, world)
+    keji = world["units"]["市科技局"]
+    step(db, keji, case, "give_unit_values",
+         payload={"unit_values": {i.key: "2" for i in v.provided_by(evaluation_spec(), "市科技局")}})
+    with transaction(db) as s:
+        first = s.exec(select(Deadline).where(Deadline.case_id == case.id, Deadline.name == "scoring",
+                                              Deadline.kind == "reminder").order_by(Deadline.due_at)).first()
+    sweep(db, now=first.due_at + timedelta(minutes=1))
+    with transaction(db) as s:
+        told = {n.user_id for n in s.exec(select(Notification).where(Notification.case_id == case.id,
+                                                                     Notification.kind == "reminder")).all()}
+        still = s.get(Case, case.id)
+    assert told == {world["units"]["市市场监管局"].user_id, world["units"]["市人社局"].user_id}
+    assert still.state == "unit_scoring"
+
+
+def test_the_scheduler_job_opens_the_evaluation_on_the_configured_day(app, db, world, monkeypatch):
+    from webapp.cli import scheduled_jobs
+
+    app.config["EVALUATION_DATE"] = "04-01"
+    monkeypatch.setitem(app.extensions["zyz"], "clock", lambda: NOW)
+    dict((name, job) for name, job, _ in scheduled_jobs(app))["yearly-evaluation"]()
+    with transaction(db) as s:
+        cases = s.exec(select(Case).where(Case.definition_key == "evaluation_town")).all()
+    assert {c.title for c in cases} == {"2026年度评价 · 路家村镇", "2026年度评价 · 西烟镇"}
