@@ -131,3 +131,35 @@ def test_a_member_unit_gives_its_values_and_the_office_adjusts_only_with_a_reaso
         assert done.status_code == 302
         page = client.get(f"/cases/{case.id}").get_data(as_text=True)
         assert "办公室调整为 4 分，理由：统计口径核减" in page
+
+
+def test_the_api_fires_the_same_steps_and_every_role_reads_the_case_page(app, client, db, make, people):
+    from conftest import api_headers
+
+    api = app.test_client()
+    with time_machine.travel(DAY, tick=False):
+        opened_by_hand(client)
+        case = the_case(db)
+        county, office = api_headers(api, "yx_clerk"), api_headers(api, "office_zhang")
+        values = {k[2:]: val for k, val in county_form().items() if k.startswith("v-")}
+        bad = api.post(f"/api/v1/cases/{case.id}/transitions", headers=county, json={
+            "trigger": "submit_assessment", "expected_version": case.version,
+            "data": {"assessment": {**values, "town_policy": "也许"}, "targets": {"employment_target": "6000"}}})
+        assert bad.status_code == 422
+        assert [(d["field"], d["zh"]) for d in bad.json["details"]] == [
+            ("town_policy", "制定“一镇一策”扶持政策只能填“是”或“否”")]
+        sent = api.post(f"/api/v1/cases/{case.id}/transitions", headers=county, json={
+            "trigger": "submit_assessment", "expected_version": case.version,
+            "data": {"assessment": values, "targets": {"employment_target": "6000"}}})
+        assert sent.status_code == 200, sent.json
+        back = api.post(f"/api/v1/cases/{case.id}/transitions", headers=office, json={
+            "trigger": "return_assessment", "expected_version": case.version + 1, "comment": "请补充证明"})
+        assert back.status_code == 200, back.json
+        for user in ("yx_clerk", "office_zhang"):
+            login(client, user)
+            page = client.get(f"/cases/{case.id}")
+            assert page.status_code == 200 and "主导产业产值" in page.get_data(as_text=True)
+            client.post("/logout", data={"csrf_token": csrf_token(client, "/inbox")})
+        login(client, "pd_clerk")  # another county: as if it did not exist
+        assert client.get(f"/cases/{case.id}").status_code == 404
+        assert client.get(f"/evaluation/cases/{case.id}/assess").status_code == 404
