@@ -83,6 +83,6 @@ def year_cases(session: Session, actor: Actor, year: int) -> list[Case]:
 
 def evaluation_years(session: Session) -> list[int]:
     """The years that have evaluations, latest first."""
-    year = col(Case.data)["evaluation_year"].as_integer()
-    return [y for y in session.exec(select(year).where(Case.definition_key == "evaluation_town").distinct()
-                                    .order_by(year.desc())).all() if y is not None]
+    years = session.exec(select(col(Case.data)["evaluation_year"].as_integer()).distinct()
+                         .where(Case.definition_key == "evaluation_town")).all()
+    return sorted((int(y) for y in years if y is not None), reverse=True)
