@@ -289,3 +289,34 @@ def test_the_scheduler_job_opens_the_evaluation_on_the_configured_day(app, db, w
     with transaction(db) as s:
         cases = s.exec(select(Case).where(Case.definition_key == "evaluation_town")).all()
     assert {c.title for c in cases} == {"2026年度评价 · 路家村镇", "2026年度评价 · 西烟镇"}
+
+
+def test_the_demo_has_last_year_s_evaluation_open_while_its_statistics_are_being_filled_in(db):
+    from workflow.seed import build_demo
+
+    with transaction(db) as s:
+        build_demo(s, NOW)
+    with transaction(db) as s:
+        cases = s.exec(select(Case).where(Case.definition_key == "evaluation_town")).all()
+    assert cases and {c.state for c in cases} == {"self_assessment"}
+    assert {c.data["evaluation_year"] for c in cases} == {2026}
+    # last year's statistics reports are still open in the demo: read again when the member units' scoring closes
+    assert {c.data["statistics_year"] for c in cases} == {None}
+    assert [c.title for c in cases] == ["2026年度评价 · 娘子关镇"]
+
+
+def test_statistics_accepted_after_the_opening_are_read_when_the_scoring_closes(db, world):
+    case = opened(db, world)[1]  # 路家村镇: no accepted statistics of 2026 at the opening
+    assert case.data["statistics_values"] == {}
+    statistics(db, world["towns"][1], 2026, {"output_yi": 50})
+    submitted(db, world, case)
+    step(db, world["office"], case, "accept_assessment")
+    with transaction(db) as s:
+        due = s.exec(select(Deadline).where(Deadline.case_id == case.id, Deadline.name == "scoring",
+                                            Deadline.kind == "expiry")).one()
+    sweep(db, now=due.due_at + timedelta(minutes=1))
+    with transaction(db) as s:
+        after = s.get(Case, case.id)
+    assert after.state == "office_review" and after.data["statistics_year"] == 2026
+    assert next(x for x in v.town_score(after).scores if x.key == "output").points == Decimal("10.00")
+    assert sorted(after.data["units_not_answered"]) == sorted(v.member_providers(evaluation_spec()))
