@@ -189,6 +189,12 @@ def test_member_units_give_their_own_values_once_and_a_missing_one_is_flagged_at
                                                     now=NOW + timedelta(days=30)).sections}
     assert after.state == "office_review"
     assert after.data["units_not_answered"] == ["市人社局"]
+    with transaction(db) as s:
+        from workflow.core.models import Notification
+
+        told = {n.user_id for n in s.exec(select(Notification).where(Notification.case_id == case.id,
+                                                                     Notification.created_at >= due.due_at)).all()}
+    assert world["office"].user_id in told  # the office is told the scoring closed with a value missing
     hr_keys = {i.key for i in v.provided_by(evaluation_spec(), "市人社局")}
     assert hr_keys <= set(after.data["missing"])
     assert "rectified_on_time" in after.data["missing"]  # the office's own value is still to enter
