@@ -109,6 +109,7 @@ def create_app(config: dict | None = None) -> Flask:
         dashboard,
         designation,
         errors,
+        evaluation,
         files,
         incidents,
         notify,
@@ -135,6 +136,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(towns.bp)
     app.register_blueprint(supervision.bp)
     app.register_blueprint(statistics.bp)
+    app.register_blueprint(evaluation.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(incidents.bp)
     app.register_blueprint(receipts.bp)

@@ -319,12 +319,12 @@ def definitions_show(key: str) -> None:
 
 
 def scheduled_jobs(app: Flask) -> tuple[tuple[str, Callable[[], Any], dict[str, Any]], ...]:
-    """The jobs besides the sweep (id, function, APScheduler trigger): the yearly inspection campaign and the
-    yearly statistics reports (checked daily and at start), the re-designation reviews of the towns whose review
-    date is within ZYZ_REDESIGNATION_LEAD_DAYS (daily and at start), the notification dispatcher (every
-    ZYZ_NOTIFY_SECONDS), the audit trail's anchor and the PDF copies of issued notices (every ZYZ_PDF_SECONDS, so
-    a notice has its PDF within about a minute), and the sweep of stored files no row names (daily and at start),
-    and the reminders of notices the counties have not acknowledged (hourly and at start).
+    """The jobs besides the sweep (id, function, APScheduler trigger): the yearly inspection campaign, the yearly
+    statistics reports and the yearly evaluation (checked daily and at start), the re-designation reviews of the
+    towns whose review date is within ZYZ_REDESIGNATION_LEAD_DAYS (daily and at start), the notification
+    dispatcher (every ZYZ_NOTIFY_SECONDS), the audit trail's anchor and the PDF copies of issued notices (every
+    ZYZ_PDF_SECONDS, so a notice has its PDF within about a minute), and the sweep of stored files no row names
+    (daily and at start), and the reminders of notices the counties have not acknowledged (hourly and at start).
     Each job reads the application's clock when it runs (the demo clock included); APScheduler itself wakes by the
     real time."""
     from notifications.dispatcher import job as dispatcher_job
@@ -334,6 +334,7 @@ def scheduled_jobs(app: Flask) -> tuple[tuple[str, Callable[[], Any], dict[str, 
     from workflow.core.pdf import job as pdf_job
     from workflow.core.receipts import remind_due
     from workflow.designation.redesignation import open_due_reviews
+    from workflow.evaluation.campaign import open_yearly_evaluation
     from workflow.statistics.campaign import open_yearly_reports
     from workflow.supervision.inspections import open_yearly_campaign
 
@@ -348,6 +349,10 @@ def scheduled_jobs(app: Flask) -> tuple[tuple[str, Callable[[], Any], dict[str, 
         with transaction(sessions) as s:
             open_yearly_reports(session=s, now=now(), month_day=app.config["STATISTICS_DATE"])
 
+    def yearly_evaluation() -> None:
+        with transaction(sessions) as s:
+            open_yearly_evaluation(session=s, now=now(), month_day=app.config["EVALUATION_DATE"])
+
     def redesignation_reviews() -> None:
         with transaction(sessions) as s:
             open_due_reviews(session=s, now=now(), lead_days=app.config["REDESIGNATION_LEAD_DAYS"])
@@ -356,6 +361,8 @@ def scheduled_jobs(app: Flask) -> tuple[tuple[str, Callable[[], Any], dict[str, 
              {"trigger": "cron", "hour": 8, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),
             ("yearly-statistics", yearly_statistics,
              {"trigger": "cron", "hour": 8, "minute": 5, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),
+            ("yearly-evaluation", yearly_evaluation,
+             {"trigger": "cron", "hour": 8, "minute": 15, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),
             ("redesignation-reviews", redesignation_reviews,
              {"trigger": "cron", "hour": 8, "minute": 10, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),
             ("notification-dispatch", dispatcher_job(sessions, NotifySettings.from_mapping(app.config), now),

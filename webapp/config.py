@@ -50,6 +50,8 @@ def from_environment(instance_path: str) -> dict:
         "INSPECTION_DATE": env.get("ZYZ_INSPECTION_DATE", "03-01"),  # MM-DD: the yearly campaign opens then
         # MM-DD: last year's statistics reports open then (and each day after, for towns added since)
         "STATISTICS_DATE": env.get("ZYZ_STATISTICS_DATE", "01-10"),
+        # MM-DD: last year's evaluation opens then for every designated town (once a year)
+        "EVALUATION_DATE": env.get("ZYZ_EVALUATION_DATE", "04-01"),
         # calendar days before a designation's review date that its re-designation review opens (checked daily)
         "REDESIGNATION_LEAD_DAYS": _whole_number(env, "ZYZ_REDESIGNATION_LEAD_DAYS", 90),
         "MAX_DUE_DAYS": _whole_number(env, "ZYZ_MAX_DUE_DAYS", MAX_DUE_DAYS),  # how far ahead a deadline may be set

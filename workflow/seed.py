@@ -298,6 +298,7 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
     add_demo_statistics(session, now)  # three years of accepted statistics for the dashboard
     _statistics_reports(session, act, towns, now)
     _redesignation_review(session, towns, now)
+    _evaluation(session, act, now)
     return [(role, username, DEMO_PASSWORD) for role, username, _, _ in DEMO_USERS]
 
 
@@ -307,6 +308,15 @@ def _redesignation_review(session: Session, towns: dict, now: datetime) -> None:
     from workflow.designation.redesignation import open_review
 
     open_review(session=session, town_id=towns["娘子关镇"].id, now=now)
+
+
+def _evaluation(session: Session, act: dict[str, Actor], now: datetime) -> None:
+    """Last year's evaluation (年度评价), opened by the office for every designated town with the values of its
+    accepted statistics filled in: the counties' self-assessments come next."""
+    from workflow.core.calendar import local_date
+    from workflow.evaluation.campaign import open_evaluation
+
+    open_evaluation(session=session, actor=act["office"], now=now, year=local_date(now).year - 1)
 
 
 def _statistics_reports(session: Session, act: dict[str, Actor], towns: dict, now: datetime) -> None:

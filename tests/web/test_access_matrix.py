@@ -232,6 +232,18 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
                                  "auditor": (403, 403, 403), "anonymous": (302, 302, 302)},
     ("statistics.fill", "POST"): {**dict.fromkeys(B, (404, 404, 404)), "admin": (403, 403, 403),
                                   "auditor": (403, 403, 403), "anonymous": (302, 302, 302)},
+    # the evaluation's forms answer 404 for any other kind of case (the world's are designations); who may fill
+    # them is in tests/evaluation/test_campaign_web.py
+    ("evaluation.assess", "GET"): {**dict.fromkeys(B, (404, 404, 404)), "admin": REFUSED, "auditor": REFUSED,
+                                   "anonymous": LOGIN},
+    ("evaluation.assess", "POST"): {**dict.fromkeys(B, (404, 404, 404)), "admin": REFUSED, "auditor": REFUSED,
+                                    "anonymous": LOGIN},
+    ("evaluation.score", "GET"): {**dict.fromkeys(B, (404, 404, 404)), "admin": REFUSED, "auditor": REFUSED,
+                                  "anonymous": LOGIN},
+    ("evaluation.score", "POST"): {**dict.fromkeys(B, (404, 404, 404)), "admin": REFUSED, "auditor": REFUSED,
+                                   "anonymous": LOGIN},
+    ("evaluation.open_year", "POST"): only("office", 303),
+    ("evaluation.overview", "GET"): business(200),  # each sees the evaluations it may see: test_campaign_web.py
     ("statistics.open_year", "POST"): only("office", 303),
     ("statistics.overview", "GET"): business(200),
     ("statistics.export_year", "POST"): business(200),  # a county's own towns only: test_statistics_web.py

@@ -27,6 +27,7 @@ def scheduler(app):
 
     app.config["SWEEP_SECONDS"] = 1
     app.config["STATISTICS_DATE"] = "12-31"  # last year's statistics reports (not this test's) are not opened yet
+    app.config["EVALUATION_DATE"] = "12-31"  # nor last year's evaluation
     started = []
 
     def start():

@@ -61,6 +61,7 @@ KIND_LABELS = {
     "tier_changed": _l("Town moved to another output tier"),
     "statistics_campaign_opened": _l("Annual statistics reports opened"),
     "statistics_imported": _l("Annual statistics imported from Excel"),
+    "evaluation_campaign_opened": _l("Annual evaluation opened"),
     "unit_preset_saved": _l("Saved set of member units saved"),
     "unit_preset_deleted": _l("Saved set of member units deleted"),
     "list_exported": _l("List exported to Excel"),

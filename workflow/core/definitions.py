@@ -13,7 +13,8 @@ from workflow.core.registry import ACTIONS, GUARDS, load_rules
 from workflow.core.yamlcheck import Checker, Label, read_mapping
 
 DEFINITIONS_DIR = Path(__file__).resolve().parents[2] / "definitions"
-PROCESS_FILES = ("designation", "town", "inspection", "rectification", "statistics_report", "redesignation")
+PROCESS_FILES = ("designation", "town", "inspection", "rectification", "statistics_report", "redesignation",
+                 "evaluation_town")
 
 TOP_KEYS = {
     "key", "version", "label", "initial", "states", "transitions", "number_prefix", "description",

@@ -1,0 +1,182 @@
+"""The evaluation's forms (the county's self-assessment, a member unit's values), the year's list and opening a
+year by hand. The checks are the process's guards (workflow/evaluation/rules.py): the pages read the form, call
+`fire` and show the reasons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from webapp.auth.current import actor
+from webapp.database import db, unit_of_work, utcnow
+from webapp.errors import field_errors, message_of
+from webapp.evaluation import bp
+from workflow.core.access import get_case, not_found_case
+from workflow.core.calendar import local_date
+from workflow.core.catalog import CATALOG
+from workflow.core.engine import allowed_transitions, fire
+from workflow.core.errors import WorkflowError
+from workflow.core.models import Case, Role
+from workflow.evaluation import values as v
+from workflow.evaluation.campaign import evaluation_years, open_evaluation, year_cases
+from workflow.evaluation.indicators import evaluation_spec
+
+
+@bp.app_template_global("evaluation_breakdown")
+def evaluation_breakdown(case: Case) -> Any:
+    """The case's scores by group for the reader: a member unit sees only the indicators it gives."""
+    me = actor()
+    provider = (case.data.get("scoring_units") or {}).get(str(me.unit_id)) if me.role == Role.member else None
+    if me.role == Role.member and provider is None:
+        return None
+    return v.breakdown(case, provider)
+
+
+@bp.app_template_filter("points")
+def points(value: Any) -> str:
+    return "—" if value is None else v.shown(value)
+
+
+def _step_case(case_id: int, triggers: set[str]) -> Case | None:
+    """The evaluation on which the reader may take one of `triggers` now; None (with a message) when not."""
+    me = actor()
+    s = db()
+    case = get_case(s, me, case_id)
+    if case.definition_key != "evaluation_town":
+        raise not_found_case()  # as for a case that does not exist
+    definition = CATALOG.get(case.definition_key, case.definition_version, s)
+    if not {t.trigger for t in allowed_transitions(definition, case, me)} & triggers:
+        flash(_("This step is not possible now."), "warning")
+        return None
+    return case
+
+
+def _fire(case_id: int, trigger: str, payload: dict[str, Any], version: str) -> dict[str, list[str]]:
+    """Fire the step; the reasons by form field when refused (403 and 404 raised)."""
+    if not version.isdigit():
+        return {"": [_("The form is incomplete; reload the page.")]}
+    try:
+        with unit_of_work() as session:
+            fire(session=session, case_id=case_id, trigger=trigger, actor=actor(), now=utcnow(), payload=payload,
+                 expected_version=int(version))
+    except WorkflowError as exc:
+        if exc.status in (403, 404):
+            raise
+        flash(_("Not done: correct what is marked below."), "error")
+        return field_errors(exc)
+    return {}
+
+
+@bp.route("/evaluation/cases/<int:case_id>/assess", methods=["GET", "POST"])
+@login_required
+def assess(case_id: int) -> ResponseReturnValue:
+    """The county's self-assessment: the values it provides, the targets of the shares, a short text per group."""
+    case = _step_case(case_id, {"save_assessment", "submit_assessment"})
+    if case is None:
+        return redirect(url_for("cases.show", case_id=case_id))
+    spec = v.spec_of(case)
+    errors: dict[str, list[str]] = {}
+    form: Any = _assessment_form(case.data)
+    if request.method == "POST":
+        form = request.form
+        payload = {"assessment": {i.key: form.get(f"v-{i.key}", "").strip() for i in v.provided_by(spec, "county")},
+                   "targets": {i.key: form.get(f"target-{i.key}", "").strip() for i in v.target_indicators(spec)},
+                   "group_texts": {g.key: form.get(f"text-{g.key}", "").strip() for g in spec.groups}}
+        submit = form.get("action") == "submit"
+        if submit and form.get("confirmed") != "yes":
+            errors = {"confirmed": [_("Tick the box to confirm this step.")]}
+        else:
+            errors = _fire(case_id, "submit_assessment" if submit else "save_assessment", payload,
+                           form.get("expected_version", ""))
+            if not errors:
+                flash(_("The self-assessment is submitted to the office.") if submit else _("Saved."), "success")
+                return redirect(url_for("cases.show", case_id=case_id) if submit
+                                else url_for("evaluation.assess", case_id=case_id))
+        case = get_case(db(), actor(), case_id)
+    return render_template("evaluation/assess.html", case=case, spec=spec, form=form, errors=errors,
+                           county_indicators=v.provided_by(spec, "county"),
+                           targets=v.target_indicators(spec)), 422 if errors else 200
+
+
+def _assessment_form(data: dict[str, Any]) -> dict[str, str]:
+    """What the case holds, as the form shows it."""
+    form = {f"v-{k}": ("是" if value is True else "否" if value is False else str(value))
+            for k, value in (data.get("assessment") or {}).items()}
+    form.update({f"target-{k}": str(value) for k, value in (data.get("targets") or {}).items()})
+    form.update({f"text-{k}": text for k, text in (data.get("group_texts") or {}).items()})
+    return form
+
+
+@bp.route("/evaluation/cases/<int:case_id>/score", methods=["GET", "POST"])
+@login_required
+def score(case_id: int) -> ResponseReturnValue:
+    """A member unit's values: only the indicators it provides."""
+    case = _step_case(case_id, {"give_unit_values"})
+    if case is None:
+        return redirect(url_for("cases.show", case_id=case_id))
+    me = actor()
+    name = (case.data.get("scoring_units") or {}).get(str(me.unit_id))
+    if name is None:
+        raise not_found_case()
+    if str(me.unit_id) in (case.data.get("unit_answers") or {}):
+        flash(_("Your unit has already given its values."), "info")
+        return redirect(url_for("cases.show", case_id=case_id))
+    indicators = v.provided_by(v.spec_of(case), name)
+    errors: dict[str, list[str]] = {}
+    form: Any = {}
+    if request.method == "POST":
+        form = request.form
+        if form.get("confirmed") != "yes":
+            errors = {"confirmed": [_("Tick the box to confirm this step.")]}
+        else:
+            errors = _fire(case_id, "give_unit_values",
+                           {"unit_values": {i.key: form.get(f"v-{i.key}", "").strip() for i in indicators}},
+                           form.get("expected_version", ""))
+            if not errors:
+                flash(_("Your unit's values are given."), "success")
+                return redirect(url_for("cases.show", case_id=case_id))
+    return render_template("evaluation/score.html", case=case, unit=name, indicators=indicators, form=form,
+                           errors=errors), 422 if errors else 200
+
+
+@bp.route("/evaluation", methods=["GET"])
+@login_required
+def overview() -> ResponseReturnValue:
+    """A year's evaluations the reader may see, each with its state and total; the office opens a year here."""
+    me = actor()
+    years = evaluation_years(db())
+    raw = request.args.get("year", "")
+    last_year = local_date(utcnow()).year - 1
+    year = int(raw) if raw.isdigit() and len(raw) == 4 else (years[0] if years else last_year)
+    rows = [(case, v.town_score(case)) for case in year_cases(db(), me, year)]
+    return render_template("evaluation/overview.html", year=year, years=years, rows=rows,
+                           definition=CATALOG.current("evaluation_town"), last_year=last_year,
+                           total=evaluation_spec().total)
+
+
+@bp.route("/evaluation/open", methods=["POST"])
+@login_required
+def open_year() -> ResponseReturnValue:
+    """The office opens a year's evaluation by hand (the scheduler does it on the configured day)."""
+    if current_user.role != Role.office:
+        abort(403)
+    raw = request.form.get("year", "")
+    try:
+        if not (raw.isdigit() and len(raw) == 4):
+            raise WorkflowError("请填写评价年度（四位数字）。", "Enter the year (four digits).")
+        if request.form.get("confirmed") != "yes":
+            raise WorkflowError("请勾选确认后再发起。", "Tick the box to confirm.")
+        with unit_of_work() as s:
+            opened = open_evaluation(session=s, actor=actor(), now=utcnow(), year=int(raw))
+    except WorkflowError as exc:
+        flash(message_of(exc), "error")
+        return redirect(url_for("evaluation.overview", year=raw if raw.isdigit() else None), 303)
+    if opened:
+        flash(_("%(n)s evaluations opened for %(year)s.", n=len(opened), year=raw), "success")
+    else:
+        flash(_("Every designated town already has its evaluation for %(year)s.", year=raw), "info")
+    return redirect(url_for("evaluation.overview", year=raw), 303)
