@@ -95,7 +95,7 @@ def build_world(make: Factory, db, now) -> World:
         "trigger": {"own": "record_opinion", "other": "record_opinion", "missing": "record_opinion"},
         "filename": {"own": "css/app.css", "other": "js/app.js", "missing": "css/none.css"},
         # a document the system issues (its template); the office's, whatever the county
-        "name": {"own": "designation_notice", "other": "criticism_notice", "missing": "praise_notice"},
+        "name": {"own": "designation_notice", "other": "criticism_notice", "missing": "no_such_notice"},
     }
     return World(ids=ids, users={r: u.id for r, u in users.items()},
                  usernames={r: u.username for r, u in users.items()},

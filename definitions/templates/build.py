@@ -344,7 +344,44 @@ def opinion_sheet() -> None:
     save(doc, "opinion_sheet.docx")
 
 
+def praise_notice() -> None:
+    doc = new_document("{{ title }}")
+    red_header(doc)
+    title_line(doc)
+    para(doc, "{{ salutation }}")
+    body(doc,
+         "根据{{ plan }}六（五）“加强考核激励”的要求，{{ issuing_body }}组织开展了{{ year }}年度专业镇考核评价。"
+         "经县（区）自评、成员单位评分、领导小组办公室汇总排名并报领导小组审定，"
+         "以下{{ count }}个乡镇专业镇建设成效突出，在年度考核评价中位居前列，现予以通报表扬。")
+    table = doc.add_table(rows=4, cols=4)
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    widths = (Mm(20), Mm(46), Mm(56), Mm(32))
+    rows = (("名次", "县（区）", "乡镇", "总分"),
+            ("{%tr for row in rows %}", "", "", ""),
+            ("{{ row.rank }}", "{{ row.county }}", "{{ row.town }}", "{{ row.total }}"),
+            ("{%tr endfor %}", "", "", ""))
+    for r, values in enumerate(rows):
+        for cell, text, width in zip(table.rows[r].cells, values, widths, strict=True):
+            cell.width = width
+            paragraph = cell.paragraphs[0]
+            paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            fmt = paragraph.paragraph_format
+            fmt.space_before = fmt.space_after = Pt(3)
+            if text:
+                set_font(paragraph.add_run(text), HEADING_FONT if r == 0 else BODY_FONT, COLOPHON_PT)
+    para(doc, before=6)
+    body(doc,
+         "希望受到表扬的乡镇珍惜荣誉、再接再厉，聚焦主导产业，壮大龙头企业，完善公共服务平台，"
+         "在专业镇高质量发展中发挥示范引领作用。各县（区）要学习借鉴先进经验，对标找差、补齐短板，"
+         "推动全市专业镇建设再上新台阶。",
+         "特此通报。")
+    signature(doc)
+    colophon(doc)
+    save(doc, "praise_notice.docx")
+
+
 if __name__ == "__main__":
     for build in (designation_notice, criticism_notice, rectification_notice, publicity_announcement,
-                  opinion_sheet):
+                  opinion_sheet, praise_notice):
         build()

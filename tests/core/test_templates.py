@@ -300,7 +300,7 @@ def test_only_the_office_manages_the_templates(make, db, now, upload, restore, r
 
 def test_an_unknown_document_or_version_is_not_found(db, upload, restore, office):
     with pytest.raises(NotFound) as missing:
-        upload(edited(SHIPPED_PHRASE, "新结尾。"), name="praise_notice")
+        upload(edited(SHIPPED_PHRASE, "新结尾。"), name="no_such_notice")
     assert missing.value.zh == "没有这种文书。"
     with pytest.raises(NotFound) as no_version:
         restore(1)

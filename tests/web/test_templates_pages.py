@@ -156,7 +156,7 @@ def test_a_version_that_does_not_exist_is_not_found(client, office):
     assert client.get(f"{PAGE}/{NOTICE}/restore?version=3").status_code == 404
     assert client.get(f"{PAGE}/{NOTICE}/download?version=3").status_code == 404
     assert client.get(f"{PAGE}/{NOTICE}/download?version=latest").status_code == 404
-    assert client.get(f"{PAGE}/praise_notice").status_code == 404
+    assert client.get(f"{PAGE}/no_such_notice").status_code == 404
 
 
 def test_the_page_tells_how_to_edit_a_template_and_lists_the_marks_with_what_they_hold(client, office):
@@ -214,7 +214,7 @@ def test_the_api_lists_uploads_and_restores_like_the_page(client, make, db):
     assert again.status_code == 200 and again.json["in_use"]["version"] == 1
     assert client.post(f"/api/v1/templates/{NOTICE}/restore", headers=headers,
                        json={"version": 9}).status_code == 404
-    assert client.post("/api/v1/templates/praise_notice/restore", headers=headers,
+    assert client.post("/api/v1/templates/no_such_notice/restore", headers=headers,
                        json={"version": None}).status_code == 404
     with transaction(db) as s:
         assert s.exec(select(func.count()).select_from(DocumentTemplate)).one() == 1
