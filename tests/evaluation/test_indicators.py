@@ -33,6 +33,7 @@ def test_the_shipped_indicators_add_up_to_100_points_over_five_groups():
     assert spec.group("quality").label.zh == "质量品牌"
     assert spec.ranking.tie_breakers == (TieBreaker("group", "innovation"), TieBreaker("value", "output"))
     assert (spec.ranking.praise_top, spec.ranking.praise_min_total, spec.ranking.supervise_bottom) == (3, 60, 2)
+    assert spec.ranking.supervise_working_days == 30
     assert (spec.ranking.revoke_bottom_years, spec.ranking.revoke_below) == (2, Decimal(40))
 
 
@@ -77,6 +78,7 @@ def test_every_member_unit_the_file_names_is_a_unit_of_the_annex():
         "bad_ranking.yaml: ranking.tie_breakers[5]: is already a tie-breaker",
         "bad_ranking.yaml: ranking.praise: must give either top (a number of towns) or top_share",
         "bad_ranking.yaml: ranking.supervise.bottom: must be a whole number of at least 1",
+        "bad_ranking.yaml: ranking.supervise.working_days: must be at most 120 working days",
         "bad_ranking.yaml: ranking.revoke: must give bottom_years, below or both"]),
 ])
 def test_a_broken_file_names_every_problem(fixture, errors):

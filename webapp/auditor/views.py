@@ -59,6 +59,7 @@ KIND_LABELS = {
     "receipt_reminded": _l("Unacknowledged notice reminded"),
     "reminder_batch_sent": _l("Reminders sent by the office (batch)"),
     "tier_changed": _l("Town moved to another output tier"),
+    "town_praised": _l("Town praised in the annual evaluation"),
     "statistics_campaign_opened": _l("Annual statistics reports opened"),
     "statistics_imported": _l("Annual statistics imported from Excel"),
     "evaluation_campaign_opened": _l("Annual evaluation opened"),

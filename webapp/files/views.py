@@ -39,6 +39,7 @@ KIND_LABELS = {
     "criticism_draft": _l("Criticism notice (draft)"),
     "rectification_notice": _l("Rectification notice"),
     "publicity_announcement": _l("Public notice announcement"),
+    "praise_notice": _l("Praise notice"),
 }
 ACCEPT = ",".join(f".{ext}" for ext in ACCEPTED)
 

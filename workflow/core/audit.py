@@ -58,7 +58,7 @@ EVENT_KINDS = (
     "unit_preset_saved", "unit_preset_deleted",
     "list_exported",
     "designation_renewed", "redesignation_reviews_opened",
-    "evaluation_campaign_opened",
+    "evaluation_campaign_opened", "town_praised",
 )
 
 _event_table = table_of(AuditEvent)

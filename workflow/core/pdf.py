@@ -33,7 +33,7 @@ from workflow.core.settings import settings
 log = logging.getLogger(__name__)
 
 # The kinds of attachment that are issued notices and get a PDF; the PDF's kind is the notice's with PDF_SUFFIX.
-PDF_KINDS: tuple[str, ...] = ("designation_notice", "criticism_notice", "rectification_notice",
+PDF_KINDS: tuple[str, ...] = ("designation_notice", "criticism_notice", "rectification_notice", "praise_notice",
                               "publicity_announcement")
 PDF_SUFFIX = "_pdf"
 PDF_TYPE = "application/pdf"

@@ -20,7 +20,7 @@ MATERIALS_PATH = Path(__file__).resolve().parents[2] / "definitions" / "material
 TOP_KEYS = {"key", "version", "label", "materials"}
 MATERIAL_KEYS = {"kind", "label", "criterion", "required", "required_if"}
 RESERVED = {"evidence", "opinion_sheet", "designation_notice", "criticism_notice", "criticism_draft",
-            "rectification_notice", "publicity_announcement"}  # kinds the system itself gives
+            "rectification_notice", "publicity_announcement", "praise_notice"}  # kinds the system itself gives
 
 
 class MaterialsError(Exception):

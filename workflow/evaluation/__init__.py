@@ -2,14 +2,15 @@
 (definitions/evaluation.yaml, loaded and checked by `indicators`), the scoring, ranking and outcomes (`scoring`,
 pure functions), and the yearly campaign (definitions/evaluation_town.yaml): one case per designated town and year
 (`campaign`), its values and breakdown (`values`), guards and actions (`rules`), and what each role is told on
-the case page (`panels`)."""
+the case page (`panels`); the year's ranking (definitions/evaluation_ranking.yaml), its approval and what approval
+sets in motion: the praise notice, the 督办 orders, the revocation proposals (`ranking`)."""
 
 
 def register() -> None:
     """Register this process's guards, actions, case-page panels and field labels with the core."""
     from workflow.core.labels import register_fields
     from workflow.core.yamlcheck import Label
-    from workflow.evaluation import panels, rules  # noqa: F401  (registers on import)
+    from workflow.evaluation import panels, ranking, rules  # noqa: F401  (registers on import)
 
     register_fields({
         "evaluation_year": Label("评价年度", "Year evaluated"),
@@ -24,4 +25,8 @@ def register() -> None:
         "indicator": Label("评价指标", "Indicator"),
         "value": Label("数值", "Value"),
         "points": Label("得分", "Score"),
+        "rank": Label("排名", "Rank"),
+        "outcome": Label("评价结果", "Outcome"),
+        "evaluation_id": Label("年度评价案件", "Annual evaluation"),
+        "ranking_id": Label("年度评价排名", "Annual evaluation ranking"),
     })

@@ -17,6 +17,7 @@ from workflow.core.errors import Forbidden, Unprocessable
 from workflow.core.models import Case, Role, Town
 from workflow.core.review import DESIGNATED_LEVELS
 from workflow.evaluation.indicators import evaluation_spec
+from workflow.evaluation.ranking import TOWN, open_ranking, ranking_case
 from workflow.evaluation.values import statistics_values
 
 FIRST_YEAR = 2000
@@ -41,6 +42,10 @@ def open_evaluation(*, session: Session, actor: Actor, now: datetime, year: int)
     towns = designated_towns(session)
     if not towns:
         raise Unprocessable("目前没有已认定的专业镇。", "No town is designated yet.")
+    ranking = ranking_case(session, year)
+    if ranking is not None and ranking.state != "scoring":
+        raise Unprocessable(f"{year}年度的评价排名已报送审定或已发布，不能再增加评价。",
+                            f"The ranking of {year} is submitted or published; no evaluation can be added.")
     have = set(session.exec(select(Case.town_id).where(Case.definition_key == "evaluation_town",
                                                        col(Case.data)["evaluation_year"].as_integer() == year)).all())
     spec = evaluation_spec()
@@ -56,6 +61,7 @@ def open_evaluation(*, session: Session, actor: Actor, now: datetime, year: int)
             data={"evaluation_year": year, "spec_version": spec.version, "statistics_values": values,
                   "last_values": last, "statistics_year": stats_year}))
     if opened:
+        open_ranking(session, actor=actor, now=now, year=year, spec_version=spec.version)
         audit.record(session, kind="evaluation_campaign_opened", now=now, actor=actor,
                      data={"evaluation_year": year, "cases": len(opened)})
     return opened
@@ -76,7 +82,7 @@ def open_yearly_evaluation(*, session: Session, now: datetime, month_day: str = 
 def year_cases(session: Session, actor: Actor, year: int) -> list[Case]:
     """The evaluations of `year` that `actor` may see (a county its own towns', a member unit those it was asked
     about), by number."""
-    return list(session.exec(select(Case).where(Case.definition_key == "evaluation_town",
+    return list(session.exec(select(Case).where(Case.definition_key == TOWN,
                                                  col(Case.data)["evaluation_year"].as_integer() == year,
                                                  case_filter(actor)).order_by(col(Case.id))).all())
 

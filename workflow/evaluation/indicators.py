@@ -27,6 +27,7 @@ EVALUATION_PATH = DEFINITIONS_DIR / "evaluation.yaml"
 RULES = ("linear", "steps", "yes_no", "growth", "target_share")
 OWN_PROVIDERS = ("county", "statistics", "office")  # any other provider is a member unit named under `providers`
 NUMBER_TYPES = ("decimal", "integer")
+MAX_ORDER_DAYS = 120  # a 督办 order's deadline: at most about half a year of working days
 PERCENT = Label("%", "%")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -89,6 +90,7 @@ class Ranking:
     supervise_bottom: int
     revoke_bottom_years: int | None  # supervised so many years running, this year included
     revoke_below: Decimal | None  # or a total below this
+    supervise_working_days: int = 30  # the 督办 order's deadline, in working days from the ranking's approval
 
 
 @dataclass(frozen=True)
@@ -311,12 +313,16 @@ def _ranking(check: Checker, raw: Any, spec_groups: dict[str, Group], indicators
                 check.error(f"{where}.praise.top_share", "must be a share above 0 and below 1 (0.2 is 20 %)")
         min_total = _number(check, praise.get("min_total", 0), f"{where}.praise.min_total") or Decimal(0)
     supervise = raw.get("supervise")
-    bottom = None
+    bottom = days = None
     if not isinstance(supervise, dict):
         check.error(f"{where}.supervise", "must give bottom (a number of towns)")
     else:
-        check.unknown_keys(supervise, {"bottom"}, f"{where}.supervise")
+        check.unknown_keys(supervise, {"bottom", "working_days"}, f"{where}.supervise")
         bottom = _whole(check, supervise.get("bottom"), f"{where}.supervise.bottom")
+        if "working_days" in supervise:
+            days = _whole(check, supervise["working_days"], f"{where}.supervise.working_days")
+            if days is not None and days > MAX_ORDER_DAYS:
+                check.error(f"{where}.supervise.working_days", f"must be at most {MAX_ORDER_DAYS} working days")
     revoke = raw.get("revoke")
     years: int | None = None
     below: Decimal | None = None
@@ -328,7 +334,7 @@ def _ranking(check: Checker, raw: Any, spec_groups: dict[str, Group], indicators
             years = _whole(check, revoke["bottom_years"], f"{where}.revoke.bottom_years")
         if "below" in revoke:
             below = _number(check, revoke["below"], f"{where}.revoke.below", positive=True)
-    return Ranking(tuple(breakers), top, share, min_total, bottom or 0, years, below)
+    return Ranking(tuple(breakers), top, share, min_total, bottom or 0, years, below, days or 30)
 
 
 def parse_evaluation(text: str, filename: str, words: Vocabulary | None = None) -> EvaluationSpec:

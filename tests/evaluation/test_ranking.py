@@ -1,0 +1,221 @@
+"""The year's ranking (issue 16 §2–3): submitted by the office only once every town's scores are final, kept as
+submitted, returned by the leader with a comment (the office may then reopen a town's scores) or approved; approval
+publishes it, issues the praise notice (its own 文号 series, on each praised town's record, acknowledged by the
+county), a 督办 order per town at the bottom (a rectification order on the usual path), and a revocation proposal
+for a town at the bottom two years running; every town's evaluation then ends with its rank."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from tests.evaluation.test_campaign import NOW, designated, step, targets
+from workflow.core.db import transaction
+from workflow.core.errors import Unprocessable
+from workflow.core.models import Attachment, AuditEvent, Case, NoticeReceipt
+from workflow.core.queries import registry_case
+from workflow.core.sweep import sweep
+from workflow.evaluation import values as v
+from workflow.evaluation.campaign import open_evaluation
+from workflow.evaluation.indicators import evaluation_spec
+from workflow.evaluation.ranking import ranking_case, supervision_problem
+
+JOBS = {"甲镇": "1000", "乙镇": "800", "丙镇": "600", "丁镇": "400", "戊镇": "100"}  # 市人社局's figure: 5 … 0 points
+
+
+@pytest.fixture
+def world(make, db):
+    office, leader = make.user("office"), make.user("leader")
+    county = make.user("county", county="盂县")
+    units = {name: make.user("member", unit=name) for name in v.member_providers(evaluation_spec())}
+    towns = {name: designated(make, db, name) for name in JOBS}
+    return {"office": make.actor(office), "leader": make.actor(leader), "county": make.actor(county),
+            "towns": towns, "units": {name: make.actor(user) for name, user in units.items()}}
+
+
+def assessment() -> dict[str, str]:
+    spec = evaluation_spec()
+    given = {"digital_projects": "3", "town_policy": "是", "training": "1200", "project_investment": "6",
+             "business_environment": "是"}
+    return {i.key: given[i.key] for i in v.provided_by(spec, "county")}
+
+
+def to_final(db, world, case, jobs: str) -> Case:
+    """One town's evaluation driven to its final scores, its total set by the jobs it created."""
+    step(db, world["county"], case, "submit_assessment", payload={"assessment": assessment(), "targets": targets()})
+    step(db, world["office"], case, "accept_assessment")
+    for name, unit in world["units"].items():
+        given = {i.key: "是" if i.rule.kind == "yes_no" else "100" for i in v.provided_by(evaluation_spec(), name)}
+        if name == "市人社局":
+            given["new_jobs"] = jobs
+        step(db, unit, case, "give_unit_values", payload={"unit_values": given})
+    step(db, world["office"], case, "conclude_scoring")
+    for score in v.missing(evaluation_spec(), _case(db, case).data):  # no statistics: the office scores them
+        step(db, world["office"], case, "adjust_score", payload={"indicator": score.key,
+                                                                 "points": str(score.max_points)},
+             comment="无统计数据，按办公室核实情况计分")
+    return step(db, world["office"], case, "finish_review")
+
+
+def _case(db, case) -> Case:
+    with transaction(db) as s:
+        return s.get(Case, case.id)
+
+
+def year_opened(db, world, year=2026):
+    with transaction(db) as s:
+        cases = open_evaluation(session=s, actor=world["office"], now=NOW, year=year)
+        ranking = ranking_case(s, year)
+    return {c.title.split(" · ")[-1]: c for c in cases}, ranking
+
+
+def all_final(db, world, year=2026):
+    cases, ranking = year_opened(db, world, year)
+    for name, case in cases.items():
+        to_final(db, world, case, JOBS[name])
+    return cases, ranking
+
+
+def test_the_year_has_one_ranking_opened_with_its_evaluations(db, world):
+    _cases, ranking = year_opened(db, world)
+    assert ranking.state == "scoring" and ranking.data["evaluation_year"] == 2026
+    assert ranking.number.startswith("PM-2027-") and ranking.title == "2026年度专业镇评价排名"
+    with transaction(db) as s:
+        assert ranking_case(s, 2026).id == ranking.id
+        assert s.exec(select(Case).where(Case.definition_key == "evaluation_ranking")).all() == [ranking]
+
+
+def test_the_ranking_is_submitted_only_when_every_town_is_final(db, world):
+    cases, ranking = year_opened(db, world)
+    to_final(db, world, cases["甲镇"], JOBS["甲镇"])
+    with pytest.raises(Unprocessable) as refused:
+        step(db, world["office"], ranking, "submit_ranking")
+    assert refused.value.details[0]["zh"] == "尚有专业镇的评分未确定：丁镇、丙镇、乙镇、戊镇"  # by number
+    assert _case(db, ranking).state == "scoring"
+
+
+def test_submitted_ranking_orders_the_towns_and_names_the_outcomes(db, world):
+    cases, ranking = all_final(db, world)
+    submitted = step(db, world["office"], ranking, "submit_ranking")
+    assert submitted.state == "leader_approval"
+    rows = submitted.data["ranking"]
+    assert [r["town"] for r in rows] == ["甲镇", "乙镇", "丙镇", "丁镇", "戊镇"]
+    assert [r["rank"] for r in rows] == [1, 2, 3, 4, 5]
+    assert all(r["last_rank"] is None and r["county"] == "盂县" for r in rows)
+    assert [r["outcome"] for r in rows] == ["praised", "praised", "praised", "supervised", "supervised"]
+    totals = [float(r["total"]) for r in rows]
+    assert totals == sorted(totals, reverse=True)
+    assert set(rows[0]["groups"]) == {g.key for g in evaluation_spec().groups}
+    with pytest.raises(Unprocessable):  # the scores are with the leader now: they cannot be reopened
+        step(db, world["office"], cases["戊镇"], "reopen_scores", comment="复核")
+    with pytest.raises(Unprocessable), transaction(db) as s:  # nor can the year take another evaluation
+        open_evaluation(session=s, actor=world["office"], now=NOW, year=2026)
+
+
+def test_the_leader_returns_it_with_a_comment_and_the_office_reopens_a_town(db, world):
+    cases, ranking = all_final(db, world)
+    step(db, world["office"], ranking, "submit_ranking")
+    with pytest.raises(Unprocessable):
+        step(db, world["leader"], ranking, "return_ranking")  # a return needs its comment
+    returned = step(db, world["leader"], ranking, "return_ranking", comment="请核实戊镇就业数据")
+    assert returned.state == "scoring" and "ranking" not in returned.data and returned.data["returns"] == 1
+    reopened = step(db, world["office"], cases["戊镇"], "reopen_scores", comment="按领导意见复核就业数据")
+    assert reopened.state == "office_review"
+    step(db, world["office"], cases["戊镇"], "adjust_score", payload={"indicator": "new_jobs", "points": "5"},
+         comment="核实后就业数据有误，按实际计分")
+    step(db, world["office"], cases["戊镇"], "finish_review")
+    again = step(db, world["office"], ranking, "submit_ranking")
+    assert next(r["town"] for r in again.data["ranking"]) == "戊镇"
+
+
+def approved(db, world, year=2026):
+    cases, ranking = all_final(db, world, year)
+    step(db, world["office"], ranking, "submit_ranking")
+    return cases, step(db, world["leader"], ranking, "approve_ranking")
+
+
+def test_approval_publishes_the_praise_notice_on_each_praised_town(db, world):
+    _cases, ranking = approved(db, world)
+    assert ranking.state == "approved"
+    notice = ranking.data["praise_notice"]
+    assert notice["number"] == "阳专镇表〔2027〕1号"
+    with transaction(db) as s:
+        own = s.get(Attachment, notice["attachment_id"])
+        copies = s.exec(select(Attachment).where(Attachment.kind == "praise_notice",
+                                                 Attachment.town_id.is_not(None))).all()  # type: ignore[union-attr]
+        receipts = s.exec(select(NoticeReceipt)).all()
+        praised = s.exec(select(AuditEvent).where(AuditEvent.kind == "town_praised")).all()
+        records = {t: registry_case(s, world["towns"][t].id).id for t in ("甲镇", "乙镇", "丙镇")}
+        content = (own.case_id, own.filename)
+    assert content == (ranking.id, "阳专镇表〔2027〕1号.docx")
+    assert sorted(c.town_id for c in copies) == sorted(world["towns"][t].id for t in ("甲镇", "乙镇", "丙镇"))
+    assert {r.attachment_id for r in receipts} >= {c.id for c in copies}
+    assert sorted(e.case_id for e in praised) == sorted(records.values())
+    assert json.loads(praised[0].data)["number"] == "阳专镇表〔2027〕1号"
+
+
+def test_approval_issues_a_supervision_order_to_each_town_at_the_bottom(db, world):
+    cases, ranking = approved(db, world)
+    orders = ranking.data["orders"]
+    assert set(orders) == {str(world["towns"]["丁镇"].id), str(world["towns"]["戊镇"].id)}
+    with transaction(db) as s:
+        order = s.get(Case, orders[str(world["towns"]["戊镇"].id)])
+        event = s.exec(select(AuditEvent).where(AuditEvent.case_id == order.id,
+                                                AuditEvent.kind == "case_created")).one()
+    assert order.definition_key == "rectification" and order.state == "issued"
+    assert order.parent_id == cases["戊镇"].id and order.data["evaluation_id"] == cases["戊镇"].id
+    assert order.data["source"] == "evaluation" and order.data["notice_number"].startswith("阳专镇改〔2027〕")
+    assert order.data["problem"].startswith("2026年度专业镇评价总分 ")
+    assert "排名第 5 位（共 5 个）" in order.data["problem"]
+    assert order.data["due_date"] == "2027-05-13"  # 30 working days after 1 April 2027 (weekends only: an estimate)
+    assert event.role == "system"
+    sweep(db, now=NOW + timedelta(days=60))  # the order then runs the usual path: past its deadline, overdue
+    assert _case(db, order).state == "overdue"
+
+
+def test_every_town_evaluation_ends_with_its_rank(db, world):
+    cases, _ranking = approved(db, world)
+    with transaction(db) as s:
+        done = {name: s.get(Case, c.id) for name, c in cases.items()}
+    assert {n: (c.state, c.data["rank"], c.data["outcome"]) for n, c in done.items()} == {
+        "甲镇": ("ranked", 1, "praised"), "乙镇": ("ranked", 2, "praised"), "丙镇": ("ranked", 3, "praised"),
+        "丁镇": ("ranked", 4, "supervised"), "戊镇": ("ranked", 5, "supervised")}
+
+
+def test_two_years_at_the_bottom_propose_revocation_on_the_record(db, world):
+    approved(db, world, 2025)
+    _cases, ranking = approved(db, world, 2026)
+    rows = {r["town"]: r for r in ranking.data["ranking"]}
+    assert rows["戊镇"]["last_rank"] == 5 and rows["甲镇"]["last_rank"] == 1
+    assert rows["戊镇"]["revocation"][0]["zh"] == "连续 2 年排名末位（督办）"
+    with transaction(db) as s:
+        records = {n: registry_case(s, world["towns"][n].id) for n in ("丁镇", "戊镇", "甲镇")}
+    assert records["戊镇"].state == "revocation_proposed" and records["丁镇"].state == "revocation_proposed"
+    assert records["戊镇"].data["revocation_reason"].startswith(f"2026年度专业镇评价（{ranking.number}）：连续 2 年")
+    assert records["甲镇"].state == "municipal"
+    assert ranking.data["revocation_cases"] == {str(world["towns"][n].id): records[n].id for n in ("丁镇", "戊镇")}
+
+
+def test_a_town_whose_record_cannot_take_a_proposal_is_noted_not_forced(db, world):
+    approved(db, world, 2025)
+    with transaction(db) as s:  # 戊镇 has become a provincial town since: its record takes no proposal
+        record = registry_case(s, world["towns"]["戊镇"].id)
+    step(db, world["office"], record, "recommend_provincial")
+    step(db, world["office"], record, "record_provincial")
+    _cases, ranking = approved(db, world, 2026)
+    assert ranking.data["revocations_not_proposed"] == {
+        str(world["towns"]["戊镇"].id): "档案当前为“省级专业镇”，不能提出撤销建议"}
+    assert _case(db, record).state == "provincial"
+
+
+def test_the_problem_text_names_the_weakest_groups():
+    spec = evaluation_spec()
+    row = {"rank": 9, "total": "41.5", "groups": {g.key: str(g.points) for g in spec.groups}}
+    weakest = spec.groups[-1]
+    row["groups"][weakest.key] = "0"
+    text = supervision_problem(spec, 2026, row, 10)
+    assert text.startswith("2026年度专业镇评价总分 41.5 / 100 分，排名第 9 位（共 10 个），列入督办。")
+    assert f"得分率较低的方面：{weakest.label.zh} 0 / " in text
