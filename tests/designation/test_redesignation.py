@@ -181,6 +181,36 @@ def test_a_town_below_the_threshold_fails_the_check_and_the_office_sees_it(db, m
     assert [s.trigger for s in shown.steps] == ["forward_review", "return_review"]
 
 
+def test_the_office_reads_the_towns_last_evaluations_with_their_published_ranks(db, make, people):
+    town = designated(make, db, "西烟镇", "2027-01-15")
+    statistics(db, town, 2025, {"output_yi": 12.5})
+    scored = {year: make.case("evaluation_town", town=town, state="scored",
+                              data={"evaluation_year": year, "statistics_values": {"output": output}})
+              for year, output in ((2022, 50), (2023, 50), (2024, 50), (2025, 30))}
+    make.case("evaluation_town", town=town, state="office_review", data={"evaluation_year": 2026})
+    with transaction(db) as s:
+        for year, state in ((2024, "approved"), (2025, "submitted")):  # the year's ranking, as its process keeps it
+            s.add(Case(number=f"PM{year}", definition_key="evaluation_ranking", definition_version=1, state=state,
+                       county_id=town.county_id, title=f"{year}年度排名", created_at=NOW, updated_at=NOW,
+                       data={"evaluation_year": year, "ranking": [
+                           {"case_id": scored[year].id, "town_id": town.id, "town": "西烟镇",
+                            "county_id": town.county_id, "county": "盂县", "rank": 4, "tied": False, "total": "10",
+                            "groups": {}, "last_rank": None, "outcome": None}]}))
+        case = open_review(session=s, town_id=town.id, now=NOW)
+    step(db, make, people["county"], case.id, "confirm_criteria", payload={"confirmation": "仍符合"})
+    from workflow.core.panels import case_panel
+
+    with transaction(db) as s:
+        shown = case_panel(session=s, actor=make.actor(people["office"]), case_id=case.id, now=NOW)
+    section = {sec.key: sec for sec in shown.sections}["evaluations"]
+    assert section.text is None
+    # a designation cycle's years (three), latest first; a year under way or a ranking not approved shows no rank
+    assert [(line.label.zh, line.value.zh) for line in section.lines] == [
+        ("2025 年度", "5 / 100 分，排名尚未公布"), ("2024 年度", "10 / 100 分，全市第 4 名"),
+        ("2023 年度", "10 / 100 分，排名尚未公布")]
+    assert section.lines[1].value.en == "10 / 100 points, ranked 4 in the city"
+
+
 # --- renewal and exit ----------------------------------------------------------------------------------------------
 
 

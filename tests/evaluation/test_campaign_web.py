@@ -163,3 +163,63 @@ def test_the_api_fires_the_same_steps_and_every_role_reads_the_case_page(app, cl
         login(client, "pd_clerk")  # another county: as if it did not exist
         assert client.get(f"/cases/{case.id}").status_code == 404
         assert client.get(f"/evaluation/cases/{case.id}/assess").status_code == 404
+
+
+def test_the_county_gives_evidence_per_group_and_who_sees_the_case_downloads_it(app, client, db, make, people):
+    import io
+
+    from conftest import api_headers
+
+    pdf = b"%PDF-1.4\n% evidence\n"
+    with time_machine.travel(DAY, tick=False):
+        opened_by_hand(client)
+        case = the_case(db)
+        login(client, "yx_clerk")
+        url = f"/evaluation/cases/{case.id}/assess"
+        form = client.get(url).get_data(as_text=True)
+        assert 'data-evidence="innovation"' in form and "需提供：项目清单及验收或投用证明" in form
+        bad = post_form(client, url, {"expected_version": case.version, "action": "save", **county_form(),
+                                      "evidence-scale": (io.BytesIO(b"MZ\x90\x00"), "产值证明.pdf")})
+        assert bad.status_code == 422 and "可执行程序" in bad.get_data(as_text=True)
+        with transaction(db) as s:  # refused: neither the file nor the values were kept
+            assert s.get(Case, case.id).version == case.version
+        sent = post_form(client, url, {"expected_version": case.version, "action": "save", **county_form(),
+                                       "evidence-scale": [(io.BytesIO(pdf), "产值证明.pdf"),
+                                                          (io.BytesIO(pdf + b"2"), "企业名录.pdf")],
+                                       "evidence-innovation": (io.BytesIO(pdf + b"3"), "项目验收.pdf")})
+        assert sent.status_code == 302
+        case = the_case(db)
+        kept = case.data["group_evidence"]
+        assert set(kept) == {"scale", "innovation"} and len(kept["scale"]) == 2
+        form = client.get(url).get_data(as_text=True)
+        assert "产值证明.pdf" in form and f'name="keep-evidence-scale" value="{kept["scale"][0]}" checked' in form
+        # the second file of the group unticked: out of the evidence, still an attachment of the case
+        post_form(client, url, {"expected_version": case.version, "action": "save", **county_form(),
+                                "keep-evidence-scale": str(kept["scale"][0]),
+                                "keep-evidence-innovation": str(kept["innovation"][0])})
+        case = the_case(db)
+        assert case.data["group_evidence"] == {"scale": kept["scale"][:1], "innovation": kept["innovation"]}
+        page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+        evidence = page[page.index('data-evidence="scale"'):]
+        assert f'href="/attachments/{kept["scale"][0]}"' in evidence.split("</p>")[0]
+        assert "产值证明.pdf" in evidence.split("</p>")[0] and "企业名录.pdf" not in evidence.split("</p>")[0]
+        with client.get(f"/attachments/{kept['scale'][0]}") as download:
+            assert download.data == pdf
+        api = app.test_client()
+        wrong = api.post(f"/api/v1/cases/{case.id}/transitions", headers=api_headers(api, "yx_clerk"), json={
+            "trigger": "save_assessment", "expected_version": case.version,
+            "data": {"assessment": {k[2:]: val for k, val in county_form().items() if k.startswith("v-")},
+                     "group_evidence": {"scale": [kept["scale"][0] + 1000]}}})
+        assert wrong.status_code == 422 and [d["field"] for d in wrong.json["details"]] == ["group_evidence"]
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/inbox")})
+        make.user("member", unit="市发改委", username="fagai")
+        with transaction(db) as s:
+            fire(session=s, case_id=case.id, trigger="submit_assessment", actor=make.actor(people["county"]),
+                 now=DAY, payload={"targets": {"employment_target": "6000"}})
+            fire(session=s, case_id=case.id, trigger="accept_assessment", actor=make.actor(people["office"]), now=DAY)
+        # a member unit asked for values sees the case, so its files; a unit not in the case, another county: not
+        for username, status in (("renshe", 200), ("fagai", 404), ("pd_clerk", 404)):
+            login(client, username)
+            with client.get(f"/attachments/{kept['scale'][0]}") as download:
+                assert download.status_code == status, username
+            client.post("/logout", data={"csrf_token": csrf_token(client, "/inbox")})

@@ -20,6 +20,7 @@ from workflow.core.queries import registry_case
 from workflow.core.sweep import sweep
 from workflow.evaluation import values as v
 from workflow.evaluation.campaign import open_evaluation
+from workflow.evaluation.history import town_history
 from workflow.evaluation.indicators import evaluation_spec
 from workflow.evaluation.ranking import ranking_case, supervision_problem
 
@@ -177,9 +178,11 @@ def test_approval_issues_a_supervision_order_to_each_town_at_the_bottom(db, worl
 
 
 def test_every_town_evaluation_ends_with_its_rank(db, world):
-    cases, _ranking = approved(db, world)
+    cases, ranking = approved(db, world)
     with transaction(db) as s:
         done = {name: s.get(Case, c.id) for name, c in cases.items()}
+        history = town_history(s, world["towns"]["丙镇"].id)
+    assert [(h.year, h.rank, str(h.total)) for h in history] == [(2026, 3, ranking.data["ranking"][2]["total"])]
     assert {n: (c.state, c.data["rank"], c.data["outcome"]) for n, c in done.items()} == {
         "甲镇": ("ranked", 1, "praised"), "乙镇": ("ranked", 2, "praised"), "丙镇": ("ranked", 3, "praised"),
         "丁镇": ("ranked", 4, "supervised"), "戊镇": ("ranked", 5, "supervised")}

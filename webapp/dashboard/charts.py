@@ -90,11 +90,13 @@ class LineChart:
     lines: list[Line]
 
 
-def line_chart(years: list[int], series: list[tuple[str, dict[int, Decimal]]], *, height: float = 200) -> LineChart:
-    """Lines over the years, one per series (a year a series has no figure for is left out of its line)."""
+def line_chart(years: list[int], series: list[tuple[str, dict[int, Decimal]]], *, height: float = 200,
+               top_value: float | None = None) -> LineChart:
+    """Lines over the years, one per series (a year a series has no figure for is left out of its line); the axis
+    runs to `top_value` when given."""
     left, right, top, bottom = 48.0, WIDTH - 20.0, 10.0, height - 26.0
     values = [float(v) for _, by in series for v in by.values()]
-    top_value = nice_ceiling(max(values, default=0))
+    top_value = top_value or nice_ceiling(max(values, default=0))
     step = (right - left) / max(len(years) - 1, 1)
     xs = {y: left + (i * step if len(years) > 1 else (right - left) / 2) for i, y in enumerate(years)}
 
@@ -105,3 +107,19 @@ def line_chart(years: list[int], series: list[tuple[str, dict[int, Decimal]]], *
              for i, (name, by) in enumerate(series)]
     ticks = [(y_of(top_value * k / 4), shown(top_value * k / 4)) for k in range(5)]
     return LineChart(height, left, right, top, bottom, [(xs[y], str(y)) for y in years], ticks, lines)
+
+
+def rank_chart(years: list[int], name: str, ranks: dict[int, int], *, height: float = 160) -> LineChart:
+    """A rank over the years: the first place at the top, whole places on the axis (a year unranked left out)."""
+    left, right, top, bottom = 48.0, WIDTH - 20.0, 10.0, height - 26.0
+    last = max([*ranks.values(), 2])
+    step = (right - left) / max(len(years) - 1, 1)
+    xs = {y: left + (i * step if len(years) > 1 else (right - left) / 2) for i, y in enumerate(years)}
+
+    def y_of(rank: int) -> float:
+        return top + (rank - 1) / (last - 1) * (bottom - top)
+
+    places = sorted({1, last, *(round(1 + (last - 1) * k / 4) for k in range(1, 4))})
+    line = Line(name, 0, [(xs[y], y_of(ranks[y]), str(ranks[y])) for y in years if y in ranks])
+    return LineChart(height, left, right, top, bottom, [(xs[y], str(y)) for y in years],
+                     [(y_of(p), str(p)) for p in places], [line])

@@ -4,9 +4,10 @@ year by hand. The checks are the process's guards (workflow/evaluation/rules.py)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -16,6 +17,7 @@ from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import field_errors, message_of
 from webapp.evaluation import bp
 from workflow.core.access import get_case, not_found_case
+from workflow.core.attachments import ACCEPTED, list_attachments, store_upload
 from workflow.core.calendar import local_date
 from workflow.core.catalog import CATALOG
 from workflow.core.engine import allowed_transitions, fire
@@ -55,12 +57,16 @@ def _step_case(case_id: int, triggers: set[str]) -> Case | None:
     return case
 
 
-def _fire(case_id: int, trigger: str, payload: dict[str, Any], version: str) -> dict[str, list[str]]:
-    """Fire the step; the reasons by form field when refused (403 and 404 raised)."""
+def _fire(case_id: int, trigger: str, payload: dict[str, Any], version: str,
+          before: Callable[[Any], None] | None = None) -> dict[str, list[str]]:
+    """Fire the step (after `before`, in the same transaction); the reasons by form field when refused (403 and
+    404 raised)."""
     if not version.isdigit():
         return {"": [_("The form is incomplete; reload the page.")]}
     try:
         with unit_of_work() as session:
+            if before is not None:
+                before(session)
             fire(session=session, case_id=case_id, trigger=trigger, actor=actor(), now=utcnow(), payload=payload,
                  expected_version=int(version))
     except WorkflowError as exc:
@@ -74,7 +80,8 @@ def _fire(case_id: int, trigger: str, payload: dict[str, Any], version: str) -> 
 @bp.route("/evaluation/cases/<int:case_id>/assess", methods=["GET", "POST"])
 @login_required
 def assess(case_id: int) -> ResponseReturnValue:
-    """The county's self-assessment: the values it provides, the targets of the shares, a short text per group."""
+    """The county's self-assessment: the values it provides, the targets of the shares, a short text and the
+    evidence per group (files uploaded here are attachments of the case, kept only if the step is done)."""
     case = _step_case(case_id, {"save_assessment", "submit_assessment"})
     if case is None:
         return redirect(url_for("cases.show", case_id=case_id))
@@ -86,20 +93,49 @@ def assess(case_id: int) -> ResponseReturnValue:
         payload = {"assessment": {i.key: form.get(f"v-{i.key}", "").strip() for i in v.provided_by(spec, "county")},
                    "targets": {i.key: form.get(f"target-{i.key}", "").strip() for i in v.target_indicators(spec)},
                    "group_texts": {g.key: form.get(f"text-{g.key}", "").strip() for g in spec.groups}}
+        kept, wrong = _kept_evidence(spec)
+        payload["group_evidence"] = kept
         submit = form.get("action") == "submit"
-        if submit and form.get("confirmed") != "yes":
+        if wrong:
+            errors = {"group_evidence": [_("Choose evidence from the case's attachments.")]}
+        elif submit and form.get("confirmed") != "yes":
             errors = {"confirmed": [_("Tick the box to confirm this step.")]}
         else:
             errors = _fire(case_id, "submit_assessment" if submit else "save_assessment", payload,
-                           form.get("expected_version", ""))
+                           form.get("expected_version", ""), before=lambda s: _upload_evidence(s, case_id, kept))
             if not errors:
                 flash(_("The self-assessment is submitted to the office.") if submit else _("Saved."), "success")
                 return redirect(url_for("cases.show", case_id=case_id) if submit
                                 else url_for("evaluation.assess", case_id=case_id))
         case = get_case(db(), actor(), case_id)
+    files = {a.id: a for a in list_attachments(session=db(), actor=actor(), case_id=case_id)}
     return render_template("evaluation/assess.html", case=case, spec=spec, form=form, errors=errors,
-                           county_indicators=v.provided_by(spec, "county"),
-                           targets=v.target_indicators(spec)), 422 if errors else 200
+                           county_indicators=v.provided_by(spec, "county"), targets=v.target_indicators(spec),
+                           evidence=(case.data or {}).get("group_evidence") or {}, files=files,
+                           asked={g.key: v.evidence_asked(spec, g.key) for g in spec.groups},
+                           accept=",".join(f".{ext}" for ext in ACCEPTED)), 422 if errors else 200
+
+
+def _kept_evidence(spec: Any) -> tuple[dict[str, list[int]], bool]:
+    """The evidence already given that stays ticked, by group; True when an id is not a number."""
+    kept: dict[str, list[int]] = {}
+    for group in spec.groups:
+        raw = request.form.getlist(f"keep-evidence-{group.key}")
+        if not all(r.isdigit() and len(r) < 10 for r in raw):
+            return {}, True
+        kept[group.key] = [int(r) for r in raw]
+    return kept, False
+
+
+def _upload_evidence(session: Any, case_id: int, evidence: dict[str, list[int]]) -> None:
+    """Store the files sent for each group as attachments of the case and add them to the group's evidence."""
+    for group, ids in evidence.items():
+        for file in request.files.getlist(f"evidence-{group}"):
+            if file and file.filename:
+                row = store_upload(session=session, actor=actor(), case_id=case_id, filename=file.filename,
+                                   stream=file.stream, now=utcnow(), upload_dir=current_app.config["UPLOAD_DIR"])
+                assert row.id is not None  # flushed: the row has its id
+                ids.append(row.id)
 
 
 def _assessment_form(data: dict[str, Any]) -> dict[str, str]:

@@ -9,6 +9,7 @@ from flask_login import login_required
 from sqlmodel import col, select
 
 from webapp.auth.current import actor
+from webapp.dashboard import charts
 from webapp.database import db, utcnow
 from webapp.errors import message_of
 from webapp.exporting import export_limit, xlsx_download
@@ -22,7 +23,15 @@ from workflow.core.queries import Page
 from workflow.core.reference import INDUSTRY_CATEGORIES
 from workflow.core.tiers import tier_of
 from workflow.statistics.overview import town_statistics
-from workflow.towns.registry_view import REGISTRY, registry_filters, tiers, town_entries, town_entry, town_list
+from workflow.towns.registry_view import (
+    REGISTRY,
+    registry_filters,
+    tiers,
+    town_entries,
+    town_entry,
+    town_evaluations,
+    town_list,
+)
 
 
 def _int(name: str, default: int = 0, values: Mapping[str, str] | None = None) -> int:
@@ -69,6 +78,23 @@ def show(town_id: int) -> ResponseReturnValue:
     entry, cases = town_entry(db(), actor(), town_id, today=local_date(utcnow()))
     documents, pdfs = with_pdfs(db(), db().exec(select(Attachment).where(Attachment.town_id == town_id)
                                                .order_by(Attachment.id)).all())  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
+    evaluations = town_evaluations(db(), actor(), town_id)
     return render_template("towns/show.html", entry=entry, cases=cases, documents=documents, pdfs=pdfs,
                            levels=CATALOG.current("town").states, categories=INDUSTRY_CATEGORIES,
-                           years=town_statistics(db(), actor(), town_id), tier_of=tier_of)
+                           years=town_statistics(db(), actor(), town_id), tier_of=tier_of,
+                           evaluations=evaluations, evaluation_charts=_evaluation_charts(evaluations),
+                           shown=charts.shown)
+
+
+def _evaluation_charts(evaluations: list[Any]) -> dict[str, charts.LineChart] | None:
+    """The town's totals and published ranks over the years, as the dashboard draws its lines."""
+    if not evaluations:
+        return None
+    years = sorted(e.year for e in evaluations)
+    totals = {e.year: e.total for e in evaluations}
+    ranks = {e.year: e.rank for e in evaluations if e.rank is not None}
+    found = {"total": charts.line_chart(years, [("", totals)], height=160,
+                                        top_value=float(max(e.max_points for e in evaluations)))}
+    if ranks:
+        found["rank"] = charts.rank_chart(years, "", ranks)
+    return found

@@ -7,9 +7,11 @@ from typing import Any
 
 from workflow.core.actors import Actor
 from workflow.core.calendar import local_date
+from workflow.core.evaluations import evaluation_history
 from workflow.core.models import Case
 from workflow.core.panels import Line, Section, last_comment, panel
 from workflow.core.review import review_status
+from workflow.core.settings import settings
 from workflow.core.yamlcheck import Label
 from workflow.designation.eligibility import OUTCOMES
 from workflow.designation.redesignation import check, latest_statistics
@@ -75,8 +77,25 @@ def _eligibility(result: dict[str, Any] | None, year: Any, *, preview: bool) -> 
     return Section("eligibility", title, lines=tuple(lines))
 
 
-def _evaluations() -> Section:
-    return Section("evaluations", Label("历年年度评价", "Annual evaluations"), text=NO_EVALUATION)
+def _points(number: Any) -> str:
+    text = format(number, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _evaluations(session: Any, case: Case) -> Section:
+    """The town's latest annual evaluations, one a designation cycle's years: total and published rank."""
+    title = Label("历年年度评价", "Annual evaluations")
+    found = evaluation_history(session, case.town_id)[:settings.designation_cycle_years] if case.town_id else []
+    if not found:
+        return Section("evaluations", title, text=NO_EVALUATION)
+    lines = []
+    for row in found:
+        total, top = _points(row.total), _points(row.max_points)
+        rank = (Label(f"，全市第 {row.rank} 名", f", ranked {row.rank} in the city") if row.rank is not None
+                else Label("，排名尚未公布", ", ranking not published yet"))
+        lines.append(Line(Label(f"{row.year} 年度", str(row.year)),
+                          Label(f"{total} / {top} 分{rank.zh}", f"{total} / {top} points{rank.en}")))
+    return Section("evaluations", title, lines=tuple(lines))
 
 
 @panel("redesignation", states=("confirming",), roles=("county", "office", "leader"))
@@ -106,7 +125,7 @@ def reviewing(session: Any, case: Case, actor: Actor, now: datetime) -> list[Sec
     sections = [_review(session, case, now),
                 Section("confirmation", Label("县（区）确认情况", "The county's statement"), text=Label(text, text)),
                 _eligibility(case.data.get("eligibility"), case.data.get("statistics_year"), preview=False),
-                _statistics(session, case), _evaluations()]
+                _statistics(session, case), _evaluations(session, case)]
     if case.state == "decision":
         opinion = last_comment(session, case.id or 0, "forward_review") or ""
         sections.insert(1, Section("office_opinion", Label("办公室复核意见", "The office's opinion"),

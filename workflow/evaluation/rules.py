@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from workflow.core.db import table_of
 from workflow.core.engine import FireContext
-from workflow.core.models import CaseParty, Unit, UnitKind
+from workflow.core.models import Attachment, CaseParty, Unit, UnitKind
 from workflow.core.reasons import reason
 from workflow.core.registry import action, guard
 from workflow.evaluation import values as v
@@ -30,11 +30,25 @@ def _assessment(ctx: FireContext) -> tuple[dict[str, Any], dict[str, str], dict[
     return values, texts, targets, problems + more + still
 
 
+def _case_attachment_ids(ctx: FireContext, ids: set[int]) -> set[int]:
+    """Those of `ids` that are attachments of the case."""
+    if not ids:
+        return set()
+    table = table_of(Attachment)
+    return set(ctx.session.connection().execute(
+        sa.select(table.c.id).where(table.c.case_id == ctx.case.id, table.c.id.in_(ids))).scalars())
+
+
 @guard("assessment_valid")
 def assessment_valid(ctx: FireContext) -> list[dict[str, Any]]:
     """Every value the county gives fits its indicator (yes/no, a number from 0, a percentage to 100), every group
-    text is short enough, every target is a number."""
-    return _assessment(ctx)[3]
+    text is short enough, every target is a number; a group's evidence is attachments of this case."""
+    evidence, problems = v.read_evidence(v.spec_of(ctx.case), ctx.data.get("group_evidence"))
+    named = {i for ids in evidence.values() for i in ids}
+    if named - _case_attachment_ids(ctx, named):
+        problems.append(reason("证明材料只能是本案件的附件", "evidence must be attachments of this case",
+                               "group_evidence"))
+    return _assessment(ctx)[3] + problems
 
 
 @guard("assessment_complete")
@@ -53,8 +67,9 @@ def assessment_complete(ctx: FireContext) -> list[dict[str, Any]]:
 
 @action("keep_assessment")
 def keep_assessment(ctx: FireContext) -> None:
-    """Store the values, texts and targets as read."""
+    """Store the values, texts, targets and each group's evidence as read."""
     ctx.data["assessment"], ctx.data["group_texts"], ctx.data["targets"], _ = _assessment(ctx)
+    ctx.data["group_evidence"] = v.read_evidence(v.spec_of(ctx.case), ctx.data.get("group_evidence"))[0]
 
 
 @guard("not_returned_before")

@@ -18,6 +18,8 @@ from workflow.evaluation.scoring import Adjustment, Score, TownScore, score_town
 
 MAX_VALUE = Decimal(10) ** 9
 MAX_TEXT = 500
+MAX_EVIDENCE = 20  # files per group
+MAX_ID = 2**31 - 1
 YES = ("yes", "true", "1", "是")
 NO = ("no", "false", "0", "否")
 
@@ -104,6 +106,42 @@ def read_texts(spec: EvaluationSpec, raw: Any) -> tuple[dict[str, str], list[dic
     return texts, problems
 
 
+def read_evidence(spec: EvaluationSpec, raw: Any) -> tuple[dict[str, list[int]], list[dict[str, Any]]]:
+    """The attachments the county names as a group's evidence: group key -> attachment ids (each once, at most
+    MAX_EVIDENCE); whether they are the case's own attachments is the guard's to check."""
+    if raw is None:
+        return {}, []
+    if not isinstance(raw, dict):
+        return {}, [reason("证明材料格式不正确", "group_evidence must be a mapping", "group_evidence")]
+    evidence: dict[str, list[int]] = {}
+    problems = []
+    for key, ids in raw.items():
+        group = spec.group(str(key))
+        if group is None:
+            problems.append(reason(f"没有指标组 {key}", f"no group {key}", "group_evidence"))
+        elif not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool)
+                                                  and 0 < i <= MAX_ID for i in ids):
+            problems.append(reason(f"{group.label.zh}的证明材料应为附件编号列表",
+                                   f"the evidence of {group.label.en} must be a list of attachment ids",
+                                   f"evidence-{key}"))
+        elif len(set(ids)) > MAX_EVIDENCE:
+            problems.append(reason(f"{group.label.zh}的证明材料不能超过 {MAX_EVIDENCE} 个",
+                                   f"the evidence of {group.label.en} is more than {MAX_EVIDENCE} files",
+                                   f"evidence-{key}"))
+        elif ids:
+            evidence[group.key] = list(dict.fromkeys(ids))
+    return evidence, problems
+
+
+def evidence_asked(spec: EvaluationSpec, group_key: str) -> tuple[Label, ...]:
+    """The evidence the indicators of a group ask of the county (those whose value or target it gives), each once."""
+    group = spec.group(group_key)
+    if group is None:
+        return ()
+    asked = [i.evidence for i in group.indicators if i.provider == "county" or i.rule.kind == "target_share"]
+    return tuple(dict.fromkeys(asked))
+
+
 def shown(number: Decimal) -> str:
     """A number as people write it: no exponent, no trailing zeros."""
     text = format(number, "f")
@@ -182,6 +220,7 @@ class GroupRows:
     max_points: Decimal
     text: str
     rows: tuple[Row, ...]
+    evidence: tuple[int, ...] = ()  # attachments of the case the county gave as the group's evidence
 
 
 def _source(indicator: Indicator, data: dict[str, Any]) -> Label:
@@ -212,7 +251,8 @@ def breakdown(case: Case, provider: str | None = None) -> tuple[TownScore, list[
                      if provider is None or i.provider == provider)
         if rows:
             groups.append(GroupRows(group.key, group.label, score.groups[group.key], group.points,
-                                    (data.get("group_texts") or {}).get(group.key, ""), rows))
+                                    (data.get("group_texts") or {}).get(group.key, ""), rows,
+                                    tuple((data.get("group_evidence") or {}).get(group.key, ()))))
     return score, groups
 
 

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from workflow.core.access import case_filter, get_town, town_filter
 from workflow.core.actors import Actor
+from workflow.core.evaluations import EvaluationYear, evaluation_history
 from workflow.core.exports import AMOUNT, Column, Filter, ListSpec, as_date, as_number, county_filter
 from workflow.core.models import Case, Town, Unit
 from workflow.core.queries import Page
@@ -125,6 +126,13 @@ def town_entry(session: Session, actor: Actor, town_id: int,
                          .order_by(Case.id.desc())).all()  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
     entry = TownEntry(town, county.name if county else "", record)
     return with_reviews(session, [entry], today)[0], list(cases)
+
+
+def town_evaluations(session: Session, actor: Actor, town_id: int) -> list[EvaluationYear]:
+    """The town's final annual evaluations, latest year first (total, points possible, published rank), for one
+    who may see the town (NotFound otherwise)."""
+    get_town(session, actor, town_id)
+    return evaluation_history(session, town_id)
 
 
 def _level(entry: TownEntry) -> Label:
