@@ -12,10 +12,12 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from conftest import login
 from tests.evaluation.test_campaign import NOW, designated, step, targets
 from workflow.core.db import transaction
 from workflow.core.errors import Unprocessable
 from workflow.core.models import Attachment, AuditEvent, Case, NoticeReceipt
+from workflow.core.panels import case_panel
 from workflow.core.queries import registry_case
 from workflow.core.sweep import sweep
 from workflow.evaluation import values as v
@@ -98,9 +100,26 @@ def test_the_ranking_is_submitted_only_when_every_town_is_final(db, world):
     assert _case(db, ranking).state == "scoring"
 
 
+def test_the_office_panel_names_the_towns_not_final_and_then_says_it_can_submit(db, world):
+    cases, ranking = year_opened(db, world)
+    with transaction(db) as s:
+        towns = case_panel(session=s, actor=world["office"], case_id=ranking.id, now=NOW).sections[0]
+    assert towns.text.zh == "共 5 个专业镇，5 个评分尚未确定：" and towns.lines[0].value.zh == "待县（区）自评"
+    for name, case in cases.items():
+        to_final(db, world, case, JOBS[name])
+    with transaction(db) as s:
+        towns = case_panel(session=s, actor=world["office"], case_id=ranking.id, now=NOW).sections[0]
+    assert towns.text.zh == "全部 5 个专业镇的评分均已确定，可以报送排名结果。"
+
+
 def test_submitted_ranking_orders_the_towns_and_names_the_outcomes(db, world):
     cases, ranking = all_final(db, world)
     submitted = step(db, world["office"], ranking, "submit_ranking")
+    with transaction(db) as s:
+        panel = {x.key: x for x in case_panel(session=s, actor=world["leader"], case_id=ranking.id, now=NOW).sections}
+    assert panel["summary"].text.zh == ("发布 5 个专业镇的排名；印发表扬通报（3 个）；下达督办通知（2 个）；"
+                                        "提出撤销认定建议（0 个）。")
+    assert [line.label.zh for line in panel["supervised"].lines] == ["丁镇", "戊镇"]
     assert submitted.state == "leader_approval"
     rows = submitted.data["ranking"]
     assert [r["town"] for r in rows] == ["甲镇", "乙镇", "丙镇", "丁镇", "戊镇"]
@@ -123,6 +142,9 @@ def test_the_leader_returns_it_with_a_comment_and_the_office_reopens_a_town(db, 
         step(db, world["leader"], ranking, "return_ranking")  # a return needs its comment
     returned = step(db, world["leader"], ranking, "return_ranking", comment="请核实戊镇就业数据")
     assert returned.state == "scoring" and "ranking" not in returned.data and returned.data["returns"] == 1
+    with transaction(db) as s:
+        why = case_panel(session=s, actor=world["office"], case_id=ranking.id, now=NOW).sections[0]
+    assert (why.key, why.text.zh) == ("return_reason", "请核实戊镇就业数据")
     reopened = step(db, world["office"], cases["戊镇"], "reopen_scores", comment="按领导意见复核就业数据")
     assert reopened.state == "office_review"
     step(db, world["office"], cases["戊镇"], "adjust_score", payload={"indicator": "new_jobs", "points": "5"},
@@ -222,3 +244,12 @@ def test_the_problem_text_names_the_weakest_groups():
     text = supervision_problem(spec, 2026, row, 10)
     assert text.startswith("2026年度专业镇评价总分 41.5 / 100 分，排名第 9 位（共 10 个），列入督办。")
     assert f"得分率较低的方面：{weakest.label.zh} 0 / " in text
+
+
+def test_the_praise_shows_in_the_town_record_history(db, world, make, client):
+    approved(db, world)
+    with transaction(db) as s:
+        record = registry_case(s, world["towns"]["甲镇"].id)
+    login(client, make.user("office", username="office_li").username)
+    page = client.get(f"/cases/{record.id}").get_data(as_text=True)
+    assert "2026年度评价第 1 名（96.00 分），受到表扬（阳专镇表〔2027〕1号）" in page

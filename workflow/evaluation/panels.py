@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from workflow.core.actors import Actor
+from workflow.core.catalog import CATALOG
 from workflow.core.models import Case
 from workflow.core.panels import Line, Section, last_comment, panel
 from workflow.core.yamlcheck import Label
@@ -80,3 +81,60 @@ def to_review(session: Session, case: Case, actor: Actor, now: datetime) -> list
     sections.append(Section("total", Label("当前得分", "Score so far"),
                             text=Label(f"已计分合计 {total} / {top} 分", f"{total} / {top} points so far")))
     return sections
+
+
+@panel("evaluation_ranking", states=("scoring",), roles=("office",))
+def ranking_to_submit(session: Session, case: Case, actor: Actor, now: datetime) -> list[Section]:
+    """The leader's reasons after a return, and which towns' scores are not final yet."""
+    from workflow.evaluation.ranking import year_evaluations
+
+    sections = []
+    if case.data.get("returns"):
+        why = last_comment(session, case.id or 0, "return_ranking") or ""
+        sections.append(Section("return_reason", Label("领导退回意见", "Why the leader returned it"),
+                                text=Label(why, why) if why else Label("（未说明）", "(none given)")))
+    cases = year_evaluations(session, int(case.data["evaluation_year"]))
+    waiting = [c for c in cases if c.state != "scored"]
+    title = Label("各镇评分情况", "The towns' scores")
+    if not waiting:
+        sections.append(Section("towns", title, text=Label(
+            f"全部 {len(cases)} 个专业镇的评分均已确定，可以报送排名结果。",
+            f"All {len(cases)} towns' scores are final: the ranking can be submitted.")))
+    else:
+        sections.append(Section("towns", title, text=Label(
+            f"共 {len(cases)} 个专业镇，{len(waiting)} 个评分尚未确定：", f"{len(waiting)} of {len(cases)} towns are "
+            "not final yet:"), lines=tuple(Line(Label(c.title, c.title), _state(session, c), "warn")
+                                           for c in waiting[:20])))
+    return sections
+
+
+def _state(session: Session, case: Case) -> Label:
+    definition = CATALOG.get(case.definition_key, case.definition_version, session)
+    return Label(definition.state_label(case.state), definition.state_label(case.state, "en"))
+
+
+def _outcome_lines(case: Case, outcome: str) -> tuple[Line, ...]:
+    return tuple(Line(Label(r["town"], r["town"]), Label(f"{r['county']} · 第 {r['rank']} 名 · {r['total']} 分",
+                                                         f"{r['county']} · rank {r['rank']} · {r['total']}"))
+                 for r in case.data.get("ranking") or [] if r["outcome"] == outcome)
+
+
+@panel("evaluation_ranking", states=("leader_approval",), roles=("leader", "office"))
+def ranking_to_approve(session: Session, case: Case, actor: Actor, now: datetime) -> list[Section]:
+    """What approval will set in motion: who is praised, who gets a 督办 order, whose revocation is proposed."""
+    rows = case.data.get("ranking") or []
+    revoked = [r for r in rows if r["revocation"]]
+    return [
+        Section("summary", Label("审定后将", "Approval will"), text=Label(
+            f"发布 {len(rows)} 个专业镇的排名；印发表扬通报（{len(case.data.get('praised') or [])} 个）；"
+            f"下达督办通知（{len(case.data.get('supervised') or [])} 个）；提出撤销认定建议（{len(revoked)} 个）。",
+            f"publish the ranking of {len(rows)} towns; issue the praise notice "
+            f"({len(case.data.get('praised') or [])}); issue 督办 orders ({len(case.data.get('supervised') or [])}); "
+            f"propose revocation ({len(revoked)}).")),
+        Section("praised", Label("拟表扬", "To praise"), lines=_outcome_lines(case, "praised")),
+        Section("supervised", Label("拟督办", "To supervise"), lines=_outcome_lines(case, "supervised")),
+        Section("revocations", Label("拟提出撤销认定建议", "Revocation to propose"),
+                lines=tuple(Line(Label(r["town"], r["town"]), Label("；".join(x["zh"] for x in r["revocation"]),
+                                                                    "; ".join(x["en"] for x in r["revocation"])),
+                                 "bad") for r in revoked)),
+    ]
