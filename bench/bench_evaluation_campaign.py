@@ -6,7 +6,8 @@ PostgreSQL).
 --postgres (or ZYZ_BENCH_POSTGRES_URL) also runs on that PostgreSQL database: its public schema is dropped.
 
 Data (bulk-inserted into a freshly migrated database, SQLite in a temporary directory with the app's settings:
-WAL, synchronous=FULL): 6 counties and the office's account; 1,000 towns, each with its registry record
+WAL, synchronous=FULL): 6 counties with two users each (e-mail addresses set: each new case tells its county in
+the app and by e-mail, as definitions/notifications.yaml says) and two at the office; 1,000 towns, each with its registry record
 (definition "town") at `municipal`, and an accepted statistics row (`town_statistics`) for each year from 2022 to
 2026 with the figures the evaluation reads (so every case gets its statistics' values and last year's for the
 growth indicators). Fixed seed: the same rows every run.
@@ -20,14 +21,16 @@ Timed, in alternating rounds so that other load on the machine falls on both sid
   `executemany`, in one transaction with its commit (deleted again, untimed).
 
 Prints each side's median and worst round, the SQL statements the campaign runs per town (SQLAlchemy's cursor
-events and the statements `workflow.core.db.Prepared` runs on the DBAPI cursor), and the audit chain's head
-after the rounds (the same head means the same events, in the same order, with the same data). Exits 1 when a
+events and the statements `workflow.core.db.Prepared` runs on the DBAPI cursor), the audit chain's head after
+the rounds and a digest of every row the rounds wrote (cases, deadlines, audit events, notifications, outbox,
+search texts): the same digest before and after a change to the campaign means the same rows. Exits 1 when a
 round of the campaign takes 60 s or more.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import random
 import statistics
@@ -48,7 +51,7 @@ from workflow.core import db as core_db
 from workflow.core.actors import Actor
 from workflow.core.catalog import CATALOG
 from workflow.core.db import make_engine, make_session_factory, migrate, transaction
-from workflow.core.models import AuditHead, Case, Town, TownStatistics, Unit
+from workflow.core.models import AuditHead, Case, Town, TownStatistics, Unit, User
 from workflow.evaluation.campaign import open_evaluation
 
 processes.load()
@@ -72,6 +75,9 @@ def build(url: str, towns: int) -> tuple[sa.Engine, Actor]:
     units = [{"id": i, "name": name, "kind": "county", "created_at": NOW} for i, name in enumerate(COUNTIES, 1)]
     units.append({"id": len(units) + 1, "name": "市工信局", "kind": "office", "created_at": NOW})
     office = Actor(user_id=None, name="办公室", role="office", unit_id=units[-1]["id"], unit_name="市工信局")
+    users = [{"username": f"user{u['id']}_{k}", "display_name": f"{u['name']}{k}", "role": u["kind"],
+              "unit_id": u["id"], "email": f"user{u['id']}_{k}@example.cn", "password_hash": "-",
+              "password_changed_at": NOW, "created_at": NOW} for u in units for k in (1, 2)]
     version = CATALOG.current("town").version
     town_rows, records, stats = [], [], []
     for i in range(1, towns + 1):
@@ -96,11 +102,12 @@ def build(url: str, towns: int) -> tuple[sa.Engine, Actor]:
                           "report_case_id": i, "accepted_at": NOW})
     with engine.begin() as conn:
         conn.execute(sa.insert(Unit.__table__), units)  # type: ignore[attr-defined]
+        conn.execute(sa.insert(User.__table__), users)  # type: ignore[attr-defined]
         conn.execute(sa.insert(Town.__table__), town_rows)  # type: ignore[attr-defined]
         conn.execute(sa.insert(Case.__table__), records)  # type: ignore[attr-defined]
         conn.execute(sa.insert(TownStatistics.__table__), stats)  # type: ignore[attr-defined]
         if engine.dialect.name == "postgresql":
-            for table in ("unit", "town", "case_file", "town_statistics"):  # the next ids after the rows
+            for table in ("unit", "app_user", "town", "case_file", "town_statistics"):  # the next ids after the rows
                 conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                      f"(SELECT max(id) FROM {table}))"))
     if engine.dialect.name == "postgresql":
@@ -145,6 +152,23 @@ def baseline_rows(towns: int, year: int) -> list[dict[str, Any]]:
              "created_at": NOW, "updated_at": NOW} for i in range(1, towns + 1)]
 
 
+WRITTEN = {"case_file": "id, number, definition_key, state, county_id, town_id, title, data, created_at",
+           "deadline": "id, case_id, state, name, kind, offset_days, due_date, due_at, is_estimated, status",
+           "audit_event": "seq, kind, case_id, county_id, to_state, data, hash",
+           "notification": "id, user_id, case_id, kind, params, source_key",
+           "outbox_message": "id, idempotency_key, rule, channel, user_id, case_id, params",
+           "case_search": "case_id, body"}
+
+
+def digest(conn: sa.Connection) -> str:
+    """A digest of the rows the campaign writes, in a stable order."""
+    found = hashlib.sha256()
+    for table, columns in WRITTEN.items():
+        for row in conn.execute(sa.text(f"SELECT {columns} FROM {table} ORDER BY {columns.split(',')[0]}")):
+            found.update(repr(tuple(row)).encode())
+    return found.hexdigest()[:16]
+
+
 def run(name: str, url: str, towns: int, rounds: int) -> bool:
     started = time.perf_counter()
     engine, office = build(url, towns)
@@ -177,6 +201,7 @@ def run(name: str, url: str, towns: int, rounds: int) -> bool:
               f"{counter.count / towns:.1f} per town)   baseline {baseline[-1] * 1000:6.1f} ms")
     with engine.connect() as conn:
         head = conn.execute(sa.select(AuditHead.__table__)).one()  # type: ignore[attr-defined]
+        written = digest(conn)
     engine.dispose()
     worst = max(campaign)
     ok = worst < TARGET_S
@@ -185,7 +210,8 @@ def run(name: str, url: str, towns: int, rounds: int) -> bool:
           f"{worst:>7.2f} s")
     print(f"  {'baseline: the same number of case rows, core executemany':<58} "
           f"{statistics.median(baseline) * 1000:>6.1f} ms {max(baseline) * 1000:>6.1f} ms")
-    print(f"  {name}: {statistics.median(per_town):.1f} statements per town; audit head {tuple(head)}")
+    print(f"  {name}: {statistics.median(per_town):.1f} statements per town; audit head {head.seq} {head.hash[:16]}; "
+          f"rows written: digest {written}")
     print(f"  {name}: worst round {worst:.2f} s ({worst / TARGET_S:.0%} of the {TARGET_S:.0f} s target) — "
           f"{'met' if ok else 'NOT met'}")
     return ok
