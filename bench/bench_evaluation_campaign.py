@@ -7,10 +7,11 @@ PostgreSQL).
 
 Data (bulk-inserted into a freshly migrated database, SQLite in a temporary directory with the app's settings:
 WAL, synchronous=FULL): 6 counties with two users each (e-mail addresses set: each new case tells its county in
-the app and by e-mail, as definitions/notifications.yaml says) and two at the office; 1,000 towns, each with its registry record
-(definition "town") at `municipal`, and an accepted statistics row (`town_statistics`) for each year from 2022 to
-2026 with the figures the evaluation reads (so every case gets its statistics' values and last year's for the
-growth indicators). Fixed seed: the same rows every run.
+the app and by e-mail, as definitions/notifications.yaml says) and two at the office; 1,000 towns, each with its
+registry record (definition "town") at `municipal`, and an accepted statistics row (`town_statistics`) for each
+year from 2022 to 2026 with the figures the evaluation reads (so every case gets its statistics' values and last
+year's for the growth indicators). No holidays entered for 2027, so the cases' deadlines are estimated and the
+office is warned of it, as in a real year whose calendar is missing. Fixed seed: the same rows every run.
 
 Timed, in alternating rounds so that other load on the machine falls on both sides alike:
 
@@ -72,14 +73,17 @@ def build(url: str, towns: int) -> tuple[sa.Engine, Actor]:
             conn.exec_driver_sql("CREATE SCHEMA public")
     migrate(engine)
     rnd = random.Random(SEED)
-    units = [{"id": i, "name": name, "kind": "county", "created_at": NOW} for i, name in enumerate(COUNTIES, 1)]
+    units: list[dict[str, Any]] = [{"id": i, "name": name, "kind": "county", "created_at": NOW}
+                                   for i, name in enumerate(COUNTIES, 1)]
     units.append({"id": len(units) + 1, "name": "市工信局", "kind": "office", "created_at": NOW})
     office = Actor(user_id=None, name="办公室", role="office", unit_id=units[-1]["id"], unit_name="市工信局")
     users = [{"username": f"user{u['id']}_{k}", "display_name": f"{u['name']}{k}", "role": u["kind"],
               "unit_id": u["id"], "email": f"user{u['id']}_{k}@example.cn", "password_hash": "-",
               "password_changed_at": NOW, "created_at": NOW} for u in units for k in (1, 2)]
     version = CATALOG.current("town").version
-    town_rows, records, stats = [], [], []
+    town_rows: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
+    stats: list[dict[str, Any]] = []
     for i in range(1, towns + 1):
         county = 1 + (i - 1) % len(COUNTIES)
         town_rows.append({"id": i, "name": f"专业镇{i:04d}", "county_id": county,

@@ -139,7 +139,7 @@ def statistics_values_of(session: Session, spec: EvaluationSpec, town_ids: Seque
                  .where(col(TownStatistics.town_id).in_(ids[start:start + STATISTICS_CHUNK]),
                         col(TownStatistics.year).in_((year, year - 1))))
         for town_id, row_year, row_figures in session.exec(query).all():
-            figures[town_id][row_year] = row_figures
+            figures[town_id][row_year] = dict(row_figures)
     return {town_id: _statistics_values(spec, rows, year) for town_id, rows in figures.items()}
 
 

@@ -11,7 +11,6 @@ from workflow.core.calendar import changed_in
 from workflow.core.models import CalendarYear
 from workflow.notify.rules import notify, recipients_by_role
 
-
 _CHECKED = "zyz.calendar_year_checked"  # session.info: (the transaction, the years checked in it)
 
 
@@ -25,7 +24,7 @@ def warn_missing_year(session: Session, *, year: int, now: datetime) -> int:
     transaction = session.get_transaction()
     kept = session.info.get(_CHECKED)
     if kept is None or kept[0] is not transaction:
-        kept = session.info[_CHECKED] = (transaction, set())
+        kept = session.info[_CHECKED] = (transaction, set[tuple[int, int]]())
     if (year, now.year) in kept[1] and not changed_in(session):
         return 0
     kept[1].add((year, now.year))
