@@ -125,11 +125,13 @@ def build(url: str, towns: int) -> tuple[sa.Engine, Actor]:
 
 class Statements:
     """Counts the SQL statements sent while `on` is set: SQLAlchemy's cursor executions and the statements
-    `Prepared` runs on the DBAPI cursor itself (which SQLAlchemy's events do not see)."""
+    `Prepared` runs on the DBAPI cursor itself (which SQLAlchemy's events do not see); an `executemany` counts
+    once, as does an INSERT of several rows that `Prepared.execute_many` sends as one statement."""
 
     def __init__(self, engine: sa.Engine):
         self.on = False
         self.count = 0
+        self._depth = 0  # inside a Prepared call: what it runs itself is not counted again
         sa.event.listen(engine, "before_cursor_execute", self._seen)
         for name in ("execute", "fetch", "execute_many"):
             setattr(core_db.Prepared, name, self._counted(getattr(core_db.Prepared, name)))
@@ -140,9 +142,13 @@ class Statements:
 
     def _counted(self, method: Callable[..., Any]) -> Callable[..., Any]:
         def counted(prepared: core_db.Prepared, conn: sa.Connection, params: Any) -> Any:
-            if self.on and not (method.__name__ == "execute_many" and len(params) <= 1):  # that one calls execute
+            if self.on and not self._depth:
                 self.count += 1
-            return method(prepared, conn, params)
+            self._depth += 1
+            try:
+                return method(prepared, conn, params)
+            finally:
+                self._depth -= 1
         return counted
 
 
