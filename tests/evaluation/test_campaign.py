@@ -326,3 +326,16 @@ def test_statistics_accepted_after_the_opening_are_read_when_the_scoring_closes(
     assert after.state == "office_review" and after.data["statistics_year"] == 2026
     assert next(x for x in v.town_score(after).scores if x.key == "output").points == Decimal("10.00")
     assert sorted(after.data["units_not_answered"]) == sorted(v.member_providers(evaluation_spec()))
+
+
+def test_the_statistics_of_every_town_are_read_together_in_chunks(db, world, monkeypatch):
+    monkeypatch.setattr(v, "STATISTICS_CHUNK", 1)
+    spec = evaluation_spec()
+    first, second = (t.id for t in world["towns"])
+    with transaction(db) as s:
+        together = v.statistics_values_of(s, spec, [first, second], 2026)
+        assert together == {first: v.statistics_values(s, spec, first, 2026),
+                            second: v.statistics_values(s, spec, second, 2026)}
+    assert together[first][0]["output"] == 30 and together[first][1]["output_growth"] == 25
+    assert together[second] == ({}, {}, None)
+    assert [c.data["statistics_values"] for c in opened(db, world)] == [together[first][0], {}]

@@ -137,6 +137,11 @@ _cached: dict[str, tuple[int, WorkCalendar]] = {}  # by database URL: the versio
 _CHANGED = "zyz.calendar_changed"  # session.info: this transaction changed the table (not committed yet)
 
 
+def changed_in(session: Session) -> bool:
+    """Whether the session's transaction has changed the holiday table (not committed yet)."""
+    return bool(session.info.get(_CHANGED))
+
+
 def calendar_version(session: Session) -> int:
     """The number of the holiday table's last change (0: never changed)."""
     found = _VERSION.fetch(session.connection(), {})

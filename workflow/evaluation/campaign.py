@@ -11,14 +11,15 @@ from sqlmodel import Session, col, select
 from workflow.core import audit
 from workflow.core.access import case_filter
 from workflow.core.actors import Actor
-from workflow.core.calendar import local_date
+from workflow.core.calendar import calendar_for, local_date
+from workflow.core.db import saved_id
 from workflow.core.engine import create_case, next_number
 from workflow.core.errors import Forbidden, Unprocessable
 from workflow.core.models import Case, Role, Town
 from workflow.core.review import DESIGNATED_LEVELS
 from workflow.evaluation.indicators import evaluation_spec
 from workflow.evaluation.ranking import TOWN, open_ranking, ranking_case
-from workflow.evaluation.values import statistics_values
+from workflow.evaluation.values import statistics_values_of
 
 FIRST_YEAR = 2000
 
@@ -49,15 +50,15 @@ def open_evaluation(*, session: Session, actor: Actor, now: datetime, year: int)
     have = set(session.exec(select(Case.town_id).where(Case.definition_key == "evaluation_town",
                                                        col(Case.data)["evaluation_year"].as_integer() == year)).all())
     spec = evaluation_spec()
+    towns = [town for town in towns if town.id not in have]
+    statistics = statistics_values_of(session, spec, [saved_id(town) for town in towns], year)
+    calendar = calendar_for(session)  # once: create_case would read the table's version for every case
     opened = []
     for town in towns:
-        if town.id in have:
-            continue
-        assert town.id is not None
-        values, last, stats_year = statistics_values(session, spec, town.id, year)
+        values, last, stats_year = statistics[saved_id(town)]
         opened.append(create_case(
             session=session, definition_key="evaluation_town", actor=actor, now=now, town_id=town.id,
-            title=f"{year}年度评价 · {town.name}",
+            title=f"{year}年度评价 · {town.name}", calendar=calendar,
             data={"evaluation_year": year, "spec_version": spec.version, "statistics_values": values,
                   "last_values": last, "statistics_year": stats_year}))
     if opened:
