@@ -99,6 +99,17 @@ def test_opening_is_per_designated_town_and_year_once_with_the_statistics_filled
     assert [json.loads(e.data) for e in events] == [{"evaluation_year": 2026, "cases": 2}]
 
 
+def test_the_county_is_told_the_evaluation_opened_with_its_deadline(db, world):
+    case = opened(db, world)[0]
+    with transaction(db) as s:
+        from workflow.core.models import Notification
+
+        told = s.exec(select(Notification).where(Notification.case_id == case.id)).all()
+        due = s.exec(select(Deadline).where(Deadline.case_id == case.id, Deadline.kind == "expiry")).one()
+    assert [(n.user_id, n.params["deadline"], n.params["due_date"]) for n in told] == [
+        (world["county"].user_id, "自评填报期限", str(due.due_date))]
+
+
 def test_only_the_office_opens_and_only_for_a_year_that_has_ended(db, world):
     with transaction(db) as s, pytest.raises(Forbidden):
         open_evaluation(session=s, actor=world["county"], now=NOW, year=2026)

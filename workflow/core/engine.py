@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import flag_modified, set_committed_value
+from sqlalchemy.orm.session import object_session
 from sqlmodel import Session
 
 from workflow.core import audit
@@ -259,6 +260,15 @@ def next_number(session: Session, key: str, year: int) -> int:
     return int(session.connection().execute(statement).scalar_one())
 
 
+NEW_CASE_DEADLINES = "zyz.new_case_deadlines"  # Session.info: id(case) -> the deadlines planned for it, while inserted
+
+
+def planned_for_new(case: Case) -> list[dict[str, Any]] | None:
+    """The deadlines planned for `case` while `create_case` inserts it (None at any other time)."""
+    session = object_session(case)
+    return session.info.get(NEW_CASE_DEADLINES, {}).get(id(case)) if session is not None else None
+
+
 def create_case(
     *,
     session: Session,
@@ -308,8 +318,13 @@ def create_case(
     year = local_date(now).year
     case.number = f"{definition.number_prefix}-{year}-{next_number(session, 'case:' + definition.key, year):04d}"
     case.data = ctx.data
+    new_cases = session.info.setdefault(NEW_CASE_DEADLINES, {})
+    new_cases[id(case)] = planned  # for the insert's listeners (what the case's first notice says is due)
     session.add(case)
-    session.flush()
+    try:
+        session.flush()
+    finally:
+        new_cases.pop(id(case), None)
     for name in definition.create.actions:  # after the flush: an action may need the case's id
         ACTIONS[name](ctx)
     if definition.create.actions:  # the actions changed the very dict the row was inserted with: mark it

@@ -591,7 +591,7 @@ def _case_created(_mapper: Any, conn: sa.Connection, case: Case) -> None:
         definition = CATALOG.get(case.definition_key, case.definition_version)
     except WorkflowError:
         return  # a version this process did not load from the files has no rules of its own
-    params = case_params(conn, definition, case, case.data or {})
+    params = case_params(conn, definition, case, case.data or {}, planned=engine.planned_for_new(case))
     apply_rules(conn, matched, case_id=case.id, county_id=case.county_id, kind="event",
                 params=params, source=f"case:{case.id}:v{case.version}", now=case.created_at)
 
