@@ -14,14 +14,16 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 from conftest import api_headers, csrf_token, login
-from tests.evaluation.test_ranking import all_final, approved, to_final, world, year_opened  # noqa: F401
+from tests.evaluation import test_ranking
 from tests.evaluation.test_campaign import step
+from tests.evaluation.test_ranking import all_final, approved, to_final, year_opened
 from workflow.core.db import transaction
 from workflow.core.errors import Forbidden, NotFound
 from workflow.core.models import AuditEvent, User
 from workflow.evaluation.export import HEADER_ROW, RESULTS_SHEET
 from workflow.evaluation.ranking_view import ranking_view
 
+world = test_ranking.world  # five towns of 盂县 driven to their final scores by all_final and approved
 NOT_PUBLISHED = "该年度的评价排名尚未审定发布"
 
 
