@@ -19,7 +19,7 @@ from tests.evaluation.test_campaign import step
 from tests.evaluation.test_ranking import all_final, approved, to_final, year_opened
 from workflow.core.db import transaction
 from workflow.core.errors import Forbidden, NotFound
-from workflow.core.models import AuditEvent, User
+from workflow.core.models import AuditEvent, Case, User
 from workflow.evaluation.export import HEADER_ROW, RESULTS_SHEET
 from workflow.evaluation.ranking_view import ranking_view
 
@@ -181,3 +181,18 @@ def test_the_rules_are_the_services(db, world):
             ranking_view(s, world["units"]["市科技局"], 2026)
         with pytest.raises(NotFound):
             ranking_view(s, world["leader"], 2031)
+
+
+def test_equal_totals_are_marked_tied_with_what_ordered_them(app, db, world, people):
+    _cases, ranking = all_final(db, world)
+    submitted = step(db, world["office"], ranking, "submit_ranking")
+    with transaction(db) as s:  # as compute_ranking keeps two towns of equal totals
+        case = s.get(Case, submitted.id)
+        rows = [dict(r) for r in case.data["ranking"]]
+        rows[1].update(rank=2, tied=True, decided_by={"zh": "同分时按产业规模得分排序", "en": "by scale"})
+        rows[2].update(rank=2, tied=True, decided_by=rows[1]["decided_by"])
+        case.data = {**case.data, "ranking": rows}
+        s.add(case)
+    text = page_as(app, people["leader"], "/evaluation/ranking?year=2026").get_data(as_text=True)
+    table = text[text.index('id="ranking-table"'):]
+    assert table.count(">并列<") == 2 and "同分时按产业规模得分排序" in table
