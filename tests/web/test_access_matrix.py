@@ -244,6 +244,16 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
                                    "anonymous": LOGIN},
     ("evaluation.open_year", "POST"): only("office", 303),
     ("evaluation.overview", "GET"): business(200),  # each sees the evaluations it may see: test_campaign_web.py
+    # the year's ranking: the office and the leader in every state, a county once published, no member unit; the
+    # world has no ranking (the page says so; a year's export and JSON are not found). test_ranking_web.py has the
+    # rest
+    ("evaluation.ranking", "GET"): business(200, member=403),
+    ("evaluation.export_ranking", "POST"): {**dict.fromkeys(ROLES, REFUSED), "county": (404, 404, 404),
+                                            "office": (404, 404, 404), "leader": (404, 404, 404),
+                                            "anonymous": LOGIN},
+    ("api.evaluation_ranking", "GET"): {**dict.fromkeys(ROLES, REFUSED), "county": (404, 404, 404),
+                                        "office": (404, 404, 404), "leader": (404, 404, 404),
+                                        "anonymous": API_LOGIN},
     ("statistics.open_year", "POST"): only("office", 303),
     ("statistics.overview", "GET"): business(200),
     ("statistics.export_year", "POST"): business(200),  # a county's own towns only: test_statistics_web.py

@@ -255,6 +255,7 @@ def openapi() -> ResponseReturnValue:
 from webapp.api import (  # noqa: E402,F401
     chase,
     dashboard,
+    evaluation,
     files,
     incidents,
     panels,

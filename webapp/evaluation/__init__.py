@@ -1,5 +1,5 @@
 """The annual evaluation's pages: the county's self-assessment form, a member unit's values form, the case page's
-breakdown, and the year's list with opening the evaluation by hand."""
+breakdown, the year's list with opening the evaluation by hand, and the year's ranking."""
 
 from flask import Blueprint
 
@@ -13,5 +13,6 @@ OWN_PAGES[("evaluation_town", "save_assessment")] = "evaluation.assess"
 OWN_PAGES[("evaluation_town", "submit_assessment")] = "evaluation.assess"
 OWN_PAGES[("evaluation_town", "give_unit_values")] = "evaluation.score"
 DETAILS["evaluation_town"] = "evaluation/_detail.html"
+DETAILS["evaluation_ranking"] = "evaluation/_ranking_detail.html"
 
-from webapp.evaluation import views  # noqa: E402,F401
+from webapp.evaluation import ranking, views  # noqa: E402,F401

@@ -5,6 +5,7 @@ year by hand. The checks are the process's guards (workflow/evaluation/rules.py)
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -26,6 +27,7 @@ from workflow.core.models import Case, Role
 from workflow.evaluation import values as v
 from workflow.evaluation.campaign import evaluation_years, open_evaluation, year_cases
 from workflow.evaluation.indicators import evaluation_spec
+from workflow.evaluation.ranking_view import may_read as may_read_ranking
 
 
 @bp.app_template_global("evaluation_breakdown")
@@ -40,7 +42,9 @@ def evaluation_breakdown(case: Case) -> Any:
 
 @bp.app_template_filter("points")
 def points(value: Any) -> str:
-    return "—" if value is None else v.shown(value)
+    if value is None:
+        return "—"
+    return v.shown(value if isinstance(value, Decimal) else Decimal(str(value)))  # the ranking keeps "87.50"
 
 
 def _step_case(case_id: int, triggers: set[str]) -> Case | None:
@@ -191,7 +195,7 @@ def overview() -> ResponseReturnValue:
     rows = [(case, v.town_score(case)) for case in year_cases(db(), me, year)]
     return render_template("evaluation/overview.html", year=year, years=years, rows=rows,
                            definition=CATALOG.current("evaluation_town"), last_year=last_year,
-                           total=evaluation_spec().total)
+                           total=evaluation_spec().total, has_ranking=may_read_ranking(db(), me, year))
 
 
 @bp.route("/evaluation/open", methods=["POST"])
