@@ -213,9 +213,12 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
         ("路家村镇", "盂县", "agriculture", "香菇种植"),
         ("荫营镇", "郊区", "manufacturing", "装备制造"),
         ("巨城镇", "平定县", "light_industry", "日用陶瓷"),
+        *PAST_DESIGNATED,
     ):
         towns[name] = create_town(session=session, actor=system, name=name, county_id=unit_id(session, county),
                                   now=earlier, industry_category=category, leading_industry=industry)
+    add_demo_statistics(session, now)  # three years of accepted statistics for the dashboard and the evaluation
+    _past_designations_and_evaluation(session, act, towns, now)
 
     application = {"industry_category": "agriculture", "leading_industry": "小杂粮", "main_products": "小米、荞麦",
                    "output_yi": 3.2, "county_share_pct": 12.5, "jobs": 1800, "local_workers": 1500,
@@ -295,11 +298,39 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
     _stuck_application(session, act, application, long_ago, now)
     for name, units in DEMO_UNIT_PRESETS:  # 常用组合 the office picks at 受理
         save_preset(session, act["office"], name=name, unit_ids=[unit_id(session, u) for u in units], now=earlier)
-    add_demo_statistics(session, now)  # three years of accepted statistics for the dashboard
     _statistics_reports(session, act, towns, now)
     _redesignation_review(session, towns, now)
     _evaluation(session, act, now)
     return [(role, username, DEMO_PASSWORD) for role, username, _, _ in DEMO_USERS]
+
+
+# Towns designated in mid-2024 (before the demo's other cases), evaluated for 2024 in the spring of 2025 and ranked.
+PAST_DESIGNATED = (
+    ("西烟镇", "盂县", "manufacturing", "铸造"),
+    ("南娄镇", "盂县", "agriculture", "小杂粮加工"),
+    ("秀水镇", "盂县", "agriculture", "食用菌"),
+    ("张庄镇", "平定县", "manufacturing", "耐火材料"),
+    ("冶西镇", "平定县", "light_industry", "黑釉陶瓷"),
+)
+
+
+def _past_designations_and_evaluation(session: Session, act: dict[str, Actor], towns: dict, now: datetime) -> None:
+    """The towns designated two years ago (on their records, as the designation's notice does), and the published
+    evaluation of that year (workflow/evaluation/demo.py)."""
+    from workflow.core.calendar import local_date
+    from workflow.core.queries import registry_case
+    from workflow.evaluation.demo import past_evaluation
+
+    year = local_date(now).year - 2
+    for n, (name, _county, category, _industry) in enumerate(PAST_DESIGNATED, start=1):
+        record = registry_case(session, towns[name].id)
+        assert record is not None and record.id is not None
+        fire(session=session, case_id=record.id, trigger="designate", actor=Actor.system(),
+             now=datetime(year, 6, 20, 2, 0, tzinfo=now.tzinfo),
+             payload={"designation_number": f"阳专镇〔{year}〕{n}号", "designated_date": f"{year}-06-20",
+                      "review_date": f"{year + 3}-06-20", "industry_category": category})
+    counties = {a.unit_id: a for a in (act["county_yx"], act["county_pd"]) if a.unit_id is not None}
+    past_evaluation(session, act, counties, year)
 
 
 def _redesignation_review(session: Session, towns: dict, now: datetime) -> None:

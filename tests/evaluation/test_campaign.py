@@ -308,18 +308,29 @@ def test_the_scheduler_job_opens_the_evaluation_on_the_configured_day(app, db, w
     assert {c.title for c in cases} == {"2026年度评价 · 路家村镇", "2026年度评价 · 西烟镇"}
 
 
-def test_the_demo_has_last_year_s_evaluation_open_while_its_statistics_are_being_filled_in(db):
+def test_the_demo_has_last_year_s_evaluation_open_and_the_year_before_ranked_and_published(db):
+    from workflow.evaluation.ranking import published
     from workflow.seed import build_demo
 
     with transaction(db) as s:
         build_demo(s, NOW)
     with transaction(db) as s:
-        cases = s.exec(select(Case).where(Case.definition_key == "evaluation_town")).all()
-    assert cases and {c.state for c in cases} == {"self_assessment"}
-    assert {c.data["evaluation_year"] for c in cases} == {2026}
+        cases = s.exec(select(Case).where(Case.definition_key == "evaluation_town").order_by(Case.id)).all()
+        ranking = published(s, 2025)
+        orders = [s.get(Case, i) for i in ranking.data["orders"].values()]
+        [proposed] = [s.get(Case, i) for i in ranking.data["revocation_cases"].values()]
+    current = [c for c in cases if c.data["evaluation_year"] == 2026]
+    assert current and {c.state for c in current} == {"self_assessment"}
     # last year's statistics reports are still open in the demo: read again when the member units' scoring closes
-    assert {c.data["statistics_year"] for c in cases} == {None}
-    assert [c.title for c in cases] == ["2026年度评价 · 娘子关镇"]
+    assert {c.data["statistics_year"] for c in current} == {None}
+    assert sorted(c.title for c in current) == sorted(f"2026年度评价 · {n}" for n in (  # 南娄镇: on its way out
+        "娘子关镇", "西烟镇", "秀水镇", "张庄镇", "冶西镇"))
+    past = [c for c in cases if c.data["evaluation_year"] == 2025]
+    assert len(past) == 5 and {c.state for c in past} == {"ranked"}
+    assert [r["town"] for r in ranking.data["ranking"]] == ["西烟镇", "张庄镇", "冶西镇", "秀水镇", "南娄镇"]
+    assert ranking.data["praise_notice"]["number"] == "阳专镇表〔2026〕1号"
+    assert {o.title for o in orders} == {"督办：2025年度评价排名靠后 · 秀水镇", "督办：2025年度评价排名靠后 · 南娄镇"}
+    assert proposed.state == "revocation_proposed" and "低于 40 分" in proposed.data["revocation_reason"]
 
 
 def test_statistics_accepted_after_the_opening_are_read_when_the_scoring_closes(db, world):

@@ -25,6 +25,13 @@ DEMO_FIGURES: dict[str, tuple[float, list[dict[str, str]], list[dict[str, str]]]
     "巨城镇": (21.4, [{"name": "巨城陶瓷", "level": "national"}], []),
     "梁家寨乡": (3.2, [{"name": "梁家寨小米", "level": "municipal"}], []),
     "路家村镇": (1.6, [], []),
+    # designated in mid-2024, evaluated for that year (workflow.evaluation.demo)
+    "西烟镇": (46.0, [{"name": "西烟铸造", "level": "provincial"}],
+               [{"name": "灰铸铁件通用技术条件", "kind": "group", "role": "lead"}]),
+    "张庄镇": (31.5, [{"name": "张庄耐材", "level": "municipal"}], []),
+    "冶西镇": (24.2, [{"name": "冶西黑釉陶", "level": "municipal"}], []),
+    "秀水镇": (18.6, [{"name": "秀水香菇", "level": "municipal"}], []),
+    "南娄镇": (11.3, [], []),
 }
 GROWTH = 0.08  # a year; below the anomaly check's share, so no report needs an explanation
 
