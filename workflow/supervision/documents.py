@@ -8,7 +8,8 @@ from typing import Any
 
 from workflow.core.documents import cn_date, render_shipped
 
-SOURCES = {"inspection": "专业镇督导检查", "evaluation": "年度考核评价", "complaint": "群众反映问题核查"}
+SOURCES = {"inspection": "专业镇督导检查", "evaluation": "年度考核评价", "complaint": "群众反映问题核查",
+           "problem": "问题台账跟踪督办", "task": "年度行动计划任务督办"}
 
 
 def rectification_fields(*, number: str, county: str, town: str, source: str, problems: str, deadline: date,
