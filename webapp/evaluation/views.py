@@ -8,14 +8,15 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from webapp.auth.current import actor
+from webapp.campaigns import open_year_by_hand
 from webapp.database import db, unit_of_work, utcnow
-from webapp.errors import field_errors, message_of
+from webapp.errors import field_errors
 from webapp.evaluation import bp
 from workflow.core.access import get_case, not_found_case
 from workflow.core.attachments import ACCEPTED, list_attachments, store_upload
@@ -202,21 +203,7 @@ def overview() -> ResponseReturnValue:
 @login_required
 def open_year() -> ResponseReturnValue:
     """The office opens a year's evaluation by hand (the scheduler does it on the configured day)."""
-    if current_user.role != Role.office:
-        abort(403)
-    raw = request.form.get("year", "")
-    try:
-        if not (raw.isdigit() and len(raw) == 4):
-            raise WorkflowError("请填写评价年度（四位数字）。", "Enter the year (four digits).")
-        if request.form.get("confirmed") != "yes":
-            raise WorkflowError("请勾选确认后再发起。", "Tick the box to confirm.")
-        with unit_of_work() as s:
-            opened = open_evaluation(session=s, actor=actor(), now=utcnow(), year=int(raw))
-    except WorkflowError as exc:
-        flash(message_of(exc), "error")
-        return redirect(url_for("evaluation.overview", year=raw if raw.isdigit() else None), 303)
-    if opened:
-        flash(_("%(n)s evaluations opened for %(year)s.", n=len(opened), year=raw), "success")
-    else:
-        flash(_("Every designated town already has its evaluation for %(year)s.", year=raw), "info")
-    return redirect(url_for("evaluation.overview", year=raw), 303)
+    return open_year_by_hand(
+        opener=open_evaluation, overview="evaluation.overview", year_zh="评价年度",
+        opened=lambda n, year: _("%(n)s evaluations opened for %(year)s.", n=n, year=year),
+        none=lambda year: _("Every designated town already has its evaluation for %(year)s.", year=year))

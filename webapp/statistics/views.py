@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlmodel import col, select
 from werkzeug.datastructures import MultiDict
 
 from webapp.auth.current import actor
+from webapp.campaigns import open_year_by_hand
 from webapp.database import db, unit_of_work, utcnow
-from webapp.errors import field_errors, message_of
+from webapp.errors import field_errors
 from webapp.exporting import export_limit, xlsx_download
 from webapp.statistics import bp
 from webapp.templating import lang
@@ -218,21 +219,7 @@ def export_year() -> ResponseReturnValue:
 @login_required
 def open_year() -> ResponseReturnValue:
     """The office opens a year's reports by hand (the scheduler does it on the configured day)."""
-    if current_user.role != Role.office:
-        abort(403)
-    raw = request.form.get("year", "")
-    try:
-        if not (raw.isdigit() and len(raw) == 4):
-            raise WorkflowError("请填写统计年度（四位数字）。", "Enter the year (four digits).")
-        if request.form.get("confirmed") != "yes":
-            raise WorkflowError("请勾选确认后再发起。", "Tick the box to confirm.")
-        with unit_of_work() as s:
-            opened = open_reports(session=s, actor=actor(), now=utcnow(), year=int(raw))
-    except WorkflowError as exc:
-        flash(message_of(exc), "error")
-        return redirect(url_for("statistics.overview", year=raw if raw.isdigit() else None), 303)
-    if opened:
-        flash(_("%(n)s reports opened for %(year)s.", n=len(opened), year=raw), "success")
-    else:
-        flash(_("Every reporting town already has its report for %(year)s.", year=raw), "info")
-    return redirect(url_for("statistics.overview", year=raw), 303)
+    return open_year_by_hand(
+        opener=open_reports, overview="statistics.overview", year_zh="统计年度",
+        opened=lambda n, year: _("%(n)s reports opened for %(year)s.", n=n, year=year),
+        none=lambda year: _("Every reporting town already has its report for %(year)s.", year=year))
