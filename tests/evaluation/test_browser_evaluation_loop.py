@@ -286,6 +286,10 @@ def test_the_year_s_evaluation_from_its_opening_to_an_overdue_supervision_order(
         clerk.goto(f"{live_server}/cases/{record.id}")
         expect(clerk.locator("main")).to_contain_text("2026年度评价第 1 名")
         expect(clerk.locator("main")).to_contain_text("受到表扬（阳专镇表〔2027〕1号）")
+        clerk.goto(f"{live_server}/towns/{world['towns']['甲镇'].id}")  # the town's page: its copy of the notice
+        with clerk.expect_download() as download:
+            clerk.get_by_role("link", name="阳专镇表〔2027〕1号.docx").click()
+        assert Path(download.value.path()).read_bytes()[:2] == b"PK"
         shots(clerk, "evaluation-loop-praised-town")
         context.close()
 
