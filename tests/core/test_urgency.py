@@ -92,6 +92,31 @@ def test_the_case_page_names_each_deadline_with_what_happens_when_it_passes(db, 
     assert running[0].on_expiry_text.zh == "逾期未整改的，转为逾期未整改并可予通报批评"
 
 
+def test_a_deadline_passed_on_a_friday_is_overdue_over_the_weekend_not_due(db, make):
+    """Due Friday 4 December 2026: on the Sunday after, no working day has passed since, yet the order is late
+    (the sweep made it overdue): the page, the lists and the panel say overdue by one working day, never due."""
+    from workflow.core.panels import case_panel
+
+    office, county = make.user("office"), make.user("county")
+    order = make.case("rectification", town=make.town(), by=office,
+                      data={"problem": "台账不全", "due_date": "2026-12-04"})
+    sunday = at_local(date(2026, 12, 6))
+    sweep(db, now=sunday)
+    with transaction(db) as s:
+        row = s.get(type(order), order.id)
+        shown = case_deadlines(s, row, now=sunday)
+        badge = deadline_badges(s, [order.id], now=sunday)[order.id]
+        panel = case_panel(session=s, actor=make.actor(county), case_id=order.id, now=sunday)
+        friday = case_deadlines(s, row, now=at_local(date(2026, 12, 4)))
+        monday = deadline_badges(s, [order.id], now=at_local(date(2026, 12, 8)))[order.id]
+    assert row.state == "overdue"
+    assert [(d.working_days_left, d.overdue, d.tone) for d in shown] == [(-1, True, "late")]
+    assert (badge.working_days_left, badge.overdue) == (-1, True)
+    assert [d.working_days_left for d in panel.due] == [-1]
+    assert [d.working_days_left for d in friday] == [0]  # on the day itself: due today
+    assert monday.working_days_left == -2  # then counted in working days as before
+
+
 def test_a_returned_application_says_it_is_withdrawn_when_the_revision_deadline_passes(db, make, now,
                                                                                         complete_application):
     county, office = make.user("county"), make.user("office")

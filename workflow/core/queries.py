@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -14,6 +14,11 @@ from workflow.core.actors import Actor
 from workflow.core.catalog import CATALOG, Catalog
 from workflow.core.db import table_of
 from workflow.core.models import AuditEvent, Case, CaseParty, Deadline, DeadlineStatus, Role, Unit
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from workflow.core.calendar import WorkCalendar
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 100
@@ -249,9 +254,16 @@ def deadline_badges(session: Session, case_ids: list[int], *, now: Any) -> dict[
     today = local_date(now)
     rows = {case_id: found[0] for case_id, found in open_deadlines(session, case_ids).items()}
     rows.update(passed_deadlines(session, [i for i in case_ids if i not in rows]))
-    return {case_id: DeadlineBadge(row.due_date, calendar.working_days_between(today, date.fromisoformat(
+    return {case_id: DeadlineBadge(row.due_date, working_days_left(calendar, today, date.fromisoformat(
                 row.due_date)), row.is_estimated, row.name, row.state)
             for case_id, row in rows.items() if row.due_date}
+
+
+def working_days_left(calendar: WorkCalendar, today: date, due: date) -> int:
+    """Working days from `today` up to the due date; once the due date is behind, negative and at least one: a
+    deadline that passed on a Friday is late over the weekend, not due today."""
+    left = calendar.working_days_between(today, due)
+    return min(left, -1) if today > due else left
 
 
 def passed_deadlines(session: Session, case_ids: list[int]) -> dict[int, Deadline]:
@@ -355,6 +367,6 @@ def case_deadlines(session: Session, case: Case, *, now: Any, catalog: Catalog =
         spec = next((d for d in state.deadlines if d.name == row.name), None) if state else None
         found.append(DeadlineView(
             label=spec.label if spec else Label(row.name, row.name), due_date=row.due_date, due_at=row.due_at,
-            working_days_left=calendar.working_days_between(today, date.fromisoformat(row.due_date)),
+            working_days_left=working_days_left(calendar, today, date.fromisoformat(row.due_date)),
             is_estimated=row.is_estimated, on_expiry_text=spec.on_expiry_text if spec else None))
     return found
