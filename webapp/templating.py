@@ -12,6 +12,7 @@ from flask_babel import get_locale
 from webapp.database import Clock, demo_offset
 from workflow.core.calendar import TIME_FORMAT, shown_time
 from workflow.core.catalog import CATALOG
+from workflow.core.labels import field_label, value_label
 from workflow.core.models import ROLE_LABELS, Case, Role
 
 
@@ -60,6 +61,16 @@ def pretty(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def data_field(key: str) -> str:
+    """A case field's name as a person reads it (the key itself when nobody gave it a label)."""
+    return field_label(key, lang())
+
+
+def data_value(key: str, value: Any) -> str:
+    """A case field's value: a coded or plain value by its label, a nested one as indented JSON."""
+    return pretty(value) if isinstance(value, dict | list) else value_label(key, value, lang())
+
+
 def event_data(value: str | None) -> dict[str, Any]:
     """The data of an audit event (stored as canonical JSON text)."""
     try:
@@ -78,7 +89,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(localtime=localtime, case_state=case_state, role_label=role_label, pretty=pretty,
                                  event_data=event_data)
     app.jinja_env.globals.update(lang=lang, definition_label=definition_label, trigger_label=trigger_label,
-                                 state_label=state_label, page_url=page_url, catalog=CATALOG)
+                                 state_label=state_label, page_url=page_url, catalog=CATALOG, data_field=data_field,
+                                 data_value=data_value)
 
     @app.context_processor
     def demo_clock() -> dict[str, Any]:

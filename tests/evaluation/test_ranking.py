@@ -253,3 +253,4 @@ def test_the_praise_shows_in_the_town_record_history(db, world, make, client):
     login(client, make.user("office", username="office_li").username)
     page = client.get(f"/cases/{record.id}").get_data(as_text=True)
     assert "2026年度评价第 1 名（96.00 分），受到表扬（阳专镇表〔2027〕1号）" in page
+    assert "<dt>认定文号</dt>" in page and "<dt>designation_number</dt>" not in page  # the record's fields by name
