@@ -318,12 +318,13 @@ def test_demo_builds_a_database_and_prints_one_login_per_role(zyz, tmp_path):
         login(client, county, next(p for _, u, p in logins if u == county))
         page = client.get("/inbox").get_data(as_text=True)
         assert "我的待办" in page and "草稿" in page
-        # 平定县 acknowledged its designation notice; the criticism notice and the two orders' 整改通知书 still wait
+        # 平定县 acknowledged its designation notice; the criticism notice, the two orders' 整改通知书 and the praise
+        # notice of 张庄镇 (the demo's published ranking) still wait
         pd = app.test_client()
         login(pd, "county_pd", next(p for _, u, p in logins if u == "county_pd"))
         notices = pd.get("/receipts").get_data(as_text=True)
         assert notices.count('<span class="badge fine">已签收</span>') == 1, notices
-        assert notices.count('<span class="badge soon">未签收</span>') == 3
+        assert notices.count('<span class="badge soon">未签收</span>') == 4
         assert "阳专镇通〔" in notices and notices.count("整改通知书-阳专镇改〔") == 2
         # the office's two saved sets of member units (常用组合), offered on the 受理 form
         office = app.test_client()
@@ -331,9 +332,9 @@ def test_demo_builds_a_database_and_prints_one_login_per_role(zyz, tmp_path):
         presets = office.get("/unit-presets").get_data(as_text=True)
         assert "工业类专业镇常用会审单位" in presets and "农业文旅类专业镇常用会审单位" in presets
         assert "市规划和自然资源局" in presets
-        # last year's statistics: opened for the seven towns, one submitted for the office to check
+        # last year's statistics: opened for the twelve towns, one submitted for the office to check
         overview = office.get("/statistics").get_data(as_text=True)
-        assert "共 7 份" in overview and "待审核 1" in overview and "娘子关镇" in overview
+        assert "共 12 份" in overview and "待审核 1" in overview and "娘子关镇" in overview
     finally:
         app.extensions["zyz"]["engine"].dispose()
 

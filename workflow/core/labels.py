@@ -42,6 +42,8 @@ FIELDS: dict[str, Label] = {
     "output_yi": Label("上年度主导产业产值（亿元）", "Last year's output of the leading industry (100 million yuan)"),
     "source": Label("来源", "Source"),
     "inspection_id": Label("检查案件", "Inspection"),
+    "problem_id": Label("问题台账记录", "Problem ledger entry"),
+    "task_id": Label("行动计划任务", "Action plan task"),
     "kind": Label("类型", "Kind"),
     "filename": Label("文件名", "File name"),
     "changes": Label("变更", "Changes"),
