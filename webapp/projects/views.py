@@ -61,7 +61,7 @@ def _filters(values: Mapping[str, str]) -> ProjectFilters:
 def _counties() -> list[Unit]:
     query = select(Unit).where(col(Unit.kind) == UnitKind.county.value).order_by(col(Unit.id))
     if current_user.role == Role.county:
-        query = query.where(col(Unit.id) == current_user.unit_id)
+        query = query.where(col(Unit.id) == actor().unit_id)
     return list(db().exec(query).all())
 
 
