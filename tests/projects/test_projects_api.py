@@ -33,7 +33,7 @@ def people(make):
             "yx_town": yx, "pd_town": pd, "jq_town": jq}
 
 
-def _create(api, headers, library="key_project", **body):
+def _create(api, headers, library="key", **body):
     return api.post(f"/api/v1/projects/{library}", headers=headers, json=body)
 
 
@@ -87,7 +87,7 @@ def test_a_key_project_from_reserve_to_full_output_through_the_api(app, db, peop
         ended = api.post(f"/api/v1/projects/{case['id']}/update", headers=county, json={
             "data": {"investment_completed": 32000}, "expected_version": case["version"]})
         assert ended.status_code == 409  # a project at full output is no longer updated
-        listed = api.get("/api/v1/projects/key_project?stage=effective", headers=county).json
+        listed = api.get("/api/v1/projects/key?stage=effective", headers=county).json
         assert [p["number"] for p in listed["items"]] == [case["number"]]
         assert listed["items"][0]["stage_label"] == {"zh": "达效", "en": "At full output"}
     with transaction(db) as s:
@@ -100,19 +100,19 @@ def test_an_investment_project_is_signed_and_lands_or_is_terminated_with_its_rea
     api = app.test_client()
     with time_machine.travel(DAY, tick=False):
         county = api_headers(api, "yx_clerk")
-        one = _create(api, county, "investment_project",
+        one = _create(api, county, "investment",
                       data={"project_name": "光伏组件生产线", "enterprise": "某新能源集团", "investment_planned": 50000})
         assert one.status_code == 201 and one.json["state"] == "negotiating" and one.json["town_id"] is None
         one = _move(api, county, one.json, "sign", "2026-09-30").json
         one = _move(api, county, one, "land", "2026-11-03").json
         assert one["state"] == "landed" and one["data"]["landed_date"] == "2026-11-03"
-        two = _create(api, county, "investment_project",
+        two = _create(api, county, "investment",
                       data={"project_name": "数据中心", "enterprise": "某科技公司", "investment_planned": 80000}).json
         no_reason = _move(api, county, two, "terminate", "2026-11-10")
         assert no_reason.status_code == 422 and no_reason.json["details"][0]["field"] == "termination_reason"
         two = _move(api, county, two, "terminate", "2026-11-10", termination_reason="投资方战略调整").json
         assert two["state"] == "terminated" and two["data"]["termination_reason"] == "投资方战略调整"
-        listing = api.get("/api/v1/projects/investment_project", headers=county).json
+        listing = api.get("/api/v1/projects/investment", headers=county).json
         assert {p["stage"] for p in listing["items"]} == {"landed", "terminated"}
 
 
@@ -126,23 +126,23 @@ def test_a_county_sees_and_changes_only_its_own_projects(app, db, make, people):
                         data={"project_name": "平定项目", "investment_planned": 2000}).json
         assert _create(api, yx, town_id=people["pd_town"].id,  # another county's town
                        data={"project_name": "越界", "investment_planned": 1}).status_code == 422
-        assert [p["name"] for p in api.get("/api/v1/projects/key_project", headers=yx).json["items"]] == ["盂县项目"]
-        assert api.get(f"/api/v1/projects/key_project?county={other['county_id']}",
+        assert [p["name"] for p in api.get("/api/v1/projects/key", headers=yx).json["items"]] == ["盂县项目"]
+        assert api.get(f"/api/v1/projects/key?county={other['county_id']}",
                        headers=yx).json["items"] == []
         assert _move(api, yx, other, "sign", "2026-11-01").status_code == 404
         assert api.get(f"/api/v1/cases/{other['id']}", headers=yx).status_code == 404
         office = api_headers(api, "office_zhang")
-        assert api.get("/api/v1/projects/key_project", headers=office).json["total"] == 2
+        assert api.get("/api/v1/projects/key", headers=office).json["total"] == 2
         by_office = _create(api, office, town_id=people["jq_town"].id,
                             data={"project_name": "郊区项目", "investment_planned": 3000})
         assert by_office.status_code == 201 and by_office.json["county_id"] == people["jq_town"].county_id
         assert _move(api, office, own, "sign", "2026-11-01").status_code == 200
         leader = api_headers(api, "leader_li")
-        assert api.get("/api/v1/projects/key_project", headers=leader).json["total"] == 3
+        assert api.get("/api/v1/projects/key", headers=leader).json["total"] == 3
         assert _create(api, leader, town_id=people["yx_town"].id,
                        data={"project_name": "x", "investment_planned": 1}).status_code == 403
         member = api_headers(api, "kj_staff")
-        assert api.get("/api/v1/projects/key_project", headers=member).status_code == 403
+        assert api.get("/api/v1/projects/key", headers=member).status_code == 403
         assert api.get("/api/v1/projects/batches/2026", headers=member).status_code == 403
         assert api.get("/api/v1/projects/nonsense", headers=office).status_code == 404
 

@@ -79,7 +79,7 @@ def test_the_fourth_quarter_update_is_reminded_flagged_when_missed_and_the_next_
             assert row.overdue and not row.stalled
         api = app.test_client()
         headers = api_headers(api, "yx_clerk")
-        listed = api.get("/api/v1/projects/key_project", headers=headers).json["items"][0]
+        listed = api.get("/api/v1/projects/key", headers=headers).json["items"][0]
         assert listed["update_overdue"] is True
         login(client := app.test_client(), "yx_clerk")
         page = client.get(f"/cases/{case_id}").get_data(as_text=True)
@@ -89,7 +89,7 @@ def test_the_fourth_quarter_update_is_reminded_flagged_when_missed_and_the_next_
                         json={"data": {"investment_completed": 800}, "expected_version": listed["version"]})
         assert made.status_code == 200, made.json
         assert made.json["data"]["report_due_date"].startswith("2027-04")
-        again = api.get("/api/v1/projects/key_project", headers=headers).json["items"][0]
+        again = api.get("/api/v1/projects/key", headers=headers).json["items"][0]
         assert again["update_overdue"] is False
     fresh = _open(db, case_id)
     assert {r.due_date for r in fresh} == {made.json["data"]["report_due_date"]} and len(fresh) == 4

@@ -20,7 +20,7 @@ from workflow.core.access import get_case
 from workflow.core.engine import fire
 from workflow.core.errors import not_found_case
 from workflow.core.models import Role
-from workflow.projects import LIBRARIES
+from workflow.projects import INVESTMENT, KEY, LIBRARIES
 from workflow.projects.batches import BATCH_LABELS, three_batches
 from workflow.projects.ledger import ProjectFilters, create_project, project_page
 from workflow.projects.rules import STAGE_DATES
@@ -28,7 +28,7 @@ from workflow.projects.rules import STAGE_DATES
 READERS = frozenset({Role.county.value, Role.office.value, Role.leader.value})
 WRITERS = frozenset({Role.county.value, Role.office.value})
 INT = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
-LIBRARY = {"type": "string", "enum": list(LIBRARIES)}
+LIBRARY = {"key": KEY, "investment": INVESTMENT}  # the URL's name of each library, as on the pages
 
 
 class ProjectOut(BaseModel):
@@ -115,28 +115,28 @@ def _args() -> dict[str, int] | ResponseReturnValue:
     return found
 
 
-def _library(library: str) -> ResponseReturnValue | None:
-    if library not in LIBRARIES:
+def _library(library: str) -> str | ResponseReturnValue:
+    if library not in LIBRARY:
         return json_error(404, "not_found", "没有这个项目库。", "No such project library.")
-    return None
+    return LIBRARY[library]
 
 
 @api_route(bp, "/projects/<library>", "GET", roles=READERS,
-           summary="A project library's list (key_project: 重点项目库; investment_project: the 招商引资清单)",
+           summary="A project library's list (key: 重点项目库; investment: the 招商引资清单)",
            query=(Query("county", INT), Query("town", INT), Query("stage", {"type": "string"}),
                   Query("stalled", {"type": "boolean"}), Query("page", INT), Query("per_page", {**INT, "maximum": 100})),
            responses={200: (ProjectList, "one page, newest first"), 404: (Error, "no such library")})
 def list_projects(library: str) -> ResponseReturnValue:
-    refused = _library(library)
-    if refused is not None:
-        return refused
+    key = _library(library)
+    if not isinstance(key, str):
+        return key
     args = _args()
     if not isinstance(args, dict):
         return args
     filters = ProjectFilters(county_id=args.get("county"), town_id=args.get("town"),
                              stage=request.args.get("stage") or None,
                              stalled=request.args.get("stalled") in ("1", "true"))
-    page = project_page(db(), actor(), library, filters, now=utcnow(), page=args.get("page", 1),
+    page = project_page(db(), actor(), key, filters, now=utcnow(), page=args.get("page", 1),
                         per_page=args.get("per_page", 20))
     return jsonify({"items": [_out(r) for r in page.items], "total": page.total, "page": page.page,
                     "per_page": page.per_page})
@@ -147,11 +147,11 @@ def list_projects(library: str) -> ResponseReturnValue:
            responses={201: (CaseOut, "created"), 404: (Error, "no such library"),
                       422: (Error, "a field is missing or wrong; details lists every reason")})
 def create_project_api(body: ProjectCreate, library: str) -> ResponseReturnValue:
-    refused = _library(library)
-    if refused is not None:
-        return refused
+    key = _library(library)
+    if not isinstance(key, str):
+        return key
     with unit_of_work() as s:
-        case = create_project(session=s, key=library, actor=actor(), now=utcnow(), town_id=body.town_id,
+        case = create_project(session=s, key=key, actor=actor(), now=utcnow(), town_id=body.town_id,
                               county_id=body.county_id, data=body.data)
     return jsonify(_case_out(case)), 201
 

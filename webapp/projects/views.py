@@ -69,39 +69,39 @@ def _towns() -> list[Town]:
     return list(db().exec(select(Town).where(town_filter(actor())).order_by(col(Town.county_id), col(Town.name))).all())
 
 
-@bp.route("/projects/<name>")
+@bp.route("/projects/<library>")
 @login_required
-def ledger(name: str) -> ResponseReturnValue:
-    key = _library(name)
+def ledger(library: str) -> ResponseReturnValue:
+    key = _library(library)
     try:
         filters = _filters(request.args)
         page = project_page(db(), actor(), key, filters, now=utcnow(), page=_number(request.args, "page") or 1)
     except WorkflowError as exc:
         flash(message_of(exc), "error")
-        return redirect(url_for("projects.ledger", name=name))
-    return render_template("projects/ledger.html", name=name, key=key, page=page, stages=stages(key),
+        return redirect(url_for("projects.ledger", library=library))
+    return render_template("projects/ledger.html", library=library, key=key, page=page, stages=stages(key),
                            counts=stage_counts(db(), actor(), key), counties=_counties(), towns=_towns(),
                            export_limit=export_limit(), may_write=current_user.role in WRITERS)
 
 
-@bp.route("/projects/<name>/export.xlsx", methods=["POST"])
+@bp.route("/projects/<library>/export.xlsx", methods=["POST"])
 @login_required
-def export(name: str) -> ResponseReturnValue:
+def export(library: str) -> ResponseReturnValue:
     """The list with the page's filters, every matching project (up to the limit), as an Excel workbook."""
-    key = _library(name)
+    key = _library(library)
     s, me, now = db(), actor(), utcnow()
     filters = _filters(request.form)
     try:
         total = count_of(s, project_query(me, key, filters, local_date(now)))
     except WorkflowError as exc:
         flash(message_of(exc), "error")
-        return redirect(url_for("projects.ledger", name=name), 303)
+        return redirect(url_for("projects.ledger", library=library), 303)
     return xlsx_download(LISTS[key], lambda limit: project_rows(s, me, key, filters, now=now, limit=limit),
                          total=total, filters=filters_shown(s, key, filters))
 
 
-def _new(name: str) -> ResponseReturnValue:
-    key = _library(name)
+def _new(library: str) -> ResponseReturnValue:
+    key = _library(library)
     if current_user.role not in WRITERS:
         abort(403)
     fields = [f for f in CATALOG.current(key).create.accepts if not widget(f).internal]
@@ -121,7 +121,7 @@ def _new(name: str) -> ResponseReturnValue:
                 if exc.status in (403, 404):
                     raise
                 errors = field_errors(exc)
-    page = render_template("projects/new.html", name=name, key=key, fields=fields, widget=widget, errors=errors,
+    page = render_template("projects/new.html", library=library, key=key, fields=fields, widget=widget, errors=errors,
                            form=request.form, towns=_towns(), counties=_counties())
     return page, 422 if errors else 200
 
@@ -146,20 +146,20 @@ def send_workbook(content: bytes, filename: str) -> ResponseReturnValue:
     return response
 
 
-@bp.route("/projects/<name>/template.xlsx")
+@bp.route("/projects/<library>/template.xlsx")
 @login_required
-def import_template(name: str) -> ResponseReturnValue:
-    key = _library(name)
+def import_template(library: str) -> ResponseReturnValue:
+    key = _library(library)
     if current_user.role not in WRITERS:
         abort(403)
     return send_workbook(excel.template(key, actor()), f"{excel.library_label(key)}导入模板.xlsx")
 
 
-@bp.route("/projects/<name>/import", methods=["POST"])
+@bp.route("/projects/<library>/import", methods=["POST"])
 @login_required
-def import_projects(name: str) -> ResponseReturnValue:
+def import_projects(library: str) -> ResponseReturnValue:
     """Upload a filled-in list: every project created, or nothing and the table of problems by row and column."""
-    key = _library(name)
+    key = _library(library)
     if current_user.role not in WRITERS:
         abort(403)
     refusal: WorkflowError | None = None
@@ -183,10 +183,10 @@ def import_projects(name: str) -> ResponseReturnValue:
                 file.close()
     if refusal is not None:
         problems = [d for d in refusal.details or [] if isinstance(d, dict)]
-        return render_template("projects/import_refused.html", name=name, key=key, message=message_of(refusal),
+        return render_template("projects/import_refused.html", library=library, key=key, message=message_of(refusal),
                                problems=problems), refusal.status
     flash(_("%(n)s projects imported.", n=len(created)), "success")
-    return redirect(url_for("projects.ledger", name=name), 303)
+    return redirect(url_for("projects.ledger", library=library), 303)
 
 
 def _year(values: Mapping[str, str]) -> int:
