@@ -168,6 +168,9 @@ def test_the_lists_filters_export_and_the_new_project_form(client, db, people):
         assert book.status_code == 200
         rows = list(load_workbook(io.BytesIO(book.data)).active.iter_rows(values_only=True))
         assert any(r[:3] == ("第4季度", "盂县", 1) for r in rows)
+        dashboard = client.get("/dashboard").get_data(as_text=True)  # the panel on the dashboard, as an SVG chart
+        assert 'id="h-batches"' in dashboard and dashboard.count('data-batch="signed"') >= 4
+        assert '<tr data-quarter="4" data-county="%d"' % people["yx"].county_id in dashboard
         login(other := client.application.test_client(), "pd_clerk")
         assert "新材料产业园" not in other.get("/projects/key").get_data(as_text=True)
         assert other.get(f"/cases/{case_id}").status_code == 404
