@@ -56,7 +56,8 @@ def test_a_county_imports_its_key_projects_from_the_template(client, db, people)
         template = client.get("/projects/key/template.xlsx")
         assert template.status_code == 200 and template.mimetype.endswith("spreadsheetml.sheet")
         headers = [c.value for c in load_workbook(io.BytesIO(template.data))["项目清单"][1]]
-        assert headers == ["项目名称", "建设（投资）主体", "专业镇", "计划总投资（万元）", "累计完成投资（万元）", "阶段",
+        assert headers == ["项目名称", "建设（投资）主体", "专业镇", "计划总投资（万元）", "累计完成投资（万元）",
+                           "阶段",
                            "签约日期", "开工日期", "投产日期", "达效日期", "已获支持"]  # a county: no county column
         good = _workbook(template.data, [
             ["石材深加工", "盂县石材公司", "西烟镇", 32000, 5000, "开工", "2026-03-10", datetime(2026, 6, 1), None,
@@ -170,7 +171,7 @@ def test_the_lists_filters_export_and_the_new_project_form(client, db, people):
         assert any(r[:3] == ("第4季度", "盂县", 1) for r in rows)
         dashboard = client.get("/dashboard").get_data(as_text=True)  # the panel on the dashboard, as an SVG chart
         assert 'id="h-batches"' in dashboard and dashboard.count('data-batch="signed"') >= 4
-        assert '<tr data-quarter="4" data-county="%d"' % people["yx"].county_id in dashboard
+        assert f'<tr data-quarter="4" data-county="{people["yx"].county_id}"' in dashboard
         login(other := client.application.test_client(), "pd_clerk")
         assert "新材料产业园" not in other.get("/projects/key").get_data(as_text=True)
         assert other.get(f"/cases/{case_id}").status_code == 404

@@ -101,7 +101,8 @@ def test_an_investment_project_is_signed_and_lands_or_is_terminated_with_its_rea
     with time_machine.travel(DAY, tick=False):
         county = api_headers(api, "yx_clerk")
         one = _create(api, county, "investment",
-                      data={"project_name": "光伏组件生产线", "enterprise": "某新能源集团", "investment_planned": 50000})
+                      data={"project_name": "光伏组件生产线", "enterprise": "某新能源集团",
+                            "investment_planned": 50000})
         assert one.status_code == 201 and one.json["state"] == "negotiating" and one.json["town_id"] is None
         one = _move(api, county, one.json, "sign", "2026-09-30").json
         one = _move(api, county, one, "land", "2026-11-03").json

@@ -110,7 +110,8 @@ def _args() -> dict[str, int] | ResponseReturnValue:
         raw = request.args.get(name)
         if raw is not None:
             if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
-                return json_error(400, "bad_request", f"参数 {name} 须为正整数。", f"{name} must be a positive integer.")
+                return json_error(400, "bad_request", f"参数 {name} 须为正整数。",
+                                  f"{name} must be a positive integer.")
             found[name] = int(raw)
     return found
 
@@ -124,7 +125,8 @@ def _library(library: str) -> str | ResponseReturnValue:
 @api_route(bp, "/projects/<library>", "GET", roles=READERS,
            summary="A project library's list (key: 重点项目库; investment: the 招商引资清单)",
            query=(Query("county", INT), Query("town", INT), Query("stage", {"type": "string"}),
-                  Query("stalled", {"type": "boolean"}), Query("page", INT), Query("per_page", {**INT, "maximum": 100})),
+                  Query("stalled", {"type": "boolean"}), Query("page", INT),
+                  Query("per_page", {**INT, "maximum": 100})),
            responses={200: (ProjectList, "one page, newest first"), 404: (Error, "no such library")})
 def list_projects(library: str) -> ResponseReturnValue:
     key = _library(library)
@@ -182,7 +184,8 @@ def update_project_api(body: ProjectUpdate, case_id: int) -> ResponseReturnValue
 def move_project_api(body: StageMove, case_id: int) -> ResponseReturnValue:
     _project(case_id)
     if body.trigger not in STAGE_DATES:
-        return json_error(400, "unknown_trigger", f"未知的阶段操作：{body.trigger}", f"Unknown stage move: {body.trigger}")
+        return json_error(400, "unknown_trigger", f"未知的阶段操作：{body.trigger}",
+                          f"Unknown stage move: {body.trigger}")
     payload: dict[str, Any] = {STAGE_DATES[body.trigger]: body.date}
     if body.termination_reason is not None:
         payload["termination_reason"] = body.termination_reason

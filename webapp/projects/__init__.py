@@ -6,7 +6,7 @@ from flask import Blueprint
 from flask_babel import lazy_gettext as _l
 
 from webapp.auth.roles import business_roles_only
-from webapp.cases import NEW_CASE_PAGES
+from webapp.cases import DETAILS, NEW_CASE_PAGES
 from webapp.cases.fields import WIDGETS, Widget
 
 bp = Blueprint("projects", __name__)
@@ -14,6 +14,7 @@ bp.before_request(business_roles_only)  # 三员分立: no administrator or audi
 
 NEW_CASE_PAGES["key_project"] = "projects.new_key_project"
 NEW_CASE_PAGES["investment_project"] = "projects.new_investment_project"
+DETAILS["key_project"] = DETAILS["investment_project"] = "projects/_detail.html"
 WIDGETS.update({
     "project_name": Widget("text", _l("Project name")),
     "enterprise": Widget("text", _l("Enterprise")),

@@ -30,8 +30,17 @@ from workflow.core.queries import count_of
 from workflow.core.yamlcheck import Label
 from workflow.projects import INVESTMENT, KEY, excel
 from workflow.projects.batches import BATCH_LABELS, BATCH_LIST, three_batches
-from workflow.projects.ledger import (LISTS, ProjectFilters, create_project, filters_shown, project_page,
-                                      project_query, project_rows, stage_counts, stages)
+from workflow.projects.ledger import (
+    LISTS,
+    ProjectFilters,
+    create_project,
+    filters_shown,
+    project_page,
+    project_query,
+    project_rows,
+    stage_counts,
+    stages,
+)
 from workflow.projects.rules import is_stalled
 
 LIBRARY = {"key": KEY, "investment": INVESTMENT}  # the URL's name of each library
@@ -219,3 +228,21 @@ def export_batches() -> ResponseReturnValue:
 @bp.app_template_global("project_stalled")
 def project_stalled(case: Any) -> bool:
     return is_stalled(case, local_date(utcnow()))
+
+
+FIELDS = ("project_name", "enterprise", "investment_planned", "investment_completed", "support", "report_due_date",
+          "last_update_date", "last_activity_date", "signed_date", "started_date", "producing_date", "effective_date",
+          "landed_date", "terminated_date", "termination_reason")
+
+
+@bp.app_template_global("project_fields")
+def project_fields(case: Any) -> tuple[str, ...]:
+    return FIELDS
+
+
+@bp.app_template_global("project_field_label")
+def project_field_label(key: str) -> str:
+    from webapp.errors import is_english
+    from workflow.core.labels import field_label
+
+    return field_label(key, "en" if is_english() else "zh")

@@ -66,9 +66,8 @@ def three_batches(session: Session, actor: Actor, year: int) -> BatchReport:
     """The year's 三个一批 by quarter and county, over the projects the actor sees (a county: its own)."""
     counties = session.exec(select(Unit.id, Unit.name).where(col(Unit.kind) == UnitKind.county.value)
                             .order_by(col(Unit.id))).all()
-    if actor.role == Role.county:
-        counties = [(i, n) for i, n in counties if i == actor.unit_id]
-    names = dict(counties)
+    names: dict[int, str] = {i: n for i, n in counties if i is not None and
+                             (actor.role != Role.county or i == actor.unit_id)}
     rows = {(q, c): BatchRow(q, c, names[c] if c else "合计") for q in (1, 2, 3, 4, 0)
             for c in [*names, None]}
     query = select(Case.definition_key, Case.county_id, Case.data).where(

@@ -29,7 +29,8 @@ KEY_PROJECTS = (
     ("盂县", "路家村镇", "香菇菌棒工厂化生产基地", "盂县菌业开发有限公司", 8600, 8600, (360, 330, 200, 20),
      "乡村振兴衔接资金 300 万元"),
     ("盂县", "梁家寨乡", "小杂粮精深加工及冷链仓储项目", "盂县五谷农业科技有限公司", 5200, 0, (), ""),
-    ("平定县", "娘子关镇", "砂器非遗文化产业园", "平定县砂器文化发展有限公司", 15000, 6200, (200, 150), "文旅专项债 5000 万元"),
+    ("平定县", "娘子关镇", "砂器非遗文化产业园", "平定县砂器文化发展有限公司", 15000, 6200, (200, 150),
+     "文旅专项债 5000 万元"),
     ("平定县", "张庄镇", "高端耐火材料生产线扩建项目", "山西平定耐材集团", 46000, 30000, (280, 210, 60), "省重点工程"),
     ("平定县", "冠山镇", "耐火原料绿色矿山改造", "平定冠山矿业有限公司", 9800, 1200, (90,), ""),
     ("平定县", "冶西镇", "黑釉陶瓷智能窑炉技改项目", "冶西陶瓷有限公司", 3600, 0, (), ""),
@@ -71,15 +72,15 @@ def demo_projects(session: Session, act: dict[str, Actor], now: datetime) -> Non
             fire(session=session, case_id=saved_id(case), trigger=trigger, actor=by[county], now=now,
                  payload={field: day(ago)})
     # a project registered nine months ago and not updated since: stalled, its quarterly update overdue
-    county, town, name, enterprise, planned, completed = STALLED
+    county, place, name, enterprise, planned, completed = STALLED
     long_ago = now - timedelta(days=280)
-    create_project(session=session, key=KEY, actor=by[county], now=long_ago, town_id=towns[town].id,
+    create_project(session=session, key=KEY, actor=by[county], now=long_ago, town_id=towns[place].id,
                    county_id=counties[county], data={"project_name": name, "enterprise": enterprise,
                                                      "investment_planned": planned,
                                                      "investment_completed": completed})
-    for county, town, name, investor, planned, stages, terminated in INVESTMENT_PROJECTS:
+    for county, settled, name, investor, planned, stages, terminated in INVESTMENT_PROJECTS:
         case = create_project(session=session, key=INVESTMENT, actor=by[county], now=now,
-                              town_id=towns[town].id if town else None, county_id=counties[county],
+                              town_id=towns[settled].id if settled else None, county_id=counties[county],
                               data={"project_name": name, "enterprise": investor, "investment_planned": planned})
         for (trigger, field), ago in zip(INVESTMENT_STAGES, stages, strict=False):
             fire(session=session, case_id=saved_id(case), trigger=trigger, actor=by[county], now=now,

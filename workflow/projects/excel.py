@@ -220,7 +220,8 @@ def import_projects(session: Session, actor: Actor, key: str, stream: IO[bytes],
     if problems:
         raise _refuse(problems)
 
-    counties = dict(session.exec(select(Unit.name, Unit.id).where(col(Unit.kind) == UnitKind.county.value)).all())
+    counties = {name: i for name, i in session.exec(select(Unit.name, Unit.id).where(
+        col(Unit.kind) == UnitKind.county.value)).all() if i is not None}
     towns: dict[tuple[int, str], int] = {(t.county_id, t.name): t.id for t in session.exec(select(Town)).all()}  # type: ignore[misc]  # saved rows have ids
     today = local_date(now)
     rows: list[_Row] = []

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session
-
-from workflow.core.actors import Actor
 from workflow.core.calendar import local_date
 from workflow.core.models import Case
 from workflow.core.panels import Line, Section, panel

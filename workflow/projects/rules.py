@@ -84,8 +84,8 @@ def stalled_clause(today: date, definition_key: str) -> sa.ColumnElement[bool]:
     """The SQL form of `is_stalled`, for the lists' filter."""
     from sqlmodel import col
 
-    last = Case.data["last_activity_date"].as_string()  # type: ignore[index]  # SQLModel types the column as a dict
-    finals = [s for s in FINAL_STATES]
+    last = col(Case.data)["last_activity_date"].as_string()
+    finals = sorted(FINAL_STATES)
     return sa.and_(col(Case.definition_key) == definition_key, col(Case.state).not_in(finals),
                    last < stalled_since(today).isoformat())
 
