@@ -26,7 +26,8 @@ def parse_rules(text: str, filename: str) -> ProjectRules:
     raw = yaml.safe_load(text)
     if not isinstance(raw, dict):
         raise DefinitionError([f"{filename}: (file): must be a mapping"])
-    check.unknown_keys(raw, {"version", "update_working_days", "stalled_quarters"})
+    check.unknown_keys(raw, {"version", "label", "update_working_days", "stalled_quarters"})
+    check.label(raw.get("label"), "label")
     found = {}
     for key, top in (("update_working_days", 60), ("stalled_quarters", 20)):
         value = raw.get(key)
