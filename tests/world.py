@@ -96,6 +96,8 @@ def build_world(make: Factory, db, now) -> World:
         "filename": {"own": "css/app.css", "other": "js/app.js", "missing": "css/none.css"},
         # a document the system issues (its template); the office's, whatever the county
         "name": {"own": "designation_notice", "other": "criticism_notice", "missing": "no_such_notice"},
+        # a project library (its list, export, import): each county's own projects in it, every county's for the office
+        "library": {"own": "key", "other": "investment", "missing": "no_such_library"},
     }
     return World(ids=ids, users={r: u.id for r, u in users.items()},
                  usernames={r: u.username for r, u in users.items()},

@@ -61,7 +61,7 @@ def test_the_leader_reads_the_dashboard_and_prints_it_on_one_a4_page(browser, li
     page.get_by_role("link", name="工作看板").click()
     page.get_by_role("link", name="2023-2025").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("工作看板")
-    expect(page.locator("svg.chart[role=img]")).to_have_count(4)
+    expect(page.locator("svg.chart[role=img]")).to_have_count(5)  # the fifth: 三个一批
     expect(page.locator("table.figures")).to_have_count(4)
     targets = page.locator("table.figures").first
     expect(targets.locator("tbody tr")).to_have_count(5)
@@ -90,7 +90,7 @@ def test_a_county_sees_its_own_towns_only(browser, live_server, towns):
     page.get_by_role("link", name="工作看板").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("工作看板 · 平定县")
     expect(page.locator("main")).not_to_contain_text("盂县")
-    expect(page.locator("svg.chart[role=img]")).to_have_count(3)  # no lines by county for one county
+    expect(page.locator("svg.chart[role=img]")).to_have_count(4)  # no lines by county for one county; 三个一批
     targets = page.locator("table.figures").first
     expect(targets.locator("tr", has_text="市级专业镇")).to_contain_text("2 个")
     shots(page, "dashboard-county")

@@ -137,6 +137,8 @@ def new_case() -> ResponseReturnValue:
     creatable = [k for k in CATALOG.keys() if me.role in CATALOG.current(k).create_roles and k != "town"]
     if not creatable:
         abort(403)
+    if not request.values.get("definition") and all(k in NEW_CASE_PAGES for k in creatable):
+        return redirect(url_for(NEW_CASE_PAGES[creatable[0]]))  # every kind has its own form: the first one's
     for definition, endpoint in NEW_CASE_PAGES.items():  # e.g. an application starts on its own form
         if definition in creatable and (creatable == [definition] or request.values.get("definition") == definition):
             return redirect(url_for(endpoint))

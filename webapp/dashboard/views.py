@@ -10,9 +10,11 @@ from flask_login import login_required
 from webapp.auth.current import actor
 from webapp.dashboard import bp, charts
 from webapp.database import db, utcnow
+from webapp.projects.charts import batch_chart
 from webapp.templating import lang
 from workflow.core.calendar import local_date
 from workflow.dashboard.figures import PACE_LABELS, Dashboard, build
+from workflow.projects.batches import BATCH_LABELS, three_batches
 
 
 def chart_data(board: Dashboard) -> dict[str, object]:
@@ -34,5 +36,7 @@ def chart_data(board: Dashboard) -> dict[str, object]:
 @login_required
 def index() -> ResponseReturnValue:
     board = build(db(), actor(), local_date(utcnow()), request.args.get("period") or None)
+    batches = three_batches(db(), actor(), board.today.year)  # 三个一批 (workflow/projects/batches.py)
     return render_template("dashboard/index.html", board=board, charts=chart_data(board), shown=charts.shown,
-                           percent=charts.percent, pace_labels=PACE_LABELS)
+                           percent=charts.percent, pace_labels=PACE_LABELS, batches=batches,
+                           batch_chart=batch_chart(batches), batch_labels=BATCH_LABELS)
