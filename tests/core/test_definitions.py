@@ -131,6 +131,12 @@ def _load_finding_types(path):
     return parse_types(path.read_text(encoding="utf-8"), path.name)
 
 
+def _load_problem_categories(path):
+    from workflow.problems.categories import parse_categories
+
+    return parse_categories(path.read_text(encoding="utf-8"), path.name)
+
+
 def _load_statistics(path):
     from workflow.statistics.fields import parse_statistics
 
@@ -153,7 +159,8 @@ OTHER_LOADERS = {"materials.yaml": _load_materials, "registry.yaml": _load_tiers
                  "notifications.yaml": _load_notification_rules, "documents.yaml": _load_documents,
                  "visibility.yaml": _load_visibility, "experts.yaml": _load_expert_criteria,
                  "findings.yaml": _load_finding_types, "statistics.yaml": _load_statistics,
-                 "targets.yaml": _load_targets, "evaluation.yaml": _load_evaluation}
+                 "targets.yaml": _load_targets, "evaluation.yaml": _load_evaluation,
+                 "problem_categories.yaml": _load_problem_categories}
 
 
 @pytest.mark.parametrize("path", sorted(DEFINITIONS_DIR.glob("*.yaml")), ids=lambda p: p.name)
