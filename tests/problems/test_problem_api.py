@@ -12,7 +12,7 @@ import time_machine
 from sqlmodel import select
 
 from conftest import reload
-from tests.problems.people import api, people  # noqa: F401  (fixtures)
+from tests.problems import ledger_world
 from workflow.core.calendar import LOCAL_TZ
 from workflow.core.db import transaction
 from workflow.core.models import Case, Deadline, Notification
@@ -20,6 +20,7 @@ from workflow.core.queries import inbox
 from workflow.core.sweep import sweep
 
 NOW = datetime(2026, 11, 27, 10, tzinfo=LOCAL_TZ)  # a Friday
+people, api = ledger_world.people, ledger_world.api  # the fixtures
 
 
 def log(client, headers, **fields):
@@ -58,7 +59,8 @@ def test_a_problem_is_logged_assigned_answered_sent_back_and_closed(client, db, 
 
         # in progress with a plan and a new date: the deadline follows the plan
         progress = client.post(f"/api/v1/problems/{pid}/answer", headers=api("fgw"),
-                               json={"outcome": "in_progress", "text": "已列入年度用地计划调剂", "plan_date": "2026-12-18"})
+                               json={"outcome": "in_progress", "text": "已列入年度用地计划调剂",
+                                     "plan_date": "2026-12-18"})
         assert progress.status_code == 200, progress.json
         assert progress.json["state"] == "in_progress" and progress.json["data"]["due_date"] == "2026-12-18"
         assert progress.json["data"]["original_due_date"] == "2026-12-11"

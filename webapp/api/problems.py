@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from webapp.api.blueprint import INT, _case_out, _numbers
 from webapp.api.blueprint import bp as api
 from webapp.api.openapi import Query, api_route
-from webapp.api.schemas import CaseOut, Error, Message
+from webapp.api.schemas import CaseOut, Error, Message, Strict
 from webapp.auth.current import actor
 from webapp.auth.roles import BUSINESS_ROLES
 from webapp.database import db, unit_of_work, utcnow
@@ -26,9 +26,10 @@ from workflow.problems.categories import categories
 from workflow.problems.ledger import LEDGER, STATES, LedgerFilters, ledger_filters, ledger_page, ledger_rows
 
 
-class ProblemCreate(BaseModel):
-    town_id: int | None = Field(None, description="the problem's town; none for a county-wide problem")
-    county_id: int | None = Field(None, description="the county, when no town is given (a county: its own)")
+class ProblemCreate(Strict):
+    town_id: int | None = Field(None, ge=1, le=2**31 - 1,
+                                description="the problem's town; none for a county-wide problem")
+    county_id: int | None = Field(None, ge=1, le=2**31 - 1, description="the county, when no town is given")
     category: str = Field(description="land | energy | finance | talent | approvals | market | other")
     description: str
     origin: str | None = Field(None, description="field_work (the default) | enterprise")
@@ -36,27 +37,27 @@ class ProblemCreate(BaseModel):
     enterprise_name: str | None = Field(None, description="required when the origin is enterprise")
 
 
-class AssignRequest(BaseModel):
-    responsible_unit_id: int = Field(description="a member unit, or the problem's county")
+class AssignRequest(Strict):
+    responsible_unit_id: int = Field(ge=1, le=2**31 - 1, description="a member unit, or the problem's county")
     due_date: str | None = Field(None, description="YYYY-MM-DD, a working day; none: 10 working days")
     expected_version: int | None = None
 
 
-class AnswerRequest(BaseModel):
+class AnswerRequest(Strict):
     outcome: str = Field(description="resolved | in_progress | unsolvable")
     text: str = Field(description="what was done, the plan, or why it cannot be solved at this level")
     plan_date: str | None = Field(None, description="in_progress: the date it will be solved by (YYYY-MM-DD)")
     expected_version: int | None = None
 
 
-class VerifyRequest(BaseModel):
+class VerifyRequest(Strict):
     action: str = Field(description="close | send_back")
     comment: str | None = Field(None, description="required to send it back")
     due_date: str | None = Field(None, description="send_back: the new deadline; none: 10 working days")
     expected_version: int | None = None
 
 
-class EscalateRequest(BaseModel):
+class EscalateRequest(Strict):
     to: str = Field(description="order (a rectification order of the problem's town) | meeting")
     order_due_date: str | None = Field(None, description="order: the order's deadline (YYYY-MM-DD)")
     order_problem: str | None = Field(None, description="order: its text; none: the problem's description")
@@ -64,9 +65,10 @@ class EscalateRequest(BaseModel):
     expected_version: int | None = None
 
 
-class DecideRequest(BaseModel):
+class DecideRequest(Strict):
     decision_text: str
-    responsible_unit_id: int | None = Field(None, description="assign it (交办) to this unit; none: close it")
+    responsible_unit_id: int | None = Field(None, ge=1, le=2**31 - 1,
+                                            description="assign it (交办) to this unit; none: close it")
     due_date: str | None = None
     expected_version: int | None = None
 

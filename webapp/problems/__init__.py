@@ -7,13 +7,13 @@ from flask import Blueprint
 from flask_babel import lazy_gettext as _l
 
 from webapp.auth.roles import business_roles_only
-from webapp.cases import DETAILS, NEW_CASE_PAGES, OWN_PAGES
+from webapp.cases import DETAILS, OWN_PAGES, STARTED_ELSEWHERE
 from webapp.cases.fields import WIDGETS, Widget
 
 bp = Blueprint("problems", __name__)
 bp.before_request(business_roles_only)  # 三员分立: no administrator or auditor here
 
-NEW_CASE_PAGES["problem"] = "problems.log"
+STARTED_ELSEWHERE.add("problem")  # logged from the ledger's own form (problems.log)
 OWN_PAGES[("problem", "assign")] = "problems.assign"
 OWN_PAGES[("problem", "meeting_assign")] = "problems.assign"
 DETAILS["problem"] = "problems/_detail.html"

@@ -17,7 +17,7 @@ from webapp.exporting import export_limit, xlsx_download
 from webapp.problems import bp
 from workflow.core.access import get_case, town_filter
 from workflow.core.catalog import CATALOG
-from workflow.core.errors import WorkflowError
+from workflow.core.errors import WorkflowError, not_found_case
 from workflow.core.models import Role, Town, Unit, UnitKind
 from workflow.problems import excel
 from workflow.problems.categories import categories
@@ -127,7 +127,7 @@ def assign(case_id: int) -> ResponseReturnValue:
     me, s = actor(), db()
     case = get_case(s, me, case_id)
     if case.definition_key != KEY:
-        abort(404)
+        raise not_found_case()  # as for a case that does not exist
     trigger = "meeting_assign" if case.state == "for_meeting" else "assign"
     spec = CATALOG.get(KEY, case.definition_version, s).transition(trigger, case.state)
     if spec is None:
