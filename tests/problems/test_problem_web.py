@@ -163,4 +163,4 @@ def test_an_excel_ledger_is_imported_whole_or_not_at_all(app, db, people):
     assert first.data["enterprise_name"] == "盂县华盛铸造有限公司" and first.data["origin"] == "enterprise"
     assert second.state == "logged" and second.town_id is None and second.data["category"] == "energy"
     with transaction(db) as s:
-        assert s.exec(select(AuditEvent).where(AuditEvent.kind == "problems_imported")).one().data["rows"] == 2
+        assert '"rows":2' in s.exec(select(AuditEvent).where(AuditEvent.kind == "problems_imported")).one().data
