@@ -45,8 +45,7 @@ def test_a_member_unit_logs_a_problem_with_its_evidence(app, db, people):
         # an enterprise's problem must name the enterprise: refused, and the file is not kept
         refused = client.post("/problems/new", data={**form, "evidence": (io.BytesIO(PDF), "现场照片.pdf")},
                               content_type="multipart/form-data")
-        assert refused.status_code == 422 and "请填写企业名称" in refused.get_data(as_text=True) or \
-            "企业反映的问题请填写企业名称" in refused.get_data(as_text=True)
+        assert refused.status_code == 422 and "企业反映的问题请填写企业名称" in refused.get_data(as_text=True)
         assert problems(db) == []
         done = client.post("/problems/new", data={**form, "enterprise_name": "盂县华盛铸造有限公司",
                                                   "evidence": [(io.BytesIO(PDF), "现场照片.pdf"),
@@ -101,7 +100,7 @@ def test_the_ledger_filters_pages_and_exports(app, db, make, people):
                                                "description": f"问题{i:02d}：技工短缺"})
         assert len(problems(db)) == 23
         first = office.get("/problems").get_data(as_text=True)
-        assert "问题22" in first and "问题02" not in first and "共 2 页" in first or "2" in first
+        assert "问题22" in first and "问题02" not in first
         second = office.get("/problems?page=2").get_data(as_text=True)
         assert "问题02" in second
         talent = office.get("/problems?category=talent").get_data(as_text=True)

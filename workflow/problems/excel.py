@@ -160,7 +160,7 @@ def import_ledger(*, session: Session, actor: Actor, now: datetime, stream: IO[b
     counties = {u.name: u for u in session.exec(select(Unit).where(Unit.kind == UnitKind.county.value))}
     units = {u.name: u for u in session.exec(select(Unit).where(col(Unit.kind).in_(("member", "county")),
                                                                 col(Unit.is_active).is_(True)))}
-    towns = {(t.county_id, t.name): t for t in session.exec(select(Town))}
+    towns: dict[tuple[Any, str], Town] = {(t.county_id, t.name): t for t in session.exec(select(Town))}
     rows: list[_Row] = []
     for cells in sheet.iter_rows(min_row=2):
         values = [c.value for c in cells][:len(COLUMNS)]

@@ -144,8 +144,9 @@ def _rows(session: Session, cases: list[Case], now: datetime) -> list[LedgerRow]
     badges = deadline_badges(session, ids, now=now) if ids else {}
     counties = unit_names(session, {c.county_id for c in cases})
     town_ids = {c.town_id for c in cases if c.town_id}
-    towns: dict[int, str] = dict(session.exec(select(Town.id, Town.name).where(col(Town.id).in_(town_ids))).all()) \
-        if town_ids else {}  # type: ignore[arg-type]  # SQLModel types a column as its Python value
+    towns: dict[int, str] = {}
+    if town_ids:
+        towns = {i: n for i, n in session.exec(select(Town.id, Town.name).where(col(Town.id).in_(town_ids))) if i}
     return [LedgerRow(c, counties.get(c.county_id, ""), towns.get(c.town_id, "") if c.town_id else "",
                       badges.get(c.id) if c.id else None) for c in cases]
 
