@@ -53,11 +53,11 @@ FIRST_MEMBER = OFFICE_UNIT + 1
 
 
 def dataset(count: int) -> dict[str, list[tuple[Any, ...]]]:
-    """Units, towns, problems, their parties and open deadlines, all from one seed."""
+    """Units, towns, problems, their parties, ledger entries and open deadlines, all from one seed."""
     rng = random.Random(SEED)
     towns = [(i, f"测试{i:03d}镇", 1 + i % len(COUNTIES)) for i in range(1, 301)]
     states = [s for s, w in STATES for _ in range(w)]
-    cases, parties, deadlines = [], [], []
+    cases, parties, deadlines, entries = [], [], [], []
     for i in range(1, count + 1):
         town_id, town, county_id = towns[rng.randrange(len(towns))]
         state = rng.choice(states)
@@ -66,6 +66,7 @@ def dataset(count: int) -> dict[str, list[tuple[Any, ...]]]:
                                 "origin": "field_work", "raised_by": "走访组"}
         if rng.random() < 0.3:  # logged by a member unit
             parties.append((i, FIRST_MEMBER + rng.randrange(len(MEMBERS)), "problem_raiser", NOW))
+        unit = None
         if state != "logged":
             unit = county_id if rng.random() < 0.3 else FIRST_MEMBER + rng.randrange(len(MEMBERS))
             due = date(2026, 1, 5) + timedelta(days=rng.randrange(700))
@@ -74,11 +75,13 @@ def dataset(count: int) -> dict[str, list[tuple[Any, ...]]]:
             if state in ("assigned", "in_progress"):
                 deadlines.append((i, state, "answer", "expiry", "expire", due.isoformat(),
                                   datetime(due.year, due.month, due.day, 16, tzinfo=UTC), "open", NOW))
+        entries.append((i, category, unit))
         cases.append((i, f"WT-{2023 + i % 4}-{i:06d}", "problem", 1, state, 1, county_id, town_id,
                       f"{town}：{data['description'][:20]}", json.dumps(data, ensure_ascii=False)))
     units = ([(i, name, "county") for i, name in enumerate(COUNTIES, 1)] + [(OFFICE_UNIT, "市工信局", "office")]
              + [(FIRST_MEMBER + i, name, "member") for i, name in enumerate(MEMBERS)])
-    return {"units": units, "towns": towns, "cases": cases, "parties": parties, "deadlines": deadlines}
+    return {"units": units, "towns": towns, "cases": cases, "parties": parties, "deadlines": deadlines,
+            "entries": entries}
 
 
 def build(url: str, count: int) -> tuple[Any, dict[str, Actor]]:
@@ -111,6 +114,7 @@ def build(url: str, count: int) -> tuple[Any, dict[str, Actor]]:
     put("case_file", "id, number, definition_key, definition_version, state, version, county_id, town_id, title, "
         "data, created_at, updated_at", [(*c, stamp, stamp) for c in rows["cases"]])
     put("case_party", "case_id, unit_id, purpose, created_at", [(*p[:3], stamp) for p in rows["parties"]])
+    put("problem_entry", "case_id, category, responsible_unit_id", rows["entries"])
     put("deadline", "case_id, state, name, kind, trigger, due_date, due_at, status, created_at, is_estimated, "
         "attempts", [(*d[:6], d[6] if pg else d[6].isoformat(sep=" "), d[7], stamp, False, 0)
                      for d in rows["deadlines"]])

@@ -19,11 +19,10 @@ from workflow.core.catalog import CATALOG
 from workflow.core.engine import create_case, fire
 from workflow.core.errors import InvalidInput
 from workflow.core.exports import DAYS_LEFT, Column, Filter, ListSpec, as_date, county_filter
-from workflow.core.models import Case, CaseParty, Town, Unit
+from workflow.core.models import Case, ProblemEntry, Town, Unit
 from workflow.core.queries import DeadlineBadge, Page, count_of, deadline_badges, unit_names
 from workflow.core.yamlcheck import Label
 from workflow.problems.categories import by_key as category
-from workflow.problems.rules import RESPONSIBLE
 
 KEY = "problem"
 TITLE_LENGTH = 40
@@ -102,13 +101,13 @@ def ledger_query(actor: Actor, f: LedgerFilters) -> Any:
     if f.town_id:
         query = query.where(Case.town_id == f.town_id)
     if f.category:
-        query = query.where(col(Case.data)["category"].as_string() == f.category)
+        query = query.where(col(Case.id).in_(select(ProblemEntry.case_id).where(ProblemEntry.category == f.category)))
     if f.overdue:
         query = query.where(Case.state == "overdue")
     elif f.state:
         query = query.where(Case.state == f.state)
     if f.unit_id:
-        responsible = select(CaseParty.case_id).where(CaseParty.unit_id == f.unit_id, CaseParty.purpose == RESPONSIBLE)
+        responsible = select(ProblemEntry.case_id).where(ProblemEntry.responsible_unit_id == f.unit_id)
         query = query.where(col(Case.id).in_(responsible))
     return query.order_by(col(Case.id).desc())
 

@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from workflow.core.db import table_of
 from workflow.core.engine import FireContext, create_case
-from workflow.core.models import CaseParty, Role, Town, Unit, UnitKind
+from workflow.core.models import CaseParty, ProblemEntry, Role, Town, Unit, UnitKind
 from workflow.core.reasons import due_date_reasons, reason
 from workflow.core.registry import action, guard
 from workflow.problems.categories import by_key as category
@@ -27,6 +27,7 @@ ORIGINS = {"field_work": ("走访调研发现", "Found in field work"), "enterpr
 MAX_TEXT = 2000
 MAX_NAME = 100
 _parties = table_of(CaseParty)
+_entries = table_of(ProblemEntry)
 
 
 def _text(value: Any) -> str:
@@ -73,6 +74,7 @@ def record_raiser(ctx: FireContext) -> None:
             ctx.data[key] = _text(ctx.data[key])
     ctx.data["origin"] = ctx.data.get("origin") or "field_work"
     ctx.data["raiser_unit"] = ctx.actor.unit_name or ""
+    ctx.session.connection().execute(_entries.insert().values(case_id=ctx.case.id, category=ctx.data["category"]))
     if not ctx.data.get("raised_by"):
         ctx.data["raised_by"] = ctx.actor.unit_name or ctx.actor.name
     if ctx.actor.role == Role.member and ctx.actor.unit_id is not None:
@@ -128,6 +130,7 @@ def assign_unit(ctx: FireContext) -> None:
     else:
         conn.execute(_parties.insert().values(case_id=case_id, unit_id=unit.id, purpose=RESPONSIBLE,
                                               created_at=ctx.now, responded_at=None))
+    conn.execute(_entries.update().where(_entries.c.case_id == case_id).values(responsible_unit_id=unit.id))
     ctx.data["responsible_unit"] = unit.name
     ctx.data["assigned_at"] = ctx.now.isoformat()
     if not ctx.payload.get("due_date"):
