@@ -11,8 +11,7 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, Field
 
-from webapp.api.blueprint import INT, _case_out, _numbers
-from webapp.api.blueprint import bp as api
+from webapp.api.blueprint import INT, _case_out, _numbers, bp
 from webapp.api.openapi import Query, api_route
 from webapp.api.schemas import CaseOut, Error, Message, Strict
 from webapp.auth.current import actor
@@ -138,7 +137,7 @@ def _row(r: services.LedgerRow) -> dict[str, Any]:
         created_at=r.case.created_at, version=r.case.version).model_dump(mode="json")
 
 
-@api_route(api, "/problems", "POST", roles=BUSINESS_ROLES, summary="Log a problem (member units, counties, the office)",
+@api_route(bp, "/problems", "POST", roles=BUSINESS_ROLES, summary="Log a problem (member units, counties, the office)",
            body=ProblemCreate,
            responses={201: (CaseOut, "logged"), 422: (Error, "what is missing or wrong; details name the fields")})
 def log_problem(body: ProblemCreate) -> ResponseReturnValue:
@@ -150,7 +149,7 @@ def log_problem(body: ProblemCreate) -> ResponseReturnValue:
     return jsonify(_case_out(case)), 201
 
 
-@api_route(api, "/problems", "GET", roles=BUSINESS_ROLES, summary="The problem ledger: the problems the caller sees",
+@api_route(bp, "/problems", "GET", roles=BUSINESS_ROLES, summary="The problem ledger: the problems the caller sees",
            query=(*LEDGER_FILTERS, Query("page", INT), Query("per_page", {**INT, "maximum": 100})),
            responses={200: (ProblemList, "one page, the newest first"), 400: (Error, "bad parameter")})
 def list_problems() -> ResponseReturnValue:
@@ -166,7 +165,7 @@ def list_problems() -> ResponseReturnValue:
                                per_page=page.per_page).model_dump(mode="json"))
 
 
-@api_route(api, "/problems/export.xlsx", "POST", roles=BUSINESS_ROLES,
+@api_route(bp, "/problems/export.xlsx", "POST", roles=BUSINESS_ROLES,
            summary="Export the problem ledger with its filters as an Excel workbook (.xlsx)", query=LEDGER_FILTERS,
            responses={200: (None, f"the workbook (at most {EXPORT_LIMIT:,} rows); the export is audited"),
                       400: (Error, "bad parameter")})
@@ -192,7 +191,7 @@ def _problem_or_404(case_id: int) -> None:
         raise not_found_case()
 
 
-@api_route(api, "/problems/<int:case_id>/assign", "POST", roles=BUSINESS_ROLES,
+@api_route(bp, "/problems/<int:case_id>/assign", "POST", roles=BUSINESS_ROLES,
            summary="The office assigns the problem to a responsible unit with a deadline", body=AssignRequest,
            responses=STEP_RESPONSES)
 def assign_problem(body: AssignRequest, case_id: int) -> ResponseReturnValue:
@@ -204,7 +203,7 @@ def assign_problem(body: AssignRequest, case_id: int) -> ResponseReturnValue:
     return jsonify(_case_out(case))
 
 
-@api_route(api, "/problems/<int:case_id>/answer", "POST", roles=BUSINESS_ROLES,
+@api_route(bp, "/problems/<int:case_id>/answer", "POST", roles=BUSINESS_ROLES,
            summary="The responsible unit answers: resolved, in progress (a plan and its date), or unsolvable (why)",
            body=AnswerRequest, responses=STEP_RESPONSES)
 def answer_problem(body: AnswerRequest, case_id: int) -> ResponseReturnValue:
@@ -215,7 +214,7 @@ def answer_problem(body: AnswerRequest, case_id: int) -> ResponseReturnValue:
     return jsonify(_case_out(case))
 
 
-@api_route(api, "/problems/<int:case_id>/verify", "POST", roles=BUSINESS_ROLES,
+@api_route(bp, "/problems/<int:case_id>/verify", "POST", roles=BUSINESS_ROLES,
            summary="The office verifies the answer: close the problem, or send it back", body=VerifyRequest,
            responses=STEP_RESPONSES)
 def verify_problem(body: VerifyRequest, case_id: int) -> ResponseReturnValue:
@@ -228,7 +227,7 @@ def verify_problem(body: VerifyRequest, case_id: int) -> ResponseReturnValue:
     return jsonify(_case_out(case))
 
 
-@api_route(api, "/problems/<int:case_id>/escalate", "POST", roles=BUSINESS_ROLES,
+@api_route(bp, "/problems/<int:case_id>/escalate", "POST", roles=BUSINESS_ROLES,
            summary="The office escalates the problem: into a rectification order, or to the leading group's meeting",
            body=EscalateRequest, responses=STEP_RESPONSES)
 def escalate_problem(body: EscalateRequest, case_id: int) -> ResponseReturnValue:
@@ -240,7 +239,7 @@ def escalate_problem(body: EscalateRequest, case_id: int) -> ResponseReturnValue
     return jsonify(_case_out(case))
 
 
-@api_route(api, "/problems/<int:case_id>/decide", "POST", roles=BUSINESS_ROLES,
+@api_route(bp, "/problems/<int:case_id>/decide", "POST", roles=BUSINESS_ROLES,
            summary="The leader decides on a problem referred to the meeting: assign it to a unit, or close it",
            body=DecideRequest, responses=STEP_RESPONSES)
 def decide_problem(body: DecideRequest, case_id: int) -> ResponseReturnValue:
