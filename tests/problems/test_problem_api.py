@@ -193,7 +193,7 @@ def test_the_deadline_reminds_before_and_flags_the_problem_overdue_after(client,
         assert client.get("/api/v1/problems?overdue=1", headers=api("office")).json["total"] == 0
 
 
-def test_each_role_sees_its_own_problems(client, db, people, api):
+def test_each_role_sees_its_own_problems(client, db, make, people, api):
     with time_machine.travel(NOW, tick=False):
         yx = log(client, api("kj"), town_id=people.towns["西烟镇"].id).json["id"]
         pd = log(client, api("pd"), town_id=people.towns["娘子关镇"].id, category="market",
@@ -221,9 +221,17 @@ def test_each_role_sees_its_own_problems(client, db, people, api):
         wrong = client.post(f"/api/v1/problems/{pd}/assign", headers=api("office"),
                             json={"responsible_unit_id": people.units["盂县"]})
         assert wrong.status_code == 422 and "问题所在的县（区）" in wrong.json["message"]["zh"]
-        # reassigned: the unit responsible before still sees it, the new one too
+        # reassigned: the unit responsible before still sees it but owes nothing more, the new one sees it too
         client.post(f"/api/v1/problems/{pd}/assign", headers=api("office"),
-                    json={"responsible_unit_id": people.units["市发改委"]})
+                    json={"responsible_unit_id": people.units["市农业农村局"]})
+        client.post(f"/api/v1/problems/{pd}/escalate", headers=api("office"),
+                    json={"to": "meeting", "meeting_note": "涉及多个部门"})
+        client.post(f"/api/v1/problems/{pd}/decide", headers=api("leader"),
+                    json={"decision_text": "改由市发改委牵头", "responsible_unit_id": people.units["市发改委"]})
+        with transaction(db) as s:
+            assert pd not in {c.id for c in inbox(s, make.actor(people.users["ny"])).items}
+            assert pd in {c.id for c in inbox(s, make.actor(people.users["fgw"])).items}
+        assert ids("ny") == {pd}
         with transaction(db) as s:
             assert s.get(Case, pd).state == "assigned"
         client.post(f"/api/v1/problems/{pd}/answer", headers=api("fgw"),

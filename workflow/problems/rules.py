@@ -122,8 +122,10 @@ def assign_unit(ctx: FireContext) -> None:
         if old != unit.id:
             conn.execute(_parties.delete().where(current.case_id == case_id, current.unit_id == old,
                                                  current.purpose == FORMER))
+            # a former unit owes nothing: out of its inbox and of the reminders, whether it answered or not
             conn.execute(_parties.update().where(current.case_id == case_id, current.unit_id == old,
-                                                 current.purpose == RESPONSIBLE).values(purpose=FORMER))
+                                                 current.purpose == RESPONSIBLE)
+                         .values(purpose=FORMER, responded_at=sa.func.coalesce(current.responded_at, ctx.now)))
     if unit.id in before:
         conn.execute(_parties.update().where(current.case_id == case_id, current.unit_id == unit.id,
                                              current.purpose == RESPONSIBLE).values(responded_at=None))
