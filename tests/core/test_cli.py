@@ -318,8 +318,8 @@ def test_demo_builds_a_database_and_prints_one_login_per_role(zyz, tmp_path):
         login(client, county, next(p for _, u, p in logins if u == county))
         page = client.get("/inbox").get_data(as_text=True)
         assert "我的待办" in page and "草稿" in page
-        # 平定县 acknowledged its designation notice; the criticism notice, the two orders' 整改通知书, the praise notice
-        # of the annual evaluation and the 整改通知书 of the order escalated from the problem ledger still wait
+        # 平定县 acknowledged its designation notice; the criticism notice, the two orders' 整改通知书, the annual
+        # evaluation's praise notice and the 整改通知书 of the order escalated from the problem ledger still wait
         pd = app.test_client()
         login(pd, "county_pd", next(p for _, u, p in logins if u == "county_pd"))
         notices = pd.get("/receipts").get_data(as_text=True)
