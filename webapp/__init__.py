@@ -113,6 +113,7 @@ def create_app(config: dict | None = None) -> Flask:
         files,
         incidents,
         notify,
+        problems,
         projects,
         receipts,
         statistics,
@@ -139,6 +140,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(statistics.bp)
     app.register_blueprint(evaluation.bp)
     app.register_blueprint(projects.bp)
+    app.register_blueprint(problems.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(incidents.bp)
     app.register_blueprint(receipts.bp)

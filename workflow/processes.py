@@ -16,6 +16,7 @@ PACKAGES = (
     "workflow.statistics",
     "workflow.evaluation",
     "workflow.projects",
+    "workflow.problems",
     "workflow.notify",
 )
 

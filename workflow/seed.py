@@ -303,6 +303,8 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
     _redesignation_review(session, towns, now)
     _evaluation(session, act, now)
     demo_projects(session, act, now)  # the project libraries (workflow/projects/demo.py)
+    from workflow.problems.demo import add_demo_problems  # the problem ledger (问题台账)
+    add_demo_problems(session, act, now)
     return [(role, username, DEMO_PASSWORD) for role, username, _, _ in DEMO_USERS]
 
 

@@ -318,14 +318,15 @@ def test_demo_builds_a_database_and_prints_one_login_per_role(zyz, tmp_path):
         login(client, county, next(p for _, u, p in logins if u == county))
         page = client.get("/inbox").get_data(as_text=True)
         assert "我的待办" in page and "草稿" in page
-        # 平定县 acknowledged its designation notice; the criticism notice, the two orders' 整改通知书 and the praise
-        # notice of 张庄镇 (the demo's published ranking) still wait
+        # 平定县 acknowledged its designation notice; the criticism notice, the two orders' 整改通知书, the annual
+        # evaluation's praise notice of 张庄镇 and the 整改通知书 of the order escalated from the problem ledger
+        # still wait
         pd = app.test_client()
         login(pd, "county_pd", next(p for _, u, p in logins if u == "county_pd"))
         notices = pd.get("/receipts").get_data(as_text=True)
         assert notices.count('<span class="badge fine">已签收</span>') == 1, notices
-        assert notices.count('<span class="badge soon">未签收</span>') == 4
-        assert "阳专镇通〔" in notices and notices.count("整改通知书-阳专镇改〔") == 2
+        assert notices.count('<span class="badge soon">未签收</span>') == 5
+        assert "阳专镇通〔" in notices and notices.count("整改通知书-阳专镇改〔") == 3
         # the office's two saved sets of member units (常用组合), offered on the 受理 form
         office = app.test_client()
         login(office, "office", next(p for _, u, p in logins if u == "office"))

@@ -131,6 +131,12 @@ def _load_finding_types(path):
     return parse_types(path.read_text(encoding="utf-8"), path.name)
 
 
+def _load_problem_categories(path):
+    from workflow.problems.categories import parse_categories
+
+    return parse_categories(path.read_text(encoding="utf-8"), path.name)
+
+
 def _load_statistics(path):
     from workflow.statistics.fields import parse_statistics
 
@@ -160,7 +166,8 @@ OTHER_LOADERS = {"materials.yaml": _load_materials, "registry.yaml": _load_tiers
                  "visibility.yaml": _load_visibility, "experts.yaml": _load_expert_criteria,
                  "findings.yaml": _load_finding_types, "statistics.yaml": _load_statistics,
                  "targets.yaml": _load_targets, "evaluation.yaml": _load_evaluation,
-                 "project_rules.yaml": _load_project_rules}
+                 "project_rules.yaml": _load_project_rules,
+                 "problem_categories.yaml": _load_problem_categories}
 
 
 @pytest.mark.parametrize("path", sorted(DEFINITIONS_DIR.glob("*.yaml")), ids=lambda p: p.name)

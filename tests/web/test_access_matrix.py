@@ -312,6 +312,28 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     # the county's own notice is acknowledged here (the API has no confirmation step), so the page shows it signed
     ("api.acknowledge_receipt", "POST"): case_api(county=(200, 404, 404), office=REFUSED, member=REFUSED,
                                                   leader=REFUSED),
+    # the problem ledger: every business role reads it (each what it may see: tests/problems/test_problem_api.py);
+    # the office imports an Excel ledger; the steps' forms and JSON answer 404 for any other kind of case (the
+    # world's are designations), the JSON reading its body first
+    ("problems.ledger", "GET"): business(200),
+    ("problems.export", "POST"): business(200),
+    ("problems.log", "GET"): business(200, leader=403),
+    ("problems.log", "POST"): business(422, leader=403),  # nothing chosen
+    ("problems.assign", "GET"): {**dict.fromkeys(B, (404, 404, 404)), "admin": REFUSED, "auditor": REFUSED,
+                                 "anonymous": LOGIN},
+    ("problems.assign", "POST"): {**dict.fromkeys(B, (404, 404, 404)), "admin": REFUSED, "auditor": REFUSED,
+                                  "anonymous": LOGIN},
+    ("problems.import_ledger", "GET"): only("office", 200),
+    ("problems.import_ledger", "POST"): only("office", 422),  # no file
+    ("problems.import_template", "GET"): only("office", 200),
+    ("api.list_problems", "GET"): business(200, anonymous=401),
+    ("api.export_problems", "POST"): business(200, anonymous=401),
+    ("api.log_problem", "POST"): business(422, anonymous=401),
+    ("api.assign_problem", "POST"): case_api(ok_own=(422, 422, 422), ok_all=(422, 422, 422)),
+    ("api.answer_problem", "POST"): case_api(ok_own=(422, 422, 422), ok_all=(422, 422, 422)),
+    ("api.verify_problem", "POST"): case_api(ok_own=(422, 422, 422), ok_all=(422, 422, 422)),
+    ("api.escalate_problem", "POST"): case_api(ok_own=(422, 422, 422), ok_all=(422, 422, 422)),
+    ("api.decide_problem", "POST"): case_api(ok_own=(422, 422, 422), ok_all=(422, 422, 422)),
 }
 
 def observed_rows(results) -> str:

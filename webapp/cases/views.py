@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from webapp.auth.current import actor
 from webapp.auth.roles import home_url
-from webapp.cases import DETAILS, NEW_CASE_PAGES, OWN_PAGES, bp
+from webapp.cases import DETAILS, NEW_CASE_PAGES, OWN_PAGES, STARTED_ELSEWHERE, bp
 from webapp.cases.fields import SEVERITY_CHOICES, expert_table, read_payload, widget
 from webapp.database import db, unit_of_work, utcnow
 from webapp.diagrams import diagram_svg
@@ -134,7 +134,7 @@ def _list_context(cases: Sequence[Case]) -> dict[str, Any]:
 @login_required
 def new_case() -> ResponseReturnValue:
     me = actor()
-    creatable = [k for k in CATALOG.keys() if me.role in CATALOG.current(k).create_roles and k != "town"]
+    creatable = [k for k in CATALOG.keys() if me.role in CATALOG.current(k).create_roles and k not in STARTED_ELSEWHERE]
     if not creatable:
         abort(403)
     if not request.values.get("definition") and all(k in NEW_CASE_PAGES for k in creatable):
@@ -319,4 +319,5 @@ def navigation() -> dict:
     if not current_user.is_authenticated:
         return {}
     me = current_user.actor()
-    return {"can_create": any(me.role in CATALOG.current(k).create_roles for k in CATALOG.keys() if k != "town")}
+    return {"can_create": any(me.role in CATALOG.current(k).create_roles for k in CATALOG.keys()
+                               if k not in STARTED_ELSEWHERE)}

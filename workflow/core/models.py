@@ -178,8 +178,10 @@ def statistics_item_rows(statistics_id: int, town_id: int, county_id: int, year:
 
 class Case(SQLModel, table=True):
     __tablename__ = "case_file"
-    # the dashboard counts cases of a kind by county and state from this index alone (towns by level, orders)
-    __table_args__ = (sa.Index("ix_case_file_kind_county_state", "definition_key", "county_id", "state"),)
+    # the dashboard counts cases of a kind by county and state from this index alone (towns by level, orders); a
+    # kind's list (the problem ledger) is filtered and counted by state, county and town from the second
+    __table_args__ = (sa.Index("ix_case_file_kind_county_state", "definition_key", "county_id", "state"),
+                      sa.Index("ix_case_file_kind_id", "definition_key", "id", "state", "county_id", "town_id"))
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=40, unique=True)
@@ -210,6 +212,20 @@ class CaseParty(SQLModel, table=True):
     purpose: str = Field(max_length=40)
     created_at: datetime
     responded_at: datetime | None = None  # when the unit did what it was brought in for
+
+
+class ProblemEntry(SQLModel, table=True):
+    """What the problem ledger filters on besides a case's own columns (definitions/problem.yaml): the category and
+    the unit responsible now, one row per problem, kept by the process's actions. The case's data holds the same;
+    this row lets a ledger of 100,000 problems be filtered and counted by index."""
+
+    __tablename__ = "problem_entry"
+    __table_args__ = (sa.Index("ix_problem_entry_category", "category", "case_id"),
+                      sa.Index("ix_problem_entry_unit", "responsible_unit_id", "case_id"))
+
+    case_id: int = Field(foreign_key="case_file.id", primary_key=True)
+    category: str = Field(max_length=20)
+    responsible_unit_id: int | None = Field(default=None, foreign_key="unit.id")
 
 
 class DefinitionSource(SQLModel, table=True):
