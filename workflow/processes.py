@@ -15,6 +15,7 @@ PACKAGES = (
     "workflow.supervision",
     "workflow.statistics",
     "workflow.evaluation",
+    "workflow.programmes",
     "workflow.notify",
 )
 

@@ -53,7 +53,8 @@ def _order(make, *, county=("13800000001",), county_name="盂县"):
 def test_the_rules_file_loads_and_names_only_what_the_definitions_have():
     ruleset = parse_rules(RULES_PATH.read_text(encoding="utf-8"))
     assert {r.process for r in ruleset.rules} == {"rectification", "designation", "receipt", "statistics_report",
-                                                  "redesignation", "evaluation_town", "evaluation_ranking"}
+                                                  "redesignation", "evaluation_town", "evaluation_ranking",
+                                                  "action_plan", "plan_task"}
     [receipt] = ruleset.matching("receipt", "reminder", "acknowledge")
     assert (receipt.name, receipt.recipients, receipt.category) == ("receipt_reminder", ("county",), "deadline")
     reminder = ruleset.matching("rectification", "reminder", "rectify", 7)

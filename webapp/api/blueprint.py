@@ -259,6 +259,7 @@ from webapp.api import (  # noqa: E402,F401
     files,
     incidents,
     panels,
+    programmes,
     receipts,
     statistics_excel,
     templates,

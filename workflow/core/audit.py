@@ -59,6 +59,7 @@ EVENT_KINDS = (
     "list_exported",
     "designation_renewed", "redesignation_reviews_opened",
     "evaluation_campaign_opened", "town_praised",
+    "meeting_recorded",
 )
 
 _event_table = table_of(AuditEvent)

@@ -14,7 +14,7 @@ from workflow.core.yamlcheck import Checker, Label, read_mapping
 
 DEFINITIONS_DIR = Path(__file__).resolve().parents[2] / "definitions"
 PROCESS_FILES = ("designation", "town", "inspection", "rectification", "statistics_report", "redesignation",
-                 "evaluation_town", "evaluation_ranking")
+                 "evaluation_town", "evaluation_ranking", "action_plan", "plan_task")
 
 TOP_KEYS = {
     "key", "version", "label", "initial", "states", "transitions", "number_prefix", "description",
