@@ -21,7 +21,8 @@ from workflow.core.errors import NotFound
 from workflow.core.models import Role
 from workflow.programmes.catalog import programme_spec
 from workflow.programmes.rules import TASK
-from workflow.programmes.tasks import (STANDING_LABELS, Board, BoardGroup, TaskRow, board, plan_case, record_meeting,
+from workflow.programmes.tasks import (STANDING_LABELS, Board, BoardGroup, TaskRow, board, open_plan, plan_case,
+                                       record_meeting,
                                        task_page, task_rows)
 from webapp.auth.current import actor
 
@@ -238,3 +239,17 @@ def meeting(body: MeetingIn) -> ResponseReturnValue:
         opened = record_meeting(s, actor=actor(), now=utcnow(), meeting_date=body.meeting_date,
                                 title=body.meeting_title, decisions=[d.model_dump() for d in body.decisions])
     return jsonify(MeetingOut(task_ids=[c.id or 0 for c in opened]).model_dump(mode="json")), 201
+
+
+class PlanCreate(Strict):
+    year: int = Field(ge=2000, le=2100)
+
+
+@api_route(bp, "/programmes/plans", "POST", roles=OFFICE, body=PlanCreate,
+           summary="Start the year's action plan (the office; one a year), a draft held by the office's unit",
+           responses={201: (PlanOut, "the draft"), 422: (Error, "a plan of that year exists, or the year is out of range")})
+def start_plan(body: PlanCreate) -> ResponseReturnValue:
+    with unit_of_work() as s:
+        case = open_plan(s, actor=actor(), now=utcnow(), year=body.year)
+    return jsonify(PlanOut(year=body.year, case_id=case.id or 0, number=case.number, state=case.state, tasks=[],
+                           task_cases=[]).model_dump(mode="json")), 201
