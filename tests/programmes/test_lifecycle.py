@@ -135,8 +135,10 @@ def test_the_plan_from_draft_to_tasks_done(app, client, db, people):
 def test_a_meetings_decisions_become_tasks(client, db, people):
     headers = {k: api_headers(client, u.username) for k, u in people.items()}
     yx, kj = unit_of(db, people["yx"]), unit_of(db, people["kj"])
-    body = {"meeting_date": local_date(datetime.now(UTC)).isoformat(), "meeting_title": "领导小组第三次全体会议",
-            "decisions": [{"title": "研究解决专业镇用地指标问题", "units": [yx, kj], "target_text": "一个月内提出方案"}]}
+    body = {"meeting_date": local_date(datetime.now(UTC)).isoformat(),
+            "meeting_title": "领导小组第三次全体会议",
+            "decisions": [{"title": "研究解决专业镇用地指标问题", "units": [yx, kj],
+                           "target_text": "一个月内提出方案"}]}
     assert client.post("/api/v1/programmes/meetings", headers=headers["kj"], json=body).status_code == 403
     bad = client.post("/api/v1/programmes/meetings", headers=headers["office"],
                       json={**body, "meeting_date": "2099-01-01"})
@@ -147,4 +149,5 @@ def test_a_meetings_decisions_become_tasks(client, db, people):
     mine = client.get("/api/v1/programmes/tasks", headers=headers["yx"]).json["items"]
     assert [t["source"] for t in mine] == ["meeting"] and mine[0]["title"] == "研究解决专业镇用地指标问题"
     with transaction(db) as s:
-        assert json.loads(s.exec(select(AuditEvent).where(AuditEvent.kind == "meeting_recorded")).one().data)["decisions"] == 1
+        event = s.exec(select(AuditEvent).where(AuditEvent.kind == "meeting_recorded")).one()
+    assert json.loads(event.data)["decisions"] == 1

@@ -283,6 +283,20 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     # the county's own notice is acknowledged here (the API has no confirmation step), so the page shows it signed
     ("api.acknowledge_receipt", "POST"): case_api(county=(200, 404, 404), office=REFUSED, member=REFUSED,
                                                   leader=REFUSED),
+    # the action plan and its tasks (任务台账): the world holds no plan and no task, so a year's plan is missing for
+    # the office and the leader (counties and member units never read the plan itself), a case id that is not a
+    # task answers 404 to everyone, and the lists and the board are empty but readable by every business role;
+    # the office alone starts a plan and records a meeting (the empty body: 422)
+    ("api.programmes", "GET"): {**dict.fromkeys(B, 200), "admin": 403, "auditor": 403, "anonymous": 401},
+    ("api.tasks", "GET"): {**dict.fromkeys(B, 200), "admin": 403, "auditor": 403, "anonymous": 401},
+    ("api.action_plan", "GET"): case_api(ok_own=REFUSED, ok_all=(404, 404, 404)),
+    ("api.programme_board", "GET"): case_api(ok_own=(200, 200, 200), ok_all=(200, 200, 200)),
+    ("api.task", "GET"): case_api(ok_own=(404, 404, 404), ok_all=(404, 404, 404)),
+    ("api.task_reports", "GET"): case_api(ok_own=(404, 404, 404), ok_all=(404, 404, 404)),
+    ("api.start_plan", "POST"): {**dict.fromkeys(B, 403), "office": 422, "admin": 403, "auditor": 403,
+                                 "anonymous": 401},
+    ("api.meeting", "POST"): {**dict.fromkeys(B, 403), "office": 422, "admin": 403, "auditor": 403,
+                              "anonymous": 401},
 }
 
 def observed_rows(results) -> str:

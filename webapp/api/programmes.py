@@ -13,18 +13,27 @@ from pydantic import BaseModel, Field
 from webapp.api.blueprint import bp
 from webapp.api.openapi import Query, api_route
 from webapp.api.schemas import Error, Message, Strict
+from webapp.auth.current import actor
 from webapp.auth.roles import BUSINESS_ROLES
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import json_error
 from workflow.core.access import get_case
-from workflow.core.errors import NotFound
+from workflow.core.errors import not_found_case
 from workflow.core.models import Role
 from workflow.programmes.catalog import programme_spec
 from workflow.programmes.rules import TASK
-from workflow.programmes.tasks import (STANDING_LABELS, Board, BoardGroup, TaskRow, board, open_plan, plan_case,
-                                       record_meeting,
-                                       task_page, task_rows)
-from webapp.auth.current import actor
+from workflow.programmes.tasks import (
+    STANDING_LABELS,
+    Board,
+    BoardGroup,
+    TaskRow,
+    board,
+    open_plan,
+    plan_case,
+    record_meeting,
+    task_page,
+    task_rows,
+)
 
 OFFICE = frozenset({Role.office.value})
 INT = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
@@ -149,7 +158,8 @@ def _filters() -> dict[str, Any] | ResponseReturnValue:
         raw = request.args.get(name)
         if raw is not None:
             if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
-                return json_error(400, "bad_request", f"参数 {name} 须为正整数。", f"{name} must be a positive integer.")
+                return json_error(400, "bad_request", f"参数 {name} 须为正整数。",
+                                  f"{name} must be a positive integer.")
             found[name] = int(raw)
     standing = request.args.get("standing")
     if standing and standing not in STANDING_LABELS:
@@ -205,7 +215,7 @@ def tasks() -> ResponseReturnValue:
 def task(case_id: int) -> ResponseReturnValue:
     case = get_case(db(), actor(), case_id)
     if case.definition_key != TASK:
-        raise NotFound("没有这个任务。", "No such task.")
+        raise not_found_case()
     return jsonify(task_out(task_rows(db(), [case])[0]).model_dump(mode="json"))
 
 
@@ -215,7 +225,7 @@ def task(case_id: int) -> ResponseReturnValue:
 def task_reports(case_id: int) -> ResponseReturnValue:
     case = get_case(db(), actor(), case_id)
     if case.definition_key != TASK:
-        raise NotFound("没有这个任务。", "No such task.")
+        raise not_found_case()
     return jsonify([ReportOut(**r).model_dump(mode="json") for r in case.data.get("reports") or []])
 
 
@@ -247,7 +257,8 @@ class PlanCreate(Strict):
 
 @api_route(bp, "/programmes/plans", "POST", roles=OFFICE, body=PlanCreate,
            summary="Start the year's action plan (the office; one a year), a draft held by the office's unit",
-           responses={201: (PlanOut, "the draft"), 422: (Error, "a plan of that year exists, or the year is out of range")})
+           responses={201: (PlanOut, "the draft"),
+                      422: (Error, "a plan of that year exists, or the year is out of range")})
 def start_plan(body: PlanCreate) -> ResponseReturnValue:
     with unit_of_work() as s:
         case = open_plan(s, actor=actor(), now=utcnow(), year=body.year)

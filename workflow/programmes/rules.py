@@ -48,7 +48,8 @@ def unit_kinds(conn: sa.Connection, ids: list[int]) -> dict[int, tuple[str, str]
     return {r.id: (r.kind, r.name) for r in rows}
 
 
-def task_entry_reasons(conn: sa.Connection, task: Any, year: int | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def task_entry_reasons(conn: sa.Connection, task: Any,
+                       year: int | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A task of the plan as the office enters it, cleaned, and the reasons it is refused (empty: valid)."""
     if not isinstance(task, dict):
         return {}, [reason("任务内容格式不正确", "the task must be a mapping", "task")]
@@ -62,11 +63,12 @@ def task_entry_reasons(conn: sa.Connection, task: Any, year: int | None) -> tupl
     lead = task.get("lead_unit_id")
     units = task.get("units")
     if not isinstance(units, list) or not units or not all(_is_id(u) for u in units) or len(set(units)) != len(units):
-        found.append(reason("请选择责任单位（成员单位或县区，各一次）", "choose the responsible units, each once", "units"))
+        found.append(reason("请选择责任单位（成员单位或县区，各一次）", "choose the responsible units, each once",
+                            "units"))
         units = []
     ids = [u for u in [lead, *units] if _is_id(u)]
     kinds = unit_kinds(conn, ids)
-    if not _is_id(lead) or kinds.get(lead, ("", ""))[0] != UnitKind.member.value:
+    if not _is_id(lead) or kinds.get(int(lead), ("", ""))[0] != UnitKind.member.value:  # type: ignore[arg-type]  # checked by _is_id
         found.append(reason("牵头单位必须是成员单位", "the lead unit must be a member unit", "lead_unit_id"))
     bad = [u for u in units if kinds.get(u, ("", ""))[0] not in (UnitKind.member.value, UnitKind.county.value)]
     if bad:
@@ -77,7 +79,8 @@ def task_entry_reasons(conn: sa.Connection, task: Any, year: int | None) -> tupl
         town = conn.execute(sa.select(_towns.c.county_id).where(_towns.c.id == town_id)).first() \
             if _is_id(town_id) else None
         if town is None or town[0] not in units:
-            found.append(reason("专业镇须属于所选的县（区）", "the town must be in one of the counties chosen", "town_id"))
+            found.append(reason("专业镇须属于所选的县（区）", "the town must be in one of the counties chosen",
+                                "town_id"))
     else:
         town_id = None
     target = _text(task.get("target_text"))
@@ -283,7 +286,7 @@ def _advance(ctx: FireContext) -> None:
 def record_task_report(ctx: FireContext) -> None:
     """Keep the report (period, text, figure, evidence, late or not); in progress, the next period's report is due."""
     due = parse_date(ctx.data.get("report_due_date"))
-    late = ctx.case.state == "in_progress" and ctx.spec.dest is not None or (due is not None and ctx.today > due)
+    late = (ctx.case.state == "in_progress" and ctx.spec.dest is not None) or (due is not None and ctx.today > due)
     reports = list(ctx.data.get("reports") or [])
     figure = ctx.data.pop("report_figure", None)
     reports.append({"period": ctx.data.get("report_period"), "text": _text(ctx.data.pop("report")),
@@ -310,7 +313,8 @@ def next_task_report(ctx: FireContext) -> None:
 def task_has_evidence(ctx: FireContext) -> list[dict[str, Any]]:
     """The office checks the evidence: at least one report carries an attachment."""
     if not any(r.get("attachments") for r in ctx.data.get("reports") or []):
-        return [reason("尚无附证明材料的进度报告，不能确认完成", "no report with evidence yet: it cannot be marked complete")]
+        return [reason("尚无附证明材料的进度报告，不能确认完成",
+                       "no report with evidence yet: it cannot be marked complete")]
     return []
 
 

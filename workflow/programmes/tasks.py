@@ -96,8 +96,8 @@ def record_meeting(session: Session, *, actor: Actor, now: datetime, meeting_dat
     found: list[dict[str, Any]] = []
     day = parse_date(meeting_date)
     if day is None or day > local_date(now):
-        found.append(reason("会议日期须为今天或以前的有效日期", "the meeting's date must be a real date, not in the future",
-                            "meeting_date"))
+        found.append(reason("会议日期须为今天或以前的有效日期",
+                            "the meeting's date must be a real date, not in the future", "meeting_date"))
     name = title.strip() if isinstance(title, str) else ""
     if not name or len(name) > MAX_TITLE:
         found.append(reason("请填写会议名称", "give the meeting's title", "meeting_title"))
@@ -199,8 +199,9 @@ def _unit_names(session: Session, ids: set[int]) -> dict[int, str]:
 
 
 def task_rows(session: Session, cases: list[Case]) -> list[TaskRow]:
-    names = _unit_names(session, {c.data.get("responsible_unit_id") for c in cases} |
-                        {c.data.get("lead_unit_id") for c in cases if c.data.get("lead_unit_id")})
+    ids: set[int] = {c.data["responsible_unit_id"] for c in cases}
+    ids |= {c.data["lead_unit_id"] for c in cases if c.data.get("lead_unit_id")}
+    names: dict[Any, str] = _unit_names(session, ids)
     rows = []
     for c in cases:
         definition = CATALOG.get(c.definition_key, c.definition_version, session)
