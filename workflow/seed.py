@@ -15,6 +15,7 @@ from workflow.core.engine import create_case, fire
 from workflow.core.models import Unit, UnitKind, User
 from workflow.core.unit_presets import save_preset
 from workflow.dashboard.demo import add_demo_statistics
+from workflow.programmes.demo import programmes_demo
 from workflow.towns.services import create_town
 
 COUNTIES = ("城区", "矿区", "郊区", "平定县", "盂县", "高新区")
@@ -301,6 +302,7 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
     _statistics_reports(session, act, towns, now)
     _redesignation_review(session, towns, now)
     _evaluation(session, act, now)
+    programmes_demo(session, act, towns, now)
     return [(role, username, DEMO_PASSWORD) for role, username, _, _ in DEMO_USERS]
 
 
