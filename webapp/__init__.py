@@ -113,6 +113,7 @@ def create_app(config: dict | None = None) -> Flask:
         files,
         incidents,
         notify,
+        programmes,
         receipts,
         statistics,
         supervision,
@@ -137,6 +138,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(supervision.bp)
     app.register_blueprint(statistics.bp)
     app.register_blueprint(evaluation.bp)
+    app.register_blueprint(programmes.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(incidents.bp)
     app.register_blueprint(receipts.bp)

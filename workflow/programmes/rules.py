@@ -48,9 +48,10 @@ def unit_kinds(conn: sa.Connection, ids: list[int]) -> dict[int, tuple[str, str]
     return {r.id: (r.kind, r.name) for r in rows}
 
 
-def task_entry_reasons(conn: sa.Connection, task: Any,
-                       year: int | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A task of the plan as the office enters it, cleaned, and the reasons it is refused (empty: valid)."""
+def task_entry_reasons(conn: sa.Connection, task: Any, year: int | None,
+                       lead_required: bool = True) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A task of the plan as the office enters it, cleaned, and the reasons it is refused (empty: valid). A meeting's
+    decision may have no lead unit (`lead_required` false)."""
     if not isinstance(task, dict):
         return {}, [reason("任务内容格式不正确", "the task must be a mapping", "task")]
     found: list[dict[str, Any]] = []
@@ -68,7 +69,9 @@ def task_entry_reasons(conn: sa.Connection, task: Any,
         units = []
     ids = [u for u in [lead, *units] if _is_id(u)]
     kinds = unit_kinds(conn, ids)
-    if not _is_id(lead) or kinds.get(int(lead), ("", ""))[0] != UnitKind.member.value:  # type: ignore[arg-type]  # checked by _is_id
+    if lead is None and not lead_required:
+        pass
+    elif not _is_id(lead) or kinds.get(int(lead), ("", ""))[0] != UnitKind.member.value:  # type: ignore[arg-type]  # checked by _is_id
         found.append(reason("牵头单位必须是成员单位", "the lead unit must be a member unit", "lead_unit_id"))
     bad = [u for u in units if kinds.get(u, ("", ""))[0] not in (UnitKind.member.value, UnitKind.county.value)]
     if bad:

@@ -111,7 +111,7 @@ def record_meeting(session: Session, *, actor: Actor, now: datetime, meeting_dat
         lead = entry.get("lead_unit_id") or next(
             (u for u, (kind, _) in _kinds(conn, entry.get("units")).items() if kind == UnitKind.member.value), None)
         task, problems = task_entry_reasons(conn, {**entry, "programme": entry.get("programme") or "environment",
-                                                   "lead_unit_id": lead}, None)
+                                                   "lead_unit_id": lead}, None, lead_required=False)
         task["programme"] = entry.get("programme") or None
         found.extend({**p, "zh": f"第{i}项：{p['zh']}", "en": f"decision {i}: {p['en']}"} for p in problems)
         clean.append({**task, "no": i})
