@@ -57,8 +57,8 @@ def test_the_pages_from_the_plan_to_the_board(app, db, make):
                  f"/cases/{plan.id}").status_code in (302, 303)
     lc = app.test_client()
     login(lc, leader.username)
-    approved = _post(lc, f"/cases/{plan.id}/do/approve_plan", {"confirmed": "yes", "expected_version": _version(db, plan.id)},
-                     f"/cases/{plan.id}")
+    approved = _post(lc, f"/cases/{plan.id}/do/approve_plan",
+                     {"confirmed": "yes", "expected_version": _version(db, plan.id)}, f"/cases/{plan.id}")
     assert approved.status_code in (302, 303)
     with transaction(db) as s:
         [task] = s.exec(select(Case).where(Case.definition_key == "plan_task")).all()

@@ -297,6 +297,22 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
                                  "anonymous": 401},
     ("api.meeting", "POST"): {**dict.fromkeys(B, 403), "office": 422, "admin": 403, "auditor": 403,
                               "anonymous": 401},
+    # the action plan's pages: the board, its export and the task list for every business role (each sees its own
+    # tasks); the plan page for the office and the leader; the meeting form and starting a plan for the office
+    # (an empty form: the meeting's fields marked, 422; the plan: back to the page with the message, 303); the pages
+    # of one plan or task answer 404 for a case that is not one (the world holds none)
+    ("programmes.board_page", "GET"): business(200),
+    ("programmes.export_board", "POST"): business(200),
+    ("programmes.task_list", "GET"): business(200),
+    ("programmes.plan", "GET"): business(403, office=200, leader=200),
+    ("programmes.start_plan", "POST"): business(403, office=303),
+    ("programmes.meeting", "GET"): business(403, office=200),
+    ("programmes.meeting", "POST"): business(403, office=422),
+    ("programmes.plan_of_case", "GET"): case_page(ok_own=(404, 404, 404), ok_all=(404, 404, 404)),
+    ("programmes.save_task", "POST"): case_page(ok_own=(404, 404, 404), ok_all=(404, 404, 404)),
+    ("programmes.remove_task", "POST"): case_page(ok_own=(404, 404, 404), ok_all=(404, 404, 404)),
+    ("programmes.report", "GET"): case_page(ok_own=(404, 404, 404), ok_all=(404, 404, 404)),
+    ("programmes.report", "POST"): case_page(ok_own=(404, 404, 404), ok_all=(404, 404, 404)),
 }
 
 def observed_rows(results) -> str:

@@ -213,12 +213,15 @@ def save_task(case_id: int) -> ResponseReturnValue:
     return redirect(url_for("programmes.plan", year=case.data["plan_year"]), 303)
 
 
-@bp.route("/programmes/plan/<int:case_id>/tasks/<int:no>/remove", methods=["POST"])
+@bp.route("/programmes/plan/<int:case_id>/tasks/remove", methods=["POST"])
 @login_required
-def remove_task(case_id: int, no: int) -> ResponseReturnValue:
+def remove_task(case_id: int) -> ResponseReturnValue:
+    """Remove the task named by task_no from the draft."""
     case = get_case(db(), actor(), case_id)
     if case.definition_key != PLAN:
         raise not_found_case()
+    raw = request.form.get("task_no", "")
+    no = int(raw) if raw.isdigit() and len(raw) < 10 else 0
     try:
         with unit_of_work() as s:
             fire(session=s, case_id=case_id, trigger="remove_task", actor=actor(), now=utcnow(),
