@@ -141,7 +141,9 @@ def test_the_states_after_an_order_went_overdue_keep_its_deadline_in_sight():
 
     # drafted and issued criticisms follow only from an overdue order; a report under verification is reached
     # on time too, and the designation's notice step has a deadline of its own
-    assert passed_states() == {"rectification": {"overdue", "criticism_pending", "criticised"}}
+    assert passed_states() == {"rectification": {"overdue", "criticism_pending", "criticised"},
+                               # an action-plan task: its report overdue, or its 督办 overdue and what follows
+                               "plan_task": {"late", "supervision_overdue", "criticism_pending", "criticised"}}
 
 
 def test_a_criticised_order_stays_red_with_its_working_days_and_sorts_among_the_overdue(db, make, orders):

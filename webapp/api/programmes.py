@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
 
 from webapp.api.blueprint import bp
 from webapp.api.openapi import Query, api_route
@@ -57,6 +57,14 @@ class ReportOut(BaseModel):
     late: bool
     by: str
     at: str
+
+
+class ProgrammeList(RootModel[list[ProgrammeOut]]):
+    pass
+
+
+class ReportList(RootModel[list[ReportOut]]):
+    pass
 
 
 class TaskOut(BaseModel):
@@ -172,7 +180,7 @@ def _filters() -> dict[str, Any] | ResponseReturnValue:
 
 
 @api_route(bp, "/programmes", "GET", roles=BUSINESS_ROLES, summary="The ten programmes of the plan (section 五)",
-           responses={200: (ProgrammeOut, "the programmes, in the plan's order")})
+           responses={200: (ProgrammeList, "the programmes, in the plan's order")})
 def programmes() -> ResponseReturnValue:
     return jsonify([ProgrammeOut(key=p.key, clause=p.clause, name=_m(p.name), brief=_m(p.brief), lead=list(p.lead),
                                  responsible=list(p.responsible), counties=p.counties).model_dump(mode="json")
@@ -221,7 +229,7 @@ def task(case_id: int) -> ResponseReturnValue:
 
 @api_route(bp, "/programmes/tasks/<int:case_id>/reports", "GET", roles=BUSINESS_ROLES,
            summary="A task's progress reports, oldest first",
-           responses={200: (ReportOut, "the reports"), 404: (Error, "not visible")})
+           responses={200: (ReportList, "the reports"), 404: (Error, "not visible")})
 def task_reports(case_id: int) -> ResponseReturnValue:
     case = get_case(db(), actor(), case_id)
     if case.definition_key != TASK:

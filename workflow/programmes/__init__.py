@@ -36,4 +36,5 @@ def register() -> None:
         "meeting_date": Label("会议日期", "Meeting date"),
         "decision_no": Label("决定事项序号", "Decision number"),
         "rectification_id": Label("限期整改通知", "Rectification order"),
+        "task_id": Label("行动计划任务", "Action plan task"),  # named by a rectification order it escalated into
     })
