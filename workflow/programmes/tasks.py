@@ -126,6 +126,7 @@ def record_meeting(session: Session, *, actor: Actor, now: datetime, meeting_dat
         for unit_id in decision["units"]:
             opened.append(open_task(session, now=now, calendar=calendar, unit_id=unit_id, task=decision,
                                     source="meeting", extra={"meeting_id": meeting_id, "meeting_title": name,
+                                                             "plan_year": day.year,
                                                              "meeting_date": day.isoformat(),
                                                              "decision_no": decision["no"]}))
     audit.record(session, kind="meeting_recorded", now=now, actor=actor,
@@ -146,8 +147,7 @@ def task_query(actor: Actor, *, year: int | None = None, programme: str | None =
     """SELECT of the tasks `actor` may see, filtered, by number."""
     query = select(Case).where(Case.definition_key == TASK, case_filter(actor))
     if year is not None:
-        query = query.where(sa.or_(col(Case.data)["plan_year"].as_integer() == year,
-                                   sa.func.substr(col(Case.data)["meeting_date"].as_string(), 1, 4) == str(year)))
+        query = query.where(col(Case.data)["plan_year"].as_integer() == year)  # a meeting's task: its year
     if programme:
         query = query.where(col(Case.data)["programme"].as_string() == programme)
     if unit_id is not None:
