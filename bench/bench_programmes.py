@@ -25,15 +25,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import sqlalchemy as sa  # noqa: E402
-from sqlmodel import select  # noqa: E402
+import sqlalchemy as sa
+from sqlmodel import select
 
-from workflow import processes  # noqa: E402
-from workflow.core.actors import Actor  # noqa: E402
-from workflow.core.db import make_engine, make_session_factory, migrate, table_of, transaction  # noqa: E402
-from workflow.core.models import Case, CaseParty, Unit, UnitKind  # noqa: E402
-from workflow.programmes.catalog import programme_spec  # noqa: E402
-from workflow.programmes.tasks import task_page  # noqa: E402
+from workflow import processes
+from workflow.core.actors import Actor
+from workflow.core.db import make_engine, make_session_factory, migrate, table_of, transaction
+from workflow.core.models import Case, CaseParty, Unit, UnitKind
+from workflow.programmes.catalog import programme_spec
+from workflow.programmes.tasks import task_page
 
 processes.load()
 
