@@ -144,3 +144,28 @@ def test_a_task_without_a_town_cannot_become_an_order(make, db):
         raise AssertionError("refused")
     except Unprocessable as refused:
         assert "names no town" in str(refused)
+
+
+def test_a_member_unit_is_reminded_of_its_report_and_its_lead_unit_is_not(make, db):
+    office, leader, ny = make.user("office"), make.user("leader"), make.user("member", unit="市农业农村局")
+    sw = make.user("member", unit="市商务局")
+    o, ld = make.actor(office), make.actor(leader)
+    with time_machine.travel(local(date(2026, 9, 14)), tick=False), transaction(db) as s:
+        plan = open_plan(s, actor=o, now=datetime.now(UTC), year=2026)
+    task = {"programme": "market_expansion", "title": "组织参展", "lead_unit_id": _unit(db, sw),
+            "units": [_unit(db, ny)], "target_text": "5场", "report_cycle": "monthly"}
+    _step(db, o, plan.id, "save_task", date(2026, 9, 14), payload={"task": task})
+    _step(db, o, plan.id, "submit_plan", date(2026, 9, 14))
+    _step(db, ld, plan.id, "approve_plan", date(2026, 9, 15))
+    with transaction(db) as s:
+        [case] = s.exec(select(Case).where(Case.definition_key == "plan_task")).all()
+    for day in (date(2026, 10, 9), date(2026, 10, 12), date(2026, 10, 13), date(2026, 10, 14)):
+        with time_machine.travel(local(day), tick=False):
+            sweep(db, now=datetime.now(UTC))
+    _step(db, make.actor(ny), case.id, "submit_report", date(2026, 10, 15), payload={"report": "已参展1场"})
+    with transaction(db) as s:
+        told = s.exec(select(Notification.user_id, Notification.kind).where(Notification.case_id == case.id)).all()
+    assert [k for u, k in told if u == ny.id].count("reminder") == 3
+    assert (ny.id, "expired") in told and (office.id, "expired") in told
+    assert (ny.id, "event") in told  # back in progress after its late report
+    assert all(u != sw.id for u, _ in told)  # the lead unit reads the task, it is not chased
