@@ -74,6 +74,10 @@ def test_the_pages_from_the_plan_to_the_board(app, db, make):
     with transaction(db) as s:
         task = s.get(Case, task.id)
     assert task.data["reports"][0]["attachments"] and task.data["reports"][0]["figure"] == "2"
+    case_page = cc.get(f"/cases/{task.id}").get_data(as_text=True)
+    assert 'id="task-reports"' in case_page and "已完成2家申报" in case_page
+    assert f"/attachments/{task.data['reports'][0]['attachments'][0]}\"" in case_page
+    assert 'id="plan-summary"' in c.get(f"/cases/{plan.id}").get_data(as_text=True)
     kc = app.test_client()
     login(kc, kj.username)
     assert 'id="report-form"' not in kc.get(report_page).get_data(as_text=True)  # the lead unit reads, no form
