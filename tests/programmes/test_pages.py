@@ -53,6 +53,15 @@ def test_the_pages_from_the_plan_to_the_board(app, db, make):
     assert saved.status_code == 303, saved.get_data(as_text=True)
     shown = c.get(plan_page).get_data(as_text=True)
     assert "新建省级企业技术中心" in shown and f"{YEAR}-12-20 完成申报" in shown
+    editing = c.get(f"{plan_page}&edit=1").get_data(as_text=True)
+    assert 'name="task_no" value="1"' in editing and "新建3家" in editing
+    assert _post(c, f"/programmes/plan/{plan.id}/tasks", {**form, "task_no": "1", "target_text": "新建4家"},
+                 plan_page).status_code == 303
+    assert _post(c, f"/programmes/plan/{plan.id}/tasks", {**form, "title": "待删除的任务"}, plan_page).status_code == 303
+    assert _post(c, f"/programmes/plan/{plan.id}/tasks/remove", {"task_no": "2"}, plan_page).status_code == 303
+    with transaction(db) as s:
+        tasks = s.get(Case, plan.id).data["tasks"]
+    assert [(t["no"], t["target_text"]) for t in tasks] == [(1, "新建4家")]
     assert _post(c, f"/cases/{plan.id}/do/submit_plan", {"confirmed": "yes", "expected_version": _version(db, plan.id)},
                  f"/cases/{plan.id}").status_code in (302, 303)
     lc = app.test_client()
