@@ -82,7 +82,7 @@ def create_app(config: dict | None = None) -> Flask:
                        instance_path=app.instance_path, upload_dir=app.config["UPLOAD_DIR"],
                        max_due_days=app.config["MAX_DUE_DAYS"], soffice=app.config["SOFFICE"],
                        file_grace_hours=app.config["FILE_GRACE_HOURS"],
-                       receipt_days=app.config["RECEIPT_DAYS"])
+                       receipt_days=app.config["RECEIPT_DAYS"], task_report_day=app.config["TASK_REPORT_DAY"])
 
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
@@ -114,6 +114,7 @@ def create_app(config: dict | None = None) -> Flask:
         incidents,
         notify,
         problems,
+        programmes,
         projects,
         receipts,
         statistics,
@@ -141,6 +142,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(evaluation.bp)
     app.register_blueprint(projects.bp)
     app.register_blueprint(problems.bp)
+    app.register_blueprint(programmes.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(incidents.bp)
     app.register_blueprint(receipts.bp)

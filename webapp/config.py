@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from workflow.core.settings import FILE_GRACE_HOURS, MAX_DUE_DAYS, RECEIPT_DAYS
+from workflow.core.settings import FILE_GRACE_HOURS, MAX_DUE_DAYS, RECEIPT_DAYS, TASK_REPORT_DAY
 
 DEFAULT_SECRET = "dev-secret-change-me"  # noqa: S105 - the placeholder production refuses
 DEFAULT_AUDIT_KEY = "dev-audit-anchor-key-change-me"  # the placeholder production refuses
@@ -61,6 +61,8 @@ def from_environment(instance_path: str) -> dict:
         "PDF_SECONDS": _whole_number(env, "ZYZ_PDF_SECONDS", 60),
         # working days a county has to acknowledge (签收) a notice addressed to it before it is reminded
         "RECEIPT_DAYS": _whole_number(env, "ZYZ_RECEIPT_DAYS", RECEIPT_DAYS),
+        # an action-plan task's monthly progress report is due by this working day of the next month
+        "TASK_REPORT_DAY": _whole_number(env, "ZYZ_TASK_REPORT_DAY", TASK_REPORT_DAY),
         **_notification_settings(env),
         "SESSION_COOKIE_SECURE": env.get("ZYZ_HTTPS", "") == "1",
         "PASSWORD_POLICY": env.get("ZYZ_PASSWORD_POLICY", "mlps"),  # mlps | asvs (workflow.accounts.auth.PROFILES)

@@ -17,6 +17,7 @@ PACKAGES = (
     "workflow.evaluation",
     "workflow.projects",
     "workflow.problems",
+    "workflow.programmes",
     "workflow.notify",
 )
 

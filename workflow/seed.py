@@ -15,6 +15,7 @@ from workflow.core.engine import create_case, fire
 from workflow.core.models import Unit, UnitKind, User
 from workflow.core.unit_presets import save_preset
 from workflow.dashboard.demo import add_demo_statistics
+from workflow.programmes.demo import programmes_demo
 from workflow.projects.demo import demo_projects
 from workflow.towns.services import create_town
 
@@ -305,6 +306,7 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
     demo_projects(session, act, now)  # the project libraries (workflow/projects/demo.py)
     from workflow.problems.demo import add_demo_problems  # the problem ledger (问题台账)
     add_demo_problems(session, act, now)
+    programmes_demo(session, act, towns, now)
     return [(role, username, DEMO_PASSWORD) for role, username, _, _ in DEMO_USERS]
 
 

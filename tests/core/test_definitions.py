@@ -161,13 +161,21 @@ def _load_project_rules(path):
     return parse_rules(path.read_text(encoding="utf-8"), path.name)
 
 
+def _load_programmes(path):
+    from workflow.programmes.catalog import parse_programmes
+
+    return parse_programmes(path.read_text(encoding="utf-8"), path.name)
+
+
 OTHER_LOADERS = {"materials.yaml": _load_materials, "registry.yaml": _load_tiers, "eligibility.yaml": _load_eligibility,
                  "notifications.yaml": _load_notification_rules, "documents.yaml": _load_documents,
                  "visibility.yaml": _load_visibility, "experts.yaml": _load_expert_criteria,
                  "findings.yaml": _load_finding_types, "statistics.yaml": _load_statistics,
                  "targets.yaml": _load_targets, "evaluation.yaml": _load_evaluation,
                  "project_rules.yaml": _load_project_rules,
-                 "problem_categories.yaml": _load_problem_categories}
+                 "problem_categories.yaml": _load_problem_categories,
+
+                 "programmes.yaml": _load_programmes}
 
 
 @pytest.mark.parametrize("path", sorted(DEFINITIONS_DIR.glob("*.yaml")), ids=lambda p: p.name)

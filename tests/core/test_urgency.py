@@ -168,7 +168,9 @@ def test_the_states_after_an_order_went_overdue_keep_its_deadline_in_sight():
     # on time too, and the designation's notice step has a deadline of its own; a problem of the ledger overdue
     # keeps the deadline it missed in sight until its unit answers or the office assigns it again
     assert passed_states() == {"rectification": {"overdue", "criticism_pending", "criticised"},
-                               "problem": {"overdue"}}
+                               "problem": {"overdue"},
+                               # an action-plan task: its report overdue, or its 督办 overdue and what follows
+                               "plan_task": {"late", "supervision_overdue", "criticism_pending", "criticised"}}
 
 
 def test_a_criticised_order_stays_red_with_its_working_days_and_sorts_among_the_overdue(db, make, orders):

@@ -54,7 +54,8 @@ def test_the_rules_file_loads_and_names_only_what_the_definitions_have():
     ruleset = parse_rules(RULES_PATH.read_text(encoding="utf-8"))
     assert {r.process for r in ruleset.rules} == {"rectification", "designation", "receipt", "statistics_report",
                                                   "redesignation", "evaluation_town", "evaluation_ranking",
-                                                  "key_project", "problem"}
+                                                  "key_project", "problem",
+                                                  "action_plan", "plan_task"}
     [receipt] = ruleset.matching("receipt", "reminder", "acknowledge")
     assert (receipt.name, receipt.recipients, receipt.category) == ("receipt_reminder", ("county",), "deadline")
     reminder = ruleset.matching("rectification", "reminder", "rectify", 7)

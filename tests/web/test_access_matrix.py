@@ -334,6 +334,36 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("api.verify_problem", "POST"): case_api(ok_own=(422, 422, 422), ok_all=(422, 422, 422)),
     ("api.escalate_problem", "POST"): case_api(ok_own=(422, 422, 422), ok_all=(422, 422, 422)),
     ("api.decide_problem", "POST"): case_api(ok_own=(422, 422, 422), ok_all=(422, 422, 422)),
+    # the action plan and its tasks (任务台账): the world holds no plan and no task, so a year's plan is missing for
+    # the office and the leader (counties and member units never read the plan itself), a case id that is not a
+    # task answers 404 to everyone, and the lists and the board are empty but readable by every business role;
+    # the office alone starts a plan and records a meeting (the empty body: 422)
+    ("api.programmes", "GET"): {**dict.fromkeys(B, 200), "admin": 403, "auditor": 403, "anonymous": 401},
+    ("api.tasks", "GET"): {**dict.fromkeys(B, 200), "admin": 403, "auditor": 403, "anonymous": 401},
+    ("api.action_plan", "GET"): case_api(ok_own=REFUSED, ok_all=(404, 404, 404)),
+    ("api.programme_board", "GET"): case_api(ok_own=(200, 200, 200), ok_all=(200, 200, 200)),
+    ("api.task", "GET"): case_api(ok_own=(404, 404, 404), ok_all=(404, 404, 404)),
+    ("api.task_reports", "GET"): case_api(ok_own=(404, 404, 404), ok_all=(404, 404, 404)),
+    ("api.start_plan", "POST"): {**dict.fromkeys(B, 403), "office": 422, "admin": 403, "auditor": 403,
+                                 "anonymous": 401},
+    ("api.meeting", "POST"): {**dict.fromkeys(B, 403), "office": 422, "admin": 403, "auditor": 403,
+                              "anonymous": 401},
+    # the action plan's pages: the board, its export and the task list for every business role (each sees its own
+    # tasks); the plan page for the office and the leader; the meeting form and starting a plan for the office
+    # (an empty form: the meeting's fields marked, 422; the plan: back to the page with the message, 303); the pages
+    # of one plan or task answer 404 for a case that is not one (the world holds none)
+    ("programmes.board_page", "GET"): business(200),
+    ("programmes.export_board", "POST"): business(200),
+    ("programmes.task_list", "GET"): business(200),
+    ("programmes.plan", "GET"): business(403, office=200, leader=200),
+    ("programmes.start_plan", "POST"): business(403, office=303),
+    ("programmes.meeting", "GET"): business(403, office=200),
+    ("programmes.meeting", "POST"): business(403, office=422),
+    ("programmes.plan_of_case", "GET"): case_page(ok_own=(404, 404, 404), ok_all=(404, 404, 404)),
+    ("programmes.save_task", "POST"): case_page(ok_own=(404, 404, 404), ok_all=(404, 404, 404)),
+    ("programmes.remove_task", "POST"): case_page(ok_own=(404, 404, 404), ok_all=(404, 404, 404)),
+    ("programmes.report", "GET"): case_page(ok_own=(404, 404, 404), ok_all=(404, 404, 404)),
+    ("programmes.report", "POST"): case_page(ok_own=(404, 404, 404), ok_all=(404, 404, 404)),
 }
 
 def observed_rows(results) -> str:

@@ -152,7 +152,8 @@ def test_definitions_lists_the_six_processes(make, client):
     by_key = {d["key"]: d for d in response.json}
     assert set(by_key) == {"designation", "town", "inspection", "rectification", "statistics_report",
                            "redesignation", "evaluation_town", "evaluation_ranking",
-                           "key_project", "investment_project", "problem"}
+                           "key_project", "investment_project", "problem",
+                           "action_plan", "plan_task"}
     for d in by_key.values():
         assert d["version"] >= 1 and d["label"]["zh"] and d["label"]["en"]
         assert d["initial"] in {s["name"] for s in d["states"]}

@@ -24,11 +24,13 @@ def test_demo_county_user_sees_inbox_in_chinese(db, now, live_server, page):
     # 盂县's draft, its application returned for revision, last year's statistics of its six towns, the
     # self-assessments of last year's evaluation of its two designated towns still evaluated, and the 督办 orders of
     # the published ranking the year before, its key projects not yet at full output (three: the quarterly update is
-    # the county's) and its investment project still in negotiation; 平定县's are not shown
-    assert rows.count() == 16
+    # the county's), its investment project still in negotiation, and its three tasks of the action plan in
+    # progress (two of the plan, one of the leading group's meeting); 平定县's are not shown
+    assert rows.count() == 19
     listed = rows.all_inner_texts()
     assert sum("年度统计" in r and "待填报" in r for r in listed) == 6
     assert sum("年度评价" in r and "待县（区）自评" in r for r in listed) == 2
+    assert sum("行动计划任务" in r and "推进中" in r for r in listed) == 3
     assert sum("督办" in r for r in listed) == 2
     assert sum("重点项目" in r for r in listed) == 3 and sum("招商项目" in r for r in listed) == 1
     assert any("路家村镇" in r and "草稿" in r for r in listed)

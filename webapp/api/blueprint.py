@@ -260,6 +260,7 @@ from webapp.api import (  # noqa: E402,F401
     incidents,
     panels,
     problems,
+    programmes,
     projects,
     receipts,
     statistics_excel,

@@ -60,6 +60,7 @@ EVENT_KINDS = (
     "designation_renewed", "redesignation_reviews_opened",
     "evaluation_campaign_opened", "town_praised",
     "problems_imported",
+    "meeting_recorded",
 )
 
 _event_table = table_of(AuditEvent)

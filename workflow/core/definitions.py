@@ -14,7 +14,8 @@ from workflow.core.yamlcheck import Checker, Label, read_mapping
 
 DEFINITIONS_DIR = Path(__file__).resolve().parents[2] / "definitions"
 PROCESS_FILES = ("designation", "town", "inspection", "rectification", "statistics_report", "redesignation",
-                 "evaluation_town", "evaluation_ranking", "key_project", "investment_project", "problem")
+                 "evaluation_town", "evaluation_ranking", "key_project", "investment_project", "problem",
+                 "action_plan", "plan_task")
 
 TOP_KEYS = {
     "key", "version", "label", "initial", "states", "transitions", "number_prefix", "description",

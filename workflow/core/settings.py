@@ -7,6 +7,7 @@ from dataclasses import dataclass
 MAX_DUE_DAYS = 366  # a deadline a person sets lies at most this many days ahead (ZYZ_MAX_DUE_DAYS)
 FILE_GRACE_HOURS = 24  # an unreferenced stored file is swept once this old (ZYZ_FILE_GRACE_HOURS)
 RECEIPT_DAYS = 3  # working days a county has to acknowledge a notice before it is reminded (ZYZ_RECEIPT_DAYS)
+TASK_REPORT_DAY = 5  # a task's monthly report is due by this working day of the next month (ZYZ_TASK_REPORT_DAY)
 
 
 @dataclass
@@ -18,6 +19,7 @@ class Settings:
     soffice: str = ""  # LibreOffice's program (a path or a name on PATH); empty: soffice, else libreoffice
     file_grace_hours: int = FILE_GRACE_HOURS
     receipt_days: int = RECEIPT_DAYS
+    task_report_day: int = TASK_REPORT_DAY
 
 
 settings = Settings()

@@ -1,0 +1,312 @@
+"""The programme board, the task list, the year's plan, a task's report form and the meeting form. Each view parses
+the input, calls one service of workflow/programmes, and renders or redirects."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlmodel import col, select
+
+from webapp.auth.current import actor
+from webapp.database import db, unit_of_work, utcnow
+from webapp.errors import field_errors, message_of
+from webapp.exporting import xlsx_download
+from webapp.programmes import bp
+from workflow.core.access import get_case, not_found_case
+from workflow.core.attachments import ACCEPTED, store_upload
+from workflow.core.calendar import local_date
+from workflow.core.engine import allowed_transitions, fire
+from workflow.core.errors import WorkflowError
+from workflow.core.exports import Filter
+from workflow.core.models import Case, Role, Town, Unit, UnitKind
+from workflow.core.yamlcheck import Label
+from workflow.programmes.catalog import programme_spec
+from workflow.programmes.periods import CYCLES
+from workflow.programmes.rules import PLAN, TASK
+from workflow.programmes.tasks import (
+    BOARD_LIST,
+    STANDING_LABELS,
+    board,
+    open_plan,
+    plan_case,
+    record_meeting,
+    task_page,
+    task_query,
+    task_rows,
+)
+
+PLAN_READERS = (Role.office, Role.leader)
+MILESTONE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})\s+(.+?)\s*$")
+
+
+def _year() -> int:
+    raw = request.args.get("year", "")
+    return int(raw) if raw.isdigit() and len(raw) == 4 else local_date(utcnow()).year
+
+
+def _filters(args: Any) -> dict[str, Any]:
+    unit = args.get("unit", "")
+    programme = args.get("programme") or None
+    standing = args.get("standing") or None
+    return {"programme": programme if programme and programme_spec().get(programme) else None,
+            "unit_id": int(unit) if unit.isdigit() and int(unit) < 2**31 else None,
+            "standing": standing if standing in STANDING_LABELS else None}
+
+
+def _units() -> tuple[list[Unit], list[Unit]]:
+    units = db().exec(select(Unit).where(col(Unit.is_active).is_(True),
+                                         col(Unit.kind).in_([UnitKind.member.value, UnitKind.county.value]))
+                      .order_by(col(Unit.id))).all()
+    return [u for u in units if u.kind == UnitKind.member.value], [u for u in units if u.kind == UnitKind.county.value]
+
+
+@bp.route("/programmes", methods=["GET"])
+@login_required
+def board_page() -> ResponseReturnValue:
+    """The programme board of ?year=: per programme and per unit, tasks on track / late / done."""
+    year, filters = _year(), _filters(request.args)
+    members, counties = _units()
+    return render_template("programmes/board.html", year=year, board=board(db(), actor(), year, **filters),
+                           spec=programme_spec(), standings=STANDING_LABELS, units=members + counties,
+                           filters=filters)
+
+
+@bp.route("/programmes/export", methods=["POST"])
+@login_required
+def export_board() -> ResponseReturnValue:
+    """The board's tasks as an .xlsx (the year and filters as shown); the export is recorded in the audit trail."""
+    raw = request.form.get("year", "")
+    year = int(raw) if raw.isdigit() and len(raw) == 4 else local_date(utcnow()).year
+    filters = _filters(request.form)
+    rows = task_rows(db(), list(db().exec(task_query(actor(), year=year, **filters)).all()))
+    return xlsx_download(BOARD_LIST, lambda limit: rows[:limit], total=len(rows),
+                         filters=[Filter("year", year, Label("年度", "Year"), str(year))])
+
+
+@bp.route("/programmes/tasks", methods=["GET"])
+@login_required
+def task_list() -> ResponseReturnValue:
+    """The tasks the reader may see, filtered and paginated."""
+    raw = request.args.get("page", "1")
+    page = task_page(db(), actor(), page=int(raw) if raw.isdigit() and len(raw) < 7 else 1, per_page=20,
+                     year=_year() if request.args.get("year") else None, **_filters(request.args))
+    members, counties = _units()
+    return render_template("programmes/tasks.html", page=page, rows=task_rows(db(), page.items),
+                           spec=programme_spec(), standings=STANDING_LABELS, units=members + counties,
+                           filters=_filters(request.args), year=request.args.get("year", ""))
+
+
+# --- the year's plan --------------------------------------------------------------------------------------------
+
+def _plan_reader() -> None:
+    if current_user.role not in PLAN_READERS:
+        abort(403)
+
+
+@bp.route("/programmes/plan", methods=["GET"])
+@login_required
+def plan() -> ResponseReturnValue:
+    """The year's action plan: its tasks; the office's form to add one while it is a draft."""
+    _plan_reader()
+    year = _year()
+    case = plan_case(db(), year)
+    members, counties = _units()
+    towns = db().exec(select(Town).order_by(col(Town.county_id), col(Town.id))).all()
+    editing = None
+    no = request.args.get("edit", "")
+    if case is not None and no.isdigit():
+        editing = next((t for t in case.data.get("tasks") or [] if t["no"] == int(no)), None)
+    steps = [t for t in allowed_transitions_of(case) if t.trigger not in ("save_task", "remove_task")] \
+        if case is not None else []
+    return render_template("programmes/plan.html", year=year, case=case, spec=programme_spec(), members=members,
+                           counties=counties, towns=towns, cycles=CYCLES, editing=editing, steps=steps,
+                           names={u.id: u.name for u in members + counties}, errors={}, form=request.form)
+
+
+def allowed_transitions_of(case: Case) -> list[Any]:
+    from workflow.core.catalog import CATALOG
+
+    return allowed_transitions(CATALOG.get(case.definition_key, case.definition_version, db()), case, actor())
+
+
+@bp.route("/programmes/plan/case/<int:case_id>", methods=["GET"])
+@login_required
+def plan_of_case(case_id: int) -> ResponseReturnValue:
+    """The plan page of a plan case (where the case page sends the office to edit the tasks)."""
+    case = get_case(db(), actor(), case_id)
+    if case.definition_key != PLAN:
+        raise not_found_case()
+    return redirect(url_for("programmes.plan", year=case.data["plan_year"]))
+
+
+@bp.route("/programmes/plan", methods=["POST"])
+@login_required
+def start_plan() -> ResponseReturnValue:
+    """The office starts the year's plan."""
+    if current_user.role != Role.office:
+        abort(403)
+    raw = request.form.get("year", "")
+    try:
+        if not (raw.isdigit() and len(raw) == 4):
+            raise WorkflowError("请填写计划年度（四位数字）。", "Enter the year (four digits).")
+        with unit_of_work() as s:
+            open_plan(s, actor=actor(), now=utcnow(), year=int(raw))
+    except WorkflowError as exc:
+        flash(message_of(exc), "error")
+        return redirect(url_for("programmes.plan"), 303)
+    flash(_("The action plan of %(year)s has been started.", year=raw), "success")
+    return redirect(url_for("programmes.plan", year=raw), 303)
+
+
+def _ids(values: list[str]) -> list[int]:
+    return [int(v) for v in values if v.isdigit() and len(v) < 10]
+
+
+def _task_from_form(form: Any) -> dict[str, Any]:
+    milestones = []
+    for line in (form.get("milestones") or "").splitlines():
+        if line.strip():
+            m = MILESTONE.match(line)
+            milestones.append({"due_date": m.group(1), "title": m.group(2)} if m else {"title": line.strip()})
+    lead = form.get("lead_unit_id", "")
+    town = form.get("town_id", "")
+    return {"programme": form.get("programme") or None, "title": form.get("title") or "",
+            "lead_unit_id": int(lead) if lead.isdigit() and len(lead) < 10 else None,
+            "units": _ids(form.getlist("units")), "town_id": int(town) if town.isdigit() and len(town) < 10 else None,
+            "target_text": form.get("target_text") or "", "target_figure": (form.get("target_figure") or "").strip(),
+            "report_cycle": form.get("report_cycle") or "monthly", "milestones": milestones}
+
+
+@bp.route("/programmes/plan/<int:case_id>/tasks", methods=["POST"])
+@login_required
+def save_task(case_id: int) -> ResponseReturnValue:
+    """Add a task to the draft (or replace the one named by task_no)."""
+    case = get_case(db(), actor(), case_id)
+    if case.definition_key != PLAN:
+        raise not_found_case()
+    payload: dict[str, Any] = {"task": _task_from_form(request.form)}
+    no = request.form.get("task_no", "")
+    if no.isdigit() and len(no) < 10:
+        payload["task_no"] = int(no)
+    try:
+        with unit_of_work() as s:
+            fire(session=s, case_id=case_id, trigger="save_task", actor=actor(), now=utcnow(), payload=payload,
+                 expected_version=int(request.form.get("version") or 0) or None)
+    except WorkflowError as exc:
+        if exc.status in (403, 404):
+            raise
+        db().rollback()
+        members, counties = _units()
+        towns = db().exec(select(Town).order_by(col(Town.county_id), col(Town.id))).all()
+        flash(_("Not saved: correct what is marked below."), "error")
+        fresh = get_case(db(), actor(), case_id)
+        return render_template("programmes/plan.html", year=fresh.data["plan_year"], case=fresh,
+                               spec=programme_spec(), members=members, counties=counties, towns=towns,
+                               cycles=CYCLES, editing=None, steps=[], names={u.id: u.name for u in members + counties},
+                               errors=field_errors(exc), form=request.form), 422
+    flash(_("The task has been saved."), "success")
+    return redirect(url_for("programmes.plan", year=case.data["plan_year"]), 303)
+
+
+@bp.route("/programmes/plan/<int:case_id>/tasks/remove", methods=["POST"])
+@login_required
+def remove_task(case_id: int) -> ResponseReturnValue:
+    """Remove the task named by task_no from the draft."""
+    case = get_case(db(), actor(), case_id)
+    if case.definition_key != PLAN:
+        raise not_found_case()
+    raw = request.form.get("task_no", "")
+    no = int(raw) if raw.isdigit() and len(raw) < 10 else 0
+    try:
+        with unit_of_work() as s:
+            fire(session=s, case_id=case_id, trigger="remove_task", actor=actor(), now=utcnow(),
+                 payload={"task_no": no})
+    except WorkflowError as exc:
+        if exc.status in (403, 404):
+            raise
+        flash(message_of(exc), "error")
+        return redirect(url_for("programmes.plan", year=case.data["plan_year"]), 303)
+    flash(_("The task has been removed."), "success")
+    return redirect(url_for("programmes.plan", year=case.data["plan_year"]), 303)
+
+
+# --- a task's report --------------------------------------------------------------------------------------------
+
+@bp.route("/programmes/tasks/<int:case_id>/report", methods=["GET", "POST"])
+@login_required
+def report(case_id: int) -> ResponseReturnValue:
+    """The responsible unit's progress report: the text, a figure, the evidence (files uploaded with it)."""
+    me = actor()
+    case = get_case(db(), me, case_id)
+    if case.definition_key != TASK:
+        raise not_found_case()
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            with unit_of_work() as s:
+                ids = []
+                for file in request.files.getlist("files"):
+                    if file and file.filename:
+                        row = store_upload(session=s, actor=me, case_id=case_id, filename=file.filename,
+                                           stream=file.stream, now=utcnow(),
+                                           upload_dir=current_app.config["UPLOAD_DIR"], kind="evidence")
+                        ids.append(row.id)
+                payload: dict[str, Any] = {"report": request.form.get("report") or ""}
+                if (request.form.get("report_figure") or "").strip():
+                    payload["report_figure"] = request.form["report_figure"].strip()
+                if ids:
+                    payload["report_attachments"] = ids
+                fire(session=s, case_id=case_id, trigger="submit_report", actor=me, now=utcnow(), payload=payload,
+                     expected_version=int(request.form.get("version") or 0) or None)
+            flash(_("The progress report has been submitted."), "success")
+            return redirect(url_for("cases.show", case_id=case_id), 303)
+        except WorkflowError as exc:
+            if exc.status in (403, 404):
+                raise
+            db().rollback()
+            errors = field_errors(exc)
+            flash(message_of(exc), "error")
+            case = get_case(db(), me, case_id)
+    steps = {t.trigger for t in allowed_transitions_of(case)}
+    return render_template("programmes/report.html", case=case, errors=errors, form=request.form,
+                           may_report="submit_report" in steps and case.data.get("responsible_unit_id") == me.unit_id,
+                           accepted=", ".join(sorted(ACCEPTED))), 422 if errors else 200
+
+
+# --- a meeting's decisions --------------------------------------------------------------------------------------
+
+@bp.route("/programmes/meeting", methods=["GET", "POST"])
+@login_required
+def meeting() -> ResponseReturnValue:
+    """The office records a meeting of the leading group and its decisions, each assigned to units."""
+    if current_user.role != Role.office:
+        abort(403)
+    members, counties = _units()
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        decisions = []
+        for i in range(1, 6):
+            title = (request.form.get(f"title_{i}") or "").strip()
+            if title:
+                decisions.append({"title": title, "units": _ids(request.form.getlist(f"units_{i}")),
+                                  "target_text": request.form.get(f"target_{i}") or "",
+                                  "report_cycle": request.form.get(f"cycle_{i}") or "monthly"})
+        try:
+            with unit_of_work() as s:
+                opened = record_meeting(s, actor=actor(), now=utcnow(), meeting_date=request.form.get("meeting_date"),
+                                        title=request.form.get("meeting_title"), decisions=decisions)
+            flash(_("%(n)s tasks opened from the meeting's decisions.", n=len(opened)), "success")
+            return redirect(url_for("programmes.task_list", source="meeting"), 303)
+        except WorkflowError as exc:
+            db().rollback()
+            errors = field_errors(exc)
+            flash(message_of(exc), "error")
+    return render_template("programmes/meeting.html", members=members, counties=counties, errors=errors,
+                           form=request.form, cycles=CYCLES,
+                           today=local_date(utcnow()).isoformat()), \
+        422 if errors else 200
