@@ -78,12 +78,15 @@ def contributes(definition_key: str) -> Callable[[Contributor], Contributor]:
     return register
 
 
+DATA_INDEX = "ix_case_file_data_"  # expression indexes on a case's data (migrations/versions/0018_ledger_filters.py)
+
+
 def outside_models(name: str | None, type_: str, parent_names: Any = None) -> bool:
-    """For Alembic's `include_name`: False for the search index objects the migration makes and the models do not
-    declare (the FTS5 table and its shadow tables; the trigram index)."""
+    """For Alembic's `include_name`: False for the index objects the migrations make and the models do not declare
+    (the FTS5 table and its shadow tables; the trigram index; the expression indexes on case data, 0018)."""
     if type_ == "table" and name and name.startswith(FTS_TABLE):
         return False
-    return not (type_ == "index" and name in (TRGM_INDEX, CHARS_INDEX))
+    return not (type_ == "index" and (name in (TRGM_INDEX, CHARS_INDEX) or (name or "").startswith(DATA_INDEX)))
 
 
 # --- the text ---------------------------------------------------------------------------------------------------
