@@ -20,11 +20,12 @@ from workflow.core.models import Attachment, AuditEvent, Case, NoticeReceipt
 from workflow.core.panels import case_panel
 from workflow.core.queries import registry_case
 from workflow.core.sweep import sweep
+from workflow.core.yamlcheck import Label
 from workflow.evaluation import values as v
 from workflow.evaluation.campaign import open_evaluation
 from workflow.evaluation.history import town_history
-from workflow.evaluation.indicators import evaluation_spec
-from workflow.evaluation.ranking import ranking_case, supervision_problem
+from workflow.evaluation.indicators import TieBreaker, evaluation_spec
+from workflow.evaluation.ranking import history_label, published, ranking_case, supervision_problem, tie_label
 
 JOBS = {"甲镇": "1000", "乙镇": "800", "丙镇": "600", "丁镇": "400", "戊镇": "100"}  # 市人社局's figure: 5 … 0 points
 
@@ -254,3 +255,101 @@ def test_the_praise_shows_in_the_town_record_history(db, world, make, client):
     page = client.get(f"/cases/{record.id}").get_data(as_text=True)
     assert "2026年度评价第 1 名（96.00 分），受到表扬（阳专镇表〔2027〕1号）" in page
     assert "<dt>认定文号</dt>" in page and "<dt>designation_number</dt>" not in page  # the record's fields by name
+
+
+def test_the_change_from_last_year_reads_as_people_write_it():
+    assert history_label({"rank": 3, "last_rank": None}) == Label("新参评", "new")
+    assert history_label({"rank": 1, "last_rank": 3}) == Label("↑2", "↑2")
+    assert history_label({"rank": 4, "last_rank": 1}) == Label("↓3", "↓3")
+    assert history_label({"rank": 2, "last_rank": 2}) == Label("持平", "same")
+    assert history_label({"rank": 2, "last_rank": 1}) == Label("↓1", "↓1")
+    assert history_label({"rank": 1, "last_rank": 2}) == Label("↑1", "↑1")
+
+
+def test_what_set_a_town_apart_is_named_by_the_definitions_labels():
+    spec = evaluation_spec()
+    assert tie_label(spec, None) is None
+    assert tie_label(spec, TieBreaker("group", "innovation")) == {"zh": "同分时按创新能力得分排序",
+                                                                  "en": "equal totals ordered by Innovation"}
+    assert tie_label(spec, TieBreaker("indicator", "output")) == {
+        "zh": "同分时按主导产业产值得分排序", "en": "equal totals ordered by Output of the leading industry's score"}
+    assert tie_label(spec, TieBreaker("value", "output")) == {
+        "zh": "同分时按主导产业产值数值排序", "en": "equal totals ordered by Output of the leading industry's value"}
+
+
+def test_equal_towns_share_their_rank(db, world):
+    cases, ranking = year_opened(db, world)
+    for name, case in cases.items():
+        to_final(db, world, case, JOBS["甲镇"] if name in ("甲镇", "乙镇") else JOBS[name])
+    rows = step(db, world["office"], ranking, "submit_ranking").data["ranking"]
+    assert [(r["town"], r["rank"], r["tied"], r["decided_by"]) for r in rows[:3]] == [
+        ("乙镇", 1, True, None), ("甲镇", 1, True, None), ("丙镇", 3, False, None)]
+
+
+def test_each_row_names_the_town_its_county_and_last_year(db, world, make):
+    approved(db, world, 2025)
+    cases, ranking = approved(db, world, 2026)
+    first = ranking.data["ranking"][0]
+    assert {k: first[k] for k in ("town", "town_id", "county", "county_id", "case_id", "last_rank", "last_total",
+                                  "outcome", "revocation")} == {
+        "town": "甲镇", "town_id": world["towns"]["甲镇"].id, "county": "盂县",
+        "county_id": world["towns"]["甲镇"].county_id, "case_id": cases["甲镇"].id, "last_rank": 1,
+        "last_total": first["total"], "outcome": "praised", "revocation": []}
+    last = ranking.data["ranking"][-1]
+    assert last["revocation"] == [{"zh": "连续 2 年排名末位（督办）",
+                                   "en": "in the bottom ranks (supervised) 2 years running"}]
+    assert (ranking.data["towns"], ranking.data["spec_version"]) == (5, evaluation_spec().version)
+    assert ranking.data["praise_notice"]["towns"] == [world["towns"][n].id for n in ("甲镇", "乙镇", "丙镇")]
+
+
+def test_only_an_approved_ranking_is_published(db, world):
+    _cases, ranking = all_final(db, world)
+    step(db, world["office"], ranking, "submit_ranking")
+    with transaction(db) as s:
+        assert published(s, 2026) is None
+    step(db, world["leader"], ranking, "approve_ranking")
+    with transaction(db) as s:
+        assert published(s, 2026).id == ranking.id
+
+
+def test_a_town_designated_later_joins_the_year_s_one_ranking(db, world, make):
+    _cases, ranking = year_opened(db, world)
+    late = designated(make, db, "己镇")
+    with transaction(db) as s:
+        added = open_evaluation(session=s, actor=world["office"], now=NOW, year=2026)
+        rankings = s.exec(select(Case).where(Case.definition_key == "evaluation_ranking")).all()
+    assert [c.town_id for c in added] == [late.id] and [r.id for r in rankings] == [ranking.id]
+
+
+def test_the_praise_is_recorded_on_each_town_with_its_notice_and_county(db, world):
+    _cases, ranking = approved(db, world)
+    with transaction(db) as s:
+        own = s.get(Attachment, ranking.data["praise_notice"]["attachment_id"])
+        event = s.exec(select(AuditEvent).where(AuditEvent.kind == "town_praised")
+                       .order_by(AuditEvent.id)).first()
+        copy = s.get(Attachment, json.loads(event.data)["attachment_id"])
+        receipt = s.exec(select(NoticeReceipt).where(NoticeReceipt.attachment_id == copy.id)).one()
+    assert own.kind == "praise_notice" and copy.kind == "praise_notice" and copy.town_id is not None
+    assert event.county_id == world["towns"]["甲镇"].county_id == receipt.unit_id
+    assert json.loads(event.data) == {"evaluation_year": 2026, "rank": 1, "total": ranking.data["ranking"][0]["total"],
+                                      "number": "阳专镇表〔2027〕1号", "attachment_id": copy.id,
+                                      "ranking": ranking.number}
+
+
+def test_the_supervision_order_is_titled_for_its_year_and_town(db, world):
+    _cases, ranking = approved(db, world)
+    with transaction(db) as s:
+        order = s.get(Case, ranking.data["orders"][str(world["towns"]["戊镇"].id)])
+    assert order.title == "督办：2026年度评价排名靠后 · 戊镇"
+    assert order.data["problem"].endswith("请对照评价指标，分析原因，限期整改提升，并报送整改情况。")
+
+
+def test_the_problem_text_names_the_two_weakest_groups_weakest_first():
+    spec = evaluation_spec()
+    groups = {g.key: str(g.points) for g in spec.groups}
+    groups["quality"] = "5"  # 5 of 20: the weakest share
+    groups["scale"] = "12"  # 12 of 30: the next
+    text = supervision_problem(spec, 2026, {"rank": 4, "total": "77", "groups": groups}, 5)
+    assert text == ("2026年度专业镇评价总分 77 / 100 分，排名第 4 位（共 5 个），列入督办。"
+                    "得分率较低的方面：质量品牌 5 / 20 分；产业规模 12 / 30 分。"
+                    "请对照评价指标，分析原因，限期整改提升，并报送整改情况。")

@@ -80,7 +80,8 @@ def _names(session: Session, cases: list[Case]) -> tuple[dict[int, Town], dict[i
     return towns, counties  # type: ignore[return-value]  # ids of saved rows are not None
 
 
-def _tie_label(spec: EvaluationSpec, breaker: TieBreaker | None) -> dict[str, str] | None:
+def tie_label(spec: EvaluationSpec, breaker: TieBreaker | None) -> dict[str, str] | None:
+    """What set a town apart from another of the same total, as the ranking shows it (None: nothing did)."""
     if breaker is None:
         return None
     if breaker.kind == "group":
@@ -124,7 +125,7 @@ def compute(session: Session, year: int) -> dict[str, Any]:
             "case_id": case.id, "town_id": town_id, "town": town.name if town else r.town.name,
             "county_id": town.county_id if town else case.county_id,
             "county": counties.get(town.county_id if town else case.county_id, ""),
-            "rank": r.rank, "tied": r.tied, "decided_by": _tie_label(spec, r.decided_by),
+            "rank": r.rank, "tied": r.tied, "decided_by": tie_label(spec, r.decided_by),
             "total": str(r.town.total), "groups": {k: str(p) for k, p in r.town.groups.items()},
             "last_rank": previous["rank"] if previous else None,
             "last_total": previous["total"] if previous else None,
