@@ -139,7 +139,7 @@ def xss_world(make, db, now):
     return {"ids": ids, "payloads": p.used, "users": [u.username for u in (county, office, member, leader, admin,
                                                                             auditor)],
             "extra": {"year": [2031], "trigger": ["return_for_revision", "record_opinion", "submit_report"],
-                      "filename": ["css/app.css"], "name": ["designation_notice"]}}
+                      "filename": ["css/app.css"], "name": ["designation_notice"], "library": ["key", "investment"]}}
 
 
 class Inspector(HTMLParser):
