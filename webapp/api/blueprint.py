@@ -70,7 +70,7 @@ def _summary(case: Case) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
-def _case_out(case: Case) -> dict[str, Any]:
+def case_out(case: Case) -> dict[str, Any]:
     definition = CATALOG.get(case.definition_key, case.definition_version, db())
     transitions = [AvailableTransition(trigger=t.trigger, label=_label(t.label), requires=list(t.requires),
                                        accepts=list(t.accepts), comment=t.comment, confirm=t.confirm)
@@ -131,7 +131,7 @@ def create(body: CaseCreate) -> ResponseReturnValue:
     with unit_of_work() as s:
         case = create_case(session=s, definition_key=body.definition, actor=actor(), now=utcnow(),
                            town_id=body.town_id, county_id=body.county_id, title=body.title, data=body.data)
-    return jsonify(_case_out(case)), 201
+    return jsonify(case_out(case)), 201
 
 
 INT = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
@@ -141,7 +141,7 @@ CASE_FILTERS = (Query("definition", {"type": "string"}), Query("state", {"type":
                 Query("town", INT))
 
 
-def _numbers(*names: str) -> dict[str, int] | ResponseReturnValue:
+def positive_ints(*names: str) -> dict[str, int] | ResponseReturnValue:
     """The named query parameters that are given, as positive integers; a JSON 400 for one that is not."""
     found = {}
     for name in names:
@@ -163,7 +163,7 @@ def _case_filters(numbers: dict[str, int]) -> dict[str, Any]:
            query=(*CASE_FILTERS, Query("page", INT), Query("per_page", {**INT, "maximum": 100})),
            responses={200: (CaseList, "one page")})
 def list_cases() -> ResponseReturnValue:
-    args = _numbers("county", "town", "page", "per_page")
+    args = positive_ints("county", "town", "page", "per_page")
     if not isinstance(args, dict):
         return args
     page = case_list(db(), actor(), **_case_filters(args), page=args.get("page", 1),
@@ -180,7 +180,7 @@ def list_cases() -> ResponseReturnValue:
                                   "X-Export-Total how many matched); the export is recorded in the audit trail"),
                       400: (Error, "bad parameter")})
 def export_cases() -> ResponseReturnValue:
-    args = _numbers("county", "town")
+    args = positive_ints("county", "town")
     if not isinstance(args, dict):
         return args
     filters = _case_filters(args)
@@ -222,7 +222,7 @@ def search() -> ResponseReturnValue:
            summary="One case, with what the caller may do now",
            responses={200: (CaseOut, "the case"), 404: (Error, "no such case, or not visible")})
 def show(case_id: int) -> ResponseReturnValue:
-    return jsonify(_case_out(get_case(db(), actor(), case_id)))
+    return jsonify(case_out(get_case(db(), actor(), case_id)))
 
 
 @api_route(bp, "/cases/<int:case_id>/transitions", "POST", roles=BUSINESS_ROLES, summary="Fire a transition",
@@ -234,7 +234,7 @@ def transition(body: TransitionRequest, case_id: int) -> ResponseReturnValue:
     with unit_of_work() as s:
         case = fire(session=s, case_id=case_id, trigger=body.trigger, actor=actor(), now=utcnow(),
                     payload=body.data, comment=body.comment, expected_version=body.expected_version)
-    return jsonify(_case_out(case))
+    return jsonify(case_out(case))
 
 
 @api_route(bp, "/cases/<int:case_id>/events", "GET", roles=BUSINESS_ROLES, summary="The case's audit trail",

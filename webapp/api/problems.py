@@ -11,7 +11,7 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, Field
 
-from webapp.api.blueprint import INT, _case_out, _numbers, bp
+from webapp.api.blueprint import INT, bp, case_out, positive_ints
 from webapp.api.openapi import Query, api_route
 from webapp.api.schemas import CaseOut, Error, Message, Strict
 from webapp.auth.current import actor
@@ -112,7 +112,7 @@ LEDGER_FILTERS = (Query("county", INT), Query("town", INT),
 
 
 def _filters() -> LedgerFilters | ResponseReturnValue:
-    numbers = _numbers("county", "town", "unit")
+    numbers = positive_ints("county", "town", "unit")
     if not isinstance(numbers, dict):
         return numbers
     category, state = request.args.get("category") or None, request.args.get("state") or None
@@ -146,7 +146,7 @@ def log_problem(body: ProblemCreate) -> ResponseReturnValue:
     with unit_of_work() as s:
         case = services.log_problem(session=s, actor=actor(), now=utcnow(), data=data, town_id=body.town_id,
                                     county_id=None if body.town_id else body.county_id)
-    return jsonify(_case_out(case)), 201
+    return jsonify(case_out(case)), 201
 
 
 @api_route(bp, "/problems", "GET", roles=BUSINESS_ROLES, summary="The problem ledger: the problems the caller sees",
@@ -156,7 +156,7 @@ def list_problems() -> ResponseReturnValue:
     f = _filters()
     if not isinstance(f, LedgerFilters):
         return f
-    paging = _numbers("page", "per_page")
+    paging = positive_ints("page", "per_page")
     if not isinstance(paging, dict):
         return paging
     page = ledger_page(db(), actor(), f, now=utcnow(), page=paging.get("page", 1),
@@ -200,7 +200,7 @@ def assign_problem(body: AssignRequest, case_id: int) -> ResponseReturnValue:
         case = services.assign(session=s, actor=actor(), now=utcnow(), case_id=case_id,
                                responsible_unit_id=body.responsible_unit_id, due_date=body.due_date,
                                expected_version=body.expected_version)
-    return jsonify(_case_out(case))
+    return jsonify(case_out(case))
 
 
 @api_route(bp, "/problems/<int:case_id>/answer", "POST", roles=BUSINESS_ROLES,
@@ -211,7 +211,7 @@ def answer_problem(body: AnswerRequest, case_id: int) -> ResponseReturnValue:
     with unit_of_work() as s:
         case = services.answer(session=s, actor=actor(), now=utcnow(), case_id=case_id, outcome=body.outcome,
                                text=body.text, plan_date=body.plan_date, expected_version=body.expected_version)
-    return jsonify(_case_out(case))
+    return jsonify(case_out(case))
 
 
 @api_route(bp, "/problems/<int:case_id>/verify", "POST", roles=BUSINESS_ROLES,
@@ -224,7 +224,7 @@ def verify_problem(body: VerifyRequest, case_id: int) -> ResponseReturnValue:
     with unit_of_work() as s:
         case = services.verify(session=s, actor=actor(), now=utcnow(), case_id=case_id, close=body.action == "close",
                                comment=body.comment, due_date=body.due_date, expected_version=body.expected_version)
-    return jsonify(_case_out(case))
+    return jsonify(case_out(case))
 
 
 @api_route(bp, "/problems/<int:case_id>/escalate", "POST", roles=BUSINESS_ROLES,
@@ -236,7 +236,7 @@ def escalate_problem(body: EscalateRequest, case_id: int) -> ResponseReturnValue
         case = services.escalate(session=s, actor=actor(), now=utcnow(), case_id=case_id, to=body.to,
                                  order_due_date=body.order_due_date, order_problem=body.order_problem,
                                  meeting_note=body.meeting_note, expected_version=body.expected_version)
-    return jsonify(_case_out(case))
+    return jsonify(case_out(case))
 
 
 @api_route(bp, "/problems/<int:case_id>/decide", "POST", roles=BUSINESS_ROLES,
@@ -248,4 +248,4 @@ def decide_problem(body: DecideRequest, case_id: int) -> ResponseReturnValue:
         case = services.decide(session=s, actor=actor(), now=utcnow(), case_id=case_id,
                                decision_text=body.decision_text, responsible_unit_id=body.responsible_unit_id,
                                due_date=body.due_date, expected_version=body.expected_version)
-    return jsonify(_case_out(case))
+    return jsonify(case_out(case))

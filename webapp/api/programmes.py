@@ -10,7 +10,7 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, Field, RootModel
 
-from webapp.api.blueprint import bp
+from webapp.api.blueprint import bp, positive_ints
 from webapp.api.openapi import Query, api_route
 from webapp.api.schemas import Error, Message, Strict
 from webapp.auth.current import actor
@@ -161,14 +161,10 @@ def board_out(b: Board) -> BoardOut:
 
 
 def _filters() -> dict[str, Any] | ResponseReturnValue:
-    found: dict[str, Any] = {}
-    for name in ("year", "unit", "page", "per_page"):
-        raw = request.args.get(name)
-        if raw is not None:
-            if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
-                return json_error(400, "bad_request", f"参数 {name} 须为正整数。",
-                                  f"{name} must be a positive integer.")
-            found[name] = int(raw)
+    numbers = positive_ints("year", "unit", "page", "per_page")
+    if not isinstance(numbers, dict):
+        return numbers
+    found: dict[str, Any] = dict(numbers)
     standing = request.args.get("standing")
     if standing and standing not in STANDING_LABELS:
         return json_error(400, "bad_request", "参数 standing 不正确。", "standing must be on_track, late or done.")

@@ -10,7 +10,7 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, Field
 
-from webapp.api.blueprint import _case_out, bp
+from webapp.api.blueprint import bp, case_out, positive_ints
 from webapp.api.openapi import Query, api_route
 from webapp.api.schemas import CaseOut, Error, Message, Strict
 from webapp.auth.current import actor
@@ -105,15 +105,7 @@ def _out(row: Any) -> dict[str, Any]:
 
 
 def _args() -> dict[str, int] | ResponseReturnValue:
-    found = {}
-    for name in ("county", "town", "page", "per_page"):
-        raw = request.args.get(name)
-        if raw is not None:
-            if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
-                return json_error(400, "bad_request", f"参数 {name} 须为正整数。",
-                                  f"{name} must be a positive integer.")
-            found[name] = int(raw)
-    return found
+    return positive_ints("county", "town", "page", "per_page")
 
 
 def _library(library: str) -> str | ResponseReturnValue:
@@ -155,7 +147,7 @@ def create_project_api(body: ProjectCreate, library: str) -> ResponseReturnValue
     with unit_of_work() as s:
         case = create_project(session=s, key=key, actor=actor(), now=utcnow(), town_id=body.town_id,
                               county_id=body.county_id, data=body.data)
-    return jsonify(_case_out(case)), 201
+    return jsonify(case_out(case)), 201
 
 
 def _project(case_id: int) -> None:
@@ -173,7 +165,7 @@ def update_project_api(body: ProjectUpdate, case_id: int) -> ResponseReturnValue
     with unit_of_work() as s:
         case = fire(session=s, case_id=case_id, trigger="update_project", actor=actor(), now=utcnow(),
                     payload=body.data, expected_version=body.expected_version)
-    return jsonify(_case_out(case))
+    return jsonify(case_out(case))
 
 
 @api_route(bp, "/projects/<int:case_id>/stage", "POST", roles=WRITERS, body=StageMove,
@@ -192,7 +184,7 @@ def move_project_api(body: StageMove, case_id: int) -> ResponseReturnValue:
     with unit_of_work() as s:
         case = fire(session=s, case_id=case_id, trigger=body.trigger, actor=actor(), now=utcnow(), payload=payload,
                     expected_version=body.expected_version)
-    return jsonify(_case_out(case))
+    return jsonify(case_out(case))
 
 
 @api_route(bp, "/projects/batches/<int:year>", "GET", roles=READERS,
