@@ -10,7 +10,7 @@ from typing import Any
 
 from workflow.core.models import Role
 from workflow.core.registry import ACTIONS, GUARDS, load_rules
-from workflow.core.yamlcheck import Checker, Label, read_mapping
+from workflow.core.yamlcheck import Checker, FileErrors, Label, read_mapping
 
 DEFINITIONS_DIR = Path(__file__).resolve().parents[2] / "definitions"
 PROCESS_FILES = ("designation", "town", "inspection", "rectification", "statistics_report", "redesignation",
@@ -126,12 +126,8 @@ class Definition:
         return trigger
 
 
-class DefinitionError(Exception):
+class DefinitionError(FileErrors):
     """One or more problems in definition files; `errors` holds `file: key: problem` lines."""
-
-    def __init__(self, errors: list[str]):
-        super().__init__("\n".join(errors))
-        self.errors = errors
 
 
 def parse_definition(text: str, filename: str) -> Definition:

@@ -21,7 +21,7 @@ from sqlmodel import Session
 from workflow.core.access import get_case
 from workflow.core.actors import Actor
 from workflow.core.models import AuditEvent, Case, Role
-from workflow.core.yamlcheck import Checker, Label, read_mapping
+from workflow.core.yamlcheck import Checker, FileErrors, Label, read_mapping
 
 VISIBILITY_PATH = Path(__file__).resolve().parents[2] / "definitions" / "visibility.yaml"
 TOP_KEYS = {"key", "version", "label", "processes"}
@@ -49,12 +49,8 @@ def summary(name: str) -> Callable[[SummaryFn], SummaryFn]:
     return register
 
 
-class VisibilityError(Exception):
+class VisibilityError(FileErrors):
     """Problems in definitions/visibility.yaml; `errors` holds `file: key: problem` lines."""
-
-    def __init__(self, errors: list[str]):
-        super().__init__("\n".join(errors))
-        self.errors = errors
 
 
 @dataclass(frozen=True)

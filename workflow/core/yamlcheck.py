@@ -20,6 +20,15 @@ class Label:
         return self.en if (locale or "zh").startswith("en") else self.zh
 
 
+class FileErrors(Exception):
+    """A definitions file that does not load: every problem in `errors`, one line each (`file: key: problem`).
+    Each file's loader raises its own subclass."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
 class Checker:
     def __init__(self, filename: str):
         self.filename = filename

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from workflow.core.definitions import DEFINITIONS_DIR
-from workflow.core.yamlcheck import Checker, Label, read_mapping
+from workflow.core.yamlcheck import Checker, FileErrors, Label, read_mapping
 
 TARGETS_PATH = DEFINITIONS_DIR / "targets.yaml"
 KINDS = ("registry_count", "statistics_sum", "statistics_items")
@@ -23,10 +23,8 @@ _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 _PERIOD_KEY = re.compile(r"^[0-9]{4}-[0-9]{4}$")
 
 
-class TargetsError(Exception):
-    def __init__(self, errors: list[str]):
-        super().__init__("\n".join(errors))
-        self.errors = errors
+class TargetsError(FileErrors):
+    """Problems in definitions/targets.yaml; `errors` holds `file: key: problem` lines."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from workflow.core.yamlcheck import Checker, read_mapping
+from workflow.core.yamlcheck import Checker, FileErrors, read_mapping
 from workflow.designation import application as app
 from workflow.designation.application import HONOURS, PLATFORM_KINDS, Text
 
@@ -42,12 +42,8 @@ CHOICES = {"industry_category": app.CATEGORIES, "relaxation_basis": app.RELAXATI
 NOT_GIVEN = Text("未填写", "not given")
 
 
-class EligibilityError(Exception):
+class EligibilityError(FileErrors):
     """Problems in the eligibility table; `errors` holds `file: key: problem` lines."""
-
-    def __init__(self, errors: list[str]):
-        super().__init__("\n".join(errors))
-        self.errors = errors
 
 
 @dataclass(frozen=True)

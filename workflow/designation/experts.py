@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from workflow.core.reasons import reason
-from workflow.core.yamlcheck import Checker, Label, read_mapping
+from workflow.core.yamlcheck import Checker, FileErrors, Label, read_mapping
 
 EXPERTS_PATH = Path(__file__).resolve().parents[2] / "definitions" / "experts.yaml"
 FULL_MARKS = 100
@@ -20,10 +20,8 @@ NAME_MAX = 100
 AFFILIATION_MAX = 100
 
 
-class CriteriaError(Exception):
-    def __init__(self, errors: list[str]):
-        super().__init__("\n".join(errors))
-        self.errors = errors
+class CriteriaError(FileErrors):
+    """Problems in definitions/experts.yaml; `errors` holds `file: key: problem` lines."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from workflow.core.db import table_of
 from workflow.core.models import Attachment
-from workflow.core.yamlcheck import Checker, Label, read_mapping
+from workflow.core.yamlcheck import Checker, FileErrors, Label, read_mapping
 from workflow.designation import application, eligibility
 
 MATERIALS_PATH = Path(__file__).resolve().parents[2] / "definitions" / "materials.yaml"
@@ -23,10 +23,8 @@ RESERVED = {"evidence", "opinion_sheet", "designation_notice", "criticism_notice
             "rectification_notice", "publicity_announcement", "praise_notice"}  # kinds the system itself gives
 
 
-class MaterialsError(Exception):
-    def __init__(self, errors: list[str]):
-        super().__init__("\n".join(errors))
-        self.errors = errors
+class MaterialsError(FileErrors):
+    """Problems in definitions/materials.yaml; `errors` holds `file: key: problem` lines."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from workflow.core.definitions import DEFINITIONS_DIR
-from workflow.core.yamlcheck import Checker, Label, read_mapping
+from workflow.core.yamlcheck import Checker, FileErrors, Label, read_mapping
 
 EVALUATION_PATH = DEFINITIONS_DIR / "evaluation.yaml"
 RULES = ("linear", "steps", "yes_no", "growth", "target_share")
@@ -32,10 +32,8 @@ PERCENT = Label("%", "%")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-class EvaluationError(Exception):
-    def __init__(self, errors: list[str]):
-        super().__init__("\n".join(errors))
-        self.errors = errors
+class EvaluationError(FileErrors):
+    """Problems in definitions/evaluation.yaml; `errors` holds `file: key: problem` lines."""
 
 
 @dataclass(frozen=True)

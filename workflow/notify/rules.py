@@ -40,7 +40,7 @@ from workflow.core.models import (
     User,
 )
 from workflow.core.registry import GUARDS, load_rules
-from workflow.core.yamlcheck import Checker, read_mapping
+from workflow.core.yamlcheck import Checker, FileErrors, read_mapping
 
 _table = table_of(Notification)
 _outbox = table_of(OutboxMessage)
@@ -152,12 +152,8 @@ class TemplateSpec:
     sms_params: tuple[str, ...]  # what a provider's SMS template receives, in this order
 
 
-class RuleError(Exception):
+class RuleError(FileErrors):
     """Problems in the notification rules; `errors` holds `file: key: problem` lines."""
-
-    def __init__(self, errors: list[str]):
-        super().__init__("\n".join(errors))
-        self.errors = errors
 
 
 @dataclass

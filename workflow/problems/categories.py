@@ -6,15 +6,13 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from workflow.core.yamlcheck import Checker, Label, read_mapping
+from workflow.core.yamlcheck import Checker, FileErrors, Label, read_mapping
 
 CATEGORIES_PATH = Path(__file__).resolve().parents[2] / "definitions" / "problem_categories.yaml"
 
 
-class CategoriesError(Exception):
-    def __init__(self, errors: list[str]):
-        super().__init__("\n".join(errors))
-        self.errors = errors
+class CategoriesError(FileErrors):
+    """Problems in definitions/problem_categories.yaml; `errors` holds `file: key: problem` lines."""
 
 
 @dataclass(frozen=True)

@@ -15,16 +15,14 @@ from functools import cache
 from typing import Any
 
 from workflow.core.definitions import DEFINITIONS_DIR
-from workflow.core.yamlcheck import Checker, Label, read_mapping
+from workflow.core.yamlcheck import Checker, FileErrors, Label, read_mapping
 
 PROGRAMMES_PATH = DEFINITIONS_DIR / "programmes.yaml"
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-class ProgrammesError(Exception):
-    def __init__(self, errors: list[str]):
-        super().__init__("\n".join(errors))
-        self.errors = errors
+class ProgrammesError(FileErrors):
+    """Problems in definitions/programmes.yaml; `errors` holds `file: key: problem` lines."""
 
 
 @dataclass(frozen=True)

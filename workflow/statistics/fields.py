@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from workflow.core.yamlcheck import Checker, Label, read_mapping
+from workflow.core.yamlcheck import Checker, FileErrors, Label, read_mapping
 
 STATISTICS_PATH = Path(__file__).resolve().parents[2] / "definitions" / "statistics.yaml"
 TYPES = ("decimal", "integer", "items")
@@ -20,10 +20,8 @@ MAX_ITEMS = 50
 DECIMALS = 2  # 亿元 and 万元 to the cent of their unit
 
 
-class StatisticsError(Exception):
-    def __init__(self, errors: list[str]):
-        super().__init__("\n".join(errors))
-        self.errors = errors
+class StatisticsError(FileErrors):
+    """Problems in definitions/statistics.yaml; `errors` holds `file: key: problem` lines."""
 
 
 @dataclass(frozen=True)

@@ -6,16 +6,14 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from workflow.core.yamlcheck import Checker, Label, read_mapping
+from workflow.core.yamlcheck import Checker, FileErrors, Label, read_mapping
 
 FINDINGS_PATH = Path(__file__).resolve().parents[2] / "definitions" / "findings.yaml"
 SEVERITY_KEYS = ("low", "medium", "high")
 
 
-class FindingTypesError(Exception):
-    def __init__(self, errors: list[str]):
-        super().__init__("\n".join(errors))
-        self.errors = errors
+class FindingTypesError(FileErrors):
+    """Problems in definitions/findings.yaml; `errors` holds `file: key: problem` lines."""
 
 
 @dataclass(frozen=True)
