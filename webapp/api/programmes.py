@@ -4,6 +4,7 @@ through the cases' transitions (POST /api/v1/cases/<id>/transitions), as on the 
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from flask import jsonify, request
@@ -20,6 +21,7 @@ from webapp.errors import json_error
 from workflow.core.access import get_case
 from workflow.core.errors import not_found_case
 from workflow.core.models import Role
+from workflow.programmes import excel
 from workflow.programmes.catalog import programme_spec
 from workflow.programmes.rules import TASK
 from workflow.programmes.tasks import (
@@ -272,3 +274,48 @@ def start_plan(body: PlanCreate) -> ResponseReturnValue:
         case = open_plan(s, actor=actor(), now=utcnow(), year=body.year)
     return jsonify(PlanOut(year=body.year, case_id=case.id or 0, number=case.number, state=case.state, tasks=[],
                            task_cases=[]).model_dump(mode="json")), 201
+
+
+class TasksImportOut(BaseModel):
+    case_id: int
+    task_nos: list[int] = Field(description="the numbers of the tasks added, in the file's order")
+
+
+IMPORT_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary",
+                            "description": "the template (GET /programmes/plans/import-template.xlsx) filled in "
+                                           "(.xlsx, at most 10 MB)"}}}}}}
+
+
+@api_route(bp, "/programmes/plans/import-template.xlsx", "GET", roles=OFFICE,
+           summary="The empty task list of an action plan, to fill in and import",
+           responses={200: (None, "the workbook (.xlsx)")})
+def plan_tasks_template() -> ResponseReturnValue:
+    from flask import Response
+
+    from webapp.exporting import content_disposition
+    from workflow.core.exports import XLSX
+
+    return Response(excel.template_bytes(), mimetype=XLSX, headers={
+        "Content-Disposition": content_disposition("行动计划任务导入模板.xlsx", "action-plan-tasks-template.xlsx")})
+
+
+@api_route(bp, "/programmes/plans/<int:year>/import", "POST", roles=OFFICE, request_body=IMPORT_BODY,
+           summary="Import the draft plan's tasks from .xlsx: every row added in one transaction, or none",
+           responses={200: (TasksImportOut, "every row imported"), 404: (Error, "no plan of that year"),
+                      422: (Error, "the file is refused; `details` lists every problem: {row, column (letter), "
+                                   "header, field, zh, en} (row and column null for the file as a whole)")})
+def import_plan_tasks(year: int) -> ResponseReturnValue:
+    case = plan_case(db(), year)
+    if case is None:
+        return json_error(404, "not_found", "该年度没有行动计划。", "No action plan for that year.")
+    file = request.files.get("file")
+    try:
+        with unit_of_work() as s:
+            added = excel.import_plan_tasks(session=s, actor=actor(), now=utcnow(), case_id=case.id or 0,
+                                            stream=file.stream if file else io.BytesIO())
+    finally:
+        if file:
+            file.close()
+    return jsonify(TasksImportOut(case_id=case.id or 0, task_nos=added).model_dump(mode="json"))
