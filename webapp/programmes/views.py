@@ -73,7 +73,8 @@ def board_page() -> ResponseReturnValue:
     """The programme board of ?year=: per programme and per unit, tasks on track / late / done."""
     year, filters = _year(), _filters(request.args)
     members, counties = _units()
-    return render_template("programmes/board.html", year=year, board=board(db(), actor(), year, **filters),
+    return render_template("programmes/board.html", year=year,
+                           board=board(db(), actor(), year, local_date(utcnow()), **filters),
                            spec=programme_spec(), standings=STANDING_LABELS, units=members + counties,
                            filters=filters)
 
@@ -98,7 +99,7 @@ def task_list() -> ResponseReturnValue:
     page = task_page(db(), actor(), page=int(raw) if raw.isdigit() and len(raw) < 7 else 1, per_page=20,
                      year=_year() if request.args.get("year") else None, **_filters(request.args))
     members, counties = _units()
-    return render_template("programmes/tasks.html", page=page, rows=task_rows(db(), page.items),
+    return render_template("programmes/tasks.html", page=page, rows=task_rows(db(), page.items, local_date(utcnow())),
                            spec=programme_spec(), standings=STANDING_LABELS, units=members + counties,
                            filters=_filters(request.args), year=request.args.get("year", ""))
 
@@ -181,6 +182,7 @@ def _task_from_form(form: Any) -> dict[str, Any]:
             "lead_unit_id": int(lead) if lead.isdigit() and len(lead) < 10 else None,
             "units": _ids(form.getlist("units")), "town_id": int(town) if town.isdigit() and len(town) < 10 else None,
             "target_text": form.get("target_text") or "", "target_figure": (form.get("target_figure") or "").strip(),
+            "indicator": form.get("indicator") or None,
             "report_cycle": form.get("report_cycle") or "monthly", "milestones": milestones}
 
 
@@ -355,3 +357,19 @@ def meeting() -> ResponseReturnValue:
                            form=request.form, cycles=CYCLES,
                            today=local_date(utcnow()).isoformat()), \
         422 if errors else 200
+
+
+@bp.app_template_global()
+def dashboard_indicators() -> dict[str, Any]:
+    """The dashboard's indicators a task may name, by key."""
+    from workflow.core.indicators import indicators
+
+    return indicators()
+
+
+@bp.app_template_global()
+def task_indicator(case: Case) -> Any:
+    """The city's current figure of the indicator a task names (the dashboard's figure), or None."""
+    from workflow.programmes.tasks import indicator_reading
+
+    return indicator_reading(db(), case, local_date(utcnow()))

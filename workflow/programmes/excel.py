@@ -5,7 +5,8 @@ then added to the draft through the plan's own step (save_task), in the caller's
 
 The programme is named by its name or key (definitions/programmes.yaml), the lead unit by its name (a member unit),
 the responsible units by their names separated by 、 (member units and counties), the report cycle 按月 or 按季度
-(empty: monthly), the milestones as "YYYY-MM-DD 说明" separated by ；."""
+(empty: monthly), the milestones as "YYYY-MM-DD 说明" separated by ；, and optionally (a last column that may be
+left out) one of the dashboard's indicators by its name or key (definitions/targets.yaml)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from workflow.core.access import get_case, not_found_case
 from workflow.core.actors import Actor
 from workflow.core.engine import fire
 from workflow.core.errors import Forbidden, Unprocessable, WorkflowError
+from workflow.core.indicators import indicators
 from workflow.core.models import Role, Unit, UnitKind
 from workflow.programmes.catalog import programme_spec
 from workflow.programmes.rules import PLAN, task_entry_reasons
@@ -46,7 +48,9 @@ class ImportColumn:
 COLUMNS = (ImportColumn("所属工程", "programme", True), ImportColumn("任务名称", "title", True),
            ImportColumn("牵头单位", "lead_unit_id", True), ImportColumn("责任单位", "units", True),
            ImportColumn("目标任务", "target_text", True), ImportColumn("目标数值", "target_figure"),
-           ImportColumn("报送周期", "report_cycle"), ImportColumn("节点目标", "milestones"))
+           ImportColumn("报送周期", "report_cycle"), ImportColumn("节点目标", "milestones"),
+           ImportColumn("关联指标", "indicator"))
+OPTIONAL_LAST = 1  # a sheet may leave out this many last columns, headers and all (the indicator)
 COLUMN_OF = {c.key: i for i, c in enumerate(COLUMNS, start=1)} | {"town_id": 4}
 
 
@@ -167,7 +171,14 @@ def _row_task(row: int, cell: dict[str, Any], members: dict[str, int], units: di
             continue
         year, month, day = (int(x) for x in m.group(1).split("-"))
         milestones.append({"due_date": f"{year:04d}-{month:02d}-{day:02d}", "title": m.group(2)})
-    return {"programme": programme, "title": _text(cell["title"]), "lead_unit_id": lead, "units": ids,
+    indicator_name = _text(cell["indicator"])
+    indicator = next((k for k, i in indicators().items() if indicator_name in (k, i.label.zh, i.label.en)), None) \
+        if indicator_name else None
+    if indicator_name and indicator is None:
+        problems.append(_problem(row, 9, f"“{indicator_name}”不是工作看板的发展目标指标",
+                                 "not one of the dashboard's indicators"))
+    return {"programme": programme, "title": _text(cell["title"]), "indicator": indicator, "lead_unit_id": lead,
+            "units": ids,
             "target_text": _text(cell["target_text"]),
             "target_figure": _text(cell["target_figure"]),
             "report_cycle": cycle or "monthly", "milestones": milestones}
@@ -196,6 +207,8 @@ def import_plan_tasks(*, session: Session, actor: Actor, now: datetime, case_id:
     headers = [_text(c.value) for c in next(sheet.iter_rows(min_row=1, max_row=1), ())]
     for i, c in enumerate(COLUMNS, start=1):
         got = headers[i - 1] if i <= len(headers) else ""
+        if not got and i > len(COLUMNS) - OPTIONAL_LAST:
+            continue
         if got != c.header:
             problems.append(_problem(1, i, f"表头应为“{c.header}”，实为“{got}”" if got else f"缺少表头“{c.header}”",
                                      f"the header must be {c.header!r}, not {got!r}"))
