@@ -237,6 +237,15 @@ def bring_in_task_units(ctx: FireContext) -> None:
         ctx.session.connection().execute(table_of(CaseParty).insert(), rows)
 
 
+@guard("task_opening")
+def task_opening(ctx: FireContext) -> list[dict[str, Any]]:
+    """The task is being opened (true once: not when it comes back in progress after a late report or a 督办).
+    The "opened" notice of definitions/notifications.yaml speaks only then."""
+    if ctx.spec is not ctx.definition.create:
+        return [reason("任务重新回到推进中，不是新下达", "the task is back in progress, not opened")]
+    return []
+
+
 @guard("task_reporter")
 def task_reporter(ctx: FireContext) -> list[dict[str, Any]]:
     """Only the responsible unit reports (the lead unit sees the task but does not report on it)."""
