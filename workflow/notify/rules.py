@@ -1,9 +1,9 @@
 """Notifications: who is told, one in-app row per recipient per cause, and the outbox rows the rules ask for.
 
 The rules are data (definitions/notifications.yaml). Everything here runs inside the transaction of the
-cause — a transition (an AFTER_FIRE hook), a new case (the insert of its row), a reminder or expiry of
-the deadline sweep (`notify`) — so a cause that rolls back leaves neither notification nor outbox row
-behind. An outbox row holds the event, the recipient, the channel and the parameters; composing and
+cause — a transition (an AFTER_FIRE hook), a new case (an AFTER_CREATE hook, once its create actions are done),
+a reminder or expiry of the deadline sweep (`notify`) — so a cause that rolls back leaves neither notification
+nor outbox row behind. An outbox row holds the event, the recipient, the channel and the parameters; composing and
 sending it is the business of `notifications/`, which reads this layer and is never imported by it.
 
 The package registers the hooks when the application starts (workflow.notify.register).
