@@ -14,6 +14,7 @@ PACKAGES = (
     "workflow.designation",
     "workflow.supervision",
     "workflow.statistics",
+    "workflow.dashboard",
     "workflow.evaluation",
     "workflow.projects",
     "workflow.problems",

@@ -16,7 +16,7 @@ from workflow.core.actors import Actor
 from workflow.core.db import transaction
 from workflow.core.definitions import parse_definition
 from workflow.core.engine import create_case, fire
-from workflow.core.models import Case, CaseParty, Deadline, Notification, NotificationPreference, OutboxMessage, User
+from workflow.core.models import CaseParty, Deadline, Notification, NotificationPreference, OutboxMessage, User
 from workflow.core.sweep import sweep
 from workflow.notify import rules as notices
 from workflow.notify.rules import (
@@ -322,7 +322,7 @@ def test_the_hooks_are_installed_once(process):
     notices.install()
     notices.install()
     assert engine.AFTER_FIRE.count(notices._after_fire) == 1
-    assert sa.event.contains(Case, "after_insert", notices._case_created)
+    assert engine.AFTER_CREATE.count(notices._case_created) == 1
 
 
 # --- quiet hours ------------------------------------------------------------------------------------------------

@@ -362,6 +362,12 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("programmes.plan_of_case", "GET"): case_page(ok_own=(404, 404, 404), ok_all=(404, 404, 404)),
     ("programmes.save_task", "POST"): case_page(ok_own=(404, 404, 404), ok_all=(404, 404, 404)),
     ("programmes.remove_task", "POST"): case_page(ok_own=(404, 404, 404), ok_all=(404, 404, 404)),
+    ("programmes.import_tasks", "GET"): case_page(ok_own=(404, 404, 404), ok_all=(404, 404, 404)),
+    ("programmes.import_tasks", "POST"): case_page(ok_own=(404, 404, 404), ok_all=(404, 404, 404)),
+    ("programmes.import_template", "GET"): business(403, office=200),
+    ("api.plan_tasks_template", "GET"): only("office", 200, anonymous=401),
+    ("api.import_plan_tasks", "POST"): {**dict.fromkeys(ROLES, REFUSED), "office": (404, 404, 404),
+                                        "anonymous": API_LOGIN},
     ("programmes.report", "GET"): case_page(ok_own=(404, 404, 404), ok_all=(404, 404, 404)),
     ("programmes.report", "POST"): case_page(ok_own=(404, 404, 404), ok_all=(404, 404, 404)),
 }

@@ -4,6 +4,8 @@ through the cases' transitions (POST /api/v1/cases/<id>/transitions), as on the 
 
 from __future__ import annotations
 
+import io
+from datetime import date
 from typing import Any
 
 from flask import jsonify, request
@@ -18,8 +20,10 @@ from webapp.auth.roles import BUSINESS_ROLES
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import json_error
 from workflow.core.access import get_case
+from workflow.core.calendar import local_date
 from workflow.core.errors import not_found_case
 from workflow.core.models import Role
+from workflow.programmes import excel
 from workflow.programmes.catalog import programme_spec
 from workflow.programmes.rules import TASK
 from workflow.programmes.tasks import (
@@ -67,6 +71,16 @@ class ReportList(RootModel[list[ReportOut]]):
     pass
 
 
+class IndicatorOut(BaseModel):
+    key: str
+    label: Message | None = None
+    unit: Message | None = None
+    city_value: str | None = Field(default=None, description="the city's current figure, as the dashboard shows it")
+    city_goal: str | None = None
+    period: Message | None = None
+    year: int | None = Field(default=None, description="a figure from one year's statistics: that year")
+
+
 class TaskOut(BaseModel):
     case_id: int
     number: str
@@ -82,6 +96,9 @@ class TaskOut(BaseModel):
     next_due: str | None
     target_text: str | None
     target_figure: str | None
+    indicator: IndicatorOut | None = Field(
+        default=None, description="the dashboard's indicator the task names, with the city's current figure (given "
+                                  "only where measured)")
     milestones: list[dict[str, str]]
     reports: list[ReportOut]
 
@@ -147,8 +164,19 @@ def task_out(row: TaskRow) -> TaskOut:
                    state_label=_m(row.state), standing=row.standing, source=data.get("source", "plan"),
                    report_cycle=data.get("report_cycle", "monthly"), next_due=row.due,
                    target_text=data.get("target_text"), target_figure=data.get("target_figure"),
-                   milestones=data.get("milestones") or [],
+                   indicator=_indicator(row), milestones=data.get("milestones") or [],
                    reports=[ReportOut(**r) for r in data.get("reports") or []])
+
+
+def _indicator(row: TaskRow) -> IndicatorOut | None:
+    key = row.case.data.get("indicator")
+    r = row.indicator
+    if not key:
+        return None
+    if r is None:
+        return IndicatorOut(key=key)
+    return IndicatorOut(key=key, label=_m(r.indicator.label), unit=_m(r.indicator.unit), city_value=str(r.value),
+                        city_goal=str(r.goal) if r.goal is not None else None, period=_m(r.period), year=r.year)
 
 
 def _group(g: BoardGroup) -> GroupOut:
@@ -158,6 +186,10 @@ def _group(g: BoardGroup) -> GroupOut:
 def board_out(b: Board) -> BoardOut:
     return BoardOut(year=b.year, total=b.total, by_programme=[_group(g) for g in b.by_programme],
                     by_unit=[_group(g) for g in b.by_unit])
+
+
+def _today() -> date:
+    return local_date(utcnow())
 
 
 def _filters() -> dict[str, Any] | ResponseReturnValue:
@@ -210,7 +242,7 @@ def tasks() -> ResponseReturnValue:
     page = task_page(db(), actor(), page=args.pop("page", 1), per_page=args.pop("per_page", 20),
                      year=args.get("year"), programme=args.get("programme"), unit_id=args.get("unit"),
                      standing=args.get("standing"))
-    return jsonify(TaskList(items=[task_out(r) for r in task_rows(db(), page.items)], total=page.total,
+    return jsonify(TaskList(items=[task_out(r) for r in task_rows(db(), page.items, _today())], total=page.total,
                             page=page.page, per_page=page.per_page).model_dump(mode="json"))
 
 
@@ -220,7 +252,7 @@ def task(case_id: int) -> ResponseReturnValue:
     case = get_case(db(), actor(), case_id)
     if case.definition_key != TASK:
         raise not_found_case()
-    return jsonify(task_out(task_rows(db(), [case])[0]).model_dump(mode="json"))
+    return jsonify(task_out(task_rows(db(), [case], _today())[0]).model_dump(mode="json"))
 
 
 @api_route(bp, "/programmes/tasks/<int:case_id>/reports", "GET", roles=BUSINESS_ROLES,
@@ -240,7 +272,7 @@ def programme_board(year: int) -> ResponseReturnValue:
     args = _filters()
     if not isinstance(args, dict):
         return args
-    found = board(db(), actor(), year, programme=args.get("programme"), unit_id=args.get("unit"),
+    found = board(db(), actor(), year, _today(), programme=args.get("programme"), unit_id=args.get("unit"),
                   standing=args.get("standing"))
     return jsonify(board_out(found).model_dump(mode="json"))
 
@@ -268,3 +300,48 @@ def start_plan(body: PlanCreate) -> ResponseReturnValue:
         case = open_plan(s, actor=actor(), now=utcnow(), year=body.year)
     return jsonify(PlanOut(year=body.year, case_id=case.id or 0, number=case.number, state=case.state, tasks=[],
                            task_cases=[]).model_dump(mode="json")), 201
+
+
+class TasksImportOut(BaseModel):
+    case_id: int
+    task_nos: list[int] = Field(description="the numbers of the tasks added, in the file's order")
+
+
+IMPORT_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary",
+                            "description": "the template (GET /programmes/plans/import-template.xlsx) filled in "
+                                           "(.xlsx, at most 10 MB)"}}}}}}
+
+
+@api_route(bp, "/programmes/plans/import-template.xlsx", "GET", roles=OFFICE,
+           summary="The empty task list of an action plan, to fill in and import",
+           responses={200: (None, "the workbook (.xlsx)")})
+def plan_tasks_template() -> ResponseReturnValue:
+    from flask import Response
+
+    from webapp.exporting import content_disposition
+    from workflow.core.exports import XLSX
+
+    return Response(excel.template_bytes(), mimetype=XLSX, headers={
+        "Content-Disposition": content_disposition("行动计划任务导入模板.xlsx", "action-plan-tasks-template.xlsx")})
+
+
+@api_route(bp, "/programmes/plans/<int:year>/import", "POST", roles=OFFICE, request_body=IMPORT_BODY,
+           summary="Import the draft plan's tasks from .xlsx: every row added in one transaction, or none",
+           responses={200: (TasksImportOut, "every row imported"), 404: (Error, "no plan of that year"),
+                      422: (Error, "the file is refused; `details` lists every problem: {row, column (letter), "
+                                   "header, field, zh, en} (row and column null for the file as a whole)")})
+def import_plan_tasks(year: int) -> ResponseReturnValue:
+    case = plan_case(db(), year)
+    if case is None:
+        return json_error(404, "not_found", "该年度没有行动计划。", "No action plan for that year.")
+    file = request.files.get("file")
+    try:
+        with unit_of_work() as s:
+            added = excel.import_plan_tasks(session=s, actor=actor(), now=utcnow(), case_id=case.id or 0,
+                                            stream=file.stream if file else io.BytesIO())
+    finally:
+        if file:
+            file.close()
+    return jsonify(TasksImportOut(case_id=case.id or 0, task_nos=added).model_dump(mode="json"))

@@ -65,6 +65,7 @@ KIND_LABELS = {
     "statistics_imported": _l("Annual statistics imported from Excel"),
     "evaluation_campaign_opened": _l("Annual evaluation opened"),
     "meeting_recorded": _l("Leading group meeting's decisions recorded"),
+    "plan_tasks_imported": _l("Action plan's tasks imported from Excel"),
     "unit_preset_saved": _l("Saved set of member units saved"),
     "unit_preset_deleted": _l("Saved set of member units deleted"),
     "list_exported": _l("List exported to Excel"),

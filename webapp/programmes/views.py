@@ -3,6 +3,7 @@ the input, calls one service of workflow/programmes, and renders or redirects.""
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
@@ -25,6 +26,7 @@ from workflow.core.errors import WorkflowError
 from workflow.core.exports import Filter
 from workflow.core.models import Case, Role, Town, Unit, UnitKind
 from workflow.core.yamlcheck import Label
+from workflow.programmes import excel
 from workflow.programmes.catalog import programme_spec
 from workflow.programmes.periods import CYCLES
 from workflow.programmes.rules import PLAN, TASK
@@ -71,7 +73,8 @@ def board_page() -> ResponseReturnValue:
     """The programme board of ?year=: per programme and per unit, tasks on track / late / done."""
     year, filters = _year(), _filters(request.args)
     members, counties = _units()
-    return render_template("programmes/board.html", year=year, board=board(db(), actor(), year, **filters),
+    return render_template("programmes/board.html", year=year,
+                           board=board(db(), actor(), year, local_date(utcnow()), **filters),
                            spec=programme_spec(), standings=STANDING_LABELS, units=members + counties,
                            filters=filters)
 
@@ -96,7 +99,7 @@ def task_list() -> ResponseReturnValue:
     page = task_page(db(), actor(), page=int(raw) if raw.isdigit() and len(raw) < 7 else 1, per_page=20,
                      year=_year() if request.args.get("year") else None, **_filters(request.args))
     members, counties = _units()
-    return render_template("programmes/tasks.html", page=page, rows=task_rows(db(), page.items),
+    return render_template("programmes/tasks.html", page=page, rows=task_rows(db(), page.items, local_date(utcnow())),
                            spec=programme_spec(), standings=STANDING_LABELS, units=members + counties,
                            filters=_filters(request.args), year=request.args.get("year", ""))
 
@@ -179,6 +182,7 @@ def _task_from_form(form: Any) -> dict[str, Any]:
             "lead_unit_id": int(lead) if lead.isdigit() and len(lead) < 10 else None,
             "units": _ids(form.getlist("units")), "town_id": int(town) if town.isdigit() and len(town) < 10 else None,
             "target_text": form.get("target_text") or "", "target_figure": (form.get("target_figure") or "").strip(),
+            "indicator": form.get("indicator") or None,
             "report_cycle": form.get("report_cycle") or "monthly", "milestones": milestones}
 
 
@@ -233,6 +237,49 @@ def remove_task(case_id: int) -> ResponseReturnValue:
         return redirect(url_for("programmes.plan", year=case.data["plan_year"]), 303)
     flash(_("The task has been removed."), "success")
     return redirect(url_for("programmes.plan", year=case.data["plan_year"]), 303)
+
+
+@bp.route("/programmes/plan/<int:case_id>/import", methods=["GET", "POST"])
+@login_required
+def import_tasks(case_id: int) -> ResponseReturnValue:
+    """The office reads the draft plan's tasks in from an Excel sheet: every row or none."""
+    me = actor()
+    case = get_case(db(), me, case_id)
+    if case.definition_key != PLAN:
+        raise not_found_case()
+    if me.role != Role.office:
+        abort(403)
+    problems: list[Any] = []
+    if request.method == "POST":
+        upload = request.files.get("file")
+        try:
+            with unit_of_work() as s:
+                added = excel.import_plan_tasks(session=s, actor=me, now=utcnow(), case_id=case_id,
+                                                stream=upload.stream if upload else io.BytesIO())
+            flash(_("%(n)s tasks imported.", n=len(added)), "success")
+            return redirect(url_for("programmes.plan", year=case.data["plan_year"]), 303)
+        except WorkflowError as exc:
+            if exc.status in (403, 404):
+                raise
+            db().rollback()
+            problems = exc.details or [{"zh": exc.zh, "en": exc.en}]
+    return render_template("programmes/import.html", case=case, problems=problems, columns=excel.COLUMNS), \
+        422 if problems else 200
+
+
+@bp.route("/programmes/plan/import-template.xlsx")
+@login_required
+def import_template() -> ResponseReturnValue:
+    """The empty task list to fill in, with its header row."""
+    from flask import Response
+
+    from webapp.exporting import content_disposition
+    from workflow.core.exports import XLSX
+
+    if actor().role != Role.office:
+        abort(403)
+    return Response(excel.template_bytes(), mimetype=XLSX, headers={
+        "Content-Disposition": content_disposition("行动计划任务导入模板.xlsx", "action-plan-tasks-template.xlsx")})
 
 
 # --- a task's report --------------------------------------------------------------------------------------------
@@ -310,3 +357,19 @@ def meeting() -> ResponseReturnValue:
                            form=request.form, cycles=CYCLES,
                            today=local_date(utcnow()).isoformat()), \
         422 if errors else 200
+
+
+@bp.app_template_global()
+def dashboard_indicators() -> dict[str, Any]:
+    """The dashboard's indicators a task may name, by key."""
+    from workflow.core.indicators import indicators
+
+    return indicators()
+
+
+@bp.app_template_global()
+def task_indicator(case: Case) -> Any:
+    """The city's current figure of the indicator a task names (the dashboard's figure), or None."""
+    from workflow.programmes.tasks import indicator_reading
+
+    return indicator_reading(db(), case, local_date(utcnow()))

@@ -61,6 +61,7 @@ EVENT_KINDS = (
     "evaluation_campaign_opened", "town_praised",
     "problems_imported",
     "meeting_recorded",
+    "plan_tasks_imported",
 )
 
 _event_table = table_of(AuditEvent)

@@ -22,7 +22,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import flag_modified, set_committed_value
-from sqlalchemy.orm.session import object_session
 from sqlmodel import Session
 
 from workflow.core import audit
@@ -98,6 +97,9 @@ class _Bound:
 
 Hook = Callable[[FireContext, str], None]
 AFTER_FIRE: list[Hook] = []  # (ctx, from_state): notifications plug in here, inside the transaction
+# (ctx): a new case, inserted with its create actions done (the parties they bring in included) and its deadlines
+# planned (ctx.planned): the notifications of its first state plug in here, inside the transaction
+AFTER_CREATE: list[Callable[[FireContext], None]] = []
 # hook(session, year=..., now=...): a deadline was counted with weekends only, its year's holidays unknown
 ESTIMATED_YEAR: list[Callable[..., Any]] = []
 
@@ -260,15 +262,6 @@ def next_number(session: Session, key: str, year: int) -> int:
     return int(session.connection().execute(statement).scalar_one())
 
 
-NEW_CASE_DEADLINES = "zyz.new_case_deadlines"  # Session.info: id(case) -> the deadlines planned for it, while inserted
-
-
-def planned_for_new(case: Case) -> list[dict[str, Any]] | None:
-    """The deadlines planned for `case` while `create_case` inserts it (None at any other time)."""
-    session = object_session(case)
-    return session.info.get(NEW_CASE_DEADLINES, {}).get(id(case)) if session is not None else None
-
-
 def create_case(
     *,
     session: Session,
@@ -318,13 +311,8 @@ def create_case(
     year = local_date(now).year
     case.number = f"{definition.number_prefix}-{year}-{next_number(session, 'case:' + definition.key, year):04d}"
     case.data = ctx.data
-    new_cases = session.info.setdefault(NEW_CASE_DEADLINES, {})
-    new_cases[id(case)] = planned  # for the insert's listeners (what the case's first notice says is due)
     session.add(case)
-    try:
-        session.flush()
-    finally:
-        new_cases.pop(id(case), None)
+    session.flush()
     for name in definition.create.actions:  # after the flush: an action may need the case's id
         ACTIONS[name](ctx)
     if definition.create.actions:  # the actions changed the very dict the row was inserted with: mark it
@@ -337,6 +325,9 @@ def create_case(
     _warn_estimates(session, planned, now)
     if definition.create.actions:
         session.flush()  # the data the actions changed, read back by the index
+    ctx.planned = planned
+    for hook in AFTER_CREATE:
+        hook(ctx)
     index_case(session, case.id)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     return case
 

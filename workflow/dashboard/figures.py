@@ -23,6 +23,7 @@ from workflow.core.calendar import local_moment
 from workflow.core.catalog import CATALOG
 from workflow.core.db import saved_id, table_of
 from workflow.core.errors import Forbidden, NotFound
+from workflow.core.indicators import Indicator, Reading
 from workflow.core.models import Attachment, Case, Role, TownStatistics, TownStatisticsItem, Unit, UnitKind
 from workflow.core.review import overdue_count
 from workflow.core.yamlcheck import Label
@@ -178,6 +179,28 @@ def _decimal(value: Any) -> Decimal:
     return Decimal(str(round(float(value or 0), 2)))
 
 
+def _levels(session: Session, scope: sa.ColumnElement[bool]) -> dict[int, dict[str, int]]:
+    """The registry: towns by county and level."""
+    levels: dict[int, dict[str, int]] = {}
+    for county_id, state, n in session.exec(
+            select(Case.county_id, Case.state, sa.func.count()).where(Case.definition_key == "town", scope)
+            .group_by(col(Case.county_id), col(Case.state))).all():
+        levels.setdefault(int(county_id), {})[state] = int(n)
+    return levels
+
+
+def _by_year(session: Session, scope: sa.ColumnElement[bool]) -> dict[int, dict[int, tuple[int, Decimal]]]:
+    """The accepted statistics by year and county (an index-only scan of (year, county_id, output_yi)): year ->
+    county -> (towns reported, output)."""
+    by_year: dict[int, dict[int, tuple[int, Decimal]]] = {}
+    for year, county_id, n, total in session.exec(
+            select(TownStatistics.year, TownStatistics.county_id, sa.func.count(),
+                   sa.func.sum(TownStatistics.output_yi)).where(scope)
+            .group_by(col(TownStatistics.year), col(TownStatistics.county_id))).all():
+        by_year.setdefault(int(year), {})[int(county_id)] = (int(n), _decimal(total))
+    return by_year
+
+
 def build(session: Session, actor: Actor, today: date, period_key: str | None = None) -> Dashboard:
     """The dashboard of a plan period (the one `today` falls in unless named) as `actor` may see it."""
     if actor.role not in READERS:
@@ -191,21 +214,8 @@ def build(session: Session, actor: Actor, today: date, period_key: str | None = 
                                                     _scope(Unit.id, actor)).order_by(col(Unit.id))).all())
     county = next((u for u in counties if u.id == own), None) if own is not None else None
 
-    # the registry: towns by county and level
-    levels: dict[int, dict[str, int]] = {}
-    for county_id, state, n in session.exec(
-            select(Case.county_id, Case.state, sa.func.count()).where(Case.definition_key == "town",
-                                                                      case_filter(actor))
-            .group_by(col(Case.county_id), col(Case.state))).all():
-        levels.setdefault(int(county_id), {})[state] = int(n)
-
-    # the accepted statistics by year and county (an index-only scan of (year, county_id, output_yi))
-    by_year: dict[int, dict[int, tuple[int, Decimal]]] = {}
-    for year, county_id, n, total in session.exec(
-            select(TownStatistics.year, TownStatistics.county_id, sa.func.count(),
-                   sa.func.sum(TownStatistics.output_yi)).where(_scope(TownStatistics.county_id, actor))
-            .group_by(col(TownStatistics.year), col(TownStatistics.county_id))).all():
-        by_year.setdefault(int(year), {})[int(county_id)] = (int(n), _decimal(total))
+    levels = _levels(session, case_filter(actor))
+    by_year = _by_year(session, _scope(TownStatistics.county_id, actor))
     years = sorted(by_year)[-YEARS_SHOWN:]
     output_total = {y: sum((v[1] for v in by_year[y].values()), Decimal(0)) for y in years}
     towns_reported = {y: sum(v[0] for v in by_year[y].values()) for y in years}
@@ -292,3 +302,29 @@ def _target_figure(session: Session, target: Target, period: Period, today: date
                                       _ratio(per_county.get(c, Decimal(0)), target.county_value(name)))
                          for c, name in names.items() if c is not None)
     return TargetFigure(target, value, goal, share, pace(share, elapsed, period, today), year, counties)
+
+
+# --- the targets as the city's indicators (workflow.core.indicators) ----------------------------------------------
+
+def indicator_catalogue() -> dict[str, Indicator]:
+    """Every target of definitions/targets.yaml as an indicator, by key (a key of several periods: the latest's
+    label)."""
+    return {t.key: Indicator(t.key, t.label, t.unit) for p in plan_periods() for t in p.targets}
+
+
+def city_readings(session: Session, today: date, keys: frozenset[str]) -> dict[str, Reading]:
+    """The city's current figure of each target named in `keys` that the plan period `today` falls in measures:
+    the same figure as the city's dashboard shows (every county, no scope)."""
+    period = period_for(today)
+    targets = [t for t in period.targets if t.key in keys] if period is not None else []
+    if period is None or not targets:
+        return {}
+    elapsed = elapsed_share(period, today)
+    levels = _levels(session, sa.true()) if any(t.source.kind == "registry_count" for t in targets) else {}
+    by_year = _by_year(session, sa.true()) if any(t.source.kind == "statistics_sum" for t in targets) else {}
+    found = {}
+    for t in targets:
+        figure = _target_figure(session, t, period, today, elapsed, None, {}, levels, by_year)
+        found[t.key] = Reading(Indicator(t.key, t.label, t.unit), figure.value, figure.goal, period.label,
+                               figure.year)
+    return found

@@ -1,9 +1,9 @@
 """Notifications: who is told, one in-app row per recipient per cause, and the outbox rows the rules ask for.
 
 The rules are data (definitions/notifications.yaml). Everything here runs inside the transaction of the
-cause — a transition (an AFTER_FIRE hook), a new case (the insert of its row), a reminder or expiry of
-the deadline sweep (`notify`) — so a cause that rolls back leaves neither notification nor outbox row
-behind. An outbox row holds the event, the recipient, the channel and the parameters; composing and
+cause — a transition (an AFTER_FIRE hook), a new case (an AFTER_CREATE hook, once its create actions are done),
+a reminder or expiry of the deadline sweep (`notify`) — so a cause that rolls back leaves neither notification
+nor outbox row behind. An outbox row holds the event, the recipient, the channel and the parameters; composing and
 sending it is the business of `notifications/`, which reads this layer and is never imported by it.
 
 The package registers the hooks when the application starts (workflow.notify.register).
@@ -27,7 +27,6 @@ from workflow.core.calendar import LOCAL_TZ, to_local
 from workflow.core.catalog import CATALOG, Catalog
 from workflow.core.db import Prepared, is_sqlite, table_of
 from workflow.core.definitions import DEFINITIONS_DIR, Definition, Label
-from workflow.core.errors import WorkflowError
 from workflow.core.models import (
     Case,
     CaseParty,
@@ -575,29 +574,29 @@ def _after_fire(ctx: engine.FireContext, from_state: str) -> None:
                 params=params, source=ctx.cause or f"case:{case.id}:v{case.version}", now=ctx.now)
 
 
-def _case_created(_mapper: Any, conn: sa.Connection, case: Case) -> None:
-    """A new case enters its initial state: the `enter` rules of that state apply (inside the flush)."""
+def _case_created(ctx: engine.FireContext) -> None:
+    """A new case enters its initial state: the `enter` rules of that state apply, once its create actions are done
+    (the units they bring in are told) and a rule's condition, if any, passes on the new case."""
     ruleset = rules()
+    case = ctx.case
     if case.definition_key not in ruleset.processes:
         return
-    matched = [r for r in ruleset.matching(case.definition_key, "enter", case.state) if r.condition is None]
+    matched = [r for r in ruleset.matching(case.definition_key, "enter", case.state)
+               if r.condition is None or not GUARDS[r.condition](ctx)]
     if not matched:
         return
-    try:
-        definition = CATALOG.get(case.definition_key, case.definition_version)
-    except WorkflowError:
-        return  # a version this process did not load from the files has no rules of its own
-    params = case_params(conn, definition, case, case.data or {}, planned=engine.planned_for_new(case))
+    conn = ctx.session.connection()
+    params = case_params(conn, ctx.definition, case, ctx.data, planned=ctx.planned)
     apply_rules(conn, matched, case_id=case.id, county_id=case.county_id, kind="event",
                 params=params, source=f"case:{case.id}:v{case.version}", now=case.created_at)
 
 
 def install() -> None:
-    """Plug the rules into the engine and into case creation (idempotent)."""
+    """Plug the rules into the engine: its transitions and its new cases (idempotent)."""
     if _after_fire not in engine.AFTER_FIRE:
         engine.AFTER_FIRE.append(_after_fire)
-    if not sa.event.contains(Case, "after_insert", _case_created):
-        sa.event.listen(Case, "after_insert", _case_created)
+    if _case_created not in engine.AFTER_CREATE:
+        engine.AFTER_CREATE.append(_case_created)
 
 
 # --- the notification centre -----------------------------------------------------------------------------------

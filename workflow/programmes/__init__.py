@@ -23,6 +23,7 @@ def register() -> None:
         "lead_unit_id": Label("牵头单位", "Lead unit"),
         "target_text": Label("目标任务", "Target"),
         "target_figure": Label("目标数值", "Target figure"),
+        "indicator": Label("关联指标", "Dashboard indicator"),
         "milestones": Label("节点目标", "Milestones"),
         "report_cycle": Label("报送周期", "Report cycle"),
         "report_due_date": Label("进度报送期限", "Progress report due"),

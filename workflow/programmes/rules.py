@@ -11,6 +11,7 @@ from workflow.core.access import MAX_ID
 from workflow.core.db import table_of
 from workflow.core.deadlines import close_deadlines, insert_deadlines, plan_deadlines
 from workflow.core.engine import FireContext, create_case
+from workflow.core.indicators import indicators
 from workflow.core.models import Attachment, Case, CaseParty, Town, Unit, UnitKind
 from workflow.core.reasons import due_date_reasons, parse_date, reason
 from workflow.core.registry import action, guard
@@ -97,6 +98,10 @@ def task_entry_reasons(conn: sa.Connection, task: Any, year: int | None,
             found.append(reason("目标数值必须是数字", "the target figure must be a number", "target_figure"))
     else:
         figure = None
+    indicator = _text(task.get("indicator")) or None
+    if indicator is not None and indicator not in indicators():
+        found.append(reason("关联指标不是工作看板的发展目标指标", "the indicator is not one of the dashboard's targets",
+                            "indicator"))
     cycle = task.get("report_cycle") or "monthly"
     if cycle not in periods.CYCLES:
         found.append(reason("报送周期只能是按月或按季度", "reports are monthly or quarterly", "report_cycle"))
@@ -114,7 +119,8 @@ def task_entry_reasons(conn: sa.Connection, task: Any, year: int | None,
             continue
         milestones.append({"title": what, "due_date": day.isoformat()})
     clean = {"programme": programme.key if programme else None, "title": title, "lead_unit_id": lead,
-             "units": units, "town_id": town_id, "target_text": target, "target_figure": figure, "report_cycle": cycle,
+             "units": units, "town_id": town_id, "target_text": target, "target_figure": figure, "indicator": indicator,
+             "report_cycle": cycle,
              "milestones": sorted(milestones, key=lambda m: m["due_date"])}
     return clean, found
 
@@ -229,6 +235,15 @@ def bring_in_task_units(ctx: FireContext) -> None:
                      "responded_at": ctx.now})
     if rows:
         ctx.session.connection().execute(table_of(CaseParty).insert(), rows)
+
+
+@guard("task_opening")
+def task_opening(ctx: FireContext) -> list[dict[str, Any]]:
+    """The task is being opened (true once: not when it comes back in progress after a late report or a 督办).
+    The "opened" notice of definitions/notifications.yaml speaks only then."""
+    if ctx.spec is not ctx.definition.create:
+        return [reason("任务重新回到推进中，不是新下达", "the task is back in progress, not opened")]
+    return []
 
 
 @guard("task_reporter")

@@ -20,6 +20,7 @@ from workflow.core.catalog import CATALOG
 from workflow.core.engine import create_case
 from workflow.core.errors import Unprocessable
 from workflow.core.exports import Column, Exported, Filter, ListSpec, write_xlsx
+from workflow.core.indicators import Reading, readings
 from workflow.core.models import Case, Town, Unit, UnitKind
 from workflow.core.queries import Page, paginate
 from workflow.core.reasons import parse_date, reason
@@ -57,7 +58,8 @@ def open_task(session: Session, *, now: datetime, calendar: WorkCalendar, unit_i
     period, due = periods.first_report(local_date(now), task["report_cycle"], calendar)
     data = {"programme": task.get("programme"), "task_title": task["title"], "responsible_unit_id": unit_id,
             "lead_unit_id": task.get("lead_unit_id"), "target_text": task.get("target_text"),
-            "target_figure": task.get("target_figure"), "milestones": task.get("milestones") or [],
+            "target_figure": task.get("target_figure"), "indicator": task.get("indicator"),
+            "milestones": task.get("milestones") or [],
             "report_cycle": task["report_cycle"], "report_period": period, "report_due_date": due.isoformat(),
             "source": source, **extra}
     return create_case(session=session, definition_key=TASK, actor=Actor.system(), now=now, town_id=town_id,
@@ -174,6 +176,7 @@ class TaskRow:
     state: Label
     latest: dict[str, Any] | None
     due: str | None
+    indicator: Reading | None = None  # the city's current figure of the dashboard's indicator the task names
 
 
 @dataclass
@@ -198,7 +201,10 @@ def _unit_names(session: Session, ids: set[int]) -> dict[int, str]:
     return dict(session.exec(select(Unit.id, Unit.name).where(col(Unit.id).in_(ids))).all())  # type: ignore[arg-type]  # ids of saved rows
 
 
-def task_rows(session: Session, cases: list[Case]) -> list[TaskRow]:
+def task_rows(session: Session, cases: list[Case], today: date | None = None) -> list[TaskRow]:
+    """The tasks as the lists show them; given `today`, each with the city's current figure of the indicator it
+    names (workflow.core.indicators: the dashboard's figure)."""
+    figures = readings(session, today, (c.data.get("indicator") for c in cases)) if today is not None else {}
     ids: set[int] = {c.data["responsible_unit_id"] for c in cases}
     ids |= {c.data["lead_unit_id"] for c in cases if c.data.get("lead_unit_id")}
     names: dict[Any, str] = _unit_names(session, ids)
@@ -210,13 +216,15 @@ def task_rows(session: Session, cases: list[Case]) -> list[TaskRow]:
                             names.get(c.data.get("lead_unit_id")), STANDING.get(c.state, "on_track"),
                             definition.states[c.state].label, reports[-1] if reports else None,
                             c.data.get("report_due_date") if c.state == "in_progress" else
-                            c.data.get("supervision_due_date") if c.state == "supervised" else None))
+                            c.data.get("supervision_due_date") if c.state == "supervised" else None,
+                            figures.get(c.data.get("indicator") or "")))
     return rows
 
 
-def board(session: Session, actor: Actor, year: int, **filters: Any) -> Board:
-    """The programme board of `year` as `actor` may see it: per programme and per responsible unit."""
-    rows = task_rows(session, list(session.exec(task_query(actor, year=year, **filters)).all()))
+def board(session: Session, actor: Actor, year: int, today: date | None = None, **filters: Any) -> Board:
+    """The programme board of `year` as `actor` may see it: per programme and per responsible unit (given `today`,
+    each task with its indicator's current city figure)."""
+    rows = task_rows(session, list(session.exec(task_query(actor, year=year, **filters)).all()), today)
     spec = programme_spec()
     by_programme = []
     for p in spec.programmes:
@@ -264,6 +272,13 @@ def export_board(session: Session, out: IO[bytes], *, actor: Actor, year: int, n
     exported = write_xlsx(out, BOARD_LIST, rows, total=len(rows), now=now, lang=lang, actor=actor, filters=applied)
     record_export(session, actor=actor, spec=BOARD_LIST, exported=exported, now=now)
     return exported
+
+
+def indicator_reading(session: Session, case: Case, today: date) -> Reading | None:
+    """The city's current figure of the dashboard's indicator a task names (None: it names none, or none is
+    measured in the plan period of `today`)."""
+    key = case.data.get("indicator")
+    return readings(session, today, [key]).get(key) if key else None
 
 
 def report_day(day: date) -> str:
