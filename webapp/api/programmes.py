@@ -25,7 +25,7 @@ from workflow.core.errors import not_found_case
 from workflow.core.models import Role
 from workflow.programmes import excel
 from workflow.programmes.catalog import programme_spec
-from workflow.programmes.rules import TASK
+from workflow.programmes.opening import TASK
 from workflow.programmes.tasks import (
     STANDING_LABELS,
     Board,

@@ -28,8 +28,9 @@ from workflow.core.models import Case, Role, Town, Unit, UnitKind
 from workflow.core.yamlcheck import Label
 from workflow.programmes import excel
 from workflow.programmes.catalog import programme_spec
+from workflow.programmes.opening import TASK
 from workflow.programmes.periods import CYCLES
-from workflow.programmes.rules import PLAN, TASK
+from workflow.programmes.rules import PLAN
 from workflow.programmes.tasks import (
     BOARD_LIST,
     STANDING_LABELS,

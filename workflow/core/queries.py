@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from workflow.core.access import case_filter, get_case
 from workflow.core.actors import Actor
 from workflow.core.catalog import CATALOG, Catalog
 from workflow.core.db import table_of
-from workflow.core.models import AuditEvent, Case, CaseParty, Deadline, DeadlineStatus, Role, Unit
+from workflow.core.models import AuditEvent, Case, CaseParty, Deadline, DeadlineStatus, Role, Unit, UnitKind
 
 if TYPE_CHECKING:
     from datetime import date
@@ -317,6 +317,14 @@ def sent_reminders(session: Session, case_id: int) -> list[Deadline]:
     return list(session.exec(select(Deadline).where(
         Deadline.case_id == case_id, Deadline.kind == "reminder",
         Deadline.status == DeadlineStatus.fired.value).order_by(Deadline.fired_at)))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
+
+
+def office_unit(session: Session) -> Unit:
+    """The leading group's office's unit: it holds the city's own cases (a year's ranking, the action plan)."""
+    office = session.exec(select(Unit).where(Unit.kind == UnitKind.office.value).order_by(col(Unit.id))).first()
+    if office is None:
+        raise LookupError("the office's unit is missing")
+    return office
 
 
 def registry_case(session: Session, town_id: int) -> Case | None:

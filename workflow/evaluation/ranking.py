@@ -23,8 +23,8 @@ from workflow.core import audit
 from workflow.core.actors import Actor
 from workflow.core.catalog import CATALOG
 from workflow.core.engine import FireContext, create_case, fire
-from workflow.core.models import Case, Town, Unit, UnitKind
-from workflow.core.queries import registry_case
+from workflow.core.models import Case, Town, Unit
+from workflow.core.queries import office_unit, registry_case
 from workflow.core.reasons import reason
 from workflow.core.registry import action, guard
 from workflow.core.yamlcheck import Label
@@ -50,10 +50,8 @@ def open_ranking(session: Session, *, actor: Actor, now: datetime, year: int, sp
     found = ranking_case(session, year)
     if found is not None:
         return found
-    office = session.exec(select(Unit).where(Unit.kind == UnitKind.office.value).order_by(col(Unit.id))).first()
-    if office is None:
-        raise LookupError("the office's unit is missing")
-    return create_case(session=session, definition_key=RANKING, actor=actor, now=now, county_id=office.id,
+    return create_case(session=session, definition_key=RANKING, actor=actor, now=now,
+                       county_id=office_unit(session).id,
                        title=f"{year}年度专业镇评价排名",
                        data={"evaluation_year": year, "spec_version": spec_version})
 

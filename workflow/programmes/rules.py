@@ -17,9 +17,9 @@ from workflow.core.reasons import due_date_reasons, parse_date, reason
 from workflow.core.registry import action, guard
 from workflow.programmes import periods
 from workflow.programmes.catalog import programme_spec
+from workflow.programmes.opening import open_task
 
 PLAN = "action_plan"
-TASK = "plan_task"
 MAX_TITLE = 200
 MAX_TEXT = 2000
 MAX_MILESTONES = 12
@@ -190,8 +190,6 @@ def plan_has_tasks(ctx: FireContext) -> list[dict[str, Any]]:
 @action("open_plan_tasks")
 def open_plan_tasks(ctx: FireContext) -> None:
     """One task case per task and responsible unit, opened by the system as the leader approves the plan."""
-    from workflow.programmes.tasks import open_task  # the services build on these rules
-
     opened: list[int] = []
     for task in ctx.data.get("tasks") or []:
         for unit_id in task["units"]:

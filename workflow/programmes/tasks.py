@@ -15,19 +15,19 @@ from sqlmodel import Session, col, select
 from workflow.core import audit
 from workflow.core.access import case_filter
 from workflow.core.actors import Actor
-from workflow.core.calendar import WorkCalendar, calendar_for, local_date
+from workflow.core.calendar import calendar_for, local_date
 from workflow.core.catalog import CATALOG
 from workflow.core.engine import create_case
 from workflow.core.errors import Unprocessable
 from workflow.core.exports import Column, Exported, Filter, ListSpec, write_xlsx
 from workflow.core.indicators import Reading, readings
-from workflow.core.models import Case, Town, Unit, UnitKind
-from workflow.core.queries import Page, paginate
+from workflow.core.models import Case, Unit, UnitKind
+from workflow.core.queries import Page, office_unit, paginate
 from workflow.core.reasons import parse_date, reason
 from workflow.core.yamlcheck import Label
-from workflow.programmes import periods
 from workflow.programmes.catalog import programme_spec
-from workflow.programmes.rules import MAX_TEXT, MAX_TITLE, PLAN, TASK, task_entry_reasons
+from workflow.programmes.opening import TASK, open_task
+from workflow.programmes.rules import MAX_TEXT, MAX_TITLE, PLAN, task_entry_reasons
 
 # How the board counts a task's state: on track, late (its report overdue or under a 督办 path), done.
 STANDING = {"in_progress": "on_track", "late": "late", "supervised": "late", "supervision_overdue": "late",
@@ -35,36 +35,6 @@ STANDING = {"in_progress": "on_track", "late": "late", "supervised": "late", "su
 STANDING_LABELS = {"on_track": Label("正常推进", "On track"), "late": Label("滞后", "Late"),
                    "done": Label("已完成", "Done")}
 MAX_DECISIONS = 30
-
-
-def office_unit(session: Session) -> Unit:
-    office = session.exec(select(Unit).where(Unit.kind == UnitKind.office.value).order_by(col(Unit.id))).first()
-    if office is None:
-        raise LookupError("the office's unit is missing")
-    return office
-
-
-def open_task(session: Session, *, now: datetime, calendar: WorkCalendar, unit_id: int, task: dict[str, Any],
-              source: str, extra: dict[str, Any]) -> Case:
-    """The task case of one responsible unit: a county's case for a county, the office's for a member unit."""
-    unit = session.get(Unit, unit_id)
-    if unit is None:
-        raise LookupError(f"unit {unit_id} is missing")
-    county = unit.kind == UnitKind.county.value
-    town_id = task.get("town_id") if county else None
-    if town_id is not None:
-        town = session.get(Town, town_id)
-        town_id = town_id if town is not None and town.county_id == unit_id else None
-    period, due = periods.first_report(local_date(now), task["report_cycle"], calendar)
-    data = {"programme": task.get("programme"), "task_title": task["title"], "responsible_unit_id": unit_id,
-            "lead_unit_id": task.get("lead_unit_id"), "target_text": task.get("target_text"),
-            "target_figure": task.get("target_figure"), "indicator": task.get("indicator"),
-            "milestones": task.get("milestones") or [],
-            "report_cycle": task["report_cycle"], "report_period": period, "report_due_date": due.isoformat(),
-            "source": source, **extra}
-    return create_case(session=session, definition_key=TASK, actor=Actor.system(), now=now, town_id=town_id,
-                       county_id=unit_id if county else office_unit(session).id, calendar=calendar,
-                       title=f"{task['title']} · {unit.name}", data={k: v for k, v in data.items() if v is not None})
 
 
 def open_plan(session: Session, *, actor: Actor, now: datetime, year: int) -> Case:
