@@ -5,11 +5,11 @@ Screenshots at 1366 and 390 px are kept under test-artifacts/ (ranking-*)."""
 from __future__ import annotations
 
 import pytest
+import test_ranking
 from browsing import open_as, shots
 from playwright.sync_api import expect
+from test_ranking import approved
 
-from tests.evaluation import test_ranking
-from tests.evaluation.test_ranking import approved
 from workflow.core.db import transaction
 from workflow.core.models import User
 

@@ -11,9 +11,9 @@ from datetime import timedelta
 
 import pytest
 from sqlmodel import select
+from test_campaign import NOW, designated, step, targets
 
 from conftest import login
-from tests.evaluation.test_campaign import NOW, designated, step, targets
 from workflow.core.db import transaction
 from workflow.core.errors import Unprocessable
 from workflow.core.models import Attachment, AuditEvent, Case, NoticeReceipt

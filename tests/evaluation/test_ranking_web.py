@@ -10,13 +10,13 @@ import io
 import json
 
 import pytest
+import test_ranking
 from openpyxl import load_workbook
 from sqlmodel import select
+from test_campaign import step
+from test_ranking import all_final, approved, to_final, year_opened
 
 from conftest import api_headers, csrf_token, login
-from tests.evaluation import test_ranking
-from tests.evaluation.test_campaign import step
-from tests.evaluation.test_ranking import all_final, approved, to_final, year_opened
 from workflow.core.db import transaction
 from workflow.core.errors import Forbidden, NotFound
 from workflow.core.models import AuditEvent, Case, User

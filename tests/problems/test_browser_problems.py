@@ -4,12 +4,12 @@ inbox. Screenshots at 1366 and 390 px are kept under test-artifacts/ (problems-*
 
 from __future__ import annotations
 
+import ledger_world
 import pytest
 from browsing import open_as, shots
 from playwright.sync_api import expect
 
 from conftest import ARTIFACTS
-from tests.problems import ledger_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 people = ledger_world.people  # the fixture

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import ledger_world
 import time_machine
 from sqlmodel import select
 
 from conftest import reload
-from tests.problems import ledger_world
 from workflow.core.calendar import LOCAL_TZ
 from workflow.core.db import transaction
 from workflow.core.models import Case, Deadline, Notification

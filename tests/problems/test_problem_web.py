@@ -7,12 +7,12 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
+import ledger_world
 import time_machine
 from openpyxl import Workbook, load_workbook
 from sqlmodel import select
 
 from conftest import csrf_token, login, reload
-from tests.problems import ledger_world
 from workflow.core.calendar import LOCAL_TZ
 from workflow.core.db import transaction
 from workflow.core.exports import HEADER_ROW
