@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from conftest import COMPLETE_APPLICATION, PASSWORD, Factory, csrf_token, login
+from workflow.accounts import seats
 from workflow.core.actors import Actor
 from workflow.core.db import transaction
 from workflow.core.models import CaseParty, Incident, OutboxMessage, UnitPreset
@@ -71,6 +72,9 @@ def build_world(make: Factory, db, now) -> World:
         presets = [UnitPreset(name=name, unit_ids=[kj.id], created_by_id=users["office"].id, created_at=now,
                               updated_at=now) for name in ("工业类", "农业类")]
         s.add_all(presets)
+        # two seats of the roster, vacant (the administrator's roster page acts on them)
+        roster = [seats.create_seat(s, actor=None, position="liaison", title=f"{n}联络员", unit_id=kj.id, now=now)
+                  for n in ("甲", "乙")]
         notices = {}
         for role, user in {**users, "other": cq_clerk}.items():
             notify(s, user_ids=[user.id], case_id=None, kind="calendar_missing", params={"year": 2031},
@@ -90,6 +94,8 @@ def build_world(make: Factory, db, now) -> World:
         "incident_id": {"own": failures[0].id, "other": failures[1].id, "missing": MISSING},
         "receipt_id": {"own": notices_to_sign[0].id, "other": notices_to_sign[1].id, "missing": MISSING},
         "preset_id": {"own": presets[0].id, "other": presets[1].id, "missing": MISSING},
+        "seat_id": {"own": roster[0].id, "other": roster[1].id, "missing": MISSING},
+        "action": {"own": "retire", "other": "retire", "missing": "retire"},  # a vacant seat retired (again: no-op)
         "user_id": {"own": yx_target.id, "other": cq_clerk.id, "missing": MISSING},
         "year": {"own": 2026, "other": 2027, "missing": 1999},
         "trigger": {"own": "record_opinion", "other": "record_opinion", "missing": "record_opinion"},

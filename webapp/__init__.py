@@ -113,6 +113,7 @@ def create_app(config: dict | None = None) -> Flask:
         files,
         incidents,
         notify,
+        organisation,
         problems,
         programmes,
         projects,
@@ -146,6 +147,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(incidents.bp)
     app.register_blueprint(receipts.bp)
+    app.register_blueprint(organisation.bp)
     app.register_blueprint(templates_admin.bp)
     app.register_blueprint(api.bp)
     from webapp import auditor

@@ -78,6 +78,8 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("auth.language", "POST"): same(302),
     ("auth.password", "GET"): {**same(200), "anonymous": 302},
     ("auth.password", "POST"): {**same(422), "anonymous": 302},
+    ("auth.acting", "POST"): same(302),  # to the start page, acting in the account's own role (no seat held)
+    ("organisation.roster", "GET"): {**same(200), "anonymous": 302},  # the roster is the annex: everyone reads it
     ("notify.index", "GET"): {**same(200), "anonymous": 302},
     ("notify.read", "POST"): same(LOGIN),  # another user's notification changes nothing, like a missing one
     ("notify.read_all", "POST"): same(302),
@@ -205,6 +207,9 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("admin.end_user_sessions", "POST"): admin_page(302, missing=404),
     ("admin.reset_user_password", "POST"): admin_page(200, missing=404),  # the one-time password, shown once
     ("admin.calendar", "GET"): admin_page(200),
+    ("admin.roster", "GET"): admin_page(200),
+    ("admin.add_seat", "POST"): admin_page(422),
+    ("admin.seat_action", "POST"): admin_page(302, missing=404),
     ("admin.calendar_year", "GET"): admin_page(200, missing=404),  # 2026, 2027; 1999 is out of range
     ("admin.calendar_year", "POST"): admin_page(422, missing=404),
     # --- the auditor: the trail only (webapp/auditor) ----------------------------------------------------------

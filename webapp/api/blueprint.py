@@ -22,6 +22,7 @@ from webapp.api.schemas import (
     Error,
     EventList,
     EventOut,
+    IdentityOut,
     Me,
     Message,
     SearchHit,
@@ -39,6 +40,7 @@ from webapp.auth.roles import BUSINESS_ROLES
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import json_error
 from webapp.exporting import xlsx_download
+from workflow.accounts import seats
 from workflow.accounts.auth import authenticate, refuse_until_password_changed, start_session
 from workflow.core.access import get_case
 from workflow.core.catalog import CATALOG
@@ -108,14 +110,19 @@ def token(body: TokenRequest) -> ResponseReturnValue:
                             policy=policy())
         refuse_until_password_changed(s, user=user, now=utcnow(), ip=client_ip())
         key, row = start_session(s, user=user, kind="api", ip=client_ip(), now=utcnow(), policy=policy())
+        if body.seat_id is not None:  # the token acts in a seat the user holds
+            seats.act_as(s, user=user, login=row, seat_id=body.seat_id, now=utcnow(), ip=client_ip())
     return jsonify(Token(token=key, expires_at=row.expires_at).model_dump(mode="json"))
 
 
 @api_route(bp, "/me", "GET", summary="The caller", responses={200: (Me, "the caller")})
 def me() -> ResponseReturnValue:
     user, unit = current_user.row, current_user.unit
-    return jsonify(Me(id=user.id, username=user.username, display_name=user.display_name, role=user.role,
-                      unit=UnitOut(id=unit.id, name=unit.name, kind=unit.kind) if unit else None)
+    ways = [IdentityOut(seat_id=i.seat_id, role=i.role, unit_id=i.unit_id, position=i.position, title=i.title)
+            for i in seats.identities(db(), user)]
+    return jsonify(Me(id=user.id, username=user.username, display_name=user.display_name, role=current_user.role,
+                      unit=UnitOut(id=unit.id, name=unit.name, kind=unit.kind) if unit else None,
+                      seat_id=current_user.seat.id if current_user.seat else None, identities=ways)
                    .model_dump(mode="json"))
 
 

@@ -26,6 +26,9 @@ class Error(BaseModel):
 class TokenRequest(Strict):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=128)
+    seat_id: int | None = Field(default=None, ge=1, le=2**31 - 1,
+                                description="a seat of the roster the user holds, to act in (default: the account's "
+                                            "own role)")
 
 
 class Token(BaseModel):
@@ -39,12 +42,22 @@ class UnitOut(BaseModel):
     kind: str
 
 
+class IdentityOut(BaseModel):
+    seat_id: int | None
+    role: str
+    unit_id: int
+    position: str | None
+    title: str | None
+
+
 class Me(BaseModel):
     id: int
     username: str
     display_name: str
-    role: str
-    unit: UnitOut | None
+    role: str  # the role the token acts in
+    unit: UnitOut | None  # the unit it acts for
+    seat_id: int | None = None  # the seat of the roster it acts in, if any
+    identities: list[IdentityOut] = []  # every way the user may act (ask a token with seat_id for another)
 
 
 class StateOut(BaseModel):

@@ -42,6 +42,7 @@ KIND_LABELS = {
     "password_rehashed": _l("Password hash upgraded"), "notification_retried": _l("Notification queued again"),
     "notification_preferences_changed": _l("Notification settings changed"),
     "admin_change": _l("Administration change"), "permission_refused": _l("Permission refused"),
+    "seat_handed_over": _l("Roster seat handed over"), "acting_changed": _l("Acting seat changed"),
     "reminder_sent": _l("Reminder sent"), "notification_sent": _l("Notification sent"),
     "notification_failed": _l("Notification failed"), "deadline_failed": _l("Deadline processing failed"),
     "deadline_recounted": _l("Deadline counted again"),

@@ -9,20 +9,23 @@ from flask_login import UserMixin, current_user
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import HTTP_MESSAGES, is_english, json_error, unauthorized_json, wants_json
 from webapp.extensions import login_manager
+from workflow.accounts import seats
 from workflow.accounts.auth import Policy, resolve_session
 from workflow.accounts.throttle import count_login_attempt
 from workflow.core.actors import Actor
-from workflow.core.models import Unit, User
+from workflow.core.models import Seat, Unit, User
 
 
 class SessionUser(UserMixin):
-    """The logged-in user of this request, with the session it came through."""
+    """The logged-in user of this request, with the session it came through and the seat of the roster it acts
+    in (None: the account's own role; workflow.accounts.seats). `role` and `unit` are what the user acts as."""
 
-    def __init__(self, user: User, unit: Unit | None, key: str, session_id: int):
+    def __init__(self, user: User, unit: Unit | None, key: str, session_id: int, seat: Seat | None = None):
         self.row = user
         self.unit = unit
         self.key = key
         self.session_id = session_id
+        self.seat = seat
 
     def get_id(self) -> str:
         return self.key
@@ -33,14 +36,14 @@ class SessionUser(UserMixin):
 
     @property
     def role(self) -> str:
-        return self.row.role
+        return self.seat.role if self.seat is not None else self.row.role
 
     @property
     def display_name(self) -> str:
         return self.row.display_name
 
     def actor(self) -> Actor:
-        return Actor.of(self.row, self.unit, client_ip())
+        return seats.acting_actor(self.row, self.unit, self.seat, client_ip())
 
 
 login_manager.login_view = "auth.login"
@@ -68,6 +71,9 @@ def _load(key: str, kind: str) -> SessionUser | None:
     if found is None or found[1].kind != kind:
         return None
     user, row = found
+    held = seats.held_seat(db(), user, row.acting_seat_id)
+    if held is not None:  # acting in a seat the user still holds: its role and unit
+        return SessionUser(user, held[1], key, row.id, held[0])  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     return SessionUser(user, db().get(Unit, user.unit_id), key, row.id)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
 
 

@@ -21,11 +21,26 @@ from webapp.auth.forms import LoginForm, PasswordForm
 from webapp.auth.roles import home_url
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import field_errors, message_of
+from webapp.templating import lang
+from workflow.accounts import seats
 from workflow.accounts.auth import authenticate, change_password, end_all_sessions, end_session, start_session
 from workflow.core.errors import WorkflowError
-from workflow.core.models import Unit
+from workflow.core.models import LoginSession, Unit
 
 OPEN_ENDPOINTS = {"auth.login", "auth.logout", "auth.password", "auth.language", "static"}
+
+
+@bp.app_template_global()
+def acting_choices() -> list[seats.Identity]:
+    """The ways the logged-in user may act (their own role and each seat they hold); one: nothing to choose."""
+    if not current_user.is_authenticated:
+        return []
+    return seats.identities(db(), current_user.row)
+
+
+@bp.app_template_global()
+def seat_position_label(position: str) -> str:
+    return seats.position_label(position, lang())
 
 
 @bp.before_app_request
@@ -112,6 +127,28 @@ def password() -> ResponseReturnValue:
                 return redirect(url_for("auth.login"))
     status = 422 if errors or (request.method == "POST" and form.errors) else 200
     return render_template("auth/password.html", form=form, errors=errors, policy=policy()), status
+
+
+@bp.route("/acting", methods=["POST"])
+@login_required
+def acting() -> ResponseReturnValue:
+    """Act from now on in a seat of the roster the user holds, or in the account's own role (seat empty)."""
+    raw = request.form.get("seat", "")
+    seat_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+    if raw and seat_id is None:
+        flash(_("Choose a seat you hold."), "error")
+        return redirect(home_url())
+    try:
+        with unit_of_work() as s:
+            login = s.get(LoginSession, current_user.session_id)
+            chosen = seats.act_as(s, user=s.merge(current_user.row), login=login, seat_id=seat_id, now=utcnow(),
+                                  ip=client_ip())
+    except WorkflowError as exc:
+        flash(message_of(exc), "error")
+        return redirect(home_url())
+    flash(_("You now act as %(who)s.", who=chosen.title or chosen.unit_name), "success")
+    # the page asked from may not be the new role's: start again from the role's own first page
+    return redirect(url_for("cases.index"))
 
 
 @bp.route("/language", methods=["POST"])

@@ -58,6 +58,7 @@ EVENT_KINDS = (
     "unit_preset_saved", "unit_preset_deleted",
     "list_exported",
     "designation_renewed", "redesignation_reviews_opened",
+    "seat_handed_over", "acting_changed",
     "evaluation_campaign_opened", "town_praised",
     "problems_imported",
     "meeting_recorded",

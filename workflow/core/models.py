@@ -85,6 +85,41 @@ class User(SQLModel, table=True):
     created_at: datetime
 
 
+class SeatPosition(StrEnum):
+    """The positions of the leading group's roster (组成人员 and 工作机构 in the plan's annex)."""
+
+    leader = "leader"  # 组长
+    deputy_leader = "deputy_leader"  # 副组长
+    member = "member"  # 成员
+    office_director = "office_director"  # 办公室主任
+    office_deputy = "office_deputy"  # 办公室副主任
+    liaison = "liaison"  # 联络员
+
+
+class Seat(SQLModel, table=True):
+    """A seat of the roster, by position, not by person: whoever holds it acts in it, and a successor takes it
+    over without a new document (the annex: 由现履职人员自行替补). A seat is never deleted, only made inactive.
+
+    `role` and `acting_unit_id` are what its holder acts as, set from the position and the unit's kind when the
+    seat is made (workflow.accounts.seats.acting_for): the heads act for the leading group, the office's director
+    and deputies for the office whatever unit they come from, a member or liaison for their own unit."""
+
+    __tablename__ = "seat"
+    __table_args__ = (sa.Index("ix_seat_role_unit", "role", "acting_unit_id", "holder_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    position: str = Field(max_length=20)
+    title: str = Field(max_length=100)  # the post, as the annex prints it: 市委副书记、市长
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")  # the unit the seat comes from
+    role: str = Field(max_length=20)
+    acting_unit_id: int = Field(foreign_key="unit.id")
+    holder_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+    held_since: datetime | None = None
+    sort: int = 0
+    is_active: bool = True
+    created_at: datetime
+
+
 class LoginSession(SQLModel, table=True):
     """A server-side session (browser) or bearer token (API); the cookie or token carries only its key."""
 
@@ -100,6 +135,9 @@ class LoginSession(SQLModel, table=True):
     expires_at: datetime
     ended_at: datetime | None = None
     ended_reason: str | None = Field(default=None, max_length=40)
+    # the seat of the leading group's roster this session acts in (workflow.accounts.seats); None: the account's
+    # own role and unit
+    acting_seat_id: int | None = Field(default=None, foreign_key="seat.id")
 
 
 class Town(SQLModel, table=True):

@@ -36,6 +36,7 @@ from workflow.core.models import (
     OutboxMessage,
     OutboxStatus,
     Role,
+    Seat,
     User,
 )
 from workflow.core.registry import GUARDS, load_rules
@@ -48,6 +49,7 @@ _users = table_of(User)
 _parties = table_of(CaseParty)
 _deadlines = table_of(Deadline)
 _cases = table_of(Case)
+_seats = table_of(Seat)
 
 RULES_PATH = DEFINITIONS_DIR / "notifications.yaml"
 CHANNELS = ("in_app", "email", "sms")
@@ -69,19 +71,30 @@ LANGUAGES = ("zh", "en")
 _RECIPIENT_QUERIES: dict[tuple[tuple[str, ...], bool], Prepared] = {}  # built once per selectors
 
 
+def _seat_holders(role: str, *units: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """The users who hold an active seat of the roster acting as `role` (for one of `units` where given): a deputy
+    director of the office from 市农业农村局 is told what the office is told (workflow.accounts.seats)."""
+    held = sa.select(_seats.c.holder_id).where(_seats.c.role == role, _seats.c.is_active.is_(True),
+                                                _seats.c.holder_id.is_not(None), *units)
+    return _users.c.id.in_(held)
+
+
 def _recipient_query(selectors: tuple[str, ...], contacts: bool) -> sa.Select[Any]:
     clauses = []
     users = _users.c
     for who in selectors:
         if who == "county":
             clauses.append(sa.and_(users.role == Role.county.value, users.unit_id == sa.bindparam("b_county")))
+            clauses.append(_seat_holders(Role.county.value, _seats.c.acting_unit_id == sa.bindparam("b_county")))
         elif who in ("office", "leader"):
             clauses.append(users.role == who)
+            clauses.append(_seat_holders(who))
         elif who in ("pending_units", "member_units"):
             chosen = sa.select(_parties.c.unit_id).where(_parties.c.case_id == sa.bindparam("b_case"))
             if who == "pending_units":
                 chosen = chosen.where(_parties.c.responded_at.is_(None))
             clauses.append(sa.and_(users.role == Role.member.value, users.unit_id.in_(chosen)))
+            clauses.append(_seat_holders(Role.member.value, _seats.c.acting_unit_id.in_(chosen)))
         else:
             raise ValueError(f"unknown recipients {who!r}")
     if contacts:  # with each user's addresses and saved preferences (NULL where never saved)
@@ -116,8 +129,10 @@ def recipients(session: Session, case: Case, selectors: Iterable[str]) -> list[i
 
 
 def recipients_by_role(session: Session, role: str) -> list[int]:
-    """Every active user of a role."""
-    query = sa.select(_users.c.id).where(_users.c.is_active.is_(True), _users.c.role == role).order_by(_users.c.id)
+    """Every active user of a role, by account or by a seat they hold."""
+    query = (sa.select(_users.c.id).where(_users.c.is_active.is_(True),
+                                          sa.or_(_users.c.role == role, _seat_holders(role)))
+             .order_by(_users.c.id))
     return [int(i) for i in session.connection().execute(query).scalars()]
 
 
