@@ -141,6 +141,7 @@ def acting() -> ResponseReturnValue:
     try:
         with unit_of_work() as s:
             login = s.get(LoginSession, current_user.session_id)
+            assert login is not None  # the session this request came through
             chosen = seats.act_as(s, user=s.merge(current_user.row), login=login, seat_id=seat_id, now=utcnow(),
                                   ip=client_ip())
     except WorkflowError as exc:
