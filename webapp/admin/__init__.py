@@ -1,7 +1,7 @@
-"""Administration pages (role admin): accounts and the working-day calendar."""
+"""Administration pages (role admin): accounts, units and the working-day calendar."""
 
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from webapp.admin import users, views  # noqa: E402,F401
+from webapp.admin import units, users, views  # noqa: E402,F401
