@@ -14,8 +14,8 @@ from webapp.database import Clock, close_db
 from webapp.extensions import babel, csrf, login_manager
 from workflow import processes
 from workflow.accounts.auth import PROFILES
-from workflow.core.access import MAX_ID
 from workflow.core import profile as city_profile
+from workflow.core.access import MAX_ID
 from workflow.core.db import make_engine, make_session_factory
 from workflow.core.settings import configure as configure_workflow
 

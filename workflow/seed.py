@@ -1,4 +1,4 @@
-"""Reference units from the city profile (definitions/profile.yaml: the plan's annex), and the demo data set (Yangquan's)."""
+"""Reference units from the city profile (definitions/profile.yaml: the plan's annex), and Yangquan's demo data."""
 
 from __future__ import annotations
 

@@ -23,8 +23,8 @@ def _unit(db, name: str) -> Unit | None:
 
 def _changes(db) -> list[dict]:
     with transaction(db) as s:
-        return [json.loads(e.data) if isinstance(e.data, str) else e.data for e in s.exec(select(AuditEvent).where(AuditEvent.kind == "admin_change")
-                                       .order_by(AuditEvent.seq)).all()]
+        events = s.exec(select(AuditEvent).where(AuditEvent.kind == "admin_change").order_by(AuditEvent.seq)).all()
+        return [json.loads(e.data) if isinstance(e.data, str) else e.data for e in events]
 
 
 def test_create_rename_deactivate_and_reactivate_each_audited(db, make, now):

@@ -27,7 +27,8 @@ def test_yangquans_profile_has_the_annexs_units_and_seats():
 
 
 def test_the_seed_and_the_documents_read_the_profile_in_use():
-    assert seed.OFFICE == "市工信局（领导小组办公室）" and catalog().get("praise_notice").number(2026, 2) == "阳专镇表〔2026〕2号"
+    assert seed.OFFICE == "市工信局（领导小组办公室）"
+    assert catalog().get("praise_notice").number(2026, 2) == "阳专镇表〔2026〕2号"
     city = profile.use_profile(EXAMPLE)
     assert seed.COUNTIES == ("榆次区", "太谷区", "平遥县") and seed.LEADING_GROUP == "晋中市专业镇建设领导小组"
     assert seed.MEMBER_UNIT_GROUPS[0][0] == {"zh": "市政府部门", "en": "Municipal government departments"}
@@ -45,8 +46,7 @@ BROKEN = [
      "example.yaml: series.designation_notice: must contain {n} (and usually {year})"),
     (lambda t: t.replace("counties: [榆次区, 太谷区, 平遥县]", "counties: [榆次区, 太谷区, 榆次区]"),
      "example.yaml: units.counties: names 榆次区 twice"),
-    (lambda t: t.replace("units: [晋中市发改委, 晋中市工信局, 晋中市科技局, 晋中市农业农村局, 晋中市文旅局, 晋中市统计局]",
-                         "units: [晋中市发改委, 晋中市工信局, 晋中市科技局, 晋中市农业农村局, 晋中市文旅局]"),
+    (lambda t: t.replace("晋中市文旅局, 晋中市统计局]\n\nroster", "晋中市文旅局]\n\nroster"),
      "example.yaml: units.member_groups: member unit 晋中市统计局 is in no group"),
     (lambda t: t.replace("unit: 平遥县, title", "unit: 祁县, title"),
      "example.yaml: roster[10].unit: 祁县 is not a unit of the profile"),

@@ -92,7 +92,8 @@ def create_unit(session: Session, *, actor: Actor | None, name: str, kind: str, 
     name = _name(session, name)
     if kind in SINGLE_KINDS and session.exec(select(Unit.id).where(Unit.kind == kind)).first() is not None:
         label = KIND_LABELS[kind]
-        zh, en = f"系统中只能有一个{label[0]}；名称变化时请改名。", f"There is one {label[1].lower()}; rename it instead."
+        zh = f"系统中只能有一个{label[0]}；名称变化时请改名。"
+        en = f"There is one {label[1].lower()}; rename it instead."
         raise Unprocessable(zh, en, code="single_unit", details=[{"field": "kind", "zh": zh, "en": en}])
     unit = Unit(name=name, kind=kind, is_active=True, created_at=now)
     session.add(unit)
