@@ -71,3 +71,16 @@ def test_a_missing_profile_file_says_so(tmp_path):
     with pytest.raises(profile.ProfileError) as missing:
         profile.load_profile(tmp_path / "city.yaml")
     assert missing.value.errors[0].startswith("city.yaml: (file): cannot be read")
+
+
+def test_the_messages_sign_with_the_system_name_of_the_profile():
+    from notifications import compose
+
+    params = {"number": "ZG-2026-0001", "title": "关于限期整改的通知", "due_date": "2026-12-31"}
+    mail = compose.email("order_issued", "zh", params, recipient="王丽", base_url="https://zyz.example", case_id=1)
+    assert "——阳泉市专业镇案件管理系统（系统自动发送，请勿回复）" in mail.text
+    profile.use_profile(EXAMPLE)
+    mail = compose.email("order_issued", "zh", params, recipient="王丽", base_url="https://zyz.example", case_id=1)
+    english = compose.email("order_issued", "en", params, recipient="Wang", base_url="https://zyz.example", case_id=1)
+    assert "——晋中市专业镇案件管理系统" in mail.text and "阳泉" not in mail.text + mail.html
+    assert "Jinzhong Professional Towns case system" in english.text

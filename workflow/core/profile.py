@@ -57,7 +57,7 @@ class Profile:
     sha256: str  # of its text
     text: str
     city: str
-    system_name: str
+    system_name: Label  # as people read it in messages, in Chinese and English
     plan_title: str
     plan_number: str
     documents: dict[str, str]  # DOCUMENT_TEXTS, and `plan` (《title》（number）)
@@ -191,7 +191,7 @@ def parse_profile(text: str, source: str) -> Profile:
         if roster_raw and sum(1 for s in roster if s.position == position) != 1:
             check.error("roster", f"must have exactly one {position} seat")
     plan_title, plan_number = _text(check, plan, "title", "plan"), _text(check, plan, "number", "plan")
-    city_name, system_name = _text(check, city, "name", "city"), _text(check, city, "system", "city")
+    city_name, system_name = _text(check, city, "name", "city"), check.label(city.get("system"), "city.system")
     if check.errors:
         raise ProfileError(check.errors)
     return Profile(source=source, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), text=text,
