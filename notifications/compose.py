@@ -16,6 +16,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, TemplateNotFound, select_autoescape
 
+from workflow.core.profile import profile as city_profile
 from workflow.notify.rules import LANGUAGES, RuleSet, TemplateSpec
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -28,6 +29,8 @@ SINGLE_SEGMENT, MULTI_SEGMENT = 70, 67
 # auto_reload off: the templates ship with the code, no need to stat them for every message
 _env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]),
                    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False, auto_reload=False)
+# The system's name in every message's signature line is the city profile's (definitions/profile.yaml).
+_env.globals["system_name"] = lambda lang: city_profile().system_name.get(lang)
 _SPACES = re.compile(r"\s+")
 
 

@@ -106,6 +106,15 @@ def _fresh_caches():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _shipped_profile():
+    """Every test ends on the shipped city profile, whichever profile it chose (workflow.core.profile)."""
+    yield
+    from workflow.core import profile
+
+    profile.use_profile(None)
+
+
 @pytest.fixture(scope="session")
 def _template(tmp_path_factory):
     """Migrate once per run: a template SQLite file to copy, or the PostgreSQL schema to truncate."""

@@ -97,6 +97,8 @@ def build_world(make: Factory, db, now) -> World:
         "seat_id": {"own": roster[0].id, "other": roster[1].id, "missing": MISSING},
         "action": {"own": "retire", "other": "retire", "missing": "retire"},  # a vacant seat retired (again: no-op)
         "user_id": {"own": yx_target.id, "other": cq_clerk.id, "missing": MISSING},
+        "unit_id": {"own": make.unit("市统计局", "member").id, "other": make.unit("市商务局", "member").id,
+                    "missing": MISSING},
         "year": {"own": 2026, "other": 2027, "missing": 1999},
         "trigger": {"own": "record_opinion", "other": "record_opinion", "missing": "record_opinion"},
         "filename": {"own": "css/app.css", "other": "js/app.js", "missing": "css/none.css"},

@@ -14,6 +14,7 @@ from webapp.database import Clock, close_db
 from webapp.extensions import babel, csrf, login_manager
 from workflow import processes
 from workflow.accounts.auth import PROFILES
+from workflow.core import profile as city_profile
 from workflow.core.access import MAX_ID
 from workflow.core.db import make_engine, make_session_factory
 from workflow.core.settings import configure as configure_workflow
@@ -76,6 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     engine = make_engine(app.config["DATABASE_URL"])
+    city_profile.select_stored(engine)  # the city this database was set up for (zyz init --profile)
     app.extensions["zyz"] = {"engine": engine, "sessions": make_session_factory(engine),
                              "policy": PROFILES[app.config["PASSWORD_POLICY"]], "clock": Clock(engine, app.config)}
     configure_workflow(designation_cycle_years=app.config["DESIGNATION_CYCLE_YEARS"],

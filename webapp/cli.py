@@ -1,4 +1,4 @@
-"""The `zyz` command: init, demo, serve, definitions, audit, users."""
+"""The `zyz` command: init, demo, serve, definitions, audit, units, users."""
 
 from __future__ import annotations
 
@@ -87,16 +87,32 @@ def _fail(exc: WorkflowError) -> None:
 
 
 @main.command("init")
+@click.option("--profile", "profile_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The city profile this database is for (default: the one it was set up with, else "
+                   "definitions/profile.yaml).")
 @with_appcontext
-def init_command() -> None:
-    """Create or migrate the database, store the definitions, add missing reference units."""
+def init_command(profile_path: Path | None) -> None:
+    """Create or migrate the database, store the definitions and the city profile, add missing reference units."""
+    from workflow.core import profile as city_profile
     from workflow.seed import ensure_reference_units
 
+    chosen = None
+    if profile_path is not None:
+        try:
+            chosen = city_profile.load_profile(profile_path)
+        except city_profile.ProfileError as exc:
+            for line in exc.errors:
+                click.echo(f"error: {line}", err=True)
+            sys.exit(2)
     migrate(current_app.extensions["zyz"]["engine"])
     with transaction(_sessions()) as s:
         CATALOG.sync(s, utcnow())
+        if chosen is not None:
+            city_profile.store(s, chosen, utcnow())
+            city_profile.use_profile(chosen)
         added = ensure_reference_units(s, utcnow())
-    click.echo(f"database ready ({current_app.config['DATABASE_URL'].split('@')[-1]}); {added} units added")
+    click.echo(f"database ready ({current_app.config['DATABASE_URL'].split('@')[-1]}); "
+               f"city {city_profile.profile().city}; {added} units added")
 
 
 @main.command("serve")
@@ -816,6 +832,94 @@ def audit_archive(before: str, out: Path | None, fmt: str) -> None:
     click.echo(f"archived {result.count} events (seq {result.first_seq} to {result.last_seq}, last hash "
                f"{(result.last_hash or '')[:16]}) to {result.path}; manifest {result.manifest_path}; "
                "nothing was deleted")
+
+
+@main.group("units")
+def units_group() -> None:
+    """Units: counties, member units, the office, the leading group (never deleted: deactivate instead)."""
+
+
+@units_group.command("list")
+@click.option("--kind", type=click.Choice(["county", "office", "member", "leading_group"]))
+@click.option("--inactive", "show", flag_value="inactive", help="Only the deactivated units.")
+@click.option("--all", "show", flag_value="all", help="Active and deactivated units.")
+@with_appcontext
+def units_list(kind: str | None, show: str | None) -> None:
+    """One line a unit: id, kind, active or inactive, name."""
+    from workflow.accounts import units
+
+    status = {"inactive": "inactive", "all": None}.get(show or "", "active")
+    with transaction(_sessions()) as s:
+        page, number = None, 1
+        while page is None or page.has_next:
+            page = units.list_units(s, actor=None, kind=kind, status=status, page=number, per_page=100)
+            for unit in page.items:
+                click.echo(f"{unit.id}\t{unit.kind}\t{'active' if unit.is_active else 'inactive'}\t{unit.name}")
+            number += 1
+
+
+@units_group.command("add")
+@click.argument("name")
+@click.option("--kind", required=True, type=click.Choice(["county", "office", "member", "leading_group"]))
+@with_appcontext
+def units_add(name: str, kind: str) -> None:
+    """Add a unit."""
+    from workflow.accounts import units
+
+    try:
+        with transaction(_sessions()) as s:
+            unit = units.create_unit(s, actor=None, name=name, kind=kind, now=utcnow())
+            line = f"added {unit.name} ({kind}, id {unit.id})"
+    except WorkflowError as exc:
+        _fail(exc)
+    click.echo(line)
+
+
+@units_group.command("rename")
+@click.argument("name")
+@click.argument("new_name")
+@with_appcontext
+def units_rename(name: str, new_name: str) -> None:
+    """Rename the unit NAME to NEW_NAME (its cases, towns and accounts follow it)."""
+    from workflow.accounts import units
+
+    try:
+        with transaction(_sessions()) as s:
+            unit = units.unit_by_name(s, actor=None, name=name)
+            changed = units.rename_unit(s, actor=None, unit_id=unit.id, name=new_name, now=utcnow())  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+            line = f"renamed {name} to {unit.name}" if changed else f"{name}: the name is the same"
+    except WorkflowError as exc:
+        _fail(exc)
+    click.echo(line)
+
+
+def _set_unit_active(name: str, active: bool) -> None:
+    from workflow.accounts import units
+
+    try:
+        with transaction(_sessions()) as s:
+            unit = units.unit_by_name(s, actor=None, name=name)
+            changed = units.set_unit_active(s, actor=None, unit_id=unit.id, active=active, now=utcnow())  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    except WorkflowError as exc:
+        _fail(exc)
+    state = "activated" if active else "deactivated"
+    click.echo(f"{state} {name}" if changed else f"{name} was {state} already")
+
+
+@units_group.command("deactivate")
+@click.argument("name")
+@with_appcontext
+def units_deactivate(name: str) -> None:
+    """Deactivate a unit: it is no longer chosen for new work; its history stays."""
+    _set_unit_active(name, False)
+
+
+@units_group.command("activate")
+@click.argument("name")
+@with_appcontext
+def units_activate(name: str) -> None:
+    """Reactivate a deactivated unit."""
+    _set_unit_active(name, True)
 
 
 @main.group("users")

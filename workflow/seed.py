@@ -1,8 +1,8 @@
-"""Reference units from the plan (阳政办发〔2023〕24号 and its annex), and the demo data set."""
+"""Reference units from the city profile (definitions/profile.yaml: the plan's annex), and Yangquan's demo data."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,38 +13,32 @@ from workflow.core import audit
 from workflow.core.actors import Actor
 from workflow.core.engine import create_case, fire
 from workflow.core.models import Unit, UnitKind, User
+from workflow.core.profile import Profile, profile
 from workflow.core.unit_presets import save_preset
 from workflow.dashboard.demo import add_demo_statistics
 from workflow.programmes.demo import programmes_demo
 from workflow.projects.demo import demo_projects
 from workflow.towns.services import create_town
 
-COUNTIES = ("城区", "矿区", "郊区", "平定县", "盂县", "高新区")
-OFFICE = "市工信局（领导小组办公室）"
-LEADING_GROUP = "阳泉市专业镇高质量发展领导小组"
-# The member units named in the annex (组成人员名单), by unit rather than by person: a successor takes the seat.
-MEMBER_UNITS = (
-    "市文旅局", "市委组织部", "市委宣传部", "市委统战部", "市政府办公室", "市发改委", "市教育局", "市科技局",
-    "市工信局", "市民政局", "市司法局", "市财政局", "市人社局", "市规划和自然资源局", "市生态环境局", "市住建局",
-    "市交通局", "市农业农村局", "市商务局", "市市场监管局", "市体育局", "市统计局", "市行政审批局", "市金融办",
-    "市能源局", "市大数据局", "市招商中心", "市中小企业发展中心", "阳泉海关", "人行阳泉市中心支行", "市税务局",
-    "阳泉银保监分局", "市工商联", "阳泉市广播电视台", "阳泉日报社",
-)
-# How the member units are grouped where a person picks them (受理): each group lists its units in the annex's
-# order; every member unit of MEMBER_UNITS is in exactly one group.
-MEMBER_UNIT_GROUPS: tuple[tuple[dict[str, str], tuple[str, ...]], ...] = (
-    ({"zh": "市委部门", "en": "Municipal Party committee departments"},
-     ("市委组织部", "市委宣传部", "市委统战部")),
-    ({"zh": "市政府部门", "en": "Municipal government departments"},
-     ("市文旅局", "市政府办公室", "市发改委", "市教育局", "市科技局", "市工信局", "市民政局", "市司法局", "市财政局",
-      "市人社局", "市规划和自然资源局", "市生态环境局", "市住建局", "市交通局", "市农业农村局", "市商务局",
-      "市市场监管局", "市体育局", "市统计局", "市行政审批局", "市金融办", "市能源局", "市大数据局", "市招商中心",
-      "市中小企业发展中心")),
-    ({"zh": "中央和省驻阳单位", "en": "Central and provincial bodies in Yangquan"},
-     ("阳泉海关", "人行阳泉市中心支行", "市税务局", "阳泉银保监分局")),
-    ({"zh": "群团组织和新闻单位", "en": "People's organisations and the press"},
-     ("市工商联", "阳泉市广播电视台", "阳泉日报社")),
-)
+# The counties, the office, the leading group and the member units are the city profile's
+# (definitions/profile.yaml, workflow.core.profile): COUNTIES, OFFICE, LEADING_GROUP, MEMBER_UNITS and
+# MEMBER_UNIT_GROUPS below are read from the profile in use each time they are asked for.
+_FROM_PROFILE: dict[str, Callable[[Profile], object]] = {
+    "COUNTIES": lambda p: p.counties,
+    "OFFICE": lambda p: p.office,
+    "LEADING_GROUP": lambda p: p.leading_group,
+    "MEMBER_UNITS": lambda p: p.member_units,
+    # (label, names) per group, in the annex's order; every member unit is in exactly one group.
+    "MEMBER_UNIT_GROUPS": lambda p: tuple(({"zh": g.label.zh, "en": g.label.en}, g.units) for g in p.member_groups),
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _FROM_PROFILE:
+        return _FROM_PROFILE[name](profile())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 OTHER_GROUP = {"zh": "其他成员单位", "en": "Other member units"}
 
 
@@ -60,19 +54,23 @@ def group_member_units(units: Sequence[Unit]) -> list[UnitGroup]:
 
     Empty groups are left out."""
     by_name = {u.name: u for u in units}
-    groups = [UnitGroup(f"g{i}", label, [by_name[n] for n in names if n in by_name])
-              for i, (label, names) in enumerate(MEMBER_UNIT_GROUPS, start=1)]
-    named = {n for _, names in MEMBER_UNIT_GROUPS for n in names}
+    member_groups = profile().member_groups
+    groups = [UnitGroup(f"g{i}", {"zh": g.label.zh, "en": g.label.en}, [by_name[n] for n in g.units if n in by_name])
+              for i, g in enumerate(member_groups, start=1)]
+    named = {n for g in member_groups for n in g.units}
     groups.append(UnitGroup("other", OTHER_GROUP, sorted((u for u in units if u.name not in named),
                                                           key=lambda u: u.name)))
     return [g for g in groups if g.units]
 
 
 def ensure_reference_units(session: Session, now: datetime) -> int:
-    """Create the counties, the office, the leading group and the member units that are missing."""
-    wanted = [(name, UnitKind.county) for name in COUNTIES]
-    wanted += [(OFFICE, UnitKind.office), (LEADING_GROUP, UnitKind.leading_group)]
-    wanted += [(name, UnitKind.member) for name in MEMBER_UNITS]
+    """Create the counties, the office, the leading group and the member units of the city profile in use that are
+    missing (a unit the administrator renamed or deactivated is the administrator's: only a name no unit has is
+    added)."""
+    city = profile()
+    wanted = [(name, UnitKind.county) for name in city.counties]
+    wanted += [(city.office, UnitKind.office), (city.leading_group, UnitKind.leading_group)]
+    wanted += [(name, UnitKind.member) for name in city.member_units]
     existing = set(session.exec(select(Unit.name)).all())
     added = 0
     for name, kind in wanted:
@@ -95,12 +93,12 @@ DEMO_PASSWORD = "Demo-2026!"  # noqa: S105 - printed on start of the demo, never
 DEMO_USERS = (
     ("county", "county_yx", "盂县 办事员 王丽", "盂县"),
     ("county", "county_pd", "平定县 办事员 李强", "平定县"),
-    ("office", "office", "办公室 张敏", OFFICE),
+    ("office", "office", "办公室 张敏", "市工信局（领导小组办公室）"),
     ("member", "member_kj", "市科技局 赵磊", "市科技局"),
     ("member", "member_ny", "市农业农村局 孙芳", "市农业农村局"),
-    ("leader", "leader", "领导小组 副组长", LEADING_GROUP),
-    ("admin", "admin", "系统管理员", OFFICE),
-    ("auditor", "auditor", "安全审计员", OFFICE),
+    ("leader", "leader", "领导小组 副组长", "阳泉市专业镇高质量发展领导小组"),
+    ("admin", "admin", "系统管理员", "市工信局（领导小组办公室）"),
+    ("auditor", "auditor", "安全审计员", "市工信局（领导小组办公室）"),
 )
 
 

@@ -17,6 +17,7 @@ from flask.cli import ScriptInfo
 from sqlmodel import select
 
 from conftest import ON_POSTGRES, PASSWORD, login
+from workflow.core import profile
 from workflow.core.db import make_engine, make_session_factory, transaction
 from workflow.core.definitions import DEFINITIONS_DIR, PROCESS_FILES
 from workflow.core.models import AuditEvent, Unit, User
@@ -358,3 +359,61 @@ def test_the_zyz_console_script_runs(tmp_path):
     assert done.returncode == 0
     for command in ("init", "demo", "serve", "definitions", "audit", "users"):
         assert re.search(rf"^  {command}\b", done.stdout, re.M), command
+
+
+# --- units and the city profile ------------------------------------------------------------------------------------
+
+
+def test_units_add_rename_deactivate_activate_and_list(zyz, db):
+    assert zyz("init").exit_code == 0
+    added = zyz("units", "add", "市档案局", "--kind", "member")
+    assert added.exit_code == 0 and added.output.startswith("added 市档案局 (member, id ")
+    assert zyz("units", "rename", "市档案局", "市档案馆").output == "renamed 市档案局 to 市档案馆\n"
+    assert zyz("units", "deactivate", "市档案馆").output == "deactivated 市档案馆\n"
+    assert "市档案馆" not in zyz("units", "list", "--kind", "member").output
+    inactive = zyz("units", "list", "--inactive").output.splitlines()
+    assert len(inactive) == 1 and inactive[0].endswith("\tmember\tinactive\t市档案馆")
+    assert zyz("units", "activate", "市档案馆").output == "activated 市档案馆\n"
+    counties = zyz("units", "list", "--kind", "county").output.splitlines()
+    assert [line.split("\t")[3] for line in counties] == list(COUNTIES)
+    with transaction(db) as s:
+        actions = [e.data for e in s.exec(select(AuditEvent).where(AuditEvent.kind == "admin_change")).all()]
+    assert sum("unit_" in str(a) for a in actions) == 4  # created, renamed, deactivated, activated
+
+
+def test_units_commands_refuse_with_the_reason(zyz):
+    assert zyz("init").exit_code == 0
+    twice = zyz("units", "add", "盂县", "--kind", "county")
+    assert twice.exit_code == 1 and "已有名为“盂县”的单位。" in twice.output
+    empty = zyz("units", "add", " ", "--kind", "member")
+    assert empty.exit_code == 1 and "请填写单位名称。" in empty.output
+    unknown = zyz("units", "deactivate", "市不存在局")
+    assert unknown.exit_code == 1 and "单位不存在：市不存在局" in unknown.output
+    office = zyz("units", "deactivate", OFFICE)
+    assert office.exit_code == 1 and "领导小组办公室不能停用" in office.output
+
+
+def test_init_with_a_profile_sets_up_another_city_for_every_later_command(zyz, database_url):
+    example = DEFINITIONS_DIR / "profiles" / "example.yaml"
+    first = zyz("init", "--profile", str(example))
+    assert first.exit_code == 0, first.output
+    assert "city 晋中市; 11 units added" in first.output  # three counties, the office, the group, six members
+    # A later command (a new application, as the web server and the scheduler start) reads the stored profile,
+    # whatever this process used before.
+    profile.use_profile(None)
+    later = zyz("units", "list", "--kind", "county")
+    assert [line.split("\t")[3] for line in later.output.splitlines()] == ["榆次区", "太谷区", "平遥县"]
+    again = zyz("init")
+    assert again.exit_code == 0 and "city 晋中市; 0 units added" in again.output
+    assert unit_kinds(database_url) == Counter({"member": 6, "county": 3, "office": 1, "leading_group": 1})
+
+
+def test_init_refuses_a_broken_profile_naming_file_and_key(zyz, tmp_path):
+    broken = tmp_path / "city.yaml"
+    text = (DEFINITIONS_DIR / "profiles" / "example.yaml").read_text(encoding="utf-8")
+    broken.write_text(text.replace("晋专镇改〔{year}〕{n}号", "晋专镇改〔{year}〕号")
+                      .replace("{position: liaison,", "{position: secretary,"), encoding="utf-8")
+    result = zyz("init", "--profile", str(broken))
+    assert result.exit_code == 2
+    assert "error: city.yaml: series.rectification_notice: must contain {n} (and usually {year})" in result.output
+    assert "city.yaml: roster[13].position: must be one of leader, deputy_leader" in result.output

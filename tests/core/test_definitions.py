@@ -107,6 +107,12 @@ def _load_documents(path):
     return load_catalog(path).documents
 
 
+def _load_profile(path):
+    from workflow.core.profile import load_profile
+
+    return load_profile(path).roster
+
+
 def _load_visibility(path):
     from workflow.core.visibility import load_visibility
 
@@ -175,7 +181,7 @@ OTHER_LOADERS = {"materials.yaml": _load_materials, "registry.yaml": _load_tiers
                  "project_rules.yaml": _load_project_rules,
                  "problem_categories.yaml": _load_problem_categories,
 
-                 "programmes.yaml": _load_programmes}
+                 "programmes.yaml": _load_programmes, "profile.yaml": _load_profile}
 
 
 @pytest.mark.parametrize("path", sorted(DEFINITIONS_DIR.glob("*.yaml")), ids=lambda p: p.name)

@@ -206,6 +206,13 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("admin.unlock_user", "POST"): admin_page(302, missing=404),
     ("admin.end_user_sessions", "POST"): admin_page(302, missing=404),
     ("admin.reset_user_password", "POST"): admin_page(200, missing=404),  # the one-time password, shown once
+    ("admin.units", "GET"): admin_page(200),
+    ("admin.new_unit", "GET"): admin_page(200),
+    ("admin.new_unit", "POST"): admin_page(422),  # no name, no kind
+    ("admin.unit", "GET"): admin_page(200, missing=404),
+    ("admin.unit", "POST"): admin_page(422, missing=404),  # an empty name
+    ("admin.deactivate_unit", "POST"): admin_page(302, missing=404),
+    ("admin.activate_unit", "POST"): admin_page(302, missing=404),
     ("admin.calendar", "GET"): admin_page(200),
     ("admin.roster", "GET"): admin_page(200),
     ("admin.add_seat", "POST"): admin_page(422),
@@ -570,7 +577,8 @@ def test_what_changes_state_refuses_get(app, world):
     post_only = [rule for rule in app.url_map.iter_rules() if rule.rule not in readable]
     names = {rule.endpoint for rule in post_only}
     assert {"auth.logout", "auth.language", "notify.read", "notify.read_all", "admin.disable_user",
-            "admin.enable_user", "admin.unlock_user", "admin.reset_user_password", "admin.end_user_sessions",
+            "admin.enable_user", "admin.deactivate_unit", "admin.activate_unit", "admin.unlock_user",
+            "admin.reset_user_password", "admin.end_user_sessions",
             "api.token", "api.transition"} <= names
     for rule in post_only:
         role = "admin" if rule.endpoint.startswith("admin.") else "county"

@@ -15,6 +15,7 @@ from docxedit import edited
 
 from conftest import COMPLETE_APPLICATION, attach_materials, csrf_token, login
 from workflow.accounts import services as accounts
+from workflow.accounts import units
 from workflow.core import templates
 from workflow.core.attachments import store_bytes
 from workflow.core.calendar_admin import enter_year
@@ -130,6 +131,8 @@ def xss_world(make, db, now):
         s.flush()
         ids["outbox_id"] = [failed.id]
         ids["incident_id"] = [stuck.id]
+        unit = units.create_unit(s, actor=act["sysadmin"], name=p("unit name"), kind="member", now=now)
+        ids["unit_id"] = [unit.id]
         templates.upload(s, actor=act["office_staff"], name="designation_notice", now=now,
                          filename=p("template file name", slash=False) + ".docx",
                          data=edited("特此通知。", "特此通知！"), note=p("template note"))

@@ -17,6 +17,7 @@ from pydantic.json_schema import models_json_schema
 
 from webapp.api.schemas import Error
 from webapp.errors import json_error, unauthorized_json
+from workflow.core.profile import profile
 
 JSON_LIMIT = 1024 * 1024
 
@@ -176,7 +177,7 @@ def document(prefix: str) -> dict[str, Any]:
         paths.setdefault(path, {})[op.method] = operation
     return {
         "openapi": "3.1.0",
-        "info": {"title": "zyz — 阳泉市专业镇案件管理系统 API", "version": "1"},
+        "info": {"title": f"zyz — {profile().system_name.zh} API", "version": "1"},
         "paths": paths,
         "components": {"schemas": schemas.get("$defs", {}),
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},

@@ -36,6 +36,7 @@ from workflow.core.attachments import stored_path, upload_root
 from workflow.core.definitions import DEFINITIONS_DIR
 from workflow.core.errors import Conflict
 from workflow.core.models import Case, DocumentTemplate, Town, Unit
+from workflow.core.profile import Profile, profile
 from workflow.core.reference import INDUSTRY_CATEGORIES
 from workflow.core.yamlcheck import Checker, Label, read_mapping
 
@@ -98,15 +99,18 @@ class DocumentCatalog:
         return {*self.common_fields, *self.common, *self.documents[name].fields}
 
 
-def load_catalog(path: Path = DOCUMENTS_FILE, templates: Path = TEMPLATE_DIR) -> DocumentCatalog:
-    """Read and check definitions/documents.yaml; every problem at once in CatalogError."""
+def load_catalog(path: Path = DOCUMENTS_FILE, templates: Path = TEMPLATE_DIR,
+                 city: Profile | None = None) -> DocumentCatalog:
+    """Read and check definitions/documents.yaml; every problem at once in CatalogError. The city's texts and 文号
+    series come from its profile (`city`, else the profile in use), over what the file itself may give."""
+    city = city or profile()
     raw = read_mapping(path.read_text(encoding="utf-8"), path.name, CatalogError)
     check = Checker(path.name)
     check.unknown_keys(raw, {"common", "documents"})
     common_raw = raw.get("common") or {}
     check.unknown_keys(common_raw, {"fields", "values"}, "common")
     common_fields = {k: check.label(v, f"common.fields.{k}") for k, v in (common_raw.get("fields") or {}).items()}
-    values = common_raw.get("values") or {}
+    values = {**(common_raw.get("values") or {}), **(city.documents if city else {})}
     for key, value in values.items():
         if not isinstance(value, str) or not value.strip():
             check.error(f"common.values.{key}", "must be a non-empty text")
@@ -128,6 +132,8 @@ def load_catalog(path: Path = DOCUMENTS_FILE, templates: Path = TEMPLATE_DIR) ->
         file = spec.get("file")
         if not isinstance(file, str) or not (templates / file).is_file():
             check.error(f"{key}.file", f"no template file {file!r} in {templates.name}/")
+        if city is not None and name in city.series:
+            spec = {**spec, "series": city.series[name]}
         if (spec.get("series") is None) != (spec.get("counter") is None):
             check.error(key, "a numbered document needs both series and counter")
         if spec.get("series") is not None and "{n}" not in str(spec["series"]):
@@ -141,9 +147,14 @@ def load_catalog(path: Path = DOCUMENTS_FILE, templates: Path = TEMPLATE_DIR) ->
                            documents=documents)
 
 
-@cache
 def catalog() -> DocumentCatalog:
-    return load_catalog()
+    """The documents with the texts and series of the city profile in use."""
+    return catalog_for(profile())
+
+
+@cache
+def catalog_for(city: Profile) -> DocumentCatalog:
+    return load_catalog(city=city)
 
 
 class TemplateEnvironment(ImmutableSandboxedEnvironment):
