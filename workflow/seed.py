@@ -6,13 +6,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from workflow.accounts import seats
 from workflow.accounts.auth import actor_for, create_user
 from workflow.core import audit
 from workflow.core.actors import Actor
 from workflow.core.engine import create_case, fire
-from workflow.core.models import Unit, UnitKind, User
+from workflow.core.models import Seat, Unit, UnitKind, User
 from workflow.core.profile import Profile, profile
 from workflow.core.unit_presets import save_preset
 from workflow.dashboard.demo import add_demo_statistics
@@ -80,6 +81,7 @@ def ensure_reference_units(session: Session, now: datetime) -> int:
     if added:
         session.flush()
         audit.record(session, kind="admin_change", now=now, data={"reference_units_added": added})
+    seats.ensure_roster(session, [(r.position, r.title, r.unit) for r in city.roster], now)  # a new database's
     return added
 
 
@@ -193,6 +195,22 @@ def _notices_to_acknowledge(session: Session, act: dict[str, Actor], *, designat
          now=expiry.due_at + timedelta(days=2))
 
 
+def _demo_roster(session: Session, users: dict[str, User], since: datetime) -> None:
+    """Two seats of the roster held in the demo: the leading group's login holds the deputy head's seat, and
+    市农业农村局's 孙芳 the office's deputy director's seat from her bureau, so she may act as the office (the
+    switch under her name); the other seats are vacant until the administrator names their holders."""
+    def seat_of(position: str, unit: str | None) -> int:
+        where = Unit.name == unit if unit else col(Seat.unit_id).is_(None)
+        found = session.exec(select(Seat.id).join(Unit, col(Unit.id) == Seat.unit_id, isouter=True)
+                             .where(Seat.position == position, where).order_by(col(Seat.id))).first()
+        assert found is not None  # the profile's roster has it
+        return int(found)
+
+    for position, unit, username in (("deputy_leader", None, "leader"), ("office_deputy", "市农业农村局", "member_ny")):
+        seats.assign(session, actor=Actor.system(), seat_id=seat_of(position, unit), user_id=users[username].id,  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+                     now=since)
+
+
 def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
     """The demo data set: reference units, one login per role, and cases in different states."""
     ensure_reference_units(session, now)
@@ -204,6 +222,7 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
     act = {k: actor_for(session, u) for k, u in users.items()}
     system = Actor.system()
     earlier = now - timedelta(days=20)
+    _demo_roster(session, users, now - timedelta(days=90))
 
     towns = {}
     for name, county, category, industry in (

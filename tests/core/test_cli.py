@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -377,8 +378,10 @@ def test_units_add_rename_deactivate_activate_and_list(zyz, db):
     counties = zyz("units", "list", "--kind", "county").output.splitlines()
     assert [line.split("\t")[3] for line in counties] == list(COUNTIES)
     with transaction(db) as s:
-        actions = [e.data for e in s.exec(select(AuditEvent).where(AuditEvent.kind == "admin_change")).all()]
-    assert sum("unit_" in str(a) for a in actions) == 4  # created, renamed, deactivated, activated
+        actions = [json.loads(e.data).get("action", "")
+                   for e in s.exec(select(AuditEvent).where(AuditEvent.kind == "admin_change")).all()]
+    assert [a for a in actions if a.startswith("unit_")] == ["unit_created", "unit_renamed", "unit_deactivated",
+                                                             "unit_activated"]
 
 
 def test_units_commands_refuse_with_the_reason(zyz):
