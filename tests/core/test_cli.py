@@ -338,6 +338,12 @@ def test_demo_builds_a_database_and_prints_one_login_per_role(zyz, tmp_path):
         # last year's statistics: opened for the twelve towns, one submitted for the office to check
         overview = office.get("/statistics").get_data(as_text=True)
         assert "共 12 份" in overview and "待审核 1" in overview and "娘子关镇" in overview
+        # the roster: 市农业农村局's 孙芳 holds the office's deputy director's seat and may act as the office
+        ny = app.test_client()
+        login(ny, "member_ny", next(p for _, u, p in logins if u == "member_ny"))
+        roster = ny.get("/roster").get_data(as_text=True)
+        assert "办公室副主任：" in roster and "市农业农村局 孙芳" in roster and "（空缺）" in roster
+        assert 'id="acting-seat"' in ny.get("/inbox").get_data(as_text=True)
     finally:
         app.extensions["zyz"]["engine"].dispose()
 
