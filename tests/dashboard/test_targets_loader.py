@@ -57,8 +57,9 @@ def test_a_well_formed_period_keeps_every_part_of_each_target():
 @pytest.mark.parametrize(("source", "expected"), [
     ("[registry_count]", ["source: must be a mapping with a kind"]),
     ("{kind: registry_count, levels: [municipal], field: output_yi}", ["source.field: unknown key"]),
-    ("{kind: registry_count, levels: {a: 1}}", ["source.levels: must be a name or a list of names",
-                                                "source.levels: must name at least one level of definitions/town.yaml"]),
+    ("{kind: registry_count, levels: {a: 1}}",
+     ["source.levels: must be a name or a list of names",
+      "source.levels: must name at least one level of definitions/town.yaml"]),
     ("{kind: registry_count, levels: [municipal, capital]}",
      ["source.levels: not a level of definitions/town.yaml: capital"]),
     ("{kind: statistics_sum, field: output_yi, where: {level: national}}", ["source.where: unknown key"]),
