@@ -1,0 +1,60 @@
+"""三个一批 as the office reads and exports it: each quarter and the year by county with the total row, the
+planned investment summed beside the count (rounded to the 万元's hundredth in the workbook), a project whose
+planned investment is not a number counted without adding to the sum, and a county's report holding its own
+county only."""
+
+from __future__ import annotations
+
+import pytest
+from test_projects_api import _project
+
+from workflow.core.db import transaction
+from workflow.core.yamlcheck import Label
+from workflow.projects.batches import BATCH_LIST, BATCHES, Cell, three_batches
+
+
+@pytest.fixture
+def towns(make):
+    return {"yx": make.town("西烟镇", county="盂县"), "pd": make.town("娘子关镇", county="平定县"),
+            "yx_user": make.user("county", county="盂县", username="yx_batches"),
+            "pd_user": make.user("county", county="平定县", username="pd_batches"),
+            "office": make.user("office", username="office_batches")}
+
+
+def test_a_project_is_counted_even_when_its_planned_investment_is_not_a_number():
+    cell = Cell()
+    for amount in (1000, 250.5, "待定", True, None):
+        cell.add(amount)
+    assert (cell.count, cell.investment) == (5, 1250.5)
+
+
+def test_the_workbook_rows_carry_quarter_county_counts_and_rounded_investment(db, make, towns):
+    sign = ("sign", "signed_date")
+    _project(db, make, towns["yx_user"], "key_project", towns["yx"], "甲", 1234.567, [(*sign, "2026-05-04")])
+    _project(db, make, towns["yx_user"], "investment_project", None, "乙", 0.001, [(*sign, "2026-05-20")])
+    _project(db, make, towns["pd_user"], "key_project", towns["pd"], "丙", 300, [(*sign, "2026-11-02")])
+    with transaction(db) as s:
+        report = three_batches(s, make.actor(towns["office"]), 2026)
+        yx_id, pd_id = towns["yx"].county_id, towns["pd"].county_id
+        q2 = report.row(2, yx_id)
+        assert (q2.cells["signed"].count, q2.cells["started"].count) == (2, 0)
+        header = [c.header("zh") for c in BATCH_LIST.columns]
+        assert header[:4] == ["季度", "县（区）", "签约一批（个）", "签约一批计划总投资（万元）"]
+        assert [c.header("en") for c in BATCH_LIST.columns][2:4] == ["Signed (projects)",
+                                                                    "Signed: planned investment (10,000 yuan)"]
+        assert len(BATCH_LIST.columns) == 2 + 2 * len(BATCHES)
+
+        def values(row):
+            return [c.value(row) for c in BATCH_LIST.columns]
+
+        assert values(q2) == [Label("第2季度", "Q2"), Label("盂县", "盂县"), 2, 1234.57, 0, 0.0, 0, 0.0]
+        year_total = report.row(0, None)
+        assert values(year_total) == [Label("全年", "Year"), Label("合计", "Total"), 3, 1534.57, 0, 0.0, 0, 0.0]
+        assert values(report.row(4, pd_id))[2:4] == [1, 300.0]
+        assert [(r.quarter, r.county) for r in report.rows if r.county_id in (yx_id, None)][:2] == [(1, "盂县"),
+                                                                                                     (1, "合计")]
+
+        mine = three_batches(s, make.actor(towns["yx_user"]), 2026)
+        assert {r.county_id for r in mine.rows} == {yx_id, None}
+        assert mine.row(0, None).cells["signed"].count == 2  # 平定县's project is not 盂县's to count
+        assert three_batches(s, make.actor(towns["office"]), 2025).row(0, None).cells["signed"].count == 0
