@@ -47,7 +47,7 @@ def world(make, db, monkeypatch):
     monkeypatch.setattr(evaluations, "_READERS", [lambda _s, town_id: EVALUATIONS.get(town_id, [])])
     office, leader, county = make.user("office"), make.user("leader"), make.user("county", county="盂县")
     towns = {"甲镇": designated(make, db, "甲镇"), "乙镇": designated(make, db, "乙镇", county="平定县"),
-             "丙镇": designated(make, db, "丙镇", since="2027-01-10", output=12, total="60", rank=9)}
+             "丙镇": designated(make, db, "丙镇", since="2027-01-10", output=12, total="55", rank=9)}
     return {"office": make.actor(office), "leader": make.actor(leader), "county": make.actor(county),
             "users": {"office": office, "leader": leader, "county": county}, "towns": towns}
 

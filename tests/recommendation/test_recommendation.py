@@ -56,7 +56,7 @@ def test_the_shortlist_gives_every_municipal_town_with_the_reasons_it_misses(db,
     assert [r["zh"] for r in rows["丙镇"].reasons] == [
         "认定为市级专业镇未满 1 年（认定日期 2027-01-10）",
         "2026 年主导产业产值 12 亿元，低于 20 亿元",
-        "2026 年度评价总分 60 / 100，低于满分的 70%",
+        "2026 年度评价总分 55 / 100，低于满分的 60%",
         "2026 年度评价排名第 9 位，未进入前 5 名"]
     assert rows["丙镇"].reasons[1]["en"] == "the leading industry's output of 2026 is 12 亿元, under 20 亿元"
 
@@ -96,7 +96,7 @@ def test_a_town_missing_a_criterion_is_refused_with_the_reason(db, world):
 def test_a_round_from_the_shortlist_to_the_provinces_answers(db, world):
     towns = world["towns"]
     case = open_round(db, world)
-    assert case.title == "2027年第1批省级专业镇推荐上报" and case.number.startswith("TJ-2027-")
+    assert case.title == "2027年第1批省级专业镇推荐上报" and case.number.startswith("SJ-2027-")
     step(db, world["office"], case, "select_towns", payload={"selected_towns": [towns["甲镇"].id, towns["乙镇"].id]})
     step(db, world["office"], case, "submit_recommendation")
     case = step(db, world["leader"], case, "approve_recommendation")
