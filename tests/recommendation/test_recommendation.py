@@ -11,7 +11,8 @@ import zipfile
 
 import docx
 import pytest
-from recommendation_world import NOW, open_round, order, reload, step, world  # noqa: F401
+import recommendation_world
+from recommendation_world import NOW, open_round, order, step
 from sqlmodel import select
 
 from workflow.core.attachments import store_upload
@@ -21,6 +22,8 @@ from workflow.core.models import Attachment, AuditEvent
 from workflow.core.queries import registry_case
 from workflow.recommendation.criteria import CriteriaError, parse_criteria, reasons_for, shortlist
 from workflow.recommendation.rules import record_answer
+
+world = recommendation_world.world  # the fixture
 
 GOOD = """key: provincial_criteria
 version: 1
@@ -50,7 +53,7 @@ def test_the_shortlist_gives_every_municipal_town_with_the_reasons_it_misses(db,
     order(make, world, world["towns"]["乙镇"], "overdue")
     with transaction(db) as s:
         rows = {r.town: r for r in shortlist(s, NOW.date())}
-    assert rows["甲镇"].is_eligible and list(rows)[0] == "甲镇"
+    assert rows["甲镇"].is_eligible and next(iter(rows)) == "甲镇"
     assert [r["zh"] for r in rows["乙镇"].reasons] == [
         f"有逾期未整改或被通报批评的整改通知：{rows['乙镇'].reasons[0]['zh'].split('：')[1]}"]
     assert [r["zh"] for r in rows["丙镇"].reasons] == [
@@ -126,10 +129,9 @@ def test_a_round_from_the_shortlist_to_the_provinces_answers(db, world):
     assert json.loads(package.read(f"甲镇-{towns['甲镇'].id}/年度统计-2026.json"))["output_yi"] == 30
 
     document = _answer_document(db, world, case)
-    with transaction(db) as s:
-        with pytest.raises(Unprocessable) as info:
-            record_answer(s, actor=world["office"], now=NOW, case_id=case.id, town_id=towns["乙镇"].id,
-                          answer="refused")
+    with transaction(db) as s, pytest.raises(Unprocessable) as info:
+        record_answer(s, actor=world["office"], now=NOW, case_id=case.id, town_id=towns["乙镇"].id,
+                      answer="refused")
     assert "须填写说明" in info.value.zh
     with transaction(db) as s:
         case = record_answer(s, actor=world["office"], now=NOW, case_id=case.id, town_id=towns["甲镇"].id,

@@ -9,13 +9,15 @@ import io
 import zipfile
 from datetime import UTC, datetime
 
+import recommendation_world
 import time_machine
-from recommendation_world import world  # noqa: F401
 from sqlmodel import select
 
 from conftest import api_headers, csrf_token, login
 from workflow.core.db import transaction
 from workflow.core.models import AuditEvent, Case
+
+world = recommendation_world.world  # the fixture
 
 NOW = datetime(2027, 1, 20, 2, 0, tzinfo=UTC)  # a Wednesday; the accounts, made in November, need no new password
 
@@ -42,15 +44,16 @@ def test_a_round_on_the_pages_and_the_api_raises_the_dashboards_provincial_towns
         office = _page(app.test_client(), world["users"]["office"])
         page = office.get("/recommendation").get_data(as_text=True)
         assert "甲镇" in page and "2026 年主导产业产值 12 亿元，低于 20 亿元" in page
-        opened = office.post("/recommendation", data={"csrf_token": csrf_token(office, "/recommendation"), "recommendation_year": "2027",
+        token = csrf_token(office, "/recommendation")
+        opened = office.post("/recommendation", data={"csrf_token": token, "recommendation_year": "2027",
                                                       "batch_no": "1"})
         assert opened.status_code == 302
         case_id = int(opened.headers["Location"].rsplit("/", 1)[1])
         refused = office.post(f"/recommendation/{case_id}/towns",
-                              data={"csrf_token": csrf_token(office, "/recommendation"), "town_id": [str(towns["丙镇"].id)]})
+                              data={"csrf_token": token, "town_id": [str(towns["丙镇"].id)]})
         assert refused.status_code == 422 and "丙镇：认定为市级专业镇未满 1 年" in refused.get_data(as_text=True)
         chosen = office.post(f"/recommendation/{case_id}/towns",
-                             data={"csrf_token": csrf_token(office, "/recommendation"), "town_id": [str(towns["甲镇"].id)]})
+                             data={"csrf_token": token, "town_id": [str(towns["甲镇"].id)]})
         assert chosen.status_code == 302
 
         headers = {who: api_headers(client, world["users"][who].username) for who in ("office", "leader", "county")}
@@ -62,7 +65,8 @@ def test_a_round_on_the_pages_and_the_api_raises_the_dashboards_provincial_towns
         assert shown["towns"][0]["letter_number"] == "阳专镇荐〔2027〕1号"
 
         leader = _page(app.test_client(), world["users"]["leader"])
-        zipped = leader.post(f"/recommendation/{case_id}/dossier", data={"csrf_token": csrf_token(leader, "/recommendation")})
+        zipped = leader.post(f"/recommendation/{case_id}/dossier",
+                             data={"csrf_token": csrf_token(leader, "/recommendation")})
         assert zipped.status_code == 200 and zipped.mimetype == "application/zip"
         assert "manifest.json" in zipfile.ZipFile(io.BytesIO(zipped.data)).namelist()
         with transaction(db) as s:

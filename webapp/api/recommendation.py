@@ -5,6 +5,8 @@ round's transitions (POST /cases/<id>/transitions/<trigger>). Each calls the sam
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, Field
@@ -17,6 +19,7 @@ from webapp.database import db, unit_of_work, utcnow
 from webapp.exporting import content_disposition
 from workflow.core.calendar import local_date
 from workflow.core.engine import fire
+from workflow.recommendation.criteria import ShortlistRow
 from workflow.recommendation.dossier import dossier_file
 from workflow.recommendation.rules import open_round, record_answer
 from workflow.recommendation.view import READERS, office_shortlist, round_view
@@ -74,15 +77,15 @@ class AnswerRequest(Strict):
     comment: str | None = Field(None, description="refused: required")
 
 
-def _shortlist_row(row) -> ShortlistRowOut:  # type: ignore[no-untyped-def]
+def _shortlist_row(row: ShortlistRow) -> ShortlistRowOut:
     return ShortlistRowOut(town_id=row.town_id, town=row.town, county_id=row.county_id, record_id=row.record_id,
                            is_eligible=row.is_eligible, reasons=[Message(zh=r["zh"], en=r["en"]) for r in row.reasons])
 
 
-def _round(case_id: int) -> dict:
+def _round(case_id: int) -> dict[str, Any]:
     view = round_view(db(), actor(), case_id, local_date(utcnow()))
     return RoundOut(
-        case=case_out(view.case),  # type: ignore[arg-type]  # a JSON dict, validated by the model
+        case=CaseOut.model_validate(case_out(view.case)),
         towns=[RoundTownOut(town_id=t.town_id, town=t.town, county=t.county, record_id=t.record_id,
                             record_state=t.record_state, letter_number=(t.letter or {}).get("number"),
                             letter_attachment_id=(t.letter or {}).get("attachment_id"),

@@ -43,8 +43,9 @@ def index() -> ResponseReturnValue:
                 raise
             errors = field_errors(exc)
     s = db()
-    return render_template("recommendation/index.html", rounds=round_list(s, me), shortlist=office_shortlist(s, me, today),
-                           errors=errors, form=request.form, year=today.year), 422 if errors else 200
+    return render_template("recommendation/index.html", rounds=round_list(s, me),
+                           shortlist=office_shortlist(s, me, today), errors=errors, form=request.form,
+                           year=today.year), 422 if errors else 200
 
 
 @bp.route("/recommendation/<int:case_id>", methods=["GET"])
@@ -66,11 +67,11 @@ def choose(case_id: int) -> ResponseReturnValue:
     me = actor()
     may_read(me)
     towns = [_whole(t) for t in request.form.getlist("town_id")]
+    version = _whole(request.form.get("expected_version"))
     try:
         with unit_of_work() as s:
             fire(session=s, case_id=case_id, trigger="select_towns", actor=me, now=utcnow(),
-                 payload={"selected_towns": towns}, expected_version=_whole(request.form.get("expected_version"))
-                 if isinstance(_whole(request.form.get("expected_version")), int) else None)
+                 payload={"selected_towns": towns}, expected_version=version if isinstance(version, int) else None)
         flash(_("The towns of the round are saved."), "success")
         return redirect(url_for("recommendation.show", case_id=case_id))
     except WorkflowError as exc:

@@ -9,7 +9,7 @@ def register() -> None:
     from workflow.core.attachments import register_upload_kinds
     from workflow.core.labels import register_fields
     from workflow.core.yamlcheck import Label
-    from workflow.recommendation import rules  # noqa: F401  (registers its guards and actions on import)
+    from workflow.recommendation import rules
     from workflow.recommendation.criteria import criteria
 
     criteria()  # definitions/provincial_criteria.yaml is checked when the application starts

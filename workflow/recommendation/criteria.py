@@ -1,7 +1,7 @@
-"""The criteria a municipal town must meet to be recommended for provincial level (definitions/provincial_criteria.yaml),
-checked when they load, and applied to a town: its registry record, its latest accepted statistics, its latest final
-evaluation and its rectification orders. Every criterion a town misses is one reason, in Chinese and English, as the
-designation's eligibility check gives them."""
+"""The criteria a municipal town must meet to be recommended for provincial level
+(definitions/provincial_criteria.yaml), checked when they load, and applied to a town: its registry record, its
+latest accepted statistics, its latest final evaluation and its rectification orders. Every criterion a town
+misses is one reason, in Chinese and English, as the designation's eligibility check gives them."""
 
 from __future__ import annotations
 
@@ -161,7 +161,8 @@ def reasons_for(session: Session, town_id: int, today: date, spec: Criteria | No
     latest = history[0] if history else None
     oldest = today.year - spec.evaluation_max_age
     if latest is None or latest.year < oldest:
-        found.append(reason(f"没有 {oldest} 年度以来的年度评价结果", f"no final annual evaluation of {oldest} or later"))
+        found.append(reason(f"没有 {oldest} 年度以来的年度评价结果",
+                            f"no final annual evaluation of {oldest} or later"))
     else:
         if spec.min_score_percent is not None and latest.max_points > 0 \
                 and latest.total * 100 < spec.min_score_percent * latest.max_points:

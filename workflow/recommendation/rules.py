@@ -69,7 +69,7 @@ def round_valid(ctx: FireContext) -> list[dict[str, Any]]:
     if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_BATCH:
         found.append(reason(f"批次应为 1～{MAX_BATCH} 之间的整数", f"the batch must be from 1 to {MAX_BATCH}",
                             "batch_no"))
-    if not found and _year_batch(ctx.session, year, batch) is not None:
+    if not found and _year_batch(ctx.session, int(year), int(batch)) is not None:  # type: ignore[arg-type]  # checked above
         found.append(reason(f"{year}年第{batch}批推荐已经存在", f"round {year} batch {batch} exists already",
                             "batch_no"))
     return found
@@ -182,7 +182,8 @@ def province_answer_valid(ctx: FireContext) -> list[dict[str, Any]]:
     elif str(town_id) in (ctx.case.data.get("answers") or {}):
         found.append(reason("该镇的省级结果已经登记", "the town's answer is recorded already", "answer_town_id"))
     if answer not in ANSWERS:
-        found.append(reason("请选择省级认定结果（获认定 / 未获认定）", "choose the answer: approved or refused", "answer"))
+        found.append(reason("请选择省级认定结果（获认定 / 未获认定）", "choose the answer: approved or refused",
+                            "answer"))
     document = ctx.payload.get("province_document_id")
     if answer == "approved":
         row = ctx.session.get(Attachment, document) if isinstance(document, int) else None
@@ -198,8 +199,7 @@ def province_answer_valid(ctx: FireContext) -> list[dict[str, Any]]:
 def apply_answer(ctx: FireContext) -> None:
     """The answer on the town's record: record_provincial with the province's document (a copy kept on the town),
     or record_not_provincial with the comment."""
-    from workflow.core.attachments import stored_path, upload_root
-    from workflow.core.attachments import store_bytes
+    from workflow.core.attachments import store_bytes, stored_path, upload_root
 
     town_id, answer = int(ctx.payload["answer_town_id"]), ctx.payload["answer"]
     record = registry_case(ctx.session, town_id)
@@ -230,7 +230,8 @@ def apply_answer(ctx: FireContext) -> None:
 @guard("all_answered")
 def all_answered(ctx: FireContext) -> list[dict[str, Any]]:
     """Every town of the round has the province's answer."""
-    waiting = [t for t in ctx.case.data.get("selected_towns") or [] if str(t) not in (ctx.case.data.get("answers") or {})]
+    answers = ctx.case.data.get("answers") or {}
+    waiting = [t for t in ctx.case.data.get("selected_towns") or [] if str(t) not in answers]
     if waiting:
         return [reason(f"尚有 {len(waiting)} 个镇未登记省级结果", f"{len(waiting)} towns still without an answer")]
     return []

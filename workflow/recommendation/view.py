@@ -24,8 +24,8 @@ READERS = frozenset({"office", "leader"})
 def may_read(actor: Actor) -> None:
     """Refuse (403) every role but the office and the leader."""
     if actor.role not in READERS:
-        raise Forbidden("只有领导小组办公室和领导可以查看省级推荐。", "Only the office and the leader see the recommendations.",
-                        code="role_not_allowed")
+        raise Forbidden("只有领导小组办公室和领导可以查看省级推荐。",
+                        "Only the office and the leader see the recommendations.", code="role_not_allowed")
 
 
 @dataclass(frozen=True)
