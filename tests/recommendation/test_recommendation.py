@@ -176,3 +176,34 @@ def test_a_town_is_in_one_open_round_at_a_time_and_a_year_batch_once(db, world):
     with pytest.raises(Unprocessable) as info:
         open_round(db, world)
     assert "2027年第1批推荐已经存在" in info.value.zh
+
+
+def test_a_record_on_town_version_2_is_recommended_as_the_office_who_submitted(db, world):
+    """Records designated before town.yaml version 3 keep their version: their recommend_provincial is the office's,
+    fired on approval as the office user who submitted the round."""
+    import hashlib as h
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    from workflow.core.models import Case, DefinitionSource
+
+    source = (Path(__file__).parents[1] / "fixtures" / "recommendation" / "town_v2.yaml").read_text(encoding="utf-8")
+    town = world["towns"]["甲镇"]
+    with transaction(db) as s:
+        s.add(DefinitionSource(key="town", version=2, sha256=h.sha256(source.encode()).hexdigest(), source=source,
+                               loaded_at=NOW))
+        record = registry_case(s, town.id)
+        s.connection().execute(sa.update(Case.__table__).where(Case.__table__.c.id == record.id)
+                               .values(definition_version=2))
+    case = open_round(db, world)
+    step(db, world["office"], case, "select_towns", payload={"selected_towns": [town.id]})
+    step(db, world["office"], case, "submit_recommendation")
+    step(db, world["leader"], case, "approve_recommendation")
+    with transaction(db) as s:
+        record = registry_case(s, town.id)
+        event = s.exec(select(AuditEvent).where(AuditEvent.case_id == record.id)
+                       .order_by(AuditEvent.seq.desc())).first()
+    assert record.state == "recommended_provincial" and record.definition_version == 2
+    assert (event.trigger, event.role, event.actor_id) == ("recommend_provincial", "office", world["office"].user_id)
+    assert "recommendation_id" not in record.data  # version 2 accepts no payload on this step
