@@ -53,7 +53,7 @@ def test_a_round_on_the_pages_and_the_api_raises_the_dashboards_provincial_towns
                               data={"csrf_token": token, "town_id": [str(towns["丙镇"].id)]})
         assert refused.status_code == 422 and "丙镇：认定为市级专业镇未满 1 年" in refused.get_data(as_text=True)
         chosen = office.post(f"/recommendation/{case_id}/towns",
-                             data={"csrf_token": token, "town_id": [str(towns["甲镇"].id)]})
+                             data={"csrf_token": token, "town_id": [str(towns["甲镇"].id), str(towns["乙镇"].id)]})
         assert chosen.status_code == 302
 
         headers = {who: api_headers(client, world["users"][who].username) for who in ("office", "leader", "county")}
@@ -61,7 +61,7 @@ def test_a_round_on_the_pages_and_the_api_raises_the_dashboards_provincial_towns
         assert _fire(client, headers["office"], case_id, "submit_recommendation").status_code == 200
         assert _fire(client, headers["leader"], case_id, "approve_recommendation").status_code == 200
         shown = client.get(f"/api/v1/recommendation/rounds/{case_id}", headers=headers["leader"]).json
-        assert shown["towns"][0]["record_state"] == "recommended_provincial"
+        assert {t["record_state"] for t in shown["towns"]} == {"recommended_provincial"}
         assert shown["towns"][0]["letter_number"] == "阳专镇荐〔2027〕1号"
 
         leader = _page(app.test_client(), world["users"]["leader"])
@@ -85,7 +85,15 @@ def test_a_round_on_the_pages_and_the_api_raises_the_dashboards_provincial_towns
                                json={"town_id": towns["甲镇"].id, "answer": "approved",
                                      "document_id": upload.json["id"]})
         assert answered.status_code == 200, answered.json
-        assert answered.json["case"]["state"] == "closed" and answered.json["towns"][0]["answer"] == "approved"
+        assert answered.json["case"]["state"] == "awaiting_province"
+        refusal = {"csrf_token": token, "town_id": str(towns["乙镇"].id), "answer": "refused", "comment": "名额已满"}
+        unconfirmed = office.post(f"/recommendation/{case_id}/answer", data=refusal)
+        assert unconfirmed.status_code == 422 and "请勾选确认" in unconfirmed.get_data(as_text=True)
+        assert office.post(f"/recommendation/{case_id}/answer", data={**refusal, "confirmed": "1"}).status_code == 302
+        answered = client.get(f"/api/v1/recommendation/rounds/{case_id}", headers=headers["office"])
+        assert answered.json["case"]["state"] == "closed"
+        assert [t["answer"] for t in answered.json["towns"]] == ["approved", "refused"]
+        assert answered.json["towns"][1]["comment"] == "名额已满"
         assert _provincial(client, headers["office"]) == before + 1
 
         record = answered.json["towns"][0]["record_id"]
