@@ -99,6 +99,8 @@ def test_a_round_on_the_pages_and_the_api_raises_the_dashboards_provincial_towns
         record = answered.json["towns"][0]["record_id"]
         history = office.get(f"/cases/{record}").get_data(as_text=True)
         assert "省级专业镇" in history and "登记省级认定" in history
+        town_page = office.get(f"/towns/{towns['甲镇'].id}").get_data(as_text=True)
+        assert "省级专业镇" in town_page and "阳专镇荐〔2027〕1号.docx" in town_page and "省级认定文件.pdf" in town_page
     with transaction(db) as s:
         assert s.get(Case, record).state == "provincial"
 
