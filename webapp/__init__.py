@@ -120,6 +120,7 @@ def create_app(config: dict | None = None) -> Flask:
         programmes,
         projects,
         receipts,
+        recommendation,
         statistics,
         supervision,
         templates_admin,
@@ -146,6 +147,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(projects.bp)
     app.register_blueprint(problems.bp)
     app.register_blueprint(programmes.bp)
+    app.register_blueprint(recommendation.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(incidents.bp)
     app.register_blueprint(receipts.bp)

@@ -19,6 +19,7 @@ PACKAGES = (
     "workflow.projects",
     "workflow.problems",
     "workflow.programmes",
+    "workflow.recommendation",
     "workflow.notify",
 )
 

@@ -324,6 +324,8 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
     from workflow.problems.demo import add_demo_problems  # the problem ledger (问题台账)
     add_demo_problems(session, act, now)
     programmes_demo(session, act, towns, now)
+    from workflow.recommendation.demo import recommendation_demo  # the provincial recommendation (推荐上报)
+    recommendation_demo(session, act, now)
     return [(role, username, DEMO_PASSWORD) for role, username, _, _ in DEMO_USERS]
 
 

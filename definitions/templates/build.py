@@ -381,7 +381,23 @@ def praise_notice() -> None:
     save(doc, "praise_notice.docx")
 
 
+def recommendation_letter() -> None:
+    doc = new_document("{{ title }}")
+    red_header(doc)
+    title_line(doc)
+    para(doc, "{{ addressee }}")
+    body(doc,
+         "根据{{ plan }}和省级专业镇认定工作的有关要求，经{{ county }}申报、{{ issuing_body }}办公室审核和领导小组审定，"
+         "现推荐{{ county }}{{ town }}（主导产业：{{ industry }}）申报省级专业镇。",
+         "该镇于{{ designated }}被认定为市级专业镇（{{ designation_number }}）。{{ statistics }}{{ evaluation }}",
+         "随函附送该镇市级专业镇认定申请材料、认定通知、年度统计数据和年度评价结果，请予审核认定。",
+         "推荐批次：{{ round }}。")
+    signature(doc)
+    colophon(doc)
+    save(doc, "recommendation_letter.docx")
+
+
 if __name__ == "__main__":
     for build in (designation_notice, criticism_notice, rectification_notice, publicity_announcement,
-                  opinion_sheet, praise_notice):
+                  opinion_sheet, praise_notice, recommendation_letter):
         build()

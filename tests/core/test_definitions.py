@@ -167,6 +167,12 @@ def _load_project_rules(path):
     return parse_rules(path.read_text(encoding="utf-8"), path.name)
 
 
+def _load_provincial_criteria(path):
+    from workflow.recommendation.criteria import parse_criteria
+
+    return parse_criteria(path.read_text(encoding="utf-8"), path.name)
+
+
 def _load_programmes(path):
     from workflow.programmes.catalog import parse_programmes
 
@@ -180,6 +186,7 @@ OTHER_LOADERS = {"materials.yaml": _load_materials, "registry.yaml": _load_tiers
                  "targets.yaml": _load_targets, "evaluation.yaml": _load_evaluation,
                  "project_rules.yaml": _load_project_rules,
                  "problem_categories.yaml": _load_problem_categories,
+                 "provincial_criteria.yaml": _load_provincial_criteria,
 
                  "programmes.yaml": _load_programmes, "profile.yaml": _load_profile}
 

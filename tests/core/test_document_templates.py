@@ -47,7 +47,8 @@ def test_every_shipped_template_renders_its_sample_with_every_field_filled(name)
     assert catalog().common["issuing_body"] in text or catalog().common["office"] in text
 
 
-@pytest.mark.parametrize("name", ["designation_notice", "criticism_notice", "rectification_notice", "praise_notice"])
+@pytest.mark.parametrize("name", ["designation_notice", "criticism_notice", "rectification_notice", "praise_notice",
+                                  "recommendation_letter"])
 def test_a_notice_carries_the_colophon_and_page_numbers_on_odd_and_even_pages(name):
     content = render_shipped(name, sample(name), issued=date(2026, 12, 3))
     xml = parts(content)

@@ -14,6 +14,7 @@ from sqlmodel import select
 from test_campaign import NOW, designated, step, targets
 
 from conftest import login
+from workflow.core.actors import Actor
 from workflow.core.db import transaction
 from workflow.core.errors import Unprocessable
 from workflow.core.models import Attachment, AuditEvent, Case, NoticeReceipt
@@ -229,7 +230,7 @@ def test_a_town_whose_record_cannot_take_a_proposal_is_noted_not_forced(db, worl
     approved(db, world, 2025)
     with transaction(db) as s:  # 戊镇 has become a provincial town since: its record takes no proposal
         record = registry_case(s, world["towns"]["戊镇"].id)
-    step(db, world["office"], record, "recommend_provincial")
+    step(db, Actor.system(), record, "recommend_provincial")  # a round's approval (tests/recommendation/)
     step(db, world["office"], record, "record_provincial")
     _cases, ranking = approved(db, world, 2026)
     assert ranking.data["revocations_not_proposed"] == {

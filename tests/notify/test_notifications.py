@@ -55,7 +55,7 @@ def test_the_rules_file_loads_and_names_only_what_the_definitions_have():
     assert {r.process for r in ruleset.rules} == {"rectification", "designation", "receipt", "statistics_report",
                                                   "redesignation", "evaluation_town", "evaluation_ranking",
                                                   "key_project", "problem",
-                                                  "action_plan", "plan_task"}
+                                                  "action_plan", "plan_task", "provincial_recommendation"}
     [receipt] = ruleset.matching("receipt", "reminder", "acknowledge")
     assert (receipt.name, receipt.recipients, receipt.category) == ("receipt_reminder", ("county",), "deadline")
     reminder = ruleset.matching("rectification", "reminder", "rectify", 7)

@@ -340,6 +340,22 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("problems.import_template", "GET"): only("office", 200),
     ("api.list_problems", "GET"): business(200, anonymous=401),
     ("api.export_problems", "POST"): business(200, anonymous=401),
+    # the provincial recommendation (推荐上报): the office and the leader only; the office alone changes it; the world's
+    # cases are not rounds, so they answer 404 like a missing one (tests/recommendation/test_recommendation_web.py)
+    ("recommendation.index", "GET"): business(200, county=403, member=403),
+    ("recommendation.index", "POST"): business(422, county=403, member=403, leader=403),  # nothing entered
+    ("recommendation.show", "GET"): {**case_page(REFUSED, (404, 404, 404)), "member": REFUSED},
+    ("recommendation.choose", "POST"): {**case_page(REFUSED, (404, 404, 404)), "member": REFUSED},
+    ("recommendation.answer", "POST"): {**case_page(REFUSED, (404, 404, 404)), "member": REFUSED},
+    ("recommendation.dossier", "POST"): {**case_page(REFUSED, (404, 404, 404)), "member": REFUSED},
+    ("api.recommendation_shortlist", "GET"): business(200, county=403, member=403, anonymous=401),
+    ("api.open_recommendation_round", "POST"): {**only("office", 422), "anonymous": 401},
+    ("api.recommendation_round", "GET"): {**case_api(REFUSED, (404, 404, 404)), "member": REFUSED},
+    ("api.recommendation_dossier", "POST"): {**case_api(REFUSED, (404, 404, 404)), "member": REFUSED},
+    ("api.choose_recommendation_towns", "POST"): {**case_api(REFUSED, REFUSED), "office": (422, 422, 422),
+                                                  "member": REFUSED},
+    ("api.record_recommendation_answer", "POST"): {**case_api(REFUSED, REFUSED), "office": (422, 422, 422),
+                                                   "member": REFUSED},
     ("api.log_problem", "POST"): business(422, anonymous=401),
     ("api.assign_problem", "POST"): case_api(ok_own=(422, 422, 422), ok_all=(422, 422, 422)),
     ("api.answer_problem", "POST"): case_api(ok_own=(422, 422, 422), ok_all=(422, 422, 422)),

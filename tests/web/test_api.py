@@ -153,7 +153,7 @@ def test_definitions_lists_the_six_processes(make, client):
     assert set(by_key) == {"designation", "town", "inspection", "rectification", "statistics_report",
                            "redesignation", "evaluation_town", "evaluation_ranking",
                            "key_project", "investment_project", "problem",
-                           "action_plan", "plan_task"}
+                           "action_plan", "plan_task", "provincial_recommendation"}
     for d in by_key.values():
         assert d["version"] >= 1 and d["label"]["zh"] and d["label"]["en"]
         assert d["initial"] in {s["name"] for s in d["states"]}

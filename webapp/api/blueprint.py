@@ -270,6 +270,7 @@ from webapp.api import (  # noqa: E402,F401
     programmes,
     projects,
     receipts,
+    recommendation,
     statistics_excel,
     templates,
     unit_presets,

@@ -61,6 +61,7 @@ KIND_LABELS = {
     "reminder_batch_sent": _l("Reminders sent by the office (batch)"),
     "tier_changed": _l("Town moved to another output tier"),
     "town_praised": _l("Town praised in the annual evaluation"),
+    "dossier_downloaded": _l("Recommendation dossier downloaded"),
     "problems_imported": _l("Problem ledger imported from Excel"),
     "statistics_campaign_opened": _l("Annual statistics reports opened"),
     "statistics_imported": _l("Annual statistics imported from Excel"),

@@ -40,6 +40,9 @@ KIND_LABELS = {
     "rectification_notice": _l("Rectification notice"),
     "publicity_announcement": _l("Public notice announcement"),
     "praise_notice": _l("Praise notice"),
+    "recommendation_letter": _l("Recommendation letter to the province"),
+    "recommendation_dossier": _l("Recommendation dossier (.zip)"),
+    "province_document": _l("The province's document"),
 }
 ACCEPT = ",".join(f".{ext}" for ext in ACCEPTED)
 

@@ -63,6 +63,7 @@ EVENT_KINDS = (
     "problems_imported",
     "meeting_recorded",
     "plan_tasks_imported",
+    "dossier_downloaded",
 )
 
 _event_table = table_of(AuditEvent)

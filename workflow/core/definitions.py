@@ -15,7 +15,7 @@ from workflow.core.yamlcheck import Checker, FileErrors, Label, read_mapping
 DEFINITIONS_DIR = Path(__file__).resolve().parents[2] / "definitions"
 PROCESS_FILES = ("designation", "town", "inspection", "rectification", "statistics_report", "redesignation",
                  "evaluation_town", "evaluation_ranking", "key_project", "investment_project", "problem",
-                 "action_plan", "plan_task")
+                 "action_plan", "plan_task", "provincial_recommendation")
 
 TOP_KEYS = {
     "key", "version", "label", "initial", "states", "transitions", "number_prefix", "description",

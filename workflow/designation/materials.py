@@ -20,7 +20,8 @@ MATERIALS_PATH = Path(__file__).resolve().parents[2] / "definitions" / "material
 TOP_KEYS = {"key", "version", "label", "materials"}
 MATERIAL_KEYS = {"kind", "label", "criterion", "required", "required_if"}
 RESERVED = {"evidence", "opinion_sheet", "designation_notice", "criticism_notice", "criticism_draft",
-            "rectification_notice", "publicity_announcement", "praise_notice"}  # kinds the system itself gives
+            "rectification_notice", "publicity_announcement", "praise_notice",
+            "recommendation_letter", "recommendation_dossier", "province_document"}  # kinds the system itself gives
 
 
 class MaterialsError(FileErrors):
