@@ -10,6 +10,7 @@ the seed data (which imports other processes)."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -129,8 +130,8 @@ def vocabulary(directory: Path = DEFINITIONS_DIR) -> Vocabulary:
 
 
 def _number(check: Checker, raw: Any, where: str, *, positive: bool = False) -> Decimal | None:
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        check.error(where, "must be a number")
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+        check.error(where, "must be a number")  # .nan and .inf are floats to YAML, not numbers to score with
         return None
     number = Decimal(str(raw))
     if positive and number <= 0:
@@ -140,7 +141,7 @@ def _number(check: Checker, raw: Any, where: str, *, positive: bool = False) -> 
 
 
 def _is_points(raw: Any) -> bool:
-    return not isinstance(raw, bool) and isinstance(raw, int | float) and raw > 0
+    return not isinstance(raw, bool) and isinstance(raw, int | float) and math.isfinite(raw) and raw > 0
 
 
 def _whole(check: Checker, raw: Any, where: str) -> int | None:
@@ -240,7 +241,7 @@ def _indicator(check: Checker, raw: Any, where: str, group: str, words: Vocabula
         if kind not in NUMBER_TYPES:
             check.error(f"{where}.field", "must be a number of definitions/statistics.yaml")
             ok = False
-    elif provider in OWN_PROVIDERS or provider in providers:
+    elif isinstance(provider, str) and (provider in OWN_PROVIDERS or provider in providers):
         if "field" in raw:
             check.error(f"{where}.field", "only a value of provider statistics names a field")
             ok = False
@@ -285,9 +286,9 @@ def _ranking(check: Checker, raw: Any, spec_groups: dict[str, Group], indicators
             check.error(at, "must be one of {group: KEY}, {indicator: KEY}, {value: KEY}")
             continue
         kind, key = next(iter(item.items()))
-        if kind == "group" and key not in spec_groups:
+        if kind == "group" and (not isinstance(key, str) or key not in spec_groups):
             check.error(f"{at}.group", "must be a group of the file")
-        elif kind != "group" and key not in indicators:
+        elif kind != "group" and (not isinstance(key, str) or key not in indicators):
             check.error(f"{at}.{kind}", "must be an indicator of the file")
         elif kind == "value" and indicators[key].rule.kind == "yes_no":
             check.error(f"{at}.value", "must be an indicator with a number for its value")
@@ -399,7 +400,7 @@ def parse_evaluation(text: str, filename: str, words: Vocabulary | None = None) 
         if added != total:
             check.error("total", f"is {total}, the groups' points add up to {added}")
     used = {item.get("provider") for g in raw_groups if isinstance(g, dict) and isinstance(g.get("indicators"), list)
-            for item in g["indicators"] if isinstance(item, dict)}
+            for item in g["indicators"] if isinstance(item, dict) and isinstance(item.get("provider"), str)}
     for name, _ in providers:
         if name not in used:
             check.error(f"providers.{name}", "provides no indicator")
