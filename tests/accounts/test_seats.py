@@ -249,6 +249,11 @@ def test_the_administrator_keeps_the_roster_on_its_page(db, now, make, units, ad
                 {"successor_id": str(successor.id), "note": "换届"}).status_code == 302
     page = admin_browser.get("/admin/roster").get_data(as_text=True)
     assert successor.display_name in page and "市文旅局分管负责人" in page
+    assert f'href="/admin/roster/seats/{new_seat.id}"' in page
+    seat_page = admin_browser.get(f"/admin/roster/seats/{new_seat.id}").get_data(as_text=True)
+    assert "继任者" in seat_page and holder.display_name in seat_page  # the predecessor is no successor choice
+    assert f'<option value="{successor.id}">' not in seat_page
+    assert post(admin_browser, f"/admin/roster/seats/{new_seat.id}/promote", {}).status_code == 404
     assert post(admin_browser, "/admin/roster/seats/99999/vacate", {}).status_code == 404
     assert post(admin_browser, f"/admin/roster/seats/{new_seat.id}/vacate", {}).status_code == 302
     assert post(admin_browser, f"/admin/roster/seats/{new_seat.id}/retire", {}).status_code == 302

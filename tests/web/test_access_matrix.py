@@ -217,6 +217,7 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("admin.roster", "GET"): admin_page(200),
     ("admin.add_seat", "POST"): admin_page(422),
     ("admin.seat_action", "POST"): admin_page(302, missing=404),
+    ("admin.seat", "GET"): admin_page(200, missing=404),
     ("admin.calendar_year", "GET"): admin_page(200, missing=404),  # 2026, 2027; 1999 is out of range
     ("admin.calendar_year", "POST"): admin_page(422, missing=404),
     # --- the auditor: the trail only (webapp/auditor) ----------------------------------------------------------

@@ -25,12 +25,24 @@ def _page(errors: dict[str, list[str]] | None = None, status: int = 200) -> Resp
     s = db()
     return render_template("admin/roster.html", roster=seats.roster(s, include_inactive=True),
                            positions=[p.value for p in SeatPosition], units=seats.active_units(s),
-                           candidates=seats.candidates(s), errors=errors or {}, form=request.form), status
+                           errors=errors or {}, form=request.form), status
+
+
+def _seat_page(seat_id: int, errors: dict[str, list[str]] | None = None, status: int = 200) -> ResponseReturnValue:
+    s = db()
+    line = seats.roster_line(s, seat_id)
+    return render_template("admin/seat.html", seat=line.seat, unit=line.unit, holder=line.holder,
+                           candidates=seats.candidates(s), errors=errors or {}), status
 
 
 @bp.route("/roster")
 def roster() -> ResponseReturnValue:
     return _page()
+
+
+@bp.route("/roster/seats/<int:seat_id>")
+def seat(seat_id: int) -> ResponseReturnValue:
+    return _seat_page(seat_id)
 
 
 @bp.route("/roster/seats", methods=["POST"])
@@ -72,8 +84,8 @@ def seat_action(seat_id: int, action: str) -> ResponseReturnValue:
             else:
                 return _page({"": [_("Unknown action.")]}, 404)
     except WorkflowError as exc:
-        if exc.status == 403:
+        if exc.status in (403, 404):
             raise
-        return _page({"": [message_of(exc)], **field_errors(exc), "seat": [str(seat_id)]}, exc.status)
+        return _seat_page(seat_id, {"": [message_of(exc)], **field_errors(exc)}, exc.status)
     flash(message, "success")
-    return redirect(url_for("admin.roster"))
+    return redirect(url_for("admin.seat", seat_id=seat_id))

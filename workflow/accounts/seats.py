@@ -369,6 +369,13 @@ def bodies(session: Session) -> tuple[Unit | None, Unit | None]:
     return first(UnitKind.leading_group), first(UnitKind.office)
 
 
+def roster_line(session: Session, seat_id: int) -> RosterLine:
+    """One seat with its unit and holder; NotFound for an unknown seat."""
+    seat = _seat(session, seat_id)
+    return RosterLine(seat, session.get(Unit, seat.unit_id) if seat.unit_id else None,
+                      session.get(User, seat.holder_id) if seat.holder_id else None)
+
+
 def roster(session: Session, *, include_inactive: bool = False) -> dict[str, list[RosterLine]]:
     """The seats by position, in roster order, with their units and holders (vacant seats too)."""
     query = (select(Seat, Unit, User).join(Unit, col(Unit.id) == Seat.unit_id, isouter=True)
