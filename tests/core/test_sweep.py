@@ -382,6 +382,19 @@ def test_the_list_of_what_is_coming(db, make, now, people, process):
         assert [r.name for r in upcoming(s, now=now)] == ["reply", "reply", "reply"]
 
 
+def test_the_list_of_what_is_coming_shows_fifty_by_default_in_due_then_creation_order(db, make, now, people,
+                                                                                     process):
+    from workflow.core.sweep import upcoming
+
+    _open(db, make, now, people, count=13)  # four open deadlines each, created at the same moment
+    with transaction(db) as s:
+        listed = upcoming(s, now=now)
+        everything = upcoming(s, now=now, limit=100)
+    assert len(everything) == 52 and len(listed) == 50
+    assert [(r.due_at, r.id) for r in everything] == sorted((r.due_at, r.id) for r in everything)
+    assert [r.id for r in listed] == [r.id for r in everything[:50]]
+
+
 def test_a_sweep_names_its_worker_by_host_and_process(db, make, now, people, process):
     import os
     import socket

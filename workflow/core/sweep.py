@@ -204,8 +204,8 @@ def _failed(session: Session, row: Any, exc: Exception, *, now: datetime, result
     return DeadlineStatus.failed.value
 
 
-def retry_incident(session: Session, incident_id: int, *, actor: Actor, now: datetime,
-                   calendar: WorkCalendar | None = None) -> tuple[Incident, tuple[str, str] | None]:
+def retry_incident(session: Session, incident_id: int, *, actor: Actor,
+                   now: datetime) -> tuple[Incident, tuple[str, str] | None]:
     """Run an incident's deadline again now (after its cause was fixed). Returns the incident and, when the try
     failed again, the error (zh, en): the incident then stays open with one more try counted."""
     incident = incidents.get_open(session, incident_id, actor)
@@ -221,7 +221,7 @@ def retry_incident(session: Session, incident_id: int, *, actor: Actor, now: dat
     audit.flush_head(session)
     savepoint = session.begin_nested()
     try:
-        status = _process(session, row, now=now, calendar=calendar, result=SweepResult())
+        status = _process(session, row, now=now, calendar=None, result=SweepResult())
         audit.flush_head(session)
         savepoint.commit()
     except Exception as exc:  # the cause is not fixed yet: the incident stays open and says so
