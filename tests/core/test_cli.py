@@ -426,3 +426,13 @@ def test_init_refuses_a_broken_profile_naming_file_and_key(zyz, tmp_path):
     assert result.exit_code == 2
     assert "error: city.yaml: series.rectification_notice: must contain {n} (and usually {year})" in result.output
     assert "city.yaml: roster[13].position: must be one of leader, deputy_leader" in result.output
+
+
+def test_init_refuses_a_profile_whose_threshold_the_eligibility_table_does_not_define(zyz, tmp_path):
+    broken = tmp_path / "city.yaml"
+    text = (DEFINITIONS_DIR / "profiles" / "example.yaml").read_text(encoding="utf-8")
+    broken.write_text(text.replace("output_manufacturing: 8", "output_mining: 8"), encoding="utf-8")
+    result = zyz("init", "--profile", str(broken))
+    assert result.exit_code == 2
+    assert "error: city.yaml: thresholds.output_mining: the eligibility table (eligibility.yaml) has no threshold " \
+           "output_mining" in result.output
