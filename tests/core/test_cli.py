@@ -436,3 +436,21 @@ def test_init_refuses_a_profile_whose_threshold_the_eligibility_table_does_not_d
     assert result.exit_code == 2
     assert "error: city.yaml: thresholds.output_mining: the eligibility table (eligibility.yaml) has no threshold " \
            "output_mining" in result.output
+
+
+def test_a_stored_profile_whose_threshold_the_table_lacks_stops_every_command(zyz, database_url):
+    from datetime import UTC, datetime
+
+    from workflow.designation.eligibility import EligibilityError
+
+    assert zyz("init").exit_code == 0
+    text = (DEFINITIONS_DIR / "profiles" / "example.yaml").read_text(encoding="utf-8")
+    engine = make_engine(database_url)
+    with transaction(make_session_factory(engine)) as s:  # as if eligibility.yaml had lost a threshold since
+        profile.store(s, profile.parse_profile(text.replace("output_manufacturing: 8", "output_mining: 8"),
+                                               "city.yaml"), datetime.now(UTC))
+    engine.dispose()
+    result = zyz("units", "list")
+    assert result.exit_code != 0 and isinstance(result.exception, EligibilityError)
+    assert "profile.yaml (stored): thresholds.output_mining: the eligibility table (eligibility.yaml) has no " \
+           "threshold output_mining" in str(result.exception)

@@ -825,3 +825,11 @@ def test_the_thresholds_section_is_a_mapping_or_absent(thresholds, error):
     with pytest.raises(EligibilityError) as raised:
         parse_table(text, "eligibility.yaml")
     assert raised.value.errors == [error]
+
+
+def test_a_threshold_is_shown_as_the_reasons_print_it():
+    table = load_table(overrides={"output_manufacturing": Decimal("8.0")})
+    assert (table.shown("output_manufacturing"), table.shown("output_relaxed"), table.shown("output_other")) == (
+        "8", "0.5", "2")
+    with pytest.raises(KeyError):
+        table.shown("output_mining")

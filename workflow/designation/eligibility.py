@@ -95,6 +95,10 @@ class Table:
     path: str = ""
     thresholds: tuple[Threshold, ...] = ()
 
+    def shown(self, name: str) -> str:
+        """Threshold `name`'s value as the reasons print it (8, 0.5); KeyError when the table has none of that name."""
+        return _shown_threshold({t.name: t.value for t in self.thresholds}[name])
+
 
 @dataclass(frozen=True)
 class CriterionResult:
