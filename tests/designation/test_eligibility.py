@@ -776,6 +776,10 @@ def test_conditions_and_reasons_use_the_thresholds_values():
 def test_a_table_without_thresholds_has_none():
     assert parse_table(OWN_TABLE, "eligibility.yaml").thresholds == ()
     with pytest.raises(EligibilityError) as raised:
+        parse_table(OWN_TABLE.replace("{gt: 100, lte: 200}", "{gt: $jobs_min}"), "eligibility.yaml")
+    assert raised.value.errors == ["eligibility.yaml: criteria[0] (figures).rules[0].when.jobs.gt: unknown threshold "
+                                   "$jobs_min (defined: none)"]
+    with pytest.raises(EligibilityError) as raised:
         parse_table(OWN_TABLE, "eligibility.yaml", {"jobs_min": 5}, "city.yaml")
     assert raised.value.errors == [
         "city.yaml: thresholds.jobs_min: the eligibility table (eligibility.yaml) has no threshold jobs_min "
