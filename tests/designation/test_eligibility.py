@@ -794,7 +794,7 @@ BROKEN_THRESHOLDS = THRESHOLD_TABLE.replace("""  jobs_max: {value: 200.5, label:
   plain: 5
   idle: {value: 3, label: {zh: 闲, en: idle}}
 """).replace("{gte: $jobs_min, lt: $jobs_max}", "{gte: $jobs_min, lt: $job_max, lte: $zero, gt: $plain}").replace(
-    "须在 {$jobs_min} 至 {$jobs_max} 之间", "须在 {$jobs_min!r} 至 {$jobs_top} 之间 {$flag}").replace(
+    "须在 {$jobs_min} 至 {$jobs_max} 之间", "须在 {$jobs_min!r} 至 {$jobs_top} 之间 {$flag}{$zero:>3}").replace(
     'reason: {zh: "{honour}", en: "{honour}"}', 'reason: {zh: "{honour}{$jobs_max}", en: "{honour}"}')
 
 
@@ -812,6 +812,7 @@ def test_every_mistake_with_a_threshold_is_named():
         f"{rules}[0].when.jobs.lt: unknown threshold $job_max (defined: flag, idle, jobs_max, jobs_min, plain, zero)",
         f"{rules}[1].reason.zh: placeholder {{$jobs_min}} takes no format",
         f"{rules}[1].reason.zh: unknown threshold $jobs_top (defined: flag, idle, jobs_max, jobs_min, plain, zero)",
+        f"{rules}[1].reason.zh: placeholder {{$zero}} takes no format",  # a threshold refused still is one
         "eligibility.yaml: priority.reason.zh: unknown placeholder {$jobs_max} (known: enterprises, honour)",
         "eligibility.yaml: thresholds.idle: used by no rule",
     ]
