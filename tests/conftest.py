@@ -97,7 +97,7 @@ def _fresh_caches():
         from workflow.designation import eligibility
         from workflow.notify import rules as notices
 
-        eligibility.default_table.cache_clear()
+        eligibility.table_for.cache_clear()
         eligibility._placeholders.cache_clear()
         access._case_by_id.cache_clear()
         notices._RECIPIENT_QUERIES.clear()

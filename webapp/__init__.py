@@ -18,6 +18,7 @@ from workflow.core import profile as city_profile
 from workflow.core.access import MAX_ID
 from workflow.core.db import make_engine, make_session_factory
 from workflow.core.settings import configure as configure_workflow
+from workflow.designation import eligibility
 
 LOCALES = ("zh_CN", "en")
 JSON_LIMIT = 1024 * 1024  # API bodies
@@ -78,6 +79,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     engine = make_engine(app.config["DATABASE_URL"])
     city_profile.select_stored(engine)  # the city this database was set up for (zyz init --profile)
+    eligibility.default_table()  # with that city's thresholds: one the table does not define stops the start
     app.extensions["zyz"] = {"engine": engine, "sessions": make_session_factory(engine),
                              "policy": PROFILES[app.config["PASSWORD_POLICY"]], "clock": Clock(engine, app.config)}
     configure_workflow(designation_cycle_years=app.config["DESIGNATION_CYCLE_YEARS"],

@@ -94,13 +94,15 @@ def _fail(exc: WorkflowError) -> None:
 def init_command(profile_path: Path | None) -> None:
     """Create or migrate the database, store the definitions and the city profile, add missing reference units."""
     from workflow.core import profile as city_profile
+    from workflow.designation import eligibility
     from workflow.seed import ensure_reference_units
 
     chosen = None
     if profile_path is not None:
         try:
             chosen = city_profile.load_profile(profile_path)
-        except city_profile.ProfileError as exc:
+            eligibility.table_for(chosen)  # its thresholds are the eligibility table's
+        except (city_profile.ProfileError, eligibility.EligibilityError) as exc:
             for line in exc.errors:
                 click.echo(f"error: {line}", err=True)
             sys.exit(2)

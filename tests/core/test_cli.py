@@ -426,3 +426,31 @@ def test_init_refuses_a_broken_profile_naming_file_and_key(zyz, tmp_path):
     assert result.exit_code == 2
     assert "error: city.yaml: series.rectification_notice: must contain {n} (and usually {year})" in result.output
     assert "city.yaml: roster[13].position: must be one of leader, deputy_leader" in result.output
+
+
+def test_init_refuses_a_profile_whose_threshold_the_eligibility_table_does_not_define(zyz, tmp_path):
+    broken = tmp_path / "city.yaml"
+    text = (DEFINITIONS_DIR / "profiles" / "example.yaml").read_text(encoding="utf-8")
+    broken.write_text(text.replace("output_manufacturing: 8", "output_mining: 8"), encoding="utf-8")
+    result = zyz("init", "--profile", str(broken))
+    assert result.exit_code == 2
+    assert "error: city.yaml: thresholds.output_mining: the eligibility table (eligibility.yaml) has no threshold " \
+           "output_mining" in result.output
+
+
+def test_a_stored_profile_whose_threshold_the_table_lacks_stops_every_command(zyz, database_url):
+    from datetime import UTC, datetime
+
+    from workflow.designation.eligibility import EligibilityError
+
+    assert zyz("init").exit_code == 0
+    text = (DEFINITIONS_DIR / "profiles" / "example.yaml").read_text(encoding="utf-8")
+    engine = make_engine(database_url)
+    with transaction(make_session_factory(engine)) as s:  # as if eligibility.yaml had lost a threshold since
+        profile.store(s, profile.parse_profile(text.replace("output_manufacturing: 8", "output_mining: 8"),
+                                               "city.yaml"), datetime.now(UTC))
+    engine.dispose()
+    result = zyz("units", "list")
+    assert result.exit_code != 0 and isinstance(result.exception, EligibilityError)
+    assert "profile.yaml (stored): thresholds.output_mining: the eligibility table (eligibility.yaml) has no " \
+           "threshold output_mining" in str(result.exception)

@@ -204,6 +204,16 @@ def test_every_file_in_definitions_loads(path):
     assert definition.label.zh and definition.label.en
 
 
+@pytest.mark.parametrize("path", sorted((DEFINITIONS_DIR / "profiles").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_profile_loads_and_its_thresholds_are_the_eligibility_tables(path):
+    from workflow.core.profile import load_profile
+    from workflow.designation import eligibility
+
+    city = load_profile(path)
+    table = eligibility.table_for(city)
+    assert {t.name: t.value for t in table.thresholds if t.name in city.thresholds} == city.thresholds
+
+
 def test_load_directory_gives_every_process():
     found = load_directory()
     assert set(found) == set(PROCESS_FILES)

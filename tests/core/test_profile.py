@@ -55,7 +55,18 @@ BROKEN = [
      "office_deputy, liaison"),
     (lambda t: t.replace("  - {position: leader, title: 市政府市长}\n", ""),
      "example.yaml: roster: must have exactly one leader seat"),
-    (lambda t: t + "thresholds: {}\n", "example.yaml: thresholds: unknown key"),
+    (lambda t: t.replace("output_manufacturing: 8", "output_manufacturing: 0"),
+     "example.yaml: thresholds.output_manufacturing: must be a positive number, not 0"),
+    (lambda t: t.replace("output_manufacturing: 8", "output_manufacturing: 八"),
+     "example.yaml: thresholds.output_manufacturing: must be a positive number, not '八'"),
+    (lambda t: t.replace("output_manufacturing: 8", "output_manufacturing: .nan"),
+     "example.yaml: thresholds.output_manufacturing: must be a positive number, not nan"),
+    (lambda t: t.replace("output_manufacturing: 8", "output_manufacturing: true"),
+     "example.yaml: thresholds.output_manufacturing: must be a positive number, not True"),
+    (lambda t: t.replace("output_manufacturing: 8", "2nd: 8"),
+     "example.yaml: thresholds.2nd: a threshold's name must be an identifier"),
+    (lambda t: t.replace("thresholds:\n  output_manufacturing: 8", "thresholds: [8]"),
+     "example.yaml: thresholds: must be a mapping of eligibility threshold names to numbers"),
 ]
 
 
@@ -65,6 +76,18 @@ def test_a_broken_profile_names_the_file_and_the_key(edit, problem):
     with pytest.raises(profile.ProfileError) as broken:
         profile.parse_profile(edit(text), str(EXAMPLE))
     assert problem in broken.value.errors
+
+
+def test_a_profile_may_set_eligibility_thresholds():
+    from decimal import Decimal
+
+    assert profile.load_profile().thresholds == {}
+    city = profile.load_profile(EXAMPLE)
+    assert city.thresholds == {"output_manufacturing": Decimal(8)}
+    text = EXAMPLE.read_text(encoding="utf-8").replace("output_manufacturing: 8", "output_relaxed: 0.4\n  x: 12")
+    assert profile.parse_profile(text, "city.yaml").thresholds == {"output_relaxed": Decimal("0.4"), "x": 12}
+    empty = text.split("\nthresholds:")[0] + "\nthresholds:\n"  # present but empty: none
+    assert profile.parse_profile(empty, "city.yaml").thresholds == {}
 
 
 def test_a_missing_profile_file_says_so(tmp_path):

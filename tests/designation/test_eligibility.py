@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 import yaml
 
+from workflow.core import profile
 from workflow.core.definitions import DEFINITIONS_DIR
 from workflow.designation import application, eligibility
 from workflow.designation.eligibility import EligibilityError, evaluate, load_table, parse_table
@@ -640,3 +643,198 @@ def test_the_table_is_read_as_utf8_whatever_the_locale(tmp_path):
                           env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "\\u4ea7\\u4e1a\\u96c6\\u805a"  # 产业集聚
+
+
+# ---- named thresholds, and a city profile that sets them differently ---------------------------------------
+
+EXAMPLE = DEFINITIONS_DIR / "profiles" / "example.yaml"
+
+
+def test_the_table_names_the_plans_thresholds():
+    table = load_table()
+    assert {t.name: t.value for t in table.thresholds} == {
+        "output_manufacturing": 10, "output_other": 2, "output_relaxed": Decimal("0.5"), "supporting_enterprises": 10}
+    assert table.thresholds[0].label.zh == "制造业主导产业产值（亿元）"
+    assert all(isinstance(t.value, Decimal) for t in table.thresholds)
+
+
+def test_under_the_example_profile_manufacturing_needs_eight_not_ten():
+    nine = {**BASE, "output_yi": 9}
+    yangquan = criterion(nine, "agglomeration")
+    assert (yangquan.outcome, yangquan.reason.zh) == ("fail", "制造业类主导产业产值 9.00 亿元，低于 10 亿元")
+    assert evaluate(nine, hard_only=True).has_hard_failure
+    city = profile.use_profile(EXAMPLE)
+    assert city.thresholds == {"output_manufacturing": Decimal(8)}
+    jinzhong = criterion(nine, "agglomeration")
+    assert (jinzhong.outcome, jinzhong.reason.zh) == ("pass", "制造业类主导产业产值 9.00 亿元，达到 8 亿元")
+    assert jinzhong.reason.en == "Manufacturing: leading-industry output of 9.00 (100 million yuan) reaches 8"
+    assert not evaluate(nine, hard_only=True).has_hard_failure
+    below = criterion({**BASE, "output_yi": 7.99}, "agglomeration")
+    assert (below.outcome, below.reason.zh) == ("fail", "制造业类主导产业产值 7.99 亿元，低于 8 亿元")
+    # what the profile leaves alone keeps the table's value
+    farm = criterion({**BASE, "industry_category": "agriculture", "output_yi": 1.99}, "agglomeration")
+    assert farm.reason.zh == "特优农业类主导产业产值 1.99 亿元，低于 2 亿元"
+    profile.use_profile(None)
+    assert criterion(nine, "agglomeration").outcome == "fail"
+
+
+def test_the_table_is_built_once_per_profile():
+    yangquan = eligibility.default_table()
+    assert eligibility.table_for(profile.profile()) is yangquan
+    city = profile.use_profile(EXAMPLE)
+    jinzhong = eligibility.default_table()
+    assert jinzhong is not yangquan and jinzhong is eligibility.table_for(city)
+    assert {t.name: t.value for t in jinzhong.thresholds}["output_manufacturing"] == 8
+    assert jinzhong.path == "eligibility.yaml"
+    assert profile.use_profile(EXAMPLE) is not city and eligibility.default_table() is not jinzhong  # a new reading
+    profile.use_profile(None)
+    assert eligibility.default_table() is yangquan
+
+
+def test_a_profile_naming_a_threshold_the_table_does_not_define_is_refused():
+    text = EXAMPLE.read_text(encoding="utf-8").replace("output_manufacturing: 8", "output_mining: 8")
+    city = profile.parse_profile(text, str(EXAMPLE))  # the core knows no table: a name and a positive number
+    with pytest.raises(EligibilityError) as raised:
+        eligibility.table_for(city)
+    assert raised.value.errors == [
+        "example.yaml: thresholds.output_mining: the eligibility table (eligibility.yaml) has no threshold "
+        "output_mining (defined: output_manufacturing, output_other, output_relaxed, supporting_enterprises)"]
+    profile.use_profile(city)
+    with pytest.raises(EligibilityError, match="output_mining"):
+        evaluate(BASE)
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    (0, "must be a positive number, not 0"),
+    (-1, "must be a positive number, not -1"),
+    (True, "must be a positive number, not True"),
+    ("8", "must be a positive number, not '8'"),
+    (Decimal("0"), "must be a positive number, not Decimal('0')"),
+    (Decimal("NaN"), "must be a positive number, not Decimal('NaN')"),
+])
+def test_an_override_that_is_not_a_positive_number_is_refused(value, problem):
+    with pytest.raises(EligibilityError) as raised:
+        load_table(overrides={"output_other": value}, overrides_file="city.yaml")
+    assert raised.value.errors == [f"city.yaml: thresholds.output_other: {problem}"]
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (Decimal("8"), "8"), (Decimal("8.0"), "8"), (Decimal("0.80"), "0.8"), (100, "100"), (2.5, "2.5"),
+])
+def test_an_overridden_threshold_reads_as_the_plan_writes_numbers(value, shown):
+    table = load_table(overrides={"output_relaxed": value, "supporting_enterprises": 12})
+    assert {t.name: t.value for t in table.thresholds}["output_relaxed"] == Decimal(str(value))
+    relaxed = evaluate({**BASE, **RELAXED, "output_yi": 0.1}, table).criteria[0]
+    assert relaxed.reason.zh == f"主导产业产值 0.10 亿元，低于放宽认定的最低标准 {shown} 亿元"
+    supporting = evaluate({**BASE, "supporting_enterprises": 11}, table).criteria[5]
+    assert (supporting.outcome, supporting.reason.zh) == ("fail", "上下游配套企业 11 户，少于 12 户")
+
+
+THRESHOLD_TABLE = """
+key: eligibility
+version: 1
+label: {zh: 测试标准, en: Test criteria}
+thresholds:
+  jobs_min:
+    value: 100
+    label: {zh: 最少就业, en: Fewest jobs}
+  jobs_max: {value: 200.5, label: {zh: 最多就业, en: Most jobs}}
+criteria:
+  - key: figures
+    label: {zh: 数字, en: Figures}
+    hard: true
+    rules:
+      - when: {jobs: {gte: $jobs_min, lt: $jobs_max}}
+        outcome: pass
+        reason: {zh: "就业 {jobs} 人，{{不少于}} {$jobs_min} 人", en: "{jobs} jobs, {{at least}} {$jobs_min}"}
+      - outcome: fail
+        reason: {zh: "就业 {jobs} 人，须在 {$jobs_min} 至 {$jobs_max} 之间", en: "between {$jobs_min} and {$jobs_max}"}
+priority:
+  label: {zh: 优先, en: First}
+  honours: [zjtx]
+  reason: {zh: "{honour}", en: "{honour}"}
+"""
+
+
+def test_conditions_and_reasons_use_the_thresholds_values():
+    table = parse_table(THRESHOLD_TABLE, "eligibility.yaml")
+    assert [(t.name, t.value, t.label.en) for t in table.thresholds] == [
+        ("jobs_min", 100, "Fewest jobs"), ("jobs_max", Decimal("200.5"), "Most jobs")]
+    assert [c.value for c in table.criteria[0].rules[0].when] == [100, Decimal("200.5")]
+
+    def figures(jobs, t=table):
+        return evaluate({"jobs": jobs}, t).criteria[0]
+
+    assert (figures(100).outcome, figures(100).reason.zh) == ("pass", "就业 100 人，{不少于} 100 人")
+    assert figures(100).reason.en == "100 jobs, {at least} 100"
+    assert (figures(99).outcome, figures(99).reason.zh) == ("fail", "就业 99 人，须在 100 至 200.5 之间")
+    assert figures(201).outcome == "fail" and figures(200).outcome == "pass"
+    moved = parse_table(THRESHOLD_TABLE, "eligibility.yaml", {"jobs_min": 50}, "city.yaml")
+    assert (figures(60, moved).outcome, figures(60, moved).reason.en) == ("pass", "60 jobs, {at least} 50")
+
+
+def test_a_table_without_thresholds_has_none():
+    assert parse_table(OWN_TABLE, "eligibility.yaml").thresholds == ()
+    with pytest.raises(EligibilityError) as raised:
+        parse_table(OWN_TABLE.replace("{gt: 100, lte: 200}", "{gt: $jobs_min}"), "eligibility.yaml")
+    assert raised.value.errors == ["eligibility.yaml: criteria[0] (figures).rules[0].when.jobs.gt: unknown threshold "
+                                   "$jobs_min (defined: none)"]
+    with pytest.raises(EligibilityError) as raised:
+        parse_table(OWN_TABLE, "eligibility.yaml", {"jobs_min": 5}, "city.yaml")
+    assert raised.value.errors == [
+        "city.yaml: thresholds.jobs_min: the eligibility table (eligibility.yaml) has no threshold jobs_min "
+        "(defined: none)"]
+
+
+BROKEN_THRESHOLDS = THRESHOLD_TABLE.replace("""  jobs_max: {value: 200.5, label: {zh: 最多就业, en: Most jobs}}
+""", """  jobs_max: {value: 200.5, label: {zh: 最多就业, en: Most jobs}}
+  2nd: {value: 1, label: {zh: 二, en: two}}
+  zero: {value: 0, label: {zh: 零, en: zero}, unit: 人}
+  flag: {value: true, label: {zh: 旗}}
+  plain: 5
+  idle: {value: 3, label: {zh: 闲, en: idle}}
+""").replace("{gte: $jobs_min, lt: $jobs_max}", "{gte: $jobs_min, lt: $job_max, lte: $zero, gt: $plain}").replace(
+    "须在 {$jobs_min} 至 {$jobs_max} 之间", "须在 {$jobs_min!r} 至 {$jobs_top} 之间 {$flag}{$zero:>3}").replace(
+    'reason: {zh: "{honour}", en: "{honour}"}', 'reason: {zh: "{honour}{$jobs_max}", en: "{honour}"}')
+
+
+def test_every_mistake_with_a_threshold_is_named():
+    with pytest.raises(EligibilityError) as raised:
+        parse_table(BROKEN_THRESHOLDS, "eligibility.yaml", {"flag": 2})
+    rules = "eligibility.yaml: criteria[0] (figures).rules"
+    assert raised.value.errors == [
+        "eligibility.yaml: thresholds.2nd: a threshold's name must be an identifier",
+        "eligibility.yaml: thresholds.zero.unit: unknown key",
+        "eligibility.yaml: thresholds.zero.value: must be a positive number, not 0",
+        "eligibility.yaml: thresholds.flag.value: must be a positive number, not True",
+        "eligibility.yaml: thresholds.flag.label.en: missing",
+        "eligibility.yaml: thresholds.plain: must be a mapping of value and label",
+        f"{rules}[0].when.jobs.lt: unknown threshold $job_max (defined: flag, idle, jobs_max, jobs_min, plain, zero)",
+        f"{rules}[1].reason.zh: placeholder {{$jobs_min}} takes no format",
+        f"{rules}[1].reason.zh: unknown threshold $jobs_top (defined: flag, idle, jobs_max, jobs_min, plain, zero)",
+        f"{rules}[1].reason.zh: placeholder {{$zero}} takes no format",  # a threshold refused still is one
+        "eligibility.yaml: priority.reason.zh: unknown placeholder {$jobs_max} (known: enterprises, honour)",
+        "eligibility.yaml: thresholds.idle: used by no rule",
+    ]
+
+
+@pytest.mark.parametrize(("thresholds", "error"), [
+    ("thresholds: [10, 2]\n", "eligibility.yaml: thresholds: must be a mapping of names to {value, label}"),
+    ("thresholds:\n", None),
+])
+def test_the_thresholds_section_is_a_mapping_or_absent(thresholds, error):
+    text = OWN_TABLE.replace("criteria:\n", thresholds + "criteria:\n", 1)
+    if error is None:
+        assert parse_table(text, "eligibility.yaml").thresholds == ()
+        return
+    with pytest.raises(EligibilityError) as raised:
+        parse_table(text, "eligibility.yaml")
+    assert raised.value.errors == [error]
+
+
+def test_a_threshold_is_shown_as_the_reasons_print_it():
+    table = load_table(overrides={"output_manufacturing": Decimal("8.0")})
+    assert (table.shown("output_manufacturing"), table.shown("output_relaxed"), table.shown("output_other")) == (
+        "8", "0.5", "2")
+    with pytest.raises(KeyError):
+        table.shown("output_mining")

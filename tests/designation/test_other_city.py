@@ -13,13 +13,14 @@ import pytest
 from docx import Document
 from sqlmodel import select
 
-from conftest import COMPLETE_APPLICATION, reload
+from conftest import COMPLETE_APPLICATION, csrf_token, login, reload
 from workflow.core import profile
 from workflow.core.actors import Actor
 from workflow.core.attachments import stored_path, upload_root
 from workflow.core.db import transaction
 from workflow.core.definitions import DEFINITIONS_DIR
 from workflow.core.engine import fire
+from workflow.core.errors import Unprocessable
 from workflow.core.models import Attachment, Unit
 from workflow.designation import experts
 from workflow.seed import ensure_reference_units
@@ -106,3 +107,31 @@ def test_the_designation_chain_runs_on_another_city_and_its_documents_are_that_c
     assert "《晋中市推进专业镇高质量发展实施方案》（市政办发〔2023〕31号）" in notice
     announcement = texts["publicity_announcement"]
     assert "晋中市专业镇建设领导小组办公室（设在市工业和信息化局）" in announcement and "古陶镇" in announcement
+
+
+# ---- the city's eligibility thresholds (the profile's `thresholds:`) -----------------------------------------
+
+
+def test_the_submit_guard_applies_the_citys_thresholds(make, db, now):
+    county = make.user("county", county="盂县")
+    case = make.case("designation", by=county, data={**COMPLETE_APPLICATION, "output_yi": 9})
+    with pytest.raises(Unprocessable) as raised, transaction(db) as s:
+        fire(session=s, case_id=case.id, trigger="submit", actor=make.actor(county), now=now)
+    assert [r["zh"] for r in raised.value.details] == ["制造业类主导产业产值 9.00 亿元，低于 10 亿元"]
+    profile.use_profile(EXAMPLE)  # 晋中市: 8 亿元 for manufacturing
+    with transaction(db) as s:
+        fire(session=s, case_id=case.id, trigger="submit", actor=make.actor(county), now=now)
+    assert reload(db, case.id).state == "submitted"
+
+
+def test_the_form_and_its_live_preview_show_the_citys_thresholds(make, client, tmp_path):
+    city = tmp_path / "city.yaml"
+    city.write_text(EXAMPLE.read_text(encoding="utf-8") + "  output_relaxed: 0.3\n", encoding="utf-8")
+    login(client, make.user("county", county="盂县").username)
+    assert "但年产值不少于 0.5 亿元" in client.get("/cases/new/application").get_data(as_text=True)
+    profile.use_profile(city)
+    assert "但年产值不少于 0.3 亿元" in client.get("/cases/new/application").get_data(as_text=True)
+    form = {"town_id": "new", "new_town": "东风镇", "industry_category": "manufacturing", "output_yi": "9",
+            "csrf_token": csrf_token(client, "/inbox")}
+    page = client.post("/cases/eligibility-preview", data=form).get_data(as_text=True)
+    assert "制造业类主导产业产值 9.00 亿元，达到 8 亿元" in page

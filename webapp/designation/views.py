@@ -190,7 +190,7 @@ def _render(*, form: MultiDict, errors: dict[str, list[str]], case: Case | None 
     return render_template(
         "designation/application_form.html", form=form, errors=errors, case=case, town=town, towns=towns,
         fields=schema.FIELDS, schema=schema, groups=groups, eligibility=result, focus=focus,
-        submit_spec=spec, checked=checked,
+        submit_spec=spec, checked=checked, relaxed_minimum=eligibility.default_table().shown("output_relaxed"),
         checklist=materials.status(db(), case.id if case is not None else None, case.data if case else data),
         accept=",".join(f".{ext}" for ext in ACCEPTED),
         action_url=(url_for("designation.application", case_id=case.id) if case

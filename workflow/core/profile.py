@@ -1,5 +1,6 @@
 """The city profile (definitions/profile.yaml): what makes this one city's system — its name, its plan, the texts of
-its official documents, its 文号 series, its units and the leading group's seats.
+its official documents, its 文号 series, its units, the leading group's seats and the eligibility thresholds it
+sets differently from definitions/eligibility.yaml.
 
 `profile()` is the profile in use: the shipped one unless `use_profile` chose another. A deployment keeps the
 profile it was set up with in its database (`store`, by `zyz init --profile PATH`); the web application, the
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,9 @@ class Profile:
     member_units: tuple[str, ...]
     member_groups: tuple[MemberGroup, ...]
     roster: tuple[RosterSeat, ...]
+    # eligibility threshold name -> value; the names are checked by workflow/designation/eligibility.py, which
+    # knows the table (the core imports no process)
+    thresholds: dict[str, Decimal] = field(default_factory=dict)
 
     @property
     def plan(self) -> str:
@@ -100,6 +105,26 @@ def _names(check: Checker, raw: Any, key: str) -> tuple[str, ...]:
     return names
 
 
+def _thresholds(check: Checker, raw: Any) -> dict[str, Decimal]:
+    """The optional `thresholds:` mapping: name -> positive number."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        check.error("thresholds", "must be a mapping of eligibility threshold names to numbers")
+        return {}
+    found: dict[str, Decimal] = {}
+    for name, value in raw.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            check.error(f"thresholds.{name}", "a threshold's name must be an identifier")
+            continue
+        number = Decimal(str(value)) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        if number is None or not number.is_finite() or number <= 0:
+            check.error(f"thresholds.{name}", f"must be a positive number, not {value!r}")
+            continue
+        found[name] = number
+    return found
+
+
 def _section(check: Checker, raw: dict, key: str) -> dict:
     value = raw.get(key)
     if not isinstance(value, dict):
@@ -114,7 +139,7 @@ def parse_profile(text: str, source: str) -> Profile:
     filename = Path(source).name
     raw = read_mapping(text, filename, ProfileError)
     check = Checker(filename)
-    check.unknown_keys(raw, {"city", "plan", "documents", "series", "units", "roster"})
+    check.unknown_keys(raw, {"city", "plan", "documents", "series", "units", "roster", "thresholds"})
     city = _section(check, raw, "city")
     check.unknown_keys(city, {"name", "system"}, "city")
     plan = _section(check, raw, "plan")
@@ -192,6 +217,7 @@ def parse_profile(text: str, source: str) -> Profile:
             check.error("roster", f"must have exactly one {position} seat")
     plan_title, plan_number = _text(check, plan, "title", "plan"), _text(check, plan, "number", "plan")
     city_name, system_name = _text(check, city, "name", "city"), check.label(city.get("system"), "city.system")
+    thresholds = _thresholds(check, raw.get("thresholds"))
     if check.errors:
         raise ProfileError(check.errors)
     return Profile(source=source, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), text=text,
@@ -199,7 +225,7 @@ def parse_profile(text: str, source: str) -> Profile:
                    plan_title=plan_title, plan_number=plan_number,
                    documents={**texts, "plan": f"《{plan_title}》（{plan_number}）"}, series=series,
                    counties=counties, office=office, leading_group=group, member_units=members,
-                   member_groups=tuple(groups), roster=tuple(roster))
+                   member_groups=tuple(groups), roster=tuple(roster), thresholds=thresholds)
 
 
 def load_profile(path: Path | str = PROFILE_FILE) -> Profile:

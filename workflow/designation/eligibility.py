@@ -2,18 +2,21 @@
 
 The table is data; this module only reads it, checks it when it loads (every problem named by file and
 key), derives the facts it speaks about from an application, and applies it: per criterion the first
-rule whose conditions hold gives the outcome and the reason.
+rule whose conditions hold gives the outcome and the reason. Its named thresholds take the values the city
+profile in use sets (`table_for`), else the table's own.
 """
 
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from workflow.core.profile import Profile, profile
 from workflow.core.yamlcheck import Checker, FileErrors, read_mapping
 from workflow.designation import application as app
 from workflow.designation.application import HONOURS, PLATFORM_KINDS, Text
@@ -21,7 +24,8 @@ from workflow.designation.application import HONOURS, PLATFORM_KINDS, Text
 TABLE_PATH = Path(__file__).resolve().parents[2] / "definitions" / "eligibility.yaml"
 OUTCOMES = ("pass", "fail", "judge")
 NUMBER_OPS = ("gte", "gt", "lte", "lt", "eq")
-TOP_KEYS = {"key", "version", "label", "description", "criteria", "priority"}
+TOP_KEYS = {"key", "version", "label", "description", "criteria", "priority", "thresholds"}
+THRESHOLD_KEYS = {"value", "label"}
 CRITERION_KEYS = {"key", "section", "label", "hard", "field", "rules", "description"}
 RULE_KEYS = {"when", "outcome", "reason", "field", "to_confirm", "incomplete"}
 PRIORITY_KEYS = {"label", "honours", "reason"}
@@ -73,15 +77,27 @@ class Criterion:
 
 
 @dataclass(frozen=True)
+class Threshold:
+    name: str
+    value: Decimal  # the city profile's, else the table's
+    label: Text
+
+
+@dataclass(frozen=True)
 class Table:
     key: str
     version: int
     label: Text
-    criteria: tuple[Criterion, ...]
+    criteria: tuple[Criterion, ...]  # conditions and reasons hold the thresholds' values
     priority_label: Text
     priority_honours: tuple[str, ...]
     priority_reason: Text
     path: str = ""
+    thresholds: tuple[Threshold, ...] = ()
+
+    def shown(self, name: str) -> str:
+        """Threshold `name`'s value as the reasons print it (8, 0.5); KeyError when the table has none of that name."""
+        return _shown_threshold({t.name: t.value for t in self.thresholds}[name])
 
 
 @dataclass(frozen=True)
@@ -138,18 +154,33 @@ class Result:
 
 
 class _Checker(Checker):
-    def text(self, raw: Any, key: str, facts: set[str] | None = None) -> Text:
-        """A {zh, en} pair; with `facts`, a template whose {placeholders} must be among them."""
+    def __init__(self, filename: str):
+        super().__init__(filename)
+        self.thresholds: dict[str, Decimal] = {}  # every threshold defined (0 for a broken value: refused anyway)
+        self.used: set[str] = set()
+
+    def threshold(self, ref: str, key: str) -> Decimal | None:
+        """The value of `$name`, a reference to a defined threshold."""
+        name = ref[1:]
+        if name not in self.thresholds:
+            self.error(key, f"unknown threshold {ref} (defined: {', '.join(sorted(self.thresholds)) or 'none'})")
+            return None
+        self.used.add(name)
+        return self.thresholds[name]
+
+    def text(self, raw: Any, key: str, facts: set[str] | None = None, *, thresholds: bool = False) -> Text:
+        """A {zh, en} pair; with `facts`, a template whose {placeholders} must be among them (or, with
+        `thresholds`, name a threshold as {$name})."""
         found = self.label(raw, key, "missing")
         if isinstance(raw, dict):
             self.unknown_keys(raw, {"zh", "en"}, key)
             if facts is not None:
                 for lang in ("zh", "en"):
                     if getattr(found, lang).strip():
-                        self.template(getattr(found, lang), f"{key}.{lang}", facts)
+                        self.template(getattr(found, lang), f"{key}.{lang}", facts, thresholds)
         return found
 
-    def template(self, text: str, key: str, facts: set[str]) -> None:
+    def template(self, text: str, key: str, facts: set[str], thresholds: bool) -> None:
         try:
             parts = list(string.Formatter().parse(text))
         except ValueError as exc:
@@ -158,7 +189,10 @@ class _Checker(Checker):
         for _literal, name, spec, conversion in parts:
             if name is None:
                 continue
-            if name not in facts:
+            if thresholds and name.startswith("$"):
+                if self.threshold(name, key) is not None and (spec or conversion):
+                    self.error(key, f"placeholder {{{name}}} takes no format")
+            elif name not in facts:
                 self.error(key, f"unknown placeholder {{{name}}} (known: {', '.join(sorted(facts))})")
             elif spec or conversion:
                 self.error(key, f"placeholder {{{name}}} takes no format")
@@ -170,6 +204,64 @@ def _number(value: Any) -> Decimal | None:
     if isinstance(value, int | float):
         return app.decimal_of(value)
     return None
+
+
+def _positive(value: Any) -> Decimal | None:
+    number = value if isinstance(value, Decimal) and value.is_finite() else _number(value)
+    return number if number is not None and number > 0 else None
+
+
+def _thresholds(check: _Checker, raw: Any, overrides: Mapping[str, Any], overrides_file: str) -> dict[str, Text]:
+    """Fill `check.thresholds` with the table's thresholds, the profile's `overrides` applied; their labels."""
+    labels: dict[str, Text] = {}
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        check.error("thresholds", "must be a mapping of names to {value, label}")
+        raw = {}
+    for name, body in raw.items():
+        key = f"thresholds.{name}"
+        if not isinstance(name, str) or not name.isidentifier():
+            check.error(key, "a threshold's name must be an identifier")
+            continue
+        check.thresholds[name] = Decimal(0)
+        if not isinstance(body, dict):
+            check.error(key, "must be a mapping of value and label")
+            continue
+        check.unknown_keys(body, THRESHOLD_KEYS, key)
+        value = _positive(body.get("value"))
+        if value is None:
+            check.error(f"{key}.value", f"must be a positive number, not {body.get('value')!r}")
+        else:
+            check.thresholds[name] = value
+        labels[name] = check.text(body.get("label"), f"{key}.label")
+    for name, value in overrides.items():
+        if name not in check.thresholds:
+            defined = ", ".join(sorted(check.thresholds)) or "none"
+            check.errors.append(f"{overrides_file}: thresholds.{name}: the eligibility table ({check.filename}) "
+                                f"has no threshold {name} (defined: {defined})")
+            continue
+        number = _positive(value)
+        if number is None:
+            check.errors.append(f"{overrides_file}: thresholds.{name}: must be a positive number, not {value!r}")
+            continue
+        check.thresholds[name] = number
+    return labels
+
+
+def _shown_threshold(value: Decimal) -> str:
+    """10 as 10, 0.5 as 0.5, 8.0 as 8: as the plan writes its numbers."""
+    return format(value.normalize(), "f")
+
+
+def _filled(template: str, values: dict[str, str]) -> str:
+    """`template` with each {$name} replaced by the threshold's value (a checked template)."""
+    out = []
+    for literal, name, _spec, _conversion in string.Formatter().parse(template):
+        out.append(literal.replace("{", "{{").replace("}", "}}"))
+        if name is not None:
+            out.append(values[name[1:]] if name.startswith("$") else "{" + name + "}")
+    return "".join(out)
 
 
 def _conditions(check: _Checker, raw: Any, key: str) -> tuple[Condition, ...]:
@@ -198,6 +290,11 @@ def _conditions(check: _Checker, raw: Any, key: str) -> tuple[Condition, ...]:
                     continue
                 found.append(Condition(fact, op, value))
             elif kind == "number" and op in NUMBER_OPS:
+                if isinstance(value, str) and value.startswith("$"):
+                    number = check.threshold(value, okey)
+                    if number is not None:
+                        found.append(Condition(fact, op, number))
+                    continue
                 number = _number(value)
                 if number is None:
                     check.error(okey, f"must be a number, not {value!r}")
@@ -223,11 +320,14 @@ def _conditions(check: _Checker, raw: Any, key: str) -> tuple[Condition, ...]:
     return tuple(found)
 
 
-def parse_table(text: str, filename: str) -> Table:
-    """Parse and check the table; raise EligibilityError listing every problem found."""
+def parse_table(text: str, filename: str, overrides: Mapping[str, Any] | None = None,
+                overrides_file: str = "profile.yaml") -> Table:
+    """Parse and check the table, its thresholds set to `overrides` (a city profile's, read from `overrides_file`)
+    where given; raise EligibilityError listing every problem found."""
     check = _Checker(filename)
     raw = read_mapping(text, filename, EligibilityError)
     check.unknown_keys(raw, TOP_KEYS, "")
+    threshold_labels = _thresholds(check, raw.get("thresholds"), overrides or {}, overrides_file)
     if raw.get("key") != "eligibility":
         check.error("key", "must be 'eligibility'")
     version = raw.get("version")
@@ -293,7 +393,8 @@ def parse_table(text: str, filename: str) -> Table:
             if rfield is not None and rfield not in app.FIELDS:
                 check.error(f"{rkey}.field", f"unknown application field {rfield!r}")
             rules.append(Rule(when=when, outcome=str(outcome), reason=check.text(rbody.get("reason"),
-                                                                                 f"{rkey}.reason", facts),
+                                                                                 f"{rkey}.reason", facts,
+                                                                                 thresholds=True),
                               field=rfield or cfield, to_confirm=to_confirm is True, incomplete=incomplete is True))
         if hard is True and not any(r.outcome == "fail" for r in rules):
             check.error(f"{ckey}.rules", "a hard criterion needs a rule that fails")
@@ -319,26 +420,40 @@ def parse_table(text: str, filename: str) -> Table:
             honours = tuple(str(h) for h in raw_honours)
         priority_reason = check.text(raw_priority.get("reason"), "priority.reason", {"honour", "enterprises"})
 
+    for name in threshold_labels:
+        if name not in check.used:
+            check.error(f"thresholds.{name}", "used by no rule")
     if check.errors:
         raise EligibilityError(check.errors)
+    shown = {name: _shown_threshold(value) for name, value in check.thresholds.items()}
+    criteria = [replace(c, rules=tuple(replace(r, reason=Text(_filled(r.reason.zh, shown), _filled(r.reason.en, shown)))
+                                       for r in c.rules)) for c in criteria]
     return Table(key="eligibility", version=int(version), label=label, criteria=tuple(criteria),
                  priority_label=priority_label, priority_honours=honours, priority_reason=priority_reason,
-                 path=filename)
+                 path=filename, thresholds=tuple(Threshold(name, check.thresholds[name], threshold_labels[name])
+                                                 for name in threshold_labels))
 
 
-def load_table(path: Path = TABLE_PATH) -> Table:
-    """Read and check an eligibility table file."""
+def load_table(path: Path = TABLE_PATH, overrides: Mapping[str, Any] | None = None,
+               overrides_file: str = "profile.yaml") -> Table:
+    """Read and check an eligibility table file (its thresholds set to `overrides` where given)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise EligibilityError([f"{path.name}: (file): cannot read: {exc.strerror}"]) from None
-    return parse_table(text, path.name)
+    return parse_table(text, path.name, overrides, overrides_file)
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=16)  # profiles hash by identity: one table per profile read
+def table_for(city: Profile) -> Table:
+    """definitions/eligibility.yaml with the thresholds `city`'s profile sets; a threshold the table does not define
+    is an EligibilityError naming the profile file and key."""
+    return load_table(TABLE_PATH, city.thresholds, Path(city.source).name)
+
+
 def default_table() -> Table:
-    """definitions/eligibility.yaml, read once per process."""
-    return load_table(TABLE_PATH)
+    """The table of the city profile in use (workflow.core.profile), read once per profile."""
+    return table_for(profile())
 
 
 # --- evaluating --------------------------------------------------------------------------------------------------
