@@ -14,8 +14,8 @@ import pytest
 from docxedit import edited
 
 from conftest import COMPLETE_APPLICATION, attach_materials, csrf_token, login
+from workflow.accounts import seats, units
 from workflow.accounts import services as accounts
-from workflow.accounts import units
 from workflow.core import templates
 from workflow.core.attachments import store_bytes
 from workflow.core.calendar_admin import enter_year
@@ -133,6 +133,10 @@ def xss_world(make, db, now):
         ids["incident_id"] = [stuck.id]
         unit = units.create_unit(s, actor=act["sysadmin"], name=p("unit name"), kind="member", now=now)
         ids["unit_id"] = [unit.id]
+        seat = seats.create_seat(s, actor=act["sysadmin"], position="liaison", title=p("seat title"),
+                                 unit_id=unit.id, now=now)  # on the roster pages, held by the member unit's user
+        seats.assign(s, actor=act["sysadmin"], seat_id=seat.id, user_id=member.id, now=now)
+        ids["seat_id"] = [seat.id]
         templates.upload(s, actor=act["office_staff"], name="designation_notice", now=now,
                          filename=p("template file name", slash=False) + ".docx",
                          data=edited("特此通知。", "特此通知！"), note=p("template note"))
