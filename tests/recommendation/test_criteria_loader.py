@@ -305,13 +305,15 @@ def test_an_output_one_cent_under_the_threshold_is_a_reason(monkeypatch):
     assert Town(output=20.01).reasons(monkeypatch) == []
     town = Town(output=19.99)
     assert town.reasons(monkeypatch) == ["2025 年主导产业产值 19.99 亿元，低于 20 亿元"]
-    assert town.reasons(monkeypatch, which="en") == ["the leading industry's output of 2025 is 19.99 亿元, under 20 亿元"]
+    assert town.reasons(monkeypatch, which="en") == [
+        "the leading industry's output of 2025 is 19.99 亿元, under 20 亿元"]
 
 
 def test_an_output_not_given_is_a_reason(monkeypatch):
     town = Town(output=None)
     assert town.reasons(monkeypatch) == ["2025 年主导产业产值 未填报，低于 20 亿元"]
-    assert town.reasons(monkeypatch, which="en") == ["the leading industry's output of 2025 is not given, under 20 亿元"]
+    assert town.reasons(monkeypatch, which="en") == [
+        "the leading industry's output of 2025 is not given, under 20 亿元"]
 
 
 def test_a_threshold_with_decimals_is_shown_as_written(monkeypatch):
@@ -353,7 +355,8 @@ def test_a_score_share_is_measured_against_the_points_possible(monkeypatch, tota
 
 def test_a_score_one_step_short_is_told_why_in_english(monkeypatch):
     town = Town(evaluations=[evaluation(total="59.99")])
-    assert town.reasons(monkeypatch, which="en") == ["the 2026 evaluation's total 59.99 / 100 is under 60% of the points"]
+    assert town.reasons(monkeypatch, which="en") == [
+        "the 2026 evaluation's total 59.99 / 100 is under 60% of the points"]
 
 
 def test_an_evaluation_without_points_possible_or_a_criteria_without_a_share_judges_no_score(monkeypatch):
