@@ -176,14 +176,39 @@ def test_a_retry_that_fails_again_is_counted_and_the_incident_stays_open(db, mak
     assert (event.case_id, event.actor_id, json.loads(event.data)["tries"]) == (case.id, office.id, 4)
 
 
-def test_several_incidents_in_one_sweep_are_all_counted(db, make, now, office, process, broken):
+@pytest.mark.parametrize("limit", [1, 50])  # one row a batch, or all in one
+def test_several_incidents_in_one_sweep_are_all_counted(db, make, now, office, process, broken, limit):
     cases = [_waiting_case(db, make, now, office) for _ in range(3)]
     broken.cases = {c.id for c in cases}
     with transaction(db) as s:  # the last try of each is due
         s.connection().execute(DEADLINES.update().values(attempts=2))
-    result = sweep(db, now=now + timedelta(days=30), limit=1)  # one row a batch
+    result = sweep(db, now=now + timedelta(days=30), limit=limit)
     assert (result.incidents, result.failed) == (3, 3)
+    # the last try waits for nothing more: a person decides now
+    assert [_expiry(db, c)["next_try_at"] for c in cases] == [None, None, None]
     assert sorted(i.case_id for i in _incidents(db)) == sorted(c.id for c in cases)
+
+
+def test_after_a_batch_that_failed_the_next_batch_runs_straight_again(db, make, now, office, process, broken,
+                                                                      monkeypatch):
+    import workflow.core.sweep as sweep_module
+
+    failing, fine = (_waiting_case(db, make, now, office) for _ in range(2))
+    broken.cases = {failing.id}
+    carefully: list[int] = []
+    real = sweep_module._process_safely
+
+    def row_by_row(session, row, **kwargs):
+        carefully.append(row.case_id)
+        return real(session, row, **kwargs)
+
+    monkeypatch.setattr(sweep_module, "_process_safely", row_by_row)
+    # due by the reply's end: each case's notice period, two reminders and the reply's expiry, soonest first; the
+    # first batch of seven ends with the failing case's expiry, the second holds the other case's alone
+    result = sweep(db, now=_expiry(db, fine)["due_at"], limit=7)
+    assert carefully == [failing.id, fine.id] * 3 + [failing.id]  # the failed batch again, row by row; not the next
+    assert (result.failed, result.expiries) == (1, 3)
+    assert reload(db, fine.id).state == "lapsed" and reload(db, failing.id).state == "waiting"
 
 
 def test_a_scheduled_jobs_incident_is_not_retried_from_a_case_deadline(db, make, now, office):

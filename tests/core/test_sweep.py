@@ -596,3 +596,27 @@ def test_a_reminder_due_with_its_passed_deadline_is_skipped_even_when_fresh(db, 
         events = s.exec(select(AuditEvent).where(AuditEvent.kind == "reminder_skipped")).all()
     data = [json.loads(e.data) if isinstance(e.data, str) else e.data for e in events]
     assert {(d["deadline_id"], d["why"]) for d in data} >= {(on_the_day["id"], "deadline_passed")}
+
+
+
+def test_no_batch_claims_more_than_its_limit_and_the_counts_add_up_across_batches(db, make, now, people, process,
+                                                                                 monkeypatch):
+    import workflow.core.sweep as sweep_module
+
+    _open(db, make, now, people, count=3)
+    sizes: list[int] = []
+    real_claim = sweep_module.claim
+
+    def claim(session, **kwargs):
+        rows = real_claim(session, **kwargs)
+        sizes.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(sweep_module, "claim", claim)
+    # at the day's reminder: three notice periods ended, three reminders two days before (too late now: skipped)
+    # and three reminders of the day, in batches of four (each batch holds the audit head until it commits)
+    day = max(r["due_at"] for r in _rows(db) if r["kind"] == "reminder")
+    result = sweep(db, now=day, limit=4)
+    assert sizes == [4, 4, 1]
+    assert (result.expiries, result.skipped, result.reminders, result.total) == (3, 3, 3, 9)
+    assert len(result.fired_ids) == 9
