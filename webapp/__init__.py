@@ -78,8 +78,12 @@ def create_app(config: dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     engine = make_engine(app.config["DATABASE_URL"])
-    city_profile.select_stored(engine)  # the city this database was set up for (zyz init --profile)
-    eligibility.default_table()  # with that city's thresholds: one the table does not define stops the start
+    try:
+        city_profile.select_stored(engine)  # the city this database was set up for (zyz init --profile)
+        eligibility.default_table()  # with that city's thresholds: one the table does not define stops the start
+    except Exception:
+        engine.dispose()  # a start that stops leaves no connection open behind it
+        raise
     app.extensions["zyz"] = {"engine": engine, "sessions": make_session_factory(engine),
                              "policy": PROFILES[app.config["PASSWORD_POLICY"]], "clock": Clock(engine, app.config)}
     configure_workflow(designation_cycle_years=app.config["DESIGNATION_CYCLE_YEARS"],
