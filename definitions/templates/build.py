@@ -387,7 +387,8 @@ def recommendation_letter() -> None:
     title_line(doc)
     para(doc, "{{ addressee }}")
     body(doc,
-         "根据{{ plan }}和省级专业镇认定工作的有关要求，经{{ county }}申报、{{ issuing_body }}办公室审核和领导小组审定，"
+         "根据{{ plan }}和省级专业镇认定工作的有关要求，"
+         "经{{ county }}申报、{{ issuing_body }}办公室审核和领导小组审定，"
          "现推荐{{ county }}{{ town }}（主导产业：{{ industry }}）申报省级专业镇。",
          "该镇于{{ designated }}被认定为市级专业镇（{{ designation_number }}）。{{ statistics }}{{ evaluation }}",
          "随函附送该镇市级专业镇认定申请材料、认定通知、年度统计数据和年度评价结果，请予审核认定。",
