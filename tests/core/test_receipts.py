@@ -369,3 +369,99 @@ def test_the_scheduler_reminds_the_county_by_itself(app, db, make, tmp_path):
     with transaction(db) as s:
         told = s.exec(select(Notification.user_id).where(Notification.kind == "receipt_reminder")).all()
     assert told == [clerk.id] and receipt.id == reminded.id
+
+
+# --- what the trail, the reminder and the export say -------------------------------------------------------------
+
+
+def _data(event: AuditEvent) -> dict:
+    import json
+
+    return json.loads(event.data)
+
+
+def test_the_trail_names_the_notice_the_county_and_the_days_at_each_step(db, make):
+    issued = local(date(2026, 11, 27))
+    receipt = _notice(db, make, county="盂县", at=issued, name="批评通报")
+    clerk = make.user("county", county="盂县", email="c@yx.gov.cn")
+    with transaction(db) as s:
+        assert receipts.remind_due(s, now=local(date(2026, 12, 3), 10)) == 1
+    with transaction(db) as s:
+        receipts.acknowledge(s, make.actor(clerk), receipt.id, local(date(2026, 12, 3), 11))
+    [expected] = _events(db, "receipt_expected")
+    assert _data(expected) == {"receipt_id": receipt.id, "attachment_id": receipt.attachment_id,
+                               "filename": "批评通报.pdf", "notice_kind": "criticism_notice", "unit": "盂县",
+                               "remind_date": "2026-12-02"}
+    assert (expected.actor_id, expected.case_id, expected.county_id) == (None, receipt.case_id, receipt.unit_id)
+    [reminded] = _events(db, "receipt_reminded")
+    assert _data(reminded) == {"receipt_id": receipt.id, "attachment_id": receipt.attachment_id,
+                               "filename": "批评通报.pdf", "remind_date": "2026-12-02", "recipients": 1}
+    assert reminded.actor_id is None
+    [signed] = _events(db, "receipt_acknowledged")
+    assert _data(signed) == {"receipt_id": receipt.id, "attachment_id": receipt.attachment_id,
+                             "filename": "批评通报.pdf", "remind_date": "2026-12-02", "late": True}
+
+
+def test_the_reminder_names_the_case_the_notice_and_the_days_and_reaches_the_countys_users_only(db, make):
+    receipt = _notice(db, make, county="盂县", at=local(date(2026, 11, 27)), name="整改通知")
+    clerk = make.user("county", county="盂县", email="c@yx.gov.cn")
+    make.user("county", county="城区", email="cq@cq.gov.cn")
+    due = local(date(2026, 12, 3), 9, 30)
+    with transaction(db) as s:
+        case = s.get(receipts.Case, receipt.case_id)
+        number, title = case.number, case.title
+        assert receipts.remind_due(s, now=due) == 1
+    with transaction(db) as s:
+        [told] = s.exec(select(Notification).where(Notification.kind == "receipt_reminder")).all()
+        [mail] = s.exec(select(OutboxMessage).where(OutboxMessage.source == f"receipt:{receipt.id}")).all()
+    assert told.user_id == clerk.id and told.case_id == receipt.case_id
+    assert told.params == {"number": number, "title": title, "notice": "整改通知", "due_date": "2026-12-02",
+                           "issued_date": "2026-11-27", "unit": "盂县", "receipt_id": receipt.id}
+    assert told.source_key.startswith(f"receipt:{receipt.id}")
+    assert (mail.user_id, mail.channel, mail.case_id) == (clerk.id, "email", receipt.case_id)
+
+
+def test_the_export_streams_every_row_the_list_would_show_in_its_order_up_to_its_limit(db, make):
+    issued = local(date(2026, 11, 27))
+    made = [_notice(db, make, county="盂县", at=issued, name=f"n{i}") for i in range(5)]  # the same moment
+    office = make.actor(make.user("office"))
+    clerk = make.user("county", county="盂县")
+    with transaction(db) as s:
+        receipts.acknowledge(s, make.actor(clerk), made[3].id, issued + timedelta(hours=1))
+    on_thursday = local(date(2026, 12, 3))
+    with transaction(db) as s:
+        query = receipts.listing_query(office, now=on_thursday)
+        listed = [v.id for v in receipts.listing(s, office, now=on_thursday).items]
+        # waiting first; at the same moment of issue the later notice first
+        assert listed == [made[4].id, made[2].id, made[1].id, made[0].id, made[3].id]
+        streamed = list(receipts.listing_rows(s, query, now=on_thursday, limit=10, batch=2))
+        assert [v.id for v in streamed] == listed
+        assert [(v.overdue, v.signed, v.late) for v in streamed] == [(True, False, False)] * 4 + [(False, True, False)]
+        assert [v.id for v in receipts.listing_rows(s, query, now=on_thursday, limit=3, batch=2)] == listed[:3]
+        first = streamed[0]
+        assert (first.filename, first.kind, first.unit_name, first.issued_at, first.remind_date, first.reminded_at,
+                first.notice) == ("n4.pdf", "criticism_notice", "盂县", issued, date(2026, 12, 2), None, "n4")
+        case = s.get(receipts.Case, made[4].case_id)
+        assert (first.case_id, first.case_number, first.case_title) == (case.id, case.number, case.title)
+        unsigned = receipts.listing_query(office, now=on_thursday, status="unsigned")
+        assert [v.id for v in receipts.listing_rows(s, unsigned, now=on_thursday, limit=10)] == listed[:4]
+
+
+def test_a_role_that_sees_no_receipts_is_told_so_and_a_missing_notice_answers_not_found(db, make, now):
+    receipt = _notice(db, make)
+    member, office = make.actor(make.user("member")), make.actor(make.user("office"))
+    with transaction(db) as s:
+        with pytest.raises(Forbidden) as refused:
+            receipts.get_receipt(s, member, receipt.id, now=now)
+        assert (refused.value.zh, refused.value.en) == ("您的角色无权查看通知签收情况。",
+                                                        "Your role may not see who acknowledged the notices.")
+        with pytest.raises(Forbidden):
+            receipts.listing_query(member, now=now)
+        with pytest.raises(NotFound) as missing:
+            receipts.get_receipt(s, office, receipt.id + 1000, now=now)
+        assert (missing.value.code, missing.value.status) == ("not_found", 404)
+        with pytest.raises(InvalidInput) as bad:
+            receipts.listing_query(office, now=now, status="late")
+        assert bad.value.zh == "状态只能是 all、unsigned、signed 或 overdue。"
+        assert bad.value.code == "invalid_input"
+        assert bad.value.details == [{"field": "status", "zh": "状态不正确", "en": "unknown status"}]
