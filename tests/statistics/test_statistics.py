@@ -242,3 +242,25 @@ def opened_ids(db):
     with transaction(db) as s:
         return [c.id for c in s.exec(select(Case).where(Case.definition_key == "statistics_report")
                                      .order_by(Case.id))]
+
+
+def test_each_explanation_is_checked_named_and_kept_trimmed(db, world):
+    report = opened(db, world)[0]
+    with pytest.raises(Unprocessable) as refused:
+        step(db, world["county"], report, "save_figures", payload={"figures": FULL, "explanations": "产值增长"})
+    assert refused.value.details == [{"field": "explanations", "zh": "情况说明格式不正确",
+                                      "en": "explanations must be a mapping"}]
+    output = statistics_spec().field("output_yi").label
+    too_long = "说" * 501
+    with pytest.raises(Unprocessable) as refused:
+        step(db, world["county"], report, "save_figures",
+             payload={"figures": FULL, "explanations": {"fish": "鱼", "tax_wan": 3, "output_yi": too_long,
+                                                        "employees": "新招工人"}})
+    assert refused.value.details == [
+        {"field": "explanations", "zh": "没有统计项 fish", "en": "no field fish"},
+        {"field": "explanations", "zh": "没有统计项 tax_wan", "en": "no field tax_wan"},
+        {"field": "output_yi", "zh": f"{output.zh}的情况说明不能超过 500 字",
+         "en": f"the explanation of {output.en} is longer than 500"}]
+    saved = step(db, world["county"], report, "save_figures",
+                 payload={"figures": FULL, "explanations": {"output_yi": " " + "说" * 500 + " ", "tax_wan": "  "}})
+    assert saved.data["explanations"] == {"output_yi": "说" * 500}  # trimmed; an empty one is no explanation
