@@ -1,8 +1,8 @@
 """The evaluation campaign (issue 16 §2): one case per designated town and year, the statistics' values filled in
-from the town's accepted year; the county's self-assessment (a value out of range refused), the office's single
-return; the member units' values with one missing at the deadline flagged to the office (never scored 0) by the
-real sweep; the office's entries and adjustments only with a reason (audited, in the breakdown); final scores
-that `scoring.rank` takes."""
+from the town's accepted year; the county's self-assessment (a value out of range refused, a group's evidence only
+the case's own attachments), the office's single return; the member units' values with one missing at the deadline
+flagged to the office (never scored 0) by the real sweep; the office's entries and adjustments only with a reason
+(audited, in the breakdown), of a known indicator and within its points; final scores that `scoring.rank` takes."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
+from conftest import attach_materials
 from workflow.core.actors import Actor
 from workflow.core.db import transaction
 from workflow.core.engine import fire
 from workflow.core.errors import Forbidden, Unprocessable
-from workflow.core.models import AuditEvent, Case, CaseParty, Deadline, TownStatistics
+from workflow.core.labels import field_label
+from workflow.core.models import Attachment, AuditEvent, Case, CaseParty, Deadline, TownStatistics
 from workflow.core.panels import case_panel
 from workflow.core.queries import registry_case
 from workflow.core.sweep import sweep
@@ -141,6 +143,51 @@ def test_a_value_out_of_range_is_refused_and_nothing_is_written(db, world):
     assert "请填写制定“一镇一策”扶持政策" in {r["zh"] for r in incomplete.value.details}
 
 
+def test_an_indicator_the_county_does_not_give_and_a_target_of_no_share_are_named_in_their_field(db, world):
+    case = opened(db, world)[0]
+    with pytest.raises(Unprocessable) as values:  # the output comes from the accepted statistics
+        step(db, world["county"], case, "submit_assessment",
+             payload={"assessment": {**county_values(), "output": "30"}, "targets": targets()})
+    assert values.value.details == [{"zh": "没有可填报的指标 output", "en": "output is not an indicator you provide",
+                                     "field": "assessment"}]
+    with pytest.raises(Unprocessable) as target:
+        step(db, world["county"], case, "submit_assessment",
+             payload={"assessment": county_values(), "targets": {**targets(), "new_jobs": "100"}})
+    assert target.value.details == [{"zh": "没有可填报的指标 new_jobs",
+                                     "en": "new_jobs is not an indicator you provide", "field": "targets"}]
+    with pytest.raises(Unprocessable) as shapes:
+        step(db, world["county"], case, "submit_assessment", payload={"assessment": ["3"], "targets": "6000"})
+    assert shapes.value.details == [
+        {"zh": "评价数值格式不正确", "en": "assessment must be a mapping", "field": "assessment"},
+        {"zh": "评价数值格式不正确", "en": "targets must be a mapping", "field": "targets"}]
+    with transaction(db) as s:
+        assert s.get(Case, case.id).state == "self_assessment"
+
+
+def test_a_group_s_evidence_is_only_attachments_of_this_case(db, world):
+    case, other = opened(db, world)
+    with transaction(db) as s:
+        attach_materials(s, case.id, NOW, kinds=["evidence", "evidence"])
+        attach_materials(s, other.id, NOW, kinds=["evidence"])
+        own = [a.id for a in s.exec(select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id))]
+        [elsewhere] = [a.id for a in s.exec(select(Attachment).where(Attachment.case_id == other.id))]
+    refused = {"zh": "证明材料只能是本案件的附件", "en": "evidence must be attachments of this case",
+               "field": "group_evidence"}
+    for named in ([elsewhere], [own[0], elsewhere], [max([*own, elsewhere]) + 1000]):  # another case's, no such
+        with pytest.raises(Unprocessable) as wrong:
+            step(db, world["county"], case, "save_assessment",
+                 payload={"assessment": county_values(), "group_evidence": {"scale": named}})
+        assert wrong.value.details == [refused]
+    with transaction(db) as s:
+        assert "group_evidence" not in s.get(Case, case.id).data
+    kept = step(db, world["county"], case, "save_assessment",
+                payload={"assessment": county_values(), "group_evidence": {"scale": own, "innovation": [own[1]]}})
+    assert kept.data["group_evidence"] == {"scale": own, "innovation": [own[1]]}
+    assert step(db, world["county"], other, "save_assessment", payload={
+        "assessment": county_values(), "group_evidence": {"scale": [elsewhere]}}).data["group_evidence"] == {
+        "scale": [elsewhere]}
+
+
 def submitted(db, world, case):
     return step(db, world["county"], case, "submit_assessment",
                 payload={"assessment": county_values(), "targets": targets(),
@@ -258,6 +305,54 @@ def test_the_office_adjusts_only_with_a_reason_and_the_breakdown_keeps_it(db, wo
     assert final.data["result"]["total"] == str(score.total)
     assert groups[0].text == "产值稳步增长。"
     assert [r.town.town for r in rank(evaluation_spec(), [v.town_score(final)])] == [final.town_id]
+
+
+def test_the_office_names_only_a_known_indicator(db, world):
+    case = reviewed(db, world)
+    with pytest.raises(Unprocessable) as adjusted:
+        step(db, world["office"], case, "adjust_score", payload={"indicator": "outputs", "points": "4"},
+             comment="核减")
+    assert adjusted.value.details == [{"zh": "没有评价指标 outputs", "en": "no indicator outputs",
+                                       "field": "indicator"}]
+    with pytest.raises(Unprocessable) as entered:
+        step(db, world["office"], case, "enter_value", payload={"indicator": "no_such", "value": "80"},
+             comment="补录")
+    assert entered.value.details == [{"zh": "没有评价指标 no_such", "en": "no indicator no_such", "field": "indicator"}]
+    for key in (7, ["output"]):  # the key's text, not a number or a list holding it
+        with pytest.raises(Unprocessable) as odd:
+            step(db, world["office"], case, "adjust_score", payload={"indicator": key, "points": "4"}, comment="核减")
+        assert odd.value.details == [{"zh": f"没有评价指标 {key}", "en": f"no indicator {key}", "field": "indicator"}]
+    with transaction(db) as s:
+        after = s.get(Case, case.id).data
+    assert "adjustments" not in after and "entered" not in after
+
+
+def test_a_score_set_by_hand_is_a_number_from_0_to_the_indicator_s_points(db, world):
+    case = reviewed(db, world)
+    out_of_range = {"zh": "主导产业产值的得分应在 0～10 分之间（最多两位小数）",
+                    "en": "the score of Output of the leading industry must be from 0 to 10", "field": "points"}
+    for points in ("-1", "-0.01", "10.01", "11", "abc", "NaN", "Infinity", "4.555", True, False, [4], {"x": 4}):
+        with pytest.raises(Unprocessable) as refused:
+            step(db, world["office"], case, "adjust_score", payload={"indicator": "output", "points": points},
+                 comment="核减")
+        assert refused.value.details == [out_of_range], points
+    for points in (None, "", "  "):  # said once, as missing
+        with pytest.raises(Unprocessable) as empty:
+            step(db, world["office"], case, "adjust_score", payload={"indicator": "output", "points": points},
+                 comment="核减")
+        assert empty.value.details == ([{"field": "points", "zh": f"必须填写{field_label('points')}",
+                                         "en": f"{field_label('points', 'en')} is required"}]
+                                       if points != "  " else [out_of_range])
+    with transaction(db) as s:
+        assert "adjustments" not in s.get(Case, case.id).data
+    top = step(db, world["office"], case, "adjust_score", payload={"indicator": "output", "points": "10"},
+               comment="按核实产值")
+    assert top.data["adjustments"]["output"]["points"] == "10.00"
+    low = step(db, world["office"], case, "adjust_score", payload={"indicator": "output", "points": 0},
+               comment="统计口径不符")
+    assert low.data["adjustments"]["output"]["points"] == "0.00"
+    assert step(db, world["office"], case, "adjust_score", payload={"indicator": "output", "points": " 7.25 "},
+                comment="复核").data["adjustments"]["output"]["points"] == "7.25"
 
 
 def test_zero_scoring_a_missing_value_needs_a_reason(db, world):
