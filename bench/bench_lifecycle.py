@@ -93,8 +93,8 @@ APPLICATION = {  # tests/conftest.py COMPLETE_APPLICATION: meets every criterion
     "business_environment": "设立企业服务专班，审批事项全程代办。",
 }
 MATERIAL_PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
-SCORES = {"agglomeration": 26, "leading_enterprises": 18, "supporting_chain": 13, "brands_standards": 13,
-          "innovation_environment": 18}
+SCORES: dict[str, float] = {"agglomeration": 26, "leading_enterprises": 18, "supporting_chain": 13,
+                             "brands_standards": 13, "innovation_environment": 18}
 COUNTIES = ("盂县", "平定县")
 MEMBERS = ("市科技局", "市发改委", "市商务局")
 TARGET_MS = 10.0  # every step's p95 on SQLite
@@ -121,7 +121,7 @@ class _RecordingCursor(sqlite3.Cursor):
 class _RecordingConnection(sqlite3.Connection):
     """A sqlite3 connection whose cursors record each statement with its parameters (see LOG)."""
 
-    def cursor(self, factory: Any = None) -> Any:  # type: ignore[override]
+    def cursor(self, factory: Any = None) -> Any:
         return super().cursor(factory or _RecordingCursor)
 
 
@@ -140,7 +140,7 @@ def _noted_process(session: Session, row: Any, **kwargs: Any) -> str:
     return _real_process(session, row, **kwargs)
 
 
-sweep_module._process = _noted_process  # type: ignore[assignment]
+sweep_module._process = _noted_process
 
 
 @dataclass
@@ -163,7 +163,8 @@ def _writes(entries: list[tuple[Any, ...]]) -> list[tuple[str, Any, bool]]:
 
 def _split(entries: list[tuple[Any, ...]]) -> list[tuple[list[tuple[Any, ...]], float, float]]:
     """The entries of each committed transaction, with its commit's wall and CPU time."""
-    out, current = [], []
+    out: list[tuple[list[tuple[Any, ...]], float, float]] = []
+    current: list[tuple[Any, ...]] = []
     for entry in entries:
         if entry[0] == "commit":
             out.append((current, entry[1], entry[2]))
@@ -238,7 +239,7 @@ def setup(url: str, upload_dir: Path) -> World:
     sqlite = engine.dialect.name == "sqlite"
     if sqlite:
         @event.listens_for(engine, "do_connect")
-        def _recording(_dialect, _record, _cargs, cparams):  # type: ignore[no-untyped-def]
+        def _recording(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
             cparams["factory"] = _RecordingConnection
     else:
         with engine.begin() as conn:
@@ -261,7 +262,7 @@ def setup(url: str, upload_dir: Path) -> World:
         actors = {}
         for username, role, unit in people:
             user = create_user(s, username=username, display_name=f"{unit}经办人", role=role,
-                               unit_id=units[unit].id, password="Bench-pass-2026", now=START)
+                               unit_id=units[unit].id or 0, password="Bench-pass-2026", now=START)
             actors[username] = Actor.of(user, units[unit])
     members = [actors[f"member{i}"] for i in range(len(MEMBERS))]
     return World(db, engine, actors, members, [m.unit_id for m in members if m.unit_id], upload_dir, sqlite)
