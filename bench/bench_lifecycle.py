@@ -36,9 +36,10 @@ block, then the replay of its transactions), so that noise from other processes 
 At the end both databases must hold the same number of rows in every table, and workflow.core.audit.verify
 must accept both chains; the script exits with 1 otherwise.
 
-    .venv/bin/python bench/bench_lifecycle.py [--cases 40] [--blocks 4] [--database sqlite|postgres]
+    .venv/bin/python bench/bench_lifecycle.py [--cases 40] [--blocks 4] [--database sqlite|postgres|both]
 
---database postgres (or ZYZ_BENCH_POSTGRES_URL) runs the engine side on PostgreSQL instead, on the database
+--database postgres runs the engine side on PostgreSQL instead (both: after SQLite, the default when
+ZYZ_BENCH_POSTGRES_URL is set), on the database
 named by --postgres, ZYZ_BENCH_POSTGRES_URL or postgresql+psycopg://postgres@127.0.0.1:5432/zyz_bench_lifecycle
 (created if missing; its public schema is dropped); there is no raw side there.
 """
