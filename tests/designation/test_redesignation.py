@@ -21,7 +21,7 @@ from workflow.core.engine import fire
 from workflow.core.errors import NotFound, Unprocessable
 from workflow.core.models import AuditEvent, Case, TownStatistics
 from workflow.core.queries import registry_case
-from workflow.core.review import review_status
+from workflow.core.review import overdue_count, review_status, review_statuses
 from workflow.designation.redesignation import from_statistics, names_of, next_review, open_due_reviews, open_review
 from workflow.towns.registry_view import town_entry
 
@@ -338,3 +338,30 @@ def test_the_demo_has_one_review_open_for_its_designated_town(db):
         build_demo(s, NOW)
     found = reviews(db)
     assert [(c.title.split("（")[0], c.state) for c in found] == [("滚动认定复核 · 娘子关镇", "confirming")]
+
+
+def test_a_review_is_overdue_from_the_day_after_its_date_and_counted_per_county(db, make, people):
+    today = designated(make, db, "西烟镇", "2026-11-27")  # due today: not yet overdue
+    past = designated(make, db, "娘子关镇", "2026-11-26", county="平定县")
+    with transaction(db) as s:
+        mine = review_statuses(s, TODAY, county_id=today.county_id)
+        assert list(mine) == [today.id] and not mine[today.id].overdue
+        assert review_statuses(s, date(2026, 11, 28), county_id=today.county_id)[today.id].overdue
+        theirs = review_statuses(s, TODAY, county_id=past.county_id)
+        assert list(theirs) == [past.id] and theirs[past.id].overdue
+        assert review_statuses(s, TODAY, []) == {}
+        assert (overdue_count(s, TODAY), overdue_count(s, TODAY, county_id=today.county_id),
+                overdue_count(s, TODAY, county_id=past.county_id)) == (1, 0, 1)
+
+
+def test_the_newest_renewal_sets_the_review_date(db, make, people):
+    town = designated(make, db, "西烟镇", "2026-11-20")
+    numbers = []
+    for _ in range(2):
+        with transaction(db) as s:
+            case = open_review(session=s, town_id=town.id, now=NOW)
+        to_decision(db, make, people, case.id)
+        numbers.append(step(db, make, people["leader"], case.id, "renew").number)
+    with transaction(db) as s:
+        status = review_status(s, town.id, TODAY)
+    assert (status.review_date, status.renewed_by, status.overdue) == (date(2032, 11, 20), numbers[1], False)

@@ -29,9 +29,10 @@ RENEWED = "renewed"  # its final state after the leading group renews the design
 DESIGNATED_LEVELS = ("municipal", "recommended_provincial", "provincial")
 
 
-def cycle_after(start: date, years: int | None = None) -> date:
-    """The same day a designation cycle after `start` (28 February for a 29 February that does not recur)."""
-    years = settings.designation_cycle_years if years is None else years
+def cycle_after(start: date) -> date:
+    """The same day a designation cycle (ZYZ_DESIGNATION_CYCLE_YEARS) after `start` (28 February for a 29 February
+    that does not recur)."""
+    years = settings.designation_cycle_years
     try:
         return start.replace(year=start.year + years)
     except ValueError:  # 29 February
