@@ -621,6 +621,13 @@ def test_a_new_case_refused_says_why_and_writes_nothing(db, now, make, people, t
         create_case(session=s, definition_key="enginetest", actor=people["office"], now=now)
     assert said(raised.value) == (422, "guards_failed", "必须指定所属县（区）。", "A county is required.",
                                   [{"field": "county_id", "zh": "必须指定县（区）", "en": "county is required"}])
+    no_county = (422, "guards_failed", "所选县（区）不存在。", "No such county.",
+                 [{"field": "county_id", "zh": "所选县（区）不存在", "en": "no such county"}])
+    leading_group = make.unit("阳泉市专业镇建设工作领导小组", "leading_group")
+    for county_id in (people["member"].unit_id, leading_group.id, 0, -1, 999_999, 2**31, True, "1"):
+        with pytest.raises(Unprocessable) as raised, transaction(db) as s:
+            create_case(session=s, definition_key="enginetest", actor=people["office"], now=now, county_id=county_id)
+        assert said(raised.value) == no_county, county_id
     with pytest.raises(Unprocessable) as raised, transaction(db) as s:
         create_case(session=s, definition_key="enginetest", actor=people["county"], now=now,
                     data={"colour": "red", "size": 1})

@@ -6,9 +6,11 @@ county only."""
 from __future__ import annotations
 
 import pytest
-from test_projects_api import _project
+from sqlmodel import select
+from test_projects_api import DAY, _project
 
 from workflow.core.db import transaction
+from workflow.core.models import Unit
 from workflow.core.yamlcheck import Label
 from workflow.projects.batches import BATCH_LIST, BATCHES, Cell, three_batches
 
@@ -58,3 +60,39 @@ def test_the_workbook_rows_carry_quarter_county_counts_and_rounded_investment(db
         assert {r.county_id for r in mine.rows} == {yx_id, None}
         assert mine.row(0, None).cells["signed"].count == 2  # 平定县's project is not 盂县's to count
         assert three_batches(s, make.actor(towns["office"]), 2025).row(0, None).cells["signed"].count == 0
+
+
+def test_the_report_is_of_its_year_with_every_county_in_order_and_counts_only_what_the_reader_sees(db, make, towns):
+    sign = ("sign", "signed_date")
+    _project(db, make, towns["pd_user"], "key_project", towns["pd"], "丙", 300.004, [(*sign, "2026-11-02")])
+    _project(db, make, towns["yx_user"], "key_project", towns["yx"], "甲", 100, [(*sign, "2026-02-02")])
+    member = make.user("member", username="member_batches")
+    with transaction(db) as s:
+        report = three_batches(s, make.actor(towns["office"]), 2026)
+        counties = [(cid, name) for cid, name in
+                    s.exec(select(Unit.id, Unit.name).where(Unit.kind == "county").order_by(Unit.id)).all()]
+        assert report.year == 2026
+        assert [(r.county_id, r.county) for r in report.rows if r.quarter == 1] == [*counties, (None, "合计")]
+        assert [r.quarter for r in report.rows[::len(counties) + 1]] == [1, 2, 3, 4, 0]
+        assert [c.value(report.row(4, towns["pd"].county_id)) for c in BATCH_LIST.columns][2:] == [
+            1, 300.0, 0, 0.0, 0, 0.0]
+        # a member unit sees no project of the libraries: its report counts none
+        theirs = three_batches(s, make.actor(member), 2026)
+        assert theirs.row(0, None).cells["signed"].count == 0 and len(theirs.rows) == len(report.rows)
+        # 盂县's own report: its project counted although 平定县's was filed first
+        assert three_batches(s, make.actor(towns["yx_user"]), 2026).row(1, None).cells["signed"].count == 1
+
+
+def test_a_project_held_by_the_office_is_no_countys_and_does_not_hide_those_after_it(db, make, towns):
+    from workflow.projects.ledger import create_project
+
+    office = make.actor(towns["office"])
+    with transaction(db) as s:
+        office_unit = s.exec(select(Unit).where(Unit.kind == "office")).first()
+        create_project(session=s, key="investment_project", actor=office, now=DAY, town_id=None,
+                       county_id=office_unit.id, data={"project_name": "市级招商项目", "investment_planned": 50})
+    _project(db, make, towns["yx_user"], "investment_project", None, "乙", 10, [("sign", "signed_date", "2026-05-20")])
+    with transaction(db) as s:  # the office's project comes first in the rows read
+        report = three_batches(s, office, 2026)
+    assert report.row(0, None).cells["signed"].count == 1
+    assert report.row(2, towns["yx"].county_id).cells["signed"].investment == 10.0

@@ -248,6 +248,22 @@ def test_county_may_not_apply_for_a_town_of_another_county(make, client, db):
     assert footprint(db) == before
 
 
+def test_a_case_filed_under_a_unit_that_is_not_a_county_is_refused_in_its_field(make, client, db):
+    make.user("office", username="office1")
+    member = make.user("member", username="member1")
+    headers = api_headers(client, "office1")
+    before = footprint(db)
+    for county_id in (member.unit_id, 999_999, 0, "盂县"):
+        response = client.post("/api/v1/cases", headers=headers, json={
+            "definition": "key_project", "county_id": county_id, "data": {"project_name": "石材加工园"}})
+        assert response.status_code == 422, (county_id, response.json)
+        assert [d["field"] for d in response.json["details"]] == ["county_id"], response.json
+        if county_id in (member.unit_id, 999_999):  # a member unit answers exactly as a missing one
+            assert response.json["details"] == [{"field": "county_id", "zh": "所选县（区）不存在",
+                                                 "en": "no such county"}]
+    assert footprint(db) == before
+
+
 def test_office_starts_a_rectification_order(make, client):
     make.user("office", username="office1")
     town = make.town(county="盂县")

@@ -34,7 +34,7 @@ from workflow.core.deadlines import close_deadlines, insert_deadlines, plan_dead
 from workflow.core.definitions import Definition, TransitionSpec
 from workflow.core.errors import Conflict, Forbidden, InvalidInput, Unprocessable
 from workflow.core.labels import field_label
-from workflow.core.models import Case, Counter, Role, Town
+from workflow.core.models import Case, Counter, Role, Town, Unit, UnitKind
 from workflow.core.reasons import parse_date
 from workflow.core.registry import ACTIONS, GUARDS
 from workflow.core.search import index_case
@@ -262,6 +262,18 @@ def next_number(session: Session, key: str, year: int) -> int:
     return int(session.connection().execute(statement).scalar_one())
 
 
+HOLDERS = (UnitKind.county.value, UnitKind.office.value)  # a case is a county's, or the city's (held by the office)
+
+
+def _may_hold(session: Session, unit_id: Any) -> bool:
+    """`unit_id` names a unit that may hold a case: a county (区县), or the office for the city's own cases (the
+    year's action plan, the ranking, a recommendation round); never a member unit, the leading group or no row."""
+    if isinstance(unit_id, bool) or not isinstance(unit_id, int) or not 0 < unit_id <= MAX_ID:
+        return False
+    unit = session.get(Unit, unit_id)
+    return unit is not None and unit.kind in HOLDERS
+
+
 def create_case(
     *,
     session: Session,
@@ -293,6 +305,9 @@ def create_case(
     if county_id is None:
         raise Unprocessable("必须指定所属县（区）。", "A county is required.",
                             details=[{"field": "county_id", "zh": "必须指定县（区）", "en": "county is required"}])
+    if town is None and actor.role != Role.county and not _may_hold(session, county_id):
+        raise Unprocessable("所选县（区）不存在。", "No such county.",
+                            details=[{"field": "county_id", "zh": "所选县（区）不存在", "en": "no such county"}])
     data = _without_negative_zero(dict(data or {}))
     case = Case(number="", definition_key=definition.key, definition_version=definition.version,
                 state=definition.initial, version=1, county_id=county_id, town_id=town_id, parent_id=parent_id,

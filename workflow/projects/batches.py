@@ -85,17 +85,22 @@ def three_batches(session: Session, actor: Actor, year: int) -> BatchReport:
     return BatchReport(year, list(rows.values()))
 
 
-def _cell(batch: str, part: str) -> Any:
-    def value(row: BatchRow) -> Any:
-        cell = row.cells[batch]
-        return cell.count if part == "count" else round(cell.investment, 2)
-    return value
+@dataclass(frozen=True)
+class _Cell:
+    """A column's value: one batch's count, or its planned investment rounded to the 万元's hundredth."""
+
+    batch: str
+    part: str  # "count" or "investment"
+
+    def __call__(self, row: BatchRow) -> Any:
+        cell = row.cells[self.batch]
+        return cell.count if self.part == "count" else round(cell.investment, 2)
 
 
 BATCH_LIST: ListSpec[BatchRow] = ListSpec("three_batches", Label("三个一批", "Three batches"), "three-batches", (
     Column("季度", "Quarter", lambda r: r.quarter_label, 10),
     Column("县（区）", "County", lambda r: Label(r.county, r.county if r.county_id else "Total"), 12),
     *(column for batch, label in BATCH_LABELS.items() for column in (
-        Column(f"{label.zh}（个）", f"{label.en} (projects)", _cell(batch, "count"), 12),
+        Column(f"{label.zh}（个）", f"{label.en} (projects)", _Cell(batch, "count"), 12),
         Column(f"{label.zh}计划总投资（万元）", f"{label.en}: planned investment (10,000 yuan)",
-               _cell(batch, "investment"), 18)))))
+               _Cell(batch, "investment"), 18)))))
