@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import api_headers, login
+from conftest import api_headers, csrf_token, footprint, login
 from workflow.core.access import MAX_ID
 from workflow.core.reasons import parse_whole
 
@@ -175,3 +175,66 @@ def test_the_api_still_reads_ascii_digits(client, make):
     response = client.get("/api/v1/cases?page=2&per_page=5", headers=headers)
     assert response.status_code == 200
     assert (response.json["page"], response.json["per_page"]) == (2, 5)
+
+
+# --- forms -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["²", "١", "+1", " 1"])
+def test_a_step_whose_version_is_not_ascii_digits_is_an_incomplete_form(make, client, db, complete_application, bad):
+    county = make.user("county", username="yx_digits")
+    case = make.case("designation", by=county, data=complete_application)
+    assert login(client, "yx_digits").status_code == 302
+    token = csrf_token(client, f"/cases/{case.id}")
+    before = footprint(db)
+    response = client.post(f"/cases/{case.id}/do/submit",
+                           data={"expected_version": bad, "confirmed": "yes", "csrf_token": token})
+    assert response.status_code == 422
+    assert "表单不完整，请刷新页面。" in response.get_data(as_text=True)
+    assert footprint(db) == before
+    response = client.post(f"/cases/{case.id}/do/submit",
+                           data={"expected_version": str(case.version), "confirmed": "yes", "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
+
+
+@pytest.mark.parametrize("bad", ["²", "١٢", "①"])
+def test_an_inspection_of_a_town_written_in_other_digits_asks_for_a_town(make, client, db, bad):
+    make.user("office", username="office_digits")
+    assert login(client, "office_digits").status_code == 302
+    before = footprint(db)
+    response = client.post("/inspections/plan", data={"town_id": bad, "planned_date": "2027-03-01",
+                                                      "csrf_token": csrf_token(client, "/inspections/plan")})
+    assert response.status_code == 422
+    assert "请选择专业镇" in response.get_data(as_text=True)
+    assert footprint(db) == before
+
+
+@pytest.mark.parametrize("bad", ["²⁰²⁷", "٢٠٢٧", "２０２７", " 2027"])
+def test_a_plan_year_in_other_digits_asks_for_four_digits(make, client, db, bad):
+    make.user("office", username="office_digits")
+    assert login(client, "office_digits").status_code == 302
+    before = footprint(db)
+    response = client.post("/programmes/plan", data={"year": bad, "csrf_token": csrf_token(client,
+                                                                                                 "/programmes/plan")})
+    assert response.status_code == 303
+    assert "请填写计划年度（四位数字）。" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert footprint(db) == before
+
+
+@pytest.mark.parametrize("value", ["²", "٩٠", "+90"])
+def test_a_setting_in_other_digits_stops_the_start(database_url, tmp_path, monkeypatch, value):
+    from webapp import create_app
+    from webapp.config import ConfigError
+
+    monkeypatch.setenv("ZYZ_MAX_DUE_DAYS", value)
+    with pytest.raises(ConfigError, match="ZYZ_MAX_DUE_DAYS must be a whole number of at least 1"):
+        create_app({"DATABASE_URL": database_url, "ZYZ_ENV": "test", "TESTING": True,
+                    "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789", "UPLOAD_DIR": str(tmp_path)})
+
+
+def test_a_quiet_time_in_other_digits_is_not_a_clock_time():
+    from workflow.notify.rules import parse_clock
+
+    for bad in ("٠٧:٠٠", "07:٠٠", "²:00", "+7:00"):
+        with pytest.raises(ValueError):
+            parse_clock(bad)
