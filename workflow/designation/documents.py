@@ -43,7 +43,8 @@ def opinion_rows(data: dict[str, Any], unit_names: dict[int, str]) -> list[dict[
     rows = []
     for key in order:
         opinion = opinions.get(key) or {}
-        name = opinion.get("unit") or (unit_names.get(parse_whole(key, low=0) or 0))
+        number = parse_whole(key, low=0)
+        name = opinion.get("unit") or (unit_names.get(number) if number is not None else None)
         answered = opinion.get("at")
         rows.append({
             "unit": str(name or f"#{key}"),
