@@ -14,6 +14,7 @@ from webapp.database import unit_of_work, utcnow
 from webapp.errors import message_of
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Role
+from workflow.core.reasons import parse_whole
 
 Opener = Callable[..., Sized]  # open_reports / open_evaluation: (session=, actor=, now=, year=) -> what it opened
 
@@ -25,16 +26,17 @@ def open_year_by_hand(*, opener: Opener, overview: str, year_zh: str, opened: Ca
     if current_user.role != Role.office:
         abort(403)
     raw = request.form.get("year", "")
+    year = parse_whole(raw, low=1000, high=9999)
     try:
-        if not (raw.isdigit() and len(raw) == 4):
+        if year is None:
             raise WorkflowError(f"请填写{year_zh}（四位数字）。", "Enter the year (four digits).")
         if request.form.get("confirmed") != "yes":
             raise WorkflowError("请勾选确认后再发起。", "Tick the box to confirm.")
         with unit_of_work() as s:
-            done = opener(session=s, actor=actor(), now=utcnow(), year=int(raw))
+            done = opener(session=s, actor=actor(), now=utcnow(), year=year)
     except WorkflowError as exc:
         flash(message_of(exc), "error")
-        return redirect(url_for(overview, year=raw if raw.isdigit() else None), 303)
+        return redirect(url_for(overview, year=year), 303)
     if len(done):
         flash(opened(len(done), raw), "success")
     else:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from workflow.core.reasons import parse_whole
 from workflow.core.settings import FILE_GRACE_HOURS, MAX_DUE_DAYS, RECEIPT_DAYS, TASK_REPORT_DAY
 
 DEFAULT_SECRET = "dev-secret-change-me"  # noqa: S105 - the placeholder production refuses
@@ -90,9 +92,10 @@ def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    number = parse_whole(raw, high=sys.maxsize)
+    if number is None:
         raise ConfigError(f"{name} must be a whole number of at least 1 (found {raw!r})")
-    return int(raw)
+    return number
 
 
 def _notification_settings(env: Mapping[str, str]) -> dict[str, Any]:

@@ -17,16 +17,17 @@ from webapp.cases import bp
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import message_of
 from workflow.core import unit_presets
-from workflow.core.access import MAX_ID, get_case
+from workflow.core.access import get_case
 from workflow.core.errors import NotFound, WorkflowError
 from workflow.core.models import Role
+from workflow.core.reasons import parse_whole
 
 FIELD = "member_units"  # the field of the 受理 form whose units a set holds
 
 
 def _ids(values: list[str]) -> list[int]:
     """The ids among form values (others are left out: the service refuses an empty choice)."""
-    return [int(v) for v in values if v.isdigit() and len(v) < 11 and 0 < int(v) <= MAX_ID]
+    return [n for n in (parse_whole(v) for v in values) if n is not None]
 
 
 def presets_for_form(session: Any, fields: list[str]) -> tuple[list[unit_presets.PresetView] | None, Any, int | None]:

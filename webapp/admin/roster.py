@@ -14,11 +14,11 @@ from webapp.errors import field_errors, message_of
 from workflow.accounts import seats
 from workflow.core.errors import WorkflowError
 from workflow.core.models import SeatPosition
+from workflow.core.reasons import parse_whole
 
 
 def _id(raw: str | None) -> int:
-    raw = raw or ""
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 0
+    return parse_whole(raw, low=0, high=999_999_999, default=0)
 
 
 def _page(errors: dict[str, list[str]] | None = None, status: int = 200) -> ResponseReturnValue:

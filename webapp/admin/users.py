@@ -14,14 +14,14 @@ from webapp.errors import field_errors
 from workflow.accounts import services as accounts
 from workflow.core.errors import WorkflowError
 from workflow.core.models import HUMAN_ROLES
+from workflow.core.reasons import parse_whole
 
 ROLES = [r.value for r in HUMAN_ROLES]
 NOTIFICATION_SETTINGS_RULE = "/admin/users/<int:user_id>/notifications"
 
 
 def _int(raw: str | None, default: int = 0) -> int:
-    raw = raw or ""
-    return int(raw) if raw.isdigit() and len(raw) < 10 else default
+    return parse_whole(raw, low=0, high=999_999_999, default=default)
 
 
 def _fields() -> dict:

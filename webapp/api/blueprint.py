@@ -51,6 +51,7 @@ from workflow.core.exports import EXPORT_LIMIT
 from workflow.core.list_exports import CASES, case_filters
 from workflow.core.models import Case
 from workflow.core.queries import case_events, case_list, case_list_query, case_rows, count_of, open_deadlines
+from workflow.core.reasons import parse_whole
 from workflow.core.search import search_cases
 from workflow.core.visibility import visible_data
 
@@ -154,10 +155,11 @@ def positive_ints(*names: str) -> dict[str, int] | ResponseReturnValue:
     for name in names:
         raw = request.args.get(name)
         if raw is not None:
-            if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
+            number = parse_whole(raw)
+            if number is None:
                 return json_error(400, "bad_request", f"参数 {name} 须为正整数。",
                                   f"{name} must be a positive integer.")
-            found[name] = int(raw)
+            found[name] = number
     return found
 
 
@@ -213,10 +215,11 @@ def search() -> ResponseReturnValue:
     for name in ("page", "per_page"):
         raw = request.args.get(name)
         if raw is not None:
-            if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
+            number = parse_whole(raw)
+            if number is None:
                 return json_error(400, "bad_request", f"参数 {name} 须为正整数。",
                                   f"{name} must be a positive integer.")
-            args[name] = int(raw)
+            args[name] = number
     q = request.args.get("q", "")
     page = search_cases(db(), actor(), q, page=args.get("page", 1), per_page=args.get("per_page", 20))
     items = [SearchHit(case=_summary(h.case), county=h.county, town=h.town, number=_segments(h.number),  # type: ignore[arg-type]  # the summary's JSON dict, validated by the model

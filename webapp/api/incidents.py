@@ -18,6 +18,7 @@ from webapp.errors import json_error
 from workflow.core import incidents
 from workflow.core.models import Incident, Role
 from workflow.core.queries import paginate
+from workflow.core.reasons import parse_whole
 from workflow.core.sweep import retry_incident
 
 OFFICE = frozenset({Role.office.value})
@@ -65,12 +66,12 @@ def _out(row: Incident | Any) -> dict[str, Any]:
            responses={200: (IncidentList, "one page, newest failure first"), 400: (Error, "bad parameter")})
 def list_incidents() -> ResponseReturnValue:
     status = request.args.get("status", "open")
-    raw = request.args.get("page", "1")
-    if status not in ("open", "resolved", "all") or not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
+    number = parse_whole(request.args.get("page", "1"))
+    if status not in ("open", "resolved", "all") or number is None:
         return json_error(400, "bad_request", "参数 status 须为 open、resolved 或 all，page 须为正整数。",
                           "status must be open, resolved or all; page a positive integer.")
     query = incidents.listing(db(), status=None if status == "all" else status)
-    page = paginate(db(), query, int(raw), 50)
+    page = paginate(db(), query, number, 50)
     items = [_out(row) for row in page.items]
     return jsonify(IncidentList(items=items, total=page.total, page=page.page,  # type: ignore[arg-type]  # items are the incidents' JSON dicts, validated by the model
                                 per_page=page.per_page).model_dump(mode="json"))

@@ -22,6 +22,7 @@ from workflow.core.exports import EXPORT_LIMIT
 from workflow.core.list_exports import RECEIPTS, RECEIPTS_MINE, receipt_filters
 from workflow.core.models import Role
 from workflow.core.queries import count_of
+from workflow.core.reasons import parse_whole
 
 READERS = frozenset({Role.county.value, *receipts.READERS})
 COUNTY = frozenset({Role.county.value})
@@ -74,10 +75,11 @@ def list_receipts() -> ResponseReturnValue:
     for name in ("county", "page", "per_page"):
         raw = request.args.get(name)
         if raw is not None:
-            if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
+            number = parse_whole(raw)
+            if number is None:
                 return json_error(400, "bad_request", f"参数 {name} 须为正整数。",
                                   f"{name} must be a positive integer.")
-            numbers[name] = int(raw)
+            numbers[name] = number
     status = request.args.get("status", "all")
     if status not in receipts.STATUSES:
         return json_error(400, "bad_request", "参数 status 须为 all、unsigned、signed 或 overdue。",
@@ -99,14 +101,15 @@ def list_receipts() -> ResponseReturnValue:
                       400: (Error, "bad parameter")})
 def export_receipts() -> ResponseReturnValue:
     raw = request.args.get("county")
-    if raw is not None and (not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1):
+    number = parse_whole(raw)
+    if raw is not None and number is None:
         return json_error(400, "bad_request", "参数 county 须为正整数。", "county must be a positive integer.")
     status = request.args.get("status", "all")
     if status not in receipts.STATUSES:
         return json_error(400, "bad_request", "参数 status 须为 all、unsigned、signed 或 overdue。",
                           "status must be all, unsigned, signed or overdue.")
     me, s, now = actor(), db(), utcnow()
-    county = int(raw) if raw is not None and me.role != Role.county.value else None  # a county: its own only
+    county = number if me.role != Role.county.value else None  # a county: its own only
     query = receipts.listing_query(me, now=now, status=status, county_id=county)
     return xlsx_download(RECEIPTS_MINE if me.role == Role.county.value else RECEIPTS,
                          lambda limit: receipts.listing_rows(s, query, now=now, limit=limit), total=count_of(s, query),

@@ -27,6 +27,7 @@ from workflow.core.calendar import LOCAL_TZ, local_date
 from workflow.core.catalog import CATALOG
 from workflow.core.labels import field_label, has_label, value_label
 from workflow.core.models import HUMAN_ROLES, Case, Role, Unit, UnitKind
+from workflow.core.reasons import parse_whole
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 1_000_000  # rows in one file (an .xlsx sheet holds 1,048,576)
@@ -187,8 +188,9 @@ def _criteria(args: MultiDict[str, str]) -> tuple[audit.Criteria, dict[str, list
     for name, key in (("unit", "unit_id"), ("county", "county_id")):
         raw = args.get(name, "").strip()
         if raw:
-            if raw.isdigit() and 0 < int(raw) <= MAX_ID:
-                found[key] = int(raw)
+            number = parse_whole(raw)
+            if number is not None:
+                found[key] = number
             else:
                 errors.setdefault(name, []).append(_("Choose from the list."))
     role = args.get("role", "").strip()
@@ -216,9 +218,10 @@ def _seq(name: str) -> int | None:
     raw = request.args.get(name, "")
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) > 2**62:
+    number = parse_whole(raw, low=0, high=2**62)
+    if number is None:
         abort(400)
-    return int(raw)
+    return number
 
 
 def _form_context() -> dict[str, Any]:

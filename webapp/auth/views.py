@@ -26,6 +26,7 @@ from workflow.accounts import seats
 from workflow.accounts.auth import authenticate, change_password, end_all_sessions, end_session, start_session
 from workflow.core.errors import WorkflowError
 from workflow.core.models import LoginSession, Unit
+from workflow.core.reasons import parse_whole
 
 OPEN_ENDPOINTS = {"auth.login", "auth.logout", "auth.password", "auth.language", "static"}
 
@@ -134,7 +135,7 @@ def password() -> ResponseReturnValue:
 def acting() -> ResponseReturnValue:
     """Act from now on in a seat of the roster the user holds, or in the account's own role (seat empty)."""
     raw = request.form.get("seat", "")
-    seat_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+    seat_id = parse_whole(raw, low=0, high=999_999_999)
     if raw and seat_id is None:
         flash(_("Choose a seat you hold."), "error")
         return redirect(home_url())

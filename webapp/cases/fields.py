@@ -8,6 +8,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from workflow.core.reasons import parse_whole
 from workflow.designation import experts
 
 
@@ -57,19 +58,27 @@ def widget(name: str) -> Widget:
     return WIDGETS.get(name, Widget("text", name))
 
 
+def _id(raw: str) -> int:
+    """An id chosen in a form; ValueError for anything else."""
+    number = parse_whole(raw)
+    if number is None:
+        raise ValueError(raw)
+    return number
+
+
 def parse_field(name: str, form: Any) -> Any:
     """The payload value of field `name` from a submitted form (None when left empty)."""
     kind = widget(name).kind
     if kind == "units":
         values = form.getlist(name)
         try:
-            return [int(v) for v in values]
+            return [_id(v) for v in values]
         except ValueError:
             raise FieldError(_l("Choose member units from the list.")) from None
     if kind == "finding":
         text = (form.get("finding_text") or "").strip()
         try:
-            evidence = [int(v) for v in form.getlist("finding_attachments")]
+            evidence = [_id(v) for v in form.getlist("finding_attachments")]
         except ValueError:
             raise FieldError(_l("Choose evidence from the case's attachments.")) from None
         found = {"text": text, "severity": form.get("finding_severity") or "", "attachments": evidence}
@@ -82,11 +91,11 @@ def parse_field(name: str, form: Any) -> Any:
     if raw == "":
         return None
     if kind == "integer":
-        if not re.fullmatch(r"-?\d{1,9}", raw):
+        if not re.fullmatch(r"-?[0-9]{1,9}", raw):
             raise FieldError(_l("Enter a whole number."))
         return int(raw)
     if kind == "number":
-        if not re.fullmatch(r"-?\d{1,12}(\.\d{1,2})?", raw):
+        if not re.fullmatch(r"-?[0-9]{1,12}(\.[0-9]{1,2})?", raw):
             raise FieldError(_l("Enter a number with at most two decimals."))
         return float(raw)
     return raw
@@ -127,7 +136,7 @@ def _expert_rows(form: Any) -> list[dict[str, Any]]:
             continue
         scores: dict[str, float] = {}
         for key, value in typed.items():
-            if not re.fullmatch(r"\d{1,3}(\.\d)?", value):
+            if not re.fullmatch(r"[0-9]{1,3}(\.[0-9])?", value):
                 raise FieldError(_l("Give every score of every expert as a number (one decimal at most)."))
             scores[key] = int(value) if value.isdigit() else float(value)
         panel.append(experts.expert(row["name"], row["affiliation"], scores))

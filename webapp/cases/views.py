@@ -43,6 +43,7 @@ from workflow.core.queries import (
     sent_reminders,
     unit_names,
 )
+from workflow.core.reasons import parse_whole
 from workflow.core.search import search_cases
 from workflow.core.visibility import hidden_keys, readable_case
 from workflow.designation.experts import criteria as expert_criteria
@@ -53,8 +54,8 @@ from workflow.towns.services import create_town
 
 
 def _int_arg(name: str, default: int = 1, values: Mapping[str, str] | None = None) -> int:
-    raw = (request.args if values is None else values).get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 9 else default
+    return parse_whole((request.args if values is None else values).get(name), low=0, high=99_999_999,
+                       default=default)
 
 
 def _case_filters(values: Mapping[str, str]) -> dict[str, Any]:
@@ -159,10 +160,8 @@ def new_case() -> ResponseReturnValue:
                     if town_raw == "new":
                         town_id = create_town(session=s, actor=me, name=new_town, county_id=me.unit_id or 0,
                                               now=utcnow()).id
-                    elif town_raw.isdigit() and len(town_raw) < 10:
-                        town_id = int(town_raw)
                     else:
-                        town_id = None
+                        town_id = parse_whole(town_raw, low=0, high=999_999_999)
                     case = create_case(session=s, definition_key=definition, actor=me, now=utcnow(),
                                        town_id=town_id, data=payload)
                 flash(_("Case %(number)s created.", number=case.number), "success")
@@ -234,7 +233,8 @@ def transition(case_id: int, trigger: str) -> ResponseReturnValue:
         direct = request.form.get("direct") == "1"  # a one-click button on the case page: errors go back there
         payload, errors = read_payload(fields, request.form)
         version = request.form.get("expected_version", "")
-        if not version.isdigit():
+        expected = parse_whole(version, low=0)
+        if expected is None:
             errors.setdefault("", []).append(_("The form is incomplete; reload the page."))
         if spec.confirm and request.form.get("confirmed") != "yes":
             errors.setdefault("confirmed", []).append(_("Tick the box to confirm this step."))
@@ -245,7 +245,7 @@ def transition(case_id: int, trigger: str) -> ResponseReturnValue:
                         payload["finding"]["attachments"] += _uploaded_evidence(session, me, case_id)
                     fire(session=session, case_id=case_id, trigger=trigger, actor=me, now=utcnow(),
                          payload=payload, comment=request.form.get("comment"),
-                         expected_version=int(version))
+                         expected_version=expected)
                 flash(_("Done: %(step)s.", step=spec.label.get("en" if is_english() else "zh")), "success")
                 return redirect(url_for("cases.show", case_id=case_id))
             except WorkflowError as exc:

@@ -30,6 +30,7 @@ from workflow.core.catalog import CATALOG
 from workflow.core.engine import create_case, fire
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Case, Town
+from workflow.core.reasons import parse_whole
 from workflow.designation import application as schema
 from workflow.designation import eligibility, materials
 from workflow.towns.services import create_town
@@ -57,8 +58,7 @@ def _text(form: Any, key: str) -> str | None:
 
 def _rows(form: Any, group: str) -> int:
     prefix, _fields, initial = GROUPS[group]
-    raw = form.get(f"{prefix}_rows", "")
-    count = int(raw) if raw.isdigit() and len(raw) < 4 else initial
+    count = parse_whole(form.get(f"{prefix}_rows"), low=0, high=999, default=initial)
     return max(1, min(count, MAX_ROWS))
 
 
@@ -297,14 +297,15 @@ def application(case_id: int) -> ResponseReturnValue:
     if shown is not None:
         return shown
     version = form.get("expected_version", "")
-    if not version.isdigit():
+    expected = parse_whole(version, low=0)
+    if expected is None:
         errors.setdefault("", []).append(_("The form is incomplete; reload the page."))
     if errors:
         return _render(form=form, errors=errors, case=case, status=422)
     try:
         with unit_of_work() as s:
             case = fire(session=s, case_id=case.id, trigger="edit", actor=actor(), now=utcnow(),  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
-                        payload=data, expected_version=int(version))
+                        payload=data, expected_version=expected)
             _store_materials(s, actor(), case.id)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     except WorkflowError as exc:
         if exc.status in (403, 404):

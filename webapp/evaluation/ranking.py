@@ -16,6 +16,7 @@ from webapp.evaluation.charts import StackedChart, stacked_chart
 from webapp.exporting import content_disposition
 from webapp.templating import lang
 from workflow.core.exports import XLSX
+from workflow.core.reasons import parse_whole
 from workflow.evaluation import values as v
 from workflow.evaluation.ranking_view import RankingView, export_results, ranking_view, ranking_years
 
@@ -35,12 +36,12 @@ def ranking() -> ResponseReturnValue:
     """The ranking of ?year= (default: the latest the reader may see)."""
     me, s = actor(), db()
     years = ranking_years(s, me)
-    raw = request.args.get("year", "")
-    if not (raw.isdigit() and len(raw) == 4):
+    year = parse_whole(request.args.get("year"), low=1000, high=9999)
+    if year is None:
         if not years:
             return render_template("evaluation/ranking.html", view=None, years=years, year=None)
-        raw = str(years[0])
-    view = ranking_view(s, me, int(raw))
+        year = years[0]
+    view = ranking_view(s, me, year)
     return render_template("evaluation/ranking.html", view=view, years=years, year=view.year,
                            chart=chart(view) if view.rows else None)
 

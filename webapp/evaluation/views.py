@@ -25,6 +25,7 @@ from workflow.core.catalog import CATALOG
 from workflow.core.engine import allowed_transitions, fire
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Case, Role
+from workflow.core.reasons import parse_whole
 from workflow.evaluation import values as v
 from workflow.evaluation.campaign import evaluation_years, open_evaluation, year_cases
 from workflow.evaluation.indicators import evaluation_spec
@@ -66,14 +67,15 @@ def _fire(case_id: int, trigger: str, payload: dict[str, Any], version: str,
           before: Callable[[Any], None] | None = None) -> dict[str, list[str]]:
     """Fire the step (after `before`, in the same transaction); the reasons by form field when refused (403 and
     404 raised)."""
-    if not version.isdigit():
+    expected = parse_whole(version, low=0)
+    if expected is None:
         return {"": [_("The form is incomplete; reload the page.")]}
     try:
         with unit_of_work() as session:
             if before is not None:
                 before(session)
             fire(session=session, case_id=case_id, trigger=trigger, actor=actor(), now=utcnow(), payload=payload,
-                 expected_version=int(version))
+                 expected_version=expected)
     except WorkflowError as exc:
         if exc.status in (403, 404):
             raise
@@ -126,9 +128,10 @@ def _kept_evidence(spec: Any) -> tuple[dict[str, list[int]], bool]:
     kept: dict[str, list[int]] = {}
     for group in spec.groups:
         raw = request.form.getlist(f"keep-evidence-{group.key}")
-        if not all(r.isdigit() and len(r) < 10 for r in raw):
+        ids = [parse_whole(r, low=0, high=999_999_999) for r in raw]
+        if None in ids:
             return {}, True
-        kept[group.key] = [int(r) for r in raw]
+        kept[group.key] = [i for i in ids if i is not None]
     return kept, False
 
 
@@ -192,7 +195,7 @@ def overview() -> ResponseReturnValue:
     years = evaluation_years(db())
     raw = request.args.get("year", "")
     last_year = local_date(utcnow()).year - 1
-    year = int(raw) if raw.isdigit() and len(raw) == 4 else (years[0] if years else last_year)
+    year = parse_whole(raw, low=1000, high=9999, default=years[0] if years else last_year)
     rows = [(case, v.town_score(case)) for case in year_cases(db(), me, year)]
     return render_template("evaluation/overview.html", year=year, years=years, rows=rows,
                            definition=CATALOG.current("evaluation_town"), last_year=last_year,

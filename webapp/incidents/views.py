@@ -15,6 +15,7 @@ from workflow.core import incidents
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Case, Role
 from workflow.core.queries import paginate
+from workflow.core.reasons import parse_whole
 from workflow.core.sweep import retry_incident
 
 
@@ -26,8 +27,7 @@ def office_only() -> None:
 
 
 def _page_arg() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and len(raw) < 7 else 1
+    return parse_whole(request.args.get("page"), low=0, high=999_999, default=1)
 
 
 @bp.route("/incidents")

@@ -18,6 +18,7 @@ from webapp.notify import bp
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Case, Notification, Role, Unit
 from workflow.core.queries import paginate
+from workflow.core.reasons import parse_whole
 from workflow.notify.rules import PREFERENCE_FIELDS, mark_read, unread_count
 
 
@@ -70,8 +71,7 @@ def render_notice(notice: Notification) -> str:
 
 
 def _int_arg(name: str) -> int:
-    raw = request.args.get(name, "1")
-    return int(raw) if raw.isdigit() and len(raw) < 7 else 1
+    return parse_whole(request.args.get(name, "1"), low=0, high=999_999, default=1)
 
 
 @bp.route("/notifications")

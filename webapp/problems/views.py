@@ -19,6 +19,7 @@ from workflow.core.access import get_case, town_filter
 from workflow.core.catalog import CATALOG
 from workflow.core.errors import WorkflowError, not_found_case
 from workflow.core.models import Role, Town, Unit, UnitKind
+from workflow.core.reasons import parse_whole
 from workflow.problems import excel
 from workflow.problems.categories import categories
 from workflow.problems.ledger import (
@@ -43,8 +44,7 @@ LOG_FIELDS = ("category", "description", "origin", "raised_by", "enterprise_name
 
 
 def _number(values: Mapping[str, str], name: str) -> int | None:
-    raw = values.get(name, "")
-    return int(raw) if raw.isdigit() and 0 < len(raw) < 10 else None
+    return parse_whole(values.get(name), low=0, high=999_999_999)
 
 
 def _filters(values: Mapping[str, str]) -> LedgerFilters:
@@ -71,9 +71,8 @@ def _towns() -> list[Town]:
 @bp.route("/problems")
 @login_required
 def ledger() -> ResponseReturnValue:
-    raw = request.args.get("page", "")
     page = ledger_page(db(), actor(), _filters(request.args), now=utcnow(),
-                       page=int(raw) if raw.isdigit() and len(raw) < 7 else 1, per_page=20)
+                       page=parse_whole(request.args.get("page"), low=0, high=999_999, default=1), per_page=20)
     return render_template("problems/ledger.html", page=page, counties=_counties(), towns=_towns(),
                            categories=categories(), definition=CATALOG.current(KEY), states=STATES,
                            units=responsible_units(db()), export_limit=export_limit(),

@@ -25,6 +25,7 @@ from workflow.core.engine import allowed_transitions, fire
 from workflow.core.errors import WorkflowError
 from workflow.core.exports import Filter
 from workflow.core.models import Case, Role, Town, Unit, UnitKind
+from workflow.core.reasons import parse_whole
 from workflow.core.yamlcheck import Label
 from workflow.programmes import excel
 from workflow.programmes.catalog import programme_spec
@@ -48,16 +49,14 @@ MILESTONE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})\s+(.+?)\s*$")
 
 
 def _year() -> int:
-    raw = request.args.get("year", "")
-    return int(raw) if raw.isdigit() and len(raw) == 4 else local_date(utcnow()).year
+    return parse_whole(request.args.get("year"), low=1000, high=9999, default=local_date(utcnow()).year)
 
 
 def _filters(args: Any) -> dict[str, Any]:
-    unit = args.get("unit", "")
     programme = args.get("programme") or None
     standing = args.get("standing") or None
     return {"programme": programme if programme and programme_spec().get(programme) else None,
-            "unit_id": int(unit) if unit.isdigit() and int(unit) < 2**31 else None,
+            "unit_id": parse_whole(args.get("unit"), low=0, high=2**31 - 1),
             "standing": standing if standing in STANDING_LABELS else None}
 
 
@@ -84,8 +83,7 @@ def board_page() -> ResponseReturnValue:
 @login_required
 def export_board() -> ResponseReturnValue:
     """The board's tasks as an .xlsx (the year and filters as shown); the export is recorded in the audit trail."""
-    raw = request.form.get("year", "")
-    year = int(raw) if raw.isdigit() and len(raw) == 4 else local_date(utcnow()).year
+    year = parse_whole(request.form.get("year"), low=1000, high=9999, default=local_date(utcnow()).year)
     filters = _filters(request.form)
     rows = task_rows(db(), list(db().exec(task_query(actor(), year=year, **filters)).all()))
     return xlsx_download(BOARD_LIST, lambda limit: rows[:limit], total=len(rows),
@@ -96,8 +94,8 @@ def export_board() -> ResponseReturnValue:
 @login_required
 def task_list() -> ResponseReturnValue:
     """The tasks the reader may see, filtered and paginated."""
-    raw = request.args.get("page", "1")
-    page = task_page(db(), actor(), page=int(raw) if raw.isdigit() and len(raw) < 7 else 1, per_page=20,
+    page = task_page(db(), actor(), page=parse_whole(request.args.get("page"), low=0, high=999_999, default=1),
+                     per_page=20,
                      year=_year() if request.args.get("year") else None, **_filters(request.args))
     members, counties = _units()
     return render_template("programmes/tasks.html", page=page, rows=task_rows(db(), page.items, local_date(utcnow())),
@@ -122,9 +120,9 @@ def plan() -> ResponseReturnValue:
     members, counties = _units()
     towns = db().exec(select(Town).order_by(col(Town.county_id), col(Town.id))).all()
     editing = None
-    no = request.args.get("edit", "")
-    if case is not None and no.isdigit():
-        editing = next((t for t in case.data.get("tasks") or [] if t["no"] == int(no)), None)
+    no = parse_whole(request.args.get("edit"), low=0)
+    if case is not None and no is not None:
+        editing = next((t for t in case.data.get("tasks") or [] if t["no"] == no), None)
     steps = [t for t in allowed_transitions_of(case) if t.trigger not in ("save_task", "remove_task")] \
         if case is not None else []
     return render_template("programmes/plan.html", year=year, case=case, spec=programme_spec(), members=members,
@@ -155,11 +153,12 @@ def start_plan() -> ResponseReturnValue:
     if current_user.role != Role.office:
         abort(403)
     raw = request.form.get("year", "")
+    year = parse_whole(raw, low=1000, high=9999)
     try:
-        if not (raw.isdigit() and len(raw) == 4):
+        if year is None:
             raise WorkflowError("请填写计划年度（四位数字）。", "Enter the year (four digits).")
         with unit_of_work() as s:
-            open_plan(s, actor=actor(), now=utcnow(), year=int(raw))
+            open_plan(s, actor=actor(), now=utcnow(), year=year)
     except WorkflowError as exc:
         flash(message_of(exc), "error")
         return redirect(url_for("programmes.plan"), 303)
@@ -168,7 +167,7 @@ def start_plan() -> ResponseReturnValue:
 
 
 def _ids(values: list[str]) -> list[int]:
-    return [int(v) for v in values if v.isdigit() and len(v) < 10]
+    return [n for n in (parse_whole(v, low=0, high=999_999_999) for v in values) if n is not None]
 
 
 def _task_from_form(form: Any) -> dict[str, Any]:
@@ -177,11 +176,10 @@ def _task_from_form(form: Any) -> dict[str, Any]:
         if line.strip():
             m = MILESTONE.match(line)
             milestones.append({"due_date": m.group(1), "title": m.group(2)} if m else {"title": line.strip()})
-    lead = form.get("lead_unit_id", "")
-    town = form.get("town_id", "")
     return {"programme": form.get("programme") or None, "title": form.get("title") or "",
-            "lead_unit_id": int(lead) if lead.isdigit() and len(lead) < 10 else None,
-            "units": _ids(form.getlist("units")), "town_id": int(town) if town.isdigit() and len(town) < 10 else None,
+            "lead_unit_id": parse_whole(form.get("lead_unit_id"), low=0, high=999_999_999),
+            "units": _ids(form.getlist("units")),
+            "town_id": parse_whole(form.get("town_id"), low=0, high=999_999_999),
             "target_text": form.get("target_text") or "", "target_figure": (form.get("target_figure") or "").strip(),
             "indicator": form.get("indicator") or None,
             "report_cycle": form.get("report_cycle") or "monthly", "milestones": milestones}
@@ -195,13 +193,13 @@ def save_task(case_id: int) -> ResponseReturnValue:
     if case.definition_key != PLAN:
         raise not_found_case()
     payload: dict[str, Any] = {"task": _task_from_form(request.form)}
-    no = request.form.get("task_no", "")
-    if no.isdigit() and len(no) < 10:
-        payload["task_no"] = int(no)
+    no = parse_whole(request.form.get("task_no"), low=0, high=999_999_999)
+    if no is not None:
+        payload["task_no"] = no
     try:
         with unit_of_work() as s:
             fire(session=s, case_id=case_id, trigger="save_task", actor=actor(), now=utcnow(), payload=payload,
-                 expected_version=int(request.form.get("version") or 0) or None)
+                 expected_version=parse_whole(request.form.get("version")))
     except WorkflowError as exc:
         if exc.status in (403, 404):
             raise
@@ -225,8 +223,7 @@ def remove_task(case_id: int) -> ResponseReturnValue:
     case = get_case(db(), actor(), case_id)
     if case.definition_key != PLAN:
         raise not_found_case()
-    raw = request.form.get("task_no", "")
-    no = int(raw) if raw.isdigit() and len(raw) < 10 else 0
+    no = parse_whole(request.form.get("task_no"), low=0, high=999_999_999, default=0)
     try:
         with unit_of_work() as s:
             fire(session=s, case_id=case_id, trigger="remove_task", actor=actor(), now=utcnow(),
@@ -310,7 +307,7 @@ def report(case_id: int) -> ResponseReturnValue:
                 if ids:
                     payload["report_attachments"] = ids
                 fire(session=s, case_id=case_id, trigger="submit_report", actor=me, now=utcnow(), payload=payload,
-                     expected_version=int(request.form.get("version") or 0) or None)
+                     expected_version=parse_whole(request.form.get("version")))
             flash(_("The progress report has been submitted."), "success")
             return redirect(url_for("cases.show", case_id=case_id), 303)
         except WorkflowError as exc:

@@ -27,6 +27,7 @@ from workflow.core.errors import WorkflowError
 from workflow.core.exports import XLSX, Filter
 from workflow.core.models import Role, Town, Unit, UnitKind
 from workflow.core.queries import count_of
+from workflow.core.reasons import parse_whole
 from workflow.core.yamlcheck import Label
 from workflow.projects import INVESTMENT, KEY, excel
 from workflow.projects.batches import BATCH_LABELS, BATCH_LIST, three_batches
@@ -58,8 +59,7 @@ def _library(name: str) -> str:
 
 
 def _number(values: Mapping[str, str], name: str) -> int | None:
-    raw = values.get(name, "")
-    return int(raw) if raw.isdigit() and 0 < len(raw) < 10 else None
+    return parse_whole(values.get(name), low=0, high=999_999_999)
 
 
 def _filters(values: Mapping[str, str]) -> ProjectFilters:

@@ -20,11 +20,12 @@ from workflow.core.exports import ListSpec
 from workflow.core.list_exports import RECEIPTS, RECEIPTS_MINE, receipt_filters
 from workflow.core.models import Case, Role, Unit, UnitKind
 from workflow.core.queries import count_of
+from workflow.core.reasons import parse_whole
 
 
 def _int_arg(name: str, default: int = 1, values: Mapping[str, str] | None = None) -> int:
-    raw = (request.args if values is None else values).get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 9 else default
+    return parse_whole((request.args if values is None else values).get(name), low=0, high=99_999_999,
+                       default=default)
 
 
 def _status_arg(values: Mapping[str, str] | None = None) -> str:

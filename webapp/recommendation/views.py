@@ -14,6 +14,7 @@ from workflow.core.attachments import store_upload
 from workflow.core.calendar import local_date
 from workflow.core.engine import fire
 from workflow.core.errors import WorkflowError
+from workflow.core.reasons import parse_whole
 from workflow.recommendation.dossier import dossier_file
 from workflow.recommendation.rules import open_round, record_answer
 from workflow.recommendation.view import may_read, office_shortlist, round_list, round_view
@@ -21,7 +22,7 @@ from workflow.recommendation.view import may_read, office_shortlist, round_list,
 
 def _whole(raw: str | None) -> int | str | None:
     raw = (raw or "").strip()
-    return int(raw) if raw.isdigit() and len(raw) < 10 else (raw or None)
+    return parse_whole(raw, low=0, high=999_999_999, default=raw or None)
 
 
 @bp.route("/recommendation", methods=["GET", "POST"])

@@ -28,6 +28,7 @@ from workflow.core.catalog import CATALOG
 from workflow.core.engine import allowed_transitions, fire
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Role, Unit, UnitKind
+from workflow.core.reasons import parse_whole
 from workflow.core.tiers import tiers
 from workflow.statistics import fields as spec_of
 from workflow.statistics.campaign import open_reports
@@ -132,7 +133,8 @@ def fill(case_id: int) -> ResponseReturnValue:
         figures, explanations = read_form(form)
         submit = form.get("action") == "submit"
         version = form.get("expected_version", "")
-        if not version.isdigit():
+        expected = parse_whole(version, low=0)
+        if expected is None:
             errors[""] = [_("The form is incomplete; reload the page.")]
         elif submit and form.get("confirmed") != "yes":
             errors["confirmed"] = [_("Tick the box to confirm this step.")]
@@ -141,7 +143,7 @@ def fill(case_id: int) -> ResponseReturnValue:
                 with unit_of_work() as session:
                     fire(session=session, case_id=case_id, trigger="submit_figures" if submit else "save_figures",
                          actor=me, now=utcnow(), payload={"figures": figures, "explanations": explanations},
-                         expected_version=int(version))
+                         expected_version=expected)
                 if submit:
                     flash(_("The report is submitted to the office."), "success")
                     return redirect(url_for("cases.show", case_id=case_id))
@@ -179,9 +181,8 @@ def overview() -> ResponseReturnValue:
     years = report_years(db(), me)
     year = _year_of(request.args, years)
     definition = CATALOG.current("statistics_report")
-    number = request.args.get("page", "")
     rows = year_reports(db(), me, year, **_year_filters(request.args),
-                        page=int(number) if number.isdigit() and len(number) < 6 else 1)
+                        page=parse_whole(request.args.get("page"), low=0, high=99_999, default=1))
     counties = db().exec(select(Unit).where(Unit.kind == UnitKind.county.value).order_by(col(Unit.id))).all() \
         if me.role != Role.county else []
     return render_template("statistics/overview.html", year=year, years=years, rows=rows,
@@ -191,15 +192,14 @@ def overview() -> ResponseReturnValue:
 
 def _year_of(values: Any, years: list[int]) -> int:
     """The year a list shows: the one asked for, else the latest with reports, else last year."""
-    raw = values.get("year", "")
-    return int(raw) if raw.isdigit() and len(raw) == 4 else (years[0] if years else local_date(utcnow()).year - 1)
+    return parse_whole(values.get("year"), low=1000, high=9999,
+                       default=years[0] if years else local_date(utcnow()).year - 1)
 
 
 def _year_filters(values: Any) -> dict[str, Any]:
     """The year list's county and state filters, from its query string or its export button's form."""
-    county = values.get("county", "")
     state = values.get("state")
-    return {"county_id": int(county) if county.isdigit() and len(county) < 9 else None,
+    return {"county_id": parse_whole(values.get("county"), low=0, high=99_999_999),
             "state": state if state in CATALOG.current("statistics_report").states else None}
 
 

@@ -20,6 +20,7 @@ from workflow.core.errors import WorkflowError
 from workflow.core.list_exports import BOARD, board_filters
 from workflow.core.models import Role, Unit, UnitKind
 from workflow.core.queries import OPEN_ORDER_STATES, CaseRow, supervision_board
+from workflow.core.reasons import parse_whole
 from workflow.supervision.findings import by_key as finding_type
 from workflow.supervision.inspections import designated_towns, plan_campaign, plan_inspection
 
@@ -40,8 +41,7 @@ def office_and_leaders() -> None:
 
 def _board_filters(values: Mapping[str, str]) -> dict[str, Any]:
     """The board's filters from its query string (or from its export button's form)."""
-    raw = values.get("county", "")
-    return {"county_id": int(raw) if raw.isdigit() and len(raw) < 9 else None,
+    return {"county_id": parse_whole(values.get("county"), low=0, high=99_999_999),
             "state": values.get("state") if values.get("state") in OPEN_ORDER_STATES else None}
 
 
@@ -75,10 +75,11 @@ def plan() -> ResponseReturnValue:
                                           planned_date=request.form.get("planned_date") or None)
                 else:
                     raw = request.form.get("town_id", "")
-                    if not raw.isdigit():
+                    if not (raw.isascii() and raw.isdigit()):
                         raise WorkflowError("请选择专业镇。", "Choose a town.",
                                             details=[{"field": "town_id", "zh": "请选择专业镇", "en": "choose a town"}])
-                    cases = [plan_inspection(session=s, actor=actor(), town_id=int(raw), now=utcnow(),
+                    town_id = parse_whole(raw, low=0, default=0)  # a number past any id names no town
+                    cases = [plan_inspection(session=s, actor=actor(), town_id=town_id, now=utcnow(),
                                              planned_date=request.form.get("planned_date") or None,
                                              campaign=request.form.get("name") or None)]
             flash(_("%(n)s inspections planned.", n=len(cases)), "success")

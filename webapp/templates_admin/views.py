@@ -13,11 +13,11 @@ from webapp.files.responses import refuse_large_body, send_docx
 from webapp.templates_admin import bp
 from webapp.templating import lang
 from workflow.core import templates
-from workflow.core.access import MAX_ID
 from workflow.core.attachments import MAX_SIZE
 from workflow.core.calendar import local_date
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Role
+from workflow.core.reasons import parse_whole
 
 SHIPPED = "shipped"  # the version argument that names the template the system ships
 
@@ -33,9 +33,10 @@ def _version(raw: str | None) -> int | None:
     """A version from the query or the form: a number, or 'shipped' (None); anything else is not found."""
     if raw == SHIPPED:
         return None
-    if raw and raw.isdigit() and len(raw) < 11 and 1 <= int(raw) <= MAX_ID:
-        return int(raw)
-    abort(404)
+    number = parse_whole(raw)
+    if number is None:
+        abort(404)
+    return number
 
 
 def _show(name: str) -> ResponseReturnValue:

@@ -20,6 +20,7 @@ from workflow.core.errors import WorkflowError
 from workflow.core.models import Attachment, Unit, UnitKind
 from workflow.core.pdf import with_pdfs
 from workflow.core.queries import Page
+from workflow.core.reasons import parse_whole
 from workflow.core.reference import INDUSTRY_CATEGORIES
 from workflow.core.tiers import tier_of
 from workflow.statistics.overview import town_statistics
@@ -35,8 +36,8 @@ from workflow.towns.registry_view import (
 
 
 def _int(name: str, default: int = 0, values: Mapping[str, str] | None = None) -> int:
-    raw = (request.args if values is None else values).get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 9 else default
+    return parse_whole((request.args if values is None else values).get(name), low=0, high=99_999_999,
+                       default=default)
 
 
 def _filters(values: Mapping[str, str]) -> dict[str, Any]:

@@ -25,12 +25,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
-from workflow.core.access import MAX_ID
 from workflow.core.actors import Actor
 from workflow.core.calendar import local_date, local_moment
 from workflow.core.db import Prepared, is_sqlite, table_of
 from workflow.core.errors import InvalidInput
 from workflow.core.models import AuditEvent, AuditHead, Case, User
+from workflow.core.reasons import parse_whole
 
 GENESIS = "0" * 64
 
@@ -622,7 +622,8 @@ class TrailPage:
 def _user_ids(session: Session, text: str) -> list[int]:
     text = text.strip()
     if text.isdigit():
-        return [int(text)] if int(text) <= MAX_ID else []
+        number = parse_whole(text, low=0)
+        return [number] if number is not None else []
     users = table_of(User).c
     return list(session.connection().execute(
         sa.select(users.id).where(sa.or_(users.username == text, users.display_name == text))).scalars())
@@ -632,7 +633,7 @@ def case_id_of(session: Session, text: str) -> int | None:
     """A case id from an id or a case number (None when neither names a case or past event)."""
     text = text.strip()
     if text.isdigit():
-        return int(text) if int(text) <= MAX_ID else None
+        return parse_whole(text, low=0)
     cases = table_of(Case).c
     return session.connection().execute(sa.select(cases.id).where(cases.number == text)).scalar_one_or_none()
 

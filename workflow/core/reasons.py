@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar, overload
 
+from workflow.core.access import MAX_ID
 from workflow.core.calendar import WorkCalendar
 from workflow.core.settings import settings
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+ASCII_DIGITS = re.compile(r"[0-9]+")
+T = TypeVar("T")
 
 
 def reason(zh: str, en: str, field: str | None = None) -> dict[str, Any]:
@@ -18,6 +21,22 @@ def reason(zh: str, en: str, field: str | None = None) -> dict[str, Any]:
     if field:
         found["field"] = field
     return found
+
+
+@overload
+def parse_whole(raw: object, *, low: int = 1, high: int = MAX_ID) -> int | None: ...
+@overload
+def parse_whole(raw: object, *, low: int = 1, high: int = MAX_ID, default: T) -> int | T: ...
+def parse_whole(raw: object, *, low: int = 1, high: int = MAX_ID, default: object = None) -> object:
+    """A whole number a person typed (a query string, a form, an API parameter): ASCII digits only, from `low` to
+    `high` (by default what an id may be); `default` for anything else: no sign, no spaces, no underscores, no
+    other script's digits ("١٢", "１２"), no superscripts or circled digits ("²", "①"), nothing out of range."""
+    if not isinstance(raw, str) or not ASCII_DIGITS.fullmatch(raw):
+        return default
+    if len(raw.lstrip("0")) > len(str(high)):  # too long to be in range: not worth converting
+        return default
+    number = int(raw)
+    return number if low <= number <= high else default
 
 
 def parse_date(value: Any) -> date | None:

@@ -14,6 +14,7 @@ from workflow.core.calendar import local_date, shown_time
 from workflow.core.documents import case_names, catalog, cn_date, industry_text, number_or_none, render
 from workflow.core.errors import Forbidden, NotFound
 from workflow.core.models import Attachment, Case
+from workflow.core.reasons import parse_whole
 from workflow.core.reference import INDUSTRY_CATEGORIES
 from workflow.core.visibility import may_see_kind
 
@@ -42,7 +43,8 @@ def opinion_rows(data: dict[str, Any], unit_names: dict[int, str]) -> list[dict[
     rows = []
     for key in order:
         opinion = opinions.get(key) or {}
-        name = opinion.get("unit") or (unit_names.get(int(key)) if key.isdigit() else None)
+        number = parse_whole(key, low=0)
+        name = opinion.get("unit") or (unit_names.get(number) if number is not None else None)
         answered = opinion.get("at")
         rows.append({
             "unit": str(name or f"#{key}"),

@@ -39,6 +39,7 @@ from workflow.core.models import (
     Seat,
     User,
 )
+from workflow.core.reasons import parse_whole
 from workflow.core.registry import GUARDS, load_rules
 from workflow.core.yamlcheck import Checker, FileErrors, read_mapping
 
@@ -378,9 +379,10 @@ def preferences_of(conn: sa.Connection | Session, user_ids: Sequence[int]) -> di
 def parse_clock(text: str) -> time:
     """HH:MM as a time; ValueError otherwise."""
     hours, _, minutes = (text or "").strip().partition(":")
-    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+    hour, minute = parse_whole(hours, low=0, high=99), parse_whole(minutes, low=0, high=99)
+    if hour is None or minute is None or len(minutes) != 2:
         raise ValueError(text)
-    return time(int(hours), int(minutes))
+    return time(hour, minute)
 
 
 def quiet_until(now: datetime, start: str, end: str) -> datetime | None:
