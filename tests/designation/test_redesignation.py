@@ -21,8 +21,18 @@ from workflow.core.engine import fire
 from workflow.core.errors import NotFound, Unprocessable
 from workflow.core.models import AuditEvent, Case, TownStatistics
 from workflow.core.queries import registry_case
-from workflow.core.review import overdue_count, review_status, review_statuses
-from workflow.designation.redesignation import from_statistics, names_of, next_review, open_due_reviews, open_review
+from workflow.core.review import ReviewStatus, overdue_count, review_status, review_statuses
+from workflow.designation.redesignation import (
+    confirmation_reasons,
+    due_reasons,
+    exit_reasons,
+    from_statistics,
+    names_of,
+    next_review,
+    open_due_reviews,
+    open_review,
+    review_basis,
+)
 from workflow.towns.registry_view import town_entry
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # Friday 27 November 2026, 10:00 in Yangquan
@@ -37,15 +47,21 @@ def people(make):
             "other": make.user("county", county="平定县", username="pd_clerk")}
 
 
-def designated(make, db, name: str, review: str, *, county: str = "盂县", category: str = "manufacturing",
-               level: str | None = None):
-    """A town designated at municipal level with `review` as its review date (and `level` reached after it)."""
+def designated(make, db, name: str, review: str | None, *, county: str = "盂县", category: str = "manufacturing",
+               level: str | None = None, application: dict | None = None):
+    """A town designated at municipal level with `review` as its review date (none: the record has none), and
+    `level` reached after it; with `application`, the designation application's data, linked from the record."""
     town = make.town(name, county=county, industry_category=category)
+    payload = {"designation_number": f"阳专镇〔2023〕{town.id}号", "designated_date": "2023-12-01",
+               "review_date": review, "industry_category": category}
+    if review is None:
+        del payload["review_date"]
+    if application is not None:
+        payload["designation_case_id"] = make.case("designation", town=town, state="designated", materials=False,
+                                                   data=application).id
     with transaction(db) as s:
         record = registry_case(s, town.id)
-        fire(session=s, case_id=record.id, trigger="designate", actor=Actor.system(), now=NOW,
-             payload={"designation_number": f"阳专镇〔2023〕{town.id}号", "designated_date": "2023-12-01",
-                      "review_date": review, "industry_category": category})
+        fire(session=s, case_id=record.id, trigger="designate", actor=Actor.system(), now=NOW, payload=payload)
         if level == "recommended_provincial":
             s.connection().execute(Case.__table__.update().where(Case.__table__.c.id == record.id)
                                    .values(state=level))
@@ -103,6 +119,57 @@ def test_reviews_open_within_the_lead_time_once_and_only_for_designated_towns(db
     assert [len(json.loads(e.data)["reviews"]) for e in events] == [2, 1]
 
 
+def test_the_opening_is_audited_with_the_reviews_it_opened_and_the_lead_time(db, make):
+    first = designated(make, db, "西烟镇", "2027-01-15")
+    second = designated(make, db, "娘子关镇", "2026-12-31", county="平定县")
+    with transaction(db) as s:
+        opened = open_due_reviews(session=s, now=NOW, lead_days=60)
+    assert [c.town_id for c in opened] == [first.id, second.id]
+    with transaction(db) as s:
+        event = s.exec(select(AuditEvent).where(AuditEvent.kind == "redesignation_reviews_opened")).one()
+    assert json.loads(event.data) == {"reviews": [opened[0].number, opened[1].number], "lead_days": 60}
+    assert (event.actor_id, event.actor_name, event.role, event.case_id) == (None, "系统", "system", None)
+
+
+def test_a_review_date_the_record_does_not_have_shows_as_a_dash_in_the_title(db, make):
+    town = designated(make, db, "西烟镇", None)
+    with transaction(db) as s:
+        case = open_review(session=s, town_id=town.id, now=NOW)
+    assert case.title == "滚动认定复核 · 西烟镇（复核日期 —）" and "review_date" not in case.data
+    with transaction(db) as s, pytest.raises(Unprocessable) as refused:  # no such town: refused, nothing opened
+        open_review(session=s, town_id=999_999, now=NOW)
+    assert refused.value.details == [{"field": "town_id", "zh": "所选专业镇不存在", "en": "no such town"}]
+
+
+def test_why_a_town_gets_no_review_now(db, make):
+    def status(level: str, open_number: str | None = None) -> ReviewStatus:
+        return ReviewStatus(town_id=7, level=level, review_date=date(2027, 1, 15), renewed_by=None,
+                            open_case_id=12 if open_number else None, open_case_number=open_number, overdue=False)
+
+    not_designated = [{"zh": "该镇不是已认定的专业镇，不能开展滚动认定复核",
+                       "en": "the town is not a designated professional town; it has no re-designation review",
+                       "field": "town_id"}]
+    assert due_reasons(None) == not_designated
+    assert due_reasons(status("candidate")) == not_designated
+    assert due_reasons(status("revocation_proposed")) == not_designated
+    assert due_reasons(status("municipal", "FH2026-0003")) == [
+        {"zh": "该镇已有未办结的滚动认定复核（FH2026-0003）",
+         "en": "the town already has a re-designation review under way (FH2026-0003)", "field": "town_id"}]
+    assert due_reasons(status("municipal")) == []
+    town = designated(make, db, "西烟镇", "2027-01-15")
+    with transaction(db) as s:
+        first = open_review(session=s, town_id=town.id, now=NOW)
+    with transaction(db) as s, pytest.raises(Unprocessable) as refused:
+        open_review(session=s, town_id=town.id, now=NOW)
+    assert refused.value.details == [
+        {"zh": f"该镇已有未办结的滚动认定复核（{first.number}）",
+         "en": f"the town already has a re-designation review under way ({first.number})", "field": "town_id"}]
+    candidate = make.town("培育镇")
+    with transaction(db) as s, pytest.raises(Unprocessable) as refused:
+        open_review(session=s, town_id=candidate.id, now=NOW)
+    assert refused.value.details == not_designated
+
+
 def test_the_scheduler_opens_the_due_reviews_on_its_day(app, db, make):
     from webapp.cli import _scheduler
 
@@ -137,6 +204,43 @@ def test_statistics_map_onto_the_application_s_fields():
         "standards": [{"name": "耐火砖", "level": "industry", "role": "led"}]}
     assert from_statistics({}) == {}
     assert names_of(" 甲公司\n\n乙公司\n甲公司 ") == ["甲公司", "乙公司"]
+    assert names_of(None) == [] and names_of("") == []
+
+
+def test_statistics_names_are_cut_to_the_application_s_lengths():
+    # a brand's name: at most 100 characters, a standard's: at most 200 (application.FIELDS)
+    assert from_statistics({"brands": [{"name": "盂" * 101, "level": "municipal"}],
+                            "standards": [{"name": "标" * 201, "kind": "local", "role": "participate"}]}) == {
+        "brands": [{"name": "盂" * 100, "level": "city"}],
+        "standards": [{"name": "标" * 200, "level": "local", "role": "joined"}]}
+
+
+def test_the_review_s_basis_is_the_application_then_the_latest_statistics_then_the_county(db, make, people):
+    town = designated(make, db, "西烟镇", "2027-01-15", application={
+        "industry_category": "agriculture", "leading_industry": "小杂粮", "jobs": 1200, "output_yi": 8.5,
+        "brands": [{"name": "盂县小米", "level": "city"}], "designation_number": "阳专镇〔2023〕1号"})
+    statistics(db, town, 2024, {"output_yi": 4.0})
+    statistics(db, town, 2025, {"output_yi": 12.5, "brands": [{"name": "盂县石材", "level": "provincial"}]})
+    with transaction(db) as s:
+        case = open_review(session=s, town_id=town.id, now=NOW)
+        basis = review_basis(s, case, {"confirmation": "仍符合", "leading_enterprise_names": "甲公司\n乙公司",
+                                       "supporting_enterprises": 18})
+    # the application's own fields (its category over the town's), the 2025 statistics over them, the county's last
+    assert basis == ({"industry_category": "agriculture", "leading_industry": "小杂粮", "jobs": 1200,
+                      "output_yi": 12.5, "brands": [{"name": "盂县石材", "level": "province"}],
+                      "leading_enterprises": [{"name": "甲公司"}, {"name": "乙公司"}], "supporting_enterprises": 18},
+                     2025)
+    done = step(db, make, people["county"], case.id, "confirm_criteria", payload={"confirmation": "仍符合"})
+    outcome = {c["key"]: (c["outcome"], c["reason"]["zh"]) for c in done.data["eligibility"]["criteria"]}
+    assert outcome["agglomeration"] == ("pass", "特优农业类主导产业产值 12.50 亿元，达到 2 亿元")
+    plain = designated(make, db, "娘子关镇", "2027-01-15", county="平定县", category="light_industry")
+    with transaction(db) as s:  # no application on the record, no statistics: the town's category only
+        case = open_review(session=s, town_id=plain.id, now=NOW)
+        assert review_basis(s, case, {}) == ({"industry_category": "light_industry"}, None)
+        # a case with no town (the create guard refuses one) has the county's confirmation alone as its basis
+        townless = Case(number="", definition_key="redesignation", definition_version=1, state="confirming",
+                        county_id=plain.county_id, title="", created_at=NOW, updated_at=NOW, data={})
+        assert review_basis(s, townless, {"supporting_enterprises": 3}) == ({"supporting_enterprises": 3}, None)
 
 
 def test_the_county_s_confirmation_runs_the_criteria_on_the_latest_statistics(db, make, people):
@@ -148,7 +252,7 @@ def test_the_county_s_confirmation_runs_the_criteria_on_the_latest_statistics(db
     with pytest.raises(Unprocessable) as refused:
         step(db, make, people["county"], case.id, "confirm_criteria",
              payload={"confirmation": "仍符合", "supporting_enterprises": -3})
-    assert "上下游配套企业户数应为 0～100000 之间的整数" in refused.value.zh
+    assert refused.value.details == [SUPPORTING]
     done = step(db, make, people["county"], case.id, "confirm_criteria",
                 payload={"confirmation": "主导产业产值保持增长，龙头企业带动明显。",
                          "leading_enterprise_names": "阳泉华鑫机械有限公司\n盂县石材集团",
@@ -159,6 +263,33 @@ def test_the_county_s_confirmation_runs_the_criteria_on_the_latest_statistics(db
     assert outcome["leading_enterprises"][0] == "pass"
     assert outcome["supporting_enterprises"][0] == "pass"
     assert done.data["eligibility"]["has_hard_failure"] is False
+
+
+STATEMENT = {"zh": "复核说明应为不超过 2000 字的文字", "en": "the statement must be text of at most 2000 characters",
+             "field": "confirmation"}
+NAMES = {"zh": "龙头企业每行填写一家，最多 50 家", "en": "list the leading enterprises one a line, at most 50",
+         "field": "leading_enterprise_names"}
+SUPPORTING = {"zh": "上下游配套企业户数应为 0～100000 之间的整数",
+              "en": "supporting enterprises must be a whole number from 0 to 100000", "field": "supporting_enterprises"}
+
+
+def test_the_county_s_confirmation_is_checked_field_by_field():
+    fifty = "".join(f"阳泉第{i:02d}{'机' * 34}\n" for i in range(50))  # 50 names, 2000 characters
+    assert len(fifty) == 2000
+    assert confirmation_reasons({}) == []
+    assert confirmation_reasons({"confirmation": "说" * 2000, "leading_enterprise_names": fifty,
+                                 "supporting_enterprises": 100000}) == []
+    assert confirmation_reasons({"confirmation": "", "leading_enterprise_names": "", "supporting_enterprises": 0}) == []
+    assert confirmation_reasons({"confirmation": "说" * 2001}) == [STATEMENT]
+    assert confirmation_reasons({"confirmation": 5}) == [STATEMENT]
+    assert confirmation_reasons({"leading_enterprise_names": fifty + "阳泉第五十一公司"}) == [NAMES]  # 51 names
+    assert confirmation_reasons({"leading_enterprise_names": "甲" * 2001}) == [NAMES]  # one name, too long
+    assert confirmation_reasons({"leading_enterprise_names": ["甲公司"]}) == [NAMES]
+    assert confirmation_reasons({"leading_enterprise_names": 123}) == [NAMES]
+    for count in (-1, 100001, True, 18.0, "18"):
+        assert confirmation_reasons({"supporting_enterprises": count}) == [SUPPORTING], count
+    assert confirmation_reasons({"confirmation": ["仍符合"], "leading_enterprise_names": 1,
+                                 "supporting_enterprises": -3}) == [STATEMENT, NAMES, SUPPORTING]
 
 
 def test_a_town_below_the_threshold_fails_the_check_and_the_office_sees_it(db, make, people):
@@ -247,6 +378,7 @@ def test_next_review_date_rolls_on_from_the_previous_one():
     assert next_review(date(2024, 2, 29), TODAY) == date(2027, 2, 28)
     assert next_review(date(2020, 1, 1), TODAY) == date(2029, 11, 27)  # a cycle on is past too: from today
     assert next_review(None, TODAY) == date(2029, 11, 27)
+    assert next_review(date(2023, 11, 27), TODAY) == date(2029, 11, 27)  # a cycle on falls today: from today
 
 
 def test_exit_starts_the_revocation_path_of_the_town_record(db, make, people):
@@ -277,10 +409,39 @@ def test_exit_is_refused_where_the_registry_cannot_take_a_revocation_proposal(db
     to_decision(db, make, people, case.id)
     with pytest.raises(Unprocessable) as refused:
         step(db, make, people["leader"], case.id, "start_exit", comment="不再符合")
-    assert "该镇档案当前为“推荐省级”，不能提出撤销认定建议（须为市级专业镇）" in refused.value.zh
+    assert refused.value.details == [
+        {"zh": "该镇档案当前为“推荐省级”，不能提出撤销认定建议（须为市级专业镇）",
+         "en": "the town's record is 'Recommended for provincial level'; a revocation can be proposed only for a "
+               "municipal town", "field": "town_id"}]
     step(db, make, people["leader"], case.id, "send_back_review", comment="请核实省级推荐情况")
     with transaction(db) as s:
         assert s.get(Case, case.id).state == "office_review"
+
+
+def test_exit_reads_the_registry_record_s_own_definition_version(db, make):
+    """A record on an older town.yaml (kept in the database only) is judged by that version's states."""
+    import hashlib
+    from pathlib import Path
+
+    from workflow.core.models import DefinitionSource
+
+    source = (Path(__file__).parents[1] / "fixtures" / "recommendation" / "town_v2.yaml").read_text(encoding="utf-8")
+    municipal = designated(make, db, "西烟镇", "2027-01-15")
+    recommended = designated(make, db, "娘子关镇", "2027-01-15", level="recommended_provincial")
+    with transaction(db) as s:
+        s.add(DefinitionSource(key="town", version=2, sha256=hashlib.sha256(source.encode()).hexdigest(),
+                               source=source, loaded_at=NOW))
+        for town in (municipal, recommended):
+            s.connection().execute(Case.__table__.update().where(Case.__table__.c.id == registry_case(s, town.id).id)
+                                   .values(definition_version=2))
+    with transaction(db) as s:
+        assert exit_reasons(s, registry_case(s, municipal.id)) == []
+        assert exit_reasons(s, registry_case(s, recommended.id)) == [
+            {"zh": "该镇档案当前为“推荐省级”，不能提出撤销认定建议（须为市级专业镇）",
+             "en": "the town's record is 'Recommended for provincial level'; a revocation can be proposed only for "
+                   "a municipal town", "field": "town_id"}]
+        assert exit_reasons(s, None) == [
+            {"zh": "该镇没有档案记录", "en": "the town has no registry record", "field": "town_id"}]
 
 
 # --- the overdue flag, the pages and who sees what -----------------------------------------------------------------
