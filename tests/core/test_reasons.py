@@ -5,8 +5,9 @@ from datetime import date
 
 import pytest
 
+from workflow.core.access import MAX_ID
 from workflow.core.calendar import WorkCalendar
-from workflow.core.reasons import due_date_reasons
+from workflow.core.reasons import due_date_reasons, parse_whole
 from workflow.core.settings import configure, settings
 
 TODAY = date(2026, 11, 27)  # a Friday
@@ -63,3 +64,30 @@ def test_a_day_off_with_no_working_day_left_within_the_limit(limit):
     assert check("2026-11-28") == [{"zh": "整改期限：2026年11月28日是休息日，请选择工作日",
                                     "en": "due date: 2026-11-28 is a day off; choose a working day",
                                     "field": "due_date"}]
+
+
+BAD = ["²", "١٢", "①", "１２", " 12", "12 ", "+12", "-1", "1_000", "0x10", "1.0", "1e3", "12\n"]
+
+
+# --- a whole number typed by a person (a page, a year, an id): ASCII digits only --------------------------------------
+
+
+@pytest.mark.parametrize("raw, number", [("1", 1), ("12", 12), ("007", 7), (str(MAX_ID), MAX_ID)])
+def test_ascii_digits_within_the_range_are_the_number(raw, number):
+    assert parse_whole(raw) == number
+
+
+@pytest.mark.parametrize("raw", [*BAD, "", "0", str(2**31), "9" * 5000, None, 12, 1.0])
+def test_anything_else_is_the_default(raw):
+    assert parse_whole(raw) is None
+    assert parse_whole(raw, default=1) == 1
+
+
+def test_the_caller_sets_the_range():
+    assert parse_whole("0", low=0) == 0
+    assert parse_whole("2026", low=1000, high=9999) == 2026
+    assert parse_whole("999", low=1000, high=9999, default=2025) == 2025
+    assert parse_whole("10000", low=1000, high=9999, default=2025) == 2025
+    assert parse_whole("00002026", low=1000, high=9999) == 2026  # leading zeros do not count towards the length
+    assert parse_whole(str(2**31), high=2**62) == 2**31
+    assert parse_whole("١٢", low=0, high=99) is None

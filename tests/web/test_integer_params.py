@@ -1,6 +1,7 @@
 """Whole numbers typed into a query string, a form or an API parameter: ASCII digits only. "²", "①", "١٢" (Arabic-
 Indic), "１２" (fullwidth), a sign, spaces, underscores or hex are not a page, a year or an id: a list shows its first
-page (or its default year, or no filter), an API answers its own 400, a template version its 404, never a 500."""
+page (or its default year, or no filter), an API answers its own 400, a template version its 404, never a 500.
+The parsing itself (workflow.core.reasons.parse_whole) is tested in tests/core/test_reasons.py."""
 
 from __future__ import annotations
 
@@ -10,34 +11,8 @@ from urllib.parse import quote
 import pytest
 
 from conftest import api_headers, csrf_token, footprint, login
-from workflow.core.access import MAX_ID
-from workflow.core.reasons import parse_whole
 
 BAD = ["²", "١٢", "①", "１２", " 12", "12 ", "+12", "-1", "1_000", "0x10", "1.0", "1e3", "12\n"]
-
-
-# --- the function ----------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("raw, number", [("1", 1), ("12", 12), ("007", 7), (str(MAX_ID), MAX_ID)])
-def test_ascii_digits_within_the_range_are_the_number(raw, number):
-    assert parse_whole(raw) == number
-
-
-@pytest.mark.parametrize("raw", [*BAD, "", "0", str(2**31), "9" * 5000, None, 12, 1.0])
-def test_anything_else_is_the_default(raw):
-    assert parse_whole(raw) is None
-    assert parse_whole(raw, default=1) == 1
-
-
-def test_the_caller_sets_the_range():
-    assert parse_whole("0", low=0) == 0
-    assert parse_whole("2026", low=1000, high=9999) == 2026
-    assert parse_whole("999", low=1000, high=9999, default=2025) == 2025
-    assert parse_whole("10000", low=1000, high=9999, default=2025) == 2025
-    assert parse_whole("00002026", low=1000, high=9999) == 2026  # leading zeros do not count towards the length
-    assert parse_whole(str(2**31), high=2**62) == 2**31
-    assert parse_whole("١٢", low=0, high=99) is None
 
 
 # --- the pages ---------------------------------------------------------------------------------------------------
