@@ -21,7 +21,7 @@ from workflow.core.errors import Unprocessable
 from workflow.core.models import Attachment, AuditEvent
 from workflow.core.queries import registry_case
 from workflow.recommendation.criteria import CriteriaError, parse_criteria, reasons_for, shortlist
-from workflow.recommendation.rules import record_answer
+from workflow.recommendation.rules import record_answer, round_label, rounds
 
 world = recommendation_world.world  # the fixture
 
@@ -178,9 +178,8 @@ def test_a_town_is_in_one_open_round_at_a_time_and_a_year_batch_once(db, world):
     assert "2027年第1批推荐已经存在" in info.value.zh
 
 
-def test_a_record_on_town_version_2_is_recommended_as_the_office_who_submitted(db, world):
-    """Records designated before town.yaml version 3 keep their version: their recommend_provincial is the office's,
-    fired on approval as the office user who submitted the round."""
+def _on_town_version_2(db, town):
+    """The town's registry record kept on town.yaml version 2 (designated before version 3)."""
     import hashlib as h
     from pathlib import Path
 
@@ -189,13 +188,19 @@ def test_a_record_on_town_version_2_is_recommended_as_the_office_who_submitted(d
     from workflow.core.models import Case, DefinitionSource
 
     source = (Path(__file__).parents[1] / "fixtures" / "recommendation" / "town_v2.yaml").read_text(encoding="utf-8")
-    town = world["towns"]["甲镇"]
     with transaction(db) as s:
         s.add(DefinitionSource(key="town", version=2, sha256=h.sha256(source.encode()).hexdigest(), source=source,
                                loaded_at=NOW))
         record = registry_case(s, town.id)
         s.connection().execute(sa.update(Case.__table__).where(Case.__table__.c.id == record.id)
                                .values(definition_version=2))
+
+
+def test_a_record_on_town_version_2_is_recommended_as_the_office_who_submitted(db, world):
+    """Records designated before town.yaml version 3 keep their version: their recommend_provincial is the office's,
+    fired on approval as the office user who submitted the round."""
+    town = world["towns"]["甲镇"]
+    _on_town_version_2(db, town)
     case = open_round(db, world)
     step(db, world["office"], case, "select_towns", payload={"selected_towns": [town.id]})
     step(db, world["office"], case, "submit_recommendation")
@@ -205,5 +210,144 @@ def test_a_record_on_town_version_2_is_recommended_as_the_office_who_submitted(d
         event = s.exec(select(AuditEvent).where(AuditEvent.case_id == record.id)
                        .order_by(AuditEvent.seq.desc())).first()
     assert record.state == "recommended_provincial" and record.definition_version == 2
-    assert (event.trigger, event.role, event.actor_id) == ("recommend_provincial", "office", world["office"].user_id)
+    office = world["office"]
+    assert (event.trigger, event.role, event.actor_id, event.actor_name, event.unit_id, event.unit_name) == (
+        "recommend_provincial", "office", office.user_id, "office用户", office.unit_id, "市工信局")
     assert "recommendation_id" not in record.data  # version 2 accepts no payload on this step
+
+
+def _submitted_by(db, case, user_id):
+    """The round's data as it names its submitter: `user_id`, or no submitter at all when None."""
+    import sqlalchemy as sa
+
+    from workflow.core.models import Case
+
+    with transaction(db) as s:
+        data = {k: v for k, v in s.get(Case, case.id).data.items() if k != "submitted_by_id"}
+        if user_id is not None:
+            data["submitted_by_id"] = user_id
+        s.connection().execute(sa.update(Case.__table__).where(Case.__table__.c.id == case.id).values(data=data))
+
+
+@pytest.mark.parametrize("submitter", ["gone", "unknown"])
+def test_an_older_record_is_not_recommended_without_the_office_user_who_submitted(db, world, submitter):
+    """An older record's recommend_provincial is the office's: with the submitter's account gone, or no submitter on
+    the round, approval is refused and nothing moves; a record on the current version is the system's and moves."""
+    from workflow.core.models import User
+
+    jia, yi = world["towns"]["甲镇"], world["towns"]["乙镇"]
+    _on_town_version_2(db, jia)
+    older = open_round(db, world)
+    step(db, world["office"], older, "select_towns", payload={"selected_towns": [jia.id]})
+    step(db, world["office"], older, "submit_recommendation")
+    current = open_round(db, world, batch=2)
+    step(db, world["office"], current, "select_towns", payload={"selected_towns": [yi.id]})
+    step(db, world["office"], current, "submit_recommendation")
+    with transaction(db) as s:
+        missing = max(s.exec(select(User.id)).all()) + 1
+    for case in (older, current):
+        _submitted_by(db, case, missing if submitter == "gone" else None)
+
+    with pytest.raises(Unprocessable) as info:
+        step(db, world["leader"], older, "approve_recommendation")
+    assert (info.value.zh, info.value.en) == ("找不到报送推荐名单的办公室人员",
+                                              "the office user who submitted the round is gone")
+    assert recommendation_world.reload(db, older).state == "leader_approval"
+    with transaction(db) as s:
+        assert registry_case(s, jia.id).state == "municipal"
+
+    assert step(db, world["leader"], current, "approve_recommendation").state == "awaiting_province"
+    with transaction(db) as s:
+        record = registry_case(s, yi.id)
+        event = s.exec(select(AuditEvent).where(AuditEvent.case_id == record.id)
+                       .order_by(AuditEvent.seq.desc())).first()
+    assert record.state == "recommended_provincial" and record.data["recommendation_id"] == current.id
+    assert (event.trigger, event.role, event.actor_id) == ("recommend_provincial", "system", None)
+
+
+def test_rounds_are_listed_newest_first_and_a_batch_number_is_per_year(db, world):
+    first = open_round(db, world, year=2027, batch=1)
+    second = open_round(db, world, year=2026, batch=1)  # batch 1 of another year
+    assert (second.title, round_label(second.data)) == ("2026年第1批省级专业镇推荐上报", "2026年第1批")
+    with transaction(db) as s:
+        assert [(c.id, c.definition_key) for c in rounds(s)] == [
+            (second.id, "provincial_recommendation"), (first.id, "provincial_recommendation")]
+
+
+def test_the_reasons_a_town_may_not_be_chosen_each_name_the_town_and_the_field(db, world):
+    import sqlalchemy as sa
+
+    from workflow.core.models import Town
+
+    towns = world["towns"]
+    jia = towns["甲镇"]
+    open_round(db, world, batch=1)  # a round without towns yet holds none
+    first = open_round(db, world, batch=2)
+    step(db, world["office"], first, "select_towns", payload={"selected_towns": [jia.id]})
+    case = open_round(db, world, batch=3)
+    last = 2**31 - 1  # the last id an INTEGER column holds: a town of it is looked up
+    with transaction(db) as s:
+        s.connection().execute(sa.insert(Town.__table__).values(
+            {**{c.key: getattr(jia, c.key) for c in Town.__table__.columns}, "id": last, "name": "最后一个镇"}))
+
+    def refused(selected):
+        with pytest.raises(Unprocessable) as info:
+            step(db, world["office"], case, "select_towns", payload={"selected_towns": selected})
+        return info.value.details
+
+    assert refused([float(jia.id), str(jia.id), True, 0, 2**31, 2**63]) == [
+        {"zh": f"专业镇 {jia.id}.0 不存在", "en": f"no town {jia.id}.0", "field": "selected_towns"},
+        {"zh": f"专业镇 {jia.id} 不存在", "en": f"no town {jia.id}", "field": "selected_towns"},
+        {"zh": "专业镇 True 不存在", "en": "no town True", "field": "selected_towns"},
+        {"zh": "专业镇 0 不存在", "en": "no town 0", "field": "selected_towns"},
+        {"zh": "专业镇 2147483648 不存在", "en": "no town 2147483648", "field": "selected_towns"},
+        {"zh": "专业镇 9223372036854775808 不存在", "en": "no town 9223372036854775808", "field": "selected_towns"}]
+    assert refused([towns["丙镇"].id]) == [
+        {"zh": "丙镇：认定为市级专业镇未满 1 年（认定日期 2027-01-10）",
+         "en": "丙镇: designated municipal less than 1 years ago (on 2027-01-10)", "field": "selected_towns"},
+        {"zh": "丙镇：2026 年主导产业产值 12 亿元，低于 20 亿元",
+         "en": "丙镇: the leading industry's output of 2026 is 12 亿元, under 20 亿元", "field": "selected_towns"},
+        {"zh": "丙镇：2026 年度评价总分 55 / 100，低于满分的 60%",
+         "en": "丙镇: the 2026 evaluation's total 55 / 100 is under 60% of the points", "field": "selected_towns"},
+        {"zh": "丙镇：2026 年度评价排名第 9 位，未进入前 5 名",
+         "en": "丙镇: ranked 9 in 2026, not within the first 5", "field": "selected_towns"}]
+    assert refused([last]) == [{"zh": "最后一个镇：该镇当前不是市级专业镇，不能推荐省级",
+                                "en": "最后一个镇: the town is not a municipal professional town now",
+                                "field": "selected_towns"}]
+    assert refused([jia.id]) == [{"zh": f"甲镇：已列入{first.number}（2027年第2批省级专业镇推荐上报）",
+                                  "en": f"甲镇: already in {first.number}", "field": "selected_towns"}]
+    assert step(db, world["office"], case, "select_towns",
+                payload={"selected_towns": [towns["乙镇"].id]}).data["selected_towns"] == [towns["乙镇"].id]
+
+
+def test_a_town_the_province_refused_may_be_chosen_in_a_later_round(db, world):
+    jia = world["towns"]["甲镇"]
+    first = open_round(db, world)
+    step(db, world["office"], first, "select_towns", payload={"selected_towns": [jia.id]})
+    step(db, world["office"], first, "submit_recommendation")
+    step(db, world["leader"], first, "approve_recommendation")
+    with transaction(db) as s:
+        first = record_answer(s, actor=world["office"], now=NOW, case_id=first.id, town_id=jia.id, answer="refused",
+                              comment="产值未达到省级标准")
+    assert first.state == "closed"
+    second = open_round(db, world, batch=2)
+    second = step(db, world["office"], second, "select_towns", payload={"selected_towns": [jia.id]})
+    assert second.data["selected_towns"] == [jia.id]
+
+
+def test_the_answer_for_a_town_revoked_meanwhile_is_refused_with_its_records_state(db, world):
+    jia = world["towns"]["甲镇"]
+    case = open_round(db, world)
+    step(db, world["office"], case, "select_towns", payload={"selected_towns": [jia.id]})
+    step(db, world["office"], case, "submit_recommendation")
+    step(db, world["leader"], case, "approve_recommendation")
+    with transaction(db) as s:
+        record = registry_case(s, jia.id)
+    step(db, world["leader"], record, "revoke", comment="弄虚作假")
+    with transaction(db) as s, pytest.raises(Unprocessable) as info:
+        record_answer(s, actor=world["office"], now=NOW, case_id=case.id, town_id=jia.id, answer="refused",
+                      comment="产值未达到省级标准")
+    assert (info.value.zh, info.value.en) == (
+        f"专业镇档案 {record.number} 当前为“撤销认定”，不能执行“登记省级未获认定”",
+        f"the town record {record.number} is in state 'revoked'")
+    assert recommendation_world.reload(db, case).data["answers"] == {}
