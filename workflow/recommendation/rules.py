@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from workflow.core.access import MAX_ID
 from workflow.core.actors import Actor
 from workflow.core.catalog import CATALOG
 from workflow.core.engine import FireContext, create_case, fire
@@ -86,7 +87,7 @@ def held_elsewhere(session: Session, town_id: int, case_id: int | None) -> Case 
 def town_reasons(session: Session, town_id: Any, case_id: int | None, today: Any) -> list[dict[str, Any]]:
     """Why the town may not be chosen for this round ([]: it may)."""
     town = session.get(Town, town_id) if isinstance(town_id, int) and not isinstance(town_id, bool) \
-        and 0 < town_id < 2**31 else None
+        and 0 < town_id <= MAX_ID else None
     if town is None:
         return [reason(f"专业镇 {town_id} 不存在", f"no town {town_id}", "selected_towns")]
     found = [reason(f"{town.name}：{r['zh']}", f"{town.name}: {r['en']}", "selected_towns")
