@@ -270,9 +270,10 @@ def server_environment(url: str, workdir: Path, sweep_seconds: int = 60) -> dict
 
 
 @contextmanager
-def servers(url: str, workdir: Path, sweep_seconds: int) -> Iterator[str]:
+def servers(url: str, workdir: Path, sweep_seconds: int) -> Iterator[tuple[str, list[int]]]:
     """gunicorn (2 workers) and `zyz scheduler` on the database; yields the site's address. Both are ended (their
-    whole process groups: the workers, LibreOffice started by the scheduler) however the block ends."""
+    whole process groups: the workers, LibreOffice started by the scheduler) however the block ends. Yields the
+    site's address and the two process groups' ids."""
     env = server_environment(url, workdir, sweep_seconds)
     port = _free_port()
     began = time.perf_counter()
@@ -295,7 +296,7 @@ def servers(url: str, workdir: Path, sweep_seconds: int) -> Iterator[str]:
         _settle(started[1].pid)
         print(f"  gunicorn and the scheduler ready, the scheduler's start-up work done: "
               f"{time.perf_counter() - began:.0f} s", flush=True)
-        yield host
+        yield host, [process.pid for process in started]
     finally:
         for process in started:
             _end_group(process)
@@ -627,7 +628,10 @@ def _user_classes(world: dict[str, Any], wait: tuple[float, float] | None,
     return [CountyClerk, OfficeClerk, CountyIntegration, OfficeIntegration, Auditor]
 
 
-def _stats_of(env: Any, seconds: float) -> dict[str, Any]:
+def _stats_of(env: Any, seconds: float, cpu: list[float] | None = None,
+              groups: list[int] | None = None) -> dict[str, Any]:
+    """Locust's figures since its last reset; with `cpu` (the CPU seconds of gunicorn's and the scheduler's
+    process groups at the start), the CPU they used since: gunicorn's per request, the scheduler's in all."""
     routes = []
     for (name, method), entry in sorted(env.stats.entries.items()):
         if entry.num_requests:
@@ -637,7 +641,12 @@ def _stats_of(env: Any, seconds: float) -> dict[str, Any]:
     total = env.stats.total
     errors = [{"method": e.method, "name": e.name, "error": str(e.error), "count": e.occurrences}
               for e in env.stats.errors.values()]
+    used = [_group_cpu(g) - c for g, c in zip(groups or [], cpu or [], strict=False)]
+    mine = time.process_time() - cpu[-1] if cpu else 0.0
     return {"routes": routes, "requests": total.num_requests, "failures": total.num_failures,
+            "server_cpu_ms": 1000 * used[0] / total.num_requests if used and total.num_requests else 0.0,
+            "scheduler_cpu_s": used[1] if used else 0.0,
+            "locust_cpu_ms": 1000 * mine / total.num_requests if total.num_requests else 0.0,
             "rps": total.num_requests / seconds if seconds else 0.0, "seconds": seconds,
             **{f"p{p}": total.get_response_time_percentile(p / 100) if total.num_requests else 0.0
                for p in (50, 95, 99)}, "errors": errors}
@@ -665,23 +674,25 @@ def locust_child(config_path: str, result_path: str) -> None:
             warm = _stats_of(env, 1.0)
             out["logins"] = [r for r in warm["routes"] if r["name"] in ("/login", "/api/v1/auth/token")]
             env.stats.reset_all()
-            started = time.monotonic()
+            started, cpu = time.monotonic(), [_group_cpu(g) for g in phase["groups"]] + [time.process_time()]
             gevent.sleep(phase["duration"])
+            out["load"] = _stats_of(env, time.monotonic() - started, cpu, phase["groups"])
             runner.stop()
-            out["load"] = _stats_of(env, time.monotonic() - started)
         else:
             steps = []
             for users in phase["steps"]:
                 runner.start(users, spawn_rate=max(users, 1))
                 gevent.sleep(phase["warmup"])  # the new users log in; then the step is measured
                 env.stats.reset_all()
-                started = time.monotonic()
+                started, cpu = time.monotonic(), [_group_cpu(g) for g in phase["groups"]] + [time.process_time()]
                 gevent.sleep(phase["duration"])
-                step = _stats_of(env, time.monotonic() - started)
+                step = _stats_of(env, time.monotonic() - started, cpu, phase["groups"])
                 step["users"] = users
                 steps.append(step)
                 print(f"    {users:3d} users: {step['rps']:6.1f} requests/s, p50 {step['p50']:.0f} ms, "
-                      f"p95 {step['p95']:.0f} ms, p99 {step['p99']:.0f} ms, {step['failures']} errors", flush=True)
+                      f"p95 {step['p95']:.0f} ms, p99 {step['p99']:.0f} ms, {step['failures']} errors; "
+                      f"CPU per request: gunicorn {step['server_cpu_ms']:.1f} ms, "
+                      f"Locust {step['locust_cpu_ms']:.1f} ms", flush=True)
                 if step["p95"] > P95_MS * 2:
                     break  # past saturation: more users only queue longer
             runner.stop()
@@ -835,6 +846,8 @@ def report(database: str, load: dict[str, Any], steps: list[dict[str, Any]], que
            ryw: dict[str, Any], logins: list[dict[str, Any]]) -> None:
     print(f"\n  {database}: {load['requests']:,} requests in {load['seconds']:.0f} s, {load['rps']:.1f} requests/s, "
           f"{load['failures']} errors; p50 {load['p50']:.0f} ms, p95 {load['p95']:.0f} ms, p99 {load['p99']:.0f} ms")
+    print(f"  CPU: gunicorn's workers {load['server_cpu_ms']:.1f} ms per request, "
+          f"Locust {load['locust_cpu_ms']:.1f} ms per request; the scheduler {load['scheduler_cpu_s']:.2f} s in all")
     print(f"  per request type (ms; '!' misses the target p95 ≤ {P95_MS:.0f}, p99 ≤ {P99_MS:.0f}; SQL: statements "
           "per request, in-process):")
     print(f"  {'request':58} {'n':>6} {'req/s':>6} {'p50':>6}  {'p95':>6}  {'p99':>6}  {'err':>4} {'SQL':>4}")
@@ -894,14 +907,14 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="zyz-bench-http-") as tmp:
             workdir = Path(tmp)
             url = f"sqlite:///{workdir / 'bench.db'}" if database == "sqlite" else _postgres_url(args.postgres)
-            print(f"\n== {database}")
+            print(f"\n== {database} (load average of the machine: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
             world = prepare(url, workdir, dataset=args.dataset, scale=args.scale, seed=args.seed, slots=slots)
-            with servers(url, workdir, args.sweep_seconds) as host:
-                load = run_locust({"name": "load", "host": host, "users": args.users, "duration": args.duration,
-                                   "spawn_rate": args.spawn_rate}, world, workdir)
-                print("  saturation:", flush=True)
-                saturation = run_locust({"name": "saturation", "host": host, "steps": steps, "warmup": 3,
-                                         "duration": args.step_duration}, world, workdir) if steps else {}
+            with servers(url, workdir, args.sweep_seconds) as (host, groups):
+                load = run_locust({"name": "load", "host": host, "groups": groups, "users": args.users,
+                                   "duration": args.duration, "spawn_rate": args.spawn_rate}, world, workdir)
+                print(f"  saturation (load average {os.getloadavg()[0]:.1f}):", flush=True)
+                saturation = run_locust({"name": "saturation", "host": host, "groups": groups, "steps": steps,
+                                         "warmup": 3, "duration": args.step_duration}, world, workdir) if steps else {}
             queries = count_queries(url, workdir, world)
             report(database, load["load"], saturation.get("steps", []), queries, load["read_your_writes"],
                    load["logins"])
