@@ -28,9 +28,10 @@ Full figures: --users 50 --duration 300. Targets, per request type: p95 ≤ 80 m
 The data: --dataset demo is `zyz demo`'s database; --dataset generated is `bench.dataset.build(url, scale, seed)`
 (1,000 towns, 100,000 cases, 1M audit events, 500 users at scale 1). On top of either, the benchmark adds its own
 accounts (one per county, the office, the auditor; password BENCH_PASSWORD) and the applications the transitions
-cycle on: for each virtual user slot of each pool (pages, API) a few designation applications of a county, each
-in a town of its own, submitted with their supporting documents. A county user and an office user of the same slot
-share their applications (the office returns them, the county resubmits them), so two users never race for a case.
+cycle on: for each virtual user slot of each pool (pages, API) three designation applications of a county, each
+in a town of its own, submitted with their supporting documents (one of them then returned for revision). A
+county user and an office user of the same slot share their applications (the office returns them, the county
+resubmits them), so two users never race for a case.
 
 --database postgres runs on the database named by --postgres, ZYZ_BENCH_POSTGRES_URL or
 postgresql+psycopg://postgres@127.0.0.1:5432/zyz_bench_http (created if missing; its public schema is dropped);
@@ -95,11 +96,6 @@ def prepare(url: str, workdir: Path, *, dataset: str, scale: float, seed: int, s
 
     processes.load()
     configure(instance_path=str(workdir / "instance"), upload_dir=str(workdir / "files"))
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
     started = time.perf_counter()
     from webapp.database import Clock
 
@@ -107,6 +103,11 @@ def prepare(url: str, workdir: Path, *, dataset: str, scale: float, seed: int, s
     if dataset == "demo":
         from workflow.seed import build_demo
 
+        engine = make_engine(url)
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+                conn.exec_driver_sql("CREATE SCHEMA public")
         migrate(engine)
         with transaction(make_session_factory(engine)) as s:
             CATALOG.sync(s, now)
@@ -115,9 +116,10 @@ def prepare(url: str, workdir: Path, *, dataset: str, scale: float, seed: int, s
         import importlib
 
         generated = importlib.import_module("bench.dataset")  # written apart; imported only when asked for
+        summary = generated.build(url, scale, seed)  # a fresh database: the file replaced, or the schema dropped
+        print(f"  generated dataset: {summary.get('counts', summary) if isinstance(summary, dict) else summary}")
+        engine = make_engine(url)
         migrate(engine)
-        summary = generated.build(url, scale, seed)
-        print(f"  generated dataset: {summary}")
         with transaction(make_session_factory(engine)) as s:
             CATALOG.sync(s, now)
             ensure_reference_units(s, now)
@@ -171,6 +173,7 @@ def _add_load_fixtures(s: Any, now: Any, *, slots: int, seed: int) -> dict[str, 
     account("bench_office", "office", office.id, "办公室 压测")
     account("bench_auditor", "auditor", office.id, "审计员 压测")
     system = Actor.system()
+    office_actor = actor_for(s, users["bench_office"])
     pools: dict[str, list[dict[str, Any]]] = {}
     every: list[int] = []
     for pool in ("page", "api"):
@@ -188,6 +191,9 @@ def _add_load_fixtures(s: Any, now: Any, *, slots: int, seed: int) -> dict[str, 
                 assert case.id is not None  # flushed
                 _attach_materials(s, who, case.id, now)
                 fire(session=s, case_id=case.id, trigger="submit", actor=who, now=now)
+                if j % 2:  # some start returned, so that both sides have work from the start
+                    fire(session=s, case_id=case.id, trigger="return_for_revision", actor=office_actor, now=now,
+                         comment="请补充产值统计证明材料")
                 ids.append(case.id)
             pools[pool].append({"county": county_users[county.id], "county_id": county.id, "cases": ids})
             every += ids
