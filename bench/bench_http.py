@@ -20,7 +20,7 @@ COMMIT and the pool's ping are not counted). Then a saturation run: the same use
 user count up, reports the highest request rate at which p95 stays within 80 ms.
 
     .venv/bin/python bench/bench_http.py [--users 10] [--duration 20] [--spawn-rate 5]
-        [--steps 1,2,4,8] [--step-duration 10] [--database sqlite|postgres|both]
+        [--steps 1,2,4,8] [--step-duration 10] [--sweep-seconds 10] [--database sqlite|postgres|both]
         [--dataset demo|generated] [--scale 1.0] [--seed 20261127]
 
 Full figures: --users 50 --duration 300. Targets, per request type: p95 ≤ 80 ms, p99 ≤ 150 ms, no errors.
@@ -31,7 +31,16 @@ accounts (one per county, the office, the auditor; password BENCH_PASSWORD) and 
 cycle on: for each virtual user slot of each pool (pages, API) three designation applications of a county, each
 in a town of its own, submitted with their supporting documents (one of them then returned for revision). A
 county user and an office user of the same slot share their applications (the office returns them, the county
-resubmits them), so two users never race for a case.
+resubmits them); while one of them is between reading a case and the request after its transition, the other
+leaves that case alone, so the two never race for a case and a read-your-writes violation is the server's.
+
+The load phase is measured once every user has started and logged in, plus 5 s (the logins are reported apart:
+argon2 makes each cost a few hundred ms). Next to the latencies: the CPU time of gunicorn's process group per
+request (the figure that does not depend on what else the machine runs), Locust's own, the scheduler's, and the
+machine's load average. The scheduler runs with its jobs as in production, its deadline sweep every --sweep-seconds
+(10; production 60); the benchmark waits for its start-up work (the first sweep, the PDF copies of the demo's
+notices) to finish before loading. The saturation run starts users without waits in steps (each step: 3 s for the
+new users to log in, then --step-duration measured) and stops after a step whose p95 passes twice the target.
 
 --database postgres runs on the database named by --postgres, ZYZ_BENCH_POSTGRES_URL or
 postgresql+psycopg://postgres@127.0.0.1:5432/zyz_bench_http (created if missing; its public schema is dropped);
