@@ -896,6 +896,8 @@ def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--locust-child":
         locust_child(sys.argv[2], sys.argv[3])
         return
+    # a SIGTERM (a timeout, a CI job cancelled) unwinds like Ctrl-C, so the servers' process groups are ended
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=10, help="virtual users of the load phase (full: 50)")
     parser.add_argument("--duration", type=float, default=20, help="seconds of the load phase (full: 300)")
