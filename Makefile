@@ -51,7 +51,7 @@ mutate: $(STAMP) translations
 	$(BIN)/pip install --quiet -e ".[test,mutate]"
 	$(BIN)/python tests/mutation/run.py $(MODULES)
 
-# bench_search.py, bench_evaluation_campaign.py and bench_lifecycle.py also run on PostgreSQL when
+# bench_search.py, bench_evaluation_campaign.py, bench_lifecycle.py and bench_http.py also run on PostgreSQL when
 # ZYZ_BENCH_POSTGRES_URL names a database they may empty.
 bench: $(STAMP)
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
