@@ -52,7 +52,8 @@ mutate: $(STAMP) translations
 	$(BIN)/python tests/mutation/run.py $(MODULES)
 
 # bench_search.py, bench_evaluation_campaign.py, bench_lifecycle.py and bench_http.py also run on PostgreSQL when
-# ZYZ_BENCH_POSTGRES_URL names a database they may empty.
+# ZYZ_BENCH_POSTGRES_URL names a database they may empty; bench_scaleout.py runs only then, on the database
+# zyz_bench_scaleout of that server.
 bench: $(STAMP)
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 

@@ -285,11 +285,14 @@ def server_environment(url: str, workdir: Path, sweep_seconds: int = 60) -> dict
 
 
 @contextmanager
-def servers(url: str, workdir: Path, sweep_seconds: int) -> Iterator[tuple[str, list[int]]]:
+def servers(url: str, workdir: Path, sweep_seconds: int, *, env: dict[str, str] | None = None,
+            tag: str = "") -> Iterator[tuple[str, list[int]]]:
     """gunicorn (2 workers) and `zyz scheduler` on the database; yields the site's address. Both are ended (their
     whole process groups: the workers, LibreOffice started by the scheduler) however the block ends. Yields the
-    site's address and the two process groups' ids."""
-    env = server_environment(url, workdir, sweep_seconds)
+    site's address and the two process groups' ids. Several instances on one database share one `env` (their
+    keys) and each has a `tag` of its own (the names of its logs)."""
+    env = env or server_environment(url, workdir, sweep_seconds)
+    names = (f"gunicorn{tag}", f"scheduler{tag}")
     port = _free_port()
     began = time.perf_counter()
     bin_dir = Path(sys.executable).parent
@@ -299,17 +302,17 @@ def servers(url: str, workdir: Path, sweep_seconds: int) -> Iterator[tuple[str, 
     logs = []
     try:
         for name, command in (
-                ("gunicorn", [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+                (names[0], [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
                               "webapp:create_app()"]),
-                ("scheduler", [*zyz, "scheduler"])):
+                (names[1], [*zyz, "scheduler"])):
             log = open(workdir / f"{name}.log", "wb")  # noqa: SIM115 - closed in the finally block
             logs.append(log)
             started.append(subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True))
         host = f"http://127.0.0.1:{port}"
-        _wait_ready(host, started, workdir)
+        _wait_ready(host, started, workdir, names)
         _settle(started[1].pid)
-        print(f"  gunicorn and the scheduler ready, the scheduler's start-up work done: "
+        print(f"  gunicorn{tag} and the scheduler{tag} ready, the scheduler's start-up work done: "
               f"{time.perf_counter() - began:.0f} s", flush=True)
         yield host, [process.pid for process in started]
     finally:
@@ -319,10 +322,11 @@ def servers(url: str, workdir: Path, sweep_seconds: int) -> Iterator[tuple[str, 
             log.close()
 
 
-def _wait_ready(host: str, started: list[subprocess.Popen[bytes]], workdir: Path) -> None:
+def _wait_ready(host: str, started: list[subprocess.Popen[bytes]], workdir: Path,
+                names: tuple[str, str] = ("gunicorn", "scheduler")) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        for process, name in zip(started, ("gunicorn", "scheduler"), strict=True):
+        for process, name in zip(started, names, strict=True):
             if process.poll() is not None:
                 tail = (workdir / f"{name}.log").read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"{name} stopped (exit {process.returncode}):\n{tail}")
@@ -667,6 +671,15 @@ def _stats_of(env: Any, seconds: float, cpu: list[float] | None = None,
                for p in (50, 95, 99)}, "errors": errors}
 
 
+def _split(classes: list[type], hosts: list[str] | None) -> list[type]:
+    """With several sites (`hosts`: instances on one database), each kind of user once per site, with its weight:
+    the load split evenly across them. The users still share their slots and cases, as on one site."""
+    if not hosts:
+        return classes
+    return [type(f"{cls.__name__}At{i}", (cls,), {"host": host, "weight": getattr(cls, "weight", 1)})
+            for i, host in enumerate(hosts) for cls in classes]
+
+
 def locust_child(config_path: str, result_path: str) -> None:
     """Run one phase (load, or the saturation steps) and write its figures as JSON."""
     import gevent
@@ -678,7 +691,8 @@ def locust_child(config_path: str, result_path: str) -> None:
     phase, world = config["phase"], config["world"]
     tally: dict[str, Any] = {"checks": 0, "violations": 0, "examples": [], "fired": Counter()}
     wait = (1.0, 3.0) if phase["name"] == "load" else None
-    env = Environment(user_classes=_user_classes(world, wait, tally), host=phase["host"])
+    env = Environment(user_classes=_split(_user_classes(world, wait, tally), phase.get("hosts")),
+                      host=None if phase.get("hosts") else phase["host"])
     runner = env.create_local_runner()
     out: dict[str, Any] = {}
     try:
