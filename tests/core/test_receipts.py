@@ -463,5 +463,38 @@ def test_a_role_that_sees_no_receipts_is_told_so_and_a_missing_notice_answers_no
         with pytest.raises(InvalidInput) as bad:
             receipts.listing_query(office, now=now, status="late")
         assert bad.value.zh == "状态只能是 all、unsigned、signed 或 overdue。"
+        assert bad.value.en == "status must be all, unsigned, signed or overdue."
         assert bad.value.code == "invalid_input"
         assert bad.value.details == [{"field": "status", "zh": "状态不正确", "en": "unknown status"}]
+
+
+def test_on_the_day_to_sign_by_a_notice_is_neither_overdue_nor_late_and_the_list_says_when_it_was_reminded(db, make):
+    receipt = _notice(db, make, county="盂县", at=local(date(2026, 11, 27)), name="当日")  # to sign by 2 December
+    reminded = _notice(db, make, county="盂县", at=local(date(2026, 11, 20)), name="已提醒")  # by 25 November
+    office = make.actor(make.user("office"))
+    clerk = make.actor(make.user("county", county="盂县"))
+    on_the_day = local(date(2026, 12, 2), 17)
+    with transaction(db) as s:
+        assert receipts.remind_due(s, now=local(date(2026, 11, 26), 10)) == 1
+    with transaction(db) as s:
+        overdue = receipts.listing(s, office, now=on_the_day, status="overdue")
+        assert [v.id for v in overdue.items] == [reminded.id]
+        assert overdue.items[0].reminded_at == local(date(2026, 11, 26), 10)
+        assert receipts.get_receipt(s, office, receipt.id, now=on_the_day).overdue is False
+    with transaction(db) as s:
+        view = receipts.acknowledge(s, clerk, receipt.id, on_the_day)
+    assert (view.late, view.overdue, view.reminded_at) == (False, False, None)
+
+
+def test_the_list_is_newest_issued_first_twenty_to_a_page(db, make):
+    # filed in one order, issued in another: the list follows the day of issue
+    early = _notice(db, make, at=local(date(2026, 11, 2)), name="晚登记早发出")
+    made = [_notice(db, make, at=local(date(2026, 11, 3)) + timedelta(minutes=i), name=f"n{i}") for i in range(21)]
+    late = _notice(db, make, at=local(date(2026, 11, 1)), name="最早发出")
+    office = make.actor(make.user("office"))
+    with transaction(db) as s:
+        first = receipts.listing(s, office, now=local(date(2026, 12, 3)))
+        second = receipts.listing(s, office, now=local(date(2026, 12, 3)), page=2)
+    assert (first.total, len(first.items), first.per_page) == (23, 20, 20)
+    assert [v.id for v in first.items] == [m.id for m in reversed(made)][:20]
+    assert [v.id for v in second.items] == [made[0].id, early.id, late.id]
