@@ -9,7 +9,7 @@ from flask import Flask, Response, abort, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from webapp.config import check_production, from_environment
+from webapp.config import check_production, environment_name, from_environment
 from webapp.database import Clock, close_db
 from webapp.extensions import babel, csrf, login_manager
 from workflow import processes
@@ -71,6 +71,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.update(config or {})
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
+    app.config["ZYZ_ENV"] = environment_name(app.config.get("ZYZ_ENV"))  # " Production ", "prod": production
     check_production(app.config)
     if app.config["PROXIES"] > 0:
         hops = app.config["PROXIES"]

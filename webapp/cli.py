@@ -16,7 +16,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from webapp.config import CLOCK_ENVS, demo_database
+from webapp.config import CLOCK_ENVS, LOOPBACK_HOSTS, demo_database, key_weakness
 from webapp.database import Clock, clock, forget_clock, utcnow
 from workflow import processes
 from workflow.core import audit
@@ -78,6 +78,16 @@ def _refuse(zh: str, en: str) -> NoReturn:
     sys.exit(2)
 
 
+def _loopback_unless_secret(host: str, secret_key: str) -> None:
+    """With the default (development) secret key, or another guessable one, anyone could sign a session cookie:
+    such a server listens on this computer only."""
+    if key_weakness(secret_key) and host.strip().lower() not in LOOPBACK_HOSTS:
+        _refuse(f"使用默认（开发）密钥时只能监听本机地址（127.0.0.1、::1、localhost），不能监听 {host}："
+                "请先将 ZYZ_SECRET_KEY 设为随机值",
+                f"with the default (development) secret key the server listens on this computer only "
+                f"(127.0.0.1, ::1, localhost), not on {host}: set ZYZ_SECRET_KEY to a random value first")
+
+
 def _fail(exc: WorkflowError) -> None:
     click.echo(f"error: {exc.zh} / {exc.en}", err=True)
     for item in exc.details or []:
@@ -125,6 +135,7 @@ def serve_command(host: str, port: int) -> None:
     """Serve the application (development and small sites; use gunicorn in production)."""
     from werkzeug.serving import run_simple
 
+    _loopback_unless_secret(host, current_app.config["SECRET_KEY"])
     run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]  # werkzeug's LocalProxy hides the real object's type
 
 
@@ -139,6 +150,8 @@ def demo_group(host: str, port: int, no_serve: bool) -> None:
     `zyz demo clock` moves the demo's time (with ZYZ_ENV=demo, on this database)."""
     if click.get_current_context().invoked_subcommand is not None:
         return
+    if not no_serve:
+        _loopback_unless_secret(host, current_app.config["SECRET_KEY"])
     from webapp import create_app
     from workflow.seed import build_demo
 

@@ -17,6 +17,13 @@ DEFAULT_AUDIT_KEY = "dev-audit-anchor-key-change-me"  # the placeholder producti
 
 # Where the demo clock can be set and is read (training and tests); anywhere else the real clock, unread.
 CLOCK_ENVS = ("demo", "test")
+# The ZYZ_ENV values that are not production; any other value, however spelt, is production (fail safe).
+NON_PRODUCTION_ENVS = ("development", *CLOCK_ENVS)
+# Keys the code or its documentation shows: a production key equal to one of them is public.
+KNOWN_KEYS = frozenset({DEFAULT_SECRET, DEFAULT_AUDIT_KEY, "change-me", "changeme", "secret"})
+MIN_KEY_LENGTH = 32
+MIN_KEY_CHARACTERS = 12  # different characters: a random 32-character hex key has about 14, a URL-safe one 25
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
 class ConfigError(RuntimeError):
@@ -32,11 +39,12 @@ def from_environment(instance_path: str) -> dict:
     """Settings read from ZYZ_* variables, with defaults for development. With ZYZ_ENV=demo and no
     ZYZ_DATABASE_URL the database is the demo's, the one `zyz demo` builds and serves."""
     env = os.environ
-    demo = env.get("ZYZ_ENV") == "demo"
+    environment = environment_name(env.get("ZYZ_ENV"))
+    demo = environment == "demo"
     database, anchors = (demo_database(instance_path) if demo
                          else (f"sqlite:///{Path(instance_path) / 'zyz.db'}", str(Path(instance_path) / "anchors")))
     return {
-        "ZYZ_ENV": env.get("ZYZ_ENV", "development"),
+        "ZYZ_ENV": environment,
         "SECRET_KEY": env.get("ZYZ_SECRET_KEY", DEFAULT_SECRET),
         "DATABASE_URL": env.get("ZYZ_DATABASE_URL") or database,
         "UPLOAD_DIR": env.get("ZYZ_UPLOAD_DIR") or str(Path(instance_path) / "files"),
@@ -104,20 +112,51 @@ def _notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
     return found
 
 
+def environment_name(value: object) -> str:
+    """ZYZ_ENV as the application uses it: development when unset; development, demo or test in any case and
+    with spaces around; anything else (a typo, "prod", "staging", empty) is production."""
+    if value is None:
+        return "development"
+    name = str(value).strip().lower()
+    return name if name in NON_PRODUCTION_ENVS else "production"
+
+
+def key_weakness(key: str) -> str | None:
+    """Why `key` is no secret (a known value, too short, too few different characters, one piece repeated),
+    or None."""
+    if key.strip().lower() in KNOWN_KEYS or key in KNOWN_KEYS:
+        return "it is a known default value"
+    if len(key) < MIN_KEY_LENGTH:
+        return f"it has fewer than {MIN_KEY_LENGTH} characters"
+    if len(set(key)) < MIN_KEY_CHARACTERS:
+        return f"it has fewer than {MIN_KEY_CHARACTERS} different characters"
+    if any(len(key) % size == 0 and key == key[:size] * (len(key) // size) for size in range(1, len(key) // 2 + 1)):
+        return "it repeats one piece"
+    return None
+
+
+GENERATE = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+
 def check_production(config: dict) -> None:
-    """Refuse to start in production with the default secret key or debug mode (and anywhere with a password
-    policy that does not exist)."""
+    """Refuse to start in production with a guessable secret key or audit key, or debug mode (and anywhere with
+    a password policy that does not exist). Production is any ZYZ_ENV but development, demo and test."""
     from workflow.accounts.auth import PROFILES
 
     if config.get("PASSWORD_POLICY", "mlps") not in PROFILES:
         raise ConfigError(f"ZYZ_PASSWORD_POLICY must be one of {', '.join(sorted(PROFILES))}")
-    if config["ZYZ_ENV"] != "production":
+    if environment_name(config.get("ZYZ_ENV")) != "production":
         return
-    if config["SECRET_KEY"] in (DEFAULT_SECRET, "") or len(config["SECRET_KEY"]) < 32:
-        raise ConfigError("ZYZ_SECRET_KEY must be set to a random value of at least 32 characters in production")
+    secret = config.get("SECRET_KEY") or ""
+    weakness = key_weakness(secret)
+    if weakness:
+        raise ConfigError(f"ZYZ_SECRET_KEY must be a random value of at least {MIN_KEY_LENGTH} characters in "
+                          f"production ({weakness}); make one with {GENERATE}")
     if config.get("DEBUG"):
         raise ConfigError("debug mode is not allowed in production")
     key = config.get("AUDIT_HMAC_KEY") or ""
-    if key == DEFAULT_AUDIT_KEY or len(key) < 32 or key == config["SECRET_KEY"]:
-        raise ConfigError("ZYZ_AUDIT_HMAC_KEY must be set to a random value of at least 32 characters in production "
-                          "(not the secret key): it signs the audit trail's anchors")
+    weakness = "it is the secret key" if key == secret else key_weakness(key)
+    if weakness:
+        raise ConfigError(f"ZYZ_AUDIT_HMAC_KEY must be a random value of at least {MIN_KEY_LENGTH} characters in "
+                          f"production, not the secret key ({weakness}): it signs the audit trail's anchors; "
+                          f"make one with {GENERATE}")

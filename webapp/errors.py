@@ -123,13 +123,17 @@ def init_app(app: Flask) -> None:
         if status == 403:
             record_refusal("forbidden")
         zh, en = HTTP_MESSAGES.get(status, (exc.name, exc.name))
+        # The exception's own headers (a 405's Allow, a 401's WWW-Authenticate) stay; its content type does not.
+        headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
         if wants_json():
-            return json_error(status, CODES.get(status, "error"), zh, en)
+            response, status = json_error(status, CODES.get(status, "error"), zh, en)
+            return response, status, headers
         if status == 401:
             from flask import redirect, url_for
 
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        return render_template("errors/error.html", status=status, message=en if is_english() else zh), status
+        page = render_template("errors/error.html", status=status, message=en if is_english() else zh)
+        return page, status, headers
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> ResponseReturnValue:

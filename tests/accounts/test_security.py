@@ -427,6 +427,51 @@ def test_an_initial_password_gives_no_api_token_until_it_is_changed(make, app, d
     assert json.loads(events(db, "login_failed")[-1].data)["reason"] == "password_change_required"
 
 
+def test_wrong_current_passwords_count_as_failed_logins_and_lock_the_account(make, app, db, now):
+    """Someone holding a session cannot guess the password on the password page: each wrong current password
+    is a failed login (audited, counted), the fifth locks the account, and the lock holds there and at the login."""
+    user = make.user("county", username="yx_clerk")
+    with time_machine.travel(now, tick=False) as traveller:
+        client = app.test_client()
+        assert login(client, "yx_clerk").status_code == 302
+        answers = [change_password(client, f"Wrong-pass-{i}", NEW_PASSWORD) for i in range(5)]
+        assert [a.status_code for a in answers] == [422] * 5
+        assert "当前密码不正确" in answers[0].get_data(as_text=True)
+        locked = change_password(client, PASSWORD, NEW_PASSWORD)  # the right one, too late
+        assert locked.status_code == 422
+        assert "账户已被锁定，请稍后再试或联系管理员。" in locked.get_data(as_text=True)
+        page = login(app.test_client(), "yx_clerk", PASSWORD)
+        assert page.status_code == 401 and "账户已被锁定，请稍后再试或联系管理员。" in page.get_data(as_text=True)
+        traveller.shift(timedelta(minutes=15))
+        assert change_password(client, PASSWORD, NEW_PASSWORD).status_code == 302
+    by_form = {"username": "yx_clerk", "via": "password_change"}
+    assert [json.loads(e.data) for e in events(db, "login_failed")] == (
+        [{**by_form, "reason": "bad_password"}] * 5 + [{**by_form, "reason": "locked"}]
+        + [{"username": "yx_clerk", "reason": "locked"}])
+    assert {(e.actor_id, e.ip) for e in events(db, "login_failed")} == {(user.id, "127.0.0.1")}
+    lockout = events(db, "lockout")
+    assert [(e.actor_id, json.loads(e.data)) for e in lockout] == [
+        (user.id, {"until": str(now + timedelta(minutes=15))})]
+    with transaction(db) as s:
+        row = s.get(User, user.id)
+        assert (row.failed_logins, row.locked_until) == (0, None)
+
+
+def test_password_changes_count_towards_the_per_address_login_limit(make, apps, db, now):
+    make.user("county", username="yx_clerk")
+    app = apps(LOGIN_RATE_LIMIT=4)
+    with time_machine.travel(now, tick=False):
+        client = app.test_client()
+        assert login(client, "yx_clerk").status_code == 302  # the 1st attempt of the minute
+        assert [change_password(client, f"Wrong-pass-{i}", NEW_PASSWORD).status_code for i in range(3)] == [422] * 3
+        refused = change_password(client, "Wrong-pass-4", NEW_PASSWORD)
+        assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"
+        assert "请求过于频繁，请稍后再试。" in refused.get_data(as_text=True)
+        assert login(app.test_client(), "yx_clerk").status_code == 429  # the login shares the count
+    assert len(events(db, "login_failed")) == 3  # the refused attempt did not reach the password check
+    assert len(events(db, "login_rate_limited")) == 1
+
+
 @pytest.mark.parametrize("method", ["pbkdf2:sha256:600000", "pbkdf2:sha256:260000", "scrypt"])
 def test_a_legacy_hash_is_replaced_by_argon2id_at_the_first_successful_login(make, client, db, method):
     user = make.user("county", username="yx_clerk")
@@ -459,7 +504,18 @@ def test_an_unknown_or_broken_stored_hash_never_matches(make, client, db, stored
 
 # --- the production start ---------------------------------------------------------------------------------------
 
-GOOD_PRODUCTION = {"ZYZ_ENV": "production", "SECRET_KEY": "p" * 48, "AUDIT_HMAC_KEY": "a" * 48, "TESTING": False}
+SECRET_KEY = "Jf3q-9xKwB2mZtY7vLr0_Hs5NdUe8GcP1aQoXiVy4Tk"
+AUDIT_KEY = "u7Rk2Wn-Zb9EfQx4Lm0_TdYs3HcVa8PjNgK5oXi1By6"
+GOOD_PRODUCTION = {"ZYZ_ENV": "production", "SECRET_KEY": SECRET_KEY, "AUDIT_HMAC_KEY": AUDIT_KEY, "TESTING": False}
+WEAK_KEYS = {
+    "dev-secret-change-me": "it is a known default value",
+    "dev-audit-anchor-key-change-me": "it is a known default value",
+    "": "it has fewer than 32 characters",
+    "short-but-not-default": "it has fewer than 32 characters",
+    "a" * 32: "it has fewer than 12 different characters",
+    "0123456789" * 4: "it has fewer than 12 different characters",
+    "0123456789abcdef" * 3: "it repeats one piece",
+}
 
 
 @pytest.mark.parametrize("change, message", [
@@ -487,3 +543,86 @@ def test_a_production_start_with_a_real_secret_works_and_a_debug_flag_from_the_e
     monkeypatch.setenv("FLASK_DEBUG", "1")  # `flask --debug` and FLASK_DEBUG turn DEBUG on
     with pytest.raises(ConfigError, match="debug"):
         create_app({"DATABASE_URL": database_url, "UPLOAD_DIR": str(tmp_path), **GOOD_PRODUCTION})
+
+
+@pytest.mark.parametrize("setting, variable", [("SECRET_KEY", "ZYZ_SECRET_KEY"),
+                                               ("AUDIT_HMAC_KEY", "ZYZ_AUDIT_HMAC_KEY")])
+@pytest.mark.parametrize("key", list(WEAK_KEYS))
+def test_a_production_start_refuses_a_guessable_key(setting, variable, key):
+    from webapp.config import ConfigError, check_production
+
+    with pytest.raises(ConfigError) as refused:
+        check_production({**GOOD_PRODUCTION, setting: key})
+    assert str(refused.value).startswith(f"{variable} must be a random value of at least 32 characters in production")
+    assert f"({WEAK_KEYS[key]})" in str(refused.value)
+    assert "secrets.token_urlsafe(48)" in str(refused.value)
+
+
+def test_a_production_start_takes_random_keys_and_refuses_the_secret_key_as_the_audit_key():
+    import secrets
+
+    from webapp.config import ConfigError, check_production
+
+    check_production({**GOOD_PRODUCTION, "SECRET_KEY": secrets.token_urlsafe(48),
+                      "AUDIT_HMAC_KEY": secrets.token_hex(32)})
+    with pytest.raises(ConfigError, match=r"^ZYZ_AUDIT_HMAC_KEY .* \(it is the secret key\)"):
+        check_production({**GOOD_PRODUCTION, "AUDIT_HMAC_KEY": SECRET_KEY})
+
+
+@pytest.mark.parametrize("value, name", [
+    (None, "development"), ("development", "development"), (" Demo ", "demo"), ("TEST", "test"),
+    ("\tDevelopment\n", "development"), ("production", "production"), (" Production ", "production"),
+    ("prod", "production"), ("PRODUCTION", "production"), ("staging", "production"), ("", "production"),
+    ("dev", "production"), ("testing", "production"),
+])
+def test_any_zyz_env_but_development_demo_or_test_is_production(database_url, tmp_path, monkeypatch, value, name):
+    """However ZYZ_ENV is spelt, a value that is not one of the three others is production: the safeguards hold."""
+    from webapp import create_app
+    from webapp.config import ConfigError
+
+    if value is None:
+        monkeypatch.delenv("ZYZ_ENV", raising=False)
+    else:
+        monkeypatch.setenv("ZYZ_ENV", value)
+    settings = {"DATABASE_URL": database_url, "UPLOAD_DIR": str(tmp_path), "TESTING": False}
+    if name == "production":
+        with pytest.raises(ConfigError, match=r"^ZYZ_SECRET_KEY must be a random value"):
+            create_app(settings)  # the default (development) secret key
+        settings |= {"SECRET_KEY": SECRET_KEY, "AUDIT_HMAC_KEY": AUDIT_KEY}
+    app = create_app(settings)
+    assert app.config["ZYZ_ENV"] == name
+    app.extensions["zyz"]["engine"].dispose()
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """The addresses `zyz serve` would listen on (the server itself is not started)."""
+    import werkzeug.serving
+
+    hosts: list[str] = []
+    monkeypatch.setattr(werkzeug.serving, "run_simple", lambda host, port, app, **kwargs: hosts.append(host))
+    return hosts
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "zyz.example.gov.cn", "127.0.0.2"])
+def test_serve_with_the_default_secret_key_refuses_any_address_but_this_computer(run_zyz, served, host):
+    refused = run_zyz("serve", "--host", host, env={"ZYZ_SECRET_KEY": None})
+    assert refused.exit_code == 2 and served == []
+    assert refused.output == (
+        f"error: 使用默认（开发）密钥时只能监听本机地址（127.0.0.1、::1、localhost），不能监听 {host}："
+        "请先将 ZYZ_SECRET_KEY 设为随机值 / with the default (development) secret key the server listens on this "
+        f"computer only (127.0.0.1, ::1, localhost), not on {host}: set ZYZ_SECRET_KEY to a random value first\n")
+
+
+def test_serve_with_the_default_secret_key_listens_on_this_computer_and_with_a_real_one_anywhere(run_zyz, served):
+    for host in ("127.0.0.1", "::1", "localhost"):
+        assert run_zyz("serve", "--host", host, env={"ZYZ_SECRET_KEY": None}).exit_code == 0
+    assert run_zyz("serve", env={"ZYZ_SECRET_KEY": None}).exit_code == 0  # 127.0.0.1 unless told otherwise
+    assert run_zyz("serve", "--host", "0.0.0.0", env={"ZYZ_SECRET_KEY": SECRET_KEY}).exit_code == 0
+    assert served == ["127.0.0.1", "::1", "localhost", "127.0.0.1", "0.0.0.0"]
+
+
+def test_the_demo_with_the_default_secret_key_is_served_on_this_computer_only(run_zyz, served):
+    refused = run_zyz("demo", "--host", "0.0.0.0", env={"ZYZ_SECRET_KEY": None})
+    assert refused.exit_code == 2 and served == []
+    assert "不能监听 0.0.0.0" in refused.output and "set ZYZ_SECRET_KEY to a random value first" in refused.output

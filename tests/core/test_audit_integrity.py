@@ -287,7 +287,8 @@ def test_the_scheduler_has_the_anchor_job(app, tmp_path):
 def test_production_refuses_a_missing_default_or_short_anchor_key():
     from webapp.config import DEFAULT_AUDIT_KEY, ConfigError, check_production
 
-    good = {"ZYZ_ENV": "production", "SECRET_KEY": "s" * 40, "AUDIT_HMAC_KEY": "k" * 40}
+    good = {"ZYZ_ENV": "production", "SECRET_KEY": "Jf3q-9xKwB2mZtY7vLr0_Hs5NdUe8GcP1aQoXiVy4Tk",
+            "AUDIT_HMAC_KEY": KEY}
     check_production(good)
     for key in (DEFAULT_AUDIT_KEY, "", "short", "s" * 40):
         with pytest.raises(ConfigError, match="ZYZ_AUDIT_HMAC_KEY"):

@@ -90,7 +90,8 @@ def test_advance_needs_a_length_and_set_an_iso_time(run_zyz, db):
 def test_the_demo_clock_is_refused_outside_demo_and_test(run_zyz, db, env, args):
     extra = {"ZYZ_ENV": env}
     if env == "production":
-        extra |= {"ZYZ_SECRET_KEY": "s" * 40, "ZYZ_AUDIT_HMAC_KEY": "a" * 40}
+        extra |= {"ZYZ_SECRET_KEY": "Jf3q-9xKwB2mZtY7vLr0_Hs5NdUe8GcP1aQoXiVy4Tk",
+                  "ZYZ_AUDIT_HMAC_KEY": "u7Rk2Wn-Zb9EfQx4Lm0_TdYs3HcVa8PjNgK5oXi1By6"}
     refused = run_zyz(*args, env=extra)
     assert refused.exit_code == 2
     lines = refused.output.splitlines()

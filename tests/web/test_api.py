@@ -687,10 +687,19 @@ def test_transition_on_a_non_numeric_or_huge_id_is_a_json_404(client, db, target
     assert footprint(db) == before
 
 
-def test_wrong_method_is_a_json_405(client, target):
+def allowed(response) -> set[str]:
+    return {method.strip() for method in response.headers["Allow"].split(",")}
+
+
+def test_wrong_method_is_a_json_405_that_names_the_allowed_methods(client, target):
+    """RFC 9110 §15.5.6: a 405 carries Allow; the JSON error handler keeps it."""
     headers, case = target
-    assert_error(client.delete(f"/api/v1/cases/{case.id}", headers=headers), 405, "method_not_allowed")
-    assert_error(client.get(f"/api/v1/cases/{case.id}/transitions", headers=headers), 405, "method_not_allowed")
+    read = client.delete(f"/api/v1/cases/{case.id}", headers=headers)
+    assert_error(read, 405, "method_not_allowed")
+    assert allowed(read) == {"GET", "HEAD", "OPTIONS"}
+    act = client.get(f"/api/v1/cases/{case.id}/transitions", headers=headers)
+    assert_error(act, 405, "method_not_allowed")
+    assert allowed(act) == {"POST", "OPTIONS"}
 
 
 def test_bad_token_requests_write_no_audit_event(client, db, make):

@@ -211,7 +211,9 @@ def test_logout_is_post_only_and_ends_the_session_on_the_server(app, make, clien
     user = make.user("county", username="yx_clerk")
     assert login(client, "yx_clerk").status_code == 302
     cookie = session_cookie(client)
-    assert client.get("/logout").status_code == 405
+    refused = client.get("/logout")
+    assert refused.status_code == 405 and refused.headers["Allow"] == "OPTIONS, POST"  # the error page keeps Allow
+    assert "不支持该请求方法。" in text(refused)
     assert client.get("/inbox").status_code == 200  # the GET did not log out
 
     response = post_form(client, "/logout", {}, token_from="/inbox")

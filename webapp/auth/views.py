@@ -110,6 +110,8 @@ def password() -> ResponseReturnValue:
     form = PasswordForm()
     errors: dict[str, list[str]] = {}
     if form.validate_on_submit():
+        if not login_allowed():  # the current password is checked here: as many tries as at the login
+            return too_many_attempts()
         if form.new.data != form.confirm.data:
             errors = {"confirm": [_("The two new passwords differ.")]}
         else:

@@ -19,7 +19,7 @@ from workflow.accounts import throttle
 from workflow.accounts.contacts import contact_problems, normalize_email, normalize_mobile
 from workflow.core import audit
 from workflow.core.actors import Actor
-from workflow.core.db import table_of
+from workflow.core.db import is_sqlite, table_of
 from workflow.core.errors import AuthError, Forbidden, NotFound, Unprocessable
 from workflow.core.models import HUMAN_ROLES, UNIT_KIND_ROLES, LoginSession, LoginThrottle, Role, Unit, UnitKind, User
 
@@ -102,8 +102,7 @@ def authenticate(session: Session, *, username: str, password: str, ip: str | No
     and its failures are counted and "lock" it too, so that "locked" does not tell that the account exists."""
     user = session.exec(select(User).where(User.username == username)).first()
     refused = AuthError("用户名或密码错误。", "Wrong username or password.", code="bad_credentials")
-    locked = AuthError("账户已被锁定，请稍后再试或联系管理员。",
-                       "The account is locked; try later or ask an administrator.", code="locked")
+    locked = _locked()
     if user is None:
         _verify(_DUMMY_HASH, password)
         phantom = throttle.failure_row(session, key="unknown-user:" + hashlib.sha256(username.encode()).hexdigest(),
@@ -145,6 +144,11 @@ def authenticate(session: Session, *, username: str, password: str, ip: str | No
     return user
 
 
+def _locked() -> AuthError:
+    return AuthError("账户已被锁定，请稍后再试或联系管理员。",
+                     "The account is locked; try later or ask an administrator.", code="locked")
+
+
 def refuse_until_password_changed(session: Session, *, user: User, now: datetime, ip: str | None) -> None:
     """No API token for an account whose password must be changed first (initial, reset or expired): the
     web pages are the one place to change it."""
@@ -153,6 +157,13 @@ def refuse_until_password_changed(session: Session, *, user: User, now: datetime
                      data={"username": user.username, "reason": "password_change_required"})
         raise PasswordChangeRequired("请先在网页上修改密码，再申请 API 令牌。",
                                      "Change the password on the web pages before asking for an API token.")
+
+
+class WrongCurrentPassword(Unprocessable):
+    """A password change with a wrong current password: refused like any other, but the failed login it counts
+    as (audit event, counter, lockout) is kept."""
+
+    keep_writes = True
 
 
 class PasswordChangeRequired(Forbidden):
@@ -283,16 +294,35 @@ def end_all_sessions(session: Session, *, user_id: int, reason: str, now: dateti
 
 def change_password(session: Session, *, user: User, current: str, new: str, now: datetime, actor: Actor,
                     keep_session: int | None = None, policy: Policy = DEFAULT_POLICY) -> None:
-    """Change one's own password; every other session of the user ends."""
+    """Change one's own password; every other session of the user ends.
+
+    The current password is a login check: a wrong one is audited as a failed login and counts towards the
+    lockout as one does, and a locked account cannot change its password (someone holding a session cannot
+    guess the password here faster than at the login)."""
+    session.refresh(user, with_for_update=not is_sqlite(session))  # the counter as stored, and held till commit
+    if user.locked_until is not None and user.locked_until > now:
+        _verify(_DUMMY_HASH, current)
+        audit.record(session, kind="login_failed", now=now, actor=actor,
+                     data={"username": user.username, "reason": "locked", "via": "password_change"})
+        raise _locked()
     problems = []
-    if not _verify(user.password_hash, current):
+    wrong = not _verify(user.password_hash, current)
+    if wrong:
         problems.append({"field": "current", "zh": "当前密码不正确", "en": "the current password is wrong"})
     problems += [{**p, "field": "new"} for p in password_problems(new, policy)]
     if current == new:
         problems.append({"field": "new", "zh": "新密码不能与当前密码相同", "en": "the new password must differ"})
+    if wrong:
+        audit.record(session, kind="login_failed", now=now, actor=actor,
+                     data={"username": user.username, "reason": "bad_password", "via": "password_change"})
+        if _count_failure(user, now, policy):
+            audit.record(session, kind="lockout", now=now, actor=actor, data={"until": user.locked_until})
+        session.add(user)
     if problems:
-        raise Unprocessable("；".join(p["zh"] for p in problems), "; ".join(p["en"] for p in problems),
-                            details=problems)
+        error = WrongCurrentPassword if wrong else Unprocessable
+        raise error("；".join(p["zh"] for p in problems), "; ".join(p["en"] for p in problems), details=problems)
+    user.failed_logins = 0
+    user.locked_until = None
     user.password_hash = hash_password(new)
     user.password_changed_at = now
     user.must_change_password = False
