@@ -33,6 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import empty_schema
 from workflow import processes
 from workflow.core import audit
 from workflow.core.calendar import local_date
@@ -214,9 +215,7 @@ def build_postgres(url: str, count: int) -> float:
     """The same events in PostgreSQL (schema dropped and migrated first), by COPY."""
     started = time.perf_counter()
     engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
+    empty_schema(engine)
     migrate(engine)
     add_people(engine)
     raw = engine.raw_connection()

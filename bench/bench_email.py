@@ -32,13 +32,14 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import fresh_engine
 from notifications.dispatcher import dispatch
 from notifications.settings import NotifySettings, SmsSettings, SmtpSettings
 from workflow import processes
 from workflow.accounts.auth import create_user
 from workflow.core import audit
 from workflow.core.actors import Actor
-from workflow.core.db import make_engine, make_session_factory, migrate, transaction
+from workflow.core.db import make_engine, make_session_factory, transaction
 from workflow.core.engine import create_case
 from workflow.core.models import AuditEvent, OutboxMessage, Unit
 from workflow.towns.services import create_town
@@ -82,12 +83,7 @@ def free_port() -> int:
 
 def setup(url: str, emails: int) -> None:
     """One rectification order and `emails` reminder rows for 100 county users, all due now."""
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-    migrate(engine)
+    engine = fresh_engine(url)
     sessions = make_session_factory(engine)
     with transaction(sessions) as s:
         county = Unit(name="盂县", kind="county", created_at=START)

@@ -47,11 +47,12 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import fresh_engine
 from workflow import processes
 from workflow.core import db as core_db
 from workflow.core.actors import Actor
 from workflow.core.catalog import CATALOG
-from workflow.core.db import make_engine, make_session_factory, migrate, transaction
+from workflow.core.db import make_session_factory, transaction
 from workflow.core.models import AuditHead, Case, Town, TownStatistics, Unit, User
 from workflow.evaluation.campaign import open_evaluation
 
@@ -66,12 +67,7 @@ YEARS = range(2022, 2027)
 
 def build(url: str, towns: int) -> tuple[sa.Engine, Actor]:
     """A fresh, migrated database holding the towns, their records and statistics; the engine and the office."""
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-    migrate(engine)
+    engine = fresh_engine(url)
     rnd = random.Random(SEED)
     units: list[dict[str, Any]] = [{"id": i, "name": name, "kind": "county", "created_at": NOW}
                                    for i, name in enumerate(COUNTIES, 1)]

@@ -2,14 +2,16 @@
 
 Both sides use a SQLite file in WAL mode with synchronous=FULL and one transaction per fire. The
 workload cycles designation cases between `submitted` and `returned`: `return_for_revision` (office,
-comment required) opens the returned state's three deadline rows, `resubmit` (county, both
-application guards) closes them. Each fire therefore checks visibility, role, version, fields and
+comment required) closes the submitted state's three review deadline rows and opens the returned
+state's three, `resubmit` (county, the application guards and the supporting documents) does the
+reverse. Each fire therefore checks visibility, role, version, fields and
 guards, moves the state, writes the case, appends a hash-chained audit event, updates the chain's
 head, writes deadline rows and commits.
 
 The raw side writes the very same rows with the sqlite3 module: the versioned UPDATE of the case
 (state, version, data, updated_at), the head read, the audit INSERT with its sha256 over the same
-canonical JSON, the head UPDATE, the three deadline INSERTs or the closing UPDATE, and the in-app
+canonical JSON, the head UPDATE, the closing UPDATE of the state left and the three deadline INSERTs
+of the state entered, and the in-app
 notification the rules of definitions/notifications.yaml write (to the county's users on return, to
 the office's on resubmission; the raw side knows them in advance). At the end both databases must
 hold the same number of rows, and workflow.core.audit.verify must accept both chains.
@@ -40,6 +42,7 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import commit_ceiling
 from workflow import processes
 from workflow.accounts.auth import create_user
 from workflow.core import audit
@@ -51,6 +54,7 @@ from workflow.core.db import make_engine, make_session_factory, migrate, transac
 from workflow.core.deadlines import REMINDER_TIME, expiry_moment
 from workflow.core.engine import _Bound, create_case, fire
 from workflow.core.models import AuditEvent, Case, Deadline, Notification, Unit
+from workflow.seed import attach_materials
 from workflow.towns.services import create_town
 
 processes.load()
@@ -90,6 +94,7 @@ def setup(path: Path, cases: int, sync: str):
             town = create_town(session=s, actor=Actor.system(), name=f"测试镇{i:04d}", county_id=county.id, now=START)
             case = create_case(session=s, definition_key="designation", actor=actors["county"], now=START,
                                town_id=town.id, data=APPLICATION)
+            attach_materials(s, actors["county"], case.id, START)  # type: ignore[arg-type]  # saved: it has its id
             ids.append(case.id)
     for case_id in ids:
         with transaction(db) as s:
@@ -162,21 +167,25 @@ class Raw:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (seq + 1, stamp, *hashed[1:], digest))
         conn.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq + 1, digest))
+        if self.definition.states[from_state].deadlines:  # leaving a state closes its open deadline rows
+            conn.execute("UPDATE deadline SET status = 'closed', closed_at = ? "
+                         "WHERE case_id = ? AND state = ? AND status = 'open'", (stamp, case_id, from_state))
         due = None
-        if to_state == "returned":
-            due, estimated = DEFAULT_CALENDAR.add_working_days(local_date(now), self.deadline.working_days)
-            rows = [(case_id, "returned", "resubmit", "expiry", "expire", None, due.isoformat(),
-                     self._stamp(expiry_moment(due)), estimated, "open", stamp)]
-            for offset in self.deadline.reminders:
-                at = local_moment(DEFAULT_CALENDAR.working_days_before(due, offset), REMINDER_TIME)
-                rows.append((case_id, "returned", "resubmit", "reminder", None, offset, due.isoformat(),
+        rows = []
+        for spec in self.definition.states[to_state].deadlines:  # entering one opens its rows
+            day, estimated = DEFAULT_CALENDAR.add_working_days(local_date(now), spec.working_days)
+            rows.append((case_id, to_state, spec.name, "expiry", spec.on_expiry, None, day.isoformat(),
+                         self._stamp(expiry_moment(day)), estimated, "open", stamp))
+            for offset in spec.reminders:
+                at = local_moment(DEFAULT_CALENDAR.working_days_before(day, offset), REMINDER_TIME)
+                rows.append((case_id, to_state, spec.name, "reminder", None, offset, day.isoformat(),
                              self._stamp(at), estimated, "open", stamp))
+            if to_state == "returned":
+                due = day
+        if rows:
             conn.executemany(
                 "INSERT INTO deadline (case_id, state, name, kind, \"trigger\", offset_days, due_date, due_at, "
                 "is_estimated, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        else:
-            conn.execute("UPDATE deadline SET status = 'closed', closed_at = ? "
-                         "WHERE case_id = ? AND state = ? AND status = 'open'", (stamp, case_id, from_state))
         params = self._notice_params(case, trigger, from_state, to_state, comment, due.isoformat() if due else None)
         conn.executemany(
             "INSERT INTO notification (user_id, case_id, kind, params, source_key, created_at) "
@@ -256,24 +265,6 @@ def binding_cost(iterations: int = 3000) -> tuple[float, float, float]:
             fn()
         results.append((time.perf_counter() - t) / iterations * 1e6)
     return results[0], results[1], results[2]
-
-
-def commit_ceiling(directory: Path, sync: str, n: int = 400) -> float:
-    """One-row transactions per second on the same disk with the same durability: what no writer can beat."""
-    path = directory / "ceiling.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(f"PRAGMA synchronous={sync}")
-    conn.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, n INTEGER)")
-    conn.execute("INSERT OR REPLACE INTO t VALUES (1, 0)")
-    t = time.perf_counter()
-    for i in range(n):
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("UPDATE t SET n = ? WHERE id = 1", (i,))
-        conn.execute("COMMIT")
-    rate = n / (time.perf_counter() - t)
-    conn.close()
-    return rate
 
 
 def main() -> None:

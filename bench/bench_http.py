@@ -97,6 +97,7 @@ def prepare(url: str, workdir: Path, *, dataset: str, scale: float, seed: int, s
     """Build the database at `url` and return what the virtual users need to know of it (the world)."""
     import sqlalchemy as sa
 
+    from bench.common import fresh_engine
     from workflow import processes
     from workflow.core.catalog import CATALOG
     from workflow.core.db import make_engine, make_session_factory, migrate, transaction
@@ -112,12 +113,7 @@ def prepare(url: str, workdir: Path, *, dataset: str, scale: float, seed: int, s
     if dataset == "demo":
         from workflow.seed import build_demo
 
-        engine = make_engine(url)
-        if engine.dialect.name == "postgresql":
-            with engine.begin() as conn:
-                conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-                conn.exec_driver_sql("CREATE SCHEMA public")
-        migrate(engine)
+        engine = fresh_engine(url)
         with transaction(make_session_factory(engine)) as s:
             CATALOG.sync(s, now)
             build_demo(s, now)
@@ -162,7 +158,7 @@ def _add_load_fixtures(s: Any, now: Any, *, slots: int, seed: int) -> dict[str, 
     from workflow.core.actors import Actor
     from workflow.core.engine import create_case, fire
     from workflow.core.models import Unit, UnitKind
-    from workflow.seed import _attach_materials
+    from workflow.seed import attach_materials
     from workflow.towns.services import create_town
 
     counties = s.exec(select(Unit).where(Unit.kind == UnitKind.county.value, col(Unit.is_active).is_(True))
@@ -198,7 +194,7 @@ def _add_load_fixtures(s: Any, now: Any, *, slots: int, seed: int) -> dict[str, 
                 case = create_case(session=s, definition_key="designation", actor=who, now=now, town_id=town.id,
                                    data=APPLICATION)
                 assert case.id is not None  # flushed
-                _attach_materials(s, who, case.id, now)
+                attach_materials(s, who, case.id, now)
                 fire(session=s, case_id=case.id, trigger="submit", actor=who, now=now)
                 if j % 2:  # some start returned, so that both sides have work from the start
                     fire(session=s, case_id=case.id, trigger="return_for_revision", actor=office_actor, now=now,

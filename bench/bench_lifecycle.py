@@ -68,6 +68,7 @@ from sqlmodel import Session, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import commit_ceiling, empty_schema
 from workflow import processes
 from workflow.accounts.auth import create_user
 from workflow.core import attachments, audit
@@ -259,9 +260,7 @@ def setup(url: str, upload_dir: Path) -> World:
         def _recording(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
             cparams["factory"] = _RecordingConnection
     else:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
+        empty_schema(engine)
     migrate(engine)
     settings.upload_dir = str(upload_dir)
     db = make_session_factory(engine)
@@ -456,24 +455,6 @@ def report(title: str, done: list[Transaction], raw: dict[int, float] | None,
     missed = [k for k in order if pct(engine_by[k], 0.95) * 1000 >= TARGET_MS]
     print(f"every step's p95 under {TARGET_MS:g} ms: " + (f"NOT met ({', '.join(missed)})" if missed else "met"))
     return ok
-
-
-def commit_ceiling(directory: Path, n: int = 300) -> float:
-    """One-row transactions per second on the same disk with the same durability (as bench_fire.py measures)."""
-    path = directory / "ceiling.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, n INTEGER)")
-    conn.execute("INSERT OR REPLACE INTO t VALUES (1, 0)")
-    t = time.perf_counter()
-    for i in range(n):
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("UPDATE t SET n = ? WHERE id = 1", (i,))
-        conn.execute("COMMIT")
-    rate = n / (time.perf_counter() - t)
-    conn.close()
-    return rate
 
 
 def run_sqlite(cases: int, blocks: int, workdir: Path) -> bool:

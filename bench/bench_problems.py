@@ -29,9 +29,10 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import fresh_engine
 from workflow import processes
 from workflow.core.actors import Actor
-from workflow.core.db import make_engine, make_session_factory, migrate, transaction
+from workflow.core.db import make_session_factory, transaction
 from workflow.problems.ledger import LedgerFilters, ledger_page
 
 processes.load()
@@ -86,13 +87,8 @@ def dataset(count: int) -> dict[str, list[tuple[Any, ...]]]:
 
 def build(url: str, count: int) -> tuple[Any, dict[str, Actor]]:
     """A fresh, migrated database holding the dataset; the engine and the actors to read the ledger as."""
-    engine = make_engine(url)
+    engine = fresh_engine(url)
     pg = engine.dialect.name == "postgresql"
-    if pg:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-    migrate(engine)
     rows = dataset(count)
     raw = engine.raw_connection()
     dbapi = raw.dbapi_connection

@@ -28,9 +28,10 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import fresh_engine
 from workflow import processes
 from workflow.core.actors import Actor
-from workflow.core.db import make_engine, make_session_factory, migrate, transaction
+from workflow.core.db import make_session_factory, transaction
 from workflow.projects.ledger import ProjectFilters, project_page
 
 processes.load()
@@ -69,13 +70,8 @@ def dataset(count: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
 
 
 def build(url: str, count: int) -> Any:
-    engine = make_engine(url)
+    engine = fresh_engine(url)
     pg = engine.dialect.name == "postgresql"
-    if pg:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-    migrate(engine)
     towns, cases = dataset(count)
     units = [(i, name, "county") for i, name in enumerate(COUNTIES, 1)] + [(7, "市工信局", "office")]
     raw = engine.raw_connection()

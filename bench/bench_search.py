@@ -27,9 +27,10 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import fresh_engine
 from workflow import processes
 from workflow.core.actors import Actor
-from workflow.core.db import make_engine, make_session_factory, migrate, transaction
+from workflow.core.db import make_session_factory, transaction
 from workflow.core.search import CHARS_TABLE, COUNT_CAP, body_of, like_pattern, search_cases, spaced
 
 processes.load()
@@ -83,12 +84,7 @@ def dataset(count: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], l
 
 def build(url: str, count: int) -> tuple[Any, dict[str, Actor]]:
     """A fresh, migrated database holding the dataset; the engine and the actors to search as."""
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-    migrate(engine)
+    engine = fresh_engine(url)
     towns, cases, bodies, parties = dataset(count)
     units = [(i, name, "county") for i, name in enumerate(COUNTIES, 1)] + [(7, "市工信局", "office")] + [
         (8 + i, name, "member") for i, name in enumerate(MEMBERS)]

@@ -23,10 +23,11 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import fresh_engine
 from workflow import processes
 from workflow.accounts.auth import create_user
 from workflow.core.actors import Actor
-from workflow.core.db import make_engine, make_session_factory, migrate, transaction
+from workflow.core.db import make_session_factory, transaction
 from workflow.core.engine import create_case
 from workflow.core.models import AuditEvent, Case, Deadline, Notification, Unit
 from workflow.core.sweep import due_query, sweep
@@ -42,13 +43,7 @@ THROUGHPUT_TARGET_S = 60.0
 def fresh_database(url: str | None, folder: Path, name: str):  # type: ignore[no-untyped-def]
     if url is None:
         url = f"sqlite:///{folder / name}"
-    engine = make_engine(url)
-    if url.startswith("postgresql"):
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-    migrate(engine)
-    return engine
+    return fresh_engine(url)
 
 
 def seed(sessions):  # type: ignore[no-untyped-def]

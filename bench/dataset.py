@@ -30,6 +30,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import empty_schema
 from workflow import processes
 from workflow.accounts.auth import hash_password
 from workflow.core import audit
@@ -487,9 +488,7 @@ def _fresh(url: str) -> str:
             Path(f"{parsed.database}{suffix}").unlink(missing_ok=True)
     else:
         engine = make_engine(url)
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
+        empty_schema(engine)
         engine.dispose()
     return url
 

@@ -112,7 +112,7 @@ DEMO_UNIT_PRESETS = (
 )
 
 
-def _attach_materials(session: Session, actor: Actor, case_id: int, now: datetime) -> None:
+def attach_materials(session: Session, actor: Actor, case_id: int, now: datetime) -> None:
     """The county attaches one small PDF of each required kind of 证明材料 (definitions/materials.yaml) before it
     submits, as the guard materials_complete asks."""
     from workflow.core.attachments import store_bytes
@@ -159,7 +159,7 @@ def _stuck_application(session: Session, act: dict[str, Actor], application: dic
                        town_id=town.id, data={**application, "leading_industry": "香菇", "output_yi": 2.4})
     case_id = case.id
     assert case_id is not None  # create_case flushed the row
-    _attach_materials(session, act["county_yx"], case_id, long_ago)
+    attach_materials(session, act["county_yx"], case_id, long_ago)
     fire(session=session, case_id=case_id, trigger="submit", actor=act["county_yx"], now=long_ago)
     fire(session=session, case_id=case_id, trigger="return_for_revision", actor=act["office"], now=long_ago,
          comment="缺少县级人民政府推荐意见")
@@ -249,14 +249,14 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
                 town_id=towns["路家村镇"].id, data={**application, "leading_industry": "香菇", "output_yi": 1.6})
     submitted = create_case(session=session, definition_key="designation", actor=act["county_yx"], now=earlier,
                             town_id=towns["梁家寨乡"].id, data=application)
-    _attach_materials(session, act["county_yx"], submitted.id, earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    attach_materials(session, act["county_yx"], submitted.id, earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     fire(session=session, case_id=submitted.id, trigger="submit", actor=act["county_yx"], now=earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
 
     reviewed = create_case(session=session, definition_key="designation", actor=act["county_pd"], now=earlier,
                            town_id=towns["冠山镇"].id,
                            data={**application, "industry_category": "manufacturing", "leading_industry": "耐火材料",
                                  "output_yi": 18.5, "supporting_enterprises": 40})
-    _attach_materials(session, act["county_pd"], reviewed.id, earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    attach_materials(session, act["county_pd"], reviewed.id, earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     fire(session=session, case_id=reviewed.id, trigger="submit", actor=act["county_pd"], now=earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     fire(session=session, case_id=reviewed.id, trigger="accept", actor=act["office"], now=now,  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
          payload={"member_units": [unit_id(session, "市科技局"), unit_id(session, "市农业农村局")]})
@@ -271,7 +271,7 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
                                                        {"name": "陈高工", "score": 91}],
                                            "expert_recommendation": "建议认定"}),
              ("propose", "office", {}), ("approve", "leader", {})]
-    _attach_materials(session, act["county_pd"], done.id, earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    attach_materials(session, act["county_pd"], done.id, earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     for trigger, who, payload in steps:
         fire(session=session, case_id=done.id, trigger=trigger, actor=act[who], now=earlier, payload=payload)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     fire(session=session, case_id=done.id, trigger="publicity_end", actor=system, now=earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
@@ -282,7 +282,7 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
                           town_id=towns["巨城镇"].id,
                           data={**application, "industry_category": "light_industry", "leading_industry": "日用陶瓷",
                                 "output_yi": 4.1})
-    _attach_materials(session, act["county_pd"], pending.id, earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    attach_materials(session, act["county_pd"], pending.id, earlier)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     for trigger, who, payload in steps:
         fire(session=session, case_id=pending.id, trigger=trigger, actor=act[who], now=earlier, payload=payload)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     fire(session=session, case_id=pending.id, trigger="publicity_end", actor=system, now=now - timedelta(days=1))  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
