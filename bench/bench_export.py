@@ -30,6 +30,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from workflow import processes
+from workflow.core.catalog import CATALOG
 from workflow.core.exports import DATE_FORMAT, MOMENT_FORMAT, excel_value, write_xlsx
 from workflow.core.queries import DeadlineBadge
 from workflow.core.yamlcheck import Label
@@ -40,13 +41,15 @@ from workflow.core.list_exports import CASES  # noqa: E402 - after the processes
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 COUNTIES = ["城区", "矿区", "郊区", "平定县", "盂县", "高新区"]
+RECTIFICATION = CATALOG.current("rectification").version  # the definition as it is now
 STATES = ["issued", "rectifying", "extension_requested", "under_verification", "overdue"]
 
 
 def rows(n: int) -> Iterator[SimpleNamespace]:
     for i in range(n):
         case = SimpleNamespace(number=f"ZG-2026-{i + 1:06d}", title=f"限期整改通知 · 测试镇{i % 900}",
-                               definition_key="rectification", definition_version=3, state=STATES[i % len(STATES)],
+                               definition_key="rectification", definition_version=RECTIFICATION,
+                               state=STATES[i % len(STATES)],
                                updated_at=NOW - timedelta(minutes=i))
         due = date(2026, 12, 1) + timedelta(days=i % 60)
         yield SimpleNamespace(case=case, county=COUNTIES[i % 6], town=f"测试镇{i % 900}",
