@@ -123,7 +123,7 @@ def expect_receipt(session: Session, *, attachment: Attachment, unit_id: int, no
 
 
 def _not_found() -> NotFound:
-    return NotFound("通知不存在。", "No such notice.", code="not_found")
+    return NotFound("通知不存在。", "No such notice.")
 
 
 def to_acknowledge(session: Session, actor: Actor, receipt_id: int, *, now: datetime) -> ReceiptView:
@@ -209,7 +209,7 @@ def listing_query(actor: Actor, *, now: datetime, status: str = "all", county_id
     """The SELECT of `listing` (unacknowledged first, then newest first), for its pages and its export."""
     if status not in STATUSES:
         raise InvalidInput("状态只能是 all、unsigned、signed 或 overdue。",
-                           "status must be all, unsigned, signed or overdue.", code="invalid_input",
+                           "status must be all, unsigned, signed or overdue.",
                            details=[{"field": "status", "zh": "状态不正确", "en": "unknown status"}])
     r = _receipts.c
     today = local_date(now)
