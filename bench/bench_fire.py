@@ -42,7 +42,7 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import commit_ceiling
+from bench.common import commit_ceiling, durability
 from workflow import processes
 from workflow.accounts.auth import create_user
 from workflow.core import audit
@@ -295,15 +295,9 @@ def main() -> None:
     db = make_session_factory(engine)
     raw = Raw(raw_path, actors, ids, args.sync)
 
-    with engine.connect() as conn:
-        mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar_one()
-        level = conn.exec_driver_sql("PRAGMA synchronous").scalar_one()
-    raw_mode = raw.conn.execute("PRAGMA journal_mode").fetchone()[0]
-    raw_level = raw.conn.execute("PRAGMA synchronous").fetchone()[0]
-    names = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+    ours, theirs = durability(engine, raw.conn)
     print(f"database files in {workdir}")
-    print(f"fire: journal_mode={mode} synchronous={names[level]};  raw: journal_mode={raw_mode} "
-          f"synchronous={names[raw_level]};  one transaction per fire on both sides")
+    print(f"fire: {ours};  raw: {theirs};  one transaction per fire on both sides")
     print(f"{len(ids)} designation cases, submitted ⇄ returned, {args.rounds} cycles per block, "
           f"{args.blocks} blocks each, alternating")
 

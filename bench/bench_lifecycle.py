@@ -68,7 +68,7 @@ from sqlmodel import Session, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import commit_ceiling, empty_schema
+from bench.common import commit_ceiling, durability, empty_schema
 from workflow import processes
 from workflow.accounts.auth import create_user
 from workflow.core import attachments, audit
@@ -465,15 +465,9 @@ def run_sqlite(cases: int, blocks: int, workdir: Path) -> bool:
         plain.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     shutil.copyfile(path, raw_path)
     raw = Raw(raw_path)
-    with world.engine.connect() as conn:
-        mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar_one()
-        level = conn.exec_driver_sql("PRAGMA synchronous").scalar_one()
-    raw_mode = raw.conn.execute("PRAGMA journal_mode").fetchone()[0]
-    raw_level = raw.conn.execute("PRAGMA synchronous").fetchone()[0]
-    names = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+    ours, theirs = durability(world.engine, raw.conn)
     print(f"SQLite files in {workdir}")
-    print(f"engine: journal_mode={mode} synchronous={names[level]};  raw: journal_mode={raw_mode} "
-          f"synchronous={names[raw_level]};  one transaction per step on both sides")
+    print(f"engine: {ours};  raw: {theirs};  one transaction per step on both sides")
     print(f"{cases} designation cases in {blocks} blocks, engine and raw alternating; plus a warm-up case on both")
 
     # warm-up: one case through its life on both sides (caches, templates, statements), not counted

@@ -44,3 +44,15 @@ def commit_ceiling(directory: Path, sync: str = "FULL", n: int = 400) -> float:
     rate = n / (time.perf_counter() - t)
     conn.close()
     return rate
+
+
+def durability(engine: sa.Engine, raw: sqlite3.Connection) -> tuple[str, str]:
+    """The journal mode and synchronous level of the engine's SQLite database and of a raw sqlite3 connection, as
+    printed beside the figures (both sides must write with the same durability)."""
+    names = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+    with engine.connect() as conn:
+        mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar_one()
+        level = conn.exec_driver_sql("PRAGMA synchronous").scalar_one()
+    raw_mode = raw.execute("PRAGMA journal_mode").fetchone()[0]
+    raw_level = raw.execute("PRAGMA synchronous").fetchone()[0]
+    return f"journal_mode={mode} synchronous={names[level]}", f"journal_mode={raw_mode} synchronous={names[raw_level]}"

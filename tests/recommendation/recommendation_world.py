@@ -70,6 +70,14 @@ def open_round(db, world, year=2027, batch=1) -> Case:
         return open_(s, actor=world["office"], now=NOW, year=year, batch=batch)
 
 
+def approved_round(db, world, town_ids, **kw) -> Case:
+    """A round opened, its towns chosen and submitted by the office, approved by the leading group."""
+    case = open_round(db, world, **kw)
+    step(db, world["office"], case, "select_towns", payload={"selected_towns": town_ids})
+    step(db, world["office"], case, "submit_recommendation")
+    return step(db, world["leader"], case, "approve_recommendation")
+
+
 def order(make, world, town, state: str) -> Case:
     """A rectification order of `town` standing in `state`."""
     return make.case("rectification", state=state, town=town, by=world["users"]["office"],

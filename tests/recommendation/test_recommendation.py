@@ -12,7 +12,7 @@ import zipfile
 import docx
 import pytest
 import recommendation_world
-from recommendation_world import NOW, open_round, order, step
+from recommendation_world import NOW, approved_round, open_round, order, step
 from sqlmodel import select
 
 from workflow.core.attachments import store_upload
@@ -201,10 +201,7 @@ def test_a_record_on_town_version_2_is_recommended_as_the_office_who_submitted(d
     fired on approval as the office user who submitted the round."""
     town = world["towns"]["甲镇"]
     _on_town_version_2(db, town)
-    case = open_round(db, world)
-    step(db, world["office"], case, "select_towns", payload={"selected_towns": [town.id]})
-    step(db, world["office"], case, "submit_recommendation")
-    step(db, world["leader"], case, "approve_recommendation")
+    approved_round(db, world, [town.id])
     with transaction(db) as s:
         record = registry_case(s, town.id)
         event = s.exec(select(AuditEvent).where(AuditEvent.case_id == record.id)
@@ -322,10 +319,7 @@ def test_the_reasons_a_town_may_not_be_chosen_each_name_the_town_and_the_field(d
 
 def test_a_town_the_province_refused_may_be_chosen_in_a_later_round(db, world):
     jia = world["towns"]["甲镇"]
-    first = open_round(db, world)
-    step(db, world["office"], first, "select_towns", payload={"selected_towns": [jia.id]})
-    step(db, world["office"], first, "submit_recommendation")
-    step(db, world["leader"], first, "approve_recommendation")
+    first = approved_round(db, world, [jia.id])
     with transaction(db) as s:
         first = record_answer(s, actor=world["office"], now=NOW, case_id=first.id, town_id=jia.id, answer="refused",
                               comment="产值未达到省级标准")
@@ -337,10 +331,7 @@ def test_a_town_the_province_refused_may_be_chosen_in_a_later_round(db, world):
 
 def test_the_answer_for_a_town_revoked_meanwhile_is_refused_with_its_records_state(db, world):
     jia = world["towns"]["甲镇"]
-    case = open_round(db, world)
-    step(db, world["office"], case, "select_towns", payload={"selected_towns": [jia.id]})
-    step(db, world["office"], case, "submit_recommendation")
-    step(db, world["leader"], case, "approve_recommendation")
+    case = approved_round(db, world, [jia.id])
     with transaction(db) as s:
         record = registry_case(s, jia.id)
     step(db, world["leader"], record, "revoke", comment="弄虚作假")
