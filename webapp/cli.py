@@ -123,8 +123,16 @@ def init_command(profile_path: Path | None) -> None:
             city_profile.store(s, chosen, utcnow())
             city_profile.use_profile(chosen)
         added = ensure_reference_units(s, utcnow())
+    wanted = current_app.config.get("AUDIT_HASH")
+    try:
+        with transaction(_sessions()) as s:
+            if wanted and audit.switch_algorithm(s, to=wanted, now=utcnow()):
+                click.echo(f"the audit trail's events are hashed with {wanted} from now on (switch recorded)")
+            hashed = audit.chain_algorithm(s)
+    except WorkflowError as exc:
+        _fail(exc)
     click.echo(f"database ready ({current_app.config['DATABASE_URL'].split('@')[-1]}); "
-               f"city {city_profile.profile().city}; {added} units added")
+               f"city {city_profile.profile().city}; {added} units added; audit hash {hashed}")
 
 
 @main.command("serve")
@@ -168,6 +176,8 @@ def demo_group(host: str, port: int, no_serve: bool) -> None:
     migrate(engine)
     built_at = Clock.real()  # a new database: its demo clock is not set
     with transaction(make_session_factory(engine)) as s:
+        if current_app.config.get("AUDIT_HASH"):  # ZYZ_AUDIT_HASH=sm3 make demo: the demo's trail in SM3
+            audit.switch_algorithm(s, to=current_app.config["AUDIT_HASH"], now=built_at)
         CATALOG.sync(s, built_at)
         logins = build_demo(s, built_at)
     engine.dispose()

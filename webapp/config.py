@@ -53,6 +53,9 @@ def from_environment(instance_path: str) -> dict:
         # The audit trail's daily anchors (signed head hashes) live outside the database; keep them on other storage.
         "AUDIT_HMAC_KEY": env.get("ZYZ_AUDIT_HMAC_KEY", DEFAULT_AUDIT_KEY),
         "ANCHOR_DIR": env.get("ZYZ_ANCHOR_DIR") or anchors,
+        # The audit chain's hash, applied by `zyz init` (a recorded switch-over): sha256, or sm3 for national
+        # cryptography. Unset: the chain keeps the hash it has.
+        "AUDIT_HASH": (env.get("ZYZ_AUDIT_HASH") or "").strip().lower() or None,
         "DESIGNATION_CYCLE_YEARS": int(env.get("ZYZ_DESIGNATION_CYCLE_YEARS", "3")),
         "PAGE_SIZE": int(env.get("ZYZ_PAGE_SIZE", "20")),
         "SWEEP_SECONDS": int(env.get("ZYZ_SWEEP_SECONDS", "60")),
@@ -142,9 +145,12 @@ def check_production(config: dict) -> None:
     """Refuse to start in production with a guessable secret key or audit key, or debug mode (and anywhere with
     a password policy that does not exist). Production is any ZYZ_ENV but development, demo and test."""
     from workflow.accounts.auth import PROFILES
+    from workflow.core.audit import HASHES
 
     if config.get("PASSWORD_POLICY", "mlps") not in PROFILES:
         raise ConfigError(f"ZYZ_PASSWORD_POLICY must be one of {', '.join(sorted(PROFILES))}")
+    if config.get("AUDIT_HASH") not in (None, *HASHES):
+        raise ConfigError(f"ZYZ_AUDIT_HASH must be one of {', '.join(HASHES)}, not {config['AUDIT_HASH']!r}")
     if environment_name(config.get("ZYZ_ENV")) != "production":
         return
     secret = config.get("SECRET_KEY") or ""

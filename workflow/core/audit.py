@@ -34,6 +34,14 @@ from workflow.core.reasons import parse_whole
 
 GENESIS = "0" * 64
 
+# The hashes the chain can be written with: SHA-256 by default, SM3 (GB/T 32905, through OpenSSL 3) where the
+# deployment asks for national cryptography (ZYZ_AUDIT_HASH=sm3 at `zyz init`). The anchors' and archives' HMAC use
+# the same one. A chain starts in SHA-256; a hash_algorithm_changed event (itself hashed the old way) switches every
+# event after it, and `verify` follows the switch along the chain.
+HASHES: dict[str, Callable[..., Any]] = {"sha256": hashlib.sha256, "sm3": lambda data=b"": hashlib.new("sm3", data)}
+DEFAULT_ALGORITHM = "sha256"
+ALGORITHM_CHANGED = "hash_algorithm_changed"
+
 # The fields an event's hash covers, in this order. `seq` is not among them: it is checked for
 # continuity on its own, so a reordering shows as a broken link rather than as an edit.
 HASHED_FIELDS = (
@@ -64,12 +72,13 @@ EVENT_KINDS = (
     "meeting_recorded",
     "plan_tasks_imported",
     "dossier_downloaded",
+    ALGORITHM_CHANGED,
 )
 
 _event_table = table_of(AuditEvent)
 _head_table = table_of(AuditHead)
 # Built once: record() runs inside every fire, and building a statement costs more than executing it.
-_HEAD = sa.select(_head_table.c.seq, _head_table.c.hash).where(_head_table.c.id == 1)
+_HEAD = sa.select(_head_table.c.seq, _head_table.c.hash, _head_table.c.algorithm).where(_head_table.c.id == 1)
 _HEAD_LOCKED = _HEAD.with_for_update()
 _READ_HEAD = {True: Prepared(_HEAD), False: Prepared(_HEAD_LOCKED)}  # by is_sqlite
 _INSERT = Prepared(_event_table.insert())
@@ -88,11 +97,11 @@ def stamp(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def event_hash(row: dict[str, Any] | Any) -> str:
-    """sha256 over the canonical serialisation of an event's hashed fields."""
+def event_hash(row: dict[str, Any] | Any, algorithm: str = DEFAULT_ALGORITHM) -> str:
+    """The hash (SHA-256 unless told) of the canonical serialisation of an event's hashed fields."""
     get: Callable[[str], Any] = row.get if isinstance(row, dict) else (lambda k: getattr(row, k))
     values = [stamp(get("occurred_at")) if k == "occurred_at" else get(k) for k in HASHED_FIELDS]
-    return hashlib.sha256(canonical_json(values).encode()).hexdigest()
+    return HASHES[algorithm](canonical_json(values).encode()).hexdigest()
 
 
 def record(
@@ -112,7 +121,7 @@ def record(
 ) -> dict[str, Any]:
     """Append one event to the chain inside the caller's transaction and return it."""
     conn = session.connection()
-    seq, prev_hash = lock_head(session)
+    seq, prev_hash, algorithm = _head(session)
     row: dict[str, Any] = {
         "seq": seq + 1,
         "occurred_at": now,
@@ -132,9 +141,9 @@ def record(
         "data": canonical_json(data or {}),
         "prev_hash": prev_hash,
     }
-    row["hash"] = event_hash(row)
+    row["hash"] = event_hash(row, algorithm)
     _INSERT.execute(conn, row)
-    session.info[_HEAD_KEY] = (row["seq"], row["hash"])  # written to audit_head once, at commit
+    session.info[_HEAD_KEY] = (row["seq"], row["hash"], algorithm)  # written to audit_head once, at commit
     return row
 
 
@@ -150,19 +159,54 @@ def lock_head(session: Session) -> tuple[int, str]:
     sweep): with one lock always first, a transition and the sweep working on the same case cannot
     deadlock on PostgreSQL, whichever of case, deadline and counter rows each would otherwise lock first.
     """
+    seq, prev_hash, _algorithm = _head(session)
+    return seq, prev_hash
+
+
+def _head(session: Session) -> tuple[int, str, str]:
     head = session.info.get(_HEAD_KEY)
     if head is None:
         conn = session.connection()
-        [(seq, prev_hash)] = _READ_HEAD[is_sqlite(conn)].fetch(conn, {})
-        head = session.info[_HEAD_KEY] = (seq, prev_hash)
+        [(seq, prev_hash, algorithm)] = _READ_HEAD[is_sqlite(conn)].fetch(conn, {})
+        head = session.info[_HEAD_KEY] = (seq, prev_hash, algorithm)
     return head
+
+
+def chain_algorithm(session: Session) -> str:
+    """The hash the next event will be written with (read without taking the head's lock)."""
+    head = session.info.get(_HEAD_KEY)
+    return head[2] if head is not None else session.connection().execute(_HEAD).one()[2]
+
+
+def switch_algorithm(session: Session, *, to: str, now: datetime, actor: Actor | None = None) -> dict[str, Any] | None:
+    """Write every event from now on with `to` (sha256 or sm3); None when the chain uses it already.
+
+    The switch is itself an event of the chain, hashed the old way, so that `verify` knows where the new hash
+    begins and a database never mixes algorithms without saying so.
+    """
+    if to not in HASHES:
+        raise InvalidInput(f"不支持的哈希算法：{to}（可选：{'、'.join(HASHES)}）",
+                           f"Unknown hash algorithm: {to} (one of: {', '.join(HASHES)})", code="unknown_algorithm")
+    try:
+        HASHES[to](b"")
+    except ValueError:  # an OpenSSL without SM3
+        raise InvalidInput(f"本机的 OpenSSL 不提供 {to.upper()}，无法改用该算法。",
+                           f"This machine's OpenSSL does not provide {to.upper()}.",
+                           code="unavailable_algorithm") from None
+    current = _head(session)[2]
+    if current == to:
+        return None
+    event = record(session, kind=ALGORITHM_CHANGED, now=now, actor=actor or Actor.system(),
+                   data={"from": current, "to": to})
+    session.info[_HEAD_KEY] = (event["seq"], event["hash"], to)
+    return event
 
 
 def flush_head(session: Session) -> None:
     """Write the head kept in memory since the transaction's first event (commit does it by itself)."""
     head = session.info.pop(_HEAD_KEY, None)
     if head is not None:
-        _MOVE_HEAD.execute(session.connection(), {"seq": head[0], "hash": head[1]})
+        _MOVE_HEAD.execute(session.connection(), {"seq": head[0], "hash": head[1], "algorithm": head[2]})
 
 
 @sa.event.listens_for(OrmSession, "before_commit")
@@ -183,19 +227,26 @@ class VerifyResult:
     ok: bool
     count: int
     head_hash: str
-    problem: str | None = None  # edited | deleted | inserted | reordered | truncated
+    problem: str | None = None  # edited | deleted | inserted | reordered | truncated | algorithm
     seq: int | None = None
     event_id: int | None = None
+    algorithm: str = DEFAULT_ALGORITHM  # the hash the chain ends with (the next event's)
 
     def describe(self, locale: str = "zh") -> str:
         if self.ok:
+            written = "" if self.algorithm == DEFAULT_ALGORITHM else self.algorithm.upper()
             if locale.startswith("en"):
-                return f"OK: {self.count} events, chain intact, head {self.head_hash[:16]}"
-            return f"完整：共 {self.count} 条事件，哈希链完整，链头 {self.head_hash[:16]}"
+                return (f"OK: {self.count} events, chain intact, head {self.head_hash[:16]}"
+                        + (f", hashed with {written}" if written else ""))
+            return (f"完整：共 {self.count} 条事件，哈希链完整，链头 {self.head_hash[:16]}"
+                    + (f"，哈希算法 {written}" if written else ""))
         words = {
             "edited": ("被篡改", "edited"), "deleted": ("之前有事件被删除", "preceded by a deleted event"),
             "inserted": ("为插入的事件", "inserted"), "reordered": ("顺序被调换", "reordered"),
             "truncated": ("之后的事件被删除", "followed by deleted events"),
+            "algorithm": (f"之后，链头记录的哈希算法被改为 {self.algorithm}，链中没有相应的切换事件",
+                          f"is followed by a head whose hash algorithm was changed to {self.algorithm} without a "
+                          "switch-over event in the chain"),
         }[self.problem or "edited"]
         if locale.startswith("en"):
             return f"BROKEN: event #{self.event_id} (seq {self.seq}) {words[1]}"
@@ -294,9 +345,26 @@ class _Reader:
             value = value.replace(tzinfo=UTC)  # as the column type reads it
         return stamp(value)
 
-    def content_hash(self, row: Sequence[Any]) -> str:
+    def content_hash(self, row: Sequence[Any], algorithm: str = DEFAULT_ALGORITHM) -> str:
         """The hash of a full row (_COLUMNS order) exactly as event_hash computes it from the mapped values."""
-        return hashlib.sha256(_ENCODER.encode((self.hashed_time(row[3]), *row[4:])).encode()).hexdigest()
+        return HASHES[algorithm](_ENCODER.encode((self.hashed_time(row[3]), *row[4:])).encode()).hexdigest()
+
+    def switches(self) -> dict[int, str | None]:
+        """The seq of each hash_algorithm_changed event and the algorithm it switches to (None: unreadable)."""
+        cursor = self.dbapi.cursor()
+        try:
+            cursor.execute(self.sql("SELECT seq, data FROM audit_event WHERE kind = ? ORDER BY seq"),
+                           (ALGORITHM_CHANGED,))
+            found: dict[int, str | None] = {}
+            for seq, data in cursor.fetchall():
+                try:
+                    to = json.loads(data).get("to") if isinstance(data, str) else None
+                except (ValueError, AttributeError):
+                    to = None
+                found[seq] = to if to in HASHES else None
+            return found
+        finally:
+            cursor.close()
 
 
 def _reader_of(session: Session) -> _Reader:
@@ -348,23 +416,36 @@ def _verify(reader: _Reader, batch: int = 20000) -> VerifyResult:
 def _walk(reader: _Reader, batch: int, *, fast: bool) -> VerifyResult:
     expected_prev, expected_seq = GENESIS, 1
     before_last = GENESIS  # the hash the last accepted event links to
-    sha256 = hashlib.sha256
+    algorithm = DEFAULT_ALGORITHM
+    hasher = HASHES[algorithm]
+    switches = reader.switches()
     for rows in reader.batches(batch, fast=fast):
         for seq, stored_hash, prev_hash, text in rows:
             if (prev_hash != expected_prev or seq != expected_seq or text is None
-                    or sha256(text.encode()).hexdigest() != stored_hash):
+                    or hasher(text.encode()).hexdigest() != stored_hash):
                 row = reader.row(seq)
-                if prev_hash != expected_prev or seq != expected_seq or reader.content_hash(row) != stored_hash:
+                if (prev_hash != expected_prev or seq != expected_seq
+                        or reader.content_hash(row, algorithm) != stored_hash):
                     count, last_id = expected_seq - 1, reader.id_at(expected_seq - 1)
-                    problem, blamed_seq, event_id = _classify(reader, row, expected_prev, expected_seq)
+                    problem, blamed_seq, event_id = _classify(reader, row, expected_prev, expected_seq, algorithm)
                     if event_id == last_id:  # the blame falls on the event before, which was accepted too soon
-                        return VerifyResult(False, count - 1, before_last, problem, blamed_seq, event_id)
-                    return VerifyResult(False, count, expected_prev, problem, blamed_seq, event_id)
+                        return VerifyResult(False, count - 1, before_last, problem, blamed_seq, event_id, algorithm)
+                    return VerifyResult(False, count, expected_prev, problem, blamed_seq, event_id, algorithm)
                 # else: the fast text was not the canonical one (a time stored another way): the event is intact
+            if seq in switches:  # intact: the events after it are hashed with the algorithm it names
+                switched = switches[seq]
+                if switched is None:  # hashed right, yet naming no known algorithm: written around record()
+                    return VerifyResult(False, seq - 1, expected_prev, "edited", seq, reader.id_at(seq), algorithm)
+                algorithm, hasher = switched, HASHES[switched]
             before_last, expected_prev = expected_prev, stored_hash
             expected_seq += 1
     count = last_seq = expected_seq - 1
-    head_seq, head_hash = reader.first("SELECT seq, hash FROM audit_head WHERE id = 1") or (0, GENESIS)
+    head_seq, head_hash, head_algorithm = (reader.first("SELECT seq, hash, algorithm FROM audit_head WHERE id = 1")
+                                           or (0, GENESIS, DEFAULT_ALGORITHM))
+    if head_seq == count and head_hash == expected_prev and head_algorithm != algorithm:
+        # the next event would be hashed with an algorithm no event of the chain switched to
+        return VerifyResult(False, count, expected_prev, "algorithm", last_seq or None, reader.id_at(last_seq),
+                            head_algorithm)
     if head_seq < count:
         # Events beyond the head were written without going through record(): slipped in at the end.
         return VerifyResult(False, head_seq, head_hash, "inserted", head_seq + 1, reader.id_at(head_seq + 1))
@@ -372,15 +453,16 @@ def _walk(reader: _Reader, batch: int, *, fast: bool) -> VerifyResult:
         # As many events as the head counts, but the last one is not the one recorded: rewritten, hash and all.
         return VerifyResult(False, count - 1, before_last, "edited", last_seq, reader.id_at(last_seq))
     if head_seq > count:
-        return VerifyResult(False, count, expected_prev, "truncated", last_seq, reader.id_at(last_seq))
-    return VerifyResult(True, count, expected_prev)
+        return VerifyResult(False, count, expected_prev, "truncated", last_seq, reader.id_at(last_seq), algorithm)
+    return VerifyResult(True, count, expected_prev, algorithm=algorithm)
 
 
-def _classify(reader: _Reader, row: Sequence[Any], expected_prev: str, expected_seq: int) -> tuple[str, int, int]:
+def _classify(reader: _Reader, row: Sequence[Any], expected_prev: str, expected_seq: int,
+              algorithm: str = DEFAULT_ALGORITHM) -> tuple[str, int, int]:
     """Name what happened at the first place where the chain breaks, and the event to blame."""
     seq, prev_hash = row[_SEQ], row[_PREV]
     here = (seq, row[_ID])
-    content_ok = reader.content_hash(row) == row[_HASH]
+    content_ok = reader.content_hash(row, algorithm) == row[_HASH]
     if prev_hash == expected_prev:
         # linked and intact, yet not accepted: its seq is ahead of the one expected (seqs are unique, read in order)
         return ("edited" if not content_ok else "deleted", *here)
@@ -403,14 +485,18 @@ def _classify(reader: _Reader, row: Sequence[Any], expected_prev: str, expected_
 ANCHOR_FILE = "audit-anchors.jsonl"
 
 
-def _sign(key: bytes, body: dict[str, Any]) -> str:
-    return hmac.new(key, canonical_json(body).encode(), hashlib.sha256).hexdigest()
+def _sign(key: bytes, body: dict[str, Any], algorithm: str = DEFAULT_ALGORITHM) -> str:
+    return hmac.new(key, canonical_json(body).encode(), HASHES[algorithm]).hexdigest()
 
 
-def sign_anchor(key: bytes, *, seq: int, hash: str, anchored_at: datetime, prev: str = "") -> dict[str, Any]:
-    """One anchor line: the head (seq, hash) at a time, linked to the previous line's signature, signed."""
-    body = {"v": 1, "seq": seq, "hash": hash, "anchored_at": stamp(anchored_at), "prev": prev}
-    return {**body, "hmac": _sign(key, body)}
+def sign_anchor(key: bytes, *, seq: int, hash: str, anchored_at: datetime, prev: str = "",
+                algorithm: str = DEFAULT_ALGORITHM) -> dict[str, Any]:
+    """One anchor line: the head (seq, hash) at a time, linked to the previous line's signature, signed with
+    HMAC over the chain's hash (the line names it when it is not SHA-256)."""
+    body: dict[str, Any] = {"v": 1, "seq": seq, "hash": hash, "anchored_at": stamp(anchored_at), "prev": prev}
+    if algorithm != DEFAULT_ALGORITHM:
+        body["alg"] = algorithm
+    return {**body, "hmac": _sign(key, body, algorithm)}
 
 
 def _read_lines(path: Path) -> list[str]:
@@ -433,7 +519,8 @@ def _last_anchor(lines: list[str]) -> dict[str, Any] | None:
 
 def write_anchor(session: Session, *, directory: str | Path, key: bytes, now: datetime,
                  only_if_due: bool = False) -> dict[str, Any] | None:
-    """Append the chain's head (seq, hash) and the time, signed with HMAC-SHA256, to the anchor file.
+    """Append the chain's head (seq, hash) and the time, signed with HMAC-SHA256 (HMAC-SM3 when the chain is
+    written with SM3), to the anchor file.
 
     Each anchor also carries the signature of the one before it, so a removed line shows. With
     `only_if_due`, nothing is written when the file already has an anchor of today (Beijing time): the
@@ -443,14 +530,15 @@ def write_anchor(session: Session, *, directory: str | Path, key: bytes, now: da
         raise InvalidInput("未配置审计锚点的签名密钥。", "No HMAC key for the audit anchors is configured.")
     path = Path(directory) / ANCHOR_FILE
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    seq, head_hash = session.connection().execute(_HEAD).one()
+    seq, head_hash, algorithm = session.connection().execute(_HEAD).one()
     with open(path, "a+", encoding="utf-8") as f:
         fcntl.flock(f, fcntl.LOCK_EX)  # two schedulers must not both link to the same previous line
         f.seek(0)
         last = _last_anchor(f.read().splitlines())
         if only_if_due and last and _anchored_day(last) == local_date(now):
             return None
-        line = sign_anchor(key, seq=seq, hash=head_hash, anchored_at=now, prev=(last or {}).get("hmac", ""))
+        line = sign_anchor(key, seq=seq, hash=head_hash, anchored_at=now, prev=(last or {}).get("hmac", ""),
+                           algorithm=algorithm)
         f.write(canonical_json(line) + "\n")
         f.flush()
         os.fsync(f.fileno())
@@ -528,14 +616,17 @@ def check_anchors(reader: _Reader, *, directory: str | Path, key: bytes) -> Anch
         try:
             anchor = json.loads(text)
             body = {k: anchor[k] for k in ("v", "seq", "hash", "anchored_at", "prev")}
+            if "alg" in anchor:
+                body["alg"] = anchor["alg"]
             signature = anchor["hmac"]
-            if not isinstance(anchor["seq"], int) or not isinstance(signature, str):
+            algorithm = anchor.get("alg", DEFAULT_ALGORITHM)
+            if not isinstance(anchor["seq"], int) or not isinstance(signature, str) or algorithm not in HASHES:
                 raise TypeError
         except (ValueError, KeyError, TypeError):
             report.problems.append(AnchorProblem(number, "unreadable"))
             prev_sig = ""
             continue
-        if not hmac.compare_digest(_sign(key, body), signature):
+        if not hmac.compare_digest(_sign(key, body, algorithm), signature):
             report.problems.append(AnchorProblem(number, "forged", anchor["seq"], anchor.get("anchored_at")))
             prev_sig = signature
             continue
@@ -859,7 +950,7 @@ def archive(session: Session, *, before: date, today: date, directory: str | Pat
 
     Refuses a date less than 183 days before `today`. The events keep their seq, hash and prev_hash, so
     the archive can be checked on its own; the manifest gives the count, the last hash and the file's
-    sha256, signed with the anchor key when one is given.
+    sha256 (and its SM3 when the chain is written with SM3), signed with the anchor key when one is given.
     """
     if (today - before).days < MIN_ARCHIVE_AGE_DAYS:
         raise InvalidInput(f"只能归档 {MIN_ARCHIVE_AGE_DAYS} 天之前的事件（{before} 太近）。",
@@ -871,7 +962,9 @@ def archive(session: Session, *, before: date, today: date, directory: str | Pat
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / f"audit-before-{before.isoformat()}.{fmt}"
     manifest_path = folder / f"audit-before-{before.isoformat()}.manifest.json"
+    algorithm = chain_algorithm(session)
     count, first, last, digest = 0, None, None, hashlib.sha256()
+    own = HASHES[algorithm]() if algorithm != DEFAULT_ALGORITHM else None
     criteria = Criteria(end_at=local_moment(before))
     with open(path, "x", encoding="utf-8", newline="") as out:  # "x": an archive is never overwritten
         writer = None
@@ -892,14 +985,19 @@ def archive(session: Session, *, before: date, today: date, directory: str | Pat
     with open(path, "rb") as written:
         for chunk in iter(lambda: written.read(1 << 20), b""):
             digest.update(chunk)
+            if own is not None:
+                own.update(chunk)
     manifest: dict[str, Any] = {
         "v": 1, "file": path.name, "format": fmt, "before": before.isoformat(), "created_at": stamp(now),
         "count": count, "first_seq": first.seq if first else None, "last_seq": last.seq if last else None,
         "first_prev_hash": first.prev_hash if first else None, "last_hash": last.hash if last else None,
         "sha256": digest.hexdigest(),
     }
+    if own is not None:
+        manifest[algorithm] = own.hexdigest()
+        manifest["alg"] = algorithm
     if key:
-        manifest["hmac"] = _sign(key, manifest)
+        manifest["hmac"] = _sign(key, manifest, algorithm)
     with open(manifest_path, "x", encoding="utf-8") as out:
         out.write(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")
     record(session, kind="archive", now=now, actor=actor or Actor.system(),

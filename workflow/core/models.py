@@ -314,6 +314,9 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = Field(default=0, sa_type=sa.BigInteger)
     hash: str = Field(max_length=64)
+    # The hash the next event is written with (workflow.core.audit.HASHES); changed only by a recorded
+    # hash_algorithm_changed event, which `verify` follows along the chain.
+    algorithm: str = Field(default="sha256", max_length=16, sa_column_kwargs={"server_default": "sha256"})
 
 
 class DeadlineStatus(StrEnum):
