@@ -107,6 +107,17 @@ def _fresh_caches():
 
 
 @pytest.fixture(autouse=True)
+def _no_data_key():
+    """Each test starts without a data key (personal data stored as it is) unless it sets one or builds an app
+    with ZYZ_DATA_KEY; the key of one test never reaches the next."""
+    from workflow.core import datakeys
+
+    datakeys.configure(None)
+    yield
+    datakeys.configure(None)
+
+
+@pytest.fixture(autouse=True)
 def _shipped_profile():
     """Every test ends on the shipped city profile, whichever profile it chose (workflow.core.profile)."""
     yield

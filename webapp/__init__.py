@@ -14,6 +14,7 @@ from webapp.database import Clock, close_db
 from webapp.extensions import babel, csrf, login_manager
 from workflow import processes
 from workflow.accounts.auth import PROFILES
+from workflow.core import datakeys
 from workflow.core import profile as city_profile
 from workflow.core.access import MAX_ID
 from workflow.core.db import make_engine, make_session_factory
@@ -73,6 +74,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     app.config["ZYZ_ENV"] = environment_name(app.config.get("ZYZ_ENV"))  # " Production ", "prod": production
     check_production(app.config)
+    datakeys.configure(app.config.get("DATA_KEY"), app.config.get("DATA_KEYS_PREVIOUS"))
     if app.config["PROXIES"] > 0:
         hops = app.config["PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]  # Flask's documented way to wrap the WSGI app

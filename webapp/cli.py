@@ -1,4 +1,4 @@
-"""The `zyz` command: init, demo, serve, definitions, audit, units, users."""
+"""The `zyz` command: init, demo, serve, definitions, audit, keys, units, users."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from webapp.config import CLOCK_ENVS, LOOPBACK_HOSTS, demo_database, key_weakness
+from webapp.config import CLOCK_ENVS, LOOPBACK_HOSTS, demo_data_key, demo_database, key_weakness
 from webapp.database import Clock, clock, forget_clock, utcnow
 from workflow import processes
-from workflow.core import audit
+from workflow.core import audit, datakeys
 from workflow.core.catalog import CATALOG
 from workflow.core.db import make_engine, make_session_factory, migrate, schema_problem, transaction
 from workflow.core.definitions import DefinitionError, load_file
@@ -172,6 +172,10 @@ def demo_group(host: str, port: int, no_serve: bool) -> None:
     # A new demo trail gets new anchors, kept apart from those of a real database in the same instance.
     anchors = Path(anchors_dir)
     (anchors / audit.ANCHOR_FILE).unlink(missing_ok=True)
+    # The demo's contact details are encrypted at rest like a real deployment's: under ZYZ_DATA_KEY when it is set,
+    # else under a key of the demo's own kept beside its database.
+    data_key = current_app.config.get("DATA_KEY") or demo_data_key(str(instance), create=True)
+    datakeys.configure(data_key, current_app.config.get("DATA_KEYS_PREVIOUS"))
     engine = make_engine(url)
     migrate(engine)
     built_at = Clock.real()  # a new database: its demo clock is not set
@@ -187,7 +191,7 @@ def demo_group(host: str, port: int, no_serve: bool) -> None:
         click.echo(f"  {role:8} {username:12} {password}")
     if no_serve:
         return
-    app = create_app({"DATABASE_URL": url, "ZYZ_ENV": "demo", "ANCHOR_DIR": str(anchors)})
+    app = create_app({"DATABASE_URL": url, "ZYZ_ENV": "demo", "ANCHOR_DIR": str(anchors), "DATA_KEY": data_key})
     from werkzeug.serving import run_simple
 
     scheduler = _scheduler(app, background=True)
@@ -784,6 +788,39 @@ def calendar_import(year: int, source: IO[str] | None, from_package: bool) -> No
     except WorkflowError as exc:
         _fail(exc)
     click.echo(f"{year}: {entered.days} days entered; {entered.recounted} open deadlines counted again")
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """The key that encrypts personal data at rest (ZYZ_DATA_KEY): make one, re-encrypt under it."""
+
+
+@keys_group.command("new")
+@click.option("--cipher", type=click.Choice(["sm4", "aes"]), default="sm4", show_default=True,
+              help="SM4-GCM (national cryptography) or AES-256-GCM.")
+def keys_new(cipher: str) -> None:
+    """Print a new random data key, for ZYZ_DATA_KEY (keep it apart from the database and its backups)."""
+    click.echo(datakeys.new_key(cipher))
+
+
+@keys_group.command("rotate")
+@click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 100000),
+              help="Rows re-encrypted per transaction.")
+@with_appcontext
+def keys_rotate(batch: int) -> None:
+    """Re-encrypt every personal value not under ZYZ_DATA_KEY (older keys in ZYZ_DATA_KEYS_PREVIOUS, values stored
+    before any key); stopped half way, run it again."""
+    _ready(current_app)
+    try:
+        result = datakeys.rotate(_sessions(), now=utcnow(), batch=batch)
+    except datakeys.DataKeyError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    key = datakeys.KEYRING.current
+    for name, count in result.resealed.items():
+        click.echo(f"  {name}: {count}")
+    click.echo(f"{result.total} values re-encrypted under {key.cipher} key {key.kid}" if key
+               else f"{result.total} values decrypted (no ZYZ_DATA_KEY is set: stored as they are)")
 
 
 @main.group("audit")

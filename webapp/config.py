@@ -35,6 +35,17 @@ def demo_database(instance_path: str) -> tuple[str, str]:
     return f"sqlite:///{Path(instance_path) / 'demo.db'}", str(Path(instance_path) / "demo-anchors")
 
 
+def demo_data_key(instance_path: str, *, create: bool = False) -> str | None:
+    """The key that encrypts the demo database's contact details (kept beside it), made when `create`."""
+    path = Path(instance_path) / "demo-data.key"
+    if create and not path.exists():
+        from workflow.core.datakeys import new_key
+
+        path.write_text(new_key("sm4") + "\n", encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip() if path.exists() else None
+
+
 def from_environment(instance_path: str) -> dict:
     """Settings read from ZYZ_* variables, with defaults for development. With ZYZ_ENV=demo and no
     ZYZ_DATABASE_URL the database is the demo's, the one `zyz demo` builds and serves."""
@@ -56,6 +67,10 @@ def from_environment(instance_path: str) -> dict:
         # The audit chain's hash, applied by `zyz init` (a recorded switch-over): sha256, or sm3 for national
         # cryptography. Unset: the chain keeps the hash it has.
         "AUDIT_HASH": (env.get("ZYZ_AUDIT_HASH") or "").strip().lower() or None,
+        # Personal data at rest (workflow.core.datakeys): the key new values are sealed with, and older keys that
+        # still open what they sealed until `zyz keys rotate` has re-encrypted it.
+        "DATA_KEY": env.get("ZYZ_DATA_KEY") or (demo_data_key(instance_path) if demo else None),
+        "DATA_KEYS_PREVIOUS": env.get("ZYZ_DATA_KEYS_PREVIOUS", ""),
         "DESIGNATION_CYCLE_YEARS": int(env.get("ZYZ_DESIGNATION_CYCLE_YEARS", "3")),
         "PAGE_SIZE": int(env.get("ZYZ_PAGE_SIZE", "20")),
         "SWEEP_SECONDS": int(env.get("ZYZ_SWEEP_SECONDS", "60")),
@@ -146,11 +161,19 @@ def check_production(config: dict) -> None:
     a password policy that does not exist). Production is any ZYZ_ENV but development, demo and test."""
     from workflow.accounts.auth import PROFILES
     from workflow.core.audit import HASHES
+    from workflow.core.datakeys import DataKeyError, parse_key
 
     if config.get("PASSWORD_POLICY", "mlps") not in PROFILES:
         raise ConfigError(f"ZYZ_PASSWORD_POLICY must be one of {', '.join(sorted(PROFILES))}")
     if config.get("AUDIT_HASH") not in (None, *HASHES):
         raise ConfigError(f"ZYZ_AUDIT_HASH must be one of {', '.join(HASHES)}, not {config['AUDIT_HASH']!r}")
+    for name, text in (("ZYZ_DATA_KEY", config.get("DATA_KEY") or ""),
+                       *(("ZYZ_DATA_KEYS_PREVIOUS", k) for k in (config.get("DATA_KEYS_PREVIOUS") or "").split(","))):
+        if text.strip():
+            try:
+                parse_key(text)
+            except DataKeyError as exc:
+                raise ConfigError(f"{name}: {exc}; make one with `zyz keys new`") from None
     if environment_name(config.get("ZYZ_ENV")) != "production":
         return
     secret = config.get("SECRET_KEY") or ""

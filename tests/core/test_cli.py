@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -19,6 +20,7 @@ from sqlmodel import select
 
 from conftest import ON_POSTGRES, PASSWORD, login
 from workflow.core import profile
+from workflow.core.datakeys import parse_key
 from workflow.core.db import make_engine, make_session_factory, transaction
 from workflow.core.definitions import DEFINITIONS_DIR, PROCESS_FILES
 from workflow.core.models import AuditEvent, Unit, User
@@ -307,9 +309,20 @@ def test_demo_builds_a_database_and_prints_one_login_per_role(zyz, tmp_path):
 
     from webapp import create_app
 
+    # the contact details are encrypted at rest, under a key of the demo's own kept beside its database
+    key_file = instance / "demo-data.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    with sqlite3.connect(database) as raw:
+        emails = [e for (e,) in raw.execute("SELECT email FROM app_user WHERE email IS NOT NULL")]
+    assert emails and all(e.startswith(f"enc1:{parse_key(key_file.read_text()).kid}:") for e in emails)
+
     app = create_app({"DATABASE_URL": f"sqlite:///{database}", "ZYZ_ENV": "test", "TESTING": True,
-                      "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789"})
+                      "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+                      "DATA_KEY": key_file.read_text().strip()})
     try:
+        with app.app_context(), transaction(app.extensions["zyz"]["sessions"]) as s:
+            assert s.exec(select(User).where(User.username == "county_pd")).one().email == \
+                    "county_pd@example.gov.cn"
         for role, username, password in logins:
             client = app.test_client()
             start = login(client, username, password)  # to the role's start page (三员分立: no inbox for some)

@@ -64,6 +64,7 @@ KIND_LABELS = {
     "town_praised": _l("Town praised in the annual evaluation"),
     "dossier_downloaded": _l("Recommendation dossier downloaded"),
     "hash_algorithm_changed": _l("Audit hash algorithm changed"),
+    "data_keys_rotated": _l("Personal data re-encrypted"),
     "problems_imported": _l("Problem ledger imported from Excel"),
     "statistics_campaign_opened": _l("Annual statistics reports opened"),
     "statistics_imported": _l("Annual statistics imported from Excel"),

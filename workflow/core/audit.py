@@ -72,7 +72,7 @@ EVENT_KINDS = (
     "meeting_recorded",
     "plan_tasks_imported",
     "dossier_downloaded",
-    ALGORITHM_CHANGED,
+    ALGORITHM_CHANGED, "data_keys_rotated",
 )
 
 _event_table = table_of(AuditEvent)

@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
+from workflow.core.datakeys import Sealed
+
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 
 
@@ -73,8 +75,9 @@ class User(SQLModel, table=True):
     display_name: str = Field(max_length=100)
     role: str = Field(max_length=20, index=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
-    email: str | None = Field(default=None, max_length=200)
-    mobile: str | None = Field(default=None, max_length=20)
+    # personal data: encrypted at rest under ZYZ_DATA_KEY (workflow.core.datakeys)
+    email: str | None = Field(default=None, max_length=200, sa_type=Sealed(400, "app_user.email"))
+    mobile: str | None = Field(default=None, max_length=20, sa_type=Sealed(120, "app_user.mobile"))
     password_hash: str = Field(max_length=255)
     is_active: bool = True
     must_change_password: bool = False
@@ -552,7 +555,8 @@ class OutboxMessage(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime
     retries: int = 0  # times the office put it back in the queue
-    address: str | None = Field(default=None, max_length=200)  # where it went, when handed over
+    # where it went, when handed over: an e-mail address or mobile number, encrypted at rest like the user's
+    address: str | None = Field(default=None, max_length=200, sa_type=Sealed(400, "outbox_message.address"))
     message_id: str | None = Field(default=None, max_length=200)  # the e-mail's Message-ID
     provider_ref: str | None = Field(default=None, max_length=120)  # the gateway's id (BizId, SerialNo)
     last_error: str | None = Field(default=None, sa_type=sa.Text)  # the provider's or server's answer
