@@ -89,7 +89,8 @@ def create_app(config: dict | None = None) -> Flask:
         raise
     app.extensions["zyz"] = {"engine": engine, "sessions": make_session_factory(engine),
                              "policy": PROFILES[app.config["PASSWORD_POLICY"]], "clock": Clock(engine, app.config)}
-    configure_workflow(designation_cycle_years=app.config["DESIGNATION_CYCLE_YEARS"],
+    configure_workflow(pseudonym_key=str(app.config["SECRET_KEY"]),
+                       designation_cycle_years=app.config["DESIGNATION_CYCLE_YEARS"],
                        instance_path=app.instance_path, upload_dir=app.config["UPLOAD_DIR"],
                        max_due_days=app.config["MAX_DUE_DAYS"], soffice=app.config["SOFFICE"],
                        file_grace_hours=app.config["FILE_GRACE_HOURS"],

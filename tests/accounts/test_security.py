@@ -4,6 +4,7 @@ legacy hashes, templates without inline script, and the production start checks.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import statistics
@@ -18,7 +19,7 @@ from sqlmodel import select
 from werkzeug.security import generate_password_hash
 
 from conftest import PASSWORD, api_headers, csrf_token, login
-from workflow.accounts.auth import ASVS, MLPS, password_problems
+from workflow.accounts.auth import ASVS, MLPS, password_problems, username_pseudonym
 from workflow.core.db import transaction
 from workflow.core.models import AuditEvent, LoginSession, User
 
@@ -271,6 +272,37 @@ def test_an_unknown_username_locks_like_a_real_one(make, app, db, now):
         assert token_request(app.test_client(), "yx_clerk", PASSWORD).status_code == 200
         assert token_request(app.test_client(), "no_such_clerk", "x").json["error"] == "bad_credentials"
     assert len(events(db, "lockout")) == 1  # only a real account's lock is an event of its own
+
+
+def test_a_password_typed_into_the_username_field_is_kept_nowhere(make, app, db, database_url):
+    """A name that names no account (often a password typed in the wrong field) is recorded as a placeholder and
+    a keyed pseudonym: the same name gives the same pseudonym, so repeated guesses show as one; a real account's
+    name is recorded as it is."""
+    make.user("county", username="yx_clerk")
+    secret = "Wo-de-mima-2026!"
+    for name in (secret, secret, "someone_else", "yx_clerk"):
+        assert login(app.test_client(), name, "Wrong-pass-1").status_code == 401
+    failed = [json.loads(e.data) for e in events(db, "login_failed")]
+    assert failed[:3] == [
+        {"username": "（无此账户）", "pseudonym": username_pseudonym(secret), "reason": "unknown_user"},
+        {"username": "（无此账户）", "pseudonym": username_pseudonym(secret), "reason": "unknown_user"},
+        {"username": "（无此账户）", "pseudonym": username_pseudonym("someone_else"), "reason": "unknown_user"}]
+    assert failed[3] == {"username": "yx_clerk", "reason": "bad_password"}
+    assert len(username_pseudonym(secret)) == 32 and username_pseudonym(secret) != username_pseudonym("someone_else")
+    with transaction(db) as s:  # the whole database, as text: the typed password is nowhere
+        conn = s.connection()
+        tables = sa.inspect(conn).get_table_names()
+        dump = "\n".join(str(row) for t in tables for row in conn.exec_driver_sql(f'SELECT * FROM "{t}"'))
+    assert secret not in dump and hashlib.sha256(secret.encode()).hexdigest() not in dump
+    assert f"unknown-user:{username_pseudonym(secret)}" in dump  # the lock of an unknown name is kept by pseudonym
+
+
+def test_the_pseudonym_is_keyed_by_the_secret_key(make, apps):
+    """Without the key the pseudonym cannot be recomputed from a guessed password list."""
+    apps(SECRET_KEY="one-secret-key-0123456789abcdefghijklmnop")
+    first = username_pseudonym("Wo-de-mima-2026!")
+    apps(SECRET_KEY="another-secret-key-0123456789abcdefghijklm")
+    assert username_pseudonym("Wo-de-mima-2026!") != first
 
 
 def test_an_unknown_user_takes_as_long_to_refuse_as_a_wrong_password(make, apps):

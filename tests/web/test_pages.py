@@ -12,6 +12,7 @@ import time_machine
 from sqlmodel import select
 
 from conftest import PASSWORD, api_headers, csrf_token, footprint, login
+from workflow.accounts.auth import username_pseudonym
 from workflow.core.db import transaction
 from workflow.core.models import AuditEvent, Case, LoginSession, User
 
@@ -115,7 +116,8 @@ def test_wrong_password_shows_the_chinese_error_and_is_audited(make, client, db)
 
     unknown = login(client, "nobody_here", "Wrong-pass-1")
     assert unknown.status_code == 401 and "用户名或密码错误。" in text(unknown)
-    assert json.loads(events(db, "login_failed")[1].data) == {"username": "nobody_here", "reason": "unknown_user"}
+    assert json.loads(events(db, "login_failed")[1].data) == {
+        "username": "（无此账户）", "pseudonym": username_pseudonym("nobody_here"), "reason": "unknown_user"}
 
 
 def test_five_failures_lock_the_account_for_fifteen_minutes(make, client, db, now):

@@ -22,6 +22,7 @@ from workflow.core.actors import Actor
 from workflow.core.db import is_sqlite, table_of
 from workflow.core.errors import AuthError, Forbidden, NotFound, Unprocessable
 from workflow.core.models import HUMAN_ROLES, UNIT_KIND_ROLES, LoginSession, LoginThrottle, Role, Unit, UnitKind, User
+from workflow.core.settings import settings
 
 # argon2id at the OWASP Password Storage Cheat Sheet's first recommended setting (19 MiB, t=2, p=1).
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -90,6 +91,16 @@ def _key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+UNKNOWN_USERNAME = "（无此账户）"  # stands in the trail for a name typed at login that names no account
+
+
+def username_pseudonym(username: str) -> str:
+    """A keyed hash of a name typed at login that names no account: the same name gives the same pseudonym, so
+    repeated guesses show as one, but the name itself (often a password typed into the wrong field) is not kept."""
+    key = (settings.pseudonym_key or "zyz-development").encode()
+    return hmac.new(key, b"failed-login-username\0" + username.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def actor_for(session: Session, user: User, ip: str | None = None) -> Actor:
     return Actor.of(user, session.get(Unit, user.unit_id), ip)
 
@@ -105,15 +116,15 @@ def authenticate(session: Session, *, username: str, password: str, ip: str | No
     locked = _locked()
     if user is None:
         _verify(_DUMMY_HASH, password)
-        phantom = throttle.failure_row(session, key="unknown-user:" + hashlib.sha256(username.encode()).hexdigest(),
-                                       now=now)
+        pseudonym = username_pseudonym(username)
+        phantom = throttle.failure_row(session, key="unknown-user:" + pseudonym, now=now)
         was_locked = phantom.locked_until is not None and phantom.locked_until > now
         if not was_locked:
             _count_failure(phantom, now, policy)
         phantom.updated_at = now
         session.add(phantom)
-        audit.record(session, kind="login_failed", now=now, ip=ip, data={"username": username[:64],
-                                                                           "reason": "unknown_user"})
+        audit.record(session, kind="login_failed", now=now, ip=ip,
+                     data={"username": UNKNOWN_USERNAME, "pseudonym": pseudonym, "reason": "unknown_user"})
         raise locked if was_locked else refused
     actor = actor_for(session, user, ip)
     if user.locked_until is not None and user.locked_until > now:

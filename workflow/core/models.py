@@ -580,7 +580,7 @@ class LoginThrottle(SQLModel, table=True):
 
     __tablename__ = "login_throttle"
 
-    key: str = Field(max_length=120, primary_key=True)  # ip:<address> | unknown-user:<sha256 of the name>
+    key: str = Field(max_length=120, primary_key=True)  # ip:<address> | unknown-user:<keyed hash of the name>
     window_start: datetime | None = None  # the fixed window `count` belongs to (per-address counters)
     count: int = 0
     locked_until: datetime | None = None  # an unknown username "locks" like a real one

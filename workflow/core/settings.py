@@ -20,6 +20,8 @@ class Settings:
     file_grace_hours: int = FILE_GRACE_HOURS
     receipt_days: int = RECEIPT_DAYS
     task_report_day: int = TASK_REPORT_DAY
+    # keys the pseudonym of a name typed at a failed login that names no account (the app's secret key)
+    pseudonym_key: str = ""
 
 
 settings = Settings()
