@@ -197,3 +197,68 @@ def test_the_document_needs_no_token_and_is_stable(client):
     first = client.get("/api/v1/openapi.json")
     second = client.get("/api/v1/openapi.json")
     assert first.status_code == 200 and first.get_data() == second.get_data()
+
+
+def undeclared(doc: dict, schema: dict, where: str) -> list[str]:
+    """Where a request's schema lets a generated client send what the server refuses: an integer without both
+    bounds, a text without a maximum length, an enum or a format, a list without a maximum size."""
+    if "$ref" in schema:
+        return undeclared(doc, resolve(doc, schema["$ref"]), where)
+    found = [p for part in ("anyOf", "oneOf", "allOf") for s in schema.get(part, [])
+             for p in undeclared(doc, s, where)]
+    kind = schema.get("type")
+    if kind == "integer" and not {"minimum", "maximum"} <= schema.keys():
+        found.append(f"{where}: an integer without both bounds")
+    if kind == "string" and not schema.keys() & {"maxLength", "enum", "const", "format"}:
+        found.append(f"{where}: a text without maxLength, enum or format")
+    if kind == "array":
+        if "maxItems" not in schema:
+            found.append(f"{where}: a list without maxItems")
+        found += undeclared(doc, schema.get("items", {}), f"{where}[]")
+    for name, item in schema.get("properties", {}).items():
+        found += undeclared(doc, item, f"{where}.{name}")
+    if isinstance(schema.get("additionalProperties"), dict):
+        found += undeclared(doc, schema["additionalProperties"], f"{where}.*")
+    return found
+
+
+def test_every_input_declares_its_bounds_lengths_and_values(doc):
+    """A client generated from the document cannot send what the server will refuse for its size or kind: every
+    integer has both bounds, every text a maximum length, a format or its list of values, every list a maximum."""
+    found = []
+    for path, method, operation in operations(doc):
+        for parameter in operation.get("parameters", []):
+            found += undeclared(doc, parameter["schema"], f"{method.upper()} {path} {parameter['name']}")
+        for media, content in operation.get("requestBody", {}).get("content", {}).items():
+            found += undeclared(doc, content["schema"], f"{method.upper()} {path} {media}")
+    assert found == []
+
+
+def test_the_values_a_field_may_take_come_from_the_definitions(doc):
+    from workflow.core.catalog import CATALOG
+    from workflow.problems.categories import categories
+    from workflow.programmes.catalog import programme_spec
+
+    cases = {p["name"]: p["schema"] for p in doc["paths"]["/api/v1/cases"]["get"]["parameters"]}
+    assert cases["definition"]["enum"] == CATALOG.keys()
+    assert "designated" in cases["state"]["enum"] and "draft" in cases["state"]["enum"]
+    problem = doc["components"]["schemas"]["ProblemCreate"]["properties"]
+    assert problem["category"]["enum"] == [c.key for c in categories()]
+    assert problem["description"]["maxLength"] == 2000
+    assert problem["origin"]["anyOf"][0]["enum"] == ["field_work", "enterprise"]
+    tasks = {p["name"]: p["schema"] for p in doc["paths"]["/api/v1/programmes/tasks"]["get"]["parameters"]}
+    assert tasks["programme"]["enum"] == [p.key for p in programme_spec().programmes]
+    library = doc["paths"]["/api/v1/projects/{library}"]["get"]["parameters"][0]
+    assert (library["name"], library["schema"]["enum"]) == ("library", ["key", "investment"])
+    upload = doc["paths"]["/api/v1/cases/{case_id}/attachments"]["post"]["requestBody"]["content"]
+    kinds = upload["multipart/form-data"]["schema"]["properties"]["kind"]["enum"]
+    assert "evidence" in kinds and len(kinds) > 1  # the designation's supporting documents besides evidence
+
+
+def test_an_id_beyond_the_database_integer_in_a_list_is_a_422_naming_it(client, make):
+    """Ids in a list are bounded like the others: a value past INTEGER is refused before any query, never a 500."""
+    office = make.user("office")
+    headers = api_headers(client, office.username)
+    answer = client.post("/api/v1/unit-presets", json={"name": "常用单位", "unit_ids": [2**31]}, headers=headers)
+    assert answer.status_code == 422
+    assert answer.json["error"] == "invalid_input" and answer.json["details"][0]["field"] == "unit_ids.0"

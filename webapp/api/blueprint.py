@@ -145,7 +145,15 @@ def create(body: CaseCreate) -> ResponseReturnValue:
 INT = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 
 
-CASE_FILTERS = (Query("definition", {"type": "string"}), Query("state", {"type": "string"}), Query("county", INT),
+def _definition_keys() -> dict[str, Any]:
+    return {"type": "string", "enum": CATALOG.keys()}
+
+
+def _state_names() -> dict[str, Any]:
+    return {"type": "string", "enum": sorted({s for k in CATALOG.keys() for s in CATALOG.current(k).states})}
+
+
+CASE_FILTERS = (Query("definition", _definition_keys), Query("state", _state_names), Query("county", INT),
                 Query("town", INT))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+from typing import Any
 
 from flask import current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
@@ -16,7 +17,7 @@ from webapp.auth.current import actor
 from webapp.auth.roles import BUSINESS_ROLES
 from webapp.database import db, unit_of_work, utcnow
 from webapp.files.responses import refuse_large_body, send_attachment
-from workflow.core.attachments import get_attachment, list_attachments, store_upload
+from workflow.core.attachments import UPLOAD_KINDS, get_attachment, list_attachments, store_upload
 from workflow.core.models import Attachment
 
 
@@ -39,15 +40,18 @@ class AttachmentList(BaseModel):
     items: list[AttachmentOut]
 
 
-UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["file"],
-    "properties": {"file": {"type": "string", "format": "binary",
-                            "description": "PDF, OFD, PNG, JPEG, GIF, BMP, TIFF, DOCX, XLSX, PPTX, or legacy "
-                                           "Office/WPS (DOC, XLS, PPT, WPS, ET, DPS); at most 20 MB; the type "
-                                           "is read from the content and must agree with the extension"},
-                   "kind": {"type": "string", "default": "evidence",
-                            "description": "what the file is: 'evidence', or for a designation one of the kinds "
-                                           "of supporting documents in definitions/materials.yaml"}}}}}}
+def upload_body() -> dict[str, Any]:
+    """The multipart body of an upload; `kind` lists every kind a process registered (read when asked)."""
+    kinds = sorted({"evidence", *(k for per_process in UPLOAD_KINDS.values() for k in per_process)})
+    return {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary",
+                                "description": "PDF, OFD, PNG, JPEG, GIF, BMP, TIFF, DOCX, XLSX, PPTX, or legacy "
+                                               "Office/WPS (DOC, XLS, PPT, WPS, ET, DPS); at most 20 MB; the type "
+                                               "is read from the content and must agree with the extension"},
+                       "kind": {"type": "string", "default": "evidence", "enum": kinds,
+                                "description": "what the file is: 'evidence', or for a designation one of the "
+                                               "kinds of supporting documents in definitions/materials.yaml"}}}}}}
 
 
 def _out(row: Attachment) -> dict:
@@ -57,7 +61,7 @@ def _out(row: Attachment) -> dict:
 
 @api_route(bp, "/cases/<int:case_id>/attachments", "POST", roles=BUSINESS_ROLES,
            summary="Attach a file to a case (multipart, field 'file')",
-           request_body=UPLOAD_BODY,
+           request_body=upload_body,
            responses={201: (AttachmentOut, "stored"), 403: (Error, "role may not upload"),
                       404: (Error, "no such case, or not visible"), 409: (Error, "the case is closed"),
                       413: (Error, "file over 20 MB"),

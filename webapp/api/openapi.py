@@ -22,10 +22,18 @@ from workflow.core.profile import profile
 JSON_LIMIT = 1024 * 1024
 
 
+Schema = dict[str, Any] | Callable[[], dict[str, Any]]  # a callable: read when the document is made (its enum
+# comes from the definitions or the city's files, loaded after import)
+
+
+def _resolved(schema: Schema) -> dict[str, Any]:
+    return schema() if callable(schema) else schema
+
+
 @dataclass
 class Query:
     name: str
-    schema: dict[str, Any]
+    schema: Schema
     description: str = ""
 
 
@@ -41,7 +49,8 @@ class Operation:
     roles: frozenset[str] | None = None  # None: every logged-in role
     operation_id: str = ""
     path_params: list[tuple[str, str]] = field(default_factory=list)
-    request_body: dict[str, Any] | None = None  # a non-JSON body (multipart), as OpenAPI has it
+    request_body: Schema | None = None  # a non-JSON body (multipart), as OpenAPI has it
+    path_schemas: dict[str, Schema] = field(default_factory=dict)  # a string path parameter's values
 
 
 OPERATIONS: list[Operation] = []
@@ -105,10 +114,11 @@ def _unstorable_text(body: Any) -> str | None:
 
 def api_route(bp: Blueprint, rule: str, method: str, *, summary: str, body: type[BaseModel] | None = None,
               responses: dict[int, tuple[type[BaseModel] | None, str]], query: tuple[Query, ...] = (),
-              auth: bool = True, request_body: dict[str, Any] | None = None,
-              roles: frozenset[str] | None = None) -> Callable:
+              auth: bool = True, request_body: Schema | None = None,
+              roles: frozenset[str] | None = None, path: dict[str, Schema] | None = None) -> Callable:
     """Register an API operation on `bp` and in the OpenAPI document; a view given `request_body` (and no
-    `body`) reads its own non-JSON body; a caller whose role is not in `roles` gets 403."""
+    `body`) reads its own non-JSON body; a caller whose role is not in `roles` gets 403. `path` gives the schema
+    of a string path parameter (its enum), so that a generated client cannot ask for what does not exist."""
 
     def register(fn: Callable) -> Callable:
         params = re.findall(r"<(?:(\w+):)?(\w+)>", rule)
@@ -117,7 +127,7 @@ def api_route(bp: Blueprint, rule: str, method: str, *, summary: str, body: type
                                     responses=declared, query=query, auth=auth, roles=roles,
                                     operation_id=fn.__name__,
                                     path_params=[(name, conv or "string") for conv, name in params],
-                                    request_body=request_body))
+                                    request_body=request_body, path_schemas=dict(path or {})))
 
         @wraps(fn)
         def view(**kwargs: Any) -> Any:
@@ -153,8 +163,9 @@ def document(prefix: str) -> dict[str, Any]:
         path = prefix + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", op.rule)
         parameters = [{"name": name, "in": "path", "required": True,
                        "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1} if conv == "int"
-                       else {"type": "string"}} for name, conv in op.path_params]
-        parameters += [{"name": q.name, "in": "query", "required": False, "schema": q.schema,
+                       else _resolved(op.path_schemas.get(name, {"type": "string", "maxLength": 200}))}
+                      for name, conv in op.path_params]
+        parameters += [{"name": q.name, "in": "query", "required": False, "schema": _resolved(q.schema),
                         "description": q.description} for q in op.query]
         responses: dict[str, Any] = {}
         for status, (model, description) in sorted({**{s: (Error, d) for s, d in COMMON_ERRORS.items()
@@ -171,7 +182,7 @@ def document(prefix: str) -> dict[str, Any]:
             operation["requestBody"] = {"required": True, "content": {
                 "application/json": {"schema": keyed[(op.body, "validation")]}}}
         elif op.request_body is not None:
-            operation["requestBody"] = op.request_body
+            operation["requestBody"] = _resolved(op.request_body)
         if op.auth:
             operation["security"] = [{"bearer": []}]
         paths.setdefault(path, {})[op.method] = operation

@@ -5,7 +5,7 @@ the leader's decision. Each calls the same service as the pages (workflow/proble
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from webapp.api.blueprint import INT, bp, case_out, positive_ints
 from webapp.api.openapi import Query, api_route
-from webapp.api.schemas import CaseOut, Error, Message, Strict
+from webapp.api.schemas import CaseOut, Day, Error, Message, Strict, Text100, Text2000, Version, one_of
 from webapp.auth.current import actor
 from webapp.auth.roles import BUSINESS_ROLES
 from webapp.database import db, unit_of_work, utcnow
@@ -22,54 +22,62 @@ from webapp.exporting import xlsx_download
 from workflow.core.exports import EXPORT_LIMIT
 from workflow.problems import ledger as services
 from workflow.problems.categories import categories
-from workflow.problems.ledger import LEDGER, STATES, LedgerFilters, ledger_filters, ledger_page, ledger_rows
+from workflow.problems.ledger import ANSWERS, LEDGER, STATES, LedgerFilters, ledger_filters, ledger_page, ledger_rows
+from workflow.problems.rules import ORIGINS
+
+CategoryKey = Annotated[str, Field(json_schema_extra=one_of(lambda: [c.key for c in categories()]))]
+# declared for the document; the service refuses anything else with its own reason
+Origin = Annotated[str, Field(json_schema_extra={"enum": list(ORIGINS)})]
+Outcome = Annotated[str, Field(json_schema_extra={"enum": list(ANSWERS)})]
+VerifyAction = Annotated[str, Field(json_schema_extra={"enum": ["close", "send_back"]})]
+EscalateTo = Annotated[str, Field(json_schema_extra={"enum": ["order", "meeting"]})]
 
 
 class ProblemCreate(Strict):
     town_id: int | None = Field(None, ge=1, le=2**31 - 1,
                                 description="the problem's town; none for a county-wide problem")
     county_id: int | None = Field(None, ge=1, le=2**31 - 1, description="the county, when no town is given")
-    category: str = Field(description="land | energy | finance | talent | approvals | market | other")
-    description: str
-    origin: str | None = Field(None, description="field_work (the default) | enterprise")
-    raised_by: str | None = None
-    enterprise_name: str | None = Field(None, description="required when the origin is enterprise")
+    category: CategoryKey = Field(description="land | energy | finance | talent | approvals | market | other")
+    description: Text2000
+    origin: Origin | None = Field(None, description="field_work (the default) | enterprise")
+    raised_by: Text100 | None = None
+    enterprise_name: Text100 | None = Field(None, description="required when the origin is enterprise")
 
 
 class AssignRequest(Strict):
     responsible_unit_id: int = Field(ge=1, le=2**31 - 1, description="a member unit, or the problem's county")
-    due_date: str | None = Field(None, description="YYYY-MM-DD, a working day; none: 10 working days")
-    expected_version: int | None = None
+    due_date: Day | None = Field(None, description="YYYY-MM-DD, a working day; none: 10 working days")
+    expected_version: Version | None = None
 
 
 class AnswerRequest(Strict):
-    outcome: str = Field(description="resolved | in_progress | unsolvable")
-    text: str = Field(description="what was done, the plan, or why it cannot be solved at this level")
-    plan_date: str | None = Field(None, description="in_progress: the date it will be solved by (YYYY-MM-DD)")
-    expected_version: int | None = None
+    outcome: Outcome = Field(description="resolved | in_progress | unsolvable")
+    text: Text2000 = Field(description="what was done, the plan, or why it cannot be solved at this level")
+    plan_date: Day | None = Field(None, description="in_progress: the date it will be solved by (YYYY-MM-DD)")
+    expected_version: Version | None = None
 
 
 class VerifyRequest(Strict):
-    action: str = Field(description="close | send_back")
-    comment: str | None = Field(None, description="required to send it back")
-    due_date: str | None = Field(None, description="send_back: the new deadline; none: 10 working days")
-    expected_version: int | None = None
+    action: VerifyAction = Field(description="close | send_back")
+    comment: Text2000 | None = Field(None, description="required to send it back")
+    due_date: Day | None = Field(None, description="send_back: the new deadline; none: 10 working days")
+    expected_version: Version | None = None
 
 
 class EscalateRequest(Strict):
-    to: str = Field(description="order (a rectification order of the problem's town) | meeting")
-    order_due_date: str | None = Field(None, description="order: the order's deadline (YYYY-MM-DD)")
-    order_problem: str | None = Field(None, description="order: its text; none: the problem's description")
-    meeting_note: str | None = Field(None, description="meeting: the issue and the office's proposal")
-    expected_version: int | None = None
+    to: EscalateTo = Field(description="order (a rectification order of the problem's town) | meeting")
+    order_due_date: Day | None = Field(None, description="order: the order's deadline (YYYY-MM-DD)")
+    order_problem: Text2000 | None = Field(None, description="order: its text; none: the problem's description")
+    meeting_note: Text2000 | None = Field(None, description="meeting: the issue and the office's proposal")
+    expected_version: Version | None = None
 
 
 class DecideRequest(Strict):
-    decision_text: str
+    decision_text: Text2000
     responsible_unit_id: int | None = Field(None, ge=1, le=2**31 - 1,
                                             description="assign it (交办) to this unit; none: close it")
-    due_date: str | None = None
-    expected_version: int | None = None
+    due_date: Day | None = None
+    expected_version: Version | None = None
 
 
 class ProblemRow(BaseModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, RootModel
 
 from webapp.api.blueprint import bp, positive_ints
 from webapp.api.openapi import Query, api_route
-from webapp.api.schemas import Error, Message, Strict
+from webapp.api.schemas import MAX_IDS, Day, Error, Id, Message, Strict, one_of
 from webapp.auth.current import actor
 from webapp.auth.roles import BUSINESS_ROLES
 from webapp.database import db, unit_of_work, utcnow
@@ -26,6 +26,7 @@ from workflow.core.models import Role
 from workflow.programmes import excel
 from workflow.programmes.catalog import programme_spec
 from workflow.programmes.opening import TASK
+from workflow.programmes.periods import CYCLES
 from workflow.programmes.tasks import (
     STANDING_LABELS,
     Board,
@@ -133,20 +134,28 @@ class BoardOut(BaseModel):
     by_unit: list[GroupOut]
 
 
+def _programme_keys() -> list[str]:
+    return [p.key for p in programme_spec().programmes]
+
+
+ProgrammeKey = Annotated[str, Field(json_schema_extra=one_of(_programme_keys))]
+Cycle = Annotated[str, Field(json_schema_extra={"enum": list(CYCLES)})]
+
+
 class DecisionIn(Strict):
     title: str = Field(min_length=1, max_length=200)
-    units: list[int]
+    units: list[Id] = Field(max_length=MAX_IDS)
     target_text: str = Field(min_length=1, max_length=2000)
-    report_cycle: str = "monthly"
-    lead_unit_id: int | None = None
-    town_id: int | None = None
-    programme: str | None = None
+    report_cycle: Cycle = "monthly"
+    lead_unit_id: Id | None = None
+    town_id: Id | None = None
+    programme: ProgrammeKey | None = None
 
 
 class MeetingIn(Strict):
-    meeting_date: str
+    meeting_date: Day
     meeting_title: str = Field(min_length=1, max_length=200)
-    decisions: list[DecisionIn]
+    decisions: list[DecisionIn] = Field(max_length=100)
 
 
 class MeetingOut(BaseModel):
@@ -227,7 +236,8 @@ def action_plan(year: int) -> ResponseReturnValue:
                            task_cases=case.data.get("task_cases") or []).model_dump(mode="json"))
 
 
-FILTERS = (Query("year", INT), Query("programme", {"type": "string"}), Query("unit", INT),
+FILTERS = (Query("year", INT), Query("programme", lambda: {"type": "string", "enum": _programme_keys()}),
+           Query("unit", INT),
            Query("standing", {"type": "string", "enum": list(STANDING_LABELS)}))
 
 

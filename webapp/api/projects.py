@@ -4,7 +4,7 @@ see and change their own projects, the office every county's, the leader reads; 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
@@ -12,11 +12,12 @@ from pydantic import BaseModel, Field
 
 from webapp.api.blueprint import bp, case_out, positive_ints
 from webapp.api.openapi import Query, api_route
-from webapp.api.schemas import CaseOut, Error, Message, Strict
+from webapp.api.schemas import CaseOut, Day, Error, Message, Strict
 from webapp.auth.current import actor
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import json_error
 from workflow.core.access import get_case
+from workflow.core.catalog import CATALOG
 from workflow.core.engine import fire
 from workflow.core.errors import not_found_case
 from workflow.core.models import Role
@@ -29,6 +30,11 @@ READERS = frozenset({Role.county.value, Role.office.value, Role.leader.value})
 WRITERS = frozenset({Role.county.value, Role.office.value})
 INT = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 LIBRARY = {"key": KEY, "investment": INVESTMENT}  # the URL's name of each library, as on the pages
+
+
+def _stages() -> dict[str, Any]:
+    """The states of both libraries' definitions (a stage filter names one)."""
+    return {"type": "string", "enum": sorted({s for k in LIBRARIES for s in CATALOG.current(k).states})}
 
 
 class ProjectOut(BaseModel):
@@ -69,9 +75,10 @@ class ProjectUpdate(Strict):
 
 
 class StageMove(Strict):
-    trigger: str = Field(description="sign | start | produce | reach_output (key projects); sign | land | "
-                                     "terminate (investment projects)")
-    date: str = Field(description="the stage's date, YYYY-MM-DD")
+    trigger: Annotated[str, Field(json_schema_extra={"enum": list(STAGE_DATES)})] = Field(
+        description="sign | start | produce | reach_output (key projects); sign | land | terminate (investment "
+                    "projects)")
+    date: Day = Field(description="the stage's date, YYYY-MM-DD")
     termination_reason: str | None = Field(default=None, max_length=2000)
     expected_version: int = Field(ge=1, le=2**31 - 1)
 
@@ -116,7 +123,8 @@ def _library(library: str) -> str | ResponseReturnValue:
 
 @api_route(bp, "/projects/<library>", "GET", roles=READERS,
            summary="A project library's list (key: 重点项目库; investment: the 招商引资清单)",
-           query=(Query("county", INT), Query("town", INT), Query("stage", {"type": "string"}),
+           path={"library": {"type": "string", "enum": list(LIBRARY)}},
+           query=(Query("county", INT), Query("town", INT), Query("stage", _stages),
                   Query("stalled", {"type": "boolean"}), Query("page", INT),
                   Query("per_page", {**INT, "maximum": 100})),
            responses={200: (ProjectList, "one page, newest first"), 404: (Error, "no such library")})
@@ -137,6 +145,7 @@ def list_projects(library: str) -> ResponseReturnValue:
 
 
 @api_route(bp, "/projects/<library>", "POST", roles=WRITERS, body=ProjectCreate,
+           path={"library": {"type": "string", "enum": list(LIBRARY)}},
            summary="Start a project in a library: a county's own, the office's for any county",
            responses={201: (CaseOut, "created"), 404: (Error, "no such library"),
                       422: (Error, "a field is missing or wrong; details lists every reason")})

@@ -5,7 +5,7 @@ round's transitions (POST /cases/<id>/transitions/<trigger>). Each calls the sam
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from flask import Response, jsonify
 from flask.typing import ResponseReturnValue
@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from webapp.api.blueprint import bp, case_out
 from webapp.api.openapi import api_route
-from webapp.api.schemas import CaseOut, Error, Message, Strict
+from webapp.api.schemas import CaseOut, Error, Id, Message, Strict, Text2000, Version
 from webapp.auth.current import actor
 from webapp.database import db, unit_of_work, utcnow
 from webapp.exporting import content_disposition
@@ -21,7 +21,7 @@ from workflow.core.calendar import local_date
 from workflow.core.engine import fire
 from workflow.recommendation.criteria import ShortlistRow
 from workflow.recommendation.dossier import dossier_file
-from workflow.recommendation.rules import open_round, record_answer
+from workflow.recommendation.rules import MAX_TOWNS, open_round, record_answer
 from workflow.recommendation.view import READERS, office_shortlist, round_view
 
 OFFICE = frozenset({"office"})
@@ -65,16 +65,18 @@ class RoundCreate(Strict):
 
 
 class TownsRequest(Strict):
-    towns: list[int] = Field(description="the ids of the towns chosen (the whole choice)")
-    expected_version: int | None = None
+    towns: list[Id] = Field(json_schema_extra={"maxItems": MAX_TOWNS, "minItems": 1, "uniqueItems": True},
+                            description=f"the ids of the towns chosen (the whole choice), 1 to {MAX_TOWNS}")
+    expected_version: Version | None = None
 
 
 class AnswerRequest(Strict):
     town_id: int = Field(ge=1, le=2**31 - 1)
-    answer: str = Field(description="approved | refused")
+    answer: Annotated[str, Field(json_schema_extra={"enum": ["approved", "refused"]})] = Field(
+        description="approved | refused")
     document_id: int | None = Field(None, ge=1, le=2**31 - 1, description="approved: the province's document, an "
                                     "attachment of the round (kind province_document) uploaded first")
-    comment: str | None = Field(None, description="refused: required")
+    comment: Text2000 | None = Field(None, description="refused: required")
 
 
 def _shortlist_row(row: ShortlistRow) -> ShortlistRowOut:

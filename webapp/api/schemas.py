@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# What the OpenAPI document declares of a request's fields, so that a generated client cannot send what the server
+# refuses. Ids are checked here (an id beyond the database's INTEGER is a 422, never a database error); a text's
+# length, a date and a value of a list are declared here and checked by the service, whose reasons say in Chinese
+# what to fix.
+ID_MAX = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=ID_MAX)]
+Version = Annotated[int, Field(ge=1, le=ID_MAX, description="the case's version read last (409 when it moved on)")]
+Day = Annotated[str, Field(json_schema_extra={"format": "date", "maxLength": 10})]
+Text100 = Annotated[str, Field(json_schema_extra={"maxLength": 100})]
+Text2000 = Annotated[str, Field(json_schema_extra={"maxLength": 2000})]
+MAX_IDS = 1000  # ids in one request (units chosen, towns chosen)
+
+
+def one_of(values: Callable[[], Iterable[str]]) -> Callable[[dict[str, Any]], None]:
+    """A field's enum, read from the definitions when the document is made."""
+
+    def declare(schema: dict[str, Any]) -> None:
+        schema["enum"] = list(values())
+        schema.pop("maxLength", None)
+
+    return declare
 
 
 class Message(BaseModel):

@@ -4,6 +4,7 @@ version or the shipped template back in use (as on the page 文书模板)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
@@ -18,6 +19,7 @@ from webapp.files.responses import refuse_large_body
 from workflow.core import templates
 from workflow.core.access import MAX_ID
 from workflow.core.attachments import MAX_SIZE
+from workflow.core.documents import catalog
 from workflow.core.models import DocumentTemplate, Role
 
 OFFICE = frozenset({Role.office.value})
@@ -86,7 +88,11 @@ def list_templates() -> ResponseReturnValue:
     return jsonify({"items": [_out(doc) for doc in templates.status(db(), actor())]})
 
 
-@api_route(bp, "/templates/<name>", "POST", roles=OFFICE,
+def _names() -> dict[str, Any]:
+    return {"type": "string", "enum": sorted(catalog().documents)}
+
+
+@api_route(bp, "/templates/<name>", "POST", roles=OFFICE, path={"name": _names},
            summary="Upload an edited template (multipart: 'file' and 'note'); once it passes its check with the "
                    "sample case it is the next version and in use",
            request_body=UPLOAD_BODY,
@@ -108,7 +114,7 @@ def upload_template(name: str) -> ResponseReturnValue:
     return jsonify(_out(templates.one(db(), me, name))), 201
 
 
-@api_route(bp, "/templates/<name>/restore", "POST", roles=OFFICE, body=RestoreRequest,
+@api_route(bp, "/templates/<name>/restore", "POST", roles=OFFICE, body=RestoreRequest, path={"name": _names},
            summary="Put an earlier version (or, with version null, the shipped template) back in use",
            responses={200: (DocumentTemplateOut, "in use"), 404: (Error, "no such document or version"),
                       409: (Error, "that version no longer passes the check, or its file is missing")})

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from webapp.api.blueprint import bp
 from webapp.api.openapi import api_route
-from webapp.api.schemas import Error, Strict
+from webapp.api.schemas import MAX_IDS, Error, Id, Strict
 from webapp.auth.current import actor
 from webapp.database import db, unit_of_work, utcnow
 from workflow.core import unit_presets
@@ -48,7 +48,7 @@ class UnitPresetList(BaseModel):
 class UnitPresetRequest(Strict):
     name: str = Field(max_length=200, description=f"1 to {unit_presets.NAME_MAX} characters once trimmed; "
                                                   "an existing name replaces that set's units")
-    unit_ids: list[int] = Field(max_length=1000, description="active member units' ids, at least one")
+    unit_ids: list[Id] = Field(max_length=MAX_IDS, description="active member units' ids, at least one")
 
 
 def _out(preset: unit_presets.PresetView) -> dict[str, Any]:
