@@ -91,7 +91,7 @@ def unit_id(session: Session, name: str) -> int:
     return int(found)
 
 
-DEMO_PASSWORD = "Demo-2026!"  # noqa: S105 - printed on start of the demo, never used outside it
+DEMO_PASSWORD = "Yq-Demo-2026!"  # noqa: S105 - printed on start of the demo, never used outside it
 DEMO_USERS = (
     ("county", "county_yx", "盂县 办事员 王丽", "盂县"),
     ("county", "county_pd", "平定县 办事员 李强", "平定县"),

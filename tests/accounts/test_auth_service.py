@@ -85,16 +85,25 @@ def session_row(db, row_id):
 # ---- password policy and hashing --------------------------------------------------------------------
 
 
+COMMON = "a common or breached password: choose one that is harder to guess"
+
+
 @pytest.mark.parametrize("password, problems", [
-    ("Abcdefg1", []),
-    ("abcdef1!", []),
-    ("ABCDEF1!", []),
-    ("Abcdefg!", []),
+    ("Yqzyz2026", []),
+    ("yqzyz20!", []),
+    ("YQZYZ20!", []),
+    ("Yqzyzzz!", []),
     ("阳泉Ab12!x", []),
     ("Ab1!xyz", ["at least 8 characters"]),
     ("abcdefgh", ["use at least three of: lower case, upper case, digits, symbols"]),
-    ("abcdefg1", ["use at least three of: lower case, upper case, digits, symbols"]),
-    ("12345678", ["use at least three of: lower case, upper case, digits, symbols"]),
+    ("abcdefg1", ["use at least three of: lower case, upper case, digits, symbols", COMMON]),
+    ("12345678", ["use at least three of: lower case, upper case, digits, symbols", COMMON]),
+    ("Abcdefg1", [COMMON]),  # three classes, but a password of the leaked lists
+    ("Woaini1314!", [COMMON]),  # a common word with digits and symbols around it
+    ("Zhangwei1990!", [COMMON]),  # a pinyin name and a year
+    ("Qwer1234!", [COMMON]),  # a keyboard walk
+    ("Yangquan2026!", [COMMON]),
+    ("1q2w3e4R!", [COMMON]),
     ("abc", ["at least 8 characters", "use at least three of: lower case, upper case, digits, symbols"]),
     ("Ab1!" * 33, ["at most 128 characters"]),
 ])
@@ -105,7 +114,9 @@ def test_password_policy(password, problems):
 def test_a_weak_password_is_refused_when_the_account_is_made(make):
     with pytest.raises(Unprocessable) as raised:
         make.user("county", password="password1")
-    assert [d["field"] for d in raised.value.details] == ["password"]
+    assert [(d["field"], d["en"]) for d in raised.value.details] == [
+        ("password", "use at least three of: lower case, upper case, digits, symbols"), ("password", COMMON)]
+    assert raised.value.details[1]["zh"] == "这个密码太常见（在常用或已泄露的密码之列），请换一个不易猜到的密码"
 
 
 def test_argon2id_at_owasp_parameters():

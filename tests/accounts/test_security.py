@@ -376,7 +376,12 @@ def test_a_made_up_x_forwarded_for_does_not_escape_the_limit(make, apps, now):
 
 
 @pytest.mark.parametrize("password, mlps, asvs", [
-    ("Abcdefg1", [], ["at least 12 characters"]),
+    ("Yqzyz2026", [], ["at least 12 characters"]),
+    ("Password2026!", ["a common or breached password: choose one that is harder to guess"],
+     ["a common or breached password: choose one that is harder to guess"]),
+    ("zhangwei19900101", ["use at least three of: lower case, upper case, digits, symbols",
+                          "a common or breached password: choose one that is harder to guess"],
+     ["a common or breached password: choose one that is harder to guess"]),
     ("correct horse battery", ["use at least three of: lower case, upper case, digits, symbols"], []),
     ("yangquanzhuanyezhen", ["use at least three of: lower case, upper case, digits, symbols"], []),
     ("阳泉专业镇高质量发展领导小组", ["use at least three of: lower case, upper case, digits, symbols"], []),
@@ -502,6 +507,25 @@ def test_password_changes_count_towards_the_per_address_login_limit(make, apps, 
         assert login(app.test_client(), "yx_clerk").status_code == 429  # the login shares the count
     assert len(events(db, "login_failed")) == 3  # the refused attempt did not reach the password check
     assert len(events(db, "login_rate_limited")) == 1
+
+
+def test_a_common_password_set_before_the_check_must_be_changed_at_the_next_login(make, client, db):
+    """An account whose password was set before the list knew it (or was imported) logs in, and is sent to the
+    password page first; the API gives it no token until then (ASVS 2.1.7: checked at login too)."""
+    user = make.user("county", username="yx_clerk")
+    with transaction(db) as s:
+        s.connection().execute(sa.update(User.__table__).where(User.__table__.c.id == user.id)
+                               .values(password_hash=generate_password_hash("Woaini1314!")))
+    page = login(client, "yx_clerk", "Woaini1314!")
+    assert page.status_code == 302
+    inbox = client.get(page.headers["Location"])
+    assert inbox.status_code == 302 and inbox.headers["Location"].startswith("/password")
+    assert [e.actor_id for e in events(db, "password_common")] == [user.id]
+    with transaction(db) as s:
+        assert s.get(User, user.id).must_change_password is True
+    refused = token_request(client, "yx_clerk", "Woaini1314!")
+    assert refused.status_code == 403 and refused.json["error"] == "password_change_required"
+    assert len(events(db, "password_common")) == 1  # asked once; the change itself is what remains
 
 
 @pytest.mark.parametrize("method", ["pbkdf2:sha256:600000", "pbkdf2:sha256:260000", "scrypt"])

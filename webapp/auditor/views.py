@@ -65,6 +65,7 @@ KIND_LABELS = {
     "dossier_downloaded": _l("Recommendation dossier downloaded"),
     "hash_algorithm_changed": _l("Audit hash algorithm changed"),
     "data_keys_rotated": _l("Personal data re-encrypted"),
+    "password_common": _l("Common password must be changed"),
     "problems_imported": _l("Problem ledger imported from Excel"),
     "statistics_campaign_opened": _l("Annual statistics reports opened"),
     "statistics_imported": _l("Annual statistics imported from Excel"),

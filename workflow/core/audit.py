@@ -72,7 +72,7 @@ EVENT_KINDS = (
     "meeting_recorded",
     "plan_tasks_imported",
     "dossier_downloaded",
-    ALGORITHM_CHANGED, "data_keys_rotated",
+    ALGORITHM_CHANGED, "data_keys_rotated", "password_common",
 )
 
 _event_table = table_of(AuditEvent)
