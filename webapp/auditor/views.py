@@ -102,6 +102,7 @@ EVENT_KEYS = {  # what an event's data says, by name; the fields of a case are n
     "replaced": _l("Replaced an existing set"), "previous_unit_ids": _l("Member units before"),
     "list": _l("List"), "list_name": _l("List name"), "filters": _l("Filters"), "rows": _l("Rows exported"),
     "total": _l("Rows matching"), "capped": _l("Limited to the first rows"), "format": _l("Format"),
+    "email": _l("E-mail"), "mobile": _l("Mobile number"), "address": _l("Sent to"), "contact": _l("Contact details"),
 }
 NESTED = ("data", "changes")  # a case's fields, shown one per line
 # unit ids, shown by the unit's name
