@@ -44,6 +44,7 @@ KIND_LABELS = {
     "password_rehashed": _l("Password hash upgraded"), "notification_retried": _l("Notification queued again"),
     "notification_preferences_changed": _l("Notification settings changed"),
     "admin_change": _l("Administration change"), "permission_refused": _l("Permission refused"),
+    "permission_refused_summary": _l("Permission refusals counted (beyond those recorded one by one)"),
     "seat_handed_over": _l("Roster seat handed over"), "acting_changed": _l("Acting seat changed"),
     "reminder_sent": _l("Reminder sent"), "notification_sent": _l("Notification sent"),
     "notification_failed": _l("Notification failed"), "deadline_failed": _l("Deadline processing failed"),
@@ -102,6 +103,8 @@ EVENT_KEYS = {  # what an event's data says, by name; the fields of a case are n
     "replaced": _l("Replaced an existing set"), "previous_unit_ids": _l("Member units before"),
     "list": _l("List"), "list_name": _l("List name"), "filters": _l("Filters"), "rows": _l("Rows exported"),
     "total": _l("Rows matching"), "capped": _l("Limited to the first rows"), "format": _l("Format"),
+    "session": _l("Session"), "refused": _l("Refusals in the minute"), "recorded": _l("Recorded one by one"),
+    "counted": _l("Counted only"),
     "email": _l("E-mail"), "mobile": _l("Mobile number"), "address": _l("Sent to"), "contact": _l("Contact details"),
 }
 NESTED = ("data", "changes")  # a case's fields, shown one per line
