@@ -369,11 +369,13 @@ def scheduled_jobs(app: Flask) -> tuple[tuple[str, Callable[[], Any], dict[str, 
     towns whose review date is within ZYZ_REDESIGNATION_LEAD_DAYS (daily and at start), the notification
     dispatcher (every ZYZ_NOTIFY_SECONDS), the audit trail's anchor and the PDF copies of issued notices (every
     ZYZ_PDF_SECONDS, so a notice has its PDF within about a minute), and the sweep of stored files no row names
-    (daily and at start), and the reminders of notices the counties have not acknowledged (hourly and at start).
+    (daily and at start), the reminders of notices the counties have not acknowledged (hourly and at start), and the
+    summaries of permission refusals only counted (every minute).
     Each job reads the application's clock when it runs (the demo clock included); APScheduler itself wakes by the
     real time."""
     from notifications.dispatcher import job as dispatcher_job
     from notifications.settings import NotifySettings
+    from workflow.accounts.throttle import flush_refusals
     from workflow.core.calendar import LOCAL_TZ
     from workflow.core.filesweep import sweep_files
     from workflow.core.pdf import job as pdf_job
@@ -427,6 +429,14 @@ def scheduled_jobs(app: Flask) -> tuple[tuple[str, Callable[[], Any], dict[str, 
     # Notices not acknowledged in time: looked for every hour (and at start), reminded from 09:00 on a working day.
     jobs += (("receipt-reminders", receipt_reminders,
               {"trigger": "cron", "minute": 1, "timezone": LOCAL_TZ, "next_run_time": datetime.now(UTC)}),)
+
+    def refusal_summaries() -> None:
+        with transaction(sessions) as s:
+            flush_refusals(s, now=now())
+
+    # Permission refusals only counted (beyond the per-minute limit of a session): summarised once their minute ends.
+    jobs += (("refusal-summaries", refusal_summaries,
+              {"trigger": "interval", "seconds": 60, "next_run_time": datetime.now(UTC)}),)
     return jobs
 
 

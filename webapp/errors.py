@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from webapp.database import db, unit_of_work, utcnow
+from workflow.accounts.throttle import count_refusal, refusal_key
 from workflow.core import audit
 from workflow.core.access import MAX_ID
 from workflow.core.errors import WorkflowError
@@ -71,7 +72,9 @@ def unauthorized_json() -> tuple[Response, int]:
 
 
 def record_refusal(code: str) -> None:
-    """Audit a 403 (who tried what on which object) in its own committed transaction, once per request.
+    """Audit a 403 (who tried what on which object) in its own committed transaction, once per request. Beyond
+    REFUSALS_ONE_BY_ONE a minute from one session they are only counted, into one summary event for the minute
+    (workflow.accounts.throttle.count_refusal).
 
     The refused action's writes are rolled back first. A 404 is never recorded here: another county's case
     answers exactly as a missing one, and writing an event for it alone would tell the two apart by timing.
@@ -89,10 +92,15 @@ def record_refusal(code: str) -> None:
     try:
         db().rollback()
         with unit_of_work() as s:
-            case = s.get(Case, case_id) if case_id else None
+            now = utcnow()
             actor = current_user.actor() if current_user.is_authenticated else None
-            audit.record(s, kind="permission_refused", now=utcnow(), actor=actor,
-                         ip=None if actor else request.remote_addr, case_id=case_id,
+            ip = None if actor else request.remote_addr
+            key = refusal_key(session_id=current_user.session_id if actor else None, ip=request.remote_addr)
+            audit.lock_head(s)  # the trail's head first, as every writer takes it (then the session's counter)
+            if not count_refusal(s, key=key, now=now, actor=actor, ip=ip):
+                return  # counted into the session's summary for this minute
+            case = s.get(Case, case_id) if case_id else None
+            audit.record(s, kind="permission_refused", now=now, actor=actor, ip=ip, case_id=case_id,
                          county_id=case.county_id if case else None,
                          trigger=str(trigger)[:60] if trigger else None, data=data)
     except Exception:  # the refusal stands even when it cannot be written down; the log says why

@@ -1,16 +1,19 @@
 """Permission refusals are audited: every 403, from the API or the pages, the engine's or a blueprint's, is one
 permission_refused event (who, what was tried, on which object), committed on its own while the refused
-action's writes are rolled back. A 404 is not: another county's case answers exactly as a missing one."""
+action's writes are rolled back. A 404 is not: another county's case answers exactly as a missing one. Beyond ten
+a minute from one session, refusals are counted into one summary event for the minute."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from conftest import api_headers, csrf_token, login
 from workflow.core.db import transaction
-from workflow.core.models import AuditEvent, Case
+from workflow.core.models import AuditEvent, Case, LoginSession
 
 TABLE = AuditEvent.__table__
 COMPLETE = {"industry_category": "agriculture", "leading_industry": "小杂粮", "output_yi": 3.2, "jobs": 1800}
@@ -128,3 +131,113 @@ def test_a_refusal_that_cannot_be_recorded_is_still_a_refusal(make, client, db, 
     monkeypatch.setattr(errors.audit, "record", broken)
     assert client.get("/admin/calendar").status_code == 403
     assert refusals(db) == []
+
+
+# --- a flood of refusals from one session: the first ten a minute one by one, the rest counted -------------------
+
+class Clock:
+    """The time the refusals are recorded at, moved by the test."""
+
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture
+def clock(monkeypatch, now):
+    from webapp import errors
+
+    ticking = Clock(now + timedelta(seconds=5))  # 5 s into a minute
+    monkeypatch.setattr(errors, "utcnow", ticking)
+    return ticking
+
+
+def session_of(db, user_id: int, kind: str = "web") -> int:
+    with transaction(db) as s:
+        return s.execute(sa.select(LoginSession.id).where(LoginSession.user_id == user_id,
+                                                          LoginSession.kind == kind)).scalar_one()
+
+
+def summaries(db) -> list[dict]:
+    return [e for e in trail(db) if e["kind"] == "permission_refused_summary"]
+
+
+def test_beyond_ten_refusals_a_minute_a_session_is_counted_and_summarised_at_its_next_refusal(make, client, db,
+                                                                                             clock, now):
+    clerk = make.user("county", username="yx_clerk")
+    login(client, "yx_clerk")
+    for _ in range(12):
+        assert client.get("/admin/calendar").status_code == 403
+    assert len(refusals(db)) == 10 and summaries(db) == []
+    clock.at = now + timedelta(seconds=65)  # the next minute
+    assert client.get("/admin/users").status_code == 403
+    (summary,) = summaries(db)
+    assert json.loads(summary["data"]) == {
+        "session": f"session:{session_of(db, clerk.id)}", "from": "2026-11-27T02:00:00.000000+00:00",
+        "to": "2026-11-27T02:01:00.000000+00:00", "refused": 12, "recorded": 10, "counted": 2}
+    assert (summary["actor_id"], summary["role"], summary["ip"]) == (clerk.id, "county", "127.0.0.1")
+    latest = trail(db)[-1]  # the refusal that closed the minute is recorded on its own, after the summary
+    assert (latest["kind"], json.loads(latest["data"])["path"]) == ("permission_refused", "/admin/users")
+    assert len(refusals(db)) == 11
+
+
+def test_the_scheduler_summarises_a_minute_that_no_later_refusal_closes(make, client, db, clock, now):
+    from workflow.accounts.throttle import flush_refusals
+
+    clerk = make.user("county", username="yx_clerk")
+    login(client, "yx_clerk")
+    for _ in range(13):
+        client.get("/admin/calendar")
+    with transaction(db) as s:
+        assert flush_refusals(s, now=now + timedelta(seconds=40)) == 0  # the minute is not over
+    with transaction(db) as s:
+        assert flush_refusals(s, now=now + timedelta(seconds=61)) == 1
+    with transaction(db) as s:
+        assert flush_refusals(s, now=now + timedelta(seconds=62)) == 0  # once
+    (summary,) = summaries(db)
+    assert json.loads(summary["data"])["counted"] == 3 and json.loads(summary["data"])["refused"] == 13
+    assert (summary["actor_id"], summary["actor_name"], summary["role"]) == (clerk.id, clerk.display_name, "county")
+    clock.at = now + timedelta(seconds=70)
+    client.get("/admin/calendar")  # a new minute: recorded on its own, no second summary of the old one
+    assert len(summaries(db)) == 1 and len(refusals(db)) == 11
+
+
+def test_ten_refusals_a_minute_or_fewer_are_each_recorded_and_never_summarised(make, client, db, clock, now):
+    from workflow.accounts.throttle import flush_refusals
+
+    make.user("county", username="yx_clerk")
+    login(client, "yx_clerk")
+    for _ in range(10):
+        client.get("/admin/calendar")
+    clock.at = now + timedelta(seconds=65)
+    client.get("/admin/calendar")
+    with transaction(db) as s:
+        assert flush_refusals(s, now=now + timedelta(minutes=5)) == 0
+    assert len(refusals(db)) == 11 and summaries(db) == []
+
+
+def test_each_session_has_its_own_count(make, client, db, clock):
+    make.user("county", username="yx_clerk")
+    login(client, "yx_clerk")
+    headers = api_headers(client, "yx_clerk")
+    for _ in range(10):
+        assert client.get("/admin/calendar").status_code == 403
+        assert client.post("/api/v1/cases", headers=headers, json={"definition": "town"}).status_code == 403
+    paths = [json.loads(e["data"])["path"] for e in refusals(db)]
+    assert (paths.count("/admin/calendar"), paths.count("/api/v1/cases")) == (10, 10)
+
+
+def test_the_scheduler_process_summarises_every_minute(app, make, client, db, clock):
+    from webapp.cli import scheduled_jobs
+
+    jobs = {job_id: (function, trigger) for job_id, function, trigger in scheduled_jobs(app)}
+    function, trigger = jobs["refusal-summaries"]
+    assert (trigger["trigger"], trigger["seconds"]) == ("interval", 60)
+    make.user("county", username="yx_clerk")
+    login(client, "yx_clerk")
+    for _ in range(11):
+        client.get("/admin/calendar")
+    function()  # by the application's clock, long after the minute of the refusals
+    assert [json.loads(e["data"])["counted"] for e in summaries(db)] == [1]

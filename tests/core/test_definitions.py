@@ -328,6 +328,16 @@ VISIBILITY_BROKEN = {
          "v.yaml: processes.designation.events.record_opinion: unknown field group 'opinons'",
          "v.yaml: processes.designation.attachments.opinion_sheet.visble_to: unknown key",
          "v.yaml: processes.designation.attachments.opinion_sheet.visible_to: missing (who sees it?)"]),
+    "personal data not a list": (
+        "personal: {email: true}\nprocesses:\n  designation: {}\n",
+        ["v.yaml: personal: must be a list of field names"]),
+    "personal data with a number among the names": (
+        "personal: [email, Mobile No, email, 3]\nprocesses:\n  designation: {}\n",
+        ["v.yaml: personal: must be a name or a list of names"]),
+    "personal data misspelt or listed twice": (
+        "personal: [email, Mobile, mobile, email]\nprocesses:\n  designation: {}\n",
+        ["v.yaml: personal: not a field name: 'Mobile' (lower-case letters, digits and _)",
+         "v.yaml: personal: 'email' is listed twice"]),
     "a group without keys nor label": (
         "processes:\n  designation:\n    fields:\n      opinions: {visible_to: office}\n",
         ["v.yaml: processes.designation.fields.opinions.keys: missing (which fields of the case's data?)",
@@ -353,6 +363,7 @@ def test_the_visibility_file_names_only_states_of_the_current_designation_defini
     assert rules.groups["opinions"].rule.sees_all("member", "expert_review")
     assert not rules.groups["opinions"].rule.sees_all("member", "consultation")
     assert not rules.attachments["opinion_sheet"].sees_all("county", "designated")
+    assert load_visibility().personal == {"email", "mobile", "address"}
 
 
 def test_a_step_says_how_its_button_looks():

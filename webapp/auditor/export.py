@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import tempfile
 from collections.abc import Callable, Iterable
 from typing import IO, Any
@@ -16,6 +17,7 @@ from openpyxl.styles import Font
 
 from workflow.core.audit import stamp
 from workflow.core.calendar import shown_time
+from workflow.core.visibility import AuditorView, Withheld
 
 
 class TooMany(Exception):
@@ -28,12 +30,16 @@ def headers() -> list[str]:
             _("To state"), _("Comment"), _("Details"), _("Previous hash"), _("Hash")]
 
 
-def values(row: Any, kind_label: Callable[[str], str], role_label: Callable[[str | None], str],
-           units: dict[int, str]) -> list[Any]:
+def values(row: Any, view: AuditorView, kind_label: Callable[[str], str], role_label: Callable[[str | None], str],
+           withheld_text: Callable[[Withheld], str], units: dict[int, str]) -> list[Any]:
+    """One event's cells; its comment and data as the auditor is shown them (`view`), withheld values in words."""
+    comment = withheld_text(view.comment) if isinstance(view.comment, Withheld) else view.comment
+    details = json.dumps(view.data, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                         default=lambda v: withheld_text(v) if isinstance(v, Withheld) else str(v))
     return [row.seq, shown_time(row.occurred_at, "%Y-%m-%d %H:%M:%S"), stamp(row.occurred_at),
             kind_label(row.kind), row.kind, row.actor_id, row.actor_name, role_label(row.role), row.unit_name,
             units.get(row.county_id, "") if row.county_id else "", row.ip, row.case_id, row.trigger, row.from_state,
-            row.to_state, row.comment, row.data, row.prev_hash, row.hash]
+            row.to_state, comment, details, row.prev_hash, row.hash]
 
 
 def _text(value: Any) -> Any:

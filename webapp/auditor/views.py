@@ -20,7 +20,7 @@ from webapp.auditor.export import TooMany, values, write_csv, write_xlsx
 from webapp.auth.current import actor
 from webapp.database import db, unit_of_work, utcnow
 from webapp.files.views import KIND_LABELS as ATTACHMENT_KINDS
-from webapp.templating import definition_label, event_data, lang, localtime, role_label
+from webapp.templating import definition_label, lang, localtime, role_label
 from workflow.core import audit
 from workflow.core.access import MAX_ID
 from workflow.core.calendar import LOCAL_TZ, local_date
@@ -28,6 +28,7 @@ from workflow.core.catalog import CATALOG
 from workflow.core.labels import field_label, has_label, value_label
 from workflow.core.models import HUMAN_ROLES, Case, Role, Unit, UnitKind
 from workflow.core.reasons import parse_whole
+from workflow.core.visibility import AuditorReader, AuditorView, Withheld
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 1_000_000  # rows in one file (an .xlsx sheet holds 1,048,576)
@@ -43,6 +44,7 @@ KIND_LABELS = {
     "password_rehashed": _l("Password hash upgraded"), "notification_retried": _l("Notification queued again"),
     "notification_preferences_changed": _l("Notification settings changed"),
     "admin_change": _l("Administration change"), "permission_refused": _l("Permission refused"),
+    "permission_refused_summary": _l("Permission refusals counted (beyond those recorded one by one)"),
     "seat_handed_over": _l("Roster seat handed over"), "acting_changed": _l("Acting seat changed"),
     "reminder_sent": _l("Reminder sent"), "notification_sent": _l("Notification sent"),
     "notification_failed": _l("Notification failed"), "deadline_failed": _l("Deadline processing failed"),
@@ -102,6 +104,9 @@ EVENT_KEYS = {  # what an event's data says, by name; the fields of a case are n
     "replaced": _l("Replaced an existing set"), "previous_unit_ids": _l("Member units before"),
     "list": _l("List"), "list_name": _l("List name"), "filters": _l("Filters"), "rows": _l("Rows exported"),
     "total": _l("Rows matching"), "capped": _l("Limited to the first rows"), "format": _l("Format"),
+    "session": _l("Session"), "refused": _l("Refusals in the minute"), "recorded": _l("Recorded one by one"),
+    "counted": _l("Counted only"),
+    "email": _l("E-mail"), "mobile": _l("Mobile number"), "address": _l("Sent to"), "contact": _l("Contact details"),
 }
 NESTED = ("data", "changes")  # a case's fields, shown one per line
 # unit ids, shown by the unit's name
@@ -115,7 +120,20 @@ def _key_label(key: str) -> str:
     return str(found) if found is not None else key
 
 
+@bp.app_template_global()
+def withheld_text(value: Withheld) -> str:
+    """What the auditor reads in place of a value withheld from them (definitions/visibility.yaml)."""
+    return _("Changed (not shown to the auditor)") if value.changed else _("Recorded (not shown to the auditor)")
+
+
+@bp.app_template_test("withheld")
+def is_withheld(value: Any) -> bool:
+    return isinstance(value, Withheld)
+
+
 def _value_text(key: str, value: Any, unit_names: dict[int, str] | None = None) -> str:
+    if isinstance(value, Withheld):
+        return withheld_text(value)
     if key == "role" and isinstance(value, str):
         return role_label(value)
     if key == "definition" and isinstance(value, str) and value.split("@")[0] in CATALOG.keys():
@@ -136,13 +154,17 @@ def _value_text(key: str, value: Any, unit_names: dict[int, str] | None = None) 
 
 
 @bp.app_template_global()
-def event_fields(data: str | None, unit_names: dict[int, str] | None = None) -> list[tuple[str, str]]:
-    """An audit event's data as (label, text) lines a person reads: field names and coded values by their labels,
-    units by their names, a case's fields and its changes one per line (old → new), moments in Beijing time."""
+def event_fields(data: dict[str, Any], unit_names: dict[int, str] | None = None) -> list[tuple[str, str]]:
+    """An audit event's data as the auditor is shown it (`redacted_for_auditor`) in (label, text) lines a person
+    reads: field names and coded values by their labels, units by their names, a case's fields and its changes
+    one per line (old → new), moments in Beijing time, withheld values as such."""
     lines: list[tuple[str, str]] = []
-    for key, value in event_data(data).items():
+    for key, value in data.items():
         if key == "changes" and isinstance(value, dict):
             for field, change in value.items():
+                if isinstance(change, Withheld):
+                    lines.append((_key_label(field), withheld_text(change)))
+                    continue
                 old, new = change if isinstance(change, list) and len(change) == 2 else (None, change)
                 shown = f"{_value_text(field, old, unit_names) or '—'} → {_value_text(field, new, unit_names) or '—'}"
                 lines.append((_key_label(field), shown))
@@ -249,14 +271,22 @@ def search() -> ResponseReturnValue:
     if not errors:
         with unit_of_work() as s:
             page = audit.search(s, criteria, before=before, after=after, limit=PAGE_SIZE)
+            shown = _redacted(s, page.items)
             audit.note_access(s, kind="search", actor=actor(), now=utcnow(), criteria=criteria, before=before,
                               after=after, shown=len(page.items))
             case_id = audit.case_id_of(s, criteria.case) if criteria.case else None
     cases = _cases_of(page.items) if page else {}
     named = db().get(Case, case_id) if case_id else None
     return render_template("auditor/search.html", page=page, errors=errors, case_id=case_id, cases=cases,
-                           case_number=named.number if named else None,
+                           case_number=named.number if named else None, shown=shown if page else {},
                            **_form_context()), 400 if errors else 200
+
+
+def _redacted(session: Any, events: list[Any]) -> dict[int, AuditorView]:
+    """Each event's comment and data as the auditor is shown them, by seq."""
+    reader = AuditorReader(session)
+    reader.know(e.case_id for e in events)
+    return {e.seq: reader(e) for e in events}
 
 
 def _cases_of(events: list[Any]) -> dict[int, Case]:
@@ -276,9 +306,11 @@ def case_history(case_id: int) -> ResponseReturnValue:
         events = audit.case_history(s, case_id)
         if case is None and not events:
             abort(404)
+        shown = _redacted(s, events)
         audit.note_access(s, kind="search", actor=actor(), now=utcnow(), criteria=audit.Criteria(case=str(case_id)),
                           view="case_history", shown=len(events))
-    return render_template("auditor/case.html", case=case, case_id=case_id, events=events, **_form_context())
+    return render_template("auditor/case.html", case=case, case_id=case_id, events=events, shown=shown,
+                           **_form_context())
 
 
 @bp.route("/export", methods=["POST"])
@@ -290,7 +322,9 @@ def export() -> ResponseReturnValue:
     s = db()
     units = {u.id: u.name for u in s.exec(select(Unit)).all() if u.id is not None}
     # Each batch is read in its own short transaction: a long export must not hold SQLite's write lock.
-    rows = (values(row, kind_label, role_label, units) for row in audit.iter_events(s, criteria, release=True))
+    reader = AuditorReader(s)  # comments and data as the auditor is shown them on the pages
+    rows = (values(row, reader(row), kind_label, role_label, withheld_text, units)
+            for row in audit.iter_events(s, criteria, release=True))
     try:
         if fmt == "xlsx":
             file, count = write_xlsx(rows, EXPORT_LIMIT, _("Audit trail"))

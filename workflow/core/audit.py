@@ -54,6 +54,7 @@ EVENT_KINDS = (
     "transition", "case_created", "town_created", "attachment_added", "login_ok", "login_failed",
     "login_rate_limited", "logout", "lockout", "session_ended", "password_changed", "password_expired",
     "password_rehashed", "user_created", "user_locked", "user_unlocked", "admin_change", "permission_refused",
+    "permission_refused_summary",
     "reminder_sent", "notification_sent", "notification_failed", "notification_retried",
     "notification_preferences_changed", "deadline_failed", "search", "export", "integrity_check", "anchor_written",
     "archive", "incident_opened", "incident_retried", "incident_retry_failed", "incident_resolved",

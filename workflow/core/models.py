@@ -576,11 +576,13 @@ for _name in ("kind", "actor_id", "unit_id", "role", "county_id", "case_id", "oc
 
 
 class LoginThrottle(SQLModel, table=True):
-    """Login attempt counters shared by every worker: per client address and minute, and per unknown username."""
+    """Counters shared by every worker: login attempts per client address and minute, failures per unknown
+    username, and permission refusals per login session and minute (workflow.accounts.throttle)."""
 
     __tablename__ = "login_throttle"
 
-    key: str = Field(max_length=120, primary_key=True)  # ip:<address> | unknown-user:<keyed hash of the name>
+    # ip:<address> | unknown-user:<keyed hash of the name> | refused:session:<id> | refused:ip:<address>
+    key: str = Field(max_length=120, primary_key=True)
     window_start: datetime | None = None  # the fixed window `count` belongs to (per-address counters)
     count: int = 0
     locked_until: datetime | None = None  # an unknown username "locks" like a real one

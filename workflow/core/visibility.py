@@ -3,32 +3,38 @@ what a user may read of it (its data, its timeline, its attachments by kind).
 
 `workflow.core.access` decides whether a user sees a case at all; this module decides which parts of it. The web
 pages and the API read a case through `readable_case`, its events through `visible_events` and its attachments
-through `may_see_kind`, so that a page cannot show what the API hides or the other way round.
+through `may_see_kind`, so that a page cannot show what the API hides or the other way round. The security
+auditor reads the audit trail through `redacted_for_auditor`: who did what when, without the values of the
+confidential field groups nor of the keys the file declares `personal`.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
 from workflow.core.access import get_case
 from workflow.core.actors import Actor
+from workflow.core.db import table_of
 from workflow.core.models import AuditEvent, Case, Role
 from workflow.core.yamlcheck import Checker, FileErrors, Label, read_mapping
 
 VISIBILITY_PATH = Path(__file__).resolve().parents[2] / "definitions" / "visibility.yaml"
-TOP_KEYS = {"key", "version", "label", "processes"}
+TOP_KEYS = {"key", "version", "label", "processes", "personal"}
 PROCESS_KEYS = {"fields", "events", "attachments"}
 GROUP_KEYS = {"label", "keys", "visible_to", "own_to", "in_states", "others_see"}
 ATTACHMENT_KEYS = {"visible_to", "in_states"}
 ROLES = {r.value for r in Role if r != Role.system}
+FIELD_NAME = re.compile(r"[a-z][a-z0-9_]*")  # a key of a case's data or of an event's data
 
 # A summary that those who do not see a group get instead: computed from the case's full data, kept under its
 # own name in the data they read (e.g. "expert_average"). Registered by the process that owns the data.
@@ -88,6 +94,7 @@ class ProcessVisibility:
 class Visibility:
     version: int
     processes: dict[str, ProcessVisibility]
+    personal: frozenset[str] = frozenset()  # keys holding personal data, withheld from the auditor everywhere
 
     def of(self, definition_key: str) -> ProcessVisibility:
         return self.processes.get(definition_key) or ProcessVisibility({}, {}, {})
@@ -144,9 +151,25 @@ def parse_visibility(text: str, filename: str, states: dict[str, set[str]]) -> V
             check.unknown_keys(spec, ATTACHMENT_KEYS, akey)
             attachments[str(kind)] = _rule(check, spec, akey, states[process])
         processes[str(process)] = ProcessVisibility(groups, events, attachments)
+    personal = _personal(check, raw.get("personal"))
     if check.errors:
         raise VisibilityError(check.errors)
-    return Visibility(version=int(version), processes=processes)  # type: ignore[arg-type]  # checked above
+    return Visibility(version=int(version), processes=processes, personal=personal)  # type: ignore[arg-type]  # checked above
+
+
+def _personal(check: Checker, raw: Any) -> frozenset[str]:
+    if raw is not None and not isinstance(raw, list):
+        check.error("personal", "must be a list of field names")
+        return frozenset()
+    names = check.names(raw, "personal")
+    seen: set[str] = set()
+    for name in names:
+        if not FIELD_NAME.fullmatch(name):
+            check.error("personal", f"not a field name: {name!r} (lower-case letters, digits and _)")
+        elif name in seen:
+            check.error("personal", f"{name!r} is listed twice")
+        seen.add(name)
+    return frozenset(seen)
 
 
 def _roles(check: Checker, raw: Any, key: str) -> frozenset[str]:
@@ -308,3 +331,106 @@ def _without(raw: str, hidden: set[str]) -> str:
     for key in hidden:
         data.pop(key, None)
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+# --- what the security auditor is shown of the audit trail -----------------------------------------------------
+
+@dataclass(frozen=True)
+class Withheld:
+    """A value the security auditor is not shown: `changed` for a change (its old and new values), else a value
+    that was recorded."""
+
+    changed: bool = False
+
+
+WITHHELD = Withheld()
+CHANGED = Withheld(changed=True)
+_CONTAINERS = ("changes", "data")  # a case's changed fields (old, new) and a new case's fields
+
+
+@dataclass(frozen=True)
+class AuditorView:
+    """An event's comment and data as the auditor reads them; every other column of the event is shown as is."""
+
+    comment: str | Withheld | None
+    data: dict[str, Any]
+
+
+def redacted_for_auditor(event: Any, definition_key: str | None) -> AuditorView:
+    """The comment and data of an audit event as the security auditor is shown them (definitions/visibility.yaml):
+    every key stays, with the fact that its value was recorded or changed, but the values of `personal` keys
+    (anywhere in the data), of the field groups the auditor does not see (in an event about a case of their
+    process), and every value and the comment of a step that follows such a group are withheld.
+
+    `definition_key` is the process of the event's case; None for a case no longer known, whose event then hides
+    the groups of every process. The event itself (and so the hash chain) is never changed: this only reads it.
+    """
+    spec = rules()
+    hidden = set(spec.personal)
+    secret = False
+    if event.case_id is not None:
+        state = event.to_state or event.from_state or ""
+        processes = [spec.of(definition_key)] if definition_key else list(spec.processes.values())
+        for process in processes:
+            hidden.update(k for g in process.groups.values() if not g.rule.sees_all(Role.auditor, state)
+                          for k in g.keys)
+            group = process.groups.get(process.events.get(event.trigger or "", ""))
+            secret = secret or (group is not None and not group.rule.sees_all(Role.auditor, state))
+    try:
+        data = json.loads(event.data or "{}")
+    except ValueError:
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    comment = WITHHELD if secret and event.comment else event.comment
+    return AuditorView(comment, _withhold(data, hidden, everything=secret))
+
+
+def _withhold(data: dict[str, Any], hidden: set[str], *, everything: bool, changes: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _CONTAINERS and isinstance(value, dict):
+            out[key] = _withhold(value, hidden, everything=everything, changes=key == "changes")
+        elif everything or key in hidden:
+            out[key] = CHANGED if changes else WITHHELD
+        else:
+            out[key] = _inner(value, hidden)
+    return out
+
+
+def _inner(value: Any, hidden: set[str]) -> Any:
+    """`hidden` keys deeper down (a list of mappings, a mapping within a mapping) withheld as well."""
+    if isinstance(value, dict):
+        return _withhold(value, hidden, everything=False)
+    if isinstance(value, list):
+        return [_inner(v, hidden) for v in value]
+    return value
+
+
+def case_processes(session: Session, case_ids: Iterable[int]) -> dict[int, str]:
+    """The process (definition key) of each case named, for `redacted_for_auditor`."""
+    ids = sorted(set(case_ids))
+    if not ids:
+        return {}
+    cases = table_of(Case).c
+    rows = session.connection().execute(sa.select(cases.id, cases.definition_key).where(cases.id.in_(ids)))
+    return {case_id: key for case_id, key in rows}
+
+
+class AuditorReader:
+    """`redacted_for_auditor` over a stream of events, looking up each case's process once."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.processes: dict[int, str | None] = {}
+
+    def know(self, case_ids: Iterable[int | None]) -> None:
+        missing = {i for i in case_ids if i is not None and i not in self.processes}
+        if missing:
+            found = case_processes(self.session, missing)
+            self.processes.update({i: found.get(i) for i in missing})
+
+    def __call__(self, event: Any) -> AuditorView:
+        if event.case_id is not None:
+            self.know([event.case_id])
+        return redacted_for_auditor(event, self.processes.get(event.case_id) if event.case_id else None)
