@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import recommendation_world
+import sqlalchemy as sa
 import yaml
 from recommendation_world import NOW, designated, order
 
@@ -267,6 +268,7 @@ def test_a_town_that_is_not_municipal_is_told_only_that(monkeypatch):
     ("2025-04-30", False),
     ("2025-06-01", True),  # an earlier day of a later month is still short
     ("2026-05-10", True),
+    ("2024-06-10", False),  # two years and eleven months: two whole years, not one
 ])
 def test_years_designated_count_whole_years_to_the_day(monkeypatch, since, short):
     expected = [f"认定为市级专业镇未满 2 年（认定日期 {since}）"] if short else []
@@ -359,6 +361,12 @@ def test_a_score_one_step_short_is_told_why_in_english(monkeypatch):
         "the 2026 evaluation's total 59.99 / 100 is under 60% of the points"]
 
 
+def test_an_evaluation_out_of_one_point_is_judged_by_its_share(monkeypatch):
+    assert Town(evaluations=[evaluation(total="0.5", max_points="1")]).reasons(monkeypatch) == [
+        "2026 年度评价总分 0.5 / 1，低于满分的 60%"]
+    assert Town(evaluations=[evaluation(total="0.6", max_points="1")]).reasons(monkeypatch) == []
+
+
 def test_an_evaluation_without_points_possible_or_a_criteria_without_a_share_judges_no_score(monkeypatch):
     assert Town(evaluations=[evaluation(total="0", max_points="0")]).reasons(monkeypatch) == []
     spec = Criteria(**{**SPEC.__dict__, "min_score_percent": None})
@@ -423,6 +431,67 @@ def test_the_latest_accepted_year_of_statistics_is_read(db, world):
         stats = latest_statistics(s, town.id)
         assert (stats.year, stats.output_yi) == (2026, 30)
         assert latest_statistics(s, town.id + 100) is None
+
+
+def test_the_latest_year_is_read_whatever_the_order_the_years_were_accepted_in(db, make):
+    """2025's figures accepted after 2026's (a late correction): 2026's still count."""
+    town = designated(make, db, "庚镇", output=None)
+    with transaction(db) as s:
+        for year, output in ((2025, 5), (2026, 30)):
+            s.add(TownStatistics(town_id=town.id, county_id=town.county_id, year=year, output_yi=output,
+                                 figures={"output_yi": output}, spec_version=1, report_case_id=1, accepted_at=NOW))
+    with transaction(db) as s:
+        assert latest_statistics(s, town.id).year == 2026
+
+
+def test_the_evaluations_are_read_through_the_session_from_the_evaluation_process(db, make):
+    """Without the test world's stand-in: the evaluation process's own reader is asked, in the same session."""
+    town = designated(make, db, "辛镇", total=None)
+    with transaction(db) as s:
+        assert [r["en"] for r in criteria_module.reasons_for(s, town.id, NOW.date())] == [
+            "no final annual evaluation of 2025 or later"]
+
+
+def _problem(make, world, town):
+    """A problem of the ledger logged for `town` by the office."""
+    return make.case("problem", town=town, by=world["users"]["office"],
+                     data={"category": "land", "description": "用地指标不足"})
+
+
+def _put_in_state(db, case_id: int, state: str) -> None:
+    from workflow.core.models import Case
+
+    with transaction(db) as s:
+        s.connection().execute(sa.update(Case.__table__).where(Case.__table__.c.id == case_id).values(state=state))
+
+
+def test_only_rectification_orders_block_not_another_process_s_case_in_a_state_of_that_name(db, world, make):
+    """A problem of the ledger also stands "overdue": it is not a rectification order and blocks nothing."""
+    town = world["towns"]["甲镇"]
+    other = _problem(make, world, town)
+    _put_in_state(db, other.id, "overdue")
+    with transaction(db) as s:
+        assert blocking_orders(s, town.id, ("overdue", "criticised")) == []
+        assert reasons_for(s, town.id, NOW.date()) == []
+
+
+def test_only_town_records_are_on_the_shortlist(db, world, make):
+    """A case of another process standing in a state named "municipal" is not a municipal town's record."""
+    other = _problem(make, world, world["towns"]["甲镇"])
+    _put_in_state(db, other.id, "municipal")
+    with transaction(db) as s:
+        rows = shortlist(s, NOW.date())
+    assert sorted(r.town for r in rows) == sorted(world["towns"])
+    assert len(rows) == 3
+
+
+def test_towns_of_one_county_are_listed_by_name(db, world, make):
+    """一镇 is made after 甲镇, in the same county and as eligible: by name (code point) it comes first."""
+    designated(make, db, "一镇")
+    with transaction(db) as s:
+        rows = shortlist(s, NOW.date())
+    yu = world["towns"]["甲镇"].county_id
+    assert [r.town for r in rows if r.county_id == yu and r.is_eligible] == ["一镇", "甲镇"]
 
 
 def test_only_the_orders_standing_in_a_blocking_state_block_the_town_in_their_order(db, world, make):
