@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from workflow.accounts.auth import DEFAULT_POLICY, Policy, end_all_sessions, hash_password, initial_password
@@ -105,15 +106,20 @@ def request_change(session: Session, *, actor: Actor, user: User, kind: str, now
     """Ask for approval of a new account or a password reset (called by the account services)."""
     if kind not in KINDS:
         raise ValueError(kind)
-    if pending_request(session, user.id) is not None:  # type: ignore[arg-type]  # a saved user has its id
-        raise Conflict("该账户已有一项申请正在等待审批，审批或驳回后才能再提出。",
+    already = Conflict("该账户已有一项申请正在等待审批，审批或驳回后才能再提出。",
                        "This account already has a request waiting for approval; wait until it is decided.",
                        code="request_pending")
+    if pending_request(session, user.id) is not None:  # type: ignore[arg-type]  # a saved user has its id
+        raise already
     contact_required(user.email, user.mobile)
     row = AccountRequest(kind=kind, user_id=user.id, requested_by=actor.user_id, requested_at=now,  # type: ignore[arg-type]  # a saved user has its id; the administrator is a user
                          status=PENDING)
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():  # two requests at once: the pending one's unique index lets one through
+            session.add(row)
+            session.flush()
+    except sa.exc.IntegrityError:
+        raise already from None
     audit.record(session, kind="account_requested", now=now, actor=actor,
                  data={"request_id": row.id, "request": kind, "user_id": user.id, "username": user.username,
                        "role": user.role, "approver": approver_role()})
@@ -201,11 +207,13 @@ def decide(session: Session, *, actor: Actor, request_id: int, approve: bool, co
     if problems:
         raise Unprocessable("；".join(p["zh"] for p in problems), "; ".join(p["en"] for p in problems),
                             details=problems)
-    request.status = APPROVED if approve else REJECTED
-    request.decided_by = actor.user_id
-    request.decided_at = now
-    request.comment = comment
-    session.add(request)
+    # two approvers at once: the one whose update finds the request still pending decides it
+    decided = session.connection().execute(
+        sa.update(AccountRequest).where(col(AccountRequest.id) == request.id, col(AccountRequest.status) == PENDING)
+        .values(status=APPROVED if approve else REJECTED, decided_by=actor.user_id, decided_at=now, comment=comment))
+    if decided.rowcount != 1:
+        raise Conflict("该申请已经处理过了。", "This request has already been decided.", code="decided")
+    session.refresh(request)
     data: dict[str, Any] = {"request_id": request.id, "request": request.kind, "user_id": user.id,
                             "username": user.username, "role": user.role, "requested_by": request.requested_by}
     if comment:
