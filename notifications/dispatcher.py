@@ -39,6 +39,8 @@ from workflow.core import audit
 from workflow.core.actors import Actor
 from workflow.core.db import Prepared, is_sqlite, table_of, transaction
 from workflow.core.models import Case, NotificationPreference, OutboxMessage, OutboxStatus, User
+from workflow.core.sealing import SUFFIX as SEALED
+from workflow.core.sealing import open_params
 from workflow.notify.rules import Preferences, quiet_until, rules
 
 log = logging.getLogger(__name__)
@@ -274,14 +276,17 @@ class _Batch:
         self.result.add("sent")
         shown = mask(address) if row.channel == "sms" else address
         # claimed_by stays on a sent row: which dispatcher sent it
-        self.pending.append(_Outcome(row, {"status": OutboxStatus.sent.value, "sent_at": self.now,
-                                           "provider_ref": (reference or "")[:120] or None, "error_kind": None},
+        values = {"status": OutboxStatus.sent.value, "sent_at": self.now,
+                  "provider_ref": (reference or "")[:120] or None, "error_kind": None}
+        if any(key.endswith(SEALED) for key in row.params or {}):  # a sent secret is not kept, even sealed
+            values["params"] = {k: v for k, v in row.params.items() if not k.endswith(SEALED)}
+        self.pending.append(_Outcome(row, values,
                                      "notification_sent", {"address": shown, "attempts": attempts,
                                                            "message_id": msgid, "provider_ref": reference}))
 
     def prepare(self, row: Any, prefs: Preferences, address: str) -> tuple[Callable[[], str], str | None]:
         """Compose the message; returns the call that hands it over, and the e-mail's Message-ID."""
-        params = row.params or {}
+        params = open_params(row.params or {}, row.source)  # a one-time password travels sealed
         if row.channel == "email":
             text = compose.email(row.template, prefs.language, params, recipient=row.display_name,
                                  base_url=self.settings.base_url, case_id=row.case_id)

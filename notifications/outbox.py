@@ -64,7 +64,9 @@ def _query() -> sa.Select[Any]:
 
 def _delivery(row: Any) -> Delivery:
     rule = rules().by_name(row.rule)
-    label = (rule.label.zh, rule.label.en) if rule else (row.rule, row.rule)
+    template = rules().templates.get(row.template)  # a message no rule writes (an account's password) is its template
+    label = ((rule.label.zh, rule.label.en) if rule else (template.label.zh, template.label.en) if template
+             else (row.rule, row.rule))
     return Delivery(id=row.id, channel=row.channel, status=row.status, rule=row.rule, rule_label=label,
                     recipient=row.display_name, unit=row.unit_name, address=row.address, attempts=row.attempts,
                     retries=row.retries, last_error=row.last_error, error_kind=row.error_kind,

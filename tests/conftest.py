@@ -107,6 +107,18 @@ def _fresh_caches():
 
 
 @pytest.fixture(autouse=True)
+def _no_account_approval():
+    """Account changes take effect at once, as under ZYZ_ENV=test, unless a test asks for an approver (the
+    workflow's own default is the auditor)."""
+    from workflow.core.settings import configure, settings
+
+    before = settings.account_approver
+    configure(account_approver="none")
+    yield
+    configure(account_approver=before)
+
+
+@pytest.fixture(autouse=True)
 def _no_data_key():
     """Each test starts without a data key (personal data stored as it is) unless it sets one or builds an app
     with ZYZ_DATA_KEY; the key of one test never reaches the next."""

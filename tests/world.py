@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from conftest import COMPLETE_APPLICATION, PASSWORD, Factory, csrf_token, login
-from workflow.accounts import seats
+from workflow.accounts import approvals, seats
 from workflow.core.actors import Actor
 from workflow.core.db import transaction
 from workflow.core.models import CaseParty, Incident, OutboxMessage, UnitPreset
@@ -40,6 +40,8 @@ def build_world(make: Factory, db, now) -> World:
     yx_clerk = make.user("county", county="盂县", username="yx_clerk")
     cq_clerk = make.user("county", county="城区", username="cq_clerk")
     yx_target = make.user("county", county="盂县", username="yx_target")  # what the administrator acts on
+    waiting_a = make.user("county", county="盂县", username="yx_waiting", email="yx.waiting@yq.gov.cn")
+    waiting_b = make.user("county", county="城区", username="cq_waiting", mobile="13900001111")
     member = make.user("member", unit="市科技局", username="kj_staff")
     kj = make.unit("市科技局", "member")
     users = {"county": yx_clerk, "office": make.user("office", username="office_staff"), "member": member,
@@ -75,6 +77,9 @@ def build_world(make: Factory, db, now) -> World:
         # two seats of the roster, vacant (the administrator's roster page acts on them)
         roster = [seats.create_seat(s, actor=None, position="liaison", title=f"{n}联络员", unit_id=kj.id, now=now)
                   for n in ("甲", "乙")]
+        # a password reset of each county's user waiting for the approver (the auditor here)
+        account_requests = [approvals.request_change(s, actor=Actor.of(users["admin"], None), user=u, kind="reset",
+                                                     now=now) for u in (waiting_a, waiting_b)]
         notices = {}
         for role, user in {**users, "other": cq_clerk}.items():
             notify(s, user_ids=[user.id], case_id=None, kind="calendar_missing", params={"year": 2031},
@@ -95,6 +100,7 @@ def build_world(make: Factory, db, now) -> World:
         "receipt_id": {"own": notices_to_sign[0].id, "other": notices_to_sign[1].id, "missing": MISSING},
         "preset_id": {"own": presets[0].id, "other": presets[1].id, "missing": MISSING},
         "seat_id": {"own": roster[0].id, "other": roster[1].id, "missing": MISSING},
+        "request_id": {"own": account_requests[0].id, "other": account_requests[1].id, "missing": MISSING},
         "action": {"own": "retire", "other": "retire", "missing": "retire"},  # a vacant seat retired (again: no-op)
         "user_id": {"own": yx_target.id, "other": cq_clerk.id, "missing": MISSING},
         "unit_id": {"own": make.unit("市统计局", "member").id, "other": make.unit("市商务局", "member").id,

@@ -9,7 +9,7 @@ from flask import Flask, Response, abort, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from webapp.config import check_production, environment_name, from_environment
+from webapp.config import account_approver, check_production, environment_name, from_environment
 from webapp.database import Clock, close_db
 from webapp.extensions import babel, csrf, login_manager
 from workflow import processes
@@ -95,6 +95,7 @@ def create_app(config: dict | None = None) -> Flask:
                        max_due_days=app.config["MAX_DUE_DAYS"], soffice=app.config["SOFFICE"],
                        file_grace_hours=app.config["FILE_GRACE_HOURS"],
                        receipt_days=app.config["RECEIPT_DAYS"], task_report_day=app.config["TASK_REPORT_DAY"])
+    configure_workflow(account_approver=account_approver(app.config))
 
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
@@ -167,6 +168,9 @@ def create_app(config: dict | None = None) -> Flask:
     from webapp import auditor
 
     app.register_blueprint(auditor.bp)
+    from webapp import approvals
+
+    app.register_blueprint(approvals.bp)
     csrf.exempt(api.bp)
 
     @app.route("/favicon.ico")

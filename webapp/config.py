@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from workflow.core.reasons import parse_whole
-from workflow.core.settings import FILE_GRACE_HOURS, MAX_DUE_DAYS, RECEIPT_DAYS, TASK_REPORT_DAY
+from workflow.core.settings import ACCOUNT_APPROVERS, FILE_GRACE_HOURS, MAX_DUE_DAYS, RECEIPT_DAYS, TASK_REPORT_DAY
 
 DEFAULT_SECRET = "dev-secret-change-me"  # noqa: S105 - the placeholder production refuses
 DEFAULT_AUDIT_KEY = "dev-audit-anchor-key-change-me"  # the placeholder production refuses
@@ -94,6 +94,9 @@ def from_environment(instance_path: str) -> dict:
         **_notification_settings(env),
         "SESSION_COOKIE_SECURE": env.get("ZYZ_HTTPS", "") == "1",
         "PASSWORD_POLICY": env.get("ZYZ_PASSWORD_POLICY", "mlps"),  # mlps | asvs (workflow.accounts.auth.PROFILES)
+        # who approves a new business account or a password reset: auditor | office | none (unset: auditor, and
+        # none under ZYZ_ENV=test; see account_approver)
+        "ACCOUNT_APPROVER": (env.get("ZYZ_ACCOUNT_APPROVER") or "").strip().lower() or None,
         # Reverse proxies in front (nginx: 1). Only then are X-Forwarded-For/-Proto believed: the client's
         # address for the audit trail and the login limit, HTTPS for HSTS.
         "PROXIES": int(env.get("ZYZ_PROXIES", "0")),
@@ -128,6 +131,15 @@ def _notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
     found: dict[str, Any] = {name: env[f"ZYZ_{name}"] for name in NOTIFICATION_VARIABLES if env.get(f"ZYZ_{name}")}
     found["NOTIFY_SECONDS"] = int(env.get("ZYZ_NOTIFY_SECONDS", "5"))  # how often the dispatcher runs
     return found
+
+
+def account_approver(config: Mapping[str, Any]) -> str:
+    """ZYZ_ACCOUNT_APPROVER as configured; unset, the security auditor (none in the test environment, where the
+    tests of account management that do not concern the approval run as before)."""
+    value = config.get("ACCOUNT_APPROVER")
+    if value:
+        return str(value).strip().lower()
+    return "none" if environment_name(config.get("ZYZ_ENV")) == "test" else "auditor"
 
 
 def environment_name(value: object) -> str:
@@ -165,6 +177,9 @@ def check_production(config: dict) -> None:
 
     if config.get("PASSWORD_POLICY", "mlps") not in PROFILES:
         raise ConfigError(f"ZYZ_PASSWORD_POLICY must be one of {', '.join(sorted(PROFILES))}")
+    if account_approver(config) not in ACCOUNT_APPROVERS:
+        raise ConfigError(f"ZYZ_ACCOUNT_APPROVER must be one of {', '.join(ACCOUNT_APPROVERS)}, "
+                          f"not {config['ACCOUNT_APPROVER']!r}")
     if config.get("AUDIT_HASH") not in (None, *HASHES):
         raise ConfigError(f"ZYZ_AUDIT_HASH must be one of {', '.join(HASHES)}, not {config['AUDIT_HASH']!r}")
     for name, text in (("ZYZ_DATA_KEY", config.get("DATA_KEY") or ""),

@@ -221,6 +221,14 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("admin.calendar_year", "GET"): admin_page(200, missing=404),  # 2026, 2027; 1999 is out of range
     ("admin.calendar_year", "POST"): admin_page(422, missing=404),
     # --- the auditor: the trail only (webapp/auditor) ----------------------------------------------------------
+    # account approvals: the approver's (the auditor unless ZYZ_ACCOUNT_APPROVER says office); a decision without
+    # its confirmation is shown the form again
+    ("approvals.index", "GET"): only("auditor", 200),
+    ("approvals.show", "GET"): {**dict.fromkeys(ROLES, REFUSED), "auditor": (200, 200, 404), "anonymous": LOGIN},
+    ("approvals.approve", "POST"): {**dict.fromkeys(ROLES, REFUSED), "auditor": (422, 422, 404),
+                                    "anonymous": LOGIN},
+    ("approvals.reject", "POST"): {**dict.fromkeys(ROLES, REFUSED), "auditor": (422, 422, 404),
+                                   "anonymous": LOGIN},
     ("auditor.search", "GET"): only("auditor", 200),
     ("auditor.case_history", "GET"): {**dict.fromkeys(ROLES, REFUSED), "auditor": (200, 200, 200),
                                       "anonymous": LOGIN},  # any case's trail; an unknown id has none

@@ -143,6 +143,18 @@ def xss_world(make, db, now):
         for user in (member, county, office, leader, admin, auditor):
             notify(s, user_ids=[user.id], case_id=case.id, kind="custom", source=f"xss:{user.id}", now=now,
                    params={"text": p(f"notification to {user.role}"), "text_en": p(f"notification en {user.role}")})
+    # an account waiting for approval and a rejected one, named and commented with payloads (the approver's pages)
+    from workflow.accounts import approvals
+
+    pending = make.user("county", county="盂县", username="yx_waiting", email="w@yx.gov.cn",
+                        display_name=p("waiting account name"))
+    rejected = make.user("county", county="盂县", username="yx_rejected", mobile="13900001111")
+    with transaction(db) as s:
+        ids["request_id"] = [approvals.request_change(s, actor=act["sysadmin"], user=u, kind="reset", now=now).id
+                             for u in (pending, rejected)]
+        approvals.decide(s, actor=act["sec_auditor"], request_id=ids["request_id"][1], approve=False, confirmed=True,
+                         comment=p("rejection comment"), now=now)
+        ids["user_id"] += [pending.id, rejected.id]
     return {"ids": ids, "payloads": p.used, "users": [u.username for u in (county, office, member, leader, admin,
                                                                             auditor)],
             "extra": {"year": [2031], "trigger": ["return_for_revision", "record_opinion", "submit_report"],

@@ -1,5 +1,6 @@
 """Account management pages (role admin): list, create, edit, disable / enable, unlock, reset the password,
-end the sessions. A one-time password is shown once, on the page that made it, and never put in the session."""
+end the sessions. A one-time password is shown once, on the page that made it, and never put in the session; for a
+business account under ZYZ_ACCOUNT_APPROVER there is none to show: the request waits for the approver."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from webapp.admin import bp
 from webapp.auth.current import actor, policy
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import field_errors
+from workflow.accounts import approvals
 from workflow.accounts import services as accounts
 from workflow.core.errors import WorkflowError
 from workflow.core.models import HUMAN_ROLES
@@ -73,6 +75,8 @@ def new_user() -> ResponseReturnValue:
                 raise
             errors = field_errors(exc)
         else:
+            if password is None:
+                return render_template("admin/users_pending.html", user=user, created=True)
             return render_template("admin/users_password.html", user=user, password=password, created=True)
     return render_template("admin/users_new.html", roles=ROLES, units=accounts.units_for_accounts(db()),
                            form=request.form, errors=errors), 422 if errors else 200
@@ -101,6 +105,7 @@ def user(user_id: int) -> ResponseReturnValue:
                            units=accounts.units_for_accounts(db()), is_self=row.id == me.user_id,
                            is_locked=row.locked_until is not None and row.locked_until > now,
                            live_sessions=accounts.live_session_count(db(), user_id=row.id, now=now),  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+                           account_request=approvals.latest_request(db(), row.id),  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
                            ), 422 if errors else 200
 
 
@@ -140,5 +145,8 @@ def end_user_sessions(user_id: int) -> ResponseReturnValue:
 def reset_user_password(user_id: int) -> ResponseReturnValue:
     with unit_of_work() as s:
         password = accounts.reset_password(s, actor=actor(), user_id=user_id, now=utcnow(), policy=policy())
+    if password is None:
+        return render_template("admin/users_pending.html", user=accounts.get_account(db(), actor=actor(),
+                                                                                    user_id=user_id), created=False)
     return render_template("admin/users_password.html", user=accounts.get_account(db(), actor=actor(), user_id=user_id),
                            password=password, created=False)

@@ -1,6 +1,8 @@
 """Account management by the administrator (三员分立): list, create, edit, disable and enable, unlock, reset a
 password, end a user's sessions. Every change is an audit event; nobody changes their own role or locks
-themselves out. Cases and the audit trail are not reachable from here: they belong to other roles."""
+themselves out. Cases and the audit trail are not reachable from here: they belong to other roles. A business
+account, new or with a new password, waits for a second person's approval when ZYZ_ACCOUNT_APPROVER asks for one
+(workflow.accounts.approvals): the administrator then never sees its password."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from workflow.accounts import approvals
 from workflow.accounts.auth import (
     DEFAULT_POLICY,
     Policy,
@@ -104,15 +107,26 @@ def live_session_count(session: Session, *, user_id: int, now: datetime) -> int:
 
 def create_account(session: Session, *, actor: Actor, username: str, display_name: str, role: str, unit_id: int,
                    now: datetime, email: str | None = None, mobile: str | None = None,
-                   policy: Policy = DEFAULT_POLICY) -> tuple[User, str]:
+                   policy: Policy = DEFAULT_POLICY) -> tuple[User, str | None]:
     """A new account with a random one-time password, which it must change at its first login; returns the
-    account and the password (shown once to the administrator, stored only as its hash)."""
+    account and the password (shown once to the administrator, stored only as its hash).
+
+    When the role needs approval the account is created disabled, its random password is known to nobody, and a
+    request waits for the approver; the password returned is then None."""
     _admin_only(actor)
+    pending = approvals.needs_approval(role)
+    if pending:
+        approvals.contact_required(email, mobile)
     password = initial_password(policy)
     user = create_user(session, username=username, display_name=display_name, role=role, unit_id=unit_id,
                        password=password, now=now, actor=actor, email=email, mobile=mobile,
                        must_change_password=True, policy=policy)
-    return user, password
+    if not pending:
+        return user, password
+    user.is_active = False
+    session.add(user)
+    approvals.request_change(session, actor=actor, user=user, kind="create", now=now)
+    return user, None
 
 
 def update_account(session: Session, *, actor: Actor, user_id: int, now: datetime, display_name: str,
@@ -140,6 +154,20 @@ def update_account(session: Session, *, actor: Actor, user_id: int, now: datetim
                             details=problems)
     if role != user.role:
         _not_self(actor, user, "不能修改自己的角色。", "You cannot change your own role.")
+        if approvals.needs_approval(role) and user.role not in approvals.BUSINESS_ROLES:
+            zh = "系统管理员或安全审计员的账户不能改为业务角色：请新建业务账户，经审批后开通"
+            raise Unprocessable(zh, "an administrator's or auditor's account cannot take a business role: create a "
+                                "business account, which is opened on approval", code="needs_approval",
+                                details=[{"field": "role", "zh": zh, "en": "an administrator's or auditor's account "
+                                          "cannot take a business role; create a business account instead"}])
+    new_contacts = {"email": normalize_email(email), "mobile": normalize_mobile(mobile)}
+    if any(getattr(user, k) != v for k, v in new_contacts.items()) and \
+            approvals.pending_request(session, user.id) is not None:  # type: ignore[arg-type]  # a saved user has its id
+        zh = "该账户有待审批的申请，审批或驳回前不能修改联系方式（密码将发送至审批人看到的地址）"
+        raise Unprocessable(zh, "the account has a request waiting for approval: its contact details cannot change "
+                            "until it is decided (the password goes where the approver saw it go)",
+                            code="request_pending", details=[{"field": k, "zh": zh, "en": "not while a request "
+                                                              "is pending"} for k in ("email", "mobile")])
     new = {"display_name": display_name, "email": normalize_email(email), "mobile": normalize_mobile(mobile),
            "unit_id": unit_id, "role": role}
     changes = {k: [getattr(user, k), v] for k, v in new.items() if getattr(user, k) != v}
@@ -161,6 +189,10 @@ def set_active(session: Session, *, actor: Actor, user_id: int, active: bool, no
     _not_self(actor, user, "不能停用或启用自己的账户。", "You cannot disable or enable your own account.")
     if user.is_active == active:
         return user
+    if active and approvals.has_pending_create(session, user.id):  # type: ignore[arg-type]  # a saved user has its id
+        raise Forbidden("该账户的开通申请正在等待审批，审批通过后自动启用，不能直接启用。",
+                        "This account's opening is waiting for approval: it is enabled when approved, not by hand.",
+                        code="request_pending")
     user.is_active = active
     session.add(user)
     ended = 0 if active else end_all_sessions(session, user_id=user.id, reason="disabled", now=now)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
@@ -184,10 +216,16 @@ def unlock(session: Session, *, actor: Actor, user_id: int, now: datetime) -> Us
 
 
 def reset_password(session: Session, *, actor: Actor, user_id: int, now: datetime,
-                   policy: Policy = DEFAULT_POLICY) -> str:
-    """A new one-time password, to be changed at the next login; the user's sessions and tokens end."""
+                   policy: Policy = DEFAULT_POLICY) -> str | None:
+    """A new one-time password, to be changed at the next login; the user's sessions and tokens end.
+
+    For an account that needs approval nothing changes yet: a request waits for the approver, who has the password
+    sent to the user; None then."""
     user = get_account(session, actor=actor, user_id=user_id)
     _not_self(actor, user, "请在“修改密码”页面修改自己的密码。", "Change your own password on the password page.")
+    if approvals.needs_approval(user.role):
+        approvals.request_change(session, actor=actor, user=user, kind="reset", now=now)
+        return None
     password = initial_password(policy)
     user.password_hash = hash_password(password)
     user.must_change_password = True

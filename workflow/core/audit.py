@@ -74,6 +74,7 @@ EVENT_KINDS = (
     "plan_tasks_imported",
     "dossier_downloaded",
     ALGORITHM_CHANGED, "data_keys_rotated", "password_common",
+    "account_requested", "account_request_approved", "account_request_rejected",
 )
 
 _event_table = table_of(AuditEvent)

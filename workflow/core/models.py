@@ -88,6 +88,28 @@ class User(SQLModel, table=True):
     created_at: datetime
 
 
+class AccountRequest(SQLModel, table=True):
+    """A change to a business account that takes effect only when a second person approves it (三员分立): a new
+    account (`create`) or a password reset (`reset`), asked for by the administrator (workflow.accounts.approvals).
+    At most one pending request per account."""
+
+    __tablename__ = "account_request"
+    __table_args__ = (sa.Index("ix_account_request_status", "status", "id"),
+                      sa.Index("uq_account_request_pending", "user_id", unique=True,
+                               sqlite_where=sa.text("status = 'pending'"),
+                               postgresql_where=sa.text("status = 'pending'")))
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=10)  # create | reset
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    requested_by: int = Field(foreign_key="app_user.id")
+    requested_at: datetime
+    status: str = Field(default="pending", max_length=10)  # pending | approved | rejected
+    decided_by: int | None = Field(default=None, foreign_key="app_user.id")
+    decided_at: datetime | None = None
+    comment: str | None = Field(default=None, max_length=500)
+
+
 class SeatPosition(StrEnum):
     """The positions of the leading group's roster (组成人员 and 工作机构 in the plan's annex)."""
 

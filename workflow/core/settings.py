@@ -8,6 +8,8 @@ MAX_DUE_DAYS = 366  # a deadline a person sets lies at most this many days ahead
 FILE_GRACE_HOURS = 24  # an unreferenced stored file is swept once this old (ZYZ_FILE_GRACE_HOURS)
 RECEIPT_DAYS = 3  # working days a county has to acknowledge a notice before it is reminded (ZYZ_RECEIPT_DAYS)
 TASK_REPORT_DAY = 5  # a task's monthly report is due by this working day of the next month (ZYZ_TASK_REPORT_DAY)
+# who approves a new business account or a password reset (ZYZ_ACCOUNT_APPROVER; workflow.accounts.approvals)
+ACCOUNT_APPROVERS = ("auditor", "office", "none")
 
 
 @dataclass
@@ -22,6 +24,8 @@ class Settings:
     task_report_day: int = TASK_REPORT_DAY
     # keys the pseudonym of a name typed at a failed login that names no account (the app's secret key)
     pseudonym_key: str = ""
+    # auditor | office: a business account or a password reset waits for that role's approval; none: takes effect
+    account_approver: str = "auditor"
 
 
 settings = Settings()
