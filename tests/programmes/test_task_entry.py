@@ -120,6 +120,16 @@ def test_an_empty_task_gives_every_reason_in_order(db, units):
         [PROGRAMME, TITLE, UNITS, LEAD, TARGET])
 
 
+def test_every_field_wrong_gives_every_reason_in_the_forms_order(db, units):
+    task = {"programme": "nope", "title": "", "lead_unit_id": units["yx"], "units": [units["office"]],
+            "town_id": units["town"], "target_text": "", "target_figure": "三", "indicator": "nope",
+            "report_cycle": "weekly", "milestones": [{"title": "完成申报"}, {"due_date": f"{YEAR}-03-31"}]}
+    assert reasons(db, task) == [PROGRAMME, TITLE, LEAD, UNIT_KIND, TOWN, TARGET, FIGURE, INDICATOR, CYCLE,
+                                 milestone(1), milestone(2)]
+    assert reasons(db, {**task, "milestones": _milestones(13)}) == [PROGRAMME, TITLE, LEAD, UNIT_KIND, TOWN, TARGET,
+                                                                    FIGURE, INDICATOR, CYCLE, MILESTONES]
+
+
 # --- the programme -----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("key", ["market_entities", "innovation", "environment"])
@@ -454,6 +464,10 @@ def test_a_report_in_progress_moves_the_period_and_its_deadline_on(db, task_case
         ("in_progress", "reminder", 3, "2026-11-06", "2026-11-03", "open"),
         ("in_progress", "reminder", 1, "2026-11-06", "2026-11-05", "open"),
         ("in_progress", "reminder", 0, "2026-11-06", "2026-11-06", "open")]
+    with transaction(db) as s:  # closed as the report came in
+        closed = s.exec(select(Deadline.closed_at).where(Deadline.case_id == case.id,
+                                                         Deadline.status == "closed")).all()
+    assert closed == [_local(date(2026, 10, 9))] * 4
 
 
 @pytest.mark.parametrize(("data", "today", "moved"), [
