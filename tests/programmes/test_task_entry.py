@@ -272,7 +272,7 @@ def test_a_target_figure_is_kept_as_a_number_written_out(db, units, given, kept)
     assert entry(db, good(units, target_figure=given)) == ({**entry(db, good(units))[0], "target_figure": kept}, [])
 
 
-@pytest.mark.parametrize("given", ["三", "3家", "1,000", "abc", [3]])
+@pytest.mark.parametrize("given", ["三", "3家", "1,000", "abc", [3], "NaN", "Infinity", "-inf", "sNaN"])
 def test_a_target_figure_that_is_not_a_number(db, units, given):
     clean, found = entry(db, good(units, target_figure=given))
     assert (clean["target_figure"], found) == (given, [FIGURE])
@@ -444,6 +444,16 @@ def test_a_report_names_only_its_own_tasks_evidence(db, task_case):
     [report] = reload(db, case.id).data["reports"]
     assert (report["period"], report["attachments"], report["figure"], report["late"]) == ("2026-09", [mine], "2",
                                                                                         False)
+
+
+@pytest.mark.parametrize("given", ["两场", "NaN", "Infinity"])
+def test_a_report_figure_must_be_a_number(db, task_case, given):
+    case, reporter = task_case["case"], task_case["reporter"]
+    with pytest.raises(Unprocessable) as refused:
+        _fire(db, reporter, case.id, "submit_report", date(2026, 10, 9),
+              payload={"report": "已对接2场", "report_figure": given})
+    assert refused.value.details == [
+        {"zh": "完成数值必须是数字", "en": "the figure must be a number", "field": "report_figure"}]
 
 
 def test_a_report_in_progress_moves_the_period_and_its_deadline_on(db, task_case):

@@ -32,6 +32,15 @@ _cases = table_of(Case)
 _towns = table_of(Town)
 
 
+def _finite(value: Any) -> Decimal | None:
+    """The number written (a finite one: "NaN" and "Infinity" are no figure), or None."""
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
@@ -92,10 +101,11 @@ def task_entry_reasons(conn: sa.Connection, task: Any, year: int | None,
         found.append(reason("请填写目标任务", "give the target", "target_text"))
     figure = task.get("target_figure")
     if figure not in (None, ""):
-        try:
-            figure = str(Decimal(str(figure)))
-        except InvalidOperation:
+        number = _finite(figure)
+        if number is None:
             found.append(reason("目标数值必须是数字", "the target figure must be a number", "target_figure"))
+        else:
+            figure = str(number)
     else:
         figure = None
     indicator = _text(task.get("indicator")) or None
@@ -273,11 +283,8 @@ def task_report_valid(ctx: FireContext) -> list[dict[str, Any]]:
     if not text or len(text) > MAX_TEXT:
         found.append(reason(f"请填写进展情况（不超过{MAX_TEXT}字）", "describe the progress", "report"))
     figure = ctx.payload.get("report_figure")
-    if figure not in (None, ""):
-        try:
-            Decimal(str(figure))
-        except InvalidOperation:
-            found.append(reason("完成数值必须是数字", "the figure must be a number", "report_figure"))
+    if figure not in (None, "") and _finite(figure) is None:
+        found.append(reason("完成数值必须是数字", "the figure must be a number", "report_figure"))
     given = ctx.payload.get("report_attachments")
     if given not in (None, []) and (not isinstance(given, list) or len(_attachment_ids(ctx, given)) != len(given)):
         found.append(reason("证明材料须先上传到本任务", "upload the evidence to this task first", "report_attachments"))
