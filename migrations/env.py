@@ -6,7 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import workflow.core.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from workflow.core.db import make_engine
+from workflow.core.db import compare_type, make_engine
 from workflow.core.search import outside_models
 
 config = context.config
@@ -34,7 +34,8 @@ def run_migrations_online() -> None:
 
 def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite", include_name=outside_models)
+                      render_as_batch=connection.dialect.name == "sqlite", include_name=outside_models,
+                      compare_type=compare_type)
     with context.begin_transaction():
         context.run_migrations()
 

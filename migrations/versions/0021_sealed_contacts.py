@@ -3,10 +3,11 @@
 Revision ID: 0021
 Revises: 0020
 Create Date: 2026-12-05 01:20:00.000000
-"""
-import warnings
-from contextlib import contextmanager
 
+PostgreSQL widens the columns. SQLite enforces no VARCHAR length (a sealed value fits as it is), and widening them
+there would mean building app_user anew, which the rows of other tables name; its declared lengths are left as they
+were (workflow.core.db.compare_type does not count a text length on SQLite).
+"""
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
@@ -20,24 +21,17 @@ depends_on = None
 COLUMNS = (("app_user", "email", 200, 400), ("app_user", "mobile", 20, 120), ("outbox_message", "address", 200, 400))
 
 
-@contextmanager
-def _quietly():
-    """SQLite rebuilds a table to change a column, reflecting the tables it refers to: case_file's expression
-    index of 0018 cannot be reflected there and is left alone (it is on case_file, which is not rebuilt)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index", sa.exc.SAWarning)
-        yield
-
-
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        return
     for table, column, before, now in COLUMNS:
-        with _quietly(), op.batch_alter_table(table) as batch_op:
-            batch_op.alter_column(column, existing_type=sqlmodel.sql.sqltypes.AutoString(length=before),
-                                  type_=sa.String(length=now), existing_nullable=True)
+        op.alter_column(table, column, existing_type=sqlmodel.sql.sqltypes.AutoString(length=before),
+                        type_=sa.String(length=now), existing_nullable=True)
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        return
     for table, column, before, now in COLUMNS:
-        with _quietly(), op.batch_alter_table(table) as batch_op:
-            batch_op.alter_column(column, existing_type=sa.String(length=now),
-                                  type_=sqlmodel.sql.sqltypes.AutoString(length=before), existing_nullable=True)
+        op.alter_column(table, column, existing_type=sa.String(length=now),
+                        type_=sqlmodel.sql.sqltypes.AutoString(length=before), existing_nullable=True)

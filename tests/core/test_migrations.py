@@ -10,7 +10,7 @@ from sqlmodel import SQLModel
 
 import workflow.core.models  # noqa: F401  (the tables)
 from workflow.core import audit
-from workflow.core.db import MIGRATIONS_DIR, is_sqlite, transaction
+from workflow.core.db import MIGRATIONS_DIR, compare_type, is_sqlite, transaction
 from workflow.core.search import outside_models
 
 
@@ -20,7 +20,7 @@ def test_migrated_schema_matches_the_models(engine):
     with engine.connect() as conn:
         # the search index objects the models do not declare (the FTS5 table and its shadow tables, the trigram
         # index) are left aside, as autogenerate leaves them (migrations/env.py)
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": outside_models})
+        context = MigrationContext.configure(conn, opts={"compare_type": compare_type, "include_name": outside_models})
         differences = compare_metadata(context, SQLModel.metadata)
     assert differences == []
 
