@@ -326,7 +326,21 @@ def build_demo(session: Session, now: datetime) -> list[tuple[str, str, str]]:
     programmes_demo(session, act, towns, now)
     from workflow.recommendation.demo import recommendation_demo  # the provincial recommendation (推荐上报)
     recommendation_demo(session, act, now)
+    _account_requests(session, act, now)
     return [(role, username, DEMO_PASSWORD) for role, username, _, _ in DEMO_USERS]
+
+
+def _account_requests(session: Session, act: dict[str, Actor], now: datetime) -> None:
+    """The administrator's request awaiting the security auditor (三员分立): a new clerk of 郊区, whom the auditor
+    approves on /account-requests, the one-time password going to the clerk's own e-mail and mobile (with
+    ZYZ_ACCOUNT_APPROVER=none, as in the tests, no request is made)."""
+    from workflow.accounts import approvals, services
+
+    if approvals.approver() == "none":
+        return
+    services.create_account(session, actor=act["admin"], username="county_jq2", display_name="郊区专业镇专干",
+                            role="county", unit_id=unit_id(session, "郊区"), now=now - timedelta(hours=3),
+                            email="county_jq2@example.gov.cn", mobile="13900001234")
 
 
 # Towns designated in mid-2024 (before the demo's other cases), evaluated for 2024 in the spring of 2025 and ranked.
