@@ -39,8 +39,8 @@ from workflow.core import audit
 from workflow.core.actors import Actor
 from workflow.core.db import Prepared, is_sqlite, table_of, transaction
 from workflow.core.models import Case, NotificationPreference, OutboxMessage, OutboxStatus, User
+from workflow.core.sealing import FIXED_ADDRESS, open_params
 from workflow.core.sealing import SUFFIX as SEALED
-from workflow.core.sealing import open_params
 from workflow.notify.rules import Preferences, quiet_until, rules
 
 log = logging.getLogger(__name__)
@@ -236,6 +236,8 @@ class _Batch:
         prefs = Preferences(language=row.language or "zh", quiet_start=row.quiet_start or "22:00",
                             quiet_end=row.quiet_end or "07:00")
         address = row.email if row.channel == "email" else row.mobile
+        if (row.params or {}).get(FIXED_ADDRESS) and row.address:
+            address = row.address  # fixed when the message was written (a password goes where the approver saw)
         if row.channel == "sms":
             until = quiet_until(self.now, prefs.quiet_start, prefs.quiet_end)
             if until is not None:

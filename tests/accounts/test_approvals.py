@@ -144,7 +144,8 @@ def test_with_the_auditor_a_new_county_account_opens_on_approval_and_its_passwor
     queued = outbox(db)
     assert [(m.channel, m.template, m.user_id, m.status) for m in queued] == [
         ("email", "account_password", user.id, "queued"), ("sms", "account_password", user.id, "queued")]
-    assert sorted(queued[0].params) == ["kind", "password_sealed", "username"]
+    assert sorted(queued[0].params) == ["fixed_address", "kind", "password_sealed", "username"]
+    assert [m.address for m in queued] == ["yx.new@yq.gov.cn", "13912345678"]  # where the approver saw it go
     assert queued[0].params["password_sealed"].startswith("enc1:")
     password = open_params(queued[0].params, queued[0].source)["password"]
     assert password not in json.dumps([m.params for m in queued])
@@ -154,7 +155,7 @@ def test_with_the_auditor_a_new_county_account_opens_on_approval_and_its_passwor
     assert mail["Subject"] == "【阳泉市专业镇案件管理系统】您的账户已开通"
     mailed = MAILED.search(mail.get_body(("plain",)).get_content()).group(1)
     assert mailed == password
-    assert outbox(db)[0].params == {"kind": "create", "username": "yx_newcomer"}  # the sent secret is gone
+    assert outbox(db)[0].params == {"kind": "create", "username": "yx_newcomer", "fixed_address": True}  # secret gone
 
     newcomer = app.test_client()
     assert login(newcomer, "yx_newcomer", mailed).status_code == 302
@@ -174,6 +175,24 @@ def test_with_the_auditor_a_new_county_account_opens_on_approval_and_its_passwor
     with transaction(db) as s:
         every = [e.data for e in s.exec(select(AuditEvent))]
     assert not any(mailed in data for data in every)
+
+
+def test_a_contact_changed_after_the_approval_does_not_send_the_password_elsewhere(app, db, make, people, smtp):
+    """The administrator edits the clerk's e-mail between the approval and the sending: the password still goes to
+    the address the approver saw."""
+    use("auditor")
+    _admin_user, admin = people["admin"]
+    _auditor_user, auditor = people["auditor"]
+    clerk = make.user("county", username="yx_clerk", email="clerk@yx.gov.cn")
+    post(admin, f"/admin/users/{clerk.id}/reset-password")
+    [pending] = requests(db)
+    assert post(auditor, f"/account-requests/{pending.id}/approve", {"confirm": "yes"}).status_code == 302
+    edited = post(admin, f"/admin/users/{clerk.id}", {"display_name": clerk.display_name, "email": "admin@evil.cn",
+                                                      "mobile": "", "unit_id": clerk.unit_id, "role": "county"})
+    assert edited.status_code == 302 and row(db, User, clerk.id).email == "admin@evil.cn"
+    deliver(db, smtp.port)
+    [mail] = smtp.messages()
+    assert mail["To"].addresses[0].addr_spec == "clerk@yx.gov.cn"
 
 
 def test_with_the_office_a_reset_changes_nothing_until_an_office_user_approves_and_ends_the_sessions(

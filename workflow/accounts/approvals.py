@@ -25,7 +25,7 @@ from workflow.core.actors import Actor
 from workflow.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from workflow.core.models import AccountRequest, OutboxMessage, OutboxStatus, Role, Unit, User
 from workflow.core.queries import Page, paginate
-from workflow.core.sealing import sealed_param
+from workflow.core.sealing import FIXED_ADDRESS, sealed_param
 from workflow.core.settings import settings
 
 BUSINESS_ROLES = (Role.county.value, Role.office.value, Role.member.value, Role.leader.value)
@@ -240,10 +240,14 @@ def decide(session: Session, *, actor: Actor, request_id: int, approve: bool, co
 def _deliver(session: Session, *, request: AccountRequest, user: User, password: str, now: datetime) -> None:
     """Queue the password to each of the user's own addresses, sealed (never in clear in the database)."""
     source = f"account_request:{request.id}"
-    params = {"username": user.username, "kind": request.kind, **sealed_param(source, "password", password)}
+    # The address is fixed now, as the approver saw it: a contact detail changed after the approval cannot send
+    # the password elsewhere (FIXED_ADDRESS tells the dispatcher to keep it).
+    params = {"username": user.username, "kind": request.kind, FIXED_ADDRESS: True,
+              **sealed_param(source, "password", password)}
     for channel, _shown in destinations(user):
         session.add(OutboxMessage(idempotency_key=f"{source}:u{user.id}:{channel}", source=source, rule=TEMPLATE,
                                   template=TEMPLATE, category="event", channel=channel, user_id=user.id,  # type: ignore[arg-type]  # a saved user has its id
                                   params=params, status=OutboxStatus.queued.value, attempts=0, retries=0,
+                                  address=user.email if channel == "email" else user.mobile,
                                   next_attempt_at=now, created_at=now))
 

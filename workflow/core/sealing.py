@@ -58,3 +58,7 @@ def open_params(params: Mapping[str, Any], source: str) -> dict[str, Any]:
         else:
             opened[key] = value
     return opened
+
+# A message param saying that the row's address was fixed when it was written (a password goes where the approver
+# saw it), not read from the user's contact details when it is sent.
+FIXED_ADDRESS = "fixed_address"
