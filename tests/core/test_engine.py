@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import time_machine
 import transitions
 
-from conftest import reload
+from conftest import footprint, reload
 from workflow.core import audit, engine
 from workflow.core.actors import Actor
 from workflow.core.catalog import CATALOG
@@ -957,3 +957,17 @@ def test_a_step_s_comment_makes_the_case_findable(db, now, people, test_process,
     with transaction(db) as s:
         found = search_cases(s, people["county"], "东山村台账").items
     assert [hit.case.id for hit in found] == [open_case.id]
+
+
+def test_the_office_naming_a_town_and_another_county_is_refused(db, people, now, make, test_process):
+    """A town and a county that is not the town's: which did the office mean? Nothing is filed; the town's own
+    county is accepted."""
+    town = make.town("西烟镇", county="盂县")
+    other = make.unit("平定县", "county")
+    before = footprint(db)
+    with pytest.raises(Unprocessable) as refused:
+        _create(db, people["office"], now, town_id=town.id, county_id=other.id)
+    assert refused.value.details == [{"field": "town_id", "zh": "所选专业镇不属于所选县（区）",
+                                      "en": "the town is not in the county chosen"}]
+    assert footprint(db) == before
+    assert _create(db, people["office"], now, town_id=town.id, county_id=town.county_id).town_id == town.id

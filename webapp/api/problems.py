@@ -36,7 +36,8 @@ EscalateTo = Annotated[str, Field(json_schema_extra={"enum": ["order", "meeting"
 class ProblemCreate(Strict):
     town_id: int | None = Field(None, ge=1, le=2**31 - 1,
                                 description="the problem's town; none for a county-wide problem")
-    county_id: int | None = Field(None, ge=1, le=2**31 - 1, description="the county, when no town is given")
+    county_id: int | None = Field(None, ge=1, le=2**31 - 1,
+                                  description="the county, when no town is given; with a town, the town's county")
     category: CategoryKey = Field(description="land | energy | finance | talent | approvals | market | other")
     description: Text2000
     origin: Origin | None = Field(None, description="field_work (the default) | enterprise")
@@ -153,7 +154,7 @@ def log_problem(body: ProblemCreate) -> ResponseReturnValue:
             if k not in ("town_id", "county_id") and v not in (None, "")}
     with unit_of_work() as s:
         case = services.log_problem(session=s, actor=actor(), now=utcnow(), data=data, town_id=body.town_id,
-                                    county_id=None if body.town_id else body.county_id)
+                                    county_id=body.county_id)
     return jsonify(case_out(case)), 201
 
 

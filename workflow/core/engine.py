@@ -298,10 +298,16 @@ def create_case(
     if town_id is not None and (town is None or (actor.role == Role.county and town.county_id != actor.unit_id)):
         raise Unprocessable("所选专业镇不存在。", "No such town.",
                             details=[{"field": "town_id", "zh": "所选专业镇不存在", "en": "no such town"}])
+    given = county_id
     if actor.role == Role.county:
         county_id = actor.unit_id
     elif town is not None:
         county_id = town.county_id
+    if given is not None and town is not None and actor.role != Role.county and given != county_id:
+        # the office names a town and a county that is not the town's (a county user's own county is always used)
+        raise Unprocessable("所选专业镇不属于所选县（区）。", "The town is not in the county chosen.",
+                            details=[{"field": "town_id", "zh": "所选专业镇不属于所选县（区）",
+                                      "en": "the town is not in the county chosen"}])
     if county_id is None:
         raise Unprocessable("必须指定所属县（区）。", "A county is required.",
                             details=[{"field": "county_id", "zh": "必须指定县（区）", "en": "county is required"}])
