@@ -165,6 +165,33 @@ class LoginSession(SQLModel, table=True):
     acting_seat_id: int | None = Field(default=None, foreign_key="seat.id")
 
 
+class SecondFactor(SQLModel, table=True):
+    """A user's second factor, one row per user (workflow.accounts.second_factor): the TOTP secret from the start
+    of enrolment, confirmed once a first code matched; and the date by which the per-role policy wants it."""
+
+    __tablename__ = "second_factor"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", unique=True)
+    totp_secret: str | None = Field(default=None, max_length=64)  # base32 (RFC 4648), as the authenticator app takes it
+    confirmed_at: datetime | None = None  # None: enrolment started but not finished, the secret not yet in use
+    last_step: int | None = None  # the last 30-second time step whose code was accepted: each code works once
+    enrol_by_at: datetime | None = None  # a user the policy requires must enrol before it to go on working
+    updated_at: datetime
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A one-use recovery code of a user's second factor, stored as its argon2id hash; shown once when made."""
+
+    __tablename__ = "recovery_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    code_hash: str = Field(max_length=255)
+    created_at: datetime
+    used_at: datetime | None = None
+
+
 class Town(SQLModel, table=True):
     __tablename__ = "town"
     __table_args__ = (sa.UniqueConstraint("county_id", "name"),)
