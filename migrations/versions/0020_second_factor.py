@@ -1,4 +1,5 @@
-"""second factor: a user's TOTP secret and enrolment deadline (second_factor), one-use recovery codes
+"""second factor: a user's method (TOTP or SMS), TOTP secret, last SMS code and enrolment deadline
+(second_factor), one-use recovery codes
 
 Revision ID: 0020
 Revises: 0019
@@ -18,10 +19,14 @@ def upgrade() -> None:
     op.create_table('second_factor',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('method', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('totp_secret', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('confirmed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('last_step', sa.Integer(), nullable=True),
     sa.Column('enrol_by_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('sms_code_hash', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+    sa.Column('sms_code_expires_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('sms_sent_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], ),
     sa.PrimaryKeyConstraint('id'),

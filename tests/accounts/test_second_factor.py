@@ -17,6 +17,9 @@ import time_machine
 from sqlmodel import select
 
 from conftest import PASSWORD, csrf_token, login
+from notifications.errors import DeliveryError
+from notifications.settings import SmsSettings
+from notifications.sms import ConsoleSms
 from webapp.config import ConfigError, factor_policy
 from workflow.accounts import second_factor
 from workflow.accounts.auth import start_session
@@ -475,3 +478,130 @@ def test_a_reset_with_nothing_to_reset_changes_nothing_and_says_so(make, app, db
     assert "该用户未设置两步验证，无需重置。" in admin.get(done.headers["Location"]).get_data(as_text=True)
     assert events(db, "second_factor_reset") == []
     assert clerk.get("/inbox").status_code == 200  # still logged in
+
+
+# --- codes by SMS ----------------------------------------------------------------------------------------------
+
+MOBILE = "13812345678"
+
+
+class FailingSms:
+    name = "failing"
+
+    def send(self, **_message):
+        raise DeliveryError("gateway HTTP 503", transient=True)
+
+
+@pytest.fixture
+def sms(app):
+    """The SMS gateway the app sends login codes through, keeping what it was given (nothing leaves)."""
+    gateway = ConsoleSms(SmsSettings())
+    app.extensions["zyz"]["sms_gateway"] = gateway
+    return gateway
+
+
+def last_code(gateway) -> str:
+    mobile, text = gateway.sent[-1]
+    assert mobile == MOBILE
+    match = re.fullmatch(r"您的登录验证码为(\d{6})，5分钟内有效。如非本人操作，请忽略本短信并尽快修改密码。", text)
+    assert match, text
+    return match.group(1)
+
+
+def test_a_user_without_an_app_enrols_with_sms_codes_and_logs_in_with_them(make, app, client, db, sms, now, clock):
+    user = make.user("county", username="yx_clerk", mobile=MOBILE)
+    login(client, "yx_clerk")
+    page = client.get("/account/two-step").get_data(as_text=True)
+    assert "也可以改为通过短信把验证码发送至 138****5678" in page
+    sent = page_post(client, "/account/two-step/sms")
+    assert sent.headers["Location"] == "/account/two-step" and len(sms.sent) == 1
+    page = client.get("/account/two-step").get_data(as_text=True)
+    assert "验证码已通过短信发送至 138****5678，5 分钟内有效。" in page  # the flash
+    assert "输入该验证码，即启用短信验证码方式的两步验证。" in page and "data:image/svg+xml" not in page
+    assert [json.loads(e.data) for e in events(db, "sms_code_sent")] == [{"mobile": "138****5678"}]
+    with transaction(db) as s:
+        row = s.exec(select(SecondFactor).where(SecondFactor.user_id == user.id)).one()
+    assert row.method == "sms" and row.totp_secret is None and row.sms_code_hash.startswith("$argon2id$")
+    assert page_post(client, "/account/two-step/confirm", {"code": "000000" if last_code(sms) != "000000"
+                                                           else "000001"}).status_code == 422
+    shown = page_post(client, "/account/two-step/confirm", {"code": last_code(sms)})
+    assert shown.status_code == 200 and len(re.findall(r'<code class="secret">', shown.get_data(as_text=True))) == 10
+    assert json.loads(events(db, "second_factor_enrolled")[-1].data) == {"method": "sms", "recovery_codes": 10}
+    assert "通过短信发送至 138****5678 的验证码" in client.get("/account/two-step").get_data(as_text=True)
+
+    clock.shift(timedelta(minutes=2))
+    browser = app.test_client()
+    asked = login(browser, "yx_clerk")  # the right password sends the code
+    assert asked.headers["Location"].startswith("/login/code") and len(sms.sent) == 2
+    page = browser.get("/login/code").get_data(as_text=True)
+    assert "请输入短信发送到您手机的 6 位验证码。" in page and "重新发送验证码" in page
+    code = last_code(sms)
+    assert send_code(browser, code).status_code == 302 and browser.get("/inbox").status_code == 200
+    assert json.loads(events(db, "login_ok")[-1].data) == {"via": "web", "factor": "sms"}
+
+    clock.shift(timedelta(minutes=2))
+    again = app.test_client()
+    login(again, "yx_clerk")
+    assert len(sms.sent) == 3
+    assert send_code(again, code).status_code == 401  # the code of the last login is used up
+    assert json.loads(events(db, "login_failed")[-1].data) == {"username": "yx_clerk", "reason": "bad_otp",
+                                                                "via": "second_factor"}
+    assert user_row(db, user.id).failed_logins == 1
+    clock.shift(timedelta(minutes=5))  # the code of this login has expired
+    assert send_code(again, last_code(sms)).status_code == 401
+
+
+def test_another_sms_code_is_sent_at_most_once_a_minute_and_replaces_the_last(make, app, client, db, sms, now,
+                                                                              clock):
+    user = make.user("county", username="yx_clerk", mobile=MOBILE)
+    with transaction(db) as s:
+        sent = second_factor.begin_sms_enrolment(s, user=s.get(User, user.id), now=now, actor=make.actor(user))
+    with transaction(db) as s:
+        second_factor.confirm_enrolment(s, user=s.get(User, user.id), code=sent.code, now=now, actor=make.actor(user))
+    clock.shift(timedelta(seconds=61))
+    login(client, "yx_clerk")
+    first = last_code(sms)
+    resend = page_post(client, "/login/code/resend", form_page="/login/code")
+    assert resend.headers["Location"] == "/login/code" and len(sms.sent) == 1
+    assert re.search(r"验证码刚刚发送过，请 60 秒后再试。", client.get("/login/code").get_data(as_text=True))
+    clock.shift(timedelta(seconds=60))
+    page_post(client, "/login/code/resend", form_page="/login/code")
+    assert len(sms.sent) == 2
+    second = last_code(sms)
+    assert send_code(client, first).status_code == (302 if first == second else 401)  # one chance in a million
+    assert send_code(client, second).status_code == 302
+
+
+def test_the_token_of_an_sms_user_sends_the_code_first(make, client, db, sms, now, clock):
+    user = make.user("office", username="gx_office", mobile=MOBILE)
+    with transaction(db) as s:
+        sent = second_factor.begin_sms_enrolment(s, user=s.get(User, user.id), now=now, actor=make.actor(user))
+    with transaction(db) as s:
+        second_factor.confirm_enrolment(s, user=s.get(User, user.id), code=sent.code, now=now, actor=make.actor(user))
+    clock.shift(timedelta(minutes=1))
+    asked = token_request(client, "gx_office")
+    assert asked.status_code == 401 and asked.json == {"error": "otp_sent", "details": None, "message": {
+        "zh": "验证码已通过短信发送至 138****5678，请在 otp 字段提供。",
+        "en": "A code was sent by SMS to 138****5678: send it in the otp field."}}
+    assert len(sms.sent) == 1 and user_row(db, user.id).failed_logins == 0
+    issued = token_request(client, "gx_office", otp=last_code(sms))
+    assert issued.status_code == 200
+    assert json.loads(events(db, "login_ok")[-1].data) == {"via": "api", "factor": "sms"}
+
+
+def test_an_sms_that_cannot_be_sent_is_said_and_an_account_without_a_mobile_cannot_choose_sms(make, app, client,
+                                                                                             db, now, clock):
+    app.extensions["zyz"]["sms_gateway"] = FailingSms()
+    make.user("county", username="yx_clerk", mobile=MOBILE)
+    make.user("county", username="yx_other")
+    login(client, "yx_clerk")
+    page_post(client, "/account/two-step/sms")
+    assert "短信发送失败。请一分钟后重新发送，或使用恢复码。" in client.get("/account/two-step").get_data(as_text=True)
+
+    other = app.test_client()
+    login(other, "yx_other")
+    assert "使用短信验证码" not in other.get("/account/two-step").get_data(as_text=True)
+    refused = page_post(other, "/account/two-step/sms")
+    assert refused.headers["Location"] == "/account/two-step"
+    assert "账户没有登记手机号码，无法使用短信验证码" in other.get("/account/two-step").get_data(as_text=True)
+    assert events(db, "sms_code_sent")[0].actor_name == "county用户" and len(events(db, "sms_code_sent")) == 1

@@ -82,8 +82,10 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     # the code after the password: nobody is waiting for one here (logged in: to the start page; nobody: the login)
     ("auth.login_code", "GET"): same(302),
     ("auth.login_code", "POST"): same(302),
+    ("auth.login_code_resend", "POST"): same(302),
     ("auth.second_factor", "GET"): {**same(200), "anonymous": 302},
     ("auth.second_factor_start", "POST"): {**same(302), "anonymous": 302},  # back to the page with the QR code
+    ("auth.second_factor_sms", "POST"): {**same(302), "anonymous": 302},  # back to the page, the SMS sent or not
     ("auth.second_factor_confirm", "POST"): {**same(422), "anonymous": 302},  # no code
     ("organisation.roster", "GET"): {**same(200), "anonymous": 302},  # the roster is the annex: everyone reads it
     ("notify.index", "GET"): {**same(200), "anonymous": 302},

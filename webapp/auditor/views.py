@@ -75,6 +75,7 @@ KIND_LABELS = {
     "second_factor_enrolled": _l("Two-step verification set up"),
     "second_factor_reset": _l("Two-step verification reset by the administrator"),
     "recovery_code_used": _l("Recovery code used"),
+    "sms_code_sent": _l("Login code sent by SMS"),
     "problems_imported": _l("Problem ledger imported from Excel"),
     "statistics_campaign_opened": _l("Annual statistics reports opened"),
     "statistics_imported": _l("Annual statistics imported from Excel"),

@@ -1,5 +1,6 @@
-"""Two-step verification pages: the code after the password at login, and setting up the authenticator app
-(the QR code is drawn here, as an SVG data URI: no request leaves the network)."""
+"""Two-step verification pages: the code after the password at login, and setting up the authenticator app (the QR
+code is drawn here, as an SVG data URI: no request leaves the network) or SMS codes (sent through the notification
+SMS gateway once the transaction that stored the code's hash has committed)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
+from notifications.sms import mask
 from webapp.auth import bp
 from webapp.auth.current import SessionUser, actor, client_ip, factors, login_allowed, policy, too_many_attempts
 from webapp.auth.forms import CodeForm
+from webapp.auth.sms import flash_sent, send_sms_code
 from webapp.auth.views import PENDING, fresh_session, safe_next
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import field_errors, message_of
@@ -57,14 +60,37 @@ def login_code() -> ResponseReturnValue:
             if exc.code != "bad_otp":  # locked, or the account changed meanwhile: start again from the password
                 session.pop(PENDING, None)
             flash(message_of(exc), "error")
-            return render_template("auth/login_code.html", form=form), 401
+            return _code_page(form, user_id, 401)
         fresh_session()
         login_user(SessionUser(user, db().get(Unit, user.unit_id), key, row.id))  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
         if factor == "recovery":
             flash(_("You logged in with a recovery code; %(n)s are left. Each works only once.",
                     n=second_factor.recovery_codes_left(db(), user.id)), "warning")  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
         return redirect(safe_next(request.args.get("next")))
-    return render_template("auth/login_code.html", form=form), 400 if request.method == "POST" else 200
+    return _code_page(form, user_id, 400 if request.method == "POST" else 200)
+
+
+def _code_page(form: CodeForm, user_id: int, status: int) -> ResponseReturnValue:
+    row = second_factor.factor_of(db(), user_id)
+    return render_template("auth/login_code.html", form=form, is_sms=row is not None and row.method == "sms"), status
+
+
+@bp.route("/login/code/resend", methods=["POST"])
+def login_code_resend() -> ResponseReturnValue:
+    """Another SMS code for the user waiting at the code page (one a minute)."""
+    user_id = None if current_user.is_authenticated else _pending_user_id()
+    if user_id is None:
+        return redirect(url_for("auth.login_code", next=request.args.get("next")))
+    try:
+        with unit_of_work() as s:
+            user = s.get(User, user_id)
+            assert user is not None  # accounts are never deleted
+            sms = second_factor.resend_sms_code(s, user=user, now=utcnow(), ip=client_ip())
+    except WorkflowError as exc:
+        flash(message_of(exc), "error")
+    else:
+        flash_sent(sms, send_sms_code(sms))
+    return redirect(url_for("auth.login_code", next=request.args.get("next")))
 
 
 def qr_data_uri(text: str) -> str:
@@ -82,8 +108,10 @@ def _page(form: CodeForm | None = None, errors: dict | None = None, status: int 
     user = current_user.row
     row = second_factor.factor_of(db(), user.id)
     secret = row.totp_secret if row is not None and row.confirmed_at is None else None
+    sms_pending = row is not None and row.method == "sms" and row.confirmed_at is None and bool(row.sms_code_hash)
     return render_template(
-        "auth/second_factor.html", row=row, form=form or CodeForm(), errors=errors or {},
+        "auth/second_factor.html", row=row, form=form or CodeForm(), errors=errors or {}, sms_pending=sms_pending,
+        mobile=mask(user.mobile) if user.mobile else None,
         standing=second_factor.standing(db(), user=user, factors=factors(), now=utcnow()),
         secret=secret, qr=qr_data_uri(second_factor.provisioning_uri(user, secret)) if secret else None,
         codes_left=second_factor.recovery_codes_left(db(), user.id) if row is not None and row.confirmed_at else 0,
@@ -96,6 +124,22 @@ def _page(form: CodeForm | None = None, errors: dict | None = None, status: int 
 def second_factor_start() -> ResponseReturnValue:
     with unit_of_work() as s:
         second_factor.begin_enrolment(s, user=s.merge(current_user.row), now=utcnow(), actor=actor())
+    return redirect(url_for("auth.second_factor", next=request.args.get("next")))
+
+
+@bp.route("/account/two-step/sms", methods=["POST"])
+@login_required
+def second_factor_sms() -> ResponseReturnValue:
+    """Codes by SMS instead of an app: send the first one (or another), to confirm with."""
+    try:
+        with unit_of_work() as s:
+            sms = second_factor.begin_sms_enrolment(s, user=s.merge(current_user.row), now=utcnow(), actor=actor())
+    except WorkflowError as exc:
+        if exc.status == 403:
+            raise
+        flash(message_of(exc), "error")
+    else:
+        flash_sent(sms, send_sms_code(sms))
     return redirect(url_for("auth.second_factor", next=request.args.get("next")))
 
 

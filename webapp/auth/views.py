@@ -20,6 +20,7 @@ from webapp.auth.current import (
 )
 from webapp.auth.forms import LoginForm, PasswordForm
 from webapp.auth.roles import home_url
+from webapp.auth.sms import flash_sent, send_sms_code
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import field_errors, message_of
 from webapp.templating import lang
@@ -92,8 +93,10 @@ def login() -> ResponseReturnValue:
             with unit_of_work() as s:
                 user = authenticate(s, username=form.username.data.strip(), password=form.password.data,
                                     ip=client_ip(), now=utcnow(), policy=policy())
+                sms = None
                 if has_second_factor(s, user.id):  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
                     key = None
+                    sms = second_factor.login_sms_code(s, user=user, now=utcnow(), ip=client_ip())
                 else:
                     key, row = second_factor.begin_session(s, user=user, kind="web", ip=client_ip(), now=utcnow(),
                                                            factors=factors(), policy=policy())
@@ -103,6 +106,8 @@ def login() -> ResponseReturnValue:
         fresh_session()
         if key is None:  # the password was right; the session starts once the code is right too
             session[PENDING] = {"user_id": user.id, "at": utcnow().timestamp()}
+            if sms is not None:
+                flash_sent(sms, send_sms_code(sms))
             return redirect(url_for("auth.login_code", next=request.args.get("next")))
         login_user(SessionUser(user, db().get(Unit, user.unit_id), key, row.id))  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
         return redirect(safe_next(request.args.get("next")))

@@ -1,5 +1,6 @@
-"""The second login factor: TOTP (RFC 6238) with one-use recovery codes, the per-role policy with its grace period
-for enrolment, and the check of a code at login, which counts towards the same lockout as a wrong password.
+"""The second login factor: TOTP (RFC 6238), or for a user without an authenticator app codes sent by SMS, each with
+one-use recovery codes; the per-role policy with its grace period for enrolment; and the check of a code at login,
+which counts towards the same lockout as a wrong password.
 
 A login of an enrolled user takes two steps (the password, then a code); the session starts only after both
 (`begin_session`). The secret is kept as the authenticator app has it: it must be readable to check a code."""
@@ -7,6 +8,7 @@ A login of an enrolled user takes two steps (the password, then a code); the ses
 from __future__ import annotations
 
 import hmac
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -43,6 +45,8 @@ RECOVERY_CODES = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off paper
 _RECOVERY_LENGTH = 10  # shown as two groups of five; about 50 bits
 ISSUER = "阳泉专业镇"
+SMS_CODE_LIFETIME = timedelta(minutes=5)
+SMS_RESEND_AFTER = timedelta(seconds=60)
 # The roles that must use a second factor in production unless ZYZ_2FA_REQUIRED says otherwise.
 PRODUCTION_REQUIRED = frozenset({Role.office.value, Role.leader.value, Role.admin.value, Role.auditor.value})
 DEFAULT_GRACE = timedelta(days=14)
@@ -63,6 +67,31 @@ def parse_roles(raw: str) -> frozenset[str]:
     if unknown:
         raise ValueError(f"unknown role {unknown[0]!r}; the roles are {', '.join(r.value for r in HUMAN_ROLES)}")
     return roles
+
+
+@dataclass(frozen=True)
+class SmsCode:
+    """A code to send by SMS after the transaction that stored its hash commits."""
+
+    user_id: int
+    mobile: str
+    code: str
+    expires_at: datetime
+
+
+class SmsCodeSent(AuthError):
+    """A token request of an SMS user without `otp`: a code is on its way (sent once the refusal is committed)."""
+
+    code = "otp_sent"
+
+    def __init__(self, sms: SmsCode):
+        super().__init__(f"验证码已通过短信发送至 {_masked(sms.mobile)}，请在 otp 字段提供。",
+                         f"A code was sent by SMS to {_masked(sms.mobile)}: send it in the otp field.")
+        self.sms = sms
+
+
+def _masked(mobile: str) -> str:
+    return f"{mobile[:3]}****{mobile[-4:]}" if len(mobile) >= 11 else "****"
 
 
 @dataclass(frozen=True)
@@ -136,11 +165,79 @@ def begin_enrolment(session: Session, *, user: User, now: datetime, actor: Actor
     if row.confirmed_at is not None:
         raise Conflict("两步验证已经启用；如需更换手机，请联系系统管理员重置。",
                        "Two-step verification is already set up; ask the administrator to reset it for a new phone.")
+    row.method = "totp"
     row.totp_secret = pyotp.random_base32()  # 160 bits, as RFC 4226 recommends
     row.last_step = None
+    row.sms_code_hash = row.sms_code_expires_at = None
     row.updated_at = now
     session.add(row)
     return row.totp_secret
+
+
+def begin_sms_enrolment(session: Session, *, user: User, now: datetime, actor: Actor) -> SmsCode:
+    """Codes by SMS to the mobile number on the account instead of an app: the first code, to confirm with."""
+    row = _row(session, user, now)
+    if row.confirmed_at is not None:
+        raise Conflict("两步验证已经启用；如需更换方式，请联系系统管理员重置。",
+                       "Two-step verification is already set up; ask the administrator to reset it to change it.")
+    if not user.mobile:
+        raise Unprocessable("账户没有登记手机号码，无法使用短信验证码；请联系系统管理员登记，或使用手机应用。",
+                            "The account has no mobile number for SMS codes: ask the administrator to add it, or use "
+                            "an app.")
+    if row.method != "sms":
+        row.sms_sent_at = None
+    row.method = "sms"
+    row.totp_secret = None
+    row.last_step = None
+    session.add(row)
+    return _issue_sms_code(session, row=row, user=user, now=now, actor=actor)
+
+
+def _issue_sms_code(session: Session, *, row: SecondFactor, user: User, now: datetime, actor: Actor) -> SmsCode:
+    """A new code for the SMS method (the one sent before stops working), one a minute at most."""
+    if row.sms_sent_at is not None and now - row.sms_sent_at < SMS_RESEND_AFTER:
+        wait = math.ceil((SMS_RESEND_AFTER - (now - row.sms_sent_at)).total_seconds())
+        raise Conflict(f"验证码刚刚发送过，请 {wait} 秒后再试。", f"A code was just sent: try again in {wait} seconds.",
+                       code="sms_too_soon")
+    code = f"{secrets.randbelow(10**DIGITS):0{DIGITS}d}"
+    row.sms_code_hash = HASHER.hash(code)
+    row.sms_code_expires_at = now + SMS_CODE_LIFETIME
+    row.sms_sent_at = now
+    row.updated_at = now
+    session.add(row)
+    assert user.mobile is not None and user.id is not None  # an SMS user has a mobile number; the row is saved
+    audit.record(session, kind="sms_code_sent", now=now, actor=actor, data={"mobile": _masked(user.mobile)})
+    return SmsCode(user.id, user.mobile, code, row.sms_code_expires_at)
+
+
+def login_sms_code(session: Session, *, user: User, now: datetime, ip: str | None) -> SmsCode | None:
+    """The code an SMS user's login sends after the right password (None for an app user, or when one was sent
+    less than a minute ago: that one still works)."""
+    row = factor_of(session, user.id)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    if row is None or row.method != "sms" or row.confirmed_at is None or not user.mobile:
+        return None
+    try:
+        return _issue_sms_code(session, row=row, user=user, now=now, actor=actor_for(session, user, ip))
+    except Conflict:
+        return None
+
+
+def resend_sms_code(session: Session, *, user: User, now: datetime, ip: str | None) -> SmsCode:
+    """Another code for an SMS user waiting at the code page; Conflict within a minute of the last one."""
+    row = factor_of(session, user.id)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    if row is None or row.method != "sms" or not user.mobile:
+        raise Conflict("该账户不使用短信验证码。", "This account does not use SMS codes.")
+    return _issue_sms_code(session, row=row, user=user, now=now, actor=actor_for(session, user, ip))
+
+
+def _sms_code_matches(row: SecondFactor, code: str, now: datetime) -> bool:
+    """Whether `code` is the unexpired code last sent; it is used up when it is."""
+    if row.sms_code_hash is None or row.sms_code_expires_at is None or now >= row.sms_code_expires_at:
+        return False
+    if not re.fullmatch(rf"[0-9]{{{DIGITS}}}", code) or not _verify(row.sms_code_hash, code):
+        return False
+    row.sms_code_hash = row.sms_code_expires_at = None
+    return True
 
 
 def provisioning_uri(user: User, secret: str) -> str:
@@ -152,12 +249,20 @@ def confirm_enrolment(session: Session, *, user: User, code: str, now: datetime,
     """Turn the second factor on once a first code from the app matches; returns the recovery codes, to be
     shown once (only their hashes are kept)."""
     row = factor_of(session, user.id)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
-    if row is None or row.totp_secret is None:
+    if row is None or (row.totp_secret is None and row.sms_code_hash is None):
         raise Conflict("请先开始设置两步验证。", "Start setting up two-step verification first.")
     if row.confirmed_at is not None:
         raise Conflict("两步验证已经启用。", "Two-step verification is already set up.")
-    step = _matching_step(row.totp_secret, _normalised(code), now)
-    if step is None:
+    if row.method == "sms":
+        if not _sms_code_matches(row, _normalised(code), now):
+            raise Unprocessable("验证码不正确或已过期，请输入短信中的 6 位数字，或重新发送。",
+                                "Wrong or expired code: enter the 6 digits of the SMS, or send another.",
+                                details=[{"field": "code", "zh": "验证码不正确或已过期",
+                                          "en": "wrong or expired code"}])
+        step = None
+    else:
+        step = _matching_step(row.totp_secret or "", _normalised(code), now)
+    if step is None and row.method == "totp":
         raise Unprocessable("验证码不正确，请输入手机应用当前显示的 6 位数字。",
                             "Wrong code: enter the 6 digits the app shows now.",
                             details=[{"field": "code", "zh": "验证码不正确", "en": "wrong code"}])
@@ -167,7 +272,7 @@ def confirm_enrolment(session: Session, *, user: User, code: str, now: datetime,
     session.add(row)
     codes = _new_recovery_codes(session, user, now)
     audit.record(session, kind="second_factor_enrolled", now=now, actor=actor,
-                 data={"method": "totp", "recovery_codes": len(codes)})
+                 data={"method": row.method, "recovery_codes": len(codes)})
     return codes
 
 
@@ -221,12 +326,18 @@ def check_code(session: Session, *, user: User, code: str, ip: str | None, now: 
                      data={"username": user.username, "reason": "locked", "via": "second_factor"})
         raise _locked()
     row = factor_of(session, user.id)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
-    if not user.is_active or row is None or row.confirmed_at is None or row.totp_secret is None:
+    if not user.is_active or row is None or row.confirmed_at is None:
         raise AuthError("用户名或密码错误。", "Wrong username or password.", code="bad_credentials")
     entered = _normalised(code)
-    reason, method = None, "totp"
-    if re.fullmatch(r"[0-9]+", entered):
-        step = _matching_step(row.totp_secret, entered, now)
+    reason, method = None, row.method
+    if re.fullmatch(r"[0-9]+", entered) and row.method == "sms":
+        if _sms_code_matches(row, entered, now):
+            row.updated_at = now
+            session.add(row)
+        else:
+            reason = "bad_otp"
+    elif re.fullmatch(r"[0-9]+", entered):
+        step = _matching_step(row.totp_secret or "", entered, now)
         if step is None:
             reason = "bad_otp"
         elif row.last_step is not None and step <= row.last_step:
@@ -262,6 +373,9 @@ def token_factor(session: Session, *, user: User, code: str | None, ip: str | No
     if not has_second_factor(session, user.id):  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
         return None
     if not (code or "").strip():
+        sms = login_sms_code(session, user=user, now=now, ip=ip)
+        if sms is not None:
+            raise SmsCodeSent(sms)
         audit.record(session, kind="login_failed", now=now, actor=actor_for(session, user, ip),
                      data={"username": user.username, "reason": "otp_missing", "via": "api"})
         raise AuthError("该账户已启用两步验证：请在 otp 字段提供手机应用显示的动态验证码或一个恢复码。",
@@ -301,12 +415,13 @@ def reset(session: Session, *, actor: Actor, user_id: int, now: datetime) -> Non
         raise Forbidden("不能重置自己的两步验证，请联系另一位系统管理员。",
                         "Another administrator resets your own two-step verification.", code="own_account")
     row = factor_of(session, user_id)
-    if row is None or row.totp_secret is None:
+    if row is None or (row.totp_secret is None and row.confirmed_at is None and row.sms_code_hash is None):
         raise Conflict("该用户未设置两步验证，无需重置。", "This user has no two-step verification to reset.")
     was_enrolled = row.confirmed_at is not None
-    row.totp_secret = None
+    row.totp_secret = row.sms_code_hash = row.sms_code_expires_at = None
     row.confirmed_at = None
     row.last_step = None
+    row.method = "totp"
     if was_enrolled:
         row.enrol_by_at = now  # no second grace period
     row.updated_at = now

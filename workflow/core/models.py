@@ -166,17 +166,22 @@ class LoginSession(SQLModel, table=True):
 
 
 class SecondFactor(SQLModel, table=True):
-    """A user's second factor, one row per user (workflow.accounts.second_factor): the TOTP secret from the start
-    of enrolment, confirmed once a first code matched; and the date by which the per-role policy wants it."""
+    """A user's second factor, one row per user (workflow.accounts.second_factor): the TOTP secret (or, for the SMS
+    method, the code last sent) from the start of enrolment, confirmed once a first code matched; and the date by
+    which the per-role policy wants it."""
 
     __tablename__ = "second_factor"
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="app_user.id", unique=True)
+    method: str = Field(default="totp", max_length=10)  # totp: an authenticator app; sms: codes sent to the mobile
     totp_secret: str | None = Field(default=None, max_length=64)  # base32 (RFC 4648), as the authenticator app takes it
     confirmed_at: datetime | None = None  # None: enrolment started but not finished, the secret not yet in use
     last_step: int | None = None  # the last 30-second time step whose code was accepted: each code works once
     enrol_by_at: datetime | None = None  # a user the policy requires must enrol before it to go on working
+    sms_code_hash: str | None = Field(default=None, max_length=255)  # the last code sent by SMS (argon2id), unused
+    sms_code_expires_at: datetime | None = None
+    sms_sent_at: datetime | None = None  # one SMS a minute at most
     updated_at: datetime
 
 
