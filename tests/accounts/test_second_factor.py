@@ -225,11 +225,11 @@ def test_wrong_codes_count_towards_the_same_lockout_as_passwords_and_the_passwor
     user = make.user("office", username="gx_office")
     secret, _codes = enrol(db, make, user, now - timedelta(minutes=5))
     assert login(client, "gx_office", "Wrong-pass-1").status_code == 401  # a wrong password: 1
-    for _ in range(3):  # the right password each time, then a wrong code: 2, 3, 4
+    for failures in (2, 3, 4):  # the right password each time, then a wrong code
         assert login(client, "gx_office").headers["Location"].startswith("/login/code")
         wrong = send_code(client, "123456" if pyotp.TOTP(secret).at(now) != "123456" else "654321")
         assert wrong.status_code == 401
-        assert user_row(db, user.id).failed_logins == 1 + _ + 1
+        assert user_row(db, user.id).failed_logins == failures
     login(client, "gx_office")
     locked = send_code(client, "abcde-fghij")  # the fifth failure: a recovery code that is none
     assert locked.status_code == 401
