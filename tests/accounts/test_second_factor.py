@@ -605,3 +605,18 @@ def test_an_sms_that_cannot_be_sent_is_said_and_an_account_without_a_mobile_cann
     assert refused.headers["Location"] == "/account/two-step"
     assert "账户没有登记手机号码，无法使用短信验证码" in other.get("/account/two-step").get_data(as_text=True)
     assert events(db, "sms_code_sent")[0].actor_name == "county用户" and len(events(db, "sms_code_sent")) == 1
+
+
+def test_the_totp_secret_is_stored_sealed_under_the_data_key(make, db, now):
+    from workflow.core import datakeys
+
+    datakeys.configure("sm4:" + "AAECAwQFBgcICQoLDA0ODw==")  # a key (the conftest sets none again after the test)
+    user = make.user("office", username="gx_office")
+    secret, _codes = enrol(db, make, user, now - timedelta(minutes=5))
+    with transaction(db) as s:
+        stored = s.connection().exec_driver_sql(
+            f"SELECT totp_secret FROM second_factor WHERE user_id = {int(user.id)}").scalar_one()
+    assert stored.startswith("enc1:") and secret not in stored
+    with transaction(db) as s:
+        assert second_factor.check_code(s, user=s.get(User, user.id), code=pyotp.TOTP(secret).at(now), ip=None,
+                                        now=now) == "totp"

@@ -175,7 +175,10 @@ class SecondFactor(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="app_user.id", unique=True)
     method: str = Field(default="totp", max_length=10)  # totp: an authenticator app; sms: codes sent to the mobile
-    totp_secret: str | None = Field(default=None, max_length=64)  # base32 (RFC 4648), as the authenticator app takes it
+    # base32 (RFC 4648), as the authenticator app takes it; it must be readable to check a code, so it is sealed
+    # under ZYZ_DATA_KEY like the contact details (workflow.core.datakeys), not hashed
+    totp_secret: str | None = Field(default=None, max_length=64,
+                                    sa_type=Sealed(200, "second_factor.totp_secret"))
     confirmed_at: datetime | None = None  # None: enrolment started but not finished, the secret not yet in use
     last_step: int | None = None  # the last 30-second time step whose code was accepted: each code works once
     enrol_by_at: datetime | None = None  # a user the policy requires must enrol before it to go on working

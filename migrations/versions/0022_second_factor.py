@@ -1,16 +1,16 @@
-"""second factor: a user's method (TOTP or SMS), TOTP secret, last SMS code and enrolment deadline
-(second_factor), one-use recovery codes
+"""second factor: a user's method (TOTP or SMS), TOTP secret (sealed like the contact details), last SMS code and
+enrolment deadline (second_factor), one-use recovery codes
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-05 00:45:00.000000
 """
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = '0020'
-down_revision = '0019'
+revision = '0022'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 
@@ -20,7 +20,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('method', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
-    sa.Column('totp_secret', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('totp_secret', sa.String(length=200), nullable=True),
     sa.Column('confirmed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('last_step', sa.Integer(), nullable=True),
     sa.Column('enrol_by_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
