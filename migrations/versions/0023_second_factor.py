@@ -1,16 +1,16 @@
 """second factor: a user's method (TOTP or SMS), TOTP secret (sealed like the contact details), last SMS code and
 enrolment deadline (second_factor), one-use recovery codes
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-05 00:45:00.000000
 """
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = '0022'
-down_revision = '0021'
+revision = '0023'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
