@@ -9,7 +9,7 @@ from flask import Flask, Response, abort, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from webapp.config import account_approver, check_production, environment_name, from_environment
+from webapp.config import account_approver, check_production, environment_name, factor_policy, from_environment
 from webapp.database import Clock, close_db
 from webapp.extensions import babel, csrf, login_manager
 from workflow import processes
@@ -75,6 +75,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["ZYZ_ENV"] = environment_name(app.config.get("ZYZ_ENV"))  # " Production ", "prod": production
     check_production(app.config)
     datakeys.configure(app.config.get("DATA_KEY"), app.config.get("DATA_KEYS_PREVIOUS"))
+    factors = factor_policy(app.config)
     if app.config["PROXIES"] > 0:
         hops = app.config["PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]  # Flask's documented way to wrap the WSGI app
@@ -88,7 +89,8 @@ def create_app(config: dict | None = None) -> Flask:
         engine.dispose()  # a start that stops leaves no connection open behind it
         raise
     app.extensions["zyz"] = {"engine": engine, "sessions": make_session_factory(engine),
-                             "policy": PROFILES[app.config["PASSWORD_POLICY"]], "clock": Clock(engine, app.config)}
+                             "policy": PROFILES[app.config["PASSWORD_POLICY"]], "clock": Clock(engine, app.config),
+                             "factors": factors}
     configure_workflow(pseudonym_key=str(app.config["SECRET_KEY"]),
                        designation_cycle_years=app.config["DESIGNATION_CYCLE_YEARS"],
                        instance_path=app.instance_path, upload_dir=app.config["UPLOAD_DIR"],

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from workflow.accounts.second_factor import DEFAULT_GRACE, PRODUCTION_REQUIRED, FactorPolicy, parse_roles
 from workflow.core.reasons import parse_whole
 from workflow.core.settings import ACCOUNT_APPROVERS, FILE_GRACE_HOURS, MAX_DUE_DAYS, RECEIPT_DAYS, TASK_REPORT_DAY
 
@@ -101,6 +103,10 @@ def from_environment(instance_path: str) -> dict:
         # address for the audit trail and the login limit, HTTPS for HSTS.
         "PROXIES": int(env.get("ZYZ_PROXIES", "0")),
         "LOGIN_RATE_LIMIT": int(env.get("ZYZ_LOGIN_RATE_LIMIT", "30")),  # login + token attempts per address a minute
+        # Roles that log in with a second factor (comma-separated; unset: office, leader, admin and auditor in
+        # production, none elsewhere), and the days a user has to enrol from the first login it applies to.
+        "TWO_FACTOR_REQUIRED": env.get("ZYZ_2FA_REQUIRED"),
+        "TWO_FACTOR_GRACE_DAYS": _whole_number(env, "ZYZ_2FA_GRACE_DAYS", DEFAULT_GRACE.days, low=0),
         "PREFERRED_URL_SCHEME": "https" if env.get("ZYZ_HTTPS", "") == "1" else "http",
     }
 
@@ -117,14 +123,29 @@ NOTIFICATION_VARIABLES = (
 )
 
 
-def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
+def _whole_number(env: Mapping[str, str], name: str, default: int, low: int = 1) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    number = parse_whole(raw, high=sys.maxsize)
+    number = parse_whole(raw, low=low, high=sys.maxsize)
     if number is None:
-        raise ConfigError(f"{name} must be a whole number of at least 1 (found {raw!r})")
+        raise ConfigError(f"{name} must be a whole number of at least {low} (found {raw!r})")
     return number
+
+
+def factor_policy(config: Mapping[str, Any]) -> FactorPolicy:
+    """The second factor's policy of these settings: the roles of TWO_FACTOR_REQUIRED (when unset, those of
+    PRODUCTION_REQUIRED in production and none elsewhere, so that development, the demo and the tests log in with
+    a password alone unless they ask for more)."""
+    raw = config.get("TWO_FACTOR_REQUIRED")
+    if raw is None:
+        raw = ",".join(sorted(PRODUCTION_REQUIRED)) if environment_name(config.get("ZYZ_ENV")) == "production" else ""
+    try:
+        roles = parse_roles(str(raw))
+    except ValueError as exc:
+        raise ConfigError(f"ZYZ_2FA_REQUIRED: {exc}") from None
+    days = config.get("TWO_FACTOR_GRACE_DAYS", DEFAULT_GRACE.days)
+    return FactorPolicy(required_roles=roles, grace=timedelta(days=int(days)))
 
 
 def _notification_settings(env: Mapping[str, str]) -> dict[str, Any]:

@@ -87,7 +87,8 @@ def test_rotation_seals_plain_values_then_moves_them_to_a_new_key(db, make, now)
     no_contact = make.user("county")
     configure(SM4_KEY)
     result = datakeys.rotate(db, now=now, batch=2)
-    assert result.resealed == {"app_user.email": 3, "app_user.mobile": 3, "outbox_message.address": 0}
+    assert result.resealed == {"app_user.email": 3, "app_user.mobile": 3, "second_factor.totp_secret": 0,
+                               "outbox_message.address": 0}
     sm4 = parse_key(SM4_KEY).kid
     for user in plain:
         assert all(v.startswith(f"enc1:{sm4}:") for v in raw(db, user.id))
@@ -103,9 +104,11 @@ def test_rotation_seals_plain_values_then_moves_them_to_a_new_key(db, make, now)
                         .order_by(AuditEvent.seq)).scalars().all()
     assert [json.loads(e) for e in events] == [
         {"key": sm4, "cipher": "sm4",
-         "resealed": {"app_user.email": 3, "app_user.mobile": 3, "outbox_message.address": 0}},
+         "resealed": {"app_user.email": 3, "app_user.mobile": 3, "second_factor.totp_secret": 0,
+                      "outbox_message.address": 0}},
         {"key": parse_key(AES_KEY).kid, "cipher": "aes",
-         "resealed": {"app_user.email": 3, "app_user.mobile": 3, "outbox_message.address": 0}}]
+         "resealed": {"app_user.email": 3, "app_user.mobile": 3, "second_factor.totp_secret": 0,
+                      "outbox_message.address": 0}}]
 
 
 def test_a_rotation_stopped_half_way_finishes_when_run_again(db, make, now, monkeypatch):
@@ -131,9 +134,9 @@ def test_a_rotation_stopped_half_way_finishes_when_run_again(db, make, now, monk
     assert [read(db, u.id)[1] for u in users] == [f"1391234000{n}" for n in range(4)]
 
 
-def test_the_personal_columns_are_the_contact_details_and_where_a_message_went():
+def test_the_sealed_columns_are_the_contact_details_the_totp_secrets_and_where_a_message_went():
     assert [(c.table.name, c.name) for c, _ in datakeys.sealed_columns()] == [
-        ("app_user", "email"), ("app_user", "mobile"), ("outbox_message", "address")]
+        ("app_user", "email"), ("app_user", "mobile"), ("second_factor", "totp_secret"), ("outbox_message", "address")]
 
 
 @pytest.mark.parametrize("text, message", [
@@ -162,7 +165,7 @@ def test_zyz_keys_new_and_rotate(run_zyz, db, make):
     rotated = run_zyz("keys", "rotate", env={"ZYZ_DATA_KEY": key})
     assert rotated.exit_code == 0, rotated.output
     assert rotated.output.splitlines() == [
-        "  app_user.email: 1", "  app_user.mobile: 1", "  outbox_message.address: 0",
+        "  app_user.email: 1", "  app_user.mobile: 1", "  second_factor.totp_secret: 0", "  outbox_message.address: 0",
         f"2 values re-encrypted under sm4 key {parse_key(key).kid}"]
     assert all(v.startswith(f"enc1:{parse_key(key).kid}:") for v in raw(db, user.id))
     refused = run_zyz("keys", "rotate")  # without the key, the sealed values cannot be read

@@ -79,6 +79,14 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("auth.password", "GET"): {**same(200), "anonymous": 302},
     ("auth.password", "POST"): {**same(422), "anonymous": 302},
     ("auth.acting", "POST"): same(302),  # to the start page, acting in the account's own role (no seat held)
+    # the code after the password: nobody is waiting for one here (logged in: to the start page; nobody: the login)
+    ("auth.login_code", "GET"): same(302),
+    ("auth.login_code", "POST"): same(302),
+    ("auth.login_code_resend", "POST"): same(302),
+    ("auth.second_factor", "GET"): {**same(200), "anonymous": 302},
+    ("auth.second_factor_start", "POST"): {**same(302), "anonymous": 302},  # back to the page with the QR code
+    ("auth.second_factor_sms", "POST"): {**same(302), "anonymous": 302},  # back to the page, the SMS sent or not
+    ("auth.second_factor_confirm", "POST"): {**same(422), "anonymous": 302},  # no code
     ("organisation.roster", "GET"): {**same(200), "anonymous": 302},  # the roster is the annex: everyone reads it
     ("notify.index", "GET"): {**same(200), "anonymous": 302},
     ("notify.read", "POST"): same(LOGIN),  # another user's notification changes nothing, like a missing one
@@ -206,6 +214,8 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("admin.unlock_user", "POST"): admin_page(302, missing=404),
     ("admin.end_user_sessions", "POST"): admin_page(302, missing=404),
     ("admin.reset_user_password", "POST"): admin_page(200, missing=404),  # the one-time password, shown once
+    ("admin.reset_second_factor", "GET"): admin_page(200, missing=404),  # the page that asks to confirm
+    ("admin.reset_second_factor", "POST"): admin_page(302, missing=404),
     ("admin.units", "GET"): admin_page(200),
     ("admin.new_unit", "GET"): admin_page(200),
     ("admin.new_unit", "POST"): admin_page(422),  # no name, no kind

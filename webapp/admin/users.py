@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from webapp.admin import bp
 from webapp.auth.current import actor, policy
 from webapp.database import db, unit_of_work, utcnow
-from webapp.errors import field_errors
-from workflow.accounts import approvals
+from webapp.errors import field_errors, message_of
+from workflow.accounts import approvals, second_factor
 from workflow.accounts import services as accounts
 from workflow.core.errors import WorkflowError
 from workflow.core.models import HUMAN_ROLES
@@ -106,6 +106,7 @@ def user(user_id: int) -> ResponseReturnValue:
                            is_locked=row.locked_until is not None and row.locked_until > now,
                            live_sessions=accounts.live_session_count(db(), user_id=row.id, now=now),  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
                            account_request=approvals.latest_request(db(), row.id),  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+                           factor=second_factor.factor_of(db(), row.id),  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
                            ), 422 if errors else 200
 
 
@@ -150,3 +151,23 @@ def reset_user_password(user_id: int) -> ResponseReturnValue:
                                                                                     user_id=user_id), created=False)
     return render_template("admin/users_password.html", user=accounts.get_account(db(), actor=actor(), user_id=user_id),
                            password=password, created=False)
+
+
+@bp.route("/users/<int:user_id>/reset-second-factor", methods=["GET", "POST"])
+def reset_second_factor(user_id: int) -> ResponseReturnValue:
+    """Take away a user's second factor (a lost phone): a page to confirm first, as it cannot be undone."""
+    row = accounts.get_account(db(), actor=actor(), user_id=user_id)
+    if request.method == "GET":
+        return render_template("admin/users_reset_second_factor.html", user=row,
+                               factor=second_factor.factor_of(db(), user_id))
+    try:
+        with unit_of_work() as s:
+            second_factor.reset(s, actor=actor(), user_id=user_id, now=utcnow())
+    except WorkflowError as exc:
+        if exc.status != 409:
+            raise
+        flash(message_of(exc), "info")
+    else:
+        flash(_("Two-step verification is reset; the user's sessions have ended and the user sets it up again."),
+              "success")
+    return redirect(url_for("admin.user", user_id=user_id))

@@ -35,13 +35,15 @@ from webapp.api.schemas import (
     TransitionRequest,
     UnitOut,
 )
-from webapp.auth.current import actor, client_ip, login_allowed, policy, too_many_attempts
+from webapp.auth.current import actor, client_ip, factors, login_allowed, policy, too_many_attempts
 from webapp.auth.roles import BUSINESS_ROLES
+from webapp.auth.sms import send_sms_code
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import json_error
 from webapp.exporting import xlsx_download
 from workflow.accounts import seats
-from workflow.accounts.auth import authenticate, refuse_until_password_changed, start_session
+from workflow.accounts.auth import authenticate, refuse_until_password_changed
+from workflow.accounts.second_factor import SmsCodeSent, begin_session, token_factor
 from workflow.core.access import get_case
 from workflow.core.catalog import CATALOG
 from workflow.core.db import saved_id
@@ -100,19 +102,28 @@ def _definition_out(d: Definition) -> dict[str, Any]:
 
 @api_route(bp, "/auth/token", "POST", summary="Exchange username and password for a Bearer token",
            body=TokenRequest, auth=False,
-           responses={200: (Token, "token issued"), 401: (Error, "refused"),
-                      403: (Error, "the password must first be changed on the web pages"),
+           responses={200: (Token, "token issued"),
+                      401: (Error, "refused: wrong credentials, or the account's second factor (otp) missing or "
+                                   "wrong (error otp_required, bad_otp; otp_sent: a code was sent by SMS)"),
+                      403: (Error, "the password must first be changed, or two-step verification set up, on the "
+                                   "web pages"),
                       429: (Error, "too many login attempts from this address; try again in a minute")})
 def token(body: TokenRequest) -> ResponseReturnValue:
     if not login_allowed():
         return too_many_attempts()
-    with unit_of_work() as s:
-        user = authenticate(s, username=body.username, password=body.password, ip=client_ip(), now=utcnow(),
-                            policy=policy())
-        refuse_until_password_changed(s, user=user, now=utcnow(), ip=client_ip())
-        key, row = start_session(s, user=user, kind="api", ip=client_ip(), now=utcnow(), policy=policy())
-        if body.seat_id is not None:  # the token acts in a seat the user holds
-            seats.act_as(s, user=user, login=row, seat_id=body.seat_id, now=utcnow(), ip=client_ip())
+    try:
+        with unit_of_work() as s:
+            user = authenticate(s, username=body.username, password=body.password, ip=client_ip(), now=utcnow(),
+                                policy=policy())
+            factor = token_factor(s, user=user, code=body.otp, ip=client_ip(), now=utcnow(), policy=policy())
+            refuse_until_password_changed(s, user=user, now=utcnow(), ip=client_ip())
+            key, row = begin_session(s, user=user, kind="api", ip=client_ip(), now=utcnow(), factors=factors(),
+                                     factor=factor, policy=policy())
+            if body.seat_id is not None:  # the token acts in a seat the user holds
+                seats.act_as(s, user=user, login=row, seat_id=body.seat_id, now=utcnow(), ip=client_ip())
+    except SmsCodeSent as sent:  # committed: now the SMS goes
+        send_sms_code(sent.sms)
+        raise
     return jsonify(Token(token=key, expires_at=row.expires_at).model_dump(mode="json"))
 
 

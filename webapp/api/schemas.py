@@ -53,6 +53,9 @@ class TokenRequest(Strict):
     seat_id: int | None = Field(default=None, ge=1, le=2**31 - 1,
                                 description="a seat of the roster the user holds, to act in (default: the account's "
                                             "own role)")
+    otp: str | None = Field(default=None, min_length=1, max_length=32,
+                            description="the second factor of an account that has one: the authenticator app's "
+                                        "6-digit code (each used once) or one of the recovery codes")
 
 
 class Token(BaseModel):

@@ -11,6 +11,7 @@ from webapp.errors import HTTP_MESSAGES, is_english, json_error, unauthorized_js
 from webapp.extensions import login_manager
 from workflow.accounts import seats
 from workflow.accounts.auth import Policy, resolve_session
+from workflow.accounts.second_factor import FactorPolicy
 from workflow.accounts.throttle import count_login_attempt
 from workflow.core.actors import Actor
 from workflow.core.models import Seat, Unit, User
@@ -64,6 +65,11 @@ def client_ip() -> str | None:
 def policy() -> Policy:
     """The login, session and password rules in force (ZYZ_PASSWORD_POLICY)."""
     return current_app.extensions["zyz"]["policy"]
+
+
+def factors() -> FactorPolicy:
+    """Who logs in with a second factor, and the grace period to enrol (ZYZ_2FA_REQUIRED, ZYZ_2FA_GRACE_DAYS)."""
+    return current_app.extensions["zyz"]["factors"]
 
 
 def _load(key: str, kind: str) -> SessionUser | None:

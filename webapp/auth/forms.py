@@ -13,3 +13,7 @@ class PasswordForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=128)])
     new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=128)])
     confirm = PasswordField(_l("Repeat the new password"), validators=[DataRequired(), Length(max=128)])
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("One-time code"), validators=[DataRequired(), Length(max=32)])

@@ -12,6 +12,7 @@ from webapp.auth import bp
 from webapp.auth.current import (
     SessionUser,
     client_ip,
+    factors,
     load_user_for_request,
     login_allowed,
     policy,
@@ -19,16 +20,20 @@ from webapp.auth.current import (
 )
 from webapp.auth.forms import LoginForm, PasswordForm
 from webapp.auth.roles import home_url
+from webapp.auth.sms import flash_sent, send_sms_code
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import field_errors, message_of
 from webapp.templating import lang
-from workflow.accounts import seats
-from workflow.accounts.auth import authenticate, change_password, end_all_sessions, end_session, start_session
+from workflow.accounts import seats, second_factor
+from workflow.accounts.auth import authenticate, change_password, end_all_sessions, end_session, has_second_factor
 from workflow.core.errors import WorkflowError
 from workflow.core.models import LoginSession, Unit
 from workflow.core.reasons import parse_whole
 
+PENDING = "pending_login"  # the user whose password was right and who is asked for the code: id and time
 OPEN_ENDPOINTS = {"auth.login", "auth.logout", "auth.password", "auth.language", "static"}
+# What a user whose grace period to enrol has run out may still reach (README, "Two-step verification").
+ENROLMENT_ENDPOINTS = {"auth.second_factor", "auth.second_factor_start", "auth.second_factor_confirm"}
 
 
 @bp.app_template_global()
@@ -49,14 +54,24 @@ def resolve_login() -> ResponseReturnValue | None:
     if request.endpoint == "static":
         return None
     load_user_for_request()
-    if (current_user.is_authenticated and current_user.row.must_change_password
-            and request.endpoint not in OPEN_ENDPOINTS and request.blueprint != "api"):
+    if not current_user.is_authenticated or request.blueprint == "api" or request.endpoint in OPEN_ENDPOINTS:
+        return None
+    if current_user.row.must_change_password:
         flash(_("Please set a new password before you continue."), "warning")
         return redirect(url_for("auth.password"))
+    if request.endpoint in ENROLMENT_ENDPOINTS:
+        return None
+    found = second_factor.standing(db(), user=current_user.row, factors=factors(), now=utcnow())
+    if found.status == "overdue":
+        flash(_("Two-step verification is required for your account: set it up to continue."), "warning")
+        return redirect(url_for("auth.second_factor"))
+    if found.status == "grace" and request.method == "GET" and not session.get("second_factor_invited"):
+        session["second_factor_invited"] = True  # once per login: the page says how long, and may be skipped
+        return redirect(url_for("auth.second_factor", next=request.full_path.rstrip("?")))
     return None
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     if target:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
@@ -71,23 +86,40 @@ def login() -> ResponseReturnValue:
         return redirect(home_url())
     form = LoginForm()
     if form.validate_on_submit():
+        session.pop(PENDING, None)  # a password step left unfinished ends with a new attempt
         if not login_allowed():
             return too_many_attempts()
         try:
             with unit_of_work() as s:
                 user = authenticate(s, username=form.username.data.strip(), password=form.password.data,
                                     ip=client_ip(), now=utcnow(), policy=policy())
-                key, row = start_session(s, user=user, kind="web", ip=client_ip(), now=utcnow(), policy=policy())
+                sms = None
+                if has_second_factor(s, user.id):  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+                    key = None
+                    sms = second_factor.login_sms_code(s, user=user, now=utcnow(), ip=client_ip())
+                else:
+                    key, row = second_factor.begin_session(s, user=user, kind="web", ip=client_ip(), now=utcnow(),
+                                                           factors=factors(), policy=policy())
         except WorkflowError as exc:
             flash(message_of(exc), "error")
             return render_template("auth/login.html", form=form), 401
-        lang = session.get("lang")
-        session.clear()  # a fresh session id at every login
-        if lang:
-            session["lang"] = lang
+        fresh_session()
+        if key is None:  # the password was right; the session starts once the code is right too
+            session[PENDING] = {"user_id": user.id, "at": utcnow().timestamp()}
+            if sms is not None:
+                flash_sent(sms, send_sms_code(sms))
+            return redirect(url_for("auth.login_code", next=request.args.get("next")))
         login_user(SessionUser(user, db().get(Unit, user.unit_id), key, row.id))  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form), 400 if request.method == "POST" else 200
+
+
+def fresh_session() -> None:
+    """A fresh session id at every login step (the language chosen stays)."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
 
 
 @bp.route("/logout", methods=["POST"])
@@ -160,4 +192,4 @@ def language() -> ResponseReturnValue:
     chosen = request.form.get("lang")
     if chosen in LOCALES:
         session["lang"] = chosen
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next")))

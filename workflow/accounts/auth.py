@@ -22,7 +22,17 @@ from workflow.core import audit
 from workflow.core.actors import Actor
 from workflow.core.db import is_sqlite, table_of
 from workflow.core.errors import AuthError, Forbidden, NotFound, Unprocessable
-from workflow.core.models import HUMAN_ROLES, UNIT_KIND_ROLES, LoginSession, LoginThrottle, Role, Unit, UnitKind, User
+from workflow.core.models import (
+    HUMAN_ROLES,
+    UNIT_KIND_ROLES,
+    LoginSession,
+    LoginThrottle,
+    Role,
+    SecondFactor,
+    Unit,
+    UnitKind,
+    User,
+)
 from workflow.core.settings import settings
 
 # argon2id at the OWASP Password Storage Cheat Sheet's first recommended setting (19 MiB, t=2, p=1).
@@ -113,6 +123,9 @@ def authenticate(session: Session, *, username: str, password: str, ip: str | No
                  policy: Policy = DEFAULT_POLICY) -> User:
     """The user for these credentials, or AuthError; every attempt is audited, the 5th failure locks.
 
+    For a user with a second factor the password is only the first step: the failure counter is kept until the
+    code passes too (workflow.accounts.second_factor.check_code), so that a known password does not reset it.
+
     An unknown username gets the same answers as a real one, in about the same time: a dummy hash is verified,
     and its failures are counted and "lock" it too, so that "locked" does not tell that the account exists."""
     user = session.exec(select(User).where(User.username == username)).first()
@@ -157,10 +170,22 @@ def authenticate(session: Session, *, username: str, password: str, ip: str | No
         # set before the list grew, or imported: the login goes on to the password page (ASVS 2.1.7)
         user.must_change_password = True
         audit.record(session, kind="password_common", now=now, actor=actor)
-    user.failed_logins = 0
-    user.last_login_at = now
+    if not has_second_factor(session, user.id):  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+        complete_login(user, now)
     session.add(user)
     return user
+
+
+def complete_login(user: User, now: datetime) -> None:
+    """Every factor passed: the failure count starts afresh."""
+    user.failed_logins = 0
+    user.last_login_at = now
+
+
+def has_second_factor(session: Session, user_id: int) -> bool:
+    """Whether the user's login takes a second factor after the password (workflow.accounts.second_factor)."""
+    return session.exec(select(SecondFactor.id).where(SecondFactor.user_id == user_id,
+                                                      SecondFactor.confirmed_at.is_not(None))).first() is not None  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
 
 
 def _locked() -> AuthError:
@@ -248,15 +273,19 @@ def needs_rehash(stored: str) -> bool:
 
 
 def start_session(session: Session, *, user: User, kind: str, ip: str | None, now: datetime,
-                  policy: Policy = DEFAULT_POLICY) -> tuple[str, LoginSession]:
-    """A new session (kind web) or bearer token (kind api); returns the secret key shown once."""
+                  policy: Policy = DEFAULT_POLICY, factor: str | None = None) -> tuple[str, LoginSession]:
+    """A new session (kind web) or bearer token (kind api); returns the secret key shown once. `factor` is the
+    second factor the login passed (totp, recovery): a user who has one gets no session without it."""
+    if factor is None and has_second_factor(session, user.id):  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+        raise AuthError("请输入动态验证码。", "Enter the one-time code.", code="otp_required")
     key = secrets.token_urlsafe(32)
     lifetime = policy.absolute if kind == "web" else policy.token_lifetime
     row = LoginSession(key_hash=_key_hash(key), user_id=user.id, kind=kind, ip=ip, created_at=now,  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
                        last_seen_at=now, expires_at=now + lifetime)
     session.add(row)
     session.flush()
-    audit.record(session, kind="login_ok", now=now, actor=actor_for(session, user, ip), data={"via": kind})
+    audit.record(session, kind="login_ok", now=now, actor=actor_for(session, user, ip),
+                 data={"via": kind, **({"factor": factor} if factor else {})})
     return key, row
 
 

@@ -75,6 +75,8 @@ EVENT_KINDS = (
     "dossier_downloaded",
     ALGORITHM_CHANGED, "data_keys_rotated", "password_common",
     "account_requested", "account_request_approved", "account_request_rejected",
+    "second_factor_required", "second_factor_enrolled", "second_factor_reset", "recovery_code_used",
+    "sms_code_sent",
 )
 
 _event_table = table_of(AuditEvent)

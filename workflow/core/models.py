@@ -165,6 +165,41 @@ class LoginSession(SQLModel, table=True):
     acting_seat_id: int | None = Field(default=None, foreign_key="seat.id")
 
 
+class SecondFactor(SQLModel, table=True):
+    """A user's second factor, one row per user (workflow.accounts.second_factor): the TOTP secret (or, for the SMS
+    method, the code last sent) from the start of enrolment, confirmed once a first code matched; and the date by
+    which the per-role policy wants it."""
+
+    __tablename__ = "second_factor"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", unique=True)
+    method: str = Field(default="totp", max_length=10)  # totp: an authenticator app; sms: codes sent to the mobile
+    # base32 (RFC 4648), as the authenticator app takes it; it must be readable to check a code, so it is sealed
+    # under ZYZ_DATA_KEY like the contact details (workflow.core.datakeys), not hashed
+    totp_secret: str | None = Field(default=None, max_length=64,
+                                    sa_type=Sealed(200, "second_factor.totp_secret"))
+    confirmed_at: datetime | None = None  # None: enrolment started but not finished, the secret not yet in use
+    last_step: int | None = None  # the last 30-second time step whose code was accepted: each code works once
+    enrol_by_at: datetime | None = None  # a user the policy requires must enrol before it to go on working
+    sms_code_hash: str | None = Field(default=None, max_length=255)  # the last code sent by SMS (argon2id), unused
+    sms_code_expires_at: datetime | None = None
+    sms_sent_at: datetime | None = None  # one SMS a minute at most
+    updated_at: datetime
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A one-use recovery code of a user's second factor, stored as its argon2id hash; shown once when made."""
+
+    __tablename__ = "recovery_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    code_hash: str = Field(max_length=255)
+    created_at: datetime
+    used_at: datetime | None = None
+
+
 class Town(SQLModel, table=True):
     __tablename__ = "town"
     __table_args__ = (sa.UniqueConstraint("county_id", "name"),)
