@@ -19,7 +19,7 @@ from sqlmodel import Session
 from webapp.config import CLOCK_ENVS, LOOPBACK_HOSTS, demo_data_key, demo_database, key_weakness
 from webapp.database import Clock, clock, forget_clock, utcnow
 from workflow import processes
-from workflow.core import audit, datakeys
+from workflow.core import audit, datakeys, keyrotation
 from workflow.core.catalog import CATALOG
 from workflow.core.db import make_engine, make_session_factory, migrate, schema_problem, transaction
 from workflow.core.definitions import DefinitionError, load_file
@@ -822,7 +822,7 @@ def keys_rotate(batch: int) -> None:
     before any key); stopped half way, run it again."""
     _ready(current_app)
     try:
-        result = datakeys.rotate(_sessions(), now=utcnow(), batch=batch)
+        result = keyrotation.rotate(_sessions(), now=utcnow(), batch=batch)
     except datakeys.DataKeyError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

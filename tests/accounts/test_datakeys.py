@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from conftest import login
 from webapp.config import ConfigError, check_production
-from workflow.core import datakeys
+from workflow.core import datakeys, keyrotation
 from workflow.core.datakeys import DataKeyError, configure, parse_key
 from workflow.core.db import transaction
 from workflow.core.models import AuditEvent, User
@@ -86,7 +86,7 @@ def test_rotation_seals_plain_values_then_moves_them_to_a_new_key(db, make, now)
     plain = [make.user("county", email=f"u{n}@yq.gov.cn", mobile=f"1391234000{n}") for n in range(3)]
     no_contact = make.user("county")
     configure(SM4_KEY)
-    result = datakeys.rotate(db, now=now, batch=2)
+    result = keyrotation.rotate(db, now=now, batch=2)
     assert result.resealed == {"app_user.email": 3, "app_user.mobile": 3, "second_factor.totp_secret": 0,
                                "outbox_message.address": 0}
     sm4 = parse_key(SM4_KEY).kid
@@ -96,7 +96,7 @@ def test_rotation_seals_plain_values_then_moves_them_to_a_new_key(db, make, now)
 
     configure(AES_KEY, previous=SM4_KEY)  # a new key; the old one still opens what it sealed
     assert read(db, plain[0].id) == ("u0@yq.gov.cn", "13912340000")
-    assert datakeys.rotate(db, now=now).total == 6
+    assert keyrotation.rotate(db, now=now).total == 6
     configure(AES_KEY)  # the old key gone: everything opens with the new one
     assert [read(db, u.id) for u in plain] == [(f"u{n}@yq.gov.cn", f"1391234000{n}") for n in range(3)]
     with transaction(db) as s:
@@ -125,17 +125,17 @@ def test_a_rotation_stopped_half_way_finishes_when_run_again(db, make, now, monk
 
     monkeypatch.setattr(datakeys.KEYRING, "seal", failing)
     with pytest.raises(OSError):
-        datakeys.rotate(db, now=now, batch=2)
+        keyrotation.rotate(db, now=now, batch=2)
     monkeypatch.undo()
     sealed = [raw(db, u.id)[1].startswith("enc1:") for u in users]
     assert sealed == [True, True, False, False]  # the first batch committed, the second rolled back
-    assert datakeys.rotate(db, now=now, batch=2).resealed["app_user.mobile"] == 2
-    assert datakeys.rotate(db, now=now, batch=2).total == 0
+    assert keyrotation.rotate(db, now=now, batch=2).resealed["app_user.mobile"] == 2
+    assert keyrotation.rotate(db, now=now, batch=2).total == 0
     assert [read(db, u.id)[1] for u in users] == [f"1391234000{n}" for n in range(4)]
 
 
 def test_the_sealed_columns_are_the_contact_details_the_totp_secrets_and_where_a_message_went():
-    assert [(c.table.name, c.name) for c, _ in datakeys.sealed_columns()] == [
+    assert [(c.table.name, c.name) for c, _ in keyrotation.sealed_columns()] == [
         ("app_user", "email"), ("app_user", "mobile"), ("second_factor", "totp_secret"), ("outbox_message", "address")]
 
 

@@ -19,15 +19,12 @@ import binascii
 import hashlib
 import hmac
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from sqlmodel import Session
 
 PREFIX = "enc1"
 KEY_BYTES = {"sm4": 16, "aes": 32}
@@ -138,67 +135,3 @@ class Sealed(sa.types.TypeDecorator):
 
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
         return None if value is None else KEYRING.open(value, self.purpose)
-
-
-def sealed_columns() -> Iterator[tuple[sa.Column, str]]:
-    """Every column of the model typed Sealed, with its purpose (the authenticated data of its values)."""
-    from sqlmodel import SQLModel
-
-    for table in SQLModel.metadata.sorted_tables:
-        for column in table.columns:
-            if isinstance(column.type, Sealed):
-                yield column, column.type.purpose
-
-
-@dataclass
-class Rotation:
-    resealed: dict[str, int] = field(default_factory=dict)  # "table.column": values written under the current key
-
-    @property
-    def total(self) -> int:
-        return sum(self.resealed.values())
-
-
-def rotate(session_factory: Any, *, now: datetime, batch: int = 500) -> Rotation:
-    """Re-encrypt every sealed value not under the current key (or stored plain), `batch` rows per transaction.
-
-    Each batch commits on its own and the next one asks again for what is left, so a run stopped half way (or two
-    runs at once) leaves nothing half done: run it again. The run is recorded in the audit trail.
-    """
-    from workflow.core import audit
-    from workflow.core.actors import Actor
-    from workflow.core.db import transaction
-
-    result = Rotation()
-    for column, purpose in sealed_columns():
-        table, name = column.table, f"{column.table.name}.{column.name}"
-        raw = sa.type_coerce(column, sa.String)
-        key = table.primary_key.columns.values()[0]
-        done = 0
-        after = None
-        while True:
-            with transaction(session_factory) as s:
-                rows = _batch(s, key, raw, after, batch)
-                if not rows:
-                    break
-                for row_id, stored in rows:
-                    if not KEYRING.is_current(stored):
-                        value = KEYRING.open(stored, purpose)
-                        s.connection().execute(table.update().where(key == row_id).values(
-                            {column.name: sa.literal(KEYRING.seal(value, purpose), sa.String)}))
-                        done += 1
-                after = rows[-1][0]
-        result.resealed[name] = done
-    with transaction(session_factory) as s:
-        audit.record(s, kind="data_keys_rotated", now=now, actor=Actor.system(),
-                     data={"key": KEYRING.current.kid if KEYRING.current else None,
-                           "cipher": KEYRING.current.cipher if KEYRING.current else None,
-                           "resealed": result.resealed})
-    return result
-
-
-def _batch(session: Session, key: sa.Column, raw: Any, after: int | None, size: int) -> list[tuple[int, str]]:
-    query = sa.select(key, raw).where(raw.is_not(None)).order_by(key).limit(size)
-    if after is not None:
-        query = query.where(key > after)
-    return [(r[0], r[1]) for r in session.connection().execute(query)]
