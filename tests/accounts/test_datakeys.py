@@ -111,6 +111,20 @@ def test_rotation_seals_plain_values_then_moves_them_to_a_new_key(db, make, now)
                       "outbox_message.address": 0}}]
 
 
+def test_a_rotation_without_a_key_stores_the_values_as_they_are_and_says_so(db, make, now):
+    """ZYZ_DATA_KEY removed and the old key kept in ZYZ_DATA_KEYS_PREVIOUS: the rotation opens every value and
+    writes it as it is (a deployment leaving encryption), recorded by the system with no key named."""
+    configure(SM4_KEY)
+    user = make.user("county", email=EMAIL, mobile=MOBILE)
+    configure(None, previous=SM4_KEY)
+    assert keyrotation.rotate(db, now=now).total == 2
+    assert raw(db, user.id) == (EMAIL, MOBILE)
+    with transaction(db) as s:
+        event = s.exec(sa.select(AuditEvent).where(AuditEvent.kind == "data_keys_rotated")).scalars().one()
+    assert (event.actor_id, event.actor_name, event.role) == (None, "系统", "system")
+    assert json.loads(event.data)["key"] is None and json.loads(event.data)["cipher"] is None
+
+
 def test_a_rotation_stopped_half_way_finishes_when_run_again(db, make, now, monkeypatch):
     users = [make.user("county", mobile=f"1391234000{n}") for n in range(4)]
     configure(SM4_KEY)
