@@ -6,10 +6,12 @@ breakdown, and a value missing flagged, never counted as 0."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import event
 
 from workflow.core.db import transaction
 from workflow.core.models import Case, TownStatistics
@@ -239,6 +241,16 @@ def test_the_evidence_asked_of_the_county_is_for_its_values_and_targets():
     assert v.evidence_asked(SPEC, "nope") == ()
 
 
+def test_evidence_asked_by_several_indicators_is_asked_once():
+    environment = SPEC.group("environment")
+    county_gives_all = replace(environment, indicators=tuple(
+        i if i.provider == "office" else replace(i, provider="county") for i in environment.indicators))
+    spec = replace(SPEC, groups=tuple(county_gives_all if g.key == "environment" else g for g in SPEC.groups))
+    assert v.evidence_asked(spec, "environment") == (
+        Label("年度统计报表（已审核）", "The year's accepted statistics report"),
+        Label("政策文件", "The policy document"))
+
+
 # --- the indicators --------------------------------------------------------------------------------------------
 
 
@@ -280,10 +292,12 @@ ALL_VALUES = {"output": 30, "output_growth": 30, "above_scale_firms": 7, "market
 
 
 def accepted(db, town, year, figures):
+    output = figures.get("output_yi")
     with transaction(db) as s:
         record = registry_case(s, town.id)
         s.add(TownStatistics(town_id=town.id, county_id=town.county_id, year=year,
-                             output_yi=figures.get("output_yi"), figures=figures, spec_version=1,
+                             output_yi=output if type(output) in (int, float) else None, figures=figures,
+                             spec_version=1,
                              report_case_id=record.id, accepted_at=NOW))
 
 
@@ -324,7 +338,7 @@ def test_a_figure_that_is_not_a_number_is_left_out_never_read_as_0(db, make):
             {"key_projects": 0, "patent_growth": 0.0}, {"patent_growth": 0}, 2026)
 
 
-def test_the_statistics_of_many_towns_are_read_by_town_in_chunks(db, make, monkeypatch):
+def test_the_statistics_of_many_towns_are_read_by_town_in_chunks(db, engine, make, monkeypatch):
     towns = [make.town(f"测试镇{n}") for n in range(5)]
     for n, town in enumerate(towns):
         if n != 2:
@@ -333,8 +347,20 @@ def test_the_statistics_of_many_towns_are_read_by_town_in_chunks(db, make, monke
             accepted(db, town, 2025, {"output_yi": n})
     monkeypatch.setattr(v, "STATISTICS_CHUNK", 2)
     ids = [t.id for t in towns]
+    bound = []  # the parameters of each query of the statistics: at most a chunk of towns and the two years
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if "town_statistics" in statement:
+            bound.append(len(parameters))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with transaction(db) as s:
+            found = v.statistics_values_of(s, SPEC, ids, 2026)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert bound == [4, 4, 3]
     with transaction(db) as s:
-        found = v.statistics_values_of(s, SPEC, ids, 2026)
         assert list(found) == ids
         assert found == {
             ids[0]: ({"output": 10, "output_growth": 10, "employment_target": 0}, {}, 2026),
