@@ -47,6 +47,42 @@ def test_contact_details_are_stored_encrypted_and_read_in_clear(db, make, key, c
     assert read(db, user.id) == (EMAIL, MOBILE)
 
 
+def test_an_sm4_key_seals_with_sm4_and_an_aes_key_with_aes():
+    """The national cipher is the one used, not AES under a 16-byte key: the value opens with SM4-GCM itself."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    for key, algorithm in ((SM4_KEY, algorithms.SM4), (AES_KEY, algorithms.AES)):
+        ring = configure(key)
+        sealed = ring.seal(MOBILE, "app_user.mobile")
+        blob = base64.b64decode(sealed.split(":", 2)[2])
+        nonce, body, tag = blob[:12], blob[12:-16], blob[-16:]
+        decryptor = Cipher(algorithm(ring.current.secret), modes.GCM(nonce, tag)).decryptor()
+        decryptor.authenticate_additional_data(b"app_user.mobile")
+        assert decryptor.update(body) + decryptor.finalize() == MOBILE.encode()
+
+
+def test_a_new_key_is_sm4_unless_asked():
+    assert parse_key(datakeys.new_key()).cipher == "sm4"
+    assert parse_key(datakeys.new_key("aes")).cipher == "aes"
+
+
+def test_several_previous_keys_are_read(db, make):
+    configure(SM4_KEY)
+    first = make.user("county", mobile=MOBILE)
+    other_sm4 = "sm4:" + base64.b64encode(bytes(range(16, 32))).decode()
+    configure(other_sm4)
+    second = make.user("county", mobile="13800000000")
+    configure(AES_KEY, previous=f"{SM4_KEY}, {other_sm4}")
+    assert [read(db, first.id)[1], read(db, second.id)[1]] == [MOBILE, "13800000000"]
+
+
+def test_the_longest_address_a_form_takes_fits_its_column_sealed():
+    """An e-mail address of 200 characters (the form's limit) and a mobile number of 20, sealed, fit the columns."""
+    ring = configure(SM4_KEY)
+    for column, longest in ((User.__table__.c.email, "a" * 188 + "@yq.gov.cn.cn"), (User.__table__.c.mobile, "1" * 20)):
+        assert len(ring.seal(longest[:200], "x")) <= column.type.impl_instance.length
+
+
 def test_the_same_number_is_sealed_differently_each_time(db, make):
     configure(SM4_KEY)
     first = make.user("county", mobile=MOBILE)
@@ -156,6 +192,7 @@ def test_the_sealed_columns_are_the_contact_details_the_totp_secrets_and_where_a
 @pytest.mark.parametrize("text, message", [
     ("des:AAAA", "a data key is written sm4:<base64> or aes:<base64>"),
     ("sm4:not base64!", "the sm4 data key is not valid base64"),
+    ("sm4:AAAA!AAAAAAAAAAAAAAAAA==", "the sm4 data key is not valid base64"),  # 16 bytes once the "!" is dropped
     ("sm4:" + base64.b64encode(bytes(15)).decode(), "an sm4 data key is 16 bytes, not 15"),
     ("aes:" + base64.b64encode(bytes(16)).decode(), "an aes data key is 32 bytes, not 16"),
 ])
