@@ -104,6 +104,9 @@ COMMON = "a common or breached password: choose one that is harder to guess"
     ("Qwer1234!", [COMMON]),  # a keyboard walk
     ("Yangquan2026!", [COMMON]),
     ("1q2w3e4R!", [COMMON]),
+    ("@5201314@Ab", []),  # a common number inside other text is not refused on its own
+    ("!!5201314!!", ["use at least three of: lower case, upper case, digits, symbols", COMMON]),  # symbols around
+    ("Asdf-2026", [COMMON]),  # a common word of four letters is enough of a core
     ("abc", ["at least 8 characters", "use at least three of: lower case, upper case, digits, symbols"]),
     ("Ab1!" * 33, ["at most 128 characters"]),
 ])
