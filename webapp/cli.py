@@ -1029,6 +1029,23 @@ def users_create(username: str, display_name: str, role: str, unit_name: str, pa
     click.echo(f"created {username} ({role}, {unit_name})")
 
 
+@users_group.command("certificate")
+@click.argument("username")
+@click.argument("subject")
+@with_appcontext
+def users_certificate(username: str, subject: str) -> None:
+    """Register the subject (DN) of the account's client certificate (UKey), as the proxy passes it in
+    X-SSL-Client-S-DN; "" removes it. Matched at login with ZYZ_CLIENT_CERT=required; the account's sessions end."""
+    from workflow.accounts.auth import set_certificate
+
+    try:
+        with transaction(_sessions()) as s:
+            set_certificate(s, username=username, subject=subject, now=utcnow(), actor=None)
+    except WorkflowError as exc:
+        _fail(exc)
+    click.echo(f"certificate of {username}: {' '.join(subject.split()) or 'none'}")
+
+
 @users_group.command("lock")
 @click.argument("username")
 @click.option("--minutes", type=int, help="Lock for this long; without it the account is disabled until unlocked.")

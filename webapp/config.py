@@ -102,6 +102,9 @@ def from_environment(instance_path: str) -> dict:
         # Reverse proxies in front (nginx: 1). Only then are X-Forwarded-For/-Proto believed: the client's
         # address for the audit trail and the login limit, HTTPS for HSTS.
         "PROXIES": int(env.get("ZYZ_PROXIES", "0")),
+        # "required": a login also needs the client certificate (UKey) registered for the account, as the reverse
+        # proxy verified it (X-SSL-Client-Verify, X-SSL-Client-S-DN); only with ZYZ_PROXIES set
+        "CLIENT_CERT": (env.get("ZYZ_CLIENT_CERT") or "").strip().lower(),
         "LOGIN_RATE_LIMIT": int(env.get("ZYZ_LOGIN_RATE_LIMIT", "30")),  # login + token attempts per address a minute
         # Roles that log in with a second factor (comma-separated; unset: office, leader, admin and auditor in
         # production, none elsewhere), and the days a user has to enrol from the first login it applies to.
@@ -201,6 +204,11 @@ def check_production(config: dict) -> None:
     if account_approver(config) not in ACCOUNT_APPROVERS:
         raise ConfigError(f"ZYZ_ACCOUNT_APPROVER must be one of {', '.join(ACCOUNT_APPROVERS)}, "
                           f"not {config['ACCOUNT_APPROVER']!r}")
+    if config.get("CLIENT_CERT", "") not in ("", "required"):
+        raise ConfigError(f"ZYZ_CLIENT_CERT must be 'required' or empty, not {config['CLIENT_CERT']!r}")
+    if config.get("CLIENT_CERT") == "required" and int(config.get("PROXIES") or 0) < 1:
+        raise ConfigError("ZYZ_CLIENT_CERT=required needs ZYZ_PROXIES: the certificate headers are believed only "
+                          "from the reverse proxy that verified the certificate")
     if config.get("AUDIT_HASH") not in (None, *HASHES):
         raise ConfigError(f"ZYZ_AUDIT_HASH must be one of {', '.join(HASHES)}, not {config['AUDIT_HASH']!r}")
     for name, text in (("ZYZ_DATA_KEY", config.get("DATA_KEY") or ""),

@@ -35,7 +35,15 @@ from webapp.api.schemas import (
     TransitionRequest,
     UnitOut,
 )
-from webapp.auth.current import actor, client_ip, factors, login_allowed, policy, too_many_attempts
+from webapp.auth.current import (
+    actor,
+    client_certificate,
+    client_ip,
+    factors,
+    login_allowed,
+    policy,
+    too_many_attempts,
+)
 from webapp.auth.roles import BUSINESS_ROLES
 from webapp.auth.sms import send_sms_code
 from webapp.database import db, unit_of_work, utcnow
@@ -114,7 +122,7 @@ def token(body: TokenRequest) -> ResponseReturnValue:
     try:
         with unit_of_work() as s:
             user = authenticate(s, username=body.username, password=body.password, ip=client_ip(), now=utcnow(),
-                                policy=policy())
+                                policy=policy(), certificate=client_certificate())
             factor = token_factor(s, user=user, code=body.otp, ip=client_ip(), now=utcnow(), policy=policy())
             refuse_until_password_changed(s, user=user, now=utcnow(), ip=client_ip())
             key, row = begin_session(s, user=user, kind="api", ip=client_ip(), now=utcnow(), factors=factors(),

@@ -67,6 +67,14 @@ def policy() -> Policy:
     return current_app.extensions["zyz"]["policy"]
 
 
+def client_certificate() -> tuple[str, str] | None:
+    """(X-SSL-Client-Verify, X-SSL-Client-S-DN) as the proxy set them, when ZYZ_CLIENT_CERT asks for a certificate at
+    login (a start without ZYZ_PROXIES refuses that setting: only a proxy's headers are believed); None otherwise."""
+    if current_app.config.get("CLIENT_CERT") != "required":
+        return None
+    return request.headers.get("X-SSL-Client-Verify", ""), request.headers.get("X-SSL-Client-S-DN", "")
+
+
 def factors() -> FactorPolicy:
     """Who logs in with a second factor, and the grace period to enrol (ZYZ_2FA_REQUIRED, ZYZ_2FA_GRACE_DAYS)."""
     return current_app.extensions["zyz"]["factors"]

@@ -11,6 +11,7 @@ from webapp import LOCALES
 from webapp.auth import bp
 from webapp.auth.current import (
     SessionUser,
+    client_certificate,
     client_ip,
     factors,
     load_user_for_request,
@@ -92,7 +93,7 @@ def login() -> ResponseReturnValue:
         try:
             with unit_of_work() as s:
                 user = authenticate(s, username=form.username.data.strip(), password=form.password.data,
-                                    ip=client_ip(), now=utcnow(), policy=policy())
+                                    ip=client_ip(), now=utcnow(), policy=policy(), certificate=client_certificate())
                 sms = None
                 if has_second_factor(s, user.id):  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
                     key = None

@@ -120,7 +120,7 @@ def actor_for(session: Session, user: User, ip: str | None = None) -> Actor:
 
 
 def authenticate(session: Session, *, username: str, password: str, ip: str | None, now: datetime,
-                 policy: Policy = DEFAULT_POLICY) -> User:
+                 policy: Policy = DEFAULT_POLICY, certificate: tuple[str, str] | None = None) -> User:
     """The user for these credentials, or AuthError; every attempt is audited, the 5th failure locks.
 
     For a user with a second factor the password is only the first step: the failure counter is kept until the
@@ -150,12 +150,18 @@ def authenticate(session: Session, *, username: str, password: str, ip: str | No
                                                                                  "reason": "locked"})
         raise locked
     ok = _verify(user.password_hash, password)
-    if not ok or not user.is_active:
-        audit.record(session, kind="login_failed", now=now, actor=actor,
-                     data={"username": username, "reason": "bad_password" if not ok else "disabled"})
+    # the client certificate the proxy verified (when ZYZ_CLIENT_CERT asks for one) must be the account's own
+    wrong_certificate = ok and user.is_active and certificate is not None and not certificate_matches(user, certificate)
+    if not ok or not user.is_active or wrong_certificate:
+        reason = "bad_password" if not ok else "disabled" if not user.is_active else "certificate"
+        audit.record(session, kind="login_failed", now=now, actor=actor, data={"username": username, "reason": reason})
         if _count_failure(user, now, policy):
             audit.record(session, kind="lockout", now=now, actor=actor, data={"until": user.locked_until})
         session.add(user)
+        if wrong_certificate:
+            raise AuthError("请使用本人登记的数字证书（UKey）登录。",
+                            "Log in with the client certificate (UKey) registered for this account.",
+                            code="certificate_required")
         raise refused
     user.locked_until = None
     if needs_rehash(user.password_hash):
@@ -186,6 +192,36 @@ def has_second_factor(session: Session, user_id: int) -> bool:
     """Whether the user's login takes a second factor after the password (workflow.accounts.second_factor)."""
     return session.exec(select(SecondFactor.id).where(SecondFactor.user_id == user_id,
                                                       SecondFactor.confirmed_at.is_not(None))).first() is not None  # type: ignore[union-attr]  # SQLModel types a column as its Python value, not a SQL expression
+
+
+def certificate_matches(user: User, certificate: tuple[str, str]) -> bool:
+    """Whether the certificate the proxy verified ((X-SSL-Client-Verify, X-SSL-Client-S-DN)) is the account's."""
+    verified, subject = certificate
+    registered = " ".join((user.cert_subject or "").split())
+    return verified.strip() == "SUCCESS" and bool(registered) and " ".join(subject.split()) == registered
+
+
+def set_certificate(session: Session, *, username: str, subject: str, now: datetime, actor: Actor | None) -> User:
+    """Register the subject of the account's client certificate (empty: none); its sessions end."""
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFound("用户不存在。", "No such user.")
+    subject = " ".join(subject.split())
+    if len(subject) > CERT_SUBJECT_MAX:
+        raise Unprocessable(f"证书主题不能超过 {CERT_SUBJECT_MAX} 个字符。",
+                            f"A certificate subject is at most {CERT_SUBJECT_MAX} characters.",
+                            details=[{"field": "subject", "zh": f"不能超过 {CERT_SUBJECT_MAX} 个字符",
+                                      "en": f"at most {CERT_SUBJECT_MAX} characters"}])
+    user.cert_subject = subject or None
+    session.add(user)
+    ended = end_all_sessions(session, user_id=user.id, reason="certificate_changed", now=now)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    audit.record(session, kind="admin_change", now=now, actor=actor,
+                 data={"action": "set_certificate", "user_id": user.id, "username": user.username,
+                       "subject": subject or None, "sessions_ended": ended})
+    return user
+
+
+CERT_SUBJECT_MAX = 500
 
 
 def _locked() -> AuthError:

@@ -79,6 +79,8 @@ class User(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=200, sa_type=Sealed(400, "app_user.email"))
     mobile: str | None = Field(default=None, max_length=20, sa_type=Sealed(120, "app_user.mobile"))
     password_hash: str = Field(max_length=255)
+    # the subject (DN) of the account's client certificate (UKey), when ZYZ_CLIENT_CERT asks for one at login
+    cert_subject: str | None = Field(default=None, max_length=500)
     is_active: bool = True
     must_change_password: bool = False
     failed_logins: int = 0
