@@ -394,6 +394,30 @@ def test_the_grace_period_invites_then_after_it_only_the_enrolment_page_is_reach
     assert late.get("/inbox").status_code == 200
 
 
+def test_a_token_issued_in_the_grace_period_ends_with_it(make, apps, db, now, clock):
+    """Eight hours is a token's life; one asked ten minutes before the grace period ends lives ten minutes."""
+    office = make.user("office", username="gx_office")
+    app = apps(TWO_FACTOR_REQUIRED="office", TWO_FACTOR_GRACE_DAYS=7)
+    assert login(app.test_client(), "gx_office").status_code == 302  # the grace period starts
+    enrol_by = now + timedelta(days=7)
+    early = token_request(app.test_client(), "gx_office")
+    assert early.status_code == 200
+    clock.shift(timedelta(days=7) - timedelta(minutes=10))
+    late = token_request(app.test_client(), "gx_office")
+    assert late.status_code == 200
+    with transaction(db) as s:
+        lifetimes = s.exec(select(LoginSession.expires_at).where(LoginSession.user_id == office.id,
+                                                                 LoginSession.kind == "api")
+                           .order_by(LoginSession.id)).all()
+    assert lifetimes == [now + timedelta(hours=8), enrol_by]
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {late.json['token']}"}
+    clock.shift(timedelta(minutes=9))
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    clock.shift(timedelta(minutes=1))  # not idle (ten minutes), but the grace period is over
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
 def test_a_seat_of_a_required_role_makes_its_holder_required(make, db, now):
     """A member unit's officer who holds the office director's seat acts as the office: the office's rule."""
     from workflow.accounts import seats

@@ -309,15 +309,17 @@ def needs_rehash(stored: str) -> bool:
 
 
 def start_session(session: Session, *, user: User, kind: str, ip: str | None, now: datetime,
-                  policy: Policy = DEFAULT_POLICY, factor: str | None = None) -> tuple[str, LoginSession]:
+                  policy: Policy = DEFAULT_POLICY, factor: str | None = None,
+                  until: datetime | None = None) -> tuple[str, LoginSession]:
     """A new session (kind web) or bearer token (kind api); returns the secret key shown once. `factor` is the
-    second factor the login passed (totp, recovery): a user who has one gets no session without it."""
+    second factor the login passed (totp, recovery): a user who has one gets no session without it. `until`
+    ends it earlier than the policy's lifetime would."""
     if factor is None and has_second_factor(session, user.id):  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
         raise AuthError("请输入动态验证码。", "Enter the one-time code.", code="otp_required")
     key = secrets.token_urlsafe(32)
     lifetime = policy.absolute if kind == "web" else policy.token_lifetime
     row = LoginSession(key_hash=_key_hash(key), user_id=user.id, kind=kind, ip=ip, created_at=now,  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
-                       last_seen_at=now, expires_at=now + lifetime)
+                       last_seen_at=now, expires_at=min(now + lifetime, until) if until else now + lifetime)
     session.add(row)
     session.flush()
     audit.record(session, kind="login_ok", now=now, actor=actor_for(session, user, ip),

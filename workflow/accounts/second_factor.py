@@ -138,11 +138,13 @@ def begin_session(session: Session, *, user: User, kind: str, ip: str | None, no
                   policy: Policy = DEFAULT_POLICY) -> tuple[str, LoginSession]:
     """The session (web) or token (api) of a login that passed every factor it needs (`factor`: the second one
     used, None for a user without one). The first login under the policy starts the grace period; a token is
-    refused to a user whose grace has run out (the web pages are the one place to enrol)."""
+    refused to a user whose grace has run out (the web pages are the one place to enrol), and one issued in the
+    grace period ends with it."""
     found = standing(session, user=user, factors=factors, now=now)
-    if found.status == "grace" and found.enrol_by_at is None:
+    enrol_by = found.enrol_by_at
+    if found.status == "grace" and enrol_by is None:
         row = _row(session, user, now)
-        row.enrol_by_at = now + factors.grace
+        row.enrol_by_at = enrol_by = now + factors.grace
         row.updated_at = now
         session.add(row)
         audit.record(session, kind="second_factor_required", now=now, actor=actor_for(session, user, ip),
@@ -153,7 +155,8 @@ def begin_session(session: Session, *, user: User, kind: str, ip: str | None, no
         raise PasswordChangeRequired("请先在网页上启用两步验证，再申请 API 令牌。",
                                      "Set up two-step verification on the web pages before asking for an API token.",
                                      code="second_factor_enrolment_required")
-    return start_session(session, user=user, kind=kind, ip=ip, now=now, policy=policy, factor=factor)
+    return start_session(session, user=user, kind=kind, ip=ip, now=now, policy=policy, factor=factor,
+                         until=enrol_by if found.status == "grace" and kind == "api" else None)
 
 
 # --- enrolment --------------------------------------------------------------------------------------------------
