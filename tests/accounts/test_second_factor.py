@@ -418,6 +418,51 @@ def test_a_token_issued_in_the_grace_period_ends_with_it(make, apps, db, now, cl
     assert client.get("/api/v1/me", headers=headers).status_code == 401
 
 
+def test_a_page_reads_the_two_step_standing_once_a_login_and_the_clock_still_ends_the_grace(make, apps, db, now,
+                                                                                             clock):
+    office = make.user("office", username="gx_office")
+    enrolled = make.user("office", username="gx_director")
+    secret, _codes = enrol(db, make, enrolled, now)
+    app = apps(TWO_FACTOR_REQUIRED="office", TWO_FACTOR_GRACE_DAYS=7)
+    engine = app.extensions["zyz"]["engine"]
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if "second_factor" in statement or statement.startswith("SELECT seat.role \nFROM seat"):
+            statements.append(statement)
+
+    director = app.test_client()
+    assert login(director, "gx_director").status_code == 302
+    clock.shift(timedelta(seconds=30))
+    assert send_code(director, pyotp.TOTP(secret).at(now + timedelta(seconds=30))).status_code == 302
+    browser = app.test_client()
+    assert login(browser, "gx_office").status_code == 302
+    assert browser.get("/inbox").headers["Location"] == "/account/two-step?next=/inbox"  # invited once
+    for client in (director, browser):
+        assert client.get("/inbox").status_code == 200  # the standing read and kept
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        for client in (director, browser):
+            for url in ("/inbox", "/towns", "/notifications"):
+                assert client.get(url).status_code == 200, url
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert statements == []
+
+    clock.shift(timedelta(days=7) - timedelta(minutes=10))
+    browser = app.test_client()
+    assert login(browser, "gx_office").status_code == 302
+    assert browser.get("/inbox").status_code == 302 and browser.get("/inbox").status_code == 200
+    clock.shift(timedelta(minutes=10))  # the grace period ends during the login
+    assert browser.get("/inbox").headers["Location"] == "/account/two-step"
+    assert page_post(browser, "/account/two-step/start").status_code == 302
+    with transaction(db) as s:
+        late_secret = s.exec(select(SecondFactor.totp_secret).where(SecondFactor.user_id == office.id)).one()
+    code = pyotp.TOTP(late_secret).at(now + timedelta(days=7, seconds=30))
+    assert page_post(browser, "/account/two-step/confirm", {"code": code}).status_code == 200
+    assert browser.get("/inbox").status_code == 200  # enrolled: what was kept is read again
+
+
 def test_a_seat_of_a_required_role_makes_its_holder_required(make, db, now):
     """A member unit's officer who holds the office director's seat acts as the office: the office's rule."""
     from workflow.accounts import seats

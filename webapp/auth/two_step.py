@@ -15,7 +15,7 @@ from webapp.auth import bp
 from webapp.auth.current import SessionUser, actor, client_ip, factors, login_allowed, policy, too_many_attempts
 from webapp.auth.forms import CodeForm
 from webapp.auth.sms import flash_sent, send_sms_code
-from webapp.auth.views import PENDING, fresh_session, safe_next
+from webapp.auth.views import PENDING, STANDING, fresh_session, safe_next
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import field_errors, message_of
 from workflow.accounts import second_factor
@@ -158,4 +158,5 @@ def second_factor_confirm() -> ResponseReturnValue:
             flash(message_of(exc), "error")
             return redirect(url_for("auth.second_factor"))
         return _page(form, field_errors(exc), 422)
+    session.pop(STANDING, None)
     return render_template("auth/recovery_codes.html", codes=codes, next_url=safe_next(request.args.get("next")))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
@@ -31,6 +32,7 @@ from workflow.core.errors import WorkflowError
 from workflow.core.models import LoginSession, Unit
 from workflow.core.reasons import parse_whole
 
+STANDING = "two_step_standing"  # the login session's id, its standing under the two-step policy, the date due
 PENDING = "pending_login"  # the user whose password was right and who is asked for the code: id and time
 OPEN_ENDPOINTS = {"auth.login", "auth.logout", "auth.password", "auth.language", "static"}
 # What a user whose grace period to enrol has run out may still reach (README, "Two-step verification").
@@ -62,7 +64,7 @@ def resolve_login() -> ResponseReturnValue | None:
         return redirect(url_for("auth.password"))
     if request.endpoint in ENROLMENT_ENDPOINTS:
         return None
-    found = second_factor.standing(db(), user=current_user.row, factors=factors(), now=utcnow())
+    found = _standing()
     if found.status == "overdue":
         flash(_("Two-step verification is required for your account: set it up to continue."), "warning")
         return redirect(url_for("auth.second_factor"))
@@ -70,6 +72,22 @@ def resolve_login() -> ResponseReturnValue | None:
         session["second_factor_invited"] = True  # once per login: the page says how long, and may be skipped
         return redirect(url_for("auth.second_factor", next=request.full_path.rstrip("?")))
     return None
+
+
+def _standing() -> second_factor.Standing:
+    """The user's standing under the two-step policy, read once a login and kept in its cookie, so that a page
+    costs no query for it: a grace period turns overdue by the clock alone, enrolling clears what was kept
+    (second_factor_confirm), an administrator's reset ends every session, and a seat of a required role given
+    during a login starts no grace period before the next login anyway (second_factor.begin_session)."""
+    kept = session.get(STANDING)
+    if not kept or kept[0] != current_user.session_id:
+        found = second_factor.standing(db(), user=current_user.row, factors=factors(), now=utcnow())
+        due = found.enrol_by_at.isoformat() if found.enrol_by_at else None
+        kept = session[STANDING] = [current_user.session_id, found.status, due]
+    status, due = kept[1], datetime.fromisoformat(kept[2]) if kept[2] else None
+    if status == "grace" and due is not None and utcnow() >= due:
+        status = "overdue"
+    return second_factor.Standing(status, due)
 
 
 def safe_next(target: str | None) -> str:
