@@ -82,8 +82,8 @@ def _standing() -> second_factor.Standing:
     kept = session.get(STANDING)
     if not kept or kept[0] != current_user.session_id:
         found = second_factor.standing(db(), user=current_user.row, factors=factors(), now=utcnow())
-        due = found.enrol_by_at.isoformat() if found.enrol_by_at else None
-        kept = session[STANDING] = [current_user.session_id, found.status, due]
+        kept = session[STANDING] = [current_user.session_id, found.status,
+                                    found.enrol_by_at.isoformat() if found.enrol_by_at else None]
     status, due = kept[1], datetime.fromisoformat(kept[2]) if kept[2] else None
     if status == "grace" and due is not None and utcnow() >= due:
         status = "overdue"
