@@ -1010,13 +1010,16 @@ def users_group() -> None:
 @with_appcontext
 def users_create(username: str, display_name: str, role: str, unit_name: str, password: str,
                  email: str | None, mobile: str | None) -> None:
-    """Create an account; the user must change the password at first login."""
+    """Create an account; the user must change the password at first login. While business accounts need a
+    second person's approval (ZYZ_ACCOUNT_APPROVER), only the auditor's and the administrator's are made here."""
     from sqlmodel import select
 
+    from workflow.accounts.approvals import refuse_without_approval
     from workflow.accounts.auth import create_user
     from workflow.core.models import Unit
 
     try:
+        refuse_without_approval(role)
         with transaction(_sessions()) as s:
             unit = s.exec(select(Unit).where(Unit.name == unit_name)).first()
             if unit is None:

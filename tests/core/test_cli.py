@@ -42,9 +42,10 @@ def zyz(database_url, tmp_path):
         apps.append(app)
         return app
 
-    def run(*args: str, url: str | None = None, instance: Path | None = None, input: str | None = None):
+    def run(*args: str, url: str | None = None, instance: Path | None = None, input: str | None = None,
+            approver: str = "none"):
         env = {"ZYZ_DATABASE_URL": url or database_url, "ZYZ_INSTANCE_PATH": str(instance or tmp_path / "instance"),
-               "FLASK_RUN_FROM_CLI": None, "ZYZ_ENV": None}
+               "FLASK_RUN_FROM_CLI": None, "ZYZ_ENV": None, "ZYZ_ACCOUNT_APPROVER": approver}
         return CliRunner().invoke(_main(), list(args), env=env, input=input, obj=ScriptInfo(create_app=create_app))
 
     yield run
@@ -250,6 +251,22 @@ def test_users_create_refuses_a_taken_username_and_lock_an_unknown_user(zyz, mak
     result = zyz("users", "lock", "nobody_here")
     assert result.exit_code == 1 and "No such user" in result.output
     assert zyz("users", "unlock", "nobody_here").exit_code == 1
+
+
+def test_users_create_makes_no_business_account_while_accounts_need_approval(zyz, db):
+    assert zyz("init").exit_code == 0
+    for role, unit in (("county", "盂县"), ("office", OFFICE), ("member", "市科技局"), ("leader", LEADING_GROUP)):
+        result = zyz("users", "create", "--username", f"new_{role}", "--name", "某人", "--role", role, "--unit", unit,
+                     "--password", PASSWORD, "--email", "someone@example.gov.cn", approver="auditor")
+        assert result.exit_code == 1, role
+        assert "业务账户须经审批后开通：请管理员在“用户管理”页面新建账户，由审批人批准后生效。" in result.output
+        assert _user(db, f"new_{role}") is None
+    auditor = zyz("users", "create", "--username", "sj_audit", "--name", "审计员", "--role", "auditor", "--unit",
+                  OFFICE, "--password", PASSWORD, approver="auditor")
+    assert auditor.exit_code == 0, auditor.output
+    assert _user(db, "sj_audit").role == "auditor"
+    with transaction(db) as s:
+        assert s.exec(select(AuditEvent.kind).where(AuditEvent.kind == "user_created")).all() == ["user_created"]
 
 
 # --- audit verify ----------------------------------------------------------------------------------------------

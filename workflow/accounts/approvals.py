@@ -45,6 +45,15 @@ def needs_approval(role: str) -> bool:
     return approver() != "none" and role in BUSINESS_ROLES
 
 
+def refuse_without_approval(role: str) -> None:
+    """The server's shell makes an account at once (`zyz users create`): while business accounts need a second
+    person's approval, it makes none with a business role, which the administrator asks for on the account pages."""
+    if needs_approval(role):
+        raise Forbidden("业务账户须经审批后开通：请管理员在“用户管理”页面新建账户，由审批人批准后生效。",
+                        "A business account opens only on approval: the administrator creates it on the account "
+                        "pages and the approver approves it.", code="needs_approval")
+
+
 def approver_role() -> str:
     """The role that decides requests: the office's users when so configured, else the security auditor (who also
     decides what was left pending when the approval was switched off)."""
