@@ -34,18 +34,18 @@ from workflow.core.queries import (
     case_events,
     case_list,
     case_list_query,
+    case_reminders,
     case_rows,
     count_of,
     deadline_badges,
     inbox,
     inbox_query,
     open_deadlines,
-    sent_reminders,
     unit_names,
 )
 from workflow.core.reasons import parse_whole
 from workflow.core.search import search_cases
-from workflow.core.visibility import hidden_keys, readable_case
+from workflow.core.visibility import hidden_keys, shown
 from workflow.designation.experts import criteria as expert_criteria
 from workflow.designation.rules import expert_average
 from workflow.seed import group_member_units
@@ -178,16 +178,18 @@ def new_case() -> ResponseReturnValue:
 def show(case_id: int) -> ResponseReturnValue:
     me = actor()
     s = db()
-    case = readable_case(s, me, case_id)  # only what this user may read of it (definitions/visibility.yaml)
+    stored = get_case(s, me, case_id)  # read once for the page (404 when not this user's)
+    case = shown(me, stored)  # only what this user may read of it (definitions/visibility.yaml)
     definition = CATALOG.get(case.definition_key, case.definition_version, s)
-    events = case_events(s, me, case_id)
+    events = case_events(s, me, case_id, case=stored)
     town = s.get(Town, case.town_id) if case.town_id else None
+    now = utcnow()
+    deadlines = case_deadlines(s, case, now=now)
+    reminders, sent = case_reminders(s, case_id)
     return render_template(
         "cases/show.html", case=case, definition=definition, events=events, town=town,
-        county=s.get(Unit, case.county_id), panel=case_panel(session=s, actor=me, case_id=case_id, now=utcnow()),
-        deadlines=case_deadlines(s, case, now=utcnow()),
-        reminders=open_deadlines(s, [case_id], kind="reminder").get(case_id, []),
-        sent_reminders=sent_reminders(s, case_id),
+        county=s.get(Unit, case.county_id), deadlines=deadlines, reminders=reminders, sent_reminders=sent,
+        panel=case_panel(session=s, actor=me, case_id=case_id, now=now, case=stored, deadlines=deadlines),
         expert_average=case.data.get("expert_average", expert_average(case.data)),
         expert_criteria=expert_criteria(),
         unit_names=unit_names(s, set(case.data.get("consulted_units", []))),

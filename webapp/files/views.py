@@ -124,7 +124,7 @@ def attachment_panel(case: Case) -> SimpleNamespace:
     """What files/_attachments.html shows for a case: its files (each notice with its PDF), whether the user may
     add one, the sheet link."""
     me = actor()
-    rows = list_attachments(session=db(), actor=me, case_id=case.id)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    rows = list_attachments(session=db(), actor=me, case_id=case.id, case=case)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     rows, pdfs = with_pdfs(db(), rows)  # a notice's PDF is offered beside it, not on a row of its own
     names = uploader_names(db(), rows)
     kinds = upload_kinds(case.definition_key)

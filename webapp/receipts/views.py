@@ -119,7 +119,7 @@ def acknowledge(receipt_id: int) -> ResponseReturnValue:
 @bp.app_template_global()
 def notice_receipts(case: Case) -> dict[int, list[receipts.ReceiptView]]:
     """The receipts of a case's notices by attachment, for the attachments on the case page."""
-    return receipts.for_case(db(), actor(), case.id, now=utcnow())  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    return receipts.for_case(db(), actor(), case.id, now=utcnow(), case=case)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
 
 
 @bp.app_context_processor

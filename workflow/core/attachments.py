@@ -398,12 +398,12 @@ def get_attachment(*, session: Session, actor: Actor, attachment_id: int,
     return row, path
 
 
-def list_attachments(*, session: Session, actor: Actor, case_id: int) -> list[Attachment]:
+def list_attachments(*, session: Session, actor: Actor, case_id: int, case: Case | None = None) -> list[Attachment]:
     """A case's attachments `actor` may see (by kind: definitions/visibility.yaml), oldest first (NotFound when the
-    case is not visible)."""
+    case is not visible). `case`: the case as get_case gave it to `actor`, when the caller has read it (the page)."""
     from workflow.core.visibility import may_see_kind
 
-    case = get_case(session, actor, case_id)
+    case = case if case is not None and case.id == case_id else get_case(session, actor, case_id)
     rows = session.exec(select(Attachment).where(Attachment.case_id == case_id)
                         .order_by(Attachment.uploaded_at, Attachment.id))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
     return [r for r in rows if may_see_kind(actor, case, r.kind)]

@@ -22,7 +22,7 @@ from workflow.core.definitions import TransitionSpec
 from workflow.core.engine import allowed_transitions
 from workflow.core.models import AuditEvent, Case
 from workflow.core.previews import has_preview
-from workflow.core.queries import case_deadlines
+from workflow.core.queries import DeadlineView, case_deadlines
 from workflow.core.yamlcheck import Label
 
 
@@ -114,9 +114,11 @@ def is_direct(spec: TransitionSpec) -> bool:
     return not (spec.requires or spec.accepts or spec.confirm or spec.comment == "required")
 
 
-def case_panel(*, session: Session, actor: Actor, case_id: int, now: datetime) -> Panel:
-    """What `actor` can do on case `case_id` now, by when, and what to know to do it (NotFound if not visible)."""
-    case = get_case(session, actor, case_id)
+def case_panel(*, session: Session, actor: Actor, case_id: int, now: datetime, case: Case | None = None,
+               deadlines: list[DeadlineView] | None = None) -> Panel:
+    """What `actor` can do on case `case_id` now, by when, and what to know to do it (NotFound if not visible).
+    The case page passes the case as get_case gave it to `actor`, and its `case_deadlines`, read once for the page."""
+    case = case if case is not None and case.id == case_id else get_case(session, actor, case_id)
     definition = CATALOG.get(case.definition_key, case.definition_version, session)
     transitions = allowed_transitions(definition, case, actor)
     steps = [Step(t.trigger, t.label, t.style, is_direct(t)) for t in transitions]
@@ -125,7 +127,7 @@ def case_panel(*, session: Session, actor: Actor, case_id: int, now: datetime) -
     due: list[Due] = []
     if concerned and state is not None:
         due = [Due(d.label, d.due_date, d.working_days_left, d.is_estimated)
-               for d in case_deadlines(session, case, now=now)]
+               for d in (deadlines if deadlines is not None else case_deadlines(session, case, now=now))]
     fn = PANELS.get((case.definition_key, case.state, actor.role))
     sections = tuple(fn(session, case, actor, now)) if fn else ()
     waiting = () if steps or state is None or state.final else tuple(r for r in state.actors if r != actor.role)

@@ -197,12 +197,12 @@ def case_rows(session: Session, query: Any, *, now: Any, limit: int, batch: int 
             yield CaseRow(case, counties.get(case.county_id, ""), town, badges.get(case.id) if case.id else None)
 
 
-def case_events(session: Session, actor: Actor, case_id: int) -> list[AuditEvent]:
+def case_events(session: Session, actor: Actor, case_id: int, case: Case | None = None) -> list[AuditEvent]:
     """The case's timeline as `actor` may read it (404 when the case is not visible; definitions/visibility.yaml
-    for what of each step)."""
+    for what of each step). `case`: the case as get_case gave it to `actor`, when the caller has read it."""
     from workflow.core.visibility import visible_events
 
-    case = get_case(session, actor, case_id)
+    case = case if case is not None and case.id == case_id else get_case(session, actor, case_id)
     return visible_events(actor, case, list(session.exec(select(AuditEvent).where(AuditEvent.case_id == case_id)
                                                          .order_by(AuditEvent.seq))))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
 
@@ -312,11 +312,15 @@ def supervision_board(session: Session, actor: Actor, *, now: Any, county_id: in
     return board
 
 
-def sent_reminders(session: Session, case_id: int) -> list[Deadline]:
-    """Reminders the scheduler has sent for a case, in order."""
-    return list(session.exec(select(Deadline).where(
+def case_reminders(session: Session, case_id: int) -> tuple[list[Deadline], list[Deadline]]:
+    """A case's reminders in one query: those still to be sent (soonest first) and those the scheduler has sent
+    (in the order it sent them)."""
+    rows = session.exec(select(Deadline).where(
         Deadline.case_id == case_id, Deadline.kind == "reminder",
-        Deadline.status == DeadlineStatus.fired.value).order_by(Deadline.fired_at)))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
+        col(Deadline.status).in_((DeadlineStatus.open.value, DeadlineStatus.fired.value)))).all()
+    waiting = sorted((r for r in rows if r.status == DeadlineStatus.open.value), key=lambda r: (r.due_at, r.id))
+    sent = sorted((r for r in rows if r.status == DeadlineStatus.fired.value), key=lambda r: (r.fired_at, r.id))
+    return waiting, sent
 
 
 def office_unit(session: Session) -> Unit:

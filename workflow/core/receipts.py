@@ -255,9 +255,12 @@ def pending_count(session: Session, actor: Actor) -> int:
     return int(session.connection().execute(query).scalar_one())
 
 
-def for_case(session: Session, actor: Actor, case_id: int, *, now: datetime) -> dict[int, list[ReceiptView]]:
-    """The receipts of a case's notices by attachment, for whoever sees the case (NotFound otherwise)."""
-    get_case(session, actor, case_id)
+def for_case(session: Session, actor: Actor, case_id: int, *, now: datetime,
+             case: Case | None = None) -> dict[int, list[ReceiptView]]:
+    """The receipts of a case's notices by attachment, for whoever sees the case (NotFound otherwise). `case`: the
+    case as get_case gave it to `actor`, when the caller has read it (the page)."""
+    if case is None or case.id != case_id:
+        get_case(session, actor, case_id)
     rows = session.connection().execute(_listing().where(_receipts.c.case_id == case_id)
                                         .order_by(_receipts.c.attachment_id, _units.c.name)).all()
     found: dict[int, list[ReceiptView]] = {}
