@@ -22,9 +22,9 @@ from notifications.settings import SmsSettings
 from notifications.sms import ConsoleSms
 from webapp.config import ConfigError, factor_policy
 from workflow.accounts import second_factor
-from workflow.accounts.auth import start_session
+from workflow.accounts.auth import WrongCurrentPassword, start_session
 from workflow.core.db import transaction
-from workflow.core.errors import AuthError, Forbidden, Unprocessable
+from workflow.core.errors import AuthError, Conflict, Forbidden, Unprocessable, WorkflowError
 from workflow.core.models import AuditEvent, LoginSession, RecoveryCode, SecondFactor, User
 
 SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
@@ -481,6 +481,182 @@ def test_a_seat_of_a_required_role_makes_its_holder_required(make, db, now):
         assert second_factor.standing(s, user=user, factors=policy, now=now) == second_factor.Standing("grace")
         assert second_factor.standing(s, user=user, factors=second_factor.FactorPolicy(
             required_roles=frozenset({"leader"})), now=now) == second_factor.Standing("not_required")
+
+
+# --- new recovery codes ----------------------------------------------------------------------------------------
+
+
+def regenerate(db, make, user: User, password: str, now) -> list[str]:
+    """New recovery codes as the page asks for them: a refusal that keeps its writes (the failed login) commits
+    them, as the web layer does."""
+    session = db()
+    try:
+        codes = second_factor.regenerate_recovery_codes(session, user=session.get(User, user.id), password=password,
+                                                        now=now, actor=make.actor(user))
+        session.commit()
+        return codes
+    except WorkflowError as exc:
+        if exc.keep_writes:
+            session.commit()
+        else:
+            session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def stored_codes(db, user_id: int) -> list[tuple[str, object]]:
+    with transaction(db) as s:
+        rows = s.exec(select(RecoveryCode).where(RecoveryCode.user_id == user_id).order_by(RecoveryCode.id)).all()
+        return [(r.code_hash, r.used_at) for r in rows]
+
+
+def use_codes(db, user_id: int, count: int, now) -> None:
+    """Mark the first `count` recovery codes used (as `count` logins with them would)."""
+    table = RecoveryCode.__table__
+    with transaction(db) as s:
+        ids = s.exec(select(RecoveryCode.id).where(RecoveryCode.user_id == user_id)
+                     .order_by(RecoveryCode.id).limit(count)).all()
+        s.connection().execute(table.update().where(table.c.id.in_(ids)).values(used_at=now))
+
+
+def test_new_recovery_codes_replace_every_old_one_and_each_new_one_works_once(make, db, now):
+    user = make.user("office", username="gx_office")
+    _secret, old = enrol(db, make, user, now - timedelta(minutes=5))
+    with transaction(db) as s:
+        assert second_factor.check_code(s, user=s.get(User, user.id), code=old[0], ip=None, now=now) == "recovery"
+    later = now + timedelta(minutes=1)
+    codes = regenerate(db, make, user, PASSWORD, later)
+    assert len(codes) == 10 and len(set(codes)) == 10 and not set(codes) & set(old)
+    assert all(re.fullmatch(r"[a-z2-9]{5}-[a-z2-9]{5}", code) for code in codes)
+    stored = stored_codes(db, user.id)  # the used one went too: only the ten new ones are left
+    assert len(stored) == 10 and all(h.startswith("$argon2id$") and used is None for h, used in stored)
+    [event] = events(db, "recovery_codes_regenerated")
+    assert event.actor_id == user.id and event.occurred_at == later
+    assert json.loads(event.data) == {"discarded_unused": 9, "recovery_codes": 10}  # counts, never a code
+    for old_code in old[1:3]:
+        with pytest.raises(AuthError) as refused, transaction(db) as s:
+            second_factor.check_code(s, user=s.get(User, user.id), code=old_code, ip=None, now=later)
+        assert refused.value.code == "bad_otp"
+    with transaction(db) as s:
+        assert second_factor.check_code(s, user=s.get(User, user.id), code=codes[5], ip=None, now=later) == "recovery"
+    with pytest.raises(AuthError), transaction(db) as s:
+        second_factor.check_code(s, user=s.get(User, user.id), code=codes[5], ip=None, now=later)
+    with transaction(db) as s:
+        assert second_factor.recovery_codes_left(s, user.id) == 9
+
+
+def test_a_wrong_password_is_a_failed_login_that_counts_towards_the_lock_and_keeps_the_old_codes(make, db, now):
+    user = make.user("office", username="gx_office")
+    _secret, old = enrol(db, make, user, now - timedelta(minutes=5))
+    before = stored_codes(db, user.id)
+    with pytest.raises(WrongCurrentPassword) as refused:
+        regenerate(db, make, user, "Wrong-pass-1", now)
+    assert refused.value.status == 422 and refused.value.zh == "当前密码不正确。"
+    assert refused.value.details == [{"field": "password", "zh": "当前密码不正确",
+                                      "en": "the current password is wrong"}]
+    [failed] = events(db, "login_failed")
+    assert failed.actor_id == user.id
+    assert json.loads(failed.data) == {"username": "gx_office", "reason": "bad_password", "via": "recovery_codes"}
+    assert user_row(db, user.id).failed_logins == 1
+    for attempt in range(2, 6):  # the fifth wrong password locks the account, as at the login
+        with pytest.raises(WrongCurrentPassword):
+            regenerate(db, make, user, f"Wrong-pass-{attempt}", now)
+    assert user_row(db, user.id).locked_until == now + timedelta(minutes=15)
+    assert [json.loads(e.data) for e in events(db, "lockout")] == [{"until": str(now + timedelta(minutes=15))}]
+    with pytest.raises(AuthError) as locked:  # locked: the right password is refused too
+        regenerate(db, make, user, PASSWORD, now)
+    assert locked.value.code == "locked"
+    assert json.loads(events(db, "login_failed")[-1].data) == {"username": "gx_office", "reason": "locked",
+                                                                "via": "recovery_codes"}
+    assert stored_codes(db, user.id) == before and events(db, "recovery_codes_regenerated") == []
+    with transaction(db) as s:
+        assert second_factor.check_code(s, user=s.get(User, user.id), code=old[0], ip=None,
+                                        now=now + timedelta(minutes=15)) == "recovery"
+
+
+def test_without_two_step_verification_there_are_no_codes_to_replace_and_no_password_is_checked(make, db, now):
+    user = make.user("county", username="yx_clerk")
+    for password in (PASSWORD, "Wrong-pass-1"):
+        with pytest.raises(Conflict) as refused:
+            regenerate(db, make, user, password, now)
+        assert refused.value.status == 409 and refused.value.zh == "两步验证尚未启用，没有可重新生成的恢复码。"
+    with transaction(db) as s:  # set up but not yet confirmed: no codes either
+        second_factor.begin_enrolment(s, user=s.get(User, user.id), now=now, actor=make.actor(user))
+    with pytest.raises(Conflict):
+        regenerate(db, make, user, PASSWORD, now)
+    assert events(db, "login_failed") == [] and user_row(db, user.id).failed_logins == 0
+    assert stored_codes(db, user.id) == [] and events(db, "recovery_codes_regenerated") == []
+
+
+def test_the_page_counts_the_codes_left_warns_when_few_are_left_and_replaces_them_after_the_password(
+        make, app, client, db, now, clock):
+    user = make.user("office", username="gx_office")
+    secret, old = enrol(db, make, user, now - timedelta(minutes=5))
+    login(client, "gx_office")
+    assert send_code(client, pyotp.TOTP(secret).at(now)).status_code == 302
+    page = client.get("/account/two-step").get_data(as_text=True)
+    assert "剩余恢复码：10 个。" in page and "恢复码仅剩" not in page and "恢复码已全部用完" not in page
+    form = re.search(r'<form method="post" action="/account/two-step/recovery-codes" novalidate '
+                     r'data-confirm="([^"]+)">.*?</form>', page, re.S)
+    assert form and form.group(1) == "确定重新生成十个恢复码？原有恢复码（包括抄写或打印在纸上的）将立即全部失效。"
+    assert 'name="csrf_token"' in form.group(0) and 'name="password" type="password"' in form.group(0)
+    assert ">重新生成恢复码</button>" in form.group(0)
+
+    use_codes(db, user.id, 8, now)
+    page = client.get("/account/two-step").get_data(as_text=True)
+    assert "剩余恢复码：2 个。" in page and "恢复码仅剩 2 个，请在用完之前于下方重新生成。" in page
+    use_codes(db, user.id, 10, now)
+    page = client.get("/account/two-step").get_data(as_text=True)
+    assert "剩余恢复码：0 个。" in page and "恢复码已全部用完：手机不在身边时将无法登录。请在下方重新生成。" in page
+
+    empty = page_post(client, "/account/two-step/recovery-codes", {"password": ""})
+    assert empty.status_code == 422 and "请输入当前密码。" in empty.get_data(as_text=True)
+    wrong = page_post(client, "/account/two-step/recovery-codes", {"password": "Wrong-pass-1"})
+    assert wrong.status_code == 422 and '<p class="field-error" id="err-password">当前密码不正确</p>' in \
+        wrong.get_data(as_text=True)
+    assert json.loads(events(db, "login_failed")[-1].data)["via"] == "recovery_codes"
+    assert user_row(db, user.id).failed_logins == 1 and events(db, "recovery_codes_regenerated") == []
+
+    shown = page_post(client, "/account/two-step/recovery-codes", {"password": PASSWORD})
+    body = shown.get_data(as_text=True)
+    assert shown.status_code == 200 and "<h1>新的恢复码</h1>" in body and "原有的恢复码已全部失效。" in body
+    codes = re.findall(r'<code class="secret">([a-z2-9]{5}-[a-z2-9]{5})</code>', body)
+    assert len(codes) == 10 and len(set(codes)) == 10
+    assert 'href="/account/two-step">继续</a>' in body
+    assert json.loads(events(db, "recovery_codes_regenerated")[0].data) == {"discarded_unused": 0,
+                                                                            "recovery_codes": 10}
+    page = client.get("/account/two-step").get_data(as_text=True)  # still logged in; the warning is gone
+    assert "剩余恢复码：10 个。" in page and "恢复码仅剩" not in page and "恢复码已全部用完" not in page
+    assert not any(code in client.get("/account/two-step").get_data(as_text=True) for code in codes)  # shown once
+
+    other = app.test_client()
+    login(other, "gx_office")
+    assert send_code(other, old[0]).status_code == 401  # an old code (used or not) is gone
+    assert send_code(other, codes[0]).status_code == 302
+
+
+def test_the_page_offers_no_new_codes_without_two_step_verification_and_refuses_them(make, client, db, now, clock):
+    make.user("county", username="yx_clerk")
+    login(client, "yx_clerk")
+    page = client.get("/account/two-step").get_data(as_text=True)
+    assert "设置两步验证" in page and "重新生成恢复码" not in page and "剩余恢复码" not in page
+    refused = page_post(client, "/account/two-step/recovery-codes", {"password": PASSWORD})
+    assert refused.status_code == 409
+    assert "两步验证尚未启用，没有可重新生成的恢复码。" in refused.get_data(as_text=True)
+    assert events(db, "recovery_codes_regenerated") == [] and events(db, "login_failed") == []
+
+
+def test_new_codes_count_towards_the_per_address_login_limit(make, apps, db, now, clock):
+    user = make.user("office", username="gx_office")
+    secret, _codes = enrol(db, make, user, now - timedelta(minutes=5))
+    client = apps(LOGIN_RATE_LIMIT=3).test_client()
+    login(client, "gx_office")  # 1
+    assert send_code(client, pyotp.TOTP(secret).at(now)).status_code == 302  # 2
+    assert page_post(client, "/account/two-step/recovery-codes", {"password": "Wrong-pass-1"}).status_code == 422  # 3
+    refused = page_post(client, "/account/two-step/recovery-codes", {"password": PASSWORD})
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"
+    assert len(events(db, "login_failed")) == 1 and events(db, "recovery_codes_regenerated") == []
 
 
 # --- the administrator's reset ---------------------------------------------------------------------------------

@@ -87,6 +87,7 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("auth.second_factor_start", "POST"): {**same(302), "anonymous": 302},  # back to the page with the QR code
     ("auth.second_factor_sms", "POST"): {**same(302), "anonymous": 302},  # back to the page, the SMS sent or not
     ("auth.second_factor_confirm", "POST"): {**same(422), "anonymous": 302},  # no code
+    ("auth.second_factor_recovery_codes", "POST"): {**same(422), "anonymous": 302},  # no password
     ("organisation.roster", "GET"): {**same(200), "anonymous": 302},  # the roster is the annex: everyone reads it
     ("notify.index", "GET"): {**same(200), "anonymous": 302},
     ("notify.read", "POST"): same(LOGIN),  # another user's notification changes nothing, like a missing one
@@ -216,6 +217,7 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("admin.reset_user_password", "POST"): admin_page(200, missing=404),  # the one-time password, shown once
     ("admin.reset_second_factor", "GET"): admin_page(200, missing=404),  # the page that asks to confirm
     ("admin.reset_second_factor", "POST"): admin_page(302, missing=404),
+    ("admin.set_user_certificate", "POST"): admin_page(302, missing=404),  # no subject: none registered
     ("admin.units", "GET"): admin_page(200),
     ("admin.new_unit", "GET"): admin_page(200),
     ("admin.new_unit", "POST"): admin_page(422),  # no name, no kind

@@ -1,8 +1,8 @@
 """Every text field is rendered as text. Script payloads go into every kind of text a user can type (application
-fields, titles, comments, opinions, expert names, findings, reports, town, unit and user names, file names,
-holiday notes, notification texts); then every page of the URL map is fetched by every role. No page may carry a
-script, an event handler, an inline style or a javascript: link that came from the data, and each payload must
-show up, escaped, somewhere (so that the test knows it looked at it)."""
+fields, titles, comments, opinions, expert names, findings, reports, town, unit and user names, certificate
+subjects, file names, holiday notes, notification texts); then every page of the URL map is fetched by every role.
+No page may carry a script, an event handler, an inline style or a javascript: link that came from the data, and
+each payload must show up, escaped, somewhere (so that the test knows it looked at it)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from docxedit import edited
 from conftest import COMPLETE_APPLICATION, attach_materials, csrf_token, login
 from workflow.accounts import seats, units
 from workflow.accounts import services as accounts
+from workflow.accounts.auth import set_certificate
 from workflow.core import templates
 from workflow.core.attachments import store_bytes
 from workflow.core.calendar_admin import enter_year
@@ -67,6 +68,8 @@ def xss_world(make, db, now):
                                     display_name=p(f"{user.role} display name"), email=None, mobile=None,
                                     unit_id=user.unit_id, role=user.role)
             ids["user_id"].append(user.id)
+        set_certificate(s, username=county.username, subject=p("client certificate subject"), now=now,
+                        actor=act["sysadmin"])
         town = create_town(session=s, actor=act["yx_clerk"], name=p("town name"), county_id=yx.id, now=now,
                            industry_category="manufacturing", leading_industry=p("town leading industry"))
         ids["town_id"].append(town.id)

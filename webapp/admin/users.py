@@ -4,6 +4,8 @@ business account under ZYZ_ACCOUNT_APPROVER there is none to show: the request w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -14,8 +16,9 @@ from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import field_errors, message_of
 from workflow.accounts import approvals, second_factor
 from workflow.accounts import services as accounts
+from workflow.accounts.auth import set_certificate
 from workflow.core.errors import WorkflowError
-from workflow.core.models import HUMAN_ROLES
+from workflow.core.models import HUMAN_ROLES, User
 from workflow.core.reasons import parse_whole
 
 ROLES = [r.value for r in HUMAN_ROLES]
@@ -98,16 +101,28 @@ def user(user_id: int) -> ResponseReturnValue:
         else:
             flash(_("Saved.") if changes else _("Nothing changed."), "success" if changes else "info")
             return redirect(url_for("admin.user", user_id=user_id))
-    form = request.form if errors else {"display_name": row.display_name, "email": row.email or "",
-                                        "mobile": row.mobile or "", "unit_id": str(row.unit_id), "role": row.role}
+    form = request.form if errors else None
+    return _user_page(row, form=form, errors=errors, status=422 if errors else 200)
+
+
+def _user_page(row: User, *, form: Mapping[str, str] | None = None, errors: dict[str, list[str]] | None = None,
+               cert_errors: dict[str, list[str]] | None = None, subject: str | None = None,
+               status: int = 200) -> ResponseReturnValue:
+    """The account's page; `form` and `subject`: what was typed into a form refused with `errors` or `cert_errors`."""
+    if form is None:
+        form = {"display_name": row.display_name, "email": row.email or "", "mobile": row.mobile or "",
+                "unit_id": str(row.unit_id), "role": row.role}
     now = utcnow()
-    return render_template("admin/users_show.html", user=row, form=form, errors=errors, roles=ROLES,
-                           units=accounts.units_for_accounts(db()), is_self=row.id == me.user_id,
+    return render_template("admin/users_show.html", user=row, form=form, errors=errors or {}, roles=ROLES,
+                           units=accounts.units_for_accounts(db()), is_self=row.id == actor().user_id,
                            is_locked=row.locked_until is not None and row.locked_until > now,
                            live_sessions=accounts.live_session_count(db(), user_id=row.id, now=now),  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
                            account_request=approvals.latest_request(db(), row.id),  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
                            factor=second_factor.factor_of(db(), row.id),  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
-                           ), 422 if errors else 200
+                           cert_errors=cert_errors or {},
+                           subject=(row.cert_subject or "") if subject is None else subject,
+                           is_cert_required=current_app.config.get("CLIENT_CERT") == "required",
+                           ), status
 
 
 @bp.route("/users/<int:user_id>/disable", methods=["POST"])
@@ -170,4 +185,23 @@ def reset_second_factor(user_id: int) -> ResponseReturnValue:
     else:
         flash(_("Two-step verification is reset; the user's sessions have ended and the user sets it up again."),
               "success")
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+@bp.route("/users/<int:user_id>/certificate", methods=["POST"])
+def set_user_certificate(user_id: int) -> ResponseReturnValue:
+    """Register the subject of the user's client certificate (UKey), or remove it (empty); the user's sessions end."""
+    row = accounts.get_account(db(), actor=actor(), user_id=user_id)
+    subject = request.form.get("subject", "")
+    try:
+        with unit_of_work() as s:
+            user = set_certificate(s, username=row.username, subject=subject, now=utcnow(), actor=actor())
+    except WorkflowError as exc:
+        if exc.status in (403, 404):
+            raise
+        return _user_page(row, cert_errors=field_errors(exc), subject=subject, status=422)
+    if user.cert_subject:
+        flash(_("The certificate subject is registered; the user's sessions have ended."), "success")
+    else:
+        flash(_("The certificate subject is removed; the user's sessions have ended."), "success")
     return redirect(url_for("admin.user", user_id=user_id))

@@ -76,6 +76,7 @@ KIND_LABELS = {
     "second_factor_reset": _l("Two-step verification reset by the administrator"),
     "recovery_code_used": _l("Recovery code used"),
     "sms_code_sent": _l("Login code sent by SMS"),
+    "recovery_codes_regenerated": _l("Recovery codes replaced by new ones"),
     "problems_imported": _l("Problem ledger imported from Excel"),
     "statistics_campaign_opened": _l("Annual statistics reports opened"),
     "statistics_imported": _l("Annual statistics imported from Excel"),
@@ -115,6 +116,7 @@ EVENT_KEYS = {  # what an event's data says, by name; the fields of a case are n
     "session": _l("Session"), "refused": _l("Refusals in the minute"), "recorded": _l("Recorded one by one"),
     "counted": _l("Counted only"),
     "email": _l("E-mail"), "mobile": _l("Mobile number"), "address": _l("Sent to"), "contact": _l("Contact details"),
+    "recovery_codes": _l("Recovery codes issued"), "discarded_unused": _l("Unused recovery codes discarded"),
 }
 NESTED = ("data", "changes")  # a case's fields, shown one per line
 # unit ids, shown by the unit's name

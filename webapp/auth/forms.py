@@ -17,3 +17,7 @@ class PasswordForm(FlaskForm):
 
 class CodeForm(FlaskForm):
     code = StringField(_l("One-time code"), validators=[DataRequired(), Length(max=32)])
+
+
+class RecoveryCodesForm(FlaskForm):
+    password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=128)])

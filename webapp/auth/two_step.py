@@ -13,7 +13,7 @@ from flask_login import current_user, login_required, login_user
 from notifications.sms import mask
 from webapp.auth import bp
 from webapp.auth.current import SessionUser, actor, client_ip, factors, login_allowed, policy, too_many_attempts
-from webapp.auth.forms import CodeForm
+from webapp.auth.forms import CodeForm, RecoveryCodesForm
 from webapp.auth.sms import flash_sent, send_sms_code
 from webapp.auth.views import PENDING, STANDING, fresh_session, safe_next
 from webapp.database import db, unit_of_work, utcnow
@@ -23,6 +23,7 @@ from workflow.core.errors import WorkflowError
 from workflow.core.models import Unit, User
 
 PENDING_SECONDS = 300  # the code is asked for within five minutes of the password
+LOW_CODES = 2  # the page warns when no more recovery codes than this are left
 
 
 def _pending_user_id() -> int | None:
@@ -104,13 +105,15 @@ def second_factor_page() -> ResponseReturnValue:
     return _page()
 
 
-def _page(form: CodeForm | None = None, errors: dict | None = None, status: int = 200) -> ResponseReturnValue:
+def _page(form: CodeForm | None = None, errors: dict | None = None, status: int = 200,
+          regenerate_errors: dict | None = None) -> ResponseReturnValue:
     user = current_user.row
     row = second_factor.factor_of(db(), user.id)
     secret = row.totp_secret if row is not None and row.confirmed_at is None else None
     sms_pending = row is not None and row.method == "sms" and row.confirmed_at is None and bool(row.sms_code_hash)
     return render_template(
         "auth/second_factor.html", row=row, form=form or CodeForm(), errors=errors or {}, sms_pending=sms_pending,
+        regenerate_errors=regenerate_errors or {}, low_codes=LOW_CODES,
         mobile=mask(user.mobile) if user.mobile else None,
         standing=second_factor.standing(db(), user=user, factors=factors(), now=utcnow()),
         secret=secret, qr=qr_data_uri(second_factor.provisioning_uri(user, secret)) if secret else None,
@@ -160,3 +163,25 @@ def second_factor_confirm() -> ResponseReturnValue:
         return _page(form, field_errors(exc), 422)
     session.pop(STANDING, None)
     return render_template("auth/recovery_codes.html", codes=codes, next_url=safe_next(request.args.get("next")))
+
+
+@bp.route("/account/two-step/recovery-codes", methods=["POST"])
+@login_required
+def second_factor_recovery_codes() -> ResponseReturnValue:
+    """Ten new recovery codes in place of the old ones, once the account's password is given; shown once."""
+    form = RecoveryCodesForm()
+    if not form.validate_on_submit():
+        return _page(regenerate_errors={"password": [_("Enter your current password.")]}, status=422)
+    if not login_allowed():  # the password is checked here: as many tries as at the login
+        return too_many_attempts()
+    try:
+        with unit_of_work() as s:
+            codes = second_factor.regenerate_recovery_codes(s, user=s.merge(current_user.row),
+                                                            password=form.password.data, now=utcnow(),
+                                                            actor=actor(), policy=policy())
+    except WorkflowError as exc:
+        if exc.status in (403, 409):  # not set up: nothing to replace (the page offers no such form)
+            raise
+        return _page(regenerate_errors=field_errors(exc), status=422)
+    return render_template("auth/recovery_codes.html", codes=codes, is_new=True,
+                           next_url=url_for("auth.second_factor"))

@@ -202,10 +202,16 @@ def certificate_matches(user: User, certificate: tuple[str, str]) -> bool:
 
 
 def set_certificate(session: Session, *, username: str, subject: str, now: datetime, actor: Actor | None) -> User:
-    """Register the subject of the account's client certificate (empty: none); its sessions end."""
+    """Register the subject of the account's client certificate (empty: none); its sessions end. On the pages only
+    the administrator does it, for another account (`actor` None: the `zyz users certificate` command)."""
+    if actor is not None and actor.role != Role.admin:
+        raise Forbidden("只有系统管理员可以管理账户。", "Only the administrator manages accounts.")
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None:
         raise NotFound("用户不存在。", "No such user.")
+    if actor is not None and actor.user_id == user.id:
+        raise Forbidden("不能登记自己的证书，请联系另一位系统管理员。",
+                        "Another administrator registers your own certificate.", code="own_account")
     subject = " ".join(subject.split())
     if len(subject) > CERT_SUBJECT_MAX:
         raise Unprocessable(f"证书主题不能超过 {CERT_SUBJECT_MAX} 个字符。",
@@ -378,32 +384,40 @@ def end_all_sessions(session: Session, *, user_id: int, reason: str, now: dateti
     return session.connection().execute(query.values(ended_at=now, ended_reason=reason)).rowcount
 
 
-def change_password(session: Session, *, user: User, current: str, new: str, now: datetime, actor: Actor,
-                    keep_session: int | None = None, policy: Policy = DEFAULT_POLICY) -> None:
-    """Change one's own password; every other session of the user ends.
-
-    The current password is a login check: a wrong one is audited as a failed login and counts towards the
-    lockout as one does, and a locked account cannot change its password (someone holding a session cannot
-    guess the password here faster than at the login)."""
+def check_current_password(session: Session, *, user: User, password: str, now: datetime, actor: Actor, via: str,
+                           policy: Policy = DEFAULT_POLICY) -> bool:
+    """Whether `password` is the signed-in user's own, checked as a login is: a wrong one is audited as a failed
+    login (`via` says where) and counts towards the lockout, and a locked account is refused (AuthError) whatever
+    it is, so that someone holding a session cannot guess the password there faster than at the login. The caller
+    raises WrongCurrentPassword on False (its writes are kept)."""
     session.refresh(user, with_for_update=not is_sqlite(session))  # the counter as stored, and held till commit
     if user.locked_until is not None and user.locked_until > now:
-        _verify(_DUMMY_HASH, current)
+        _verify(_DUMMY_HASH, password)
         audit.record(session, kind="login_failed", now=now, actor=actor,
-                     data={"username": user.username, "reason": "locked", "via": "password_change"})
+                     data={"username": user.username, "reason": "locked", "via": via})
         raise _locked()
+    if _verify(user.password_hash, password):
+        return True
+    audit.record(session, kind="login_failed", now=now, actor=actor,
+                 data={"username": user.username, "reason": "bad_password", "via": via})
+    if _count_failure(user, now, policy):
+        audit.record(session, kind="lockout", now=now, actor=actor, data={"until": user.locked_until})
+    session.add(user)
+    return False
+
+
+def change_password(session: Session, *, user: User, current: str, new: str, now: datetime, actor: Actor,
+                    keep_session: int | None = None, policy: Policy = DEFAULT_POLICY) -> None:
+    """Change one's own password; every other session of the user ends. The current password is a login check
+    (check_current_password): a locked account cannot change its password."""
+    wrong = not check_current_password(session, user=user, password=current, now=now, actor=actor,
+                                       via="password_change", policy=policy)
     problems = []
-    wrong = not _verify(user.password_hash, current)
     if wrong:
         problems.append({"field": "current", "zh": "当前密码不正确", "en": "the current password is wrong"})
     problems += [{**p, "field": "new"} for p in password_problems(new, policy)]
     if current == new:
         problems.append({"field": "new", "zh": "新密码不能与当前密码相同", "en": "the new password must differ"})
-    if wrong:
-        audit.record(session, kind="login_failed", now=now, actor=actor,
-                     data={"username": user.username, "reason": "bad_password", "via": "password_change"})
-        if _count_failure(user, now, policy):
-            audit.record(session, kind="lockout", now=now, actor=actor, data={"until": user.locked_until})
-        session.add(user)
     if problems:
         error = WrongCurrentPassword if wrong else Unprocessable
         raise error("；".join(p["zh"] for p in problems), "; ".join(p["en"] for p in problems), details=problems)

@@ -23,10 +23,12 @@ from workflow.accounts.auth import (
     HASHER,
     PasswordChangeRequired,
     Policy,
+    WrongCurrentPassword,
     _count_failure,
     _locked,
     _verify,
     actor_for,
+    check_current_password,
     complete_login,
     end_all_sessions,
     has_second_factor,
@@ -294,6 +296,26 @@ def recovery_codes_left(session: Session, user_id: int) -> int:
     table = table_of(RecoveryCode)
     return int(session.connection().execute(
         sa.select(sa.func.count()).where(table.c.user_id == user_id, table.c.used_at.is_(None))).scalar_one())
+
+
+def regenerate_recovery_codes(session: Session, *, user: User, password: str, now: datetime, actor: Actor,
+                              policy: Policy = DEFAULT_POLICY) -> list[str]:
+    """Ten new recovery codes in place of all the old ones, for an enrolled user who gives the account's password
+    (checked as a login is: a wrong one is a failed login, counted); returns them, to be shown once."""
+    row = factor_of(session, user.id)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    if row is None or row.confirmed_at is None:
+        raise Conflict("两步验证尚未启用，没有可重新生成的恢复码。",
+                       "Two-step verification is not on: there are no recovery codes to replace.")
+    if not check_current_password(session, user=user, password=password, now=now, actor=actor,
+                                  via="recovery_codes", policy=policy):
+        raise WrongCurrentPassword("当前密码不正确。", "The current password is wrong.",
+                                   details=[{"field": "password", "zh": "当前密码不正确",
+                                             "en": "the current password is wrong"}])
+    discarded = recovery_codes_left(session, user.id)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    codes = _new_recovery_codes(session, user, now)
+    audit.record(session, kind="recovery_codes_regenerated", now=now, actor=actor,
+                 data={"discarded_unused": discarded, "recovery_codes": len(codes)})
+    return codes
 
 
 # --- the code at login -----------------------------------------------------------------------------------------

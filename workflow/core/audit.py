@@ -76,7 +76,7 @@ EVENT_KINDS = (
     ALGORITHM_CHANGED, "data_keys_rotated", "password_common",
     "account_requested", "account_request_approved", "account_request_rejected",
     "second_factor_required", "second_factor_enrolled", "second_factor_reset", "recovery_code_used",
-    "sms_code_sent",
+    "sms_code_sent", "recovery_codes_regenerated",
 )
 
 _event_table = table_of(AuditEvent)
