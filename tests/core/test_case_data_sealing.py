@@ -268,3 +268,13 @@ def test_a_rotation_without_a_key_stores_the_case_data_as_it_is(db, make, now, s
     configure(None, previous=SM4_KEY)
     assert keyrotation.rotate(db, now=now).resealed["case_file.data"] == 2
     assert raw(db, case.id) == CONTACT
+
+
+def test_case_data_is_not_written_in_clear_while_the_personal_keys_are_unknown(monkeypatch):
+    """Before definitions/visibility.yaml is loaded nobody can tell which values to seal: writing refuses."""
+    configure(SM4_KEY)
+    monkeypatch.setattr(datakeys.PERSONAL, "source", None)
+    with pytest.raises(DataKeyError, match=r"^case_file.data: which keys are personal is not known "
+                                           r"\(workflow.core.visibility is not loaded\)$"):
+        Case.__table__.c.data.type.seal_values({"mobile": MOBILE})
+    assert Case.__table__.c.data.type.open_values({"programme": "产业链提升"}) == {"programme": "产业链提升"}
