@@ -124,7 +124,7 @@ def test_rotation_seals_plain_values_then_moves_them_to_a_new_key(db, make, now)
     configure(SM4_KEY)
     result = keyrotation.rotate(db, now=now, batch=2)
     assert result.resealed == {"app_user.email": 3, "app_user.mobile": 3, "second_factor.totp_secret": 0,
-                               "outbox_message.address": 0}
+                               "outbox_message.address": 0, "case_file.data": 0}
     sm4 = parse_key(SM4_KEY).kid
     for user in plain:
         assert all(v.startswith(f"enc1:{sm4}:") for v in raw(db, user.id))
@@ -141,10 +141,10 @@ def test_rotation_seals_plain_values_then_moves_them_to_a_new_key(db, make, now)
     assert [json.loads(e) for e in events] == [
         {"key": sm4, "cipher": "sm4",
          "resealed": {"app_user.email": 3, "app_user.mobile": 3, "second_factor.totp_secret": 0,
-                      "outbox_message.address": 0}},
+                      "outbox_message.address": 0, "case_file.data": 0}},
         {"key": parse_key(AES_KEY).kid, "cipher": "aes",
          "resealed": {"app_user.email": 3, "app_user.mobile": 3, "second_factor.totp_secret": 0,
-                      "outbox_message.address": 0}}]
+                      "outbox_message.address": 0, "case_file.data": 0}}]
 
 
 def test_a_rotation_without_a_key_stores_the_values_as_they_are_and_says_so(db, make, now):
@@ -217,7 +217,7 @@ def test_zyz_keys_new_and_rotate(run_zyz, db, make):
     assert rotated.exit_code == 0, rotated.output
     assert rotated.output.splitlines() == [
         "  app_user.email: 1", "  app_user.mobile: 1", "  second_factor.totp_secret: 0", "  outbox_message.address: 0",
-        f"2 values re-encrypted under sm4 key {parse_key(key).kid}"]
+        "  case_file.data: 0", f"2 values re-encrypted under sm4 key {parse_key(key).kid}"]
     assert all(v.startswith(f"enc1:{parse_key(key).kid}:") for v in raw(db, user.id))
     refused = run_zyz("keys", "rotate")  # without the key, the sealed values cannot be read
     assert refused.exit_code == 1

@@ -10,6 +10,11 @@ was set reads as it is until the rotation seals it.
 
 No lookup compares these columns (users are found by username and id): a lookup by mobile or e-mail, if one is ever
 needed, goes through a keyed hash column, not through the ciphertext.
+
+A case's data is a JSON mapping typed `SealedFields`: the value of each key definitions/visibility.yaml names
+`personal` (a mobile number, an address) is stored as such a sealed string, the JSON text of the value under
+`case_file.data.<key>`; every other key stays as it is, so that the JSON-path queries and indexes on the case's data
+work as before.
 """
 
 from __future__ import annotations
@@ -18,13 +23,16 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from sqlalchemy.dialects.postgresql import JSONB
 
 PREFIX = "enc1"
 KEY_BYTES = {"sm4": 16, "aes": 32}
@@ -135,3 +143,68 @@ class Sealed(sa.types.TypeDecorator):
 
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
         return None if value is None else KEYRING.open(value, self.purpose)
+
+
+def is_sealed(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(PREFIX + ":")
+
+
+@dataclass
+class PersonalKeys:
+    """The keys of a case's data that hold personal data: definitions/visibility.yaml's `personal`, read through the
+    source workflow.core.visibility gives when it is imported (the data model cannot import it: it imports the
+    model)."""
+
+    source: Callable[[], Iterable[str]] | None = None
+
+    def __call__(self) -> frozenset[str]:
+        if self.source is None:
+            raise DataKeyError("case_file.data: which keys are personal is not known (workflow.core.visibility is "
+                               "not loaded)")
+        return frozenset(self.source())
+
+
+PERSONAL = PersonalKeys()
+
+
+class SealedFields(sa.types.TypeDecorator):
+    """A JSON mapping whose values under the personal keys are sealed one by one (see the module's text). Compared
+    and queried as JSON: `column[key].as_string()` reads a key that is not personal as before."""
+
+    impl = sa.JSON().with_variant(JSONB(), "postgresql")
+    cache_ok = True
+
+    def __init__(self, purpose: str):
+        super().__init__()
+        self.purpose = purpose
+
+    def purpose_of(self, key: str) -> str:
+        return f"{self.purpose}.{key}"
+
+    def seal_values(self, data: dict[str, Any]) -> dict[str, Any]:
+        """`data` with each personal value sealed under the current key (as it is without a key; None stays)."""
+        if KEYRING.current is None:
+            return data
+        personal = PERSONAL()
+        return {k: KEYRING.seal(json.dumps(v, ensure_ascii=False), self.purpose_of(k))
+                if k in personal and v is not None else v for k, v in data.items()}
+
+    def open_values(self, data: dict[str, Any]) -> dict[str, Any]:
+        """`data` with each sealed personal value opened; a value stored before a key was set reads as it is."""
+        if not any(is_sealed(v) for v in data.values()):
+            return data
+        personal = PERSONAL()
+        return {k: json.loads(KEYRING.open(v, self.purpose_of(k))) if k in personal and is_sealed(v) else v
+                for k, v in data.items()}
+
+    def stale(self, data: dict[str, Any]) -> int:
+        """How many personal values are not sealed under the current key (stored plain, or under an older key)."""
+        personal = PERSONAL()
+        return sum(1 for k, v in data.items() if k in personal and v is not None
+                   and not KEYRING.is_current(v if isinstance(v, str) else ""))
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        return self.seal_values(value) if isinstance(value, dict) else value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
+        return self.open_values(value) if isinstance(value, dict) else value

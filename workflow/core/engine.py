@@ -38,6 +38,7 @@ from workflow.core.models import Case, Counter, Role, Town, Unit, UnitKind
 from workflow.core.reasons import parse_date
 from workflow.core.registry import ACTIONS, GUARDS
 from workflow.core.search import index_case
+from workflow.core.visibility import CHANGED_FACT, RECORDED, personal_as_fact
 
 MAX_COMMENT = 2000
 
@@ -154,6 +155,7 @@ def fire(
 
     changes = {k: [old_data.get(k), v] for k, v in ctx.data.items() if old_data.get(k) != v}
     changes.update({k: [v, None] for k, v in old_data.items() if k not in ctx.data})
+    changes = personal_as_fact(changes, CHANGED_FACT)
     audit.record(session, kind="transition", now=now, actor=actor, case_id=case.id, county_id=case.county_id,
                  trigger=trigger, from_state=from_state, to_state=to_state, comment=comment,
                  data={"changes": changes, **ctx.audit_data} if (changes or ctx.audit_data) else None)
@@ -341,7 +343,8 @@ def create_case(
         flag_modified(case, "data")
     audit.record(session, kind="case_created", now=now, actor=actor, case_id=case.id, county_id=county_id,
                  to_state=case.state, data={"definition": f"{definition.key}@{definition.version}",
-                                            "number": case.number, "data": case.data, **ctx.audit_data})
+                                            "number": case.number,
+                                            "data": personal_as_fact(case.data, RECORDED), **ctx.audit_data})
     insert_deadlines(session, case.id, planned)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
     _warn_estimates(session, planned, now)
     if definition.create.actions:

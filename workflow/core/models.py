@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from workflow.core.datakeys import Sealed
+from workflow.core.datakeys import Sealed, SealedFields
 
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 
@@ -293,7 +293,8 @@ class Case(SQLModel, table=True):
     town_id: int | None = Field(default=None, foreign_key="town.id", index=True)
     parent_id: int | None = Field(default=None, foreign_key="case_file.id", index=True)
     title: str = Field(max_length=200)
-    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    # JSON; the values of the keys definitions/visibility.yaml names `personal` encrypted at rest (datakeys)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=SealedFields("case_file.data"))
     created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime
     updated_at: datetime

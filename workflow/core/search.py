@@ -9,7 +9,9 @@ town or a unit, does too (`_after_flush`). `rebuild` writes every row again (`zy
 
 Only what everyone who sees the case may read goes into the text: the data of the field groups that
 definitions/visibility.yaml restricts (member units' opinions, expert scores) and the comments of steps whose
-author is confidential are left out, so that a match can never tell a county what it may not read.
+author is confidential are left out, so that a match can never tell a county what it may not read. The keys it
+names `personal` (a mobile number, an address) are left out too: they are encrypted in the case's row, and the
+index would keep them in clear.
 
 The query is split at spaces into terms, each found as it is written (a literal substring: `%` and `_` are
 characters like any other); a case matches when its text holds every term.
@@ -105,7 +107,7 @@ def body_of(*, number: str, title: str, town: str | None, county: str | None, de
     from workflow.core.visibility import rules
 
     spec = rules().of(definition_key)
-    restricted = {key for group in spec.groups.values() for key in group.keys}
+    restricted = {key for group in spec.groups.values() for key in group.keys} | rules().personal
     public = {k: v for k, v in (data or {}).items() if k not in restricted}
     pieces: list[Any] = [number, title, town, county]
     for fn in CONTRIBUTORS.get(definition_key, ()):

@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from workflow.core import datakeys
 from workflow.core.access import get_case
 from workflow.core.actors import Actor
 from workflow.core.db import table_of
@@ -94,7 +95,7 @@ class ProcessVisibility:
 class Visibility:
     version: int
     processes: dict[str, ProcessVisibility]
-    personal: frozenset[str] = frozenset()  # keys holding personal data, withheld from the auditor everywhere
+    personal: frozenset[str] = frozenset()  # keys holding personal data: withheld from the auditor, sealed in case data
 
     def of(self, definition_key: str) -> ProcessVisibility:
         return self.processes.get(definition_key) or ProcessVisibility({}, {}, {})
@@ -246,6 +247,10 @@ def rules() -> Visibility:
     return load_visibility()
 
 
+# the personal keys of a case's data are also the ones sealed in the database (workflow.core.datakeys.SealedFields)
+datakeys.PERSONAL.source = lambda: rules().personal
+
+
 # --- applying it ------------------------------------------------------------------------------------------------
 
 def visible_data(actor: Actor, case: Case) -> dict[str, Any]:
@@ -331,6 +336,19 @@ def _without(raw: str, hidden: set[str]) -> str:
     for key in hidden:
         data.pop(key, None)
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+# --- what the audit trail keeps of personal data ----------------------------------------------------------------
+
+# The trail records that a personal value of a case's data was recorded or changed, never the value (as
+# workflow.accounts.services.update_account does for contact details); the auditor's pages say the same.
+RECORDED, CHANGED_FACT = "recorded", "changed"
+
+
+def personal_as_fact(data: dict[str, Any], fact: str) -> dict[str, Any]:
+    """`data` (a case's data, or its changes) with the value of each personal key replaced by `fact`."""
+    personal = rules().personal
+    return {k: fact if k in personal else v for k, v in data.items()}
 
 
 # --- what the security auditor is shown of the audit trail -----------------------------------------------------
