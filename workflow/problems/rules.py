@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import col
 
 from workflow.core.db import table_of
 from workflow.core.engine import FireContext, create_case
@@ -299,12 +298,3 @@ def decision_valid(ctx: FireContext) -> list[dict[str, Any]]:
 def keep_decision(ctx: FireContext) -> None:
     ctx.data["decision_text"] = _text(ctx.payload.get("decision_text"))
     ctx.data["decided_on"] = ctx.today.isoformat()
-
-
-def party_units(session: Any, case_id: int) -> dict[str, list[int]]:
-    """The units of a problem by purpose (raiser, responsible, former)."""
-    found: dict[str, list[int]] = {}
-    for unit_id, purpose in session.connection().execute(
-            sa.select(col(CaseParty.unit_id), col(CaseParty.purpose)).where(col(CaseParty.case_id) == case_id)):
-        found.setdefault(purpose, []).append(unit_id)
-    return found
