@@ -93,7 +93,12 @@ class Outcome:
 
 
 def load_scope() -> dict[str, dict]:
-    return tomllib.loads((HERE / "scope.toml").read_text("utf-8"))["modules"]
+    modules = tomllib.loads((HERE / "scope.toml").read_text("utf-8"))["modules"]
+    for name, module in modules.items():
+        missing = [key for key in ("path", "tests", "databases") if not module.get(key)]
+        if missing:
+            raise SystemExit(f"scope.toml: [modules.{name}] needs {', '.join(missing)}")
+    return modules
 
 
 def load_equivalent() -> dict[tuple[str, str], str]:
