@@ -405,6 +405,23 @@ def run_zyz(database_url, tmp_path):
         app.extensions["zyz"]["engine"].dispose()
 
 
+def fail_sealing(monkeypatch, *, at: int, purpose: str | None = None) -> None:
+    """The data keyring's seal fails (the machine going down) at its `at`-th call (for `purpose`, when given)."""
+    from workflow.core import datakeys
+
+    calls = {"n": 0}
+    seal = datakeys.KEYRING.seal
+
+    def failing(text: str, sealed_for: str) -> str:
+        if purpose is None or sealed_for == purpose:
+            calls["n"] += 1
+            if calls["n"] == at:
+                raise OSError("the machine went down")
+        return seal(text, sealed_for)
+
+    monkeypatch.setattr(datakeys.KEYRING, "seal", failing)
+
+
 def csrf_token(client, url: str = "/login") -> str:
     """The CSRF token of the form on `url` (the session keeps one token)."""
     page = client.get(url)

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from webapp.config import CLOCK_ENVS
 from workflow.core import democlock
-from workflow.core.errors import WorkflowError
+from workflow.core.db import one_action
 
 
 def db() -> Session:
@@ -33,20 +33,9 @@ def close_db(_exc: BaseException | None = None) -> None:
 
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
-    """Run one action: commit when it succeeds, roll back when it fails (except refusals that keep writes)."""
-    session = db()
-    try:
+    """Run one action on this request's session (workflow.core.db.one_action)."""
+    with one_action(db()) as session:
         yield session
-    except WorkflowError as exc:
-        if exc.keep_writes:
-            session.commit()
-        else:
-            session.rollback()
-        raise
-    except BaseException:
-        session.rollback()
-        raise
-    session.commit()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from conftest import login
+from conftest import fail_sealing, login
 from webapp.config import ConfigError, check_production
 from workflow.core import datakeys, keyrotation
 from workflow.core.datakeys import DataKeyError, configure, parse_key
@@ -164,16 +164,7 @@ def test_a_rotation_without_a_key_stores_the_values_as_they_are_and_says_so(db, 
 def test_a_rotation_stopped_half_way_finishes_when_run_again(db, make, now, monkeypatch):
     users = [make.user("county", mobile=f"1391234000{n}") for n in range(4)]
     configure(SM4_KEY)
-    calls = {"n": 0}
-    seal = datakeys.KEYRING.seal
-
-    def failing(text: str, purpose: str) -> str:
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise OSError("the machine went down")
-        return seal(text, purpose)
-
-    monkeypatch.setattr(datakeys.KEYRING, "seal", failing)
+    fail_sealing(monkeypatch, at=3)
     with pytest.raises(OSError):
         keyrotation.rotate(db, now=now, batch=2)
     monkeypatch.undo()

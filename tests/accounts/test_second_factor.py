@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import closing
 from datetime import timedelta
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -23,8 +24,8 @@ from notifications.sms import ConsoleSms
 from webapp.config import ConfigError, factor_policy
 from workflow.accounts import second_factor
 from workflow.accounts.auth import WrongCurrentPassword, start_session
-from workflow.core.db import transaction
-from workflow.core.errors import AuthError, Conflict, Forbidden, Unprocessable, WorkflowError
+from workflow.core.db import one_action, transaction
+from workflow.core.errors import AuthError, Conflict, Forbidden, Unprocessable
 from workflow.core.models import AuditEvent, LoginSession, RecoveryCode, SecondFactor, User
 
 SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
@@ -489,20 +490,9 @@ def test_a_seat_of_a_required_role_makes_its_holder_required(make, db, now):
 def regenerate(db, make, user: User, password: str, now) -> list[str]:
     """New recovery codes as the page asks for them: a refusal that keeps its writes (the failed login) commits
     them, as the web layer does."""
-    session = db()
-    try:
-        codes = second_factor.regenerate_recovery_codes(session, user=session.get(User, user.id), password=password,
+    with closing(db()) as session, one_action(session):
+        return second_factor.regenerate_recovery_codes(session, user=session.get(User, user.id), password=password,
                                                         now=now, actor=make.actor(user))
-        session.commit()
-        return codes
-    except WorkflowError as exc:
-        if exc.keep_writes:
-            session.commit()
-        else:
-            session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def stored_codes(db, user_id: int) -> list[tuple[str, object]]:

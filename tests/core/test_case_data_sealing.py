@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from conftest import api_headers, login
+from conftest import api_headers, fail_sealing, login
 from workflow.core import datakeys, keyrotation, search
 from workflow.core.datakeys import DataKeyError, configure, parse_key
 from workflow.core.db import transaction
@@ -241,17 +241,7 @@ def test_rotation_seals_plain_case_data_then_moves_it_to_a_new_key(db, make, now
 def test_a_rotation_stopped_half_way_finishes_when_run_again(db, make, now, sealtest, clerk, monkeypatch):
     cases = [new_case(db, make, now, clerk, data={"mobile": f"1391234000{n}"}) for n in range(4)]
     configure(SM4_KEY)
-    calls = {"n": 0}
-    seal = datakeys.KEYRING.seal
-
-    def failing(text: str, purpose: str) -> str:
-        if purpose == "case_file.data.mobile":
-            calls["n"] += 1
-            if calls["n"] == 3:
-                raise OSError("the machine went down")
-        return seal(text, purpose)
-
-    monkeypatch.setattr(datakeys.KEYRING, "seal", failing)
+    fail_sealing(monkeypatch, at=3, purpose="case_file.data.mobile")
     with pytest.raises(OSError):
         keyrotation.rotate(db, now=now, batch=2)
     monkeypatch.undo()

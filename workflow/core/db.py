@@ -14,6 +14,8 @@ from sqlalchemy.orm import make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import instance_dict
 from sqlmodel import Session
 
+from workflow.core.errors import WorkflowError
+
 
 def is_sqlite(bind: Engine | sa.Connection | Session) -> bool:
     """True when the bind talks to SQLite."""
@@ -64,6 +66,24 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def one_action(session: Session) -> Iterator[Session]:
+    """One action of a person on `session`: commit when it succeeds; when it is refused, commit the writes the
+    refusal keeps (a failed login's count: WorkflowError.keep_writes) or roll back; roll back on any other error."""
+    try:
+        yield session
+    except WorkflowError as exc:
+        if exc.keep_writes:
+            session.commit()
+        else:
+            session.rollback()
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
 
 
 # One parameter of a compiled statement: its name in the SQL, the key of the caller's value (None: the
