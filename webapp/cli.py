@@ -457,7 +457,8 @@ def scheduler_command() -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _ready(current_app)
-    scheduler = _scheduler(current_app, background=False)
+    # the application itself, not the proxy: the jobs run in the scheduler's threads, outside any app context
+    scheduler = _scheduler(current_app._get_current_object(), background=False)  # type: ignore[attr-defined]  # werkzeug's proxy has it
     click.echo(f"scheduler running (sweep every {current_app.config['SWEEP_SECONDS']} s); Ctrl-C stops it")
     try:
         scheduler.start()
