@@ -76,18 +76,16 @@ def resolve_login() -> ResponseReturnValue | None:
 
 def _standing() -> second_factor.Standing:
     """The user's standing under the two-step policy, read once a login and kept in its cookie, so that a page
-    costs no query for it: a grace period turns overdue by the clock alone, enrolling clears what was kept
-    (second_factor_confirm), an administrator's reset ends every session, and a seat of a required role given
-    during a login starts no grace period before the next login anyway (second_factor.begin_session)."""
+    costs no query for it: a grace period turns overdue by the clock alone (Standing.as_of), enrolling clears what
+    was kept (second_factor_confirm), an administrator's reset ends every session, and a seat of a required role
+    given during a login starts no grace period before the next login anyway (second_factor.begin_session)."""
     kept = session.get(STANDING)
     if not kept or kept[0] != current_user.session_id:
         found = second_factor.standing(db(), user=current_user.row, factors=factors(), now=utcnow())
         kept = session[STANDING] = [current_user.session_id, found.status,
                                     found.enrol_by_at.isoformat() if found.enrol_by_at else None]
-    status, due = kept[1], datetime.fromisoformat(kept[2]) if kept[2] else None
-    if status == "grace" and due is not None and utcnow() >= due:
-        status = "overdue"
-    return second_factor.Standing(status, due)
+    due = datetime.fromisoformat(kept[2]) if kept[2] else None
+    return second_factor.Standing(kept[1], due).as_of(utcnow())
 
 
 def safe_next(target: str | None) -> str:

@@ -104,6 +104,12 @@ class Standing:
     status: str
     enrol_by_at: datetime | None = None
 
+    def as_of(self, now: datetime) -> Standing:
+        """The same standing at `now`: a grace period whose date has come is over."""
+        if self.status == "grace" and self.enrol_by_at is not None and now >= self.enrol_by_at:
+            return Standing("overdue", self.enrol_by_at)
+        return self
+
 
 def factor_of(session: Session, user_id: int) -> SecondFactor | None:
     return session.exec(select(SecondFactor).where(SecondFactor.user_id == user_id)).first()
@@ -124,8 +130,7 @@ def standing(session: Session, *, user: User, factors: FactorPolicy, now: dateti
         return Standing("enrolled")
     if not roles_of(session, user) & factors.required_roles:
         return Standing("not_required")
-    due = row.enrol_by_at if row is not None else None
-    return Standing("overdue" if due is not None and now >= due else "grace", due)
+    return Standing("grace", row.enrol_by_at if row is not None else None).as_of(now)
 
 
 def _row(session: Session, user: User, now: datetime) -> SecondFactor:

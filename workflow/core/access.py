@@ -68,6 +68,12 @@ def get_case(session: Session, actor: Actor, case_id: int) -> Case:
     return persistent(session, Case, rows[0])
 
 
+def case_read(session: Session, actor: Actor, case_id: int, read: Case | None) -> Case:
+    """`read` when the caller already has case `case_id` from get_case for `actor` (a page reads it once for all its
+    parts); otherwise get_case."""
+    return read if read is not None and read.id == case_id else get_case(session, actor, case_id)
+
+
 def get_town(session: Session, actor: Actor, town_id: int) -> Town:
     """The town if `actor` may see it; otherwise NotFound."""
     if not 0 < town_id <= MAX_ID:

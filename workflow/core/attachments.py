@@ -26,7 +26,7 @@ from typing import IO
 from sqlmodel import Session, select
 
 from workflow.core import audit
-from workflow.core.access import get_case, get_town
+from workflow.core.access import case_read, get_case, get_town
 from workflow.core.actors import Actor
 from workflow.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from workflow.core.models import Attachment, Case, Role, Town, User
@@ -403,7 +403,7 @@ def list_attachments(*, session: Session, actor: Actor, case_id: int, case: Case
     case is not visible). `case`: the case as get_case gave it to `actor`, when the caller has read it (the page)."""
     from workflow.core.visibility import may_see_kind
 
-    case = case if case is not None and case.id == case_id else get_case(session, actor, case_id)
+    case = case_read(session, actor, case_id, case)
     rows = session.exec(select(Attachment).where(Attachment.case_id == case_id)
                         .order_by(Attachment.uploaded_at, Attachment.id))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
     return [r for r in rows if may_see_kind(actor, case, r.kind)]

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from workflow.core.access import get_case
+from workflow.core.access import case_read
 from workflow.core.actors import Actor
 from workflow.core.catalog import CATALOG
 from workflow.core.definitions import TransitionSpec
@@ -118,7 +118,7 @@ def case_panel(*, session: Session, actor: Actor, case_id: int, now: datetime, c
                deadlines: list[DeadlineView] | None = None) -> Panel:
     """What `actor` can do on case `case_id` now, by when, and what to know to do it (NotFound if not visible).
     The case page passes the case as get_case gave it to `actor`, and its `case_deadlines`, read once for the page."""
-    case = case if case is not None and case.id == case_id else get_case(session, actor, case_id)
+    case = case_read(session, actor, case_id, case)
     definition = CATALOG.get(case.definition_key, case.definition_version, session)
     transitions = allowed_transitions(definition, case, actor)
     steps = [Step(t.trigger, t.label, t.style, is_direct(t)) for t in transitions]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from workflow.core.access import case_filter, get_case
+from workflow.core.access import case_filter, case_read
 from workflow.core.actors import Actor
 from workflow.core.catalog import CATALOG, Catalog
 from workflow.core.db import table_of
@@ -202,7 +202,7 @@ def case_events(session: Session, actor: Actor, case_id: int, case: Case | None 
     for what of each step). `case`: the case as get_case gave it to `actor`, when the caller has read it."""
     from workflow.core.visibility import visible_events
 
-    case = case if case is not None and case.id == case_id else get_case(session, actor, case_id)
+    case = case_read(session, actor, case_id, case)
     return visible_events(actor, case, list(session.exec(select(AuditEvent).where(AuditEvent.case_id == case_id)
                                                          .order_by(AuditEvent.seq))))  # type: ignore[arg-type]  # SQLModel types a column as its Python value, not a SQL expression
 

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from workflow.core import audit
-from workflow.core.access import MAX_ID, get_case
+from workflow.core.access import MAX_ID, case_read
 from workflow.core.actors import Actor
 from workflow.core.calendar import WorkCalendar, calendar_for, local_date, shown_time, to_local
 from workflow.core.db import table_of
@@ -259,8 +259,7 @@ def for_case(session: Session, actor: Actor, case_id: int, *, now: datetime,
              case: Case | None = None) -> dict[int, list[ReceiptView]]:
     """The receipts of a case's notices by attachment, for whoever sees the case (NotFound otherwise). `case`: the
     case as get_case gave it to `actor`, when the caller has read it (the page)."""
-    if case is None or case.id != case_id:
-        get_case(session, actor, case_id)
+    case_read(session, actor, case_id, case)
     rows = session.connection().execute(_listing().where(_receipts.c.case_id == case_id)
                                         .order_by(_receipts.c.attachment_id, _units.c.name)).all()
     found: dict[int, list[ReceiptView]] = {}
