@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from workflow.core.yamlcheck import Label
 from workflow.evaluation.indicators import TieBreaker, parse_evaluation
 from workflow.evaluation.scoring import (
     Adjustment,
@@ -379,3 +380,120 @@ def test_two_years_at_the_bottom_or_a_total_below_the_line_proposes_revocation()
     assert result.revocations[0].reasons[1].en == "a total of 4, below 5"
     edge = replace(one, ranking=replace(one.ranking, revoke_below=Decimal(4), revoke_bottom_years=None))
     assert outcomes(edge, low, history=[{"b"}]).revocations == ()
+
+
+def test_a_refused_value_says_which_indicator_and_why():
+    with pytest.raises(TypeError) as bad:
+        score_indicator(ind("output"), "25")
+    assert str(bad.value) == "output: the value must be a number, not '25'"
+    with pytest.raises(TypeError) as bad:
+        score_indicator(ind("output"), True)
+    assert str(bad.value) == "output: the value must be a number, not True"
+    with pytest.raises(TypeError) as bad:
+        score_indicator(ind("policy"), 1)
+    assert str(bad.value) == "policy: the value must be True or False, not 1"
+    for value in (float("inf"), Decimal("-Infinity"), Decimal("NaN")):
+        with pytest.raises(ValueError) as wrong:
+            score_indicator(ind("output"), value)
+        assert str(wrong.value) == "output: the value must be a finite number"
+    with pytest.raises(TypeError) as bad:
+        score_indicator(ind("growth"), 10, "9")
+    assert str(bad.value) == "growth: the value must be a number, not '9'"
+    for value, last in ((-1, 5), (5, -1)):
+        with pytest.raises(ValueError) as wrong:
+            score_indicator(ind("growth"), value, last)
+        assert str(wrong.value) == "growth: a growth is measured between values of 0 or more"
+
+
+def test_a_float_is_read_as_it_is_written_and_an_int_exactly():
+    # 10.1 as a binary float is 10.0999999999999996…: read as written it scores 0.03 (0.025 rounded up), not 0.02
+    assert said(score_indicator(ind("output"), 10.1))[0] == Decimal("0.03")
+    assert said(score_indicator(ind("output"), 30)) == (
+        Decimal("5"), "产值 30 亿元，在 10～50 亿元之间线性计分：5 / 10 分",
+        "Output 30 ¥100 m, in proportion between 10 and 50 ¥100 m: 5 / 10 points")
+
+
+def test_a_share_in_percent_is_written_without_a_space_and_a_number_without_unit_bare():
+    percent = replace(ind("output"), unit=Label("%", "%"))
+    assert said(score_indicator(percent, 25)) == (
+        Decimal("3.75"), "产值 25%，在 10～50%之间线性计分：3.75 / 10 分",
+        "Output 25%, in proportion between 10 and 50%: 3.75 / 10 points")
+    bare = replace(ind("firms"), unit=None)
+    assert said(score_indicator(bare, 7)) == (
+        Decimal(4), "规上企业 7，达到 6档：4 / 4 分", "Firms 7, reaches the step of 6: 4 / 4 points")
+
+
+def test_an_adjusted_score_keeps_its_indicator_and_maximum_and_says_what_is_wrong():
+    computed = score_indicator(ind("firms"), 3)
+    adjusted = adjust(computed, Adjustment(3, "核实为 5 家"))  # a whole number is taken as it is
+    assert (adjusted.key, adjusted.points, adjusted.max_points, adjusted.computed, adjusted.reason) == (
+        "firms", Decimal("3.00"), Decimal(4), Decimal(2), "核实为 5 家")
+    assert adjusted.explanation.zh == "规上企业 3 家，达到 3 家档：2 / 4 分；办公室调整为 3 分，理由：核实为 5 家"
+    assert adjusted.explanation.en == "Firms 3 firms, reaches the step of 3 firms: 2 / 4 points; " \
+                                      "set by the office to 3 points: 核实为 5 家"
+    assert adjust(computed, Adjustment(Decimal(4), "x")).points == 4  # the maximum itself may be set
+    with pytest.raises(ValueError) as wrong:
+        adjust(computed, Adjustment(Decimal("4.01"), "x"))
+    assert str(wrong.value) == "firms: an adjusted score must be from 0 to 4"
+    with pytest.raises(ValueError) as wrong:
+        adjust(computed, Adjustment(Decimal(1), "\u3000 \n"))
+    assert str(wrong.value) == "firms: an adjusted score needs its reason"
+
+
+def test_values_that_are_not_indicators_are_all_named():
+    with pytest.raises(KeyError) as bad:
+        score_town(SPEC, {"zeta": 1, "output": 2, "alpha": 3}, town=1)
+    assert bad.value.args == ("not indicators of the evaluation: alpha, zeta",)
+
+
+def test_a_town_without_the_tie_breaker_s_value_or_score_comes_after_those_with_one():
+    by_value = replace(SPEC, ranking=replace(SPEC.ranking, tie_breakers=(TieBreaker("value", "policy"),
+                                                                         TieBreaker("value", "output"))))
+    # the same total; "policy" is a yes or no: not a value to order by, so output decides
+    a, b = town("a", output=55), town("b", output=60)
+    ranked = rank(by_value, [a, b])
+    assert [(r.rank, r.town.town, r.tied, r.decided_by) for r in ranked] == [
+        (1, "b", False, TieBreaker("value", "output")), (2, "a", False, TieBreaker("value", "output"))]
+    by_zero = replace(SPEC, ranking=replace(SPEC.ranking, tie_breakers=(TieBreaker("value", "output"),)))
+    zero = score_town(SPEC, {**FULL, "output": 0}, town="z", last_values=LAST, targets=TARGETS,
+                      adjustments={"output": Adjustment(Decimal(10), "核实")})
+    none = score_town(SPEC, {**FULL, "output": None}, town="n", last_values=LAST, targets=TARGETS,
+                      adjustments={"output": Adjustment(Decimal(10), "核实")})
+    negative = score_town(SPEC, {**FULL, "output": -3}, town="m", last_values=LAST, targets=TARGETS,
+                          adjustments={"output": Adjustment(Decimal(10), "核实")})
+    ranked = rank(by_zero, [none, negative, zero])
+    assert [(r.rank, r.town.town) for r in ranked] == [(1, "z"), (2, "m"), (3, "n")]
+    # a score the town does not have (scored on another version of the indicators) comes last too
+    by_indicator = replace(SPEC, ranking=replace(SPEC.ranking, tie_breakers=(TieBreaker("indicator", "firms"),
+                                                                             TieBreaker("group", "scale"))))
+    full = town("f")
+    without = replace(full, town="w", scores=tuple(s for s in full.scores if s.key != "firms"))
+    low = town("l", firms=0, output=60)
+    assert (low.total, low.score("firms").points) == (26, 0)
+    low = replace(low, total=full.total)
+    ranked = rank(by_indicator, [without, low, full])
+    assert [(r.rank, r.town.town, r.decided_by) for r in ranked] == [
+        (1, "f", TieBreaker("indicator", "firms")), (2, "l", TieBreaker("indicator", "firms")),
+        (3, "w", TieBreaker("indicator", "firms"))]
+    # a group the town has no points in counts as 0, ahead of nothing below it
+    by_group = replace(SPEC, ranking=replace(SPEC.ranking, tie_breakers=(TieBreaker("group", "innovation"),)))
+    no_group = replace(full, town="g", groups={"scale": full.groups["scale"]})
+    some = replace(full, town="s", groups={"scale": Decimal(0), "innovation": Decimal(1)})
+    ranked = rank(by_group, [no_group, some])
+    assert [(r.rank, r.town.town) for r in ranked] == [(1, "s"), (2, "g")]
+
+
+def test_ties_share_the_rank_wherever_they_fall_and_each_town_names_what_set_it_apart():
+    # totals 30, 29 twice (equal in every rule), 29 with less innovation, 28 twice, 27
+    t = scores(10, 9, 9, 8, 8, 7)
+    lower = replace(t[1], town="t2b", groups={**t[1].groups, "innovation": Decimal(9)})
+    ranked = rank(SPEC, [t[5], t[4], t[3], lower, t[2], t[1], t[0]])
+    assert [(r.rank, r.town.town, r.tied) for r in ranked] == [
+        (1, "t1", False), (2, "t2", True), (2, "t3", True), (4, "t2b", False), (5, "t4", True), (5, "t5", True),
+        (7, "t6", False)]
+    # t3 is tied with the town above; the one below of the same total was set apart by the group
+    assert [r.decided_by for r in ranked] == [
+        None, None, TieBreaker("group", "innovation"), TieBreaker("group", "innovation"), None, None, None]
+    # the towns of one rank in the order of their names, then of their ids
+    same = [replace(t[0], town=n, name=name) for n, name in ((3, "b"), (2, "c"), (1, "b"))]
+    assert [(r.rank, r.town.town, r.tied) for r in rank(SPEC, same)] == [(1, 1, True), (1, 3, True), (1, 2, True)]
