@@ -442,3 +442,119 @@ def test_a_row_refused_while_writing_undoes_the_rows_written_before_it(db, world
     assert states(db, [c.id for c in own(world)]) == before
     with transaction(db) as s:
         assert s.exec(select(AuditEvent).where(AuditEvent.trigger == "submit_figures")).all() == []
+
+
+def test_each_refusal_of_the_file_says_what_to_do_in_both_languages_with_its_code(db, world):
+    empty = refused(db, world["county"], b"")
+    assert (empty.zh, empty.en, empty.code, empty.details) == (
+        "请选择要上传的 Excel 文件。", "Choose the Excel file to upload.", "no_file",
+        [{"field": "file", "zh": "请选择要上传的 Excel 文件。", "en": "Choose the Excel file to upload."}])
+    zh = "文件不是 Excel 工作簿（.xlsx），请使用下载的模板填写后上传。"
+    en = "The file is not an Excel workbook (.xlsx): fill in the downloaded template and upload it."
+    broken = io.BytesIO()
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<workbook>not closed")
+    for data in (b"PK\x03\x04 broken zip", _zip_without_workbook(), broken.getvalue()):
+        wrong = refused(db, world["county"], data)
+        assert (wrong.zh, wrong.en, wrong.code, wrong.status, wrong.details) == (
+            zh, en, "not_a_workbook", 422, [{"field": "file", "zh": zh, "en": en}])
+
+
+def _padded(book_bytes, unpacked):
+    """The workbook with one more part, of zeros, so that its parts unpack to `unpacked` bytes in all."""
+    with zipfile.ZipFile(io.BytesIO(book_bytes)) as archive:
+        parts = [(i, archive.read(i.filename)) for i in archive.infolist()]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info, content in parts:
+            archive.writestr(info, content)
+        archive.writestr("xl/media/padding.bin", b"\0" * (unpacked - sum(len(c) for _, c in parts)))
+    return out.getvalue()
+
+
+def test_a_workbook_that_unpacks_to_more_than_100_mb_is_refused_and_one_of_exactly_100_mb_is_read(db, world):
+    data = fill(template(db, world["county"]), {2: ROW})
+    bomb = _padded(data, excel.MAX_UNPACKED + 1)
+    assert len(bomb) < 1024 * 1024  # a small upload
+    wrong = refused(db, world["county"], bomb, error=excel.FileTooLarge)
+    zh, en = "工作簿解压后过大，不能导入。", "The workbook unpacks to too much data to import."
+    assert (wrong.zh, wrong.en, wrong.status, wrong.details) == (zh, en, 413, [{"field": "file", "zh": zh, "en": en}])
+    done = imported(db, world["county"], _padded(data, excel.MAX_UNPACKED))
+    assert [c.state for c in done.reports] == ["filling", "filling"]
+
+
+def test_a_problem_of_the_whole_file_has_no_place_and_one_of_a_cell_names_row_column_header_and_field(db, world):
+    book = template(db, world["county"])
+    book["统计数据"].merge_cells("C2:D2")
+    assert refused(db, world["county"], fill(book, {})).details == [{
+        "row": None, "column": None, "header": None, "field": "file",
+        "problem": {"zh": "工作表中有合并单元格 C2:D2，请取消合并后再导入",
+                    "en": "merged cells C2:D2: unmerge them and upload again"},
+        "zh": "工作表中有合并单元格 C2:D2，请取消合并后再导入",
+        "en": "merged cells C2:D2: unmerge them and upload again"}]
+    formula = {**ROW, "主导产业产值（亿元）": "=1"}
+    wrong = refused(db, world["county"], fill(template(db, world["county"]), {2: formula}))
+    assert (wrong.zh, wrong.en, wrong.code) == (
+        "文件未导入：发现 1 处问题，未写入任何数据。", "Nothing imported: 1 problem found; nothing was written.",
+        "import_refused")
+    assert wrong.details == [{
+        "row": 2, "column": "C", "header": "主导产业产值（亿元）", "field": "output_yi",
+        "problem": {"zh": "单元格中是公式，请填写数值", "en": "a formula: enter the value instead"},
+        "zh": "第 2 行 C 列（主导产业产值（亿元））：单元格中是公式，请填写数值",
+        "en": "row 2, column C: a formula: enter the value instead"}]
+    book = template(db, world["county"])
+    book["统计数据"]["C2"] = "=1"
+    book["统计数据"]["C1"] = "产值"  # a wrong header is reported alone: the rows are not read
+    twice = refused(db, world["county"], fill(book, {}))
+    assert [(d["row"], d["column"], d["field"], d["en"]) for d in twice.details] == [
+        (1, "C", "file", "row 1, column C: the header must be '主导产业产值（亿元）', not '产值'")]
+    assert twice.en == "Nothing imported: 1 problem found; nothing was written."
+    two = refused(db, world["county"], fill(template(db, world["county"]), {
+        2: {**ROW, "主导产业产值（亿元）": "=1"}, 3: {**ROW, "税收（万元）": "=2"}}))
+    assert two.en == "Nothing imported: 2 problems found; nothing was written."
+
+
+def test_an_array_formula_is_a_formula_too(db, world):
+    from openpyxl.worksheet.formula import ArrayFormula
+
+    book = template(db, world["county"])
+    book["统计数据"]["C2"] = ArrayFormula("C2", "=SUM({1,2})")
+    data = fill(book, {2: {k: v for k, v in ROW.items() if k != "主导产业产值（亿元）"}})
+    assert [(d["row"], d["column"], d["problem"]["zh"]) for d in refused(db, world["county"], data).details] == [
+        (2, "C", "单元格中是公式，请填写数值")]
+
+
+def test_lists_may_use_full_width_separators_and_new_lines_and_choices_their_english_names(db, world):
+    row = {**ROW, "品牌（品牌名称|级别）": "盂县石材｜省级；娘子关 | municipal\n藏山｜NATIONAL",
+           "标准（标准名称|类别|参与方式）": "建筑用石材加工规范｜Association standard｜lead author"}
+    book = template(db, world["county"])
+    number = book["统计数据"]["A2"].value
+    imported(db, world["county"], fill(book, {2: row}))
+    with transaction(db) as s:
+        figures = s.exec(select(Case).where(Case.number == number)).one().data["figures"]
+    assert figures["brands"] == [{"name": "盂县石材", "level": "provincial"}, {"name": "娘子关", "level": "municipal"},
+                                 {"name": "藏山", "level": "national"}]
+    assert figures["standards"] == [{"name": "建筑用石材加工规范", "kind": "group", "role": "lead"}]
+    wrong = refused(db, world["county"], fill(template(db, world["county"]), {
+        2: {**ROW, "标准（标准名称|类别|参与方式）": "规范｜团体标准"}}))
+    assert [(d["problem"]["zh"], d["problem"]["en"]) for d in wrong.details] == [
+        ("标准第 1 项应写作“标准名称|类别|参与方式”", "Standards no. 1 must be written Standard|Kind|Role")]
+
+
+def test_a_whole_number_typed_as_a_decimal_is_read_as_the_whole_number(db, world):
+    # some tools write 2024 as 2024.0: the explanation keeps what the person typed
+    town = world["towns"][0]
+    with transaction(db) as s:
+        (earlier,) = [c for c in open_reports(session=s, actor=world["office"], now=NOW, year=2025)
+                      if c.town_id == town.id]
+    with transaction(db) as s:
+        fire(session=s, case_id=earlier.id, trigger="submit_figures", actor=world["county"], now=NOW,
+             payload={"figures": FIGURES})
+    with transaction(db) as s:
+        fire(session=s, case_id=earlier.id, trigger="accept_figures", actor=world["office"], now=NOW)
+    book = template(db, world["county"])
+    row_of = {r[1].value: r[0].row for r in book["统计数据"].iter_rows(min_row=2)}
+    data = fill(book, {row_of["西烟镇"]: {**ROW, "主导产业产值（亿元）": 25, "情况说明": 2024.0}})
+    (report,) = [c for c in imported(db, world["county"], data).reports if c.town_id == town.id]
+    with transaction(db) as s:
+        assert s.get(Case, report.id).data["explanations"] == {"output_yi": "2024"}

@@ -253,7 +253,8 @@ def _problem(row: int, column: int, header: str, zh: str, en: str, field: str = 
 
 def _refuse(problems: list[dict[str, Any]]) -> Unprocessable:
     return Unprocessable(f"文件未导入：发现 {len(problems)} 处问题，未写入任何数据。",
-                         f"Nothing imported: {len(problems)} problems found; nothing was written.",
+                         f"Nothing imported: {len(problems)} problem{'' if len(problems) == 1 else 's'} found; "
+                         "nothing was written.",
                          code="import_refused", details=problems)
 
 
