@@ -558,3 +558,11 @@ def test_a_whole_number_typed_as_a_decimal_is_read_as_the_whole_number(db, world
     (report,) = [c for c in imported(db, world["county"], data).reports if c.town_id == town.id]
     with transaction(db) as s:
         assert s.get(Case, report.id).data["explanations"] == {"output_yi": "2024"}
+
+
+def test_a_file_of_exactly_10_mb_is_read_and_one_byte_more_is_not(db, world):
+    with pytest.raises(excel.FileTooLarge) as caught:
+        imported(db, world["county"], b"\0" * (excel.MAX_BYTES + 1))
+    zh, en = "文件超过 10 MB，不能导入。", "The file is larger than 10 MB and cannot be imported."
+    assert (caught.value.zh, caught.value.en, caught.value.details) == (zh, en, [{"field": "file", "zh": zh, "en": en}])
+    assert refused(db, world["county"], b"\0" * excel.MAX_BYTES).code == "not_a_workbook"  # read, then judged
