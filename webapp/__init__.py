@@ -9,9 +9,17 @@ from flask import Flask, Response, abort, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from webapp.config import account_approver, check_production, environment_name, factor_policy, from_environment
+from webapp.config import (
+    account_approver,
+    check_production,
+    environment_name,
+    factor_policy,
+    from_environment,
+    proxy_networks,
+)
 from webapp.database import Clock, close_db
 from webapp.extensions import babel, csrf, login_manager
+from webapp.proxies import TrustedProxyFix
 from workflow import processes
 from workflow.accounts.auth import PROFILES
 from workflow.core import datakeys
@@ -76,9 +84,12 @@ def create_app(config: dict | None = None) -> Flask:
     check_production(app.config)
     datakeys.configure(app.config.get("DATA_KEY"), app.config.get("DATA_KEYS_PREVIOUS"))
     factors = factor_policy(app.config)
+    proxies = proxy_networks(app.config)
     if app.config["PROXIES"] > 0:
         hops = app.config["PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]  # Flask's documented way to wrap the WSGI app
+        # Flask's documented way to wrap the WSGI app; with ZYZ_PROXY_ADDRESSES, for the proxy's requests only
+        app.wsgi_app = (TrustedProxyFix(app.wsgi_app, proxies, hops) if proxies  # type: ignore[method-assign]
+                        else ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     engine = make_engine(app.config["DATABASE_URL"])
@@ -90,7 +101,7 @@ def create_app(config: dict | None = None) -> Flask:
         raise
     app.extensions["zyz"] = {"engine": engine, "sessions": make_session_factory(engine),
                              "policy": PROFILES[app.config["PASSWORD_POLICY"]], "clock": Clock(engine, app.config),
-                             "factors": factors}
+                             "factors": factors, "proxies": proxies}
     configure_workflow(pseudonym_key=str(app.config["SECRET_KEY"]),
                        designation_cycle_years=app.config["DESIGNATION_CYCLE_YEARS"],
                        instance_path=app.instance_path, upload_dir=app.config["UPLOAD_DIR"],

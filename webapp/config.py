@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 from collections.abc import Mapping
@@ -102,8 +103,12 @@ def from_environment(instance_path: str) -> dict:
         # Reverse proxies in front (nginx: 1). Only then are X-Forwarded-For/-Proto believed: the client's
         # address for the audit trail and the login limit, HTTPS for HSTS.
         "PROXIES": int(env.get("ZYZ_PROXIES", "0")),
+        # The proxy's own addresses or networks (comma-separated): when set, forwarded and client-certificate
+        # headers are believed only from a direct peer among them (webapp.proxies); unset, from any peer.
+        "PROXY_ADDRESSES": env.get("ZYZ_PROXY_ADDRESSES", ""),
         # "required": a login also needs the client certificate (UKey) registered for the account, as the reverse
-        # proxy verified it (X-SSL-Client-Verify, X-SSL-Client-S-DN); only with ZYZ_PROXIES set
+        # proxy verified it (X-SSL-Client-Verify, X-SSL-Client-S-DN); only with ZYZ_PROXIES set, and believed only from
+        # a peer of ZYZ_PROXY_ADDRESSES when that is set
         "CLIENT_CERT": (env.get("ZYZ_CLIENT_CERT") or "").strip().lower(),
         "LOGIN_RATE_LIMIT": int(env.get("ZYZ_LOGIN_RATE_LIMIT", "30")),  # login + token attempts per address a minute
         # Roles that log in with a second factor (comma-separated; unset: office, leader, admin and auditor in
@@ -155,6 +160,29 @@ def _notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
     found: dict[str, Any] = {name: env[f"ZYZ_{name}"] for name in NOTIFICATION_VARIABLES if env.get(f"ZYZ_{name}")}
     found["NOTIFY_SECONDS"] = int(env.get("ZYZ_NOTIFY_SECONDS", "5"))  # how often the dispatcher runs
     return found
+
+
+def proxy_networks(config: Mapping[str, Any]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """The networks of ZYZ_PROXY_ADDRESSES (an address alone is a network of one); none when unset. ConfigError
+    names an entry that is neither an address nor a network."""
+    raw = str(config.get("PROXY_ADDRESSES") or "")
+    networks = []
+    for entry in (part.strip() for part in raw.split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry))
+        except ValueError:
+            try:
+                loose = ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigError(f"ZYZ_PROXY_ADDRESSES: {entry!r} is not an IP address or network "
+                                  "(such as 10.0.0.5, 10.0.0.0/24 or fd00::5)") from None
+            raise ConfigError(f"ZYZ_PROXY_ADDRESSES: {entry!r} has bits set after its prefix: write the network "
+                              f"{loose} or the address {entry.split('/')[0]} alone") from None
+    if raw.strip() and not networks:
+        raise ConfigError(f"ZYZ_PROXY_ADDRESSES names no address ({raw!r}); leave it unset to believe any peer")
+    return tuple(networks)
 
 
 def account_approver(config: Mapping[str, Any]) -> str:
@@ -209,6 +237,10 @@ def check_production(config: dict) -> None:
     if config.get("CLIENT_CERT") == "required" and int(config.get("PROXIES") or 0) < 1:
         raise ConfigError("ZYZ_CLIENT_CERT=required needs ZYZ_PROXIES: the certificate headers are believed only "
                           "from the reverse proxy that verified the certificate")
+    if proxy_networks(config) and int(config.get("PROXIES") or 0) < 1:
+        raise ConfigError("ZYZ_PROXY_ADDRESSES needs ZYZ_PROXIES (nginx in front: 1): the addresses say which peer "
+                          "is the reverse proxy, ZYZ_PROXIES how many proxies a request passed through; without it "
+                          "no forwarded header is believed at all")
     if config.get("AUDIT_HASH") not in (None, *HASHES):
         raise ConfigError(f"ZYZ_AUDIT_HASH must be one of {', '.join(HASHES)}, not {config['AUDIT_HASH']!r}")
     for name, text in (("ZYZ_DATA_KEY", config.get("DATA_KEY") or ""),

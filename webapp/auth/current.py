@@ -9,6 +9,7 @@ from flask_login import UserMixin, current_user
 from webapp.database import db, unit_of_work, utcnow
 from webapp.errors import HTTP_MESSAGES, is_english, json_error, unauthorized_json, wants_json
 from webapp.extensions import login_manager
+from webapp.proxies import PEER, is_proxy
 from workflow.accounts import seats
 from workflow.accounts.auth import Policy, resolve_session
 from workflow.accounts.second_factor import FactorPolicy
@@ -69,9 +70,13 @@ def policy() -> Policy:
 
 def client_certificate() -> tuple[str, str] | None:
     """(X-SSL-Client-Verify, X-SSL-Client-S-DN) as the proxy set them, when ZYZ_CLIENT_CERT asks for a certificate at
-    login (a start without ZYZ_PROXIES refuses that setting: only a proxy's headers are believed); None otherwise."""
+    login (a start without ZYZ_PROXIES refuses that setting: only a proxy's headers are believed); None otherwise.
+    With ZYZ_PROXY_ADDRESSES, a request whose direct peer is not the proxy presented no certificate ("", "")."""
     if current_app.config.get("CLIENT_CERT") != "required":
         return None
+    proxies = current_app.extensions["zyz"]["proxies"]
+    if proxies and not is_proxy(request.environ.get(PEER, ""), proxies):
+        return "", ""
     return request.headers.get("X-SSL-Client-Verify", ""), request.headers.get("X-SSL-Client-S-DN", "")
 
 
