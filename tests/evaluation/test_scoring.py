@@ -497,3 +497,12 @@ def test_ties_share_the_rank_wherever_they_fall_and_each_town_names_what_set_it_
     # the towns of one rank in the order of their names, then of their ids
     same = [replace(t[0], town=n, name=name) for n, name in ((3, "b"), (2, "c"), (1, "b"))]
     assert [(r.rank, r.town.town, r.tied) for r in rank(SPEC, same)] == [(1, 1, True), (1, 3, True), (1, 2, True)]
+
+
+def test_a_town_alone_is_not_tied_and_twins_at_the_top_or_the_bottom_are():
+    (alone,) = rank(SPEC, [town("a")])
+    assert (alone.rank, alone.tied, alone.decided_by) == (1, False, None)
+    twins = rank(SPEC, [town("b", firms=3), town("a", firms=3)])
+    assert [(r.rank, r.town.town, r.tied) for r in twins] == [(1, "a", True), (1, "b", True)]
+    bottom = rank(SPEC, [town("c", firms=3), town("top"), town("d", firms=3)])
+    assert [(r.rank, r.town.town, r.tied) for r in bottom] == [(1, "top", False), (2, "c", True), (2, "d", True)]

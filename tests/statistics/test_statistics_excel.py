@@ -152,6 +152,7 @@ def test_round_trip_every_row_is_submitted_in_one_import_with_one_audit_event(db
     assert len(fired) == 2
     assert [json.loads(e.data)["reports"] for e in events] == [2]
     assert json.loads(events[0].data)["submitted"] is True
+    assert json.loads(events[0].data)["filename"] == ""  # none was given: the trail names none
 
 
 def test_saving_keeps_an_incomplete_row_submitting_names_every_missing_figure(db, world):
@@ -277,7 +278,11 @@ def test_the_wrong_sheet_or_wrong_headers_are_refused(db, world):
     book.active.title = "Sheet1"
     out = io.BytesIO()
     book.save(out)
-    assert refused(db, world["county"], out.getvalue()).zh == "工作簿中没有工作表“统计数据”，请使用下载的模板填写。"
+    wrong = refused(db, world["county"], out.getvalue())
+    zh = "工作簿中没有工作表“统计数据”，请使用下载的模板填写。"
+    en = "The workbook has no sheet named 统计数据: fill in the downloaded template."
+    assert (wrong.zh, wrong.en, wrong.code, wrong.details) == (
+        zh, en, "wrong_sheet", [{"field": "file", "zh": zh, "en": en}])
     book = template(db, world["county"])
     sheet = book["统计数据"]
     sheet["C1"] = "产值"
@@ -566,3 +571,29 @@ def test_a_file_of_exactly_10_mb_is_read_and_one_byte_more_is_not(db, world):
     zh, en = "文件超过 10 MB，不能导入。", "The file is larger than 10 MB and cannot be imported."
     assert (caught.value.zh, caught.value.en, caught.value.details) == (zh, en, [{"field": "file", "zh": zh, "en": en}])
     assert refused(db, world["county"], b"\0" * excel.MAX_BYTES).code == "not_a_workbook"  # read, then judged
+
+
+def test_a_workbook_larger_than_one_read_is_read_whole(db, world):
+    data = fill(template(db, world["county"]), {2: ROW})
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        parts = [(i, archive.read(i.filename)) for i in archive.infolist()]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for info, content in parts:
+            archive.writestr(info, content)
+        archive.writestr("xl/media/photo.bin", bytes(range(256)) * 1024)  # 256 KB: several reads of 64 KB
+    assert len(out.getvalue()) > 3 * excel.CHUNK
+    assert [c.state for c in imported(db, world["county"], out.getvalue()).reports] == ["filling", "filling"]
+
+
+def test_a_sheet_of_more_than_5000_rows_is_refused_and_one_of_5000_is_read(db, world):
+    book = template(db, world["county"])
+    book["统计数据"].cell(row=5002, column=1, value="TJ-2026-9999")  # 5001 rows under the header
+    problem = refused(db, world["county"], fill(book, {}))
+    assert [(d["row"], d["zh"], d["en"]) for d in problem.details] == [
+        (None, "工作表超过 5000 行", "the sheet has more than 5000 rows")]
+    book = template(db, world["county"])
+    book["统计数据"].cell(row=5001, column=1, value="TJ-2026-9999")  # 5000 rows: read, and the number checked
+    problem = refused(db, world["county"], fill(book, {}))
+    assert [(d["row"], d["problem"]["zh"]) for d in problem.details] == [
+        (5001, "报表编号 TJ-2026-9999 不存在或不属于本县（区）")]
