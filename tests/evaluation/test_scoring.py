@@ -506,3 +506,12 @@ def test_a_town_alone_is_not_tied_and_twins_at_the_top_or_the_bottom_are():
     assert [(r.rank, r.town.town, r.tied) for r in twins] == [(1, "a", True), (1, "b", True)]
     bottom = rank(SPEC, [town("c", firms=3), town("top"), town("d", firms=3)])
     assert [(r.rank, r.town.town, r.tied) for r in bottom] == [(1, "top", False), (2, "c", True), (2, "d", True)]
+
+
+def test_a_growth_from_nothing_scores_the_top_step_and_the_growth_shown_is_rounded_half_up():
+    assert said(score_indicator(ind("growth"), Decimal("0.5"), 0)) == (
+        6, "产值增速：本年 0.5 亿元，上年为 0，按最高档计分：6 / 6 分",
+        "Output growth: 0.5 ¥100 m this year, 0 last year, scored at the highest step: 6 / 6 points")
+    # 449 after 400 is 12.25 %: shown as 12.3 %, not 12.2 %
+    assert said(score_indicator(ind("growth"), 449, 400))[1] == (
+        "产值增速：本年 449 亿元，上年 400 亿元，增长 12.3%，达到 10% 档：6 / 6 分")
