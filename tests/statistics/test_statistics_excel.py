@@ -288,9 +288,20 @@ def test_the_wrong_sheet_or_wrong_headers_are_refused(db, world):
     sheet["C1"] = "产值"
     sheet["R1"] = "备注"
     problem = refused(db, world["county"], fill(book, {}))
-    assert [d["zh"] for d in problem.details] == [
-        "第 1 行 C 列（主导产业产值（亿元））：表头应为“主导产业产值（亿元）”，实为“产值”",
-        "第 1 行 R 列（备注）：多出的列“备注”，请使用下载的模板"]
+    assert [(d["zh"], d["en"]) for d in problem.details] == [
+        ("第 1 行 C 列（主导产业产值（亿元））：表头应为“主导产业产值（亿元）”，实为“产值”",
+         "row 1, column C: the header must be '主导产业产值（亿元）', not '产值'"),
+        ("第 1 行 R 列（备注）：多出的列“备注”，请使用下载的模板",
+         "row 1, column R: an extra column '备注': use the downloaded template")]
+    book = template(db, world["county"])
+    book["统计数据"].delete_cols(16, 2)  # the standards and the explanation
+    problem = refused(db, world["county"], fill(book, {}))
+    standards = "标准（标准名称|类别|参与方式）"
+    assert [(d["header"], d["zh"], d["en"]) for d in problem.details] == [
+        (standards, f"第 1 行 P 列（{standards}）：缺少表头“{standards}”",
+         f"row 1, column P: the header '{standards}' is missing"),
+        ("情况说明", "第 1 行 Q 列（情况说明）：缺少表头“情况说明”",
+         "row 1, column Q: the header '情况说明' is missing")]
 
 
 class Endless(io.RawIOBase):
@@ -590,10 +601,26 @@ def test_a_sheet_of_more_than_5000_rows_is_refused_and_one_of_5000_is_read(db, w
     book = template(db, world["county"])
     book["统计数据"].cell(row=5002, column=1, value="TJ-2026-9999")  # 5001 rows under the header
     problem = refused(db, world["county"], fill(book, {}))
-    assert [(d["row"], d["zh"], d["en"]) for d in problem.details] == [
-        (None, "工作表超过 5000 行", "the sheet has more than 5000 rows")]
+    assert [(d["row"], d["column"], d["header"], d["zh"], d["en"]) for d in problem.details] == [
+        (None, None, None, "工作表超过 5000 行", "the sheet has more than 5000 rows")]
     book = template(db, world["county"])
     book["统计数据"].cell(row=5001, column=1, value="TJ-2026-9999")  # 5000 rows: read, and the number checked
     problem = refused(db, world["county"], fill(book, {}))
     assert [(d["row"], d["problem"]["zh"]) for d in problem.details] == [
         (5001, "报表编号 TJ-2026-9999 不存在或不属于本县（区）")]
+
+
+def test_a_formula_in_the_last_column_or_beyond_the_template_is_named_where_it_is(db, world):
+    book = template(db, world["county"])
+    book["统计数据"]["Q2"] = "=1"
+    book["统计数据"]["R2"] = "=2"
+    problem = refused(db, world["county"], fill(book, {2: ROW}))
+    assert [(d["row"], d["column"], d["header"], d["field"], d["zh"]) for d in problem.details] == [
+        (2, "Q", "情况说明", "explanation", "第 2 行 Q 列（情况说明）：单元格中是公式，请填写数值"),
+        (2, "R", None, "file", "第 2 行 R 列：单元格中是公式，请填写数值")]
+
+
+def test_a_note_outside_the_template_s_columns_under_no_header_is_not_an_extra_column(db, world):
+    book = template(db, world["county"])
+    book["统计数据"]["R2"] = "备注：已核对"
+    assert [c.state for c in imported(db, world["county"], fill(book, {2: ROW})).reports] == ["filling", "filling"]

@@ -388,8 +388,9 @@ def import_workbook(session: Session, actor: Actor, year: int, stream: IO[bytes]
     for i, c in enumerate(cols, start=1):
         got = found_headers[i - 1] if i <= len(found_headers) else ""
         if got != c.header:
-            problems.append(_problem(1, i, c.header, f"表头应为“{c.header}”，实为“{got}”" if got else
-                                     f"缺少表头“{c.header}”", f"the header must be {c.header!r}, not {got!r}"))
+            zh, en = ((f"表头应为“{c.header}”，实为“{got}”", f"the header must be {c.header!r}, not {got!r}") if got
+                      else (f"缺少表头“{c.header}”", f"the header {c.header!r} is missing"))
+            problems.append(_problem(1, i, c.header, zh, en))
     for i in range(len(cols) + 1, len(found_headers) + 1):
         if found_headers[i - 1]:
             problems.append(_problem(1, i, found_headers[i - 1], f"多出的列“{found_headers[i - 1]}”，请使用下载的模板",
