@@ -515,3 +515,15 @@ def test_a_growth_from_nothing_scores_the_top_step_and_the_growth_shown_is_round
     # 449 after 400 is 12.25 %: shown as 12.3 %, not 12.2 %
     assert said(score_indicator(ind("growth"), 449, 400))[1] == (
         "产值增速：本年 449 亿元，上年 400 亿元，增长 12.3%，达到 10% 档：6 / 6 分")
+
+
+def test_a_target_of_one_is_a_target_a_wrong_target_is_named_and_the_share_shown_is_rounded_half_up():
+    assert said(score_indicator(ind("jobs"), 1, target=1)) == (
+        6, "就业目标 1 人，目标 1 人，完成 100%：6 / 6 分",
+        "Jobs target 1 people, target 1 people, 100% reached: 6 / 6 points")
+    with pytest.raises(TypeError) as bad:
+        score_indicator(ind("jobs"), 1, target="一千")
+    assert str(bad.value) == "jobs: the value must be a number, not '一千'"
+    # 49 of 400 is 12.25 %: shown as 12.3 %, not 12.2 %
+    assert said(score_indicator(ind("jobs"), 49, target=400))[1] == (
+        "就业目标 49 人，目标 400 人，完成 12.3%，低于 60%：0 / 6 分")
