@@ -624,3 +624,13 @@ def test_a_note_outside_the_template_s_columns_under_no_header_is_not_an_extra_c
     book = template(db, world["county"])
     book["统计数据"]["R2"] = "备注：已核对"
     assert [c.state for c in imported(db, world["county"], fill(book, {2: ROW})).reports] == ["filling", "filling"]
+
+
+def test_a_sheet_with_its_headers_only_is_refused_as_having_no_rows(db, world):
+    book = template(db, world["county"])
+    book["统计数据"].delete_rows(2, book["统计数据"].max_row)
+    wrong = refused(db, world["county"], fill(book, {}))
+    zh, en = "工作表中没有数据行。", "The sheet has no rows of figures."
+    assert (wrong.zh, wrong.en, wrong.code, wrong.details) == (zh, en, "import_refused", [{
+        "row": None, "column": None, "header": None, "field": "file", "problem": {"zh": zh, "en": en},
+        "zh": zh, "en": en}])
