@@ -130,6 +130,17 @@ def _no_data_key():
 
 
 @pytest.fixture(autouse=True)
+def _built_in_password_list():
+    """Each test checks passwords against the built-in list alone unless it configures a deployment's list (or
+    builds an app with ZYZ_PASSWORD_LISTS); the list of one test never reaches the next."""
+    from workflow.accounts import common_passwords
+
+    common_passwords.configure(None)
+    yield
+    common_passwords.configure(None)
+
+
+@pytest.fixture(autouse=True)
 def _shipped_profile():
     """Every test ends on the shipped city profile, whichever profile it chose (workflow.core.profile)."""
     yield

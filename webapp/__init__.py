@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 from webapp.config import (
     account_approver,
     check_production,
+    configure_password_lists,
     environment_name,
     factor_policy,
     from_environment,
@@ -83,6 +84,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["ZYZ_ENV"] = environment_name(app.config.get("ZYZ_ENV"))  # " Production ", "prod": production
     check_production(app.config)
     datakeys.configure(app.config.get("DATA_KEY"), app.config.get("DATA_KEYS_PREVIOUS"))
+    configure_password_lists(app.config)  # every password checked in this process, the command line's too
     factors = factor_policy(app.config)
     proxies = proxy_networks(app.config)
     if app.config["PROXIES"] > 0:

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from workflow.accounts import common_passwords
 from workflow.accounts.second_factor import DEFAULT_GRACE, PRODUCTION_REQUIRED, FactorPolicy, parse_roles
 from workflow.core.reasons import parse_whole
 from workflow.core.settings import ACCOUNT_APPROVERS, FILE_GRACE_HOURS, MAX_DUE_DAYS, RECEIPT_DAYS, TASK_REPORT_DAY
@@ -97,6 +98,9 @@ def from_environment(instance_path: str) -> dict:
         **_notification_settings(env),
         "SESSION_COOKIE_SECURE": env.get("ZYZ_HTTPS", "") == "1",
         "PASSWORD_POLICY": env.get("ZYZ_PASSWORD_POLICY", "mlps"),  # mlps | asvs (workflow.accounts.auth.PROFILES)
+        # the deployment's own lists of common passwords, refused besides the built-in list: UTF-8 files, one password
+        # a line, their paths separated by os.pathsep (":"); read once at the start (workflow.accounts.common_passwords)
+        "PASSWORD_LISTS": env.get("ZYZ_PASSWORD_LISTS", ""),
         # who approves a new business account or a password reset: auditor | office | none (unset: auditor, and
         # none under ZYZ_ENV=test; see account_approver)
         "ACCOUNT_APPROVER": (env.get("ZYZ_ACCOUNT_APPROVER") or "").strip().lower() or None,
@@ -154,6 +158,15 @@ def factor_policy(config: Mapping[str, Any]) -> FactorPolicy:
         raise ConfigError(f"ZYZ_2FA_REQUIRED: {exc}") from None
     days = config.get("TWO_FACTOR_GRACE_DAYS", DEFAULT_GRACE.days)
     return FactorPolicy(required_roles=roles, grace=timedelta(days=int(days)))
+
+
+def configure_password_lists(config: Mapping[str, Any]) -> None:
+    """Read the lists of ZYZ_PASSWORD_LISTS (a string of paths separated by os.pathsep, or a list of paths) into the
+    common-password check; ConfigError names a file that does not exist, cannot be read or is not UTF-8 text."""
+    try:
+        common_passwords.configure(config.get("PASSWORD_LISTS"))
+    except common_passwords.PasswordListError as exc:
+        raise ConfigError(f"ZYZ_PASSWORD_LISTS: {exc}") from None
 
 
 def _notification_settings(env: Mapping[str, str]) -> dict[str, Any]:

@@ -5,11 +5,17 @@ China that it misses (data/common_passwords_zh.txt: numbers with a meaning, piny
 made from the most common surnames and given names, and keyboard walks. A password is refused when, in lower
 case, it is one of them, or is one of them with digits and symbols before or after it ("Woaini1314!",
 "Password2026", "Zhangwei1990!"): what people add to a common word to pass a composition rule.
+
+A deployment adds its own lists (ZYZ_PASSWORD_LISTS: the 100,000 most common passwords its security team uses, say):
+`configure` reads them once, at the start, from local files; the same rule applies to their entries. Nothing is
+ever looked up over the network.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -33,8 +39,13 @@ _AROUND = re.compile(r"^[\W\d_]+|[\W\d_]+$")
 _SYMBOLS_AROUND = re.compile(r"^[\W_]+|[\W_]+$")
 
 
+class PasswordListError(ValueError):
+    """A deployment's password list that cannot be read (the message names the file)."""
+
+
 @cache
 def common_passwords() -> frozenset[str]:
+    """The built-in list."""
     words = set(FREQUENCY_LISTS["passwords"])
     words.update(line.strip() for line in ZH_FILE.read_text(encoding="utf-8").splitlines()
                  if line.strip() and not line.startswith("#"))
@@ -45,11 +56,65 @@ def common_passwords() -> frozenset[str]:
     return frozenset(words)
 
 
+# The deployment's lists as configured: their paths, and their entries that the built-in list does not hold.
+_configured: tuple[tuple[str, ...], frozenset[str]] = ((), frozenset())
+
+
+def configure(paths: str | Iterable[str | os.PathLike[str]] | None) -> None:
+    """Use the deployment's password lists at `paths` (a string: paths separated by os.pathsep; each path without
+    the spaces around it, empty ones left out) besides the built-in list; none: the built-in list alone. The files
+    are read when the paths differ from those configured, else kept; a file that cannot be read raises
+    PasswordListError and changes nothing."""
+    global _configured
+    if paths is None:
+        paths = ()
+    elif isinstance(paths, str):
+        paths = paths.split(os.pathsep)
+    chosen = tuple(name for name in (str(p).strip() for p in paths) if name)
+    if chosen == _configured[0]:
+        return
+    built_in = common_passwords()
+    added: set[str] = set()
+    for path in chosen:
+        added.update(word for word in read_list(path) if word not in built_in)
+    _configured = (chosen, frozenset(added))
+
+
+def configured_lists() -> tuple[str, ...]:
+    """The paths of the deployment's lists in use (none: the built-in list alone)."""
+    return _configured[0]
+
+
+def read_list(path: str) -> list[str]:
+    """The passwords of a list file: UTF-8 text (a byte order mark allowed), one password a line, in lower case,
+    without the whitespace around it; blank lines and lines starting with # left out."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise PasswordListError(f"{path} does not exist") from None
+    except IsADirectoryError:
+        raise PasswordListError(f"{path} is a directory, not a file of passwords") from None
+    except OSError as exc:
+        raise PasswordListError(f"{path} cannot be read ({exc.strerror or exc})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = exc.object.count(b"\n", 0, exc.start) + 1  # of the text after its byte order mark, if any
+        raise PasswordListError(f"{path} is not UTF-8 text (line {line}); save it as UTF-8, one password a "
+                                "line") from None
+    words = (line.strip() for line in text.splitlines())
+    return [word.lower() for word in words if word and not word.startswith("#")]
+
+
+def _known(word: str) -> bool:
+    return word in common_passwords() or word in _configured[1]
+
+
 def is_common(password: str) -> bool:
-    """Whether the password is common or breached, as it is or with digits and symbols around a common core."""
+    """Whether the password is common or breached (in the built-in list or a list the deployment configured), as it
+    is or with digits and symbols around a common core."""
     lower = password.lower()
-    words = common_passwords()
-    if lower in words or _SYMBOLS_AROUND.sub("", lower) in words:
+    if _known(lower) or _known(_SYMBOLS_AROUND.sub("", lower)):
         return True
     core = _AROUND.sub("", lower)
-    return len(core) >= CORE_MIN and core in words
+    return len(core) >= CORE_MIN and _known(core)
