@@ -634,3 +634,31 @@ def test_a_sheet_with_its_headers_only_is_refused_as_having_no_rows(db, world):
     assert (wrong.zh, wrong.en, wrong.code, wrong.details) == (zh, en, "import_refused", [{
         "row": None, "column": None, "header": None, "field": "file", "problem": {"zh": zh, "en": en},
         "zh": zh, "en": en}])
+
+
+def test_the_report_number_names_the_row_and_only_a_statistics_report_of_the_county_is_one(db, world, make):
+    book = template(db, world["county"])
+    # the town's name cleared: the number alone says which report a row is
+    first = book["统计数据"]["A2"].value
+    book["统计数据"]["B2"] = None
+    imported(db, world["county"], fill(book, {2: ROW}))
+    with transaction(db) as s:
+        assert s.exec(select(Case).where(Case.number == first)).one().data["figures"]["output_yi"] == 12.5
+    # a row without its number, and a row with the number of the county's designation case
+    designation = make.case("designation", town=world["towns"][0])
+    book = template(db, world["county"])
+    book["统计数据"]["A2"] = None
+    book["统计数据"]["A3"] = designation.number
+    problem = refused(db, world["county"], fill(book, {2: ROW, 3: ROW}))
+    assert [(d["row"], d["column"], d["header"], d["field"], d["zh"], d["en"]) for d in problem.details] == [
+        (2, "A", "报表编号", "number", "第 2 行 A 列（报表编号）：请填写报表编号",
+         "row 2, column A: the report number is empty"),
+        (3, "A", "报表编号", "number",
+         f"第 3 行 A 列（报表编号）：报表编号 {designation.number} 不存在或不属于本县（区）",
+         f"row 3, column A: no report {designation.number} of your county")]
+    # no row with a number at all
+    book = template(db, world["county"])
+    for row in (2, 3):
+        book["统计数据"].cell(row=row, column=1).value = None
+    problem = refused(db, world["county"], fill(book, {2: ROW}))
+    assert [(d["row"], d["problem"]["zh"]) for d in problem.details] == [(2, "请填写报表编号"), (3, "请填写报表编号")]
