@@ -6,6 +6,7 @@ formulas, merged cells or a file over 10 MB are each refused with their own mess
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
@@ -226,14 +227,25 @@ def test_another_county_s_report_a_submitted_one_and_a_duplicate_row_are_refused
     sheet.cell(row=5, column=1, value=sheet["A2"].value)
     sheet.cell(row=6, column=1, value="TJ-2026-9999")
     problem = refused(db, world["county"], fill(book, {}))
-    assert [(d["row"], d["column"], d["problem"]["zh"]) for d in problem.details] == [
-        (4, "A", f"报表编号 {theirs.number} 不存在或不属于本县（区）"),
-        (5, "A", f"报表编号 {sheet['A2'].value} 与第 2 行重复"),
-        (6, "A", "报表编号 TJ-2026-9999 不存在或不属于本县（区）")]
+    first, second = sheet["A2"].value, sheet["A3"].value
+    assert [(d["row"], d["column"], d["field"], d["problem"]["zh"], d["problem"]["en"]) for d in problem.details] == [
+        (4, "A", "number", f"报表编号 {theirs.number} 不存在或不属于本县（区）",
+         f"no report {theirs.number} of your county"),
+        (5, "A", "number", f"报表编号 {first} 与第 2 行重复", f"report {first} is also on row 2"),
+        (6, "A", "number", "报表编号 TJ-2026-9999 不存在或不属于本县（区）", "no report TJ-2026-9999 of your county")]
     imported(db, world["county"], good, submit=True)
     again = refused(db, world["county"], good)  # the same file once the reports are with the office
-    assert [d["problem"]["zh"] for d in again.details] == [
-        f"报表 {sheet['A2'].value} 当前为“待审核”，不能再填报", f"报表 {sheet['A3'].value} 当前为“待审核”，不能再填报"]
+    assert [(d["field"], d["problem"]["zh"], d["problem"]["en"]) for d in again.details] == [
+        ("number", f"报表 {first} 当前为“待审核”，不能再填报",
+         f"report {first} is submitted and cannot be filled in"),
+        ("number", f"报表 {second} 当前为“待审核”，不能再填报",
+         f"report {second} is submitted and cannot be filled in")]
+    with transaction(db) as s:
+        accepted = s.exec(select(Case).where(Case.number == first)).one().id
+    with transaction(db) as s:
+        fire(session=s, case_id=accepted, trigger="accept_figures", actor=world["office"], now=NOW)
+    assert [d["problem"]["zh"] for d in refused(db, world["county"], good).details] == [
+        f"报表 {first} 当前为“已审核通过”，不能再填报", f"报表 {second} 当前为“待审核”，不能再填报"]
 
 
 def test_another_year_s_workbook_is_refused_row_by_row(db, world):
@@ -241,7 +253,10 @@ def test_another_year_s_workbook_is_refused_row_by_row(db, world):
     with transaction(db) as s:
         open_reports(session=s, actor=world["office"], now=NOW, year=2025)
     problem = refused(db, world["county"], data, year=2025)
-    assert problem.details[0]["problem"]["zh"].endswith("属于 2026 年度，不是 2025 年度")
+    number = load_workbook(io.BytesIO(data))["统计数据"]["A2"].value
+    assert (problem.details[0]["field"], problem.details[0]["problem"]) == (
+        "number",
+        {"zh": f"报表 {number} 属于 2026 年度，不是 2025 年度", "en": f"report {number} is of 2026, not 2025"})
 
 
 def test_formulas_are_refused_with_their_cells(db, world):
@@ -662,3 +677,25 @@ def test_the_report_number_names_the_row_and_only_a_statistics_report_of_the_cou
         book["统计数据"].cell(row=row, column=1).value = None
     problem = refused(db, world["county"], fill(book, {2: ROW}))
     assert [(d["row"], d["problem"]["zh"]) for d in problem.details] == [(2, "请填写报表编号"), (3, "请填写报表编号")]
+
+
+def test_an_explanation_of_500_characters_is_kept_and_the_file_s_name_and_digest_are_in_the_trail(db, world):
+    book = template(db, world["county"])
+    number = book["统计数据"]["A2"].value
+    too_long = refused(db, world["county"], fill(book, {2: {**ROW, "情况说明": "长" * 501}}))
+    assert [(d["column"], d["field"], d["problem"]["en"]) for d in too_long.details] == [
+        ("Q", "explanation", "the explanation is longer than 500 characters")]
+    one_part = {**ROW, "品牌（品牌名称|级别）": "盂县石材"}
+    brands = refused(db, world["county"], fill(template(db, world["county"]), {2: one_part}))
+    assert [(d["column"], d["field"], d["problem"]["en"]) for d in brands.details] == [
+        ("O", "brands", "Brands no. 1 must be written Brand|Level")]
+    data = fill(template(db, world["county"]), {2: {**ROW, "情况说明": "长" * 500}})
+    with transaction(db) as s:
+        excel.import_workbook(s, world["county"], 2026, io.BytesIO(data), submit=False, now=NOW,
+                              filename="盂县" + "统" * 300 + ".xlsx")
+    with transaction(db) as s:
+        (event,) = s.exec(select(AuditEvent).where(AuditEvent.kind == "statistics_imported")).all()
+    recorded = json.loads(event.data)
+    assert recorded["filename"] == "盂县" + "统" * 198  # the first 200 characters
+    assert recorded["sha256"] == hashlib.sha256(data).hexdigest()
+    assert recorded["numbers"][0] == number and len(recorded["numbers"]) == 2
