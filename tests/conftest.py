@@ -365,13 +365,20 @@ def isolated_catalog():
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
+
+
+def app_config(database_url: str, tmp_path, **config) -> dict:
+    """The configuration of a test's application on the test's database, with `config` on top."""
+    return {"DATABASE_URL": database_url, "ZYZ_ENV": "test", "TESTING": True, "SECRET_KEY": TEST_SECRET_KEY,
+            "UPLOAD_DIR": str(tmp_path / "files"), **config}
+
+
 @pytest.fixture
 def app(database_url, tmp_path):
     from webapp import create_app
 
-    app = create_app({"DATABASE_URL": database_url, "ZYZ_ENV": "test", "TESTING": True,
-                      "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
-                      "UPLOAD_DIR": str(tmp_path / "files")})
+    app = create_app(app_config(database_url, tmp_path))
     yield app
     engine = app.extensions["zyz"]["engine"]
     # A request the browser left in flight (an image still loading when the test ended) holds a connection until
@@ -385,6 +392,23 @@ def app(database_url, tmp_path):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def apps(database_url, tmp_path):
+    """Apps built with other settings (`apps(PASSWORD_POLICY="asvs")`), on the test's database; disposed of at the
+    end."""
+    from webapp import create_app
+
+    made = []
+
+    def build(**config):
+        made.append(create_app(app_config(database_url, tmp_path, **config)))
+        return made[-1]
+
+    yield build
+    for built in made:
+        built.extensions["zyz"]["engine"].dispose()
 
 
 @pytest.fixture

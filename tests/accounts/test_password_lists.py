@@ -16,27 +16,11 @@ from workflow.accounts.auth import password_problems
 from workflow.accounts.common_passwords import configure, is_common
 from workflow.core.errors import Unprocessable
 
-SECRET = "test-secret-key-that-is-long-enough-0123456789"
 COMMON_EN = "a common or breached password: choose one that is harder to guess"
 COMMON_ZH = "这个密码太常见（在常用或已泄露的密码之列），请换一个不易猜到的密码"
 LISTED = "Niangziguan2027!"  # 娘子关 and a year: three classes, in no built-in list
 
 
-@pytest.fixture
-def apps(database_url, tmp_path):
-    """Apps built with other settings, on the test's database; disposed of at the end."""
-    from webapp import create_app
-
-    made = []
-
-    def build(**config):
-        made.append(create_app({"DATABASE_URL": database_url, "ZYZ_ENV": "test", "TESTING": True,
-                                "SECRET_KEY": SECRET, "UPLOAD_DIR": str(tmp_path / "files"), **config}))
-        return made[-1]
-
-    yield build
-    for app in made:
-        app.extensions["zyz"]["engine"].dispose()
 
 
 def write(path: Path, *lines: str) -> Path:

@@ -28,25 +28,9 @@ from workflow.core.db import one_action, transaction
 from workflow.core.errors import AuthError, Conflict, Forbidden, Unprocessable
 from workflow.core.models import AuditEvent, LoginSession, RecoveryCode, SecondFactor, User
 
-SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 WRONG_OR_USED = "动态验证码不正确或已使用。"
 
 
-@pytest.fixture
-def apps(database_url, tmp_path):
-    """Apps built with other settings (the policy, the limit) on the test's database; disposed of at the end."""
-    from webapp import create_app
-
-    made = []
-
-    def build(**config):
-        made.append(create_app({"DATABASE_URL": database_url, "ZYZ_ENV": "test", "TESTING": True,
-                                "SECRET_KEY": SECRET_KEY, "UPLOAD_DIR": str(tmp_path / "files"), **config}))
-        return made[-1]
-
-    yield build
-    for app in made:
-        app.extensions["zyz"]["engine"].dispose()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import time_machine
 from sqlmodel import select
 from werkzeug.security import generate_password_hash
 
-from conftest import PASSWORD, api_headers, csrf_token, login
+from conftest import PASSWORD, api_headers, app_config, csrf_token, login
 from workflow.accounts.auth import ASVS, MLPS, password_problems, username_pseudonym
 from workflow.core.db import transaction
 from workflow.core.models import AuditEvent, LoginSession, User
@@ -27,28 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "webapp" / "templates"
 COOKIE = "zyz_session"
 NEW_PASSWORD = "Neues-Passwort-2027"
-SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
 
-def make_app(database_url, tmp_path, **config):
-    from webapp import create_app
-
-    return create_app({"DATABASE_URL": database_url, "ZYZ_ENV": "test", "TESTING": True, "SECRET_KEY": SECRET,
-                       "UPLOAD_DIR": str(tmp_path / "files"), **config})
-
-
-@pytest.fixture
-def apps(database_url, tmp_path):
-    """Apps built with other settings, on the test's database; disposed of at the end."""
-    made = []
-
-    def build(**config):
-        made.append(make_app(database_url, tmp_path, **config))
-        return made[-1]
-
-    yield build
-    for app in made:
-        app.extensions["zyz"]["engine"].dispose()
 
 
 def events(db, kind: str) -> list[AuditEvent]:
@@ -397,10 +377,11 @@ def test_the_two_password_profiles(password, mlps, asvs):
 
 
 def test_an_unknown_password_policy_stops_the_start(database_url, tmp_path):
+    from webapp import create_app
     from webapp.config import ConfigError
 
     with pytest.raises(ConfigError, match="ZYZ_PASSWORD_POLICY"):
-        make_app(database_url, tmp_path, PASSWORD_POLICY="none")
+        create_app(app_config(database_url, tmp_path, PASSWORD_POLICY="none"))
 
 
 def english(client) -> None:

@@ -85,6 +85,18 @@ def refused(db, actor, data, *, submit=False, year=2026, error=Unprocessable):
     return caught.value
 
 
+def accepted_last_year(db, world, town):
+    """The town's 2025 report with FIGURES, submitted and accepted: what a large change is measured against."""
+    with transaction(db) as s:
+        (earlier,) = [c for c in open_reports(session=s, actor=world["office"], now=NOW, year=2025)
+                      if c.town_id == town.id]
+    with transaction(db) as s:
+        fire(session=s, case_id=earlier.id, trigger="submit_figures", actor=world["county"], now=NOW,
+             payload={"figures": FIGURES})
+    with transaction(db) as s:
+        fire(session=s, case_id=earlier.id, trigger="accept_figures", actor=world["office"], now=NOW)
+
+
 def states(db, ids):
     with transaction(db) as s:
         return {c.id: (c.state, c.version, (c.data.get("figures") or {}).get("output_yi"))
@@ -194,14 +206,7 @@ def test_every_bad_cell_is_named_by_row_and_column(db, world):
 
 def test_a_large_change_needs_the_row_s_explanation_before_submit(db, world, make):
     town = world["towns"][0]
-    with transaction(db) as s:
-        (earlier,) = [c for c in open_reports(session=s, actor=world["office"], now=NOW, year=2025)
-                      if c.town_id == town.id]
-    with transaction(db) as s:
-        fire(session=s, case_id=earlier.id, trigger="submit_figures", actor=world["county"], now=NOW,
-             payload={"figures": FIGURES})
-    with transaction(db) as s:
-        fire(session=s, case_id=earlier.id, trigger="accept_figures", actor=world["office"], now=NOW)
+    accepted_last_year(db, world, town)
     book = template(db, world["county"])
     row_of = {r[1].value: r[0].row for r in book["统计数据"].iter_rows(min_row=2)}
     grown = {**ROW, "主导产业产值（亿元）": 25}
@@ -575,14 +580,7 @@ def test_lists_may_use_full_width_separators_and_new_lines_and_choices_their_eng
 def test_a_whole_number_typed_as_a_decimal_is_read_as_the_whole_number(db, world):
     # some tools write 2024 as 2024.0: the explanation keeps what the person typed
     town = world["towns"][0]
-    with transaction(db) as s:
-        (earlier,) = [c for c in open_reports(session=s, actor=world["office"], now=NOW, year=2025)
-                      if c.town_id == town.id]
-    with transaction(db) as s:
-        fire(session=s, case_id=earlier.id, trigger="submit_figures", actor=world["county"], now=NOW,
-             payload={"figures": FIGURES})
-    with transaction(db) as s:
-        fire(session=s, case_id=earlier.id, trigger="accept_figures", actor=world["office"], now=NOW)
+    accepted_last_year(db, world, town)
     book = template(db, world["county"])
     row_of = {r[1].value: r[0].row for r in book["统计数据"].iter_rows(min_row=2)}
     data = fill(book, {row_of["西烟镇"]: {**ROW, "主导产业产值（亿元）": 25, "情况说明": 2024.0}})

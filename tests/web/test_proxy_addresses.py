@@ -15,28 +15,12 @@ from webapp.config import ConfigError
 from workflow.core.db import transaction
 from workflow.core.models import AuditEvent
 
-SECRET = "test-secret-key-that-is-long-enough-0123456789"
 DN = "CN=王丽,OU=盂县工信局,O=阳泉市,C=CN"
 GOOD = {"X-SSL-Client-Verify": "SUCCESS", "X-SSL-Client-S-DN": DN}
 CLIENT = "203.0.113.9"  # the address the proxy forwards
 PROXY = "10.0.0.5"
 
 
-@pytest.fixture
-def apps(database_url, tmp_path):
-    """Apps built with other settings, on the test's database; disposed of at the end."""
-    made = []
-
-    def build(**config):
-        from webapp import create_app
-
-        made.append(create_app({"DATABASE_URL": database_url, "ZYZ_ENV": "test", "TESTING": True,
-                                "SECRET_KEY": SECRET, "UPLOAD_DIR": str(tmp_path / "files"), **config}))
-        return made[-1]
-
-    yield build
-    for app in made:
-        app.extensions["zyz"]["engine"].dispose()
 
 
 @pytest.fixture
