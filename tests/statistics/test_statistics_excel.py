@@ -259,8 +259,9 @@ def test_another_year_s_workbook_is_refused_row_by_row(db, world):
         open_reports(session=s, actor=world["office"], now=NOW, year=2025)
     problem = refused(db, world["county"], data, year=2025)
     number = load_workbook(io.BytesIO(data))["统计数据"]["A2"].value
-    assert (problem.details[0]["field"], problem.details[0]["problem"]) == (
-        "number",
+    first = problem.details[0]
+    assert (first["row"], first["column"], first["header"], first["field"], first["problem"]) == (
+        2, "A", "报表编号", "number",
         {"zh": f"报表 {number} 属于 2026 年度，不是 2025 年度", "en": f"report {number} is of 2026, not 2025"})
 
 
