@@ -240,6 +240,7 @@ def test_another_county_s_report_a_submitted_one_and_a_duplicate_row_are_refused
         (6, "A", "number", "报表编号 TJ-2026-9999 不存在或不属于本县（区）", "no report TJ-2026-9999 of your county")]
     imported(db, world["county"], good, submit=True)
     again = refused(db, world["county"], good)  # the same file once the reports are with the office
+    assert [(d["row"], d["column"], d["header"]) for d in again.details] == [(2, "A", "报表编号"), (3, "A", "报表编号")]
     assert [(d["field"], d["problem"]["zh"], d["problem"]["en"]) for d in again.details] == [
         ("number", f"报表 {first} 当前为“待审核”，不能再填报",
          f"report {first} is submitted and cannot be filled in"),
@@ -686,8 +687,8 @@ def test_an_explanation_of_500_characters_is_kept_and_the_file_s_name_and_digest
         ("Q", "explanation", "the explanation is longer than 500 characters")]
     one_part = {**ROW, "品牌（品牌名称|级别）": "盂县石材"}
     brands = refused(db, world["county"], fill(template(db, world["county"]), {2: one_part}))
-    assert [(d["column"], d["field"], d["problem"]["en"]) for d in brands.details] == [
-        ("O", "brands", "Brands no. 1 must be written Brand|Level")]
+    assert [(d["column"], d["header"], d["field"], d["problem"]["en"]) for d in brands.details] == [
+        ("O", "品牌（品牌名称|级别）", "brands", "Brands no. 1 must be written Brand|Level")]
     data = fill(template(db, world["county"]), {2: {**ROW, "情况说明": "长" * 500}})
     with transaction(db) as s:
         excel.import_workbook(s, world["county"], 2026, io.BytesIO(data), submit=False, now=NOW,
@@ -698,3 +699,19 @@ def test_an_explanation_of_500_characters_is_kept_and_the_file_s_name_and_digest
     assert recorded["filename"] == "盂县" + "统" * 198  # the first 200 characters
     assert recorded["sha256"] == hashlib.sha256(data).hexdigest()
     assert recorded["numbers"][0] == number and len(recorded["numbers"]) == 2
+
+
+def test_a_row_with_a_bad_cell_is_not_checked_further_until_its_cells_are_right(db, world):
+    town = world["towns"][0]
+    accepted_last_year(db, world, town)
+    book = template(db, world["county"])
+    row = {r[1].value: r[0].row for r in book["统计数据"].iter_rows(min_row=2)}["西烟镇"]
+    grown = {**ROW, "主导产业产值（亿元）": 25}  # a large change, unexplained
+    one_part = {**grown, "品牌（品牌名称|级别）": "盂县石材"}
+    bad_list = refused(db, world["county"], fill(book, {row: one_part}), submit=True)
+    assert [(d["column"], d["problem"]["zh"]) for d in bad_list.details if d["row"] == row] == [
+        ("O", "品牌第 1 项应写作“品牌名称|级别”")]
+    book = template(db, world["county"])
+    bad_number = refused(db, world["county"], fill(book, {row: {**grown, "从业人员（人）": 5200.5}}), submit=True)
+    assert [(d["column"], d["problem"]["zh"]) for d in bad_number.details if d["row"] == row] == [
+        ("G", "从业人员须为整数")]
