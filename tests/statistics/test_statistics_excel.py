@@ -185,8 +185,9 @@ def test_one_bad_cell_in_the_last_row_and_nothing_is_written(db, world, make):
     data = fill(book, {2: ROW, 3: {**ROW, "从业人员（人）": 5200.5}})
     problem = refused(db, world["county"], data, submit=True)
     assert problem.zh == "文件未导入：发现 1 处问题，未写入任何数据。"
-    assert [(d["row"], d["column"], d["header"], d["problem"]["zh"]) for d in problem.details] == [
-        (3, "G", "从业人员（人）", "从业人员须为整数")]
+    assert [(d["row"], d["column"], d["header"], d["field"], d["problem"]) for d in problem.details] == [
+        (3, "G", "从业人员（人）", "employees",
+         {"zh": "从业人员须为整数", "en": "People employed must be a whole number"})]
     assert states(db, [c.id for c in own(world)]) == before
     with transaction(db) as s:
         assert s.exec(select(AuditEvent).where(AuditEvent.kind == "statistics_imported")).all() == []
@@ -683,8 +684,8 @@ def test_an_explanation_of_500_characters_is_kept_and_the_file_s_name_and_digest
     book = template(db, world["county"])
     number = book["统计数据"]["A2"].value
     too_long = refused(db, world["county"], fill(book, {2: {**ROW, "情况说明": "长" * 501}}))
-    assert [(d["column"], d["field"], d["problem"]["en"]) for d in too_long.details] == [
-        ("Q", "explanation", "the explanation is longer than 500 characters")]
+    assert [(d["column"], d["header"], d["field"], d["problem"]["en"]) for d in too_long.details] == [
+        ("Q", "情况说明", "explanation", "the explanation is longer than 500 characters")]
     one_part = {**ROW, "品牌（品牌名称|级别）": "盂县石材"}
     brands = refused(db, world["county"], fill(template(db, world["county"]), {2: one_part}))
     assert [(d["column"], d["header"], d["field"], d["problem"]["en"]) for d in brands.details] == [
@@ -715,3 +716,21 @@ def test_a_row_with_a_bad_cell_is_not_checked_further_until_its_cells_are_right(
     bad_number = refused(db, world["county"], fill(book, {row: {**grown, "从业人员（人）": 5200.5}}), submit=True)
     assert [(d["column"], d["problem"]["zh"]) for d in bad_number.details if d["row"] == row] == [
         ("G", "从业人员须为整数")]
+    # an explanation too long is a bad cell too: the row's missing figures are not asked for yet
+    book = template(db, world["county"])
+    long_text = refused(db, world["county"], fill(book, {row: {"主导产业产值（亿元）": 25, "情况说明": "长" * 501}}),
+                        submit=True)
+    assert [(d["column"], d["problem"]["zh"]) for d in long_text.details if d["row"] == row] == [
+        ("Q", "情况说明不能超过 500 字")]
+
+
+def test_a_large_change_saved_without_an_explanation_keeps_none(db, world):
+    town = world["towns"][0]
+    accepted_last_year(db, world, town)
+    book = template(db, world["county"])
+    row = {r[1].value: r[0].row for r in book["统计数据"].iter_rows(min_row=2)}["西烟镇"]
+    done = imported(db, world["county"], fill(book, {row: {**ROW, "主导产业产值（亿元）": 25}}))
+    (report,) = [c for c in done.reports if c.town_id == town.id]
+    with transaction(db) as s:
+        saved = s.get(Case, report.id).data
+    assert (saved["figures"]["output_yi"], saved["explanations"]) == (25, {})
