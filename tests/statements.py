@@ -35,8 +35,8 @@ class _CountingCursor:
 
 
 @contextmanager
-def counted(app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The SQL text of each statement `app`'s engine runs inside the block, in order."""
+def counted(on: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The SQL text of each statement run inside the block, in order, on an engine or a Flask app's engine."""
     statements: list[str] = []
 
     def on_execute(conn, cursor, statement, parameters, context, executemany):
@@ -48,7 +48,7 @@ def counted(app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         opened = original(conn)
         return type(opened)(_CountingCursor(opened.thing, statements))
 
-    engine = app.extensions["zyz"]["engine"]
+    engine = on if isinstance(on, sa.Engine) else on.extensions["zyz"]["engine"]
     sa.event.listen(engine, "before_cursor_execute", on_execute)
     monkeypatch.setattr(core_db.Prepared, "_cursor", staticmethod(cursor))
     try:
