@@ -61,3 +61,17 @@ def counted(on: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 def listing(statements: list[str]) -> str:
     """The statements numbered, one a line (for a failing count's message)."""
     return "\n".join(f"{i:2}. {' '.join(s.split())[:220]}" for i, s in enumerate(statements, 1))
+
+
+def shape(statement: str) -> str:
+    """What a statement does and to which table: 'SELECT case_file' (the first table it reads), 'INSERT deadline',
+    'UPDATE audit_head', 'DELETE seat'."""
+    words = statement.replace("(", " (").split()
+    verb = words[0].upper()
+    if verb == "SELECT":
+        table = words[[w.upper() for w in words].index("FROM") + 1]
+    elif verb in ("INSERT", "DELETE"):  # INSERT INTO t, DELETE FROM t
+        table = words[2]
+    else:
+        table = words[1]
+    return f"{verb} {table}"

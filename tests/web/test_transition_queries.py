@@ -18,10 +18,10 @@ from workflow.core.engine import fire
 COMMENT = "请补充产值统计证明材料"
 # statements per request: (SQLite, PostgreSQL)
 EXPECTED = {
-    "page return_for_revision": (15, 15),
-    "page resubmit": (18, 18),
-    "api return_for_revision": (16, 16),
-    "api resubmit": (19, 19),
+    "page return_for_revision": (14, 14),
+    "page resubmit": (17, 17),
+    "api return_for_revision": (15, 15),
+    "api resubmit": (18, 18),
 }
 
 
