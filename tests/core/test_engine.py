@@ -9,9 +9,11 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 import transitions
+from statements import counted, listing
 
 from conftest import footprint, reload
 from workflow.core import audit, engine
+from workflow.core.access import get_case
 from workflow.core.actors import Actor
 from workflow.core.catalog import CATALOG
 from workflow.core.db import transaction
@@ -895,6 +897,43 @@ def test_a_fire_whose_case_changed_after_its_checks_writes_nothing(
     after = snapshot(db, case.id)
     assert after["audit"] == before["audit"] and after["deadlines"] == before["deadlines"]
     assert reload(db, case.id).version == before["case"][0]["version"] + 1
+
+
+def test_a_case_the_caller_has_read_is_not_read_again(db, now, people, submitted, monkeypatch):
+    """The page that fires a step has read the case for the user (get_case) in the same transaction and hands it
+    on: the engine locks the head and goes on with it; a case of another id is read as usual."""
+    with transaction(db) as s:
+        case = get_case(s, people["office"], submitted.id)
+        with counted(db.kw["bind"], monkeypatch) as statements:
+            fired = fire(session=s, case_id=submitted.id, trigger="return_for_revision", actor=people["office"],
+                         now=now, comment="补正", expected_version=submitted.version, case=case)
+        assert fired is case
+        assert not [q for q in statements if "FROM case_file" in q and "case_file.id = " in q
+                    and "LEFT OUTER JOIN town" not in q], listing(statements)  # the search text's read apart
+    assert (reload(db, submitted.id).state, reload(db, submitted.id).version) == ("returned", submitted.version + 1)
+    case = run(db, people["county"], submitted.id, "resubmit", now)
+    with transaction(db) as s:  # another case handed on: this one is read after the lock
+        fired = fire(session=s, case_id=case.id, trigger="return_for_revision", actor=people["office"], now=now,
+                     comment="补正", case=Case(id=case.id + 1, version=case.version, state="submitted"))
+        assert (fired.id, fired.state, fired.version) == (case.id, "returned", case.version + 1)
+
+
+@pytest.mark.postgres
+def test_a_case_read_before_another_writer_changed_it_is_refused_and_writes_nothing(db, now, people, submitted):
+    """The page reads the case before the engine takes the head's lock: a write committed in between (here from
+    outside the engine) makes the versioned UPDATE refuse the transition as a concurrent change."""
+    before = snapshot(db, submitted.id)
+    table = Case.__table__
+    with pytest.raises(Conflict) as raised, transaction(db) as s:
+        case = get_case(s, people["office"], submitted.id)
+        with db.kw["bind"].begin() as conn:  # another writer bumps the version meanwhile
+            conn.execute(table.update().where(table.c.id == submitted.id).values(version=table.c.version + 1))
+        fire(session=s, case_id=submitted.id, trigger="return_for_revision", actor=people["office"], now=now,
+             comment="补正", expected_version=case.version, case=case)
+    assert (raised.value.status, raised.value.code) == (409, "concurrent_change")
+    after = snapshot(db, submitted.id)
+    assert after["audit"] == before["audit"] and after["deadlines"] == before["deadlines"]
+    assert reload(db, submitted.id).version == before["case"][0]["version"] + 1
 
 
 def test_create_actions_run_with_the_new_case_and_what_they_write_is_kept(db, now, make, people, monkeypatch,

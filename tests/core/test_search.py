@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from sqlmodel import select
+from statements import counted, shape
 
 from workflow.core import search
 from workflow.core.db import transaction
@@ -241,6 +242,43 @@ def test_what_a_county_may_not_read_is_not_in_the_text(db, make, now, world):
     for who in ("yu_county", "office", "member"):
         assert found(db, world[who], "产值数据需核实") == [], who
     assert case.id in found(db, world["yu_county"], "路家村镇")
+
+
+def test_a_case_text_is_read_with_the_case_and_written_only_when_missing_or_changed(db, world, monkeypatch):
+    """index_case reads the case, its town's and county's names and the stored text in one statement, the comments
+    in another; it writes the text when there is none yet or it changed, and nothing when it is the same."""
+    case_id = world["cheng_case"].id
+    table = CaseSearch.__table__  # type: ignore[attr-defined]
+    on_sqlite = db.kw["bind"].dialect.name == "sqlite"
+    chars = ["INSERT case_search_fts_chars"] if on_sqlite else []  # SQLite's index of single characters
+
+    def indexed() -> list[str]:
+        with transaction(db) as s, counted(db.kw["bind"], monkeypatch) as statements:
+            search.index_case(s, case_id)
+        return [shape(q) for q in statements]
+
+    reads = ["SELECT case_file", "SELECT audit_event"]
+    with transaction(db) as s:
+        stored = s.connection().execute(sa.select(table.c.body).where(table.c.case_id == case_id)).scalar_one()
+    assert "请补充产值统计证明材料" in stored
+    assert indexed() == reads  # unchanged: nothing written
+    cases = Case.__table__  # type: ignore[attr-defined]
+    with transaction(db) as s:  # a new title, written around the ORM (which would index the case at once)
+        s.connection().execute(cases.update().where(cases.c.id == case_id).values(title="义井镇耐火材料申请"))
+    assert indexed() == [*reads, "UPDATE case_search", *chars, *chars]  # the old text's characters out, the new in
+    assert found(db, world["cheng_county"], "耐火材料申请") == [case_id]
+    with transaction(db) as s:  # the text taken out (as `rebuild` starts)
+        text = s.connection().execute(sa.select(table.c.body).where(table.c.case_id == case_id)).scalar_one()
+        if on_sqlite:
+            s.connection().exec_driver_sql("INSERT INTO case_search_fts_chars(case_search_fts_chars, rowid, body) "
+                                           "VALUES ('delete', ?, ?)", (case_id, search.spaced(text)))
+        s.connection().execute(table.delete().where(table.c.case_id == case_id))
+    assert found(db, world["cheng_county"], "耐火材料申请") == []
+    assert indexed() == [*reads, "INSERT case_search", *chars]
+    with transaction(db) as s:
+        assert s.connection().execute(sa.select(table.c.body).where(table.c.case_id == case_id)).scalar_one() == text
+    assert found(db, world["cheng_county"], "耐火材料申请") == [case_id]
+    assert found(db, world["cheng_county"], "产值统计证明") == [case_id]
 
 
 def test_rebuild_writes_the_text_of_every_case_again(db, world):

@@ -5,6 +5,7 @@ stuck in 公示中 for ever after its public notice ended (the registry refused 
 import pytest
 import sqlalchemy as sa
 from sqlmodel import select
+from statements import counted, listing
 
 from conftest import COMPLETE_APPLICATION, reload
 from workflow.core.db import transaction
@@ -46,6 +47,24 @@ def test_a_second_application_for_a_town_is_refused_while_one_is_open(db, make):
     with transaction(db) as s:
         fire(session=s, case_id=first.id, trigger="withdraw", actor=make.actor(county), now=make.now)
     assert _apply(db, make, county, town).state == "draft"  # withdrawn: the town may apply again
+
+
+def test_the_registry_record_and_the_open_applications_are_read_together_and_the_first_open_one_is_named(
+        db, make, monkeypatch):
+    """Two open applications for one town (made before the rule existed): a third is refused naming the first; the
+    town's registry record and its open applications come in one query."""
+    county = make.user("county")
+    town = make.town()
+    first, second = make.case("designation", by=county, town=make.town()), _apply(db, make, county, town)
+    with transaction(db) as s:
+        s.connection().execute(sa.update(Case.__table__).where(Case.__table__.c.id == first.id)
+                               .values(town_id=town.id))
+    with counted(db.kw["bind"], monkeypatch) as statements, pytest.raises(Unprocessable) as refused:
+        _apply(db, make, county, town)
+    assert first.id < second.id
+    assert _refusal(refused) == f"该镇已有一份未办结的认定申请（{first.number}，草稿），不能重复申报"
+    assert len([q for q in statements if "FROM case_file" in q and "case_file.town_id = " in q]) == 1, \
+        listing(statements)
 
 
 def test_a_designated_or_revoked_town_cannot_apply(db, make):

@@ -89,11 +89,11 @@ def _load(key: str, kind: str) -> SessionUser | None:
     found = resolve_session(db(), key=key, now=utcnow(), policy=policy())
     if found is None or found[1].kind != kind:
         return None
-    user, row = found
+    user, row, unit = found
     held = seats.held_seat(db(), user, row.acting_seat_id)
     if held is not None:  # acting in a seat the user still holds: its role and unit
         return SessionUser(user, held[1], key, row.id, held[0])  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
-    return SessionUser(user, db().get(Unit, user.unit_id), key, row.id)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
+    return SessionUser(user, unit, key, row.id)  # type: ignore[arg-type]  # SQLModel types an id as optional; this row is saved
 
 
 @login_manager.user_loader

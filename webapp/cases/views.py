@@ -247,7 +247,7 @@ def transition(case_id: int, trigger: str) -> ResponseReturnValue:
                         payload["finding"]["attachments"] += _uploaded_evidence(session, me, case_id)
                     fire(session=session, case_id=case_id, trigger=trigger, actor=me, now=utcnow(),
                          payload=payload, comment=request.form.get("comment"),
-                         expected_version=expected)
+                         expected_version=expected, case=case)
                 flash(_("Done: %(step)s.", step=spec.label.get("en" if is_english() else "zh")), "success")
                 return redirect(url_for("cases.show", case_id=case_id))
             except WorkflowError as exc:

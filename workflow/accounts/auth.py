@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from workflow.accounts import throttle
 from workflow.accounts.common_passwords import is_common
@@ -334,12 +334,16 @@ def start_session(session: Session, *, user: User, kind: str, ip: str | None, no
 
 
 def resolve_session(session: Session, *, key: str, now: datetime,
-                    policy: Policy = DEFAULT_POLICY) -> tuple[User, LoginSession] | None:
-    """The live session for `key`, touched; None if unknown, ended, idle too long or expired."""
-    row = session.exec(select(LoginSession).where(LoginSession.key_hash == _key_hash(key))).first()
-    if row is None or row.ended_at is not None:
+                    policy: Policy = DEFAULT_POLICY) -> tuple[User, LoginSession, Unit | None] | None:
+    """The live session for `key`, touched, with its user and the user's own unit; None if unknown, ended, idle too
+    long or expired. The three rows are read in one statement (every request starts here)."""
+    found = session.exec(select(LoginSession, User, Unit)
+                         .outerjoin(User, col(User.id) == LoginSession.user_id)
+                         .outerjoin(Unit, col(Unit.id) == User.unit_id)
+                         .where(LoginSession.key_hash == _key_hash(key))).first()
+    if found is None or found[0].ended_at is not None:
         return None
-    user = session.get(User, row.user_id)
+    row, user, unit = found
     reason = None
     if user is None or not user.is_active:
         reason = "disabled"
@@ -353,7 +357,7 @@ def resolve_session(session: Session, *, key: str, now: datetime,
     if now - row.last_seen_at > timedelta(seconds=30):  # one write a minute or so, not one per request
         row.last_seen_at = now
         session.add(row)
-    return user, row  # type: ignore[return-value]  # both rows were just written and flushed
+    return user, row, unit
 
 
 def _end(session: Session, row: LoginSession, reason: str, now: datetime) -> None:

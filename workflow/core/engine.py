@@ -25,7 +25,7 @@ from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlmodel import Session
 
 from workflow.core import audit
-from workflow.core.access import MAX_ID, get_case
+from workflow.core.access import MAX_ID, case_read
 from workflow.core.actors import Actor
 from workflow.core.calendar import WorkCalendar, calendar_for, local_date
 from workflow.core.catalog import CATALOG, Catalog
@@ -118,12 +118,16 @@ def fire(
     catalog: Catalog = CATALOG,
     calendar: WorkCalendar | None = None,
     cause: str | None = None,
+    case: Case | None = None,
 ) -> Case:
     """Fire `trigger` on a case for `actor`; raise a WorkflowError and change nothing when refused.
 
-    `cause`: the event this transition belongs to (a deadline's expiry), named in its notifications."""
+    `cause`: the event this transition belongs to (a deadline's expiry), named in its notifications.
+    `case`: the case as get_case read it for `actor` in this transaction (the page that fires a step reads it
+    first), so as not to read it twice; otherwise it is read here once the head is locked. Either way the
+    versioned UPDATE refuses the transition if the row has changed since it was read."""
     audit.lock_head(session)  # the first lock of every writer: see workflow.core.audit.lock_head
-    case = get_case(session, actor, case_id)
+    case = case_read(session, actor, case_id, case)
     definition = catalog.get(case.definition_key, case.definition_version, session)
     spec = check_transition(definition, case, trigger, actor, expected_version)
     payload = _without_negative_zero(dict(payload or {}))

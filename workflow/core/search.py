@@ -124,15 +124,16 @@ def body_of(*, number: str, title: str, town: str | None, county: str | None, de
 _cases, _towns, _units = table_of(Case), table_of(Town), table_of(Unit)
 _events, _search = table_of(AuditEvent), table_of(CaseSearch)
 _counties = _units.alias("county")
+# The case with its town's and county's names and the search text stored now (None: none yet), in one statement.
 _READ = Prepared(sa.select(_cases.c.number, _cases.c.title, _cases.c.definition_key, _cases.c.data, _towns.c.name,
-                           _counties.c.name)
+                           _counties.c.name, _search.c.body)
                  .select_from(_cases.outerjoin(_towns, _towns.c.id == _cases.c.town_id)
-                              .outerjoin(_counties, _counties.c.id == _cases.c.county_id))
+                              .outerjoin(_counties, _counties.c.id == _cases.c.county_id)
+                              .outerjoin(_search, _search.c.case_id == _cases.c.id))
                  .where(_cases.c.id == sa.bindparam("case_id")))
 _COMMENTS = Prepared(sa.select(_events.c.trigger, _events.c.comment)
                      .where(_events.c.case_id == sa.bindparam("case_id"), _events.c.comment.is_not(None))
                      .order_by(_events.c.seq))
-_BODY = Prepared(sa.select(_search.c.body).where(_search.c.case_id == sa.bindparam("case_id")))
 _INSERT = Prepared(sa.insert(_search))
 _UPDATE = Prepared(sa.update(_search).where(_search.c.case_id == sa.bindparam("b_case_id")))
 
@@ -149,11 +150,9 @@ def index_case(session: Session | OrmSession, case_id: int, *, chars_written: bo
     found = _READ.fetch(conn, {"case_id": case_id})
     if not found:
         return
-    number, title, key, data, town, county = found[0]
+    number, title, key, data, town, county, old = found[0]
     body = body_of(number=number, title=title, town=town, county=county, definition_key=key, data=data,
                    comments=_COMMENTS.fetch(conn, {"case_id": case_id}))
-    stored = _BODY.fetch(conn, {"case_id": case_id})
-    old = stored[0][0] if stored else None
     if old is None:
         _INSERT.execute(conn, {"case_id": case_id, "body": body})
     elif old != body:

@@ -46,16 +46,29 @@ def materials_complete(ctx: FireContext) -> list[dict[str, Any]]:
                    "supporting documents missing: " + "; ".join(m.label.en for m in lacking), "materials")]
 
 
+REGISTRY = "town"  # the definition of the registry record every town has (workflow.core.queries.registry_case)
 REGISTRY_OPEN = "candidate"  # the registry level from which a town may be designated (definitions/town.yaml)
 
 
 @guard("town_open_for_application")
 def town_open_for_application(ctx: FireContext) -> list[dict[str, Any]]:
     """The town is still a candidate (not designated at any level, not revoked: revocation is final in the
-    registry, DOMAIN.md §2) and no other application for it is open."""
+    registry, DOMAIN.md §2) and no other application for it is open. Its registry record and the other open
+    applications come in one query."""
     if ctx.case.town_id is None:
         return []  # application_complete says that a town must be chosen
-    return town_still_candidate(ctx) or _other_open_application(ctx)
+    finals = [name for name, state in ctx.definition.states.items() if state.final]
+    table = table_of(Case)
+    found = ctx.session.connection().execute(
+        sa.select(table.c.definition_key, table.c.definition_version, table.c.state, table.c.number, table.c.data)
+        .where(table.c.town_id == ctx.case.town_id,
+               sa.or_(table.c.definition_key == REGISTRY,
+                      sa.and_(table.c.definition_key == ctx.definition.key, table.c.state.not_in(finals),
+                              table.c.id != (ctx.case.id or 0))))
+        .order_by(table.c.id)).all()
+    record = next((row for row in found if row.definition_key == REGISTRY), None)
+    other = next((row for row in found if row.definition_key == ctx.definition.key), None)
+    return _registry_reasons(ctx, record) or _other_open_application(ctx, other)
 
 
 @guard("town_still_candidate")
@@ -63,7 +76,11 @@ def town_still_candidate(ctx: FireContext) -> list[dict[str, Any]]:
     """The town is not designated at any level nor revoked (the check before its designation notice issues)."""
     if ctx.case.town_id is None:
         return []
-    record = registry_case(ctx.session, ctx.case.town_id)
+    return _registry_reasons(ctx, registry_case(ctx.session, ctx.case.town_id))
+
+
+def _registry_reasons(ctx: FireContext, record: Any) -> list[dict[str, Any]]:
+    """Why the town may not be designated, by its registry record (none: nothing to say)."""
     if record is not None and record.state != REGISTRY_OPEN:
         registry = CATALOG.get(record.definition_key, record.definition_version, ctx.session)
         level = registry.state_label(record.state)
@@ -78,13 +95,8 @@ def town_still_candidate(ctx: FireContext) -> list[dict[str, Any]]:
     return []
 
 
-def _other_open_application(ctx: FireContext) -> list[dict[str, Any]]:
-    finals = [name for name, state in ctx.definition.states.items() if state.final]
-    table = table_of(Case)
-    other = ctx.session.connection().execute(
-        sa.select(table.c.number, table.c.state).where(
-            table.c.definition_key == ctx.definition.key, table.c.town_id == ctx.case.town_id,
-            table.c.state.not_in(finals), table.c.id != (ctx.case.id or 0)).order_by(table.c.id).limit(1)).first()
+def _other_open_application(ctx: FireContext, other: Any) -> list[dict[str, Any]]:
+    """The refusal when another application for the town is open (`other`: the first of them, or None)."""
     if other is not None:
         return [reason(f"该镇已有一份未办结的认定申请（{other.number}，{ctx.definition.state_label(other.state)}），"
                        "不能重复申报",
