@@ -326,6 +326,8 @@ def test_an_indicator_with_one_wrong_part_is_not_kept():
     for wrong in ({"key": "Policy"}, {"key": "policy", "points": 0},
                   {"key": "policy", "provider": "市商务局"}, {"key": "policy", "provider": "statistics"},
                   {"key": "policy", "field": "output_yi"}, {"key": "policy", "rule": {"kind": "never"}},
+                  {"key": "policy", "unit": {"zh": "家", "en": "firms"},
+                   "rule": {"kind": "steps", "steps": [{"at": 1, "points": 5}, {"at": 0, "points": 4}]}},
                   {"key": "policy", "unit": {"zh": "个", "en": "items"}}, {"key": "policy", "clause": ""}):
         lines = errors(doc(group("scale", indicator(), policy(**wrong), points=15),
                            ranking={**RANKING, "tie_breakers": [{"indicator": "policy"}]}))
