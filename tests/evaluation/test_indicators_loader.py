@@ -333,6 +333,11 @@ def test_an_indicator_with_one_wrong_part_is_not_kept():
                            ranking={**RANKING, "tie_breakers": [{"indicator": "policy"}]}))
         assert len(lines) == 2 and lines[1] == (
             "e.yaml: ranking.tie_breakers[0].indicator: must be an indicator of the file"), wrong
+    # nor is one whose key is wrong, under that key
+    lines = errors(doc(group("scale", indicator(), policy("Policy"), points=15),
+                       ranking={**RANKING, "tie_breakers": [{"indicator": "Policy"}]}))
+    assert lines == ["e.yaml: groups[0].indicators[1].key: must be a lower-case identifier, used once in the file",
+                     "e.yaml: ranking.tie_breakers[0].indicator: must be an indicator of the file"]
 
 
 def test_each_wrong_provider_or_field_is_named():
