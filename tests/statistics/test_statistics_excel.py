@@ -499,16 +499,21 @@ def test_each_refusal_of_the_file_says_what_to_do_in_both_languages_with_its_cod
             zh, en, "not_a_workbook", 422, [{"field": "file", "zh": zh, "en": en}])
 
 
-def _padded(book_bytes, unpacked):
-    """The workbook with one more part, of zeros, so that its parts unpack to `unpacked` bytes in all."""
+def _with_part(book_bytes, name, content, compression=zipfile.ZIP_DEFLATED):
+    """The workbook with one more part `name` (content: bytes, or a function of the other parts' unpacked size)."""
     with zipfile.ZipFile(io.BytesIO(book_bytes)) as archive:
         parts = [(i, archive.read(i.filename)) for i in archive.infolist()]
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for info, content in parts:
-            archive.writestr(info, content)
-        archive.writestr("xl/media/padding.bin", b"\0" * (unpacked - sum(len(c) for _, c in parts)))
+    with zipfile.ZipFile(out, "w", compression) as archive:
+        for info, data in parts:
+            archive.writestr(info, data)
+        archive.writestr(name, content(sum(len(d) for _, d in parts)) if callable(content) else content)
     return out.getvalue()
+
+
+def _padded(book_bytes, unpacked):
+    """The workbook with one more part, of zeros, so that its parts unpack to `unpacked` bytes in all."""
+    return _with_part(book_bytes, "xl/media/padding.bin", lambda others: b"\0" * (unpacked - others))
 
 
 def test_a_workbook_that_unpacks_to_more_than_100_mb_is_refused_and_one_of_exactly_100_mb_is_read(db, world):
@@ -602,15 +607,10 @@ def test_a_file_of_exactly_10_mb_is_read_and_one_byte_more_is_not(db, world):
 
 def test_a_workbook_larger_than_one_read_is_read_whole(db, world):
     data = fill(template(db, world["county"]), {2: ROW})
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        parts = [(i, archive.read(i.filename)) for i in archive.infolist()]
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
-        for info, content in parts:
-            archive.writestr(info, content)
-        archive.writestr("xl/media/photo.bin", bytes(range(256)) * 1024)  # 256 KB: several reads of 64 KB
-    assert len(out.getvalue()) > 3 * excel.CHUNK
-    assert [c.state for c in imported(db, world["county"], out.getvalue()).reports] == ["filling", "filling"]
+    # 256 KB stored as it is: several reads of 64 KB
+    large = _with_part(data, "xl/media/photo.bin", bytes(range(256)) * 1024, zipfile.ZIP_STORED)
+    assert len(large) > 3 * excel.CHUNK
+    assert [c.state for c in imported(db, world["county"], large).reports] == ["filling", "filling"]
 
 
 def test_a_sheet_of_more_than_5000_rows_is_refused_and_one_of_5000_is_read(db, world):
