@@ -47,8 +47,7 @@ class PasswordListError(ValueError):
 def common_passwords() -> frozenset[str]:
     """The built-in list."""
     words = set(FREQUENCY_LISTS["passwords"])
-    words.update(line.strip() for line in ZH_FILE.read_text(encoding="utf-8").splitlines()
-                 if line.strip() and not line.startswith("#"))
+    words.update(read_list(ZH_FILE))
     words.update(s + g for s in SURNAMES for g in GIVEN)
     for row in KEYBOARD:
         for line in (row, row[::-1]):
@@ -85,7 +84,7 @@ def configured_lists() -> tuple[str, ...]:
     return _configured[0]
 
 
-def read_list(path: str) -> list[str]:
+def read_list(path: str | os.PathLike[str]) -> list[str]:
     """The passwords of a list file: UTF-8 text (a byte order mark allowed), one password a line, in lower case,
     without the whitespace around it; blank lines and lines starting with # left out."""
     try:

@@ -331,9 +331,12 @@ def office_unit(session: Session) -> Unit:
     return office
 
 
+REGISTRY = "town"  # the definition of the registry record every town has from its creation
+
+
 def registry_case(session: Session, town_id: int) -> Case | None:
     """The town's registry record (the case of definition `town` that every town has from its creation)."""
-    return session.exec(select(Case).where(Case.definition_key == "town", Case.town_id == town_id)).first()
+    return session.exec(select(Case).where(Case.definition_key == REGISTRY, Case.town_id == town_id)).first()
 
 
 @dataclass

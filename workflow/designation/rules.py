@@ -11,7 +11,7 @@ from workflow.core.catalog import CATALOG
 from workflow.core.db import table_of
 from workflow.core.engine import FireContext
 from workflow.core.models import Case, CaseParty, Unit, UnitKind
-from workflow.core.queries import registry_case
+from workflow.core.queries import REGISTRY, registry_case
 from workflow.core.reasons import due_date_reasons, parse_date, reason
 from workflow.core.registry import action, guard
 from workflow.core.visibility import summary
@@ -46,7 +46,6 @@ def materials_complete(ctx: FireContext) -> list[dict[str, Any]]:
                    "supporting documents missing: " + "; ".join(m.label.en for m in lacking), "materials")]
 
 
-REGISTRY = "town"  # the definition of the registry record every town has (workflow.core.queries.registry_case)
 REGISTRY_OPEN = "candidate"  # the registry level from which a town may be designated (definitions/town.yaml)
 
 

@@ -161,28 +161,31 @@ def score_indicator(spec: Indicator, value: Any, last_value: Any = None, target:
             return _scored(spec, spec.points, f"{label.zh}：是", f"{label.en}: yes")
         return _scored(spec, ZERO, f"{label.zh}：否", f"{label.en}: no")
     number = _decimal(spec, value)
-    shown_v = _q(number, unit)
-    zh_v, en_v = shown_v.zh, shown_v.en
+    v = _q(number, unit)
+    zh_v, en_v = v.zh, v.en
     if rule.kind == "linear":
         assert rule.low is not None and rule.high is not None
         low, high = rule.low, rule.high
         if number <= low:
-            return _scored(spec, ZERO, f"{label.zh} {zh_v}，不高于 {_q(low, unit).zh}",
-                           f"{label.en} {en_v}, not above {_q(low, unit).en}")
+            bound = _q(low, unit)
+            return _scored(spec, ZERO, f"{label.zh} {zh_v}，不高于 {bound.zh}",
+                           f"{label.en} {en_v}, not above {bound.en}")
+        high_v = _q(high, unit)
         if number >= high:
-            return _scored(spec, spec.points, f"{label.zh} {zh_v}，达到 {_q(high, unit).zh}",
-                           f"{label.en} {en_v}, reaches {_q(high, unit).en}")
+            return _scored(spec, spec.points, f"{label.zh} {zh_v}，达到 {high_v.zh}",
+                           f"{label.en} {en_v}, reaches {high_v.en}")
         points = _points(spec.points * (number - low) / (high - low))
-        return _scored(spec, points, f"{label.zh} {zh_v}，在 {_n(low)}～{_q(high, unit).zh}之间线性计分",
-                       f"{label.en} {en_v}, in proportion between {_n(low)} and {_q(high, unit).en}")
+        return _scored(spec, points, f"{label.zh} {zh_v}，在 {_n(low)}～{high_v.zh}之间线性计分",
+                       f"{label.en} {en_v}, in proportion between {_n(low)} and {high_v.en}")
     if rule.kind == "steps":
         step = _step(rule.steps, number)
         if step is None:
-            first = rule.steps[0].at
-            return _scored(spec, ZERO, f"{label.zh} {zh_v}，未达到最低档 {_q(first, unit).zh}",
-                           f"{label.en} {en_v}, below the lowest step of {_q(first, unit).en}")
-        return _scored(spec, step.points, f"{label.zh} {zh_v}，达到 {_q(step.at, unit).zh}档",
-                       f"{label.en} {en_v}, reaches the step of {_q(step.at, unit).en}")
+            first = _q(rule.steps[0].at, unit)
+            return _scored(spec, ZERO, f"{label.zh} {zh_v}，未达到最低档 {first.zh}",
+                           f"{label.en} {en_v}, below the lowest step of {first.en}")
+        at = _q(step.at, unit)
+        return _scored(spec, step.points, f"{label.zh} {zh_v}，达到 {at.zh}档",
+                       f"{label.en} {en_v}, reaches the step of {at.en}")
     if rule.kind == "growth":
         if last_value is None:
             return _missing(spec, f"{label.zh}：缺少上年数值，无法计算增长，未计分",
@@ -190,8 +193,8 @@ def score_indicator(spec: Indicator, value: Any, last_value: Any = None, target:
         last = _decimal(spec, last_value)
         if number < 0 or last < 0:
             raise ValueError(f"{spec.key}: a growth is measured between values of 0 or more")
-        shown_l = _q(last, unit)
-        zh_l, en_l = shown_l.zh, shown_l.en
+        last_v = _q(last, unit)
+        zh_l, en_l = last_v.zh, last_v.en
         if last == 0 and number > 0:
             top = rule.steps[-1]
             return _scored(spec, top.points, f"{label.zh}：本年 {zh_v}，上年为 0，按最高档计分",
@@ -210,13 +213,14 @@ def score_indicator(spec: Indicator, value: Any, last_value: Any = None, target:
         return _missing(spec, f"{label.zh}：未设定目标，无法计算完成比例，未计分",
                         f"{label.en}: no target set, no share to score")
     goal = _decimal(spec, target)
+    goal_v = _q(goal, unit)
     if goal <= 0:
-        return _missing(spec, f"{label.zh}：目标为 {_q(goal, unit).zh}，无法计算完成比例，未计分",
-                        f"{label.en}: the target is {_q(goal, unit).en}, no share to score")
+        return _missing(spec, f"{label.zh}：目标为 {goal_v.zh}，无法计算完成比例，未计分",
+                        f"{label.en}: the target is {goal_v.en}, no share to score")
     share = number * HUNDRED / goal
     shown = _n(share.quantize(TENTH, rounding=ROUND_HALF_UP))
-    zh = f"{label.zh} {zh_v}，目标 {_q(goal, unit).zh}，完成 {shown}%"
-    en = f"{label.en} {en_v}, target {_q(goal, unit).en}, {shown}% reached"
+    zh = f"{label.zh} {zh_v}，目标 {goal_v.zh}，完成 {shown}%"
+    en = f"{label.en} {en_v}, target {goal_v.en}, {shown}% reached"
     if share >= HUNDRED:
         return _scored(spec, spec.points, zh, en)
     if share < rule.floor:
