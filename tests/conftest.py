@@ -457,6 +457,12 @@ def fail_sealing(monkeypatch, *, at: int, purpose: str | None = None) -> None:
     monkeypatch.setattr(datakeys.KEYRING, "seal", failing)
 
 
+def without_csrf_token(page: str) -> str:
+    """The page with its CSRF tokens blanked: a token carries the second it was signed in, so two pages made a
+    second apart differ there and nowhere else."""
+    return CSRF_RE.sub('name="csrf_token" value=""', page)
+
+
 def csrf_token(client, url: str = "/login") -> str:
     """The CSRF token of the form on `url` (the session keeps one token)."""
     page = client.get(url)

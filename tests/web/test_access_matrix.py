@@ -10,7 +10,6 @@ add its `permission_refused` event, reading the trail may add the auditor's own 
 from __future__ import annotations
 
 import hashlib
-import re
 from urllib.parse import quote
 
 import pytest
@@ -18,7 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel
 from world import ROLES, args, build_world, clients, tokens
 
-from conftest import csrf_token, login
+from conftest import csrf_token, login, without_csrf_token
 
 OBJECT_KINDS = ("own", "other", "missing")
 B = ("county", "office", "member", "leader")  # the business roles
@@ -432,13 +431,10 @@ def observed_rows(results) -> str:
 
 # --- requests --------------------------------------------------------------------------------------------------
 
-CSRF_VALUE = re.compile(r'name="csrf_token" value="[^"]*"')
-
-
 def normalised(body: bytes, path: str) -> bytes:
     """The body with its own address taken out (the language form's return address, a login redirect's `next`)
     and the CSRF token (signed with the second it was made in): what is left must not depend on the object."""
-    text = CSRF_VALUE.sub('name="csrf_token" value=""', body.decode("utf-8", "replace"))
+    text = without_csrf_token(body.decode("utf-8", "replace"))
     for form in (path, quote(path, safe=""), quote(path)):
         text = text.replace(form, "<this url>")
     return text.encode()
