@@ -17,6 +17,7 @@ from workflow.core.db import transaction
 from workflow.core.engine import fire
 from workflow.core.errors import Forbidden, NotFound
 from workflow.core.models import Attachment, Case, TownStatistics
+from workflow.dashboard import targets as targets_module
 from workflow.dashboard.figures import build, elapsed_share, pace
 from workflow.dashboard.targets import period_for, plan_periods
 
@@ -31,7 +32,7 @@ def set_level(db, town, level):
                                .values(state=level))
 
 
-def accepted(db, town, year, output, brands=(), standards=()):
+def accepted(db, town, year, output, brands=(), standards=(), **numbers):
     """The row the office's acceptance writes (tests/statistics covers the acceptance itself); it names the town's
     registry record as its report, which only the foreign key reads."""
     with transaction(db) as s:
@@ -39,7 +40,7 @@ def accepted(db, town, year, output, brands=(), standards=()):
                                                Case.definition_key == "town")).scalar_one()
         s.add(TownStatistics(town_id=town.id, county_id=town.county_id, year=year, output_yi=output,
                              figures={"output_yi": output, "brands": [dict(b) for b in brands],
-                                      "standards": [dict(x) for x in standards]},
+                                      "standards": [dict(x) for x in standards], **numbers},
                              spec_version=1, report_case_id=case, accepted_at=NOW))
 
 
@@ -149,6 +150,65 @@ def test_a_county_sees_only_its_own_towns(db, world):
     assert pd.output_total == {2024: Decimal("50.25"), 2025: Decimal("60.5")}
     assert [(o.county, o.open, o.overdue, o.criticisms) for o in pd.orders] == [("平定县", 3, 1, 0)]
     assert (pd.criticisms_this_year, pd.applications_in_progress, pd.designated_this_year) == (0, 0, 1)
+
+
+OTHER_SUMS = """key: targets
+version: 1
+label: {zh: 目标, en: Targets}
+periods:
+  - key: "2026-2030"
+    label: {zh: 十五五, en: 15th plan}
+    start: 2026-01-01
+    end: 2030-12-31
+    document: 某政办发〔2026〕1号
+    targets:
+      - key: jobs
+        label: {zh: 从业人员, en: Employees}
+        unit: {zh: 人, en: people}
+        value: 4070
+        counties: {盂县: 2470, 平定县: 1600}
+        source: {kind: statistics_sum, field: employees}
+      - key: tax
+        label: {zh: 税收, en: Tax}
+        unit: {zh: 万元, en: 10k yuan}
+        value: 2000
+        source: {kind: statistics_sum, field: tax_wan}
+"""
+
+
+@pytest.fixture
+def other_sums(tmp_path, monkeypatch):
+    """definitions/targets.yaml replaced by targets that sum other numbers of the reports than the output."""
+    path = tmp_path / "targets.yaml"
+    path.write_text(OTHER_SUMS, encoding="utf-8")
+    monkeypatch.setattr(targets_module, "TARGETS_PATH", path)
+    targets_module.plan_periods.cache_clear()
+    yield
+    targets_module.plan_periods.cache_clear()
+
+
+def test_a_target_sums_any_number_of_the_latest_year_s_reports(db, make, other_sums):
+    office, yx = make.actor(make.user("office")), make.actor(make.user("county", county="盂县"))
+    pd = make.actor(make.user("county", county="平定县"))
+    a1, a2 = make.town("西烟镇", county="盂县"), make.town("路家村镇", county="盂县")
+    b1 = make.town("娘子关镇", county="平定县")
+    accepted(db, a1, 2025, 100, employees=5000, tax_wan=999)  # an earlier year: not the latest, not counted
+    accepted(db, a1, 2026, 110, employees=1200, tax_wan=1234.567)
+    accepted(db, a2, 2026, 20, employees=35, tax_wan=0.25)
+    accepted(db, b1, 2026, 60, employees=800)  # no tax figure in its report
+    with transaction(db) as s:
+        city, own, other = build(s, office, TODAY), build(s, yx, TODAY), build(s, pd, TODAY)
+    # jobs: 1,200 + 35 + 800 of 2026 against 4,070; tax: 1,234.567 + 0.25, to the fen
+    assert figures(city) == {"jobs": (2035, 4070, Decimal("0.5"), "on_track", 2026),
+                             "tax": (Decimal("1234.82"), 2000, Decimal("0.6174"), "on_track", 2026)}
+    parts = {f.target.key: {c.county: (c.value, c.goal, c.share) for c in f.counties} for f in city.targets}
+    assert parts == {"jobs": {"盂县": (1235, 2470, Decimal("0.5")), "平定县": (800, 1600, Decimal("0.5"))},
+                     "tax": {"盂县": (Decimal("1234.82"), None, None), "平定县": (0, None, None)}}
+    # each county: its own towns only, against its own share
+    assert figures(own) == {"jobs": (1235, 2470, Decimal("0.5"), "on_track", 2026),
+                            "tax": (Decimal("1234.82"), None, None, None, 2026)}
+    assert figures(other) == {"jobs": (800, 1600, Decimal("0.5"), "on_track", 2026),
+                              "tax": (0, None, None, None, 2026)}
 
 
 def test_who_may_see_it_and_which_periods(db, world, make):
