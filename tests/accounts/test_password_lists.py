@@ -62,6 +62,13 @@ def test_listed_words_are_refused_in_any_case_and_with_digits_and_symbols_around
     assert [p["en"] for p in password_problems(password) if p["en"] == COMMON_EN] == [COMMON_EN]
 
 
+def test_an_entry_with_symbols_of_its_own_is_refused_as_written(apps, tmp_path):
+    # "yq@2026!": neither "yq@2026" nor the core "yq" is listed; the entry itself is, symbols and all
+    apps(PASSWORD_LISTS=str(write(tmp_path / "list.txt", "yq@2026!")))
+    assert is_common("YQ@2026!") and is_common("yq@2026!")
+    assert not is_common("yq@2026") and not is_common("yq@2027!")
+
+
 @pytest.mark.parametrize("password", [
     "# the security team's list", "the security team's list",  # a comment
     "", "!!!", "2027",  # blank lines are no entry
@@ -149,6 +156,7 @@ def test_a_missing_list_stops_the_start(apps, tmp_path, town_list):
     ("niangziguan\nqiaotou\n绿水青山\n".encode("gbk"), 3),  # saved as GBK
     ("\ufeffniangziguan\n绿水青山\n".encode("utf-8")[:-2] + b"\n", 2),  # a character cut short after a BOM
     (b"\xff\xfen\x00i\x00", 1),  # UTF-16
+    (b"\n\nniangziguan\n\xff\n", 4),  # the blank lines before it count
 ])
 def test_a_list_that_is_not_utf8_stops_the_start(apps, tmp_path, content, line):
     listed = tmp_path / "list.txt"
