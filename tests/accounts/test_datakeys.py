@@ -183,7 +183,7 @@ def test_the_sealed_columns_are_the_contact_details_the_totp_secrets_and_where_a
 @pytest.mark.parametrize("text, message", [
     ("des:AAAA", "a data key is written sm4:<base64> or aes:<base64>"),
     ("sm4:not base64!", "the sm4 data key is not valid base64"),
-    ("sm4:AAAA!AAAAAAAAAAAAAAAAA==", "the sm4 data key is not valid base64"),  # 16 bytes once the "!" is dropped
+    ("sm4:AAAA!AAAAAAAAAAAAAAAAAA==", "the sm4 data key is not valid base64"),  # 16 bytes once the "!" is dropped
     ("sm4:" + base64.b64encode(bytes(15)).decode(), "an sm4 data key is 16 bytes, not 15"),
     ("aes:" + base64.b64encode(bytes(16)).decode(), "an aes data key is 32 bytes, not 16"),
 ])
