@@ -59,10 +59,10 @@ def clerk(make):
     return make.user("county", county="盂县")
 
 
-def new_case(db, make, now, clerk, data=CONTACT) -> Case:
+def new_case(db, make, now, clerk, data=CONTACT, town=None) -> Case:
     with transaction(db) as s:
         return create_case(session=s, definition_key="sealtest", actor=make.actor(clerk), now=now,
-                           town_id=make.town(county="盂县").id, data=dict(data))
+                           town_id=(town or make.town(county="盂县")).id, data=dict(data))
 
 
 def raw(db, case_id: int) -> dict:
@@ -285,6 +285,18 @@ def test_a_rotation_stopped_half_way_finishes_when_run_again(db, make, now, seal
     assert keyrotation.rotate(db, now=now, batch=2).resealed["case_file.data"] == 2
     assert keyrotation.rotate(db, now=now, batch=2).resealed["case_file.data"] == 0
     assert [read(db, c.id)["mobile"] for c in cases] == [f"1391234000{n}" for n in range(4)]
+
+
+@pytest.mark.parametrize("cases", [5, 6])
+def test_a_rotation_reaches_the_last_row_whatever_the_batch_leaves_over(db, make, now, sealtest, clerk, cases):
+    """Batches of 2 over an odd and an even number of rows: the last batch holds one row, or two."""
+    town = make.town(county="盂县")  # a row of its own (the registry's record)
+    made = [new_case(db, make, now, clerk, data={"mobile": f"1391234000{n}"}, town=town) for n in range(cases)]
+    with transaction(db) as s:
+        assert s.connection().exec_driver_sql("SELECT count(*) FROM case_file").scalar_one() == cases + 1
+    configure(SM4_KEY)
+    assert keyrotation.rotate(db, now=now, batch=2).resealed["case_file.data"] == cases
+    assert all(raw(db, c.id)["mobile"].startswith("enc1:") for c in made)
 
 
 def test_a_rotation_without_a_key_stores_the_case_data_as_it_is(db, make, now, sealtest, clerk):
