@@ -355,6 +355,107 @@ def test_a_broken_visibility_file_is_refused_with_every_problem(name):
     assert raised.value.errors == expected
 
 
+TWO_PROCESSES = {"designation": {"draft", "consultation", "expert_review"}, "inspection": {"open", "closed"}}
+GROUP = "        label: {zh: 意见, en: Opinions}\n        keys: [opinions]\n        visible_to: [office]\n"
+VISIBILITY_BROKEN_MORE = {
+    "the head": (
+        "key: visibilty\nversion: true\nlabel: {zh: 可见范围}\nprocesses: {}\n",
+        ["v.yaml: key: must be 'visibility'", "v.yaml: version: must be a positive integer",
+         "v.yaml: label.en: missing label", "v.yaml: processes: must be a non-empty mapping"]),
+    "a version written as text, no label, processes as a list": (
+        "key: visibility\nversion: '1'\nprocesses: [designation]\n",
+        ["v.yaml: version: must be a positive integer", "v.yaml: label: missing label (needs zh and en)",
+         "v.yaml: processes: must be a non-empty mapping"]),
+    "a version of 0": (
+        "key: visibility\nversion: 0\nlabel: {zh: 可见范围, en: Visibility}\nprocesses: {inspection: {}}\n",
+        ["v.yaml: version: must be a positive integer"]),
+    "a process that is not a mapping, and the next one checked too": (
+        VISIBILITY_HEAD + "processes:\n  designation: [office]\n  inspection:\n    feilds: {}\n",
+        ["v.yaml: processes.designation: must be a mapping", "v.yaml: processes.inspection.feilds: unknown key"]),
+    "events, attachments and fields that are not mappings": (
+        VISIBILITY_HEAD + "processes:\n  designation:\n    fields: [opinions]\n    events: [record_opinion]\n"
+        "    attachments: [opinion_sheet]\n",
+        ["v.yaml: processes.designation.fields: must be a mapping of field groups",
+         "v.yaml: processes.designation.events: must be a mapping of trigger to field group",
+         "v.yaml: processes.designation.attachments: must be a mapping of attachment kind to who sees it"]),
+    "an attachment that is neither a list nor a mapping, and the next one checked too": (
+        VISIBILITY_HEAD + "processes:\n  designation:\n    attachments:\n      opinion_sheet: 3\n"
+        "      expert_sheet: {visible_to: [mayor]}\n",
+        ["v.yaml: processes.designation.attachments.opinion_sheet: must be a list of roles or a mapping",
+         "v.yaml: processes.designation.attachments.expert_sheet.visible_to: unknown role 'mayor'"]),
+    "states by role that are no mapping, an unknown role, states that are no names": (
+        VISIBILITY_HEAD + "processes:\n  designation:\n    attachments:\n"
+        "      a: {visible_to: [office], in_states: [member]}\n"
+        "      b: {visible_to: [office], in_states: {mayor: [draft], member: 3}}\n",
+        ["v.yaml: processes.designation.attachments.a.in_states: must be a mapping of role to states",
+         "v.yaml: processes.designation.attachments.b.in_states: unknown role 'mayor'",
+         "v.yaml: processes.designation.attachments.b.in_states.member: must be a name or a list of names"]),
+    "a group that is not a mapping, the next checked too; unknown keys, keys that are no names, own_to": (
+        VISIBILITY_HEAD + "processes:\n  designation:\n    fields:\n      a: office\n      b:\n" + GROUP
+        + "        seen_by: [leader]\n        own_to: [mayor]\n      c:\n        label: {zh: 丙, en: C}\n"
+        "        keys: 3\n        visible_to: [office]\n",
+        ["v.yaml: processes.designation.fields.a: must be a mapping",
+         "v.yaml: processes.designation.fields.b.seen_by: unknown key",
+         "v.yaml: processes.designation.fields.b.own_to: unknown role 'mayor'",
+         "v.yaml: processes.designation.fields.c.keys: must be a name or a list of names",
+         "v.yaml: processes.designation.fields.c.keys: missing (which fields of the case's data?)"]),
+    "not YAML": ("key: [visibility\n", None),
+    "not a mapping": ("- key: visibility\n", ["v.yaml: (file): must be a mapping"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VISIBILITY_BROKEN_MORE))
+def test_every_part_of_the_visibility_file_is_checked_and_named(name):
+    from workflow.core.visibility import VisibilityError, parse_visibility
+
+    text, expected = VISIBILITY_BROKEN_MORE[name]
+    with pytest.raises(VisibilityError) as raised:
+        parse_visibility(text, "v.yaml", TWO_PROCESSES)
+    if expected is None:
+        assert len(raised.value.errors) == 1 and raised.value.errors[0].startswith("v.yaml: (file): not valid YAML: ")
+    else:
+        assert raised.value.errors == expected
+
+
+def test_a_well_formed_visibility_file_keeps_every_part():
+    from workflow.core.visibility import FieldGroup, Rule, parse_visibility
+    from workflow.core.yamlcheck import Label
+
+    text = VISIBILITY_HEAD.replace("version: 1", "version: 3") + (
+        "personal: [email]\nprocesses:\n  designation:\n    fields:\n      opinions:\n"
+        "        label: {zh: 意见, en: Opinions}\n        keys: [opinions, remarks]\n        visible_to: [office]\n"
+        "        in_states: {member: [expert_review, consultation]}\n        own_to: member\n"
+        "    events: {record_opinion: opinions}\n"
+        "    attachments:\n      opinion_sheet: [office, leader]\n"
+        "      expert_sheet: {visible_to: office, in_states: {member: draft}}\n  inspection: {}\n")
+    parsed = parse_visibility(text, "v.yaml", TWO_PROCESSES)
+    assert (parsed.version, parsed.personal) == (3, frozenset({"email"}))
+    designation = parsed.of("designation")
+    assert designation.groups == {"opinions": FieldGroup(
+        name="opinions", label=Label("意见", "Opinions"), keys=("opinions", "remarks"),
+        rule=Rule(visible_to=frozenset({"office"}),
+                  in_states={"member": frozenset({"expert_review", "consultation"})}, own_to=frozenset({"member"})),
+        others_see=None)}
+    assert designation.events == {"record_opinion": "opinions"}
+    assert designation.attachments == {
+        "opinion_sheet": Rule(visible_to=frozenset({"office", "leader"})),
+        "expert_sheet": Rule(visible_to=frozenset({"office"}), in_states={"member": frozenset({"draft"})})}
+    assert parsed.of("inspection").groups == {} and parsed.of("nothing").groups == {}
+
+
+def test_a_visibility_file_that_cannot_be_read_is_named(tmp_path):
+    from workflow.core.visibility import VisibilityError, load_visibility
+
+    with pytest.raises(VisibilityError) as raised:
+        load_visibility(tmp_path / "visibility.yaml")
+    assert raised.value.errors == ["visibility.yaml: (file): cannot read: No such file or directory"]
+    broken = tmp_path / "mine.yaml"
+    broken.write_text(VISIBILITY_HEAD + "processes:\n  designaton: {}\n", encoding="utf-8")
+    with pytest.raises(VisibilityError) as raised:
+        load_visibility(broken)
+    assert raised.value.errors == ["mine.yaml: processes.designaton: unknown process 'designaton'"]
+
+
 def test_the_visibility_file_names_only_states_of_the_current_designation_definition():
     from workflow.core.visibility import load_visibility
 
