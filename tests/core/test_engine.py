@@ -20,7 +20,7 @@ from workflow.core.db import transaction
 from workflow.core.definitions import DEFINITIONS_DIR, parse_definition
 from workflow.core.engine import AFTER_FIRE, create_case, fire
 from workflow.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable, WorkflowError
-from workflow.core.models import AuditEvent, Case, CaseParty, Deadline, DefinitionSource
+from workflow.core.models import AuditEvent, Case, CaseParty, Deadline, DefinitionSource, Unit
 from workflow.core.queries import registry_case
 from workflow.core.registry import ACTIONS, GUARDS
 
@@ -601,6 +601,13 @@ def test_a_new_case_is_numbered_titled_recorded_and_given_its_deadlines(db, now,
     assert (office_case.county_id, office_case.town_id, office_case.title) == (
         people["county"].unit_id, None, "引擎测试")
     assert _create(db, people["county"], now, county_id=999).county_id == people["county"].unit_id
+
+
+def test_a_county_whose_id_is_the_largest_an_integer_holds_may_hold_a_case(db, now, people, test_process):
+    """The id guard stops at what an INTEGER column holds (2**31 - 1), not one short of it."""
+    with transaction(db) as s:
+        s.add(Unit(id=2**31 - 1, name="高新区", kind="county", created_at=now))
+    assert _create(db, people["office"], now, county_id=2**31 - 1).county_id == 2**31 - 1
 
 
 def test_a_new_case_refused_says_why_and_writes_nothing(db, now, make, people, test_process):
