@@ -1013,6 +1013,8 @@ def test_the_office_naming_a_town_and_another_county_is_refused(db, people, now,
     before = footprint(db)
     with pytest.raises(Unprocessable) as refused:
         _create(db, people["office"], now, town_id=town.id, county_id=other.id)
+    assert (refused.value.zh, refused.value.en) == (
+        "所选专业镇不属于所选县（区）。", "The town is not in the county chosen.")
     assert refused.value.details == [{"field": "town_id", "zh": "所选专业镇不属于所选县（区）",
                                       "en": "the town is not in the county chosen"}]
     assert footprint(db) == before

@@ -163,3 +163,23 @@ def test_a_field_the_step_does_not_take_is_named_in_both_languages(make, db, now
 
     assert refused(db, order).details == [{"field": "requested_due_date", "zh": "不接受字段 申请延期至",
                                            "en": "field Requested new deadline is not accepted here"}]
+
+    def mistyped():  # not taken here and not a date either: what is wrong is said once, that it is not taken
+        with transaction(db) as s:
+            return create_case(session=s, definition_key="rectification", actor=make.actor(office), now=now,
+                               town_id=town.id, data={"problem": "台账不全", "requested_due_date": "明年一月"})
+
+    assert refused(db, mistyped).details == [{"field": "requested_due_date", "zh": "不接受字段 申请延期至",
+                                              "en": "field Requested new deadline is not accepted here"}]
+
+
+def test_a_date_field_left_empty_is_no_bad_date(make, db, now):
+    """An inspection's planned date is optional: sent empty (as a form sends a field left blank), the inspection
+    is planned without one."""
+    office = make.user("office")
+    with transaction(db) as s:
+        planned = create_case(session=s, definition_key="inspection", actor=make.actor(office), now=now,
+                              town_id=make.town().id, data={"planned_date": ""})
+    assert reload(db, planned.id).data["planned_date"] == ""
+
+
