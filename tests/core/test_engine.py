@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from workflow.core.db import transaction
 from workflow.core.definitions import DEFINITIONS_DIR, parse_definition
 from workflow.core.engine import AFTER_FIRE, create_case, fire
 from workflow.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable, WorkflowError
-from workflow.core.models import AuditEvent, Case, CaseParty, Deadline, DefinitionSource, Unit
+from workflow.core.models import AuditEvent, Case, CaseParty, Counter, Deadline, DefinitionSource, Unit
 from workflow.core.queries import registry_case
 from workflow.core.registry import ACTIONS, GUARDS
 
@@ -603,6 +603,61 @@ def test_a_new_case_is_numbered_titled_recorded_and_given_its_deadlines(db, now,
     assert _create(db, people["county"], now, county_id=999).county_id == people["county"].unit_id
 
 
+def test_a_new_case_names_who_made_it_keeps_its_parent_and_is_found_at_once(db, now, make, people, test_process):
+    from workflow.core.search import search_cases
+
+    parent = _create(db, people["county"], now, town_id=make.town("西烟镇").id)
+    child = _create(db, people["county"], now, town_id=make.town("东山村镇").id, parent_id=parent.id,
+                    title="东山村整改台账")
+    assert reload(db, child.id).parent_id == parent.id and reload(db, parent.id).parent_id is None
+    event = rows(db, AuditEvent.__table__, AuditEvent.__table__.c.case_id == child.id)[0]
+    county = people["county"]
+    assert (event["actor_id"], event["actor_name"], event["role"], event["unit_id"], event["unit_name"]) == (
+        county.user_id, county.name, "county", county.unit_id, "盂县")
+    with transaction(db) as s:
+        assert [hit.case.id for hit in search_cases(s, county, "东山村整改").items] == [child.id]
+
+
+def test_the_hooks_after_a_creation_hear_its_deadlines_and_the_years_counted_without_holidays(
+        db, make, people, test_process, monkeypatch):
+    town, heard, years = make.town(), [], []  # the town first: its registry record is a case of its own
+    monkeypatch.setattr("workflow.core.engine.AFTER_CREATE",
+                        [*engine.AFTER_CREATE, lambda ctx: heard.append(list(ctx.planned))])
+    monkeypatch.setattr("workflow.core.engine.ESTIMATED_YEAR", [lambda session, year, now: years.append(year)])
+    late_in_the_year = datetime(2026, 12, 30, 2, 0, tzinfo=UTC)  # three working days later is in 2027
+    case = _create(db, people["county"], late_in_the_year, town_id=town.id)
+    stored = rows(db, Deadline.__table__, Deadline.__table__.c.case_id == case.id)
+    assert [[(p["name"], p["kind"], p["due_date"]) for p in planned] for planned in heard] == [
+        [(d["name"], d["kind"], str(d["due_date"])) for d in stored]]
+    assert {str(d["due_date"])[:4] for d in stored if d["is_estimated"]} == {"2027"} and years == [2027]
+
+
+def test_a_guard_of_the_creation_is_not_heard_on_a_field_already_refused(db, now, make, people, monkeypatch,
+                                                                         isolated_catalog, test_process):
+    def check(ctx):
+        return [{"field": "visit_date", "zh": "走访日期不在本年度", "en": "visit date not this year"},
+                {"field": "note", "zh": "备注需写明走访人", "en": "the note must name the visitor"}]
+
+    monkeypatch.setitem(GUARDS, "test_check", check)
+    text = TEST_PROCESS.replace("key: enginetest", "key: visittest").replace(
+        "initial: open", "initial: open\ncreate_accepts: [note, visit_date]\ncreate_guards: [test_check]")
+    isolated_catalog.add(parse_definition(text, "visittest.yaml"))
+    town = make.town()
+    with pytest.raises(Unprocessable) as refused, transaction(db) as s:
+        create_case(session=s, definition_key="visittest", actor=people["county"], now=now, town_id=town.id,
+                    data={"note": "走访", "visit_date": "下周一"})
+    assert [d["zh"] for d in refused.value.details] == ["visit_date应为 YYYY-MM-DD 格式的有效日期", "备注需写明走访人"]
+
+
+def test_case_numbers_go_on_from_the_year_s_stored_counter(db, now, make, people, test_process):
+    """The counter of a process's case numbers is `case:<process>` for the year: numbers given before (a register
+    carried over) are never given again."""
+    with transaction(db) as s:
+        s.add(Counter(key="case:enginetest", year=2026, value=41))
+        s.add(Counter(key="enginetest", year=2026, value=7))  # another counter of the same name: not this one
+    assert _create(db, people["county"], now, town_id=make.town().id).number == "EN-2026-0042"
+
+
 def test_a_county_whose_id_is_the_largest_an_integer_holds_may_hold_a_case(db, now, people, test_process):
     """The id guard stops at what an INTEGER column holds (2**31 - 1), not one short of it."""
     with transaction(db) as s:
@@ -954,14 +1009,20 @@ def test_create_actions_run_with_the_new_case_and_what_they_write_is_kept(db, no
         ctx.data["stamped_for"] = ctx.case.number
         ctx.audit_data["stamp"] = "已盖章"
 
+    def look(ctx):  # a guard of the creation sees the case as it will be filed
+        seen.append((ctx.case.id, ctx.case.number, dict(ctx.case.data), ctx.case.version, ctx.case.state))
+        return []
+
     monkeypatch.setitem(ACTIONS, "test_stamp", stamp)
+    monkeypatch.setitem(GUARDS, "test_look", look)
     text = TEST_PROCESS.replace("key: enginetest", "key: stamptest").replace(
-        "initial: open", "initial: open\ncreate_accepts: [note]\ncreate_actions: [test_stamp]")
+        "initial: open",
+        "initial: open\ncreate_accepts: [note]\ncreate_guards: [test_look]\ncreate_actions: [test_stamp]")
     isolated_catalog.add(parse_definition(text, "stamptest.yaml"))
     with transaction(db) as s:
         case = create_case(session=s, definition_key="stamptest", actor=people["county"], now=now,
                            town_id=make.town().id, data={"note": "原有数据"})
-    assert seen == [(case.id, case.number, "create")]
+    assert seen == [(None, "", {"note": "原有数据"}, 1, "open"), (case.id, case.number, "create")]
     stored = reload(db, case.id)
     assert stored.data == {"note": "原有数据", "stamped_for": case.number}
     with transaction(db) as s:
