@@ -399,6 +399,9 @@ VISIBILITY_BROKEN_MORE = {
          "v.yaml: processes.designation.fields.b.own_to: unknown role 'mayor'",
          "v.yaml: processes.designation.fields.c.keys: must be a name or a list of names",
          "v.yaml: processes.designation.fields.c.keys: missing (which fields of the case's data?)"]),
+    "who sees it written as a number": (
+        VISIBILITY_HEAD + "processes:\n  designation:\n    attachments:\n      opinion_sheet: {visible_to: 3}\n",
+        ["v.yaml: processes.designation.attachments.opinion_sheet.visible_to: must be a name or a list of names"]),
     "not YAML": ("key: [visibility\n", None),
     "not a mapping": ("- key: visibility\n", ["v.yaml: (file): must be a mapping"]),
 }

@@ -132,6 +132,7 @@ def test_an_attachment_kind_is_shown_by_its_own_rule():
     assert not may_see_kind(actor("county", 9), case("scoring"), "opinion_sheet")
     assert may_see_kind(actor("county", 9), case("decided"), "opinion_sheet")
     assert may_see_kind(actor("county", 9), case("scoring"), "application_form")  # no rule: whoever sees the case
+    assert may_see_kind(actor("county", 9), case(key="rectification"), "opinion_sheet")  # a process without rules
 
 
 # --- the timeline -----------------------------------------------------------------------------------------------
@@ -177,6 +178,9 @@ def test_a_member_reads_its_own_confidential_step_not_another_members():
     assert json.loads(own.data) == {"changes": {}}  # its opinions are a hidden field of the case all the same
     assert (other.actor_name, other.comment, other.data) == (HIDDEN_NAME, None, "{}")
     assert visible_events(actor("member", None), case(), TIMELINE)[1].actor_name == HIDDEN_NAME
+    # once the review has ended, every member reads every member's step
+    after = visible_events(actor("member", 6), case("decided"), TIMELINE)[1]
+    assert (after.actor_name, after.comment) == ("成员单位甲", "产值存疑")
 
 
 def test_the_data_of_a_step_that_is_not_json_or_not_a_mapping_is_shown_safely():

@@ -87,9 +87,6 @@ class ProcessVisibility:
     events: dict[str, str]  # trigger -> group
     attachments: dict[str, Rule]  # kind -> rule
 
-    def group_of_key(self, key: str) -> FieldGroup | None:
-        return next((g for g in self.groups.values() if key in g.keys), None)
-
 
 @dataclass(frozen=True)
 class Visibility:
