@@ -457,6 +457,21 @@ def fail_sealing(monkeypatch, *, at: int, purpose: str | None = None) -> None:
     monkeypatch.setattr(datakeys.KEYRING, "seal", failing)
 
 
+def on_town_version_2(db, *towns, now) -> None:
+    """The towns' registry records kept on town.yaml version 2 (designated before version 3): a definition version
+    the database holds and this process never loaded from the files."""
+    from workflow.core.models import DefinitionSource
+    from workflow.core.queries import registry_case
+
+    source = (Path(__file__).parent / "fixtures" / "recommendation" / "town_v2.yaml").read_text(encoding="utf-8")
+    with transaction(db) as s:
+        s.add(DefinitionSource(key="town", version=2, sha256=hashlib.sha256(source.encode()).hexdigest(),
+                               source=source, loaded_at=now))
+        for town in towns:
+            s.connection().execute(sa.update(Case.__table__).where(Case.__table__.c.id == registry_case(s, town.id).id)
+                                   .values(definition_version=2))
+
+
 def without_csrf_token(page: str) -> str:
     """The page with its CSRF tokens blanked: a token carries the second it was signed in, so two pages made a
     second apart differ there and nowhere else."""

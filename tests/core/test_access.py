@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from statements import counted
 
-from workflow.core.access import case_filter, get_case, get_town, town_filter, visible_cases
+from workflow.core.access import case_filter, case_read, get_case, get_town, town_filter, visible_cases
 from workflow.core.actors import Actor
 from workflow.core.db import transaction
 from workflow.core.errors import NotFound
@@ -101,6 +102,30 @@ def test_a_member_sees_a_case_once_invited(db, world, now):
         assert get_case(s, actor, world["cases"]["cheng_case"]).id == world["cases"]["cheng_case"]
         visible = s.execute(sa.select(Case.id).where(case_filter(actor))).scalars().all()
     assert _names(world, visible) == {"cheng_case"}
+
+
+def test_a_page_that_has_read_the_case_is_not_made_to_read_it_again(db, engine, world, monkeypatch):
+    actor = world["actors"]["yu_county"]
+    with transaction(db) as s:
+        read = get_case(s, actor, world["cases"]["yu_case"])
+        with counted(engine, monkeypatch) as ran:
+            assert case_read(s, actor, world["cases"]["yu_case"], read) is read
+        assert ran == []
+
+
+@pytest.mark.parametrize("read", ["nothing", "another case"])
+def test_a_case_not_yet_read_is_read_for_the_actor(db, engine, world, monkeypatch, read):
+    """Without the case in hand (or with another one) the case is read as get_case reads it: hidden is not found."""
+    actor = world["actors"]["yu_county"]
+    with transaction(db) as s:
+        other = get_case(s, actor, world["cases"]["yu_order"]) if read == "another case" else None
+        with counted(engine, monkeypatch) as ran:
+            found = case_read(s, actor, world["cases"]["yu_case"], other)
+        assert (found.id, found.town_id, found.definition_key) == (world["cases"]["yu_case"], world["towns"]["yu"],
+                                                                   "designation")
+        assert len(ran) == 1
+        with pytest.raises(NotFound):
+            case_read(s, actor, world["cases"]["cheng_case"], other)
 
 
 @pytest.mark.parametrize("case_id", [0, -1, 2**31, 10**18])

@@ -14,7 +14,7 @@ import pytest
 import time_machine
 from sqlmodel import select
 
-from conftest import csrf_token, login
+from conftest import csrf_token, login, on_town_version_2
 from workflow.core.actors import Actor
 from workflow.core.db import transaction
 from workflow.core.engine import fire
@@ -420,20 +420,9 @@ def test_exit_is_refused_where_the_registry_cannot_take_a_revocation_proposal(db
 
 def test_exit_reads_the_registry_record_s_own_definition_version(db, make):
     """A record on an older town.yaml (kept in the database only) is judged by that version's states."""
-    import hashlib
-    from pathlib import Path
-
-    from workflow.core.models import DefinitionSource
-
-    source = (Path(__file__).parents[1] / "fixtures" / "recommendation" / "town_v2.yaml").read_text(encoding="utf-8")
     municipal = designated(make, db, "西烟镇", "2027-01-15")
     recommended = designated(make, db, "娘子关镇", "2027-01-15", level="recommended_provincial")
-    with transaction(db) as s:
-        s.add(DefinitionSource(key="town", version=2, sha256=hashlib.sha256(source.encode()).hexdigest(),
-                               source=source, loaded_at=NOW))
-        for town in (municipal, recommended):
-            s.connection().execute(Case.__table__.update().where(Case.__table__.c.id == registry_case(s, town.id).id)
-                                   .values(definition_version=2))
+    on_town_version_2(db, municipal, recommended, now=NOW)
     with transaction(db) as s:
         assert exit_reasons(s, registry_case(s, municipal.id)) == []
         assert exit_reasons(s, registry_case(s, recommended.id)) == [

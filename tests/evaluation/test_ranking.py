@@ -10,11 +10,13 @@ import json
 from datetime import timedelta
 
 import pytest
+from docx import Document
 from sqlmodel import select
 from test_campaign import NOW, designated, step, targets
 
-from conftest import login
+from conftest import login, on_town_version_2
 from workflow.core.actors import Actor
+from workflow.core.attachments import stored_path, upload_root
 from workflow.core.db import transaction
 from workflow.core.errors import Unprocessable
 from workflow.core.models import Attachment, AuditEvent, Case, NoticeReceipt
@@ -48,8 +50,9 @@ def assessment() -> dict[str, str]:
     return {i.key: given[i.key] for i in v.provided_by(spec, "county")}
 
 
-def to_final(db, world, case, jobs: str) -> Case:
-    """One town's evaluation driven to its final scores, its total set by the jobs it created."""
+def to_final(db, world, case, jobs: str, points: dict[str, str] | None = None) -> Case:
+    """One town's evaluation driven to its final scores, its total set by the jobs it created; the statistics'
+    indicators (there are none) scored by the office at their maximum, or at `points` where given."""
     step(db, world["county"], case, "submit_assessment", payload={"assessment": assessment(), "targets": targets()})
     step(db, world["office"], case, "accept_assessment")
     for name, unit in world["units"].items():
@@ -59,8 +62,8 @@ def to_final(db, world, case, jobs: str) -> Case:
         step(db, unit, case, "give_unit_values", payload={"unit_values": given})
     step(db, world["office"], case, "conclude_scoring")
     for score in v.missing(evaluation_spec(), _case(db, case).data):  # no statistics: the office scores them
-        step(db, world["office"], case, "adjust_score", payload={"indicator": score.key,
-                                                                 "points": str(score.max_points)},
+        given = (points or {}).get(score.key, str(score.max_points))
+        step(db, world["office"], case, "adjust_score", payload={"indicator": score.key, "points": given},
              comment="无统计数据，按办公室核实情况计分")
     return step(db, world["office"], case, "finish_review")
 
@@ -77,10 +80,10 @@ def year_opened(db, world, year=2026):
     return {c.title.split(" · ")[-1]: c for c in cases}, ranking
 
 
-def all_final(db, world, year=2026):
+def all_final(db, world, year=2026, points=None):
     cases, ranking = year_opened(db, world, year)
     for name, case in cases.items():
-        to_final(db, world, case, JOBS[name])
+        to_final(db, world, case, JOBS[name], (points or {}).get(name))
     return cases, ranking
 
 
@@ -156,8 +159,8 @@ def test_the_leader_returns_it_with_a_comment_and_the_office_reopens_a_town(db, 
     assert next(r["town"] for r in again.data["ranking"]) == "戊镇"
 
 
-def approved(db, world, year=2026):
-    cases, ranking = all_final(db, world, year)
+def approved(db, world, year=2026, points=None):
+    cases, ranking = all_final(db, world, year, points)
     step(db, world["office"], ranking, "submit_ranking")
     return cases, step(db, world["leader"], ranking, "approve_ranking")
 
@@ -228,14 +231,44 @@ def test_two_years_at_the_bottom_propose_revocation_on_the_record(db, world):
 
 def test_a_town_whose_record_cannot_take_a_proposal_is_noted_not_forced(db, world):
     approved(db, world, 2025)
-    with transaction(db) as s:  # 戊镇 has become a provincial town since: its record takes no proposal
-        record = registry_case(s, world["towns"]["戊镇"].id)
+    with transaction(db) as s:  # 丁镇 has become a provincial town since: its record takes no proposal
+        record = registry_case(s, world["towns"]["丁镇"].id)
     step(db, Actor.system(), record, "recommend_provincial")  # a round's approval (tests/recommendation/)
     step(db, world["office"], record, "record_provincial")
     _cases, ranking = approved(db, world, 2026)
     assert ranking.data["revocations_not_proposed"] == {
-        str(world["towns"]["戊镇"].id): "档案当前为“省级专业镇”，不能提出撤销建议"}
+        str(world["towns"]["丁镇"].id): "档案当前为“省级专业镇”，不能提出撤销建议"}
     assert _case(db, record).state == "provincial"
+    with transaction(db) as s:  # the town ranked below it is still proposed
+        last = registry_case(s, world["towns"]["戊镇"].id)
+    assert last.state == "revocation_proposed"
+    assert ranking.data["revocation_cases"] == {str(world["towns"]["戊镇"].id): last.id}
+
+
+def test_a_record_on_an_older_town_version_takes_the_proposal_by_that_version(db, world):
+    approved(db, world, 2025)
+    on_town_version_2(db, world["towns"]["戊镇"], now=NOW)  # designated before town.yaml version 3
+    _cases, ranking = approved(db, world, 2026)
+    with transaction(db) as s:
+        record = registry_case(s, world["towns"]["戊镇"].id)
+    assert (record.definition_version, record.state) == (2, "revocation_proposed")
+    assert ranking.data["revocation_cases"][str(world["towns"]["戊镇"].id)] == record.id
+
+
+NO_STATISTICS = {key: "0" for key in ("output", "output_growth", "above_scale_firms", "market_entities_growth",
+                                      "high_tech_firms", "patent_growth", "specialised_firms", "employment_target",
+                                      "key_projects", "project_investment", "service_platforms")}
+
+
+def test_a_proposal_on_two_grounds_names_both(db, world):
+    approved(db, world, 2025)
+    _cases, ranking = approved(db, world, 2026, points={"戊镇": NO_STATISTICS})  # 28 of 100: below 40 as well
+    grounds = next(r["revocation"] for r in ranking.data["ranking"] if r["town"] == "戊镇")
+    assert [g["zh"] for g in grounds] == ["连续 2 年排名末位（督办）", "总分 28 分，低于 40 分"]
+    with transaction(db) as s:
+        record = registry_case(s, world["towns"]["戊镇"].id)
+    assert record.data["revocation_reason"] == (
+        f"2026年度专业镇评价（{ranking.number}）：连续 2 年排名末位（督办）；总分 28 分，低于 40 分")
 
 
 def test_the_problem_text_names_the_weakest_groups():
@@ -276,6 +309,38 @@ def test_what_set_a_town_apart_is_named_by_the_definitions_labels():
         "zh": "同分时按主导产业产值得分排序", "en": "equal totals ordered by Output of the leading industry's score"}
     assert tie_label(spec, TieBreaker("value", "output")) == {
         "zh": "同分时按主导产业产值数值排序", "en": "equal totals ordered by Output of the leading industry's value"}
+
+
+def test_equal_totals_are_ordered_by_the_first_tie_breaker_and_the_row_says_so(db, world):
+    cases, ranking = year_opened(db, world)
+    for name, case in cases.items():  # 甲镇 and 乙镇: both 95, 甲镇 one point less in innovation, 乙镇 in scale
+        given = {"甲镇": {"high_tech_firms": "5"}, "乙镇": {"output": "9"}}.get(name)
+        to_final(db, world, case, JOBS["甲镇"] if name in ("甲镇", "乙镇") else JOBS[name], given)
+    rows = step(db, world["office"], ranking, "submit_ranking").data["ranking"]
+    said = {"zh": "同分时按创新能力得分排序", "en": "equal totals ordered by Innovation"}
+    assert [(r["town"], r["rank"], r["tied"], r["decided_by"]) for r in rows[:3]] == [
+        ("乙镇", 1, False, said), ("甲镇", 2, False, said), ("丙镇", 3, False, None)]
+
+
+def test_a_town_between_the_praised_and_the_supervised_has_no_outcome(db, world, make):
+    designated(make, db, "己镇")
+    cases, ranking = year_opened(db, world)
+    for name, case in cases.items():  # 己镇 ties 戊镇 at the bottom: the two are the two supervised
+        to_final(db, world, case, JOBS.get(name, JOBS["戊镇"]))
+    submitted = step(db, world["office"], ranking, "submit_ranking")
+    outcomes = {r["town"]: r["outcome"] for r in submitted.data["ranking"]}
+    assert outcomes == {"甲镇": "praised", "乙镇": "praised", "丙镇": "praised", "丁镇": None,
+                        "戊镇": "supervised", "己镇": "supervised"}
+    assert submitted.data["supervised"] == sorted([world["towns"]["戊镇"].id, cases["己镇"].town_id])
+
+
+def test_the_towns_not_final_are_named_by_number_after_one_of_them_moved_on(db, world):
+    cases, ranking = year_opened(db, world)
+    step(db, world["county"], cases["丁镇"], "submit_assessment",
+         payload={"assessment": assessment(), "targets": targets()})  # on PostgreSQL the row is written anew
+    with pytest.raises(Unprocessable) as refused:
+        step(db, world["office"], ranking, "submit_ranking")
+    assert refused.value.details[0]["zh"] == "尚有专业镇的评分未确定：丁镇、丙镇、乙镇、戊镇、甲镇"
 
 
 def test_equal_towns_share_their_rank(db, world):
@@ -331,10 +396,23 @@ def test_the_praise_is_recorded_on_each_town_with_its_notice_and_county(db, worl
         copy = s.get(Attachment, json.loads(event.data)["attachment_id"])
         receipt = s.exec(select(NoticeReceipt).where(NoticeReceipt.attachment_id == copy.id)).one()
     assert own.kind == "praise_notice" and copy.kind == "praise_notice" and copy.town_id is not None
+    assert copy.filename == own.filename == "阳专镇表〔2027〕1号.docx"
     assert event.county_id == world["towns"]["甲镇"].county_id == receipt.unit_id
+    leader = world["leader"]  # the leader's approval issued it
+    assert (event.role, event.actor_id, event.unit_id) == ("leader", leader.user_id, leader.unit_id)
     assert json.loads(event.data) == {"evaluation_year": 2026, "rank": 1, "total": ranking.data["ranking"][0]["total"],
                                       "number": "阳专镇表〔2027〕1号", "attachment_id": copy.id,
                                       "ranking": ranking.number}
+
+
+def test_the_praise_notice_stored_names_its_number_year_and_towns(db, world):
+    _cases, ranking = approved(db, world)
+    with transaction(db) as s:
+        own = s.get(Attachment, ranking.data["praise_notice"]["attachment_id"])
+    text = "\n".join(p.text for p in Document(stored_path(upload_root(), own.sha256)).paragraphs)
+    assert "阳专镇表〔2027〕1号" in text and "2026年度" in text
+    table = Document(stored_path(upload_root(), own.sha256)).tables[0]
+    assert [c.text for c in table.rows[1].cells] == ["1", "盂县", "甲镇", "96"]  # the total as people write it
 
 
 def test_the_supervision_order_is_titled_for_its_year_and_town(db, world):

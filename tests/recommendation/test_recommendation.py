@@ -15,6 +15,7 @@ import recommendation_world
 from recommendation_world import NOW, approved_round, open_round, order, step
 from sqlmodel import select
 
+from conftest import on_town_version_2
 from workflow.core.attachments import store_upload
 from workflow.core.db import transaction
 from workflow.core.errors import Unprocessable
@@ -178,29 +179,11 @@ def test_a_town_is_in_one_open_round_at_a_time_and_a_year_batch_once(db, world):
     assert "2027年第1批推荐已经存在" in info.value.zh
 
 
-def _on_town_version_2(db, town):
-    """The town's registry record kept on town.yaml version 2 (designated before version 3)."""
-    import hashlib as h
-    from pathlib import Path
-
-    import sqlalchemy as sa
-
-    from workflow.core.models import Case, DefinitionSource
-
-    source = (Path(__file__).parents[1] / "fixtures" / "recommendation" / "town_v2.yaml").read_text(encoding="utf-8")
-    with transaction(db) as s:
-        s.add(DefinitionSource(key="town", version=2, sha256=h.sha256(source.encode()).hexdigest(), source=source,
-                               loaded_at=NOW))
-        record = registry_case(s, town.id)
-        s.connection().execute(sa.update(Case.__table__).where(Case.__table__.c.id == record.id)
-                               .values(definition_version=2))
-
-
 def test_a_record_on_town_version_2_is_recommended_as_the_office_who_submitted(db, world):
     """Records designated before town.yaml version 3 keep their version: their recommend_provincial is the office's,
     fired on approval as the office user who submitted the round."""
     town = world["towns"]["甲镇"]
-    _on_town_version_2(db, town)
+    on_town_version_2(db, town, now=NOW)
     approved_round(db, world, [town.id])
     with transaction(db) as s:
         record = registry_case(s, town.id)
@@ -233,7 +216,7 @@ def test_an_older_record_is_not_recommended_without_the_office_user_who_submitte
     from workflow.core.models import User
 
     jia, yi = world["towns"]["甲镇"], world["towns"]["乙镇"]
-    _on_town_version_2(db, jia)
+    on_town_version_2(db, jia, now=NOW)
     older = open_round(db, world)
     step(db, world["office"], older, "select_towns", payload={"selected_towns": [jia.id]})
     step(db, world["office"], older, "submit_recommendation")

@@ -70,11 +70,10 @@ def published(session: Session, year: int) -> Case | None:
 
 
 def _names(session: Session, cases: list[Case]) -> tuple[dict[int, Town], dict[int, str]]:
-    town_ids = {c.town_id for c in cases if c.town_id is not None}
-    towns = {t.id: t for t in session.exec(select(Town).where(col(Town.id).in_(town_ids))).all()} if town_ids else {}
+    town_ids = {c.town_id for c in cases}
+    towns = {t.id: t for t in session.exec(select(Town).where(col(Town.id).in_(town_ids))).all()}
     county_ids = {t.county_id for t in towns.values()}
-    counties = dict(session.exec(select(Unit.id, Unit.name).where(col(Unit.id).in_(county_ids))).all()) \
-        if county_ids else {}
+    counties = dict(session.exec(select(Unit.id, Unit.name).where(col(Unit.id).in_(county_ids))).all())
     return towns, counties  # type: ignore[return-value]  # ids of saved rows are not None
 
 
@@ -100,8 +99,7 @@ def compute(session: Session, year: int) -> dict[str, Any]:
     cases = year_evaluations(session, year)
     towns, counties = _names(session, cases)
     by_town = {c.town_id: c for c in cases}
-    scores: list[TownScore] = [v.town_score(c, towns[c.town_id].name if c.town_id in towns else c.title)
-                               for c in cases]
+    scores: list[TownScore] = [v.town_score(c) for c in cases]  # a tie is ordered by its title, "… · <town>"
     ranked = rank(spec, scores)
     years = spec.ranking.revoke_bottom_years or 1
     before = [published(session, year - n) for n in range(1, years)]
@@ -116,13 +114,12 @@ def compute(session: Session, year: int) -> dict[str, Any]:
     for r in ranked:
         town_id = int(r.town.town)  # type: ignore[call-overload]  # town_score keys a town by its id
         case = by_town[town_id]
-        town = towns.get(town_id)
+        town = towns[town_id]  # a town evaluation is always of a town
         previous = last_rows.get(town_id)
         proposal = proposals.get(town_id)
         rows.append({
-            "case_id": case.id, "town_id": town_id, "town": town.name if town else r.town.name,
-            "county_id": town.county_id if town else case.county_id,
-            "county": counties.get(town.county_id if town else case.county_id, ""),
+            "case_id": case.id, "town_id": town_id, "town": town.name, "county_id": town.county_id,
+            "county": counties[town.county_id],
             "rank": r.rank, "tied": r.tied, "decided_by": tie_label(spec, r.decided_by),
             "total": str(r.town.total), "groups": {k: str(p) for k, p in r.town.groups.items()},
             "last_rank": previous["rank"] if previous else None,
@@ -133,7 +130,7 @@ def compute(session: Session, year: int) -> dict[str, Any]:
     return {"ranking": rows, "praised": sorted(int(t) for t in praised),  # type: ignore[call-overload]  # ids
             "supervised": sorted(int(t) for t in supervised),  # type: ignore[call-overload]  # town ids
             "revocations": sorted(int(t) for t in proposals),  # type: ignore[call-overload]  # town ids
-            "towns": len(rows), "spec_version": spec.version}
+            "towns": len(rows)}  # the version of the indicators is the case's own, set when it was opened
 
 
 @guard("towns_all_scored")
@@ -171,10 +168,10 @@ def clear_ranking(ctx: FireContext) -> None:
 def _weakest(spec: EvaluationSpec, row: dict[str, Any], count: int = 2) -> list[str]:
     """The groups where the town reached the least share of the points, weakest first."""
     def share(group: Any) -> Decimal:
-        return Decimal(row["groups"].get(group.key, "0")) / group.points
+        return Decimal(row["groups"][group.key]) / group.points
 
     weakest = sorted(spec.groups, key=share)[:count]
-    return [f"{g.label.zh} {v.shown(Decimal(row['groups'].get(g.key, '0')))} / {v.shown(g.points)} 分" for g in weakest]
+    return [f"{g.label.zh} {v.shown(Decimal(row['groups'][g.key]))} / {v.shown(g.points)} 分" for g in weakest]
 
 
 def supervision_problem(spec: EvaluationSpec, year: int, row: dict[str, Any], towns: int) -> str:
@@ -206,16 +203,15 @@ def _supervise(ctx: FireContext, spec: EvaluationSpec, year: int, rows: list[dic
 def _propose_revocations(ctx: FireContext, year: int, rows: list[dict[str, Any]]) -> tuple[dict[str, int],
                                                                                        dict[str, str]]:
     """The revocation proposals the ranking rules call for, on each town's record; a record that cannot take
-    one (a provincial town, one already on its way out) is noted with its level instead."""
+    one (a provincial town, one already on its way out) is noted with its level instead. Every town has its record
+    from its creation (`registry_case`)."""
     proposed: dict[str, int] = {}
     not_proposed: dict[str, str] = {}
     for row in rows:
         if not row["revocation"]:
             continue
         record = registry_case(ctx.session, row["town_id"])
-        if record is None or record.id is None:
-            not_proposed[str(row["town_id"])] = "该镇没有档案记录"
-            continue
+        assert record is not None and record.id is not None
         registry = CATALOG.get(record.definition_key, record.definition_version, ctx.session)
         if registry.transition("propose_revocation", record.state) is None:
             not_proposed[str(row["town_id"])] = f"档案当前为“{registry.state_label(record.state)}”，不能提出撤销建议"
@@ -254,8 +250,9 @@ def _praise(ctx: FireContext, year: int, rows: list[dict[str, Any]]) -> dict[str
                            content_type=DOCX, kind="praise_notice", now=ctx.now, town_id=r["town_id"])
         expect_receipt(ctx.session, attachment=copy, unit_id=r["county_id"], now=ctx.now, calendar=ctx.calendar)
         record = registry_case(ctx.session, r["town_id"])
+        assert record is not None  # every town has its record from its creation
         audit.record(ctx.session, kind="town_praised", now=ctx.now, actor=ctx.actor,
-                     case_id=record.id if record else None, county_id=r["county_id"],
+                     case_id=record.id, county_id=r["county_id"],
                      data={"evaluation_year": year, "rank": r["rank"], "total": r["total"], "number": number,
                            "attachment_id": copy.id, "ranking": ctx.case.number})
     return {"number": number, "attachment_id": notice.id, "towns": [r["town_id"] for r in praised]}
