@@ -10,9 +10,11 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 from sqlmodel import select
+from statements import counted, listing
 
 from conftest import COMPLETE_APPLICATION, reload
 from workflow.core import receipts
+from workflow.core.access import MAX_ID, get_case
 from workflow.core.actors import Actor
 from workflow.core.attachments import store_bytes
 from workflow.core.calendar import DEFAULT_CALENDAR, LOCAL_TZ, WorkCalendar
@@ -117,7 +119,22 @@ def test_a_notice_is_expected_once_per_county_and_only_from_a_county(db, make, n
     office_unit = make.unit("市工信局", "office")
     with transaction(db) as s, pytest.raises(InvalidInput) as refused:
         receipts.expect_receipt(s, attachment=s.get(Attachment, first.attachment_id), unit_id=office_unit.id, now=now)
-    assert refused.value.zh == "通知只能送达县（区）签收。"
+    assert (refused.value.zh, refused.value.en, refused.value.code) == (
+        "通知只能送达县（区）签收。", "Only a county acknowledges a notice.", "not_a_county")
+
+
+def test_a_notice_to_two_counties_is_acknowledged_by_each(db, make, now):
+    first = _notice(db, make, county="盂县")
+    other = make.unit("平定县", "county")
+    with transaction(db) as s:
+        second = receipts.expect_receipt(s, attachment=s.get(Attachment, first.attachment_id), unit_id=other.id,
+                                         now=now)
+    assert second.id != first.id
+    assert [(r.attachment_id, r.unit_id) for r in _receipts(db)] == [(first.attachment_id, first.unit_id),
+                                                                     (first.attachment_id, other.id)]
+    with transaction(db) as s:  # the case page lists the counties of a notice by name
+        shown = receipts.for_case(s, make.actor(make.user("office")), first.case_id, now=now)
+    assert [v.unit_name for v in shown[first.attachment_id]] == ["平定县", "盂县"]
 
 
 # --- acknowledging ---------------------------------------------------------------------------------------------
@@ -234,6 +251,27 @@ def test_the_case_page_shows_the_receipts_to_whoever_sees_the_case(db, make, now
             receipts.for_case(s, stranger, receipt.case_id, now=now)
         with pytest.raises(NotFound):
             receipts.get_receipt(s, stranger, receipt.id, now=now)
+
+
+def test_the_case_page_s_receipts_do_not_read_the_case_again(db, engine, make, now, monkeypatch):
+    receipt = _notice(db, make, county="盂县")
+    office = make.actor(make.user("office"))
+    with transaction(db) as s:
+        case = get_case(s, office, receipt.case_id)
+        with counted(engine, monkeypatch) as ran:
+            shown = receipts.for_case(s, office, receipt.case_id, now=now, case=case)
+    assert [v.id for v in shown[receipt.attachment_id]] == [receipt.id]
+    assert not [r for r in ran if "FROM case_file" in r and "case_file.id = " in r], listing(ran)
+
+
+def test_the_largest_receipt_id_is_still_looked_up(db, make, now):
+    receipt = _notice(db, make, county="盂县")
+    with transaction(db) as s:
+        s.connection().execute(sa.update(NoticeReceipt.__table__).where(NoticeReceipt.__table__.c.id == receipt.id)
+                               .values(id=MAX_ID))
+    with transaction(db) as s:
+        assert receipts.get_receipt(s, make.actor(make.user("office")), MAX_ID, now=now).attachment_id == (
+            receipt.attachment_id)
 
 
 # --- reminding -------------------------------------------------------------------------------------------------
@@ -392,11 +430,11 @@ def test_the_trail_names_the_notice_the_county_and_the_days_at_each_step(db, mak
     assert _data(expected) == {"receipt_id": receipt.id, "attachment_id": receipt.attachment_id,
                                "filename": "批评通报.pdf", "notice_kind": "criticism_notice", "unit": "盂县",
                                "remind_date": "2026-12-02"}
-    assert (expected.actor_id, expected.case_id, expected.county_id) == (None, receipt.case_id, receipt.unit_id)
+    assert (expected.role, expected.case_id, expected.county_id) == ("system", receipt.case_id, receipt.unit_id)
     [reminded] = _events(db, "receipt_reminded")
     assert _data(reminded) == {"receipt_id": receipt.id, "attachment_id": receipt.attachment_id,
                                "filename": "批评通报.pdf", "remind_date": "2026-12-02", "recipients": 1}
-    assert reminded.actor_id is None
+    assert (reminded.role, reminded.actor_id) == ("system", None)
     [signed] = _events(db, "receipt_acknowledged")
     assert _data(signed) == {"receipt_id": receipt.id, "attachment_id": receipt.attachment_id,
                              "filename": "批评通报.pdf", "remind_date": "2026-12-02", "late": True}
@@ -419,6 +457,22 @@ def test_the_reminder_names_the_case_the_notice_and_the_days_and_reaches_the_cou
                            "issued_date": "2026-11-27", "unit": "盂县", "receipt_id": receipt.id}
     assert told.source_key.startswith(f"receipt:{receipt.id}")
     assert (mail.user_id, mail.channel, mail.case_id) == (clerk.id, "email", receipt.case_id)
+
+
+def test_the_reminder_of_a_notice_without_a_case_names_the_notice_alone(db, make):
+    """A notice kept on a town's record (the praise notice's copy) belongs to no case: no number, no title."""
+    town = make.town("西烟镇", county="盂县")
+    clerk = make.user("county", county="盂县")
+    with transaction(db) as s:
+        notice = store_bytes(session=s, actor=Actor.system(), data=PDF, filename="表扬通报.pdf",
+                             content_type="application/pdf", kind="praise_notice", now=local(date(2026, 11, 27)),
+                             town_id=town.id)
+        receipts.expect_receipt(s, attachment=notice, unit_id=town.county_id, now=local(date(2026, 11, 27)))
+    with transaction(db) as s:
+        assert receipts.remind_due(s, now=local(date(2026, 12, 3), 10)) == 1
+        [told] = s.exec(select(Notification).where(Notification.kind == "receipt_reminder")).all()
+    assert (told.user_id, told.case_id) == (clerk.id, None)
+    assert (told.params["number"], told.params["title"], told.params["notice"]) == ("", "", "表扬通报")
 
 
 def test_the_export_streams_every_row_the_list_would_show_in_its_order_up_to_its_limit(db, make):

@@ -78,9 +78,9 @@ def notice_name(filename: str) -> str:
     return PurePath(filename).stem or filename
 
 
-def remind_date_for(issued: datetime, calendar: WorkCalendar, days: int | None = None) -> date:
+def remind_date_for(issued: datetime, calendar: WorkCalendar) -> date:
     """The last of the working days a county has to acknowledge a notice issued at `issued`."""
-    return calendar.add_working_days(local_date(issued), settings.receipt_days if days is None else days)[0]
+    return calendar.add_working_days(local_date(issued), settings.receipt_days)[0]
 
 
 def is_overdue(remind_date: date | None, acknowledged_at: datetime | None, today: date) -> bool:
