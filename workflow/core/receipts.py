@@ -261,7 +261,7 @@ def for_case(session: Session, actor: Actor, case_id: int, *, now: datetime,
     case as get_case gave it to `actor`, when the caller has read it (the page)."""
     case_read(session, actor, case_id, case)
     rows = session.connection().execute(_listing().where(_receipts.c.case_id == case_id)
-                                        .order_by(_receipts.c.attachment_id, _units.c.name)).all()
+                                        .order_by(_units.c.name)).all()  # each notice's counties by name
     found: dict[int, list[ReceiptView]] = {}
     today = local_date(now)
     for row in rows:
