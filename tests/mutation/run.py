@@ -319,12 +319,13 @@ def report(outcomes: list[Outcome]) -> None:
     paths = {scope[o.module]["path"] for o in outcomes}
     stale = [key for key in load_equivalent() if key[0] in paths and key not in matched]
     print()
-    header = (f"{'module':<13}{'database':<10}{'run':>6}{'killed':>8}{'survived':>10}{'timeout':>9}{'equiv.':>8}"
+    width = max([13] + [len(o.module) + 2 for o in outcomes])  # evaluation_ranking is 18 letters
+    header = (f"{'module':<{width}}{'database':<10}{'run':>6}{'killed':>8}{'survived':>10}{'timeout':>9}{'equiv.':>8}"
               f"{'score':>9}")
     print(header)
     print("-" * len(header))
     for o in outcomes:
-        print(f"{o.module:<13}{o.database:<10}{len(o.mutants) + len(o.equivalent):>6}{o.killed:>8}"
+        print(f"{o.module:<{width}}{o.database:<10}{len(o.mutants) + len(o.equivalent):>6}{o.killed:>8}"
               f"{len(o.survivors):>10}{o.timeouts:>9}{len(o.equivalent):>8}{o.score:>8.1f}%")
     for o in outcomes:
         if not o.survivors:
