@@ -11,7 +11,7 @@ from conftest import COMPLETE_APPLICATION, reload
 from workflow.core.db import transaction
 from workflow.core.engine import fire
 from workflow.core.models import AuditEvent, Case, Deadline, Notification
-from workflow.core.sweep import sweep
+from workflow.core.sweep import claim, sweep
 
 APPLICATION = COMPLETE_APPLICATION
 
@@ -100,6 +100,33 @@ def test_a_failing_row_is_recorded_and_does_not_block_the_rest(make, db, now, mo
         failures = s.exec(select(AuditEvent).where(AuditEvent.kind == "deadline_failed")).all()
     assert {e.case_id for e in failures} == {first.id} and len(failures) == 3
     assert statuses == {first.id: "failed", second.id: "fired"}
+
+
+def test_an_expiry_tells_each_person_once(make, db, now):
+    """A returned application that lapses: its county is told once, that it expired."""
+    county, _office, case = _returned_case(make, db, now)
+    with transaction(db) as s:
+        before = len(s.exec(select(Notification).where(Notification.user_id == county.id)).all())
+    assert sweep(db, now=now + timedelta(days=30)).expiries == 1
+    with transaction(db) as s:
+        told = s.exec(select(Notification).where(Notification.user_id == county.id)).all()[before:]
+    assert [(n.kind, n.case_id) for n in told] == [("expired", case.id)]
+
+
+@pytest.mark.postgres
+def test_a_second_scheduler_takes_the_next_rows_at_once_while_another_holds_its_batch(make, db, now):
+    """Two schedulers on one database: the rows one holds in its open batch are passed over by the other at once
+    (FOR UPDATE SKIP LOCKED), which claims the next due row instead of waiting for the first to commit."""
+    for _ in range(2):
+        _returned_case(make, db, now)
+    later = now + timedelta(days=30)  # both returned applications past their ten working days
+    with transaction(db) as first:
+        held = claim(first, now=later, worker="scheduler-a", limit=1)
+        with transaction(db) as second:
+            second.connection().exec_driver_sql("SET LOCAL lock_timeout = '2s'")  # waiting would fail the test
+            taken = claim(second, now=later, worker="scheduler-b", limit=1)
+    assert len(held) == len(taken) == 1 and held[0].id != taken[0].id
+    assert (held[0].claimed_by, taken[0].claimed_by) == ("scheduler-a", "scheduler-b")
 
 
 @pytest.mark.postgres

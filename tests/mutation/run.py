@@ -335,7 +335,8 @@ def report(outcomes: list[Outcome]) -> None:
             note = "" if m.status == "survived" else f" [{m.status}]"
             print(f"  {m.path}:{m.line} {m.key}{note}  ({m.name})")
     if stale:
-        print("\nIn equivalent.toml but made by no mutant any more (remove them):")
+        print("\nIn equivalent.toml but not among this run's survivors (killed on this database, or made by no "
+              "mutant any more: then remove them):")
         for path, key in stale:
             print(f"  {path}: {key}")
 
