@@ -109,7 +109,8 @@ def test_an_expiry_tells_each_person_once(make, db, now):
         before = len(s.exec(select(Notification).where(Notification.user_id == county.id)).all())
     assert sweep(db, now=now + timedelta(days=30)).expiries == 1
     with transaction(db) as s:
-        told = s.exec(select(Notification).where(Notification.user_id == county.id)).all()[before:]
+        told = s.exec(select(Notification).where(Notification.user_id == county.id)
+                      .order_by(Notification.id)).all()[before:]
     assert [(n.kind, n.case_id) for n in told] == [("expired", case.id)]
 
 

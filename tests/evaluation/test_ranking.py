@@ -52,7 +52,7 @@ def assessment() -> dict[str, str]:
 
 def to_final(db, world, case, jobs: str, points: dict[str, str] | None = None) -> Case:
     """One town's evaluation driven to its final scores, its total set by the jobs it created; the statistics'
-    indicators (there are none) scored by the office at their maximum, or at `points` where given."""
+    indicators (the towns have no statistics) scored by the office at their maximum, or at `points` where given."""
     step(db, world["county"], case, "submit_assessment", payload={"assessment": assessment(), "targets": targets()})
     step(db, world["office"], case, "accept_assessment")
     for name, unit in world["units"].items():
@@ -255,9 +255,7 @@ def test_a_record_on_an_older_town_version_takes_the_proposal_by_that_version(db
     assert ranking.data["revocation_cases"][str(world["towns"]["戊镇"].id)] == record.id
 
 
-NO_STATISTICS = {key: "0" for key in ("output", "output_growth", "above_scale_firms", "market_entities_growth",
-                                      "high_tech_firms", "patent_growth", "specialised_firms", "employment_target",
-                                      "key_projects", "project_investment", "service_platforms")}
+NO_STATISTICS = {i.key: "0" for i in v.provided_by(evaluation_spec(), "statistics")}
 
 
 def test_a_proposal_on_two_grounds_names_both(db, world):
@@ -409,10 +407,10 @@ def test_the_praise_notice_stored_names_its_number_year_and_towns(db, world):
     _cases, ranking = approved(db, world)
     with transaction(db) as s:
         own = s.get(Attachment, ranking.data["praise_notice"]["attachment_id"])
-    text = "\n".join(p.text for p in Document(stored_path(upload_root(), own.sha256)).paragraphs)
+    notice = Document(stored_path(upload_root(), own.sha256))
+    text = "\n".join(p.text for p in notice.paragraphs)
     assert "阳专镇表〔2027〕1号" in text and "2026年度" in text
-    table = Document(stored_path(upload_root(), own.sha256)).tables[0]
-    assert [c.text for c in table.rows[1].cells] == ["1", "盂县", "甲镇", "96"]  # the total as people write it
+    assert [c.text for c in notice.tables[0].rows[1].cells] == ["1", "盂县", "甲镇", "96"]  # the total as written
 
 
 def test_the_supervision_order_is_titled_for_its_year_and_town(db, world):
