@@ -5,20 +5,21 @@ page and the API show the same figures."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 import time_machine
+from sqlmodel import select
 
 from conftest import api_headers, login
 from workflow.core.db import transaction
 from workflow.core.engine import fire
 from workflow.core.errors import Forbidden, NotFound
-from workflow.core.models import Attachment, Case, TownStatistics
+from workflow.core.models import Attachment, Case, TownStatistics, Unit
 from workflow.dashboard import targets as targets_module
-from workflow.dashboard.figures import build, elapsed_share, pace
+from workflow.dashboard.figures import build, city_readings, elapsed_share, indicator_catalogue, pace
 from workflow.dashboard.targets import period_for, plan_periods
 
 TODAY = date(2026, 11, 27)  # the `now` fixture's day in Yangquan
@@ -57,7 +58,8 @@ def world(db, make):
     accepted(db, a1, 2022, 90, brands=[{"name": "旧品牌", **national}])  # before the period: not counted
     accepted(db, a1, 2024, 100.5, brands=[{"name": "西烟石材", **national}],
              standards=[{"name": "石材加工规范", "kind": "industry", "role": "lead"}])
-    accepted(db, a2, 2024, 20)
+    # a choice the targets do not ask about, with a value one of them names: the brand is not a national one
+    accepted(db, a2, 2024, 20, brands=[{"name": "路家村铸件", "level": "municipal", "market": "national"}])
     accepted(db, b1, 2024, 50.25, brands=[{"name": "娘子关砂器", **provincial}],
              standards=[{"name": "砂器团体标准", "kind": "group", "role": "lead"}])
     accepted(db, a1, 2025, 110, brands=[{"name": "西烟石材", **national}, {"name": "西烟石雕", **national}],
@@ -120,6 +122,11 @@ def test_the_plan_s_targets_by_hand_for_the_city(db, world):
         5, 2, Decimal("0.4"), 1)
     assert (board.applications_in_progress, board.designated_this_year) == (1, 1)
     assert board.designated_towns(world["yx_id"]) == 2 and board.designated_towns(world["pd_id"]) == 1
+    # the registry by county and level (the towns of the two designation cases are candidates, with 梁家寨乡),
+    # and the designations by state: towns and designation cases only
+    assert board.levels == {world["yx_id"]: {"provincial": 1, "municipal": 1, "candidate": 2},
+                            world["pd_id"]: {"municipal": 1, "revoked": 1, "candidate": 1}}
+    assert board.designations == {"submitted": 1, "designated": 1}
 
 
 def test_the_next_period_measures_its_pace_and_the_counties_against_their_own_shares(db, world):
@@ -213,10 +220,14 @@ def test_a_target_sums_any_number_of_the_latest_year_s_reports(db, make, other_s
 
 def test_who_may_see_it_and_which_periods(db, world, make):
     member = make.actor(make.user("member"))
-    with transaction(db) as s, pytest.raises(Forbidden):
+    with transaction(db) as s, pytest.raises(Forbidden) as refused:
         build(s, member, TODAY)
-    with transaction(db) as s, pytest.raises(NotFound):
+    assert (refused.value.zh, refused.value.en) == (
+        "只有领导小组、领导小组办公室和县（区）可以查看工作看板。",
+        "Only the leading group, the office and the counties see the dashboard.")
+    with transaction(db) as s, pytest.raises(NotFound) as missing:
         build(s, world["office"], TODAY, "2031-2035")
+    assert (missing.value.zh, missing.value.en) == ("没有这个规划期。", "No such plan period.")
     first, second = plan_periods()
     assert period_for(date(2022, 5, 1)) == first and period_for(date(2025, 12, 31)) == first
     assert period_for(date(2026, 1, 1)) == second and period_for(date(2031, 1, 1)) == second
@@ -231,6 +242,7 @@ def test_the_pace_rule():
     assert pace(Decimal("0.4999"), Decimal("0.5"), first, mid) == "behind"
     assert pace(Decimal("1"), Decimal("0.5"), first, mid) == "met"
     assert pace(Decimal("0.99"), Decimal("1"), first, date(2026, 1, 1)) == "missed"
+    assert pace(Decimal("0.99"), Decimal("1"), first, date(2025, 12, 31)) == "behind"  # its last day is not over
     assert pace(None, Decimal("0.5"), first, mid) is None
 
 
@@ -272,3 +284,132 @@ def test_a_county_s_page_and_api_name_no_other_county(app, db, world):
     assert "平定县" in html and "盂县" not in html
     assert "盂县" not in str(body) and body["county_id"] == world["pd_id"]
     assert {t["key"]: t["value"] for t in body["targets"]}["total_output"] == 60.5
+
+
+def test_a_new_county_counts_nought_and_one_no_longer_active_leaves_the_city_s_list(db, world, make):
+    cq = make.actor(make.user("county", county="城区"))  # no town and no order yet; its share of 2026-2030: 1 town
+    kq = make.actor(make.user("county", county="矿区"))
+    with transaction(db) as s:
+        units = Unit.__table__
+        s.connection().execute(sa.update(units).where(units.c.id == kq.unit_id).values(is_active=False))
+        # 盂县's row written again: the counties are still listed in the order they were made
+        s.connection().execute(sa.update(units).where(units.c.id == world["yx_id"]).values(name="盂县"))
+    with transaction(db) as s:
+        city, own, gone = build(s, world["office"], TODAY), build(s, cq, TODAY), build(s, kq, TODAY)
+    assert [u.name for u in city.counties] == ["盂县", "平定县", "城区"]
+    assert [(o.county, o.open, o.overdue, o.overdue_rate, o.criticisms) for o in city.orders][2] == (
+        "城区", 0, 0, None, 0)
+    assert city.designated_towns(cq.unit_id) == 0
+    municipal = next(f for f in city.targets if f.target.key == "municipal_towns")
+    assert [(c.county, c.value, c.goal, c.share) for c in municipal.counties][2] == ("城区", 0, 1, 0)
+    output = next(f for f in city.targets if f.target.key == "total_output")
+    assert [(c.county, c.value) for c in output.counties] == [("盂县", 30), ("平定县", 0), ("城区", 0)]
+    # each its own dashboard, against its own share: the one no longer active as well
+    assert own.county.name == "城区" and figures(own)["municipal_towns"] == (0, 1, 0, "behind", None)
+    assert gone.county.name == "矿区" and figures(gone)["municipal_towns"] == (0, 1, 0, "behind", None)
+    assert [o.county for o in gone.orders] == ["矿区"]
+
+
+def test_this_year_counts_from_new_year_s_day_in_yangquan_and_the_reviews_overdue(db, world, make):
+    start = datetime(2025, 12, 31, 16, 0, tzinfo=UTC)  # 2026-01-01 00:00 in Yangquan
+    end = datetime(2026, 12, 31, 16, 0, tzinfo=UTC)  # 2027-01-01 00:00
+    second = timedelta(seconds=1)
+    cases = Case.__table__
+    closed = {}
+    for key, state, at in (("first", "designated", start), ("last_year", "designated", start - second),
+                           ("next_year", "designated", end), ("rejected", "rejected", NOW)):
+        closed[key] = make.case("designation", state=state, county="平定县")
+        with transaction(db) as s:
+            s.connection().execute(sa.update(cases).where(cases.c.id == closed[key].id).values(closed_at=at))
+    with transaction(db) as s:  # criticism notices issued on new year's day, the second before and the next year's
+        for at in (start, start - second, end):
+            s.add(Attachment(case_id=closed["first"].id, kind="criticism_notice", sha256="0" * 64,
+                             filename="通报.docx", content_type="application/octet-stream", size=1, uploaded_at=at))
+    # designated towns whose review date has passed (one each county), one due today, and a candidate's
+    for name, county, review, level in (("冶西镇", "平定县", "2026-06-30", "municipal"),
+                                        ("秀水镇", "盂县", "2026-11-26", "provincial"),
+                                        ("仙人乡", "盂县", "2026-11-27", "municipal"),
+                                        ("北下庄乡", "盂县", "2026-01-01", "candidate")):
+        town = make.town(name, county=county)
+        set_level(db, town, level)
+        with transaction(db) as s:
+            record = s.exec(select(Case).where(Case.town_id == town.id, Case.definition_key == "town")).one()
+            record.data = {**record.data, "review_date": review}
+            s.add(record)
+    with transaction(db) as s:
+        city, yx, pd = build(s, world["office"], TODAY), build(s, world["yx"], TODAY), build(s, world["pd"], TODAY)
+    # the world's designation closed today and the one on new year's day; not the rejected one
+    assert (city.designated_this_year, yx.designated_this_year, pd.designated_this_year) == (2, 0, 2)
+    # the world's notice of 盂县 (through the real steps) and the one of new year's day
+    assert (city.criticisms_this_year, yx.criticisms_this_year, pd.criticisms_this_year) == (2, 1, 1)
+    assert (city.reviews_overdue, yx.reviews_overdue, pd.reviews_overdue) == (2, 1, 1)
+
+
+ITEM_TARGETS = """key: targets
+version: 1
+label: {zh: 目标, en: Targets}
+periods:
+  - key: "2024-2028"
+    label: {zh: 示例规划期, en: An example period}
+    start: 2024-01-01
+    end: 2028-12-31
+    document: 某政办发〔2024〕1号
+    targets:
+      - key: lead_standards
+        label: {zh: 主导制定的国家和行业标准, en: National and industry standards led}
+        unit: {zh: 项, en: standards}
+        value: 10
+        source: {kind: statistics_items, field: standards, where: {kind: [industry, national], role: [lead]}}
+      - key: brands
+        label: {zh: 品牌, en: Brands}
+        unit: {zh: 个, en: brands}
+        value: 10
+        source: {kind: statistics_items, field: brands}
+"""
+
+
+def test_an_item_counts_when_it_meets_every_condition_in_one_year_s_report(db, make, tmp_path, monkeypatch):
+    path = tmp_path / "targets.yaml"
+    path.write_text(ITEM_TARGETS, encoding="utf-8")
+    monkeypatch.setattr(targets_module, "TARGETS_PATH", path)
+    targets_module.plan_periods.cache_clear()
+    try:
+        office = make.actor(make.user("office"))
+        a1, a2 = make.town("西烟镇", county="盂县"), make.town("路家村镇", county="盂县")
+        b1 = make.town("娘子关镇", county="平定县")
+        accepted(db, a1, 2025, 100, brands=[{"name": "西烟石材", "level": "national"}],
+                 standards=[{"name": "石材加工规范", "kind": "industry", "role": "lead"},
+                            {"name": "石雕工艺规范", "kind": "industry", "role": "participate"}])  # not led
+        # another town's standard of the same name is another standard
+        accepted(db, a2, 2025, 20, brands=[{"name": "路家村铸件", "level": "municipal"}],
+                 standards=[{"name": "石材加工规范", "kind": "national", "role": "lead"}])
+        # an industry standard one year, led the next as an association standard: neither year meets both
+        accepted(db, b1, 2024, 50, standards=[{"name": "砂器规范", "kind": "industry", "role": "participate"}])
+        accepted(db, b1, 2025, 60, standards=[{"name": "砂器规范", "kind": "group", "role": "lead"}])
+        with transaction(db) as s:
+            city = build(s, office, TODAY)
+    finally:
+        targets_module.plan_periods.cache_clear()
+    parts = {f.target.key: (f.value, {c.county: c.value for c in f.counties}) for f in city.targets}
+    # every brand, whatever its level; no standard among them
+    assert parts == {"lead_standards": (2, {"盂县": 2, "平定县": 0}), "brands": (2, {"盂县": 2, "平定县": 0})}
+
+
+def test_the_city_s_readings_are_the_dashboard_s_figures(db, world):
+    asked = frozenset({"total_output", "cluster_brands", "municipal_towns", "not_a_target"})
+    with transaction(db) as s:
+        readings = city_readings(s, TODAY, asked)
+        board = build(s, world["yx"], TODAY)  # a county's dashboard does not change the city's readings
+        later = city_readings(s, date(2040, 1, 1), asked)  # after the last period: the last period's figures
+        none_asked = city_readings(s, TODAY, frozenset())
+    period = "“十五五”时期（2026—2030年）（示例）"
+    assert {k: (r.indicator.key, r.indicator.unit.zh, r.value, r.goal, r.period.zh, r.year)
+            for k, r in readings.items()} == {
+        "total_output": ("total_output", "亿元", 30, 500, period, 2026),
+        "cluster_brands": ("cluster_brands", "个", 0, 4, period, None),
+        "municipal_towns": ("municipal_towns", "个", 3, 15, period, None)}
+    assert figures(board)["municipal_towns"][0] == 2
+    assert later == readings and none_asked == {}
+    catalogue = indicator_catalogue()
+    assert (catalogue["total_output"].key, catalogue["total_output"].unit.zh) == ("total_output", "亿元")
+    assert catalogue["industry_standards"].label.zh == "行业标准"

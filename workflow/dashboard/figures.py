@@ -165,9 +165,9 @@ def _items_query(session: Session, source_field: str, where: tuple[tuple[str, tu
 
 
 def _sum_query(session: Session, source_field: str, year: int, county_id: int | None) -> dict[int, Decimal]:
-    """Per county: the sum of a number field of the year's accepted reports."""
-    value = (col(TownStatistics.output_yi) if source_field == "output_yi"
-             else col(TownStatistics.figures)[source_field].as_float())
+    """Per county: the sum of a number field of the year's accepted reports (the output is summed from the rows'
+    own column by `_by_year`)."""
+    value = col(TownStatistics.figures)[source_field].as_float()
     query = (select(TownStatistics.county_id, sa.func.sum(value)).where(TownStatistics.year == year)
              .group_by(col(TownStatistics.county_id)))
     if county_id is not None:
@@ -210,9 +210,11 @@ def build(session: Session, actor: Actor, today: date, period_key: str | None = 
     if period is None:
         raise NotFound("没有这个规划期。", "No such plan period.")
     own = actor.unit_id if actor.role == Role.county else None
-    counties = list(session.exec(select(Unit).where(Unit.kind == UnitKind.county, col(Unit.is_active).is_(True),
-                                                    _scope(Unit.id, actor)).order_by(col(Unit.id))).all())
-    county = next((u for u in counties if u.id == own), None) if own is not None else None
+    # the city's dashboard lists the active counties; a county's own is of its unit, active or no longer
+    active = col(Unit.is_active).is_(True) if own is None else sa.true()
+    counties = list(session.exec(select(Unit).where(Unit.kind == UnitKind.county, active, _scope(Unit.id, actor))
+                                 .order_by(col(Unit.id))).all())
+    county = counties[0] if own is not None else None
 
     levels = _levels(session, case_filter(actor))
     by_year = _by_year(session, _scope(TownStatistics.county_id, actor))
@@ -316,8 +318,9 @@ def city_readings(session: Session, today: date, keys: frozenset[str]) -> dict[s
     """The city's current figure of each target named in `keys` that the plan period `today` falls in measures:
     the same figure as the city's dashboard shows (every county, no scope)."""
     period = period_for(today)
-    targets = [t for t in period.targets if t.key in keys] if period is not None else []
-    if period is None or not targets:
+    assert period is not None  # without a key there is always one: today's, else the first or the last
+    targets = [t for t in period.targets if t.key in keys]
+    if not targets:
         return {}
     elapsed = elapsed_share(period, today)
     levels = _levels(session, sa.true()) if any(t.source.kind == "registry_count" for t in targets) else {}
