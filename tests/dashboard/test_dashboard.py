@@ -377,9 +377,10 @@ def test_an_item_counts_when_it_meets_every_condition_in_one_year_s_report(db, m
         office = make.actor(make.user("office"))
         a1, a2 = make.town("西烟镇", county="盂县"), make.town("路家村镇", county="盂县")
         b1 = make.town("娘子关镇", county="平定县")
+        lead = {"name": "石材加工规范", "kind": "industry", "role": "lead"}
         accepted(db, a1, 2025, 100, brands=[{"name": "西烟石材", "level": "national"}],
-                 standards=[{"name": "石材加工规范", "kind": "industry", "role": "lead"},
-                            {"name": "石雕工艺规范", "kind": "industry", "role": "participate"}])  # not led
+                 standards=[lead, {"name": "石雕工艺规范", "kind": "industry", "role": "participate"},  # not led
+                            lead])  # entered twice: still one standard, and still counted
         # another town's standard of the same name is another standard
         accepted(db, a2, 2025, 20, brands=[{"name": "路家村铸件", "level": "municipal"}],
                  standards=[{"name": "石材加工规范", "kind": "national", "role": "lead"}])
@@ -402,6 +403,7 @@ def test_the_city_s_readings_are_the_dashboard_s_figures(db, world):
         board = build(s, world["yx"], TODAY)  # a county's dashboard does not change the city's readings
         later = city_readings(s, date(2040, 1, 1), asked)  # after the last period: the last period's figures
         none_asked = city_readings(s, TODAY, frozenset())
+        output_only = city_readings(s, TODAY, frozenset({"total_output"}))
     period = "“十五五”时期（2026—2030年）（示例）"
     assert {k: (r.indicator.key, r.indicator.unit.zh, r.value, r.goal, r.period.zh, r.year)
             for k, r in readings.items()} == {
@@ -409,7 +411,7 @@ def test_the_city_s_readings_are_the_dashboard_s_figures(db, world):
         "cluster_brands": ("cluster_brands", "个", 0, 4, period, None),
         "municipal_towns": ("municipal_towns", "个", 3, 15, period, None)}
     assert figures(board)["municipal_towns"][0] == 2
-    assert later == readings and none_asked == {}
+    assert later == readings and none_asked == {} and output_only == {"total_output": readings["total_output"]}
     catalogue = indicator_catalogue()
     assert (catalogue["total_output"].key, catalogue["total_output"].unit.zh) == ("total_output", "亿元")
     assert catalogue["industry_standards"].label.zh == "行业标准"
