@@ -306,6 +306,15 @@ def test_a_new_county_counts_nought_and_one_no_longer_active_leaves_the_city_s_l
     assert [(c.county, c.value) for c in output.counties] == [("盂县", 30), ("平定县", 0), ("城区", 0)]
     # each its own dashboard, against its own share: the one no longer active as well
     assert own.county.name == "城区" and figures(own)["municipal_towns"] == (0, 1, 0, "behind", None)
+    # its first town's orders: one overdue, one whose criticism is being drafted, one in rectification
+    office = make.user("office", username="office_wang")
+    town = make.town("义井镇", county="城区")
+    for state in ("overdue", "criticism_pending", "rectifying"):
+        make.case("rectification", state=state, town=town, by=office, data={"problem": "台账不全"})
+    with transaction(db) as s:
+        later = build(s, world["office"], TODAY)
+    assert [(o.county, o.open, o.overdue, o.overdue_rate) for o in later.orders][2] == (
+        "城区", 3, 2, Decimal("0.6667"))
     assert gone.county.name == "矿区" and figures(gone)["municipal_towns"] == (0, 1, 0, "behind", None)
     assert [o.county for o in gone.orders] == ["矿区"]
 

@@ -144,9 +144,11 @@ def _write_config(workdir: Path, module: dict) -> None:
         "forkserver_warmup": "import",
         "preload_modules_file": "mutmut_preload.txt",
         "use_git_change_detection": False,
-        # a mutant is stopped (and counted timed out, as killed) after 2 × (its tests' time + 1 s) × this in CPU
-        # seconds: mutmut's default of 15 let one mutant of a slow test file hold a child for ten minutes
-        "timeout_multiplier": 3.0,
+        # a mutant is stopped (and counted timed out, as killed) after (its tests' time + 1 s) × this in wall-clock
+        # seconds, or twice that in CPU seconds. mutmut's default of 15 let one endless mutant of a slow test file
+        # hold a child for ten minutes; 3 was too short: a survivor runs every one of its tests, each with the
+        # caches emptied, two at once, and on PostgreSQL some ran past 3× and were counted as timed out
+        "timeout_multiplier": 10.0,
     }
     lines = ["", "[tool.mutmut]"]
     lines += [f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in config.items()]
