@@ -159,16 +159,27 @@ def test_a_county_sees_only_its_own_towns(db, world):
     assert (pd.criticisms_this_year, pd.applications_in_progress, pd.designated_this_year) == (0, 0, 1)
 
 
-OTHER_SUMS = """key: targets
-version: 1
-label: {zh: 目标, en: Targets}
-periods:
-  - key: "2026-2030"
-    label: {zh: 十五五, en: 15th plan}
-    start: 2026-01-01
-    end: 2030-12-31
-    document: 某政办发〔2026〕1号
-    targets:
+def targets_file(first: int, last: int, targets: str) -> str:
+    """A targets file of one plan period, from `first` to `last`, with the targets given (YAML, one per item)."""
+    return (f"key: targets\nversion: 1\nlabel: {{zh: 目标, en: Targets}}\nperiods:\n"
+            f"  - key: \"{first}-{last}\"\n    label: {{zh: 示例规划期, en: An example period}}\n"
+            f"    start: {first}-01-01\n    end: {last}-12-31\n    document: 某政办发〔{first}〕1号\n"
+            f"    targets:\n{targets}")
+
+
+@pytest.fixture
+def targets_in(tmp_path, monkeypatch):
+    """definitions/targets.yaml replaced by the text given, for the rest of the test."""
+    def install(text):
+        path = tmp_path / "targets.yaml"
+        path.write_text(text, encoding="utf-8")
+        monkeypatch.setattr(targets_module, "TARGETS_PATH", path)
+        targets_module.plan_periods.cache_clear()
+    yield install
+    targets_module.plan_periods.cache_clear()
+
+
+OTHER_SUMS = targets_file(2026, 2030, """\
       - key: jobs
         label: {zh: 从业人员, en: Employees}
         unit: {zh: 人, en: people}
@@ -180,21 +191,11 @@ periods:
         unit: {zh: 万元, en: 10k yuan}
         value: 2000
         source: {kind: statistics_sum, field: tax_wan}
-"""
+""")
 
 
-@pytest.fixture
-def other_sums(tmp_path, monkeypatch):
-    """definitions/targets.yaml replaced by targets that sum other numbers of the reports than the output."""
-    path = tmp_path / "targets.yaml"
-    path.write_text(OTHER_SUMS, encoding="utf-8")
-    monkeypatch.setattr(targets_module, "TARGETS_PATH", path)
-    targets_module.plan_periods.cache_clear()
-    yield
-    targets_module.plan_periods.cache_clear()
-
-
-def test_a_target_sums_any_number_of_the_latest_year_s_reports(db, make, other_sums):
+def test_a_target_sums_any_number_of_the_latest_year_s_reports(db, make, targets_in):
+    targets_in(OTHER_SUMS)  # targets that sum other numbers of the reports than the output
     office, yx = make.actor(make.user("office")), make.actor(make.user("county", county="盂县"))
     pd = make.actor(make.user("county", county="平定县"))
     a1, a2 = make.town("西烟镇", county="盂县"), make.town("路家村镇", county="盂县")
@@ -354,16 +355,7 @@ def test_this_year_counts_from_new_year_s_day_in_yangquan_and_the_reviews_overdu
     assert (city.reviews_overdue, yx.reviews_overdue, pd.reviews_overdue) == (2, 1, 1)
 
 
-ITEM_TARGETS = """key: targets
-version: 1
-label: {zh: 目标, en: Targets}
-periods:
-  - key: "2024-2028"
-    label: {zh: 示例规划期, en: An example period}
-    start: 2024-01-01
-    end: 2028-12-31
-    document: 某政办发〔2024〕1号
-    targets:
+ITEM_TARGETS = targets_file(2024, 2028, """\
       - key: lead_standards
         label: {zh: 主导制定的国家和行业标准, en: National and industry standards led}
         unit: {zh: 项, en: standards}
@@ -374,32 +366,26 @@ periods:
         unit: {zh: 个, en: brands}
         value: 10
         source: {kind: statistics_items, field: brands}
-"""
+""")
 
 
-def test_an_item_counts_when_it_meets_every_condition_in_one_year_s_report(db, make, tmp_path, monkeypatch):
-    path = tmp_path / "targets.yaml"
-    path.write_text(ITEM_TARGETS, encoding="utf-8")
-    monkeypatch.setattr(targets_module, "TARGETS_PATH", path)
-    targets_module.plan_periods.cache_clear()
-    try:
-        office = make.actor(make.user("office"))
-        a1, a2 = make.town("西烟镇", county="盂县"), make.town("路家村镇", county="盂县")
-        b1 = make.town("娘子关镇", county="平定县")
-        lead = {"name": "石材加工规范", "kind": "industry", "role": "lead"}
-        accepted(db, a1, 2025, 100, brands=[{"name": "西烟石材", "level": "national"}],
-                 standards=[lead, {"name": "石雕工艺规范", "kind": "industry", "role": "participate"},  # not led
-                            lead])  # entered twice: still one standard, and still counted
-        # another town's standard of the same name is another standard
-        accepted(db, a2, 2025, 20, brands=[{"name": "路家村铸件", "level": "municipal"}],
-                 standards=[{"name": "石材加工规范", "kind": "national", "role": "lead"}])
-        # an industry standard one year, led the next as an association standard: neither year meets both
-        accepted(db, b1, 2024, 50, standards=[{"name": "砂器规范", "kind": "industry", "role": "participate"}])
-        accepted(db, b1, 2025, 60, standards=[{"name": "砂器规范", "kind": "group", "role": "lead"}])
-        with transaction(db) as s:
-            city = build(s, office, TODAY)
-    finally:
-        targets_module.plan_periods.cache_clear()
+def test_an_item_counts_when_it_meets_every_condition_in_one_year_s_report(db, make, targets_in):
+    targets_in(ITEM_TARGETS)
+    office = make.actor(make.user("office"))
+    a1, a2 = make.town("西烟镇", county="盂县"), make.town("路家村镇", county="盂县")
+    b1 = make.town("娘子关镇", county="平定县")
+    lead = {"name": "石材加工规范", "kind": "industry", "role": "lead"}
+    accepted(db, a1, 2025, 100, brands=[{"name": "西烟石材", "level": "national"}],
+             standards=[lead, {"name": "石雕工艺规范", "kind": "industry", "role": "participate"},  # not led
+                        lead])  # entered twice: still one standard, and still counted
+    # another town's standard of the same name is another standard
+    accepted(db, a2, 2025, 20, brands=[{"name": "路家村铸件", "level": "municipal"}],
+             standards=[{"name": "石材加工规范", "kind": "national", "role": "lead"}])
+    # an industry standard one year, led the next as an association standard: neither year meets both
+    accepted(db, b1, 2024, 50, standards=[{"name": "砂器规范", "kind": "industry", "role": "participate"}])
+    accepted(db, b1, 2025, 60, standards=[{"name": "砂器规范", "kind": "group", "role": "lead"}])
+    with transaction(db) as s:
+        city = build(s, office, TODAY)
     parts = {f.target.key: (f.value, {c.county: c.value for c in f.counties}) for f in city.targets}
     # every brand, whatever its level; no standard among them
     assert parts == {"lead_standards": (2, {"盂县": 2, "平定县": 0}), "brands": (2, {"盂县": 2, "平定县": 0})}
