@@ -121,6 +121,10 @@ def test_negative_zero_is_stored_as_zero(make, db, now, complete_application):
         fire(session=s, case_id=case.id, trigger="edit", actor=make.actor(county), now=now,
              payload={"average_income": -0.0})
     assert positive_zero(reload(db, case.id).data["average_income"])
+    with transaction(db) as s:  # any other number is kept as it is (PostgreSQL's JSON has no -0.0 to tell)
+        fire(session=s, case_id=case.id, trigger="edit", actor=make.actor(county), now=now,
+             payload={"average_income": 1.0})
+    assert reload(db, case.id).data["average_income"] == 1
 
     review = make.case("designation", state="expert_review", data=complete_application)
     with transaction(db) as s:
