@@ -453,6 +453,67 @@ def test_a_reminder_tells_the_units_that_have_not_answered(db, make, now, people
     assert sorted(told) == sorted([people["county"].id, keji.id])
 
 
+def test_an_expiry_tells_the_units_that_have_not_answered_with_the_county_and_the_office(db, make, now, people,
+                                                                                        process):
+    """The expiry's recipients are the deadline's `remind` list and the office: the units still owing an answer on
+    this case are among them; one that answered is not, nor one owing an answer on another case."""
+    from workflow.core.models import CaseParty
+
+    case, other = _open(db, make, now, people, count=2)
+    keji = make.user("member", unit="市科技局")
+    nongye = make.user("member", unit="市农业农村局")
+    shangwu = make.user("member", unit="市商务局")
+    with transaction(db) as s:
+        s.add(CaseParty(case_id=case.id, unit_id=keji.unit_id, purpose="consultation", created_at=now))
+        s.add(CaseParty(case_id=case.id, unit_id=nongye.unit_id, purpose="consultation", created_at=now,
+                        responded_at=now))
+        s.add(CaseParty(case_id=other.id, unit_id=shangwu.unit_id, purpose="consultation", created_at=now))
+    expiry = _rows(db, DEADLINES.c.case_id == case.id, DEADLINES.c.name == "reply", DEADLINES.c.kind == "expiry")[0]
+    sweep(db, now=expiry["due_at"])
+    with transaction(db) as s:
+        told = s.exec(select(Notification.user_id).where(
+            Notification.kind == "expired", Notification.case_id == case.id,
+            Notification.source_key.startswith(f"deadline:{expiry['id']}:"))).all()
+    assert sorted(told) == sorted([people["county"].id, people["office"].id, keji.id])
+
+
+# Rules of our own for the sweep test process: its reply deadline's expiry and the step that expiry fires both
+# name the county and the office.
+ONE_CAUSE_RULES = """
+version: 1
+templates:
+  t_event: {label: {zh: 事件, en: Event}}
+  t_deadline: {label: {zh: 期限, en: Deadline}}
+rules:
+  - {name: lapsed, label: {zh: 已逾期, en: Lapsed}, process: sweeptest, when: {enter: lapsed},
+     recipients: [county, office], channels: [in_app], template: t_event}
+  - {name: reply_expired, label: {zh: 答复逾期, en: Reply overdue}, process: sweeptest, when: {expiry: reply},
+     recipients: [county, office], channels: [in_app], template: t_deadline}
+"""
+
+
+def test_an_expiry_and_the_step_it_fires_are_one_message_per_person(db, make, now, people, process):
+    """A deadline that passes and moves the case is one cause: the step's notification carries the deadline as its
+    source, so the expiry's own rule, naming the same people, does not tell them a second time."""
+    from workflow.notify.rules import parse_rules, use_rules
+
+    use_rules(parse_rules(ONE_CAUSE_RULES, "rules.yaml"))
+    try:
+        case = _open(db, make, now, people)[0]
+        expiry = _rows(db, DEADLINES.c.name == "reply", DEADLINES.c.kind == "expiry")[0]
+        assert sweep(db, now=expiry["due_at"]).expiries == 2  # with the notice period's, which moves nothing
+    finally:
+        use_rules(None)
+    assert reload(db, case.id).state == "lapsed"
+    with transaction(db) as s:
+        told = s.exec(select(Notification).where(Notification.case_id == case.id,
+                                                 Notification.source_key.startswith(f"deadline:{expiry['id']}:"))
+                      .order_by(Notification.user_id, Notification.id)).all()
+    assert [(n.user_id, n.kind, n.source_key) for n in told] == [
+        (user.id, "event", f"deadline:{expiry['id']}:u{user.id}")
+        for user in sorted((people["county"], people["office"]), key=lambda u: u.id)]
+
+
 def test_a_batch_of_fired_and_closed_rows_lists_them_all(db, make, now, people, process):
     moved, stays = _open(db, make, now, people, count=2)
     with transaction(db) as s:

@@ -180,12 +180,25 @@ def environment(workdir: Path, database: str) -> dict[str, str]:
 
 
 def results(workdir: Path, env: dict[str, str]) -> list[Mutant]:
+    crashed = _crashed(workdir)
     found = []
     for line in mutmut(workdir, "results", "--all", "true", env=env).splitlines():
         match = re.match(r"\s+(\S+): (.+)$", line)
         if match:
-            found.append(Mutant(name=match.group(1), status=match.group(2).strip()))
+            name = match.group(1)
+            found.append(Mutant(name=name, status="killed" if name in crashed else match.group(2).strip()))
     return found
+
+
+def _crashed(workdir: Path) -> set[str]:
+    """Mutants whose tests could not even start: pytest itself raised (the mutant broke something loaded at import,
+    e.g. the shipped definitions are refused), and mutmut's runner exited with -1, which it lists as a timeout.
+    Caught all the same: they count as killed, and the timeout column keeps the mutants that ran out of time."""
+    names = set()
+    for meta in (workdir / "mutants").rglob("*.meta"):
+        codes = json.loads(meta.read_text("utf-8")).get("exit_code_by_key", {})
+        names.update(name for name, code in codes.items() if code == 255)
+    return names
 
 
 # `mutmut show` for many mutants in one process (a process per mutant costs a second each)
