@@ -86,6 +86,16 @@ OUTPUT, FIRMS, BRANDS = SPEC.fields
 
 # -- a well-formed file ------------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("- statistics\n", "s.yaml: (file): must be a mapping"),
+    ("", "s.yaml: (file): must be a mapping"),
+    ("key: [statistics\n", "s.yaml: (file): not valid YAML: "),
+])
+def test_a_file_that_is_not_a_mapping_is_refused_by_its_name(text, expected):
+    [message] = errors(text)
+    assert message.startswith(expected)
+
+
 def test_a_well_formed_file_is_read_as_written():
     spec = parse_statistics(doc(number(min=0.5, max=99.5), firms(group="quality", min=-5, max=10, required=True),
                                 brands(), anomaly={"max_change": 0.25, "min_base": 2.5}, version=3), "s.yaml")
@@ -265,6 +275,9 @@ def test_every_broken_field_is_named_not_only_the_first():
       "items[2]: must be a mapping"]),
     ([{**brand_items()[1], "choices": None}, {**brand_items()[0], "key": 1}],
      ["items[0].choices: a choice needs its choices", "items[1].key: must be an identifier, used once"]),
+    (["name", {**brand_items()[0], "key": "Name x"}, {**brand_items()[1], "type": "x"}],
+     ["items[0]: must be a mapping", "items[1].key: must be an identifier, used once",
+      "items[2].type: must be one of text, choice"]),
 ])
 def test_each_wrong_item_field_is_named(items, expected):
     assert errors(doc(number(), brands(items=items))) == [f"s.yaml: fields[1].{e}" for e in expected]
