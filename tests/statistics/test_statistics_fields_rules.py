@@ -243,6 +243,10 @@ def test_a_list_of_items_with_a_number_s_part_is_refused(extra):
         "s.yaml: fields[1]: a list of items has no unit, min, max or required"]
 
 
+def test_a_list_of_items_with_a_broken_label_is_named():
+    assert errors(doc(number(), brands(label={"zh": "品牌"}))) == ["s.yaml: fields[1].label.en: missing label"]
+
+
 def test_every_broken_field_is_named_not_only_the_first():
     assert errors(doc(number(), firms(key="a b"), firms(type="x"), firms(clause=DROP), brands(),
                       firms(min=3, max=2))) == [
