@@ -133,6 +133,19 @@ def test_a_row_changed_in_the_database_file_is_found_and_located(zyz, chain, dat
     assert lines[0] == f"BROKEN: event #{event_id} (seq {blamed}) {words}"
 
 
+@pytest.mark.parametrize("rehashed, words", [(True, "preceded by a deleted event"), (False, "edited")])
+def test_an_event_deleted_and_the_next_relinked_over_it_is_found(zyz, chain, database_url, rehashed, words):
+    """Event 5 deleted and event 6 linked to event 4. With 6's hash recomputed the links hold, and the gap in the
+    sequence numbers still names the deletion; with its hash left as it was, 6 no longer matches its content."""
+    relinked = {**chain[5], "prev_hash": chain[3]["hash"]}
+    stored_hash = audit.event_hash(relinked) if rehashed else chain[5]["hash"]
+    tamper(database_url, "DELETE FROM audit_event WHERE seq = 5",
+           "UPDATE audit_event SET prev_hash = ?, hash = ? WHERE seq = 6",
+           params=[[], [chain[3]["hash"], stored_hash]])
+    code, lines = verify(zyz)
+    assert code == 1 and lines[0] == f"BROKEN: event #{chain[5]['id']} (seq 6) {words}"
+
+
 def test_a_row_inserted_in_the_database_file_is_found_and_located(zyz, chain, db, database_url):
     base = chain[4]
     forged = {name: base[name] for name in audit.HASHED_FIELDS}
