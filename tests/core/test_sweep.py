@@ -435,17 +435,27 @@ def test_a_sweep_names_its_worker_by_host_and_process(db, make, now, people, pro
     assert {r["claimed_by"] for r in _rows(db, DEADLINES.c.status == "fired")} == {worker_name()}
 
 
-def test_a_reminder_tells_the_units_that_have_not_answered(db, make, now, people, process):
-    """No notification rule for this process: the deadline's own `remind` list says who is told."""
+def _units_asked(db, make, now, case, elsewhere=None):
+    """Member units asked for their opinion: on `case`, 市科技局 (not answered yet) and 市农业农村局 (answered); on the
+    case `elsewhere`, if given, 市商务局 (not answered yet). Returns the user of 市科技局."""
     from workflow.core.models import CaseParty
 
-    case = _open(db, make, now, people)[0]
     keji = make.user("member", unit="市科技局")
     nongye = make.user("member", unit="市农业农村局")
     with transaction(db) as s:
         s.add(CaseParty(case_id=case.id, unit_id=keji.unit_id, purpose="consultation", created_at=now))
         s.add(CaseParty(case_id=case.id, unit_id=nongye.unit_id, purpose="consultation", created_at=now,
                         responded_at=now))
+        if elsewhere is not None:
+            shangwu = make.user("member", unit="市商务局")
+            s.add(CaseParty(case_id=elsewhere.id, unit_id=shangwu.unit_id, purpose="consultation", created_at=now))
+    return keji
+
+
+def test_a_reminder_tells_the_units_that_have_not_answered(db, make, now, people, process):
+    """No notification rule for this process: the deadline's own `remind` list says who is told."""
+    case = _open(db, make, now, people)[0]
+    keji = _units_asked(db, make, now, case)
     reminder = _rows(db, DEADLINES.c.kind == "reminder")[0]
     sweep(db, now=reminder["due_at"])
     with transaction(db) as s:
@@ -457,17 +467,8 @@ def test_an_expiry_tells_the_units_that_have_not_answered_with_the_county_and_th
                                                                                         process):
     """The expiry's recipients are the deadline's `remind` list and the office: the units still owing an answer on
     this case are among them; one that answered is not, nor one owing an answer on another case."""
-    from workflow.core.models import CaseParty
-
     case, other = _open(db, make, now, people, count=2)
-    keji = make.user("member", unit="市科技局")
-    nongye = make.user("member", unit="市农业农村局")
-    shangwu = make.user("member", unit="市商务局")
-    with transaction(db) as s:
-        s.add(CaseParty(case_id=case.id, unit_id=keji.unit_id, purpose="consultation", created_at=now))
-        s.add(CaseParty(case_id=case.id, unit_id=nongye.unit_id, purpose="consultation", created_at=now,
-                        responded_at=now))
-        s.add(CaseParty(case_id=other.id, unit_id=shangwu.unit_id, purpose="consultation", created_at=now))
+    keji = _units_asked(db, make, now, case, elsewhere=other)
     expiry = _rows(db, DEADLINES.c.case_id == case.id, DEADLINES.c.name == "reply", DEADLINES.c.kind == "expiry")[0]
     sweep(db, now=expiry["due_at"])
     with transaction(db) as s:
