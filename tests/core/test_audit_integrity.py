@@ -409,6 +409,13 @@ def test_a_broken_chain_names_the_event_and_what_happened(problem, zh, en):
     assert result.describe("en") == f"BROKEN: event #17 (seq 5) {en}"
 
 
+def test_a_head_switched_without_its_event_is_named_with_the_algorithm():
+    result = audit.VerifyResult(False, 4, "a" * 64, "algorithm", 4, 17, "sm3")
+    assert result.describe() == "已损坏：事件 #17（序号 4）之后，链头记录的哈希算法被改为 sm3，链中没有相应的切换事件"
+    assert result.describe("en") == ("BROKEN: event #17 (seq 4) is followed by a head whose hash algorithm was "
+                                     "changed to sm3 without a switch-over event in the chain")
+
+
 def test_the_first_event_edited_is_blamed_by_its_id(zyz, chain, database_url):
     tamper(database_url, "UPDATE audit_event SET comment = 'x' WHERE seq = 1")
     code, out = verify(zyz)
