@@ -431,7 +431,7 @@ def _walk(reader: _Reader, batch: int, *, fast: bool) -> VerifyResult:
                 if (prev_hash != expected_prev or seq != expected_seq
                         or reader.content_hash(row, algorithm) != stored_hash):
                     count, last_id = expected_seq - 1, reader.id_at(expected_seq - 1)
-                    problem, blamed_seq, event_id = _classify(reader, row, expected_prev, expected_seq, algorithm)
+                    problem, blamed_seq, event_id = _classify(reader, row, expected_prev, algorithm)
                     if event_id == last_id:  # the blame falls on the event before, which was accepted too soon
                         return VerifyResult(False, count - 1, before_last, problem, blamed_seq, event_id, algorithm)
                     return VerifyResult(False, count, expected_prev, problem, blamed_seq, event_id, algorithm)
@@ -461,7 +461,7 @@ def _walk(reader: _Reader, batch: int, *, fast: bool) -> VerifyResult:
     return VerifyResult(True, count, expected_prev, algorithm=algorithm)
 
 
-def _classify(reader: _Reader, row: Sequence[Any], expected_prev: str, expected_seq: int,
+def _classify(reader: _Reader, row: Sequence[Any], expected_prev: str,
               algorithm: str = DEFAULT_ALGORITHM) -> tuple[str, int, int]:
     """Name what happened at the first place where the chain breaks, and the event to blame."""
     seq, prev_hash = row[_SEQ], row[_PREV]
