@@ -86,16 +86,6 @@ OUTPUT, FIRMS, BRANDS = SPEC.fields
 
 # -- a well-formed file ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("- statistics\n", "s.yaml: (file): must be a mapping"),
-    ("", "s.yaml: (file): must be a mapping"),
-    ("key: [statistics\n", "s.yaml: (file): not valid YAML: "),
-])
-def test_a_file_that_is_not_a_mapping_is_refused_by_its_name(text, expected):
-    [message] = errors(text)
-    assert message.startswith(expected)
-
-
 def test_a_well_formed_file_is_read_as_written():
     spec = parse_statistics(doc(number(min=0.5, max=99.5), firms(group="quality", min=-5, max=10, required=True),
                                 brands(), anomaly={"max_change": 0.25, "min_base": 2.5}, version=3), "s.yaml")
@@ -135,6 +125,16 @@ def test_the_shipped_file_loads_once():
 
 
 # -- the file's own keys -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("- statistics\n", "s.yaml: (file): must be a mapping"),
+    ("", "s.yaml: (file): must be a mapping"),
+    ("key: [statistics\n", "s.yaml: (file): not valid YAML: "),
+])
+def test_a_file_that_is_not_a_mapping_is_refused_by_its_name(text, expected):
+    [message] = errors(text)
+    assert message.startswith(expected)
+
 
 def test_the_file_s_own_keys_are_checked():
     assert errors(doc(key="stats", version=0, label={"zh": "统计"}, owner="me",
