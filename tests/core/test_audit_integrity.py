@@ -379,6 +379,21 @@ def test_the_database_writes_the_same_canonical_text_as_python(db, engine, chain
     assert all(hashlib.sha256(text.encode()).hexdigest() == stored for _, stored, _, text in fast)
 
 
+@pytest.mark.postgres  # SQLite's cursor steps through the file itself
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "slow"])
+def test_on_postgresql_the_trail_is_walked_through_a_cursor_on_the_server(engine, chain, fast):
+    """A trail of a million events is not fetched into the verifier's memory at once: the server holds the walk's
+    cursor, and a batch at a time comes over, whichever way the events are read."""
+    with audit.snapshot(engine) as reader:
+        batches = reader.batches(2, fast=fast)
+        first = next(batches)
+        assert reader.first("SELECT count(*) FROM pg_cursors") == (1,)
+        rest = [row for rows in batches for row in rows]
+        assert reader.first("SELECT count(*) FROM pg_cursors") == (0,)  # closed once walked
+    assert len(first) == 2
+    assert [row[0] for row in first + rest] == [event["seq"] for event in chain]
+
+
 @pytest.mark.sqlite  # only SQLite lets a BLOB into a text column
 def test_a_blob_slipped_into_a_text_column_is_an_edit_not_a_crash(zyz, chain, database_url):
     tamper(database_url, "UPDATE audit_event SET comment = ? WHERE seq = 4", params=[[b"\x00\xff"]])
