@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from contextlib import contextmanager
+from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
@@ -271,3 +272,44 @@ def test_describe_in_chinese(engine, db, chain):
     with tampering(engine) as conn:
         conn.execute(TABLE.delete().where(TABLE.c.seq == 4))
     assert verify(db).describe("zh") == f"已损坏：事件 #{chain[4]['id']}（序号 5）之前有事件被删除"
+
+
+# ---- what one event keeps of who did what, where ---------------------------------------------------------------
+
+
+def _stored(db, seq):
+    with transaction(db) as s:
+        return dict(s.connection().execute(sa.select(TABLE).where(TABLE.c.seq == seq)).mappings().one())
+
+
+@pytest.mark.parametrize("given_ip, actor_ip, kept", [
+    pytest.param("10.0.0.9", "10.0.0.1", "10.0.0.9", id="the-request's-address-first"),
+    pytest.param(None, "10.0.0.1", "10.0.0.1", id="else-the-actor's"),
+    pytest.param(None, None, None, id="else-none"),
+])
+def test_an_event_keeps_who_acted_from_which_unit_and_address_on_which_case(db, make, now, given_ip, actor_ip,
+                                                                           kept):
+    """The auditor's question, who did what when and from where: every column of the event says it, as stored."""
+    county = make.user("county")
+    case = make.case("designation", by=county)
+    actor = replace(make.actor(county), ip=actor_ip)
+    with transaction(db) as s:
+        row = audit.record(s, kind="transition", now=now, actor=actor, case_id=case.id, county_id=case.county_id,
+                           trigger="submit", from_state="draft", to_state="submitted", comment="提交申报",
+                           data={"n": 1}, ip=given_ip)
+    stored = _stored(db, row["seq"])
+    assert {k: stored[k] for k in ("actor_id", "actor_name", "role", "unit_id", "unit_name", "county_id", "ip",
+                                   "case_id", "trigger", "from_state", "to_state", "comment", "data")} == {
+        "actor_id": county.id, "actor_name": actor.name, "role": "county", "unit_id": county.unit_id,
+        "unit_name": actor.unit_name, "county_id": case.county_id, "ip": kept, "case_id": case.id,
+        "trigger": "submit", "from_state": "draft", "to_state": "submitted", "comment": "提交申报", "data": '{"n":1}'}
+    assert actor.unit_name and county.unit_id and case.county_id  # each compared with a value, not with None
+    assert stored["hash"] == row["hash"] == audit.event_hash(stored)
+
+
+def test_an_event_of_no_one_keeps_no_actor_but_the_address_given(db, now):
+    with transaction(db) as s:
+        row = audit.record(s, kind="login_failed", now=now, ip="10.0.0.9")
+    stored = _stored(db, row["seq"])
+    assert [stored[k] for k in ("actor_id", "actor_name", "role", "unit_id", "unit_name", "ip")] == [
+        None, None, None, None, None, "10.0.0.9"]

@@ -13,7 +13,7 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -101,10 +101,9 @@ def stamp(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def event_hash(row: dict[str, Any] | Any, algorithm: str = DEFAULT_ALGORITHM) -> str:
+def event_hash(row: Mapping[str, Any], algorithm: str = DEFAULT_ALGORITHM) -> str:
     """The hash (SHA-256 unless told) of the canonical serialisation of an event's hashed fields."""
-    get: Callable[[str], Any] = row.get if isinstance(row, dict) else (lambda k: getattr(row, k))
-    values = [stamp(get("occurred_at")) if k == "occurred_at" else get(k) for k in HASHED_FIELDS]
+    values = [stamp(row["occurred_at"]) if k == "occurred_at" else row.get(k) for k in HASHED_FIELDS]
     return HASHES[algorithm](canonical_json(values).encode()).hexdigest()
 
 
