@@ -11,7 +11,8 @@ with its reason, under the key printed here.
     .venv/bin/python tests/mutation/run.py [MODULE ...] [--database sqlite|postgres] [--again] [--min-score 90]
 
 --again keeps the previous copies and runs the survivors again against the tests as they are now (after a test was
-added); without it every run starts from a fresh copy of the working tree.
+added); without it every run starts from a fresh copy of the working tree. --again --timeouts runs the timed-out
+mutants again as well: the time limit is wall-clock, and a run that shared the machine can stop a survivor for it.
 """
 
 from __future__ import annotations
@@ -283,7 +284,8 @@ def ensure_postgres_database(url: str) -> None:
         engine.dispose()
 
 
-def run_one(name: str, module: dict, database: str, *, again: bool, children: int, report_only: bool) -> Outcome:
+def run_one(name: str, module: dict, database: str, *, again: bool, children: int, report_only: bool,
+            timeouts: bool = False) -> Outcome:
     workdir = WORK / f"{name}-{database}"
     env = environment(workdir, database)
     patterns = [module["path"][:-3].replace("/", ".") + "." + p for p in module.get("only", ["*"])]
@@ -298,9 +300,11 @@ def run_one(name: str, module: dict, database: str, *, again: bool, children: in
         shutil.copytree(ROOT / "tests", workdir / "tests", ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copytree(ROOT / "tests", workdir / "mutants" / "tests", dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("__pycache__"))
-        again_names = [n for n, m in before.items() if m.status not in KILLED and _selected(n, patterns)]
+        again_names = [n for n, m in before.items()
+                       if (m.status not in KILLED or (timeouts and m.status == "timeout")) and _selected(n, patterns)]
         if again_names:
-            print(f"== {name} on {database}: {len(again_names)} survivors again", flush=True)
+            what = "survivors and timed-out mutants" if timeouts else "survivors"
+            print(f"== {name} on {database}: {len(again_names)} {what} again", flush=True)
             mutmut(workdir, "run", "--max-children", str(children), *again_names, env=env, capture=False)
         # a change of the module's test files makes mutmut forget every result: run what it forgot as well
         forgotten = [m.name for m in results(workdir, env) if m.status == "not checked" and _selected(m.name, patterns)]
@@ -364,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("modules", nargs="*", help="modules of scope.toml (default: all)")
     parser.add_argument("--database", choices=["sqlite", "postgres"], help="only this database")
     parser.add_argument("--again", action="store_true", help="run the last survivors again against today's tests")
+    parser.add_argument("--timeouts", action="store_true",
+                        help="with --again, the timed-out mutants too (a run beside other work can stop survivors)")
     parser.add_argument("--report", action="store_true", help="print the last run's results, running nothing")
     parser.add_argument("--min-score", type=float, default=90.0, help="exit 1 when a module scores less")
     parser.add_argument("--children", type=int, default=os.cpu_count() or 2, help="mutants run at once (SQLite)")
@@ -383,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
             if database == "postgres" and not args.report:
                 ensure_postgres_database(POSTGRES_URL)
             outcomes.append(run_one(name, module, database, again=args.again, children=children,
-                                    report_only=args.report))
+                                    report_only=args.report, timeouts=args.timeouts))
     report(outcomes)
     low = [o for o in outcomes if o.score < args.min_score]
     if low:
