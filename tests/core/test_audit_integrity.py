@@ -431,6 +431,21 @@ def test_a_head_switched_without_its_event_is_named_with_the_algorithm():
                                      "changed to sm3 without a switch-over event in the chain")
 
 
+@pytest.mark.parametrize("head, problem", [("hash = 'f'", "edited"), ("seq = 2", "truncated")])
+def test_a_trail_of_one_event_under_a_head_that_does_not_match_blames_that_event(db, now, database_url, head,
+                                                                                  problem):
+    """The head names another last event (edited), or one more event than there is (truncated): the blame falls on
+    the only event, by its id."""
+    with transaction(db) as s:
+        only = audit.record(s, kind="login_ok", now=now, data={"via": "web"})
+    tamper(database_url, f"UPDATE audit_head SET {head}")
+    with transaction(db) as s:
+        result = audit.verify(s)
+        [event_id] = s.connection().execute(sa.select(TABLE.c.id).where(TABLE.c.seq == only["seq"])).one()
+    assert only["seq"] == 1
+    assert (result.ok, result.problem, result.seq, result.event_id) == (False, problem, 1, event_id)
+
+
 def test_the_first_event_edited_is_blamed_by_its_id(zyz, chain, database_url):
     tamper(database_url, "UPDATE audit_event SET comment = 'x' WHERE seq = 1")
     code, out = verify(zyz)
@@ -738,13 +753,17 @@ def test_a_switch_event_naming_no_known_hash_is_an_edit(db, chain, database_url,
     forged = {name: last[name] for name in audit.HASHED_FIELDS}
     forged.update(kind="hash_algorithm_changed", data='{"from":"sha256","to":"md5"}', prev_hash=last["hash"])
     forged["hash"] = audit.event_hash(forged)
-    columns = ["seq", "hash", *audit.HASHED_FIELDS]
+    forged_id = last["id"] + 100  # an id apart from its seq, so that each is seen where it belongs
+    columns = ["id", "seq", "hash", *audit.HASHED_FIELDS]
     tamper(database_url, f"INSERT INTO audit_event ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
            "UPDATE audit_head SET seq = seq + 1, hash = ?",
-           params=[[last["seq"] + 1, forged["hash"], *[forged[c] for c in audit.HASHED_FIELDS]], [forged["hash"]]])
+           params=[[forged_id, last["seq"] + 1, forged["hash"], *[forged[c] for c in audit.HASHED_FIELDS]],
+                   [forged["hash"]]])
     with transaction(db) as s:
         result = audit.verify(s)
-    assert (result.ok, result.problem, result.seq, result.count) == (False, "edited", last["seq"] + 1, last["seq"])
+    assert (result.ok, result.problem, result.seq, result.count, result.event_id) == (
+        False, "edited", last["seq"] + 1, last["seq"], forged_id)
+    assert result.describe("en") == f"BROKEN: event #{forged_id} (seq {last['seq'] + 1}) edited"
 
 
 def test_anchors_of_an_sm3_chain_are_signed_with_hmac_sm3_and_name_it(zyz, db, chain, switched, anchors, now):
