@@ -747,6 +747,18 @@ def test_a_head_switched_back_without_an_event_is_reported(db, chain, switched, 
                                  "链头记录的哈希算法被改为 sha256，链中没有相应的切换事件")
 
 
+def test_a_head_switched_to_sm3_without_an_event_is_reported_naming_sm3(db, chain, database_url):
+    """The other way round: a SHA-256 chain whose head says the next event will be hashed with SM3."""
+    tamper(database_url, "UPDATE audit_head SET algorithm = 'sm3'")
+    with transaction(db) as s:
+        result = audit.verify(s)
+    last = chain[-1]
+    assert (result.ok, result.problem, result.count, result.seq, result.event_id) == (
+        False, "algorithm", len(chain), last["seq"], last["id"])
+    assert result.describe("en") == (f"BROKEN: event #{last['id']} (seq {last['seq']}) is followed by a head whose "
+                                     "hash algorithm was changed to sm3 without a switch-over event in the chain")
+
+
 def test_a_switch_event_naming_no_known_hash_is_an_edit(db, chain, database_url, now):
     """Written around record() with a valid hash, a switch to a hash that does not exist cannot be followed."""
     last = events(db)[-1]
