@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import zipfile
 from datetime import UTC, datetime
 
@@ -85,14 +86,19 @@ def refused(db, actor, data, *, submit=False, year=2026, error=Unprocessable):
     return caught.value
 
 
-def accepted_last_year(db, world, town):
-    """The town's 2025 report with FIGURES, submitted and accepted: what a large change is measured against."""
+def accepted_last_year(db, world, town, year=2025, output="12.5", explained=""):
+    """The town's report of `year` with FIGURES (the output given, its change explained when so said), submitted and
+    accepted: what a large change is measured against."""
     with transaction(db) as s:
-        (earlier,) = [c for c in open_reports(session=s, actor=world["office"], now=NOW, year=2025)
-                      if c.town_id == town.id]
+        open_reports(session=s, actor=world["office"], now=NOW, year=year)  # none when the year is open already
+    with transaction(db) as s:
+        (earlier,) = [c for c in s.exec(select(Case).where(Case.definition_key == "statistics_report",
+                                                           Case.town_id == town.id))
+                      if c.data["report_year"] == year]
     with transaction(db) as s:
         fire(session=s, case_id=earlier.id, trigger="submit_figures", actor=world["county"], now=NOW,
-             payload={"figures": FIGURES})
+             payload={"figures": {**FIGURES, "output_yi": output},
+                      "explanations": {"output_yi": explained} if explained else {}})
     with transaction(db) as s:
         fire(session=s, case_id=earlier.id, trigger="accept_figures", actor=world["office"], now=NOW)
 
@@ -511,6 +517,21 @@ def _with_part(book_bytes, name, content, compression=zipfile.ZIP_DEFLATED):
     return out.getvalue()
 
 
+def _rewritten(book_bytes, name, pattern, new):
+    """The workbook with the one match of `pattern` in one part's text replaced by `new`."""
+    with zipfile.ZipFile(io.BytesIO(book_bytes)) as archive:
+        parts = [(i, archive.read(i.filename)) for i in archive.infolist()]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info, data in parts:
+            if info.filename == name:
+                text, found = re.subn(pattern, new, data.decode())
+                assert found == 1, (name, pattern, found)
+                data = text.encode()
+            archive.writestr(info, data)
+    return out.getvalue()
+
+
 def _padded(book_bytes, unpacked):
     """The workbook with one more part, of zeros, so that its parts unpack to `unpacked` bytes in all."""
     return _with_part(book_bytes, "xl/media/padding.bin", lambda others: b"\0" * (unpacked - others))
@@ -559,13 +580,15 @@ def test_a_problem_of_the_whole_file_has_no_place_and_one_of_a_cell_names_row_co
 
 
 def test_an_array_formula_is_a_formula_too(db, world):
-    from openpyxl.worksheet.formula import ArrayFormula
+    from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
     book = template(db, world["county"])
     book["统计数据"]["C2"] = ArrayFormula("C2", "=SUM({1,2})")
-    data = fill(book, {2: {k: v for k, v in ROW.items() if k != "主导产业产值（亿元）"}})
+    book["统计数据"]["D3"] = DataTableFormula(ref="D3", t="dataTable", r1="A1")  # a what-if table's cell
+    data = fill(book, {2: {k: v for k, v in ROW.items() if k != "主导产业产值（亿元）"},
+                       3: {k: v for k, v in ROW.items() if k != "税收（万元）"}})
     assert [(d["row"], d["column"], d["problem"]["zh"]) for d in refused(db, world["county"], data).details] == [
-        (2, "C", "单元格中是公式，请填写数值")]
+        (2, "C", "单元格中是公式，请填写数值"), (3, "D", "单元格中是公式，请填写数值")]
 
 
 def test_lists_may_use_full_width_separators_and_new_lines_and_choices_their_english_names(db, world):
@@ -591,7 +614,11 @@ def test_a_whole_number_typed_as_a_decimal_is_read_as_the_whole_number(db, world
     accepted_last_year(db, world, town)
     book = template(db, world["county"])
     row_of = {r[1].value: r[0].row for r in book["统计数据"].iter_rows(min_row=2)}
-    data = fill(book, {row_of["西烟镇"]: {**ROW, "主导产业产值（亿元）": 25, "情况说明": 2024.0}})
+    row = row_of["西烟镇"]
+    data = fill(book, {row: {**ROW, "主导产业产值（亿元）": 25, "情况说明": 2024}})
+    # openpyxl writes 2024; the file as such a tool writes it
+    data = _rewritten(data, "xl/worksheets/sheet1.xml", rf'(<c r="Q{row}"[^>]*>)<v>2024</v>', r"\1<v>2024.0</v>")
+    assert load_workbook(io.BytesIO(data))["统计数据"][f"Q{row}"].value == 2024.0
     (report,) = [c for c in imported(db, world["county"], data).reports if c.town_id == town.id]
     with transaction(db) as s:
         assert s.get(Case, report.id).data["explanations"] == {"output_yi": "2024"}
@@ -734,3 +761,34 @@ def test_a_large_change_saved_without_an_explanation_keeps_none(db, world):
     with transaction(db) as s:
         saved = s.get(Case, report.id).data
     assert (saved["figures"]["output_yi"], saved["explanations"]) == (25, {})
+
+
+def test_a_large_change_is_measured_against_the_latest_year_accepted_before_the_report_s_own(db, world):
+    town = world["towns"][0]
+    accepted_last_year(db, world, town, year=2024, output="6")
+    accepted_last_year(db, world, town, year=2025, output="12.5", explained="新建石材产业园投产")
+    book = template(db, world["county"])
+    row_of = {r[1].value: r[0].row for r in book["统计数据"].iter_rows(min_row=2)}
+    # 12.5 in 2026: no change from 2025 (twice 2024's 6, which is not the year before)
+    done = imported(db, world["county"], fill(book, {row_of["西烟镇"]: ROW, row_of["路家村镇"]: ROW}), submit=True)
+    assert [c.state for c in done.reports if c.town_id == town.id] == ["submitted"]
+
+
+def test_a_late_report_is_measured_against_the_year_before_it_not_a_later_year_accepted(db, world):
+    town = world["towns"][0]
+    accepted_last_year(db, world, town, year=2024, output="12.5")
+    accepted_last_year(db, world, town, year=2026, output="25", explained="两家龙头企业投产")
+    with transaction(db) as s:
+        open_reports(session=s, actor=world["office"], now=NOW, year=2025)
+    book = template(db, world["county"], year=2025)  # 2025's reports, filled after 2026's was accepted
+    row_of = {r[1].value: r[0].row for r in book["统计数据"].iter_rows(min_row=2)}
+    # 25 in 2025 is a large change from 2024's 12.5 (though no change from 2026's 25) …
+    grown = refused(db, world["county"], fill(book, {row_of["西烟镇"]: {**ROW, "主导产业产值（亿元）": 25},
+                                                     row_of["路家村镇"]: ROW}), submit=True, year=2025)
+    assert [(d["row"], d["problem"]["zh"]) for d in grown.details] == [
+        (row_of["西烟镇"], "主导产业产值由上年的 12.5亿元 变为 25亿元（+100%），请说明原因")]
+    # … and 12.5 is none (though half of 2026's)
+    book = template(db, world["county"], year=2025)
+    done = imported(db, world["county"], fill(book, {row_of["西烟镇"]: ROW, row_of["路家村镇"]: ROW}), submit=True,
+                    year=2025)
+    assert [c.state for c in done.reports if c.town_id == town.id] == ["submitted"]

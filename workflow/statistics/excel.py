@@ -243,7 +243,7 @@ def _notes(sheet: Any, spec: spec_of.StatisticsSpec, cols: list[Column], year: i
 def _problem(row: int, column: int, header: str, zh: str, en: str, field: str = "file") -> dict[str, Any]:
     """One problem of the file: where (row, column letter and header; none for the file as a whole), the bare
     problem, and the whole sentence."""
-    where = letter(column) if column else ""
+    where = letter(column)  # "" for column 0: the file as a whole
     at_zh = (f"第 {row} 行" if row else "") + (f" {where} 列" if where else "") + (f"（{header}）" if header else "")
     at_en = ", ".join(x for x in (f"row {row}" if row else "", f"column {where}" if where else "") if x)
     return {"row": row or None, "column": where or None, "header": header or None, "field": field,
@@ -306,7 +306,8 @@ def _open(data: bytes) -> Any:
 
 
 def _is_formula(cell: Any) -> bool:
-    return cell.data_type == "f" or type(cell.value).__name__ in ("ArrayFormula", "DataTableFormula")
+    # openpyxl reads every cell with a formula as "f", an array or data-table formula too (its value an object)
+    return cell.data_type == "f"
 
 
 def _text(value: Any) -> str:
@@ -333,10 +334,9 @@ def _read_items(field: spec_of.Field, raw: Any) -> tuple[list[dict[str, str]] | 
                           f"{field.label.en} no. {n} must be written " + "|".join(s.label.en for s in field.items))
         item = {}
         for sub, part in zip(field.items, parts, strict=True):
-            if sub.type == "choice":
-                by_label = {label.zh: key for key, label in sub.choices} | {
-                    label.en.lower(): key for key, label in sub.choices}
-                part = by_label.get(part, by_label.get(part.lower(), part))
+            if sub.type == "choice":  # a choice by its Chinese or English label, in any case
+                by_label = {name.lower(): key for key, label in sub.choices for name in (label.zh, label.en)}
+                part = by_label.get(part.lower(), part)
             item[sub.key] = part
         items.append(item)
     return items, None
