@@ -240,11 +240,13 @@ def test_another_county_s_report_a_submitted_one_and_a_duplicate_row_are_refused
     sheet.cell(row=6, column=1, value="TJ-2026-9999")
     problem = refused(db, world["county"], fill(book, {}))
     first, second = sheet["A2"].value, sheet["A3"].value
-    assert [(d["row"], d["column"], d["field"], d["problem"]["zh"], d["problem"]["en"]) for d in problem.details] == [
-        (4, "A", "number", f"报表编号 {theirs.number} 不存在或不属于本县（区）",
+    assert [(d["row"], d["column"], d["header"], d["field"], d["problem"]["zh"], d["problem"]["en"])
+            for d in problem.details] == [
+        (4, "A", "报表编号", "number", f"报表编号 {theirs.number} 不存在或不属于本县（区）",
          f"no report {theirs.number} of your county"),
-        (5, "A", "number", f"报表编号 {first} 与第 2 行重复", f"report {first} is also on row 2"),
-        (6, "A", "number", "报表编号 TJ-2026-9999 不存在或不属于本县（区）", "no report TJ-2026-9999 of your county")]
+        (5, "A", "报表编号", "number", f"报表编号 {first} 与第 2 行重复", f"report {first} is also on row 2"),
+        (6, "A", "报表编号", "number", "报表编号 TJ-2026-9999 不存在或不属于本县（区）",
+         "no report TJ-2026-9999 of your county")]
     imported(db, world["county"], good, submit=True)
     again = refused(db, world["county"], good)  # the same file once the reports are with the office
     assert [(d["row"], d["column"], d["header"]) for d in again.details] == [(2, "A", "报表编号"), (3, "A", "报表编号")]
