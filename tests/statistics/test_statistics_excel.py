@@ -180,6 +180,8 @@ def test_saving_keeps_an_incomplete_row_submitting_names_every_missing_figure(db
     problem = refused(db, world["county"], data, submit=True)
     assert len(problem.details) == 11 and {d["row"] for d in problem.details} == {2}
     assert problem.details[0]["zh"] == "第 2 行 D 列（税收（万元））：请填写税收"
+    assert (problem.details[0]["en"], problem.details[0]["field"]) == ("row 2, column D: fill in tax revenue",
+                                                                     "tax_wan")
     done = imported(db, world["county"], data, submit=False)
     assert [c.state for c in done.reports] == ["filling", "filling"]
 
@@ -219,8 +221,8 @@ def test_a_large_change_needs_the_row_s_explanation_before_submit(db, world, mak
     grown = {**ROW, "主导产业产值（亿元）": 25}
     data = fill(book, {row_of["西烟镇"]: grown, row_of["路家村镇"]: ROW})
     problem = refused(db, world["county"], data, submit=True)
-    assert [(d["row"], d["column"], d["problem"]["zh"]) for d in problem.details] == [
-        (row_of["西烟镇"], "Q", "主导产业产值由上年的 12.5亿元 变为 25亿元（+100%），请说明原因")]
+    assert [(d["row"], d["column"], d["header"], d["field"], d["problem"]["zh"]) for d in problem.details] == [
+        (row_of["西烟镇"], "Q", "情况说明", "output_yi", "主导产业产值由上年的 12.5亿元 变为 25亿元（+100%），请说明原因")]
     book = load_workbook(io.BytesIO(data))
     data = fill(book, {row_of["西烟镇"]: {"情况说明": "新增两家龙头企业投产"}})
     imported(db, world["county"], data, submit=True)
@@ -273,6 +275,7 @@ def test_another_year_s_workbook_is_refused_row_by_row(db, world):
     assert (first["row"], first["column"], first["header"], first["field"], first["problem"]) == (
         2, "A", "报表编号", "number",
         {"zh": f"报表 {number} 属于 2026 年度，不是 2025 年度", "en": f"report {number} is of 2026, not 2025"})
+    assert [d["row"] for d in problem.details] == [2, 3]  # the next row is checked as well
 
 
 def test_formulas_are_refused_with_their_cells(db, world):
