@@ -21,7 +21,7 @@ from sqlmodel import select
 from conftest import api_headers, csrf_token, login
 from workflow.core.db import transaction
 from workflow.core.engine import fire
-from workflow.core.errors import Forbidden, NotFound, Unprocessable
+from workflow.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from workflow.core.models import AuditEvent, Case
 from workflow.statistics import excel
 from workflow.statistics.campaign import open_reports
@@ -172,6 +172,8 @@ def test_round_trip_every_row_is_submitted_in_one_import_with_one_audit_event(db
     assert [json.loads(e.data)["reports"] for e in events] == [2]
     assert json.loads(events[0].data)["submitted"] is True
     assert json.loads(events[0].data)["filename"] == ""  # none was given: the trail names none
+    assert (events[0].actor_id, events[0].county_id, json.loads(events[0].data)["report_year"]) == (
+        world["county"].user_id, world["county"].unit_id, 2026)
 
 
 def test_saving_keeps_an_incomplete_row_submitting_names_every_missing_figure(db, world):
@@ -222,7 +224,8 @@ def test_a_large_change_needs_the_row_s_explanation_before_submit(db, world, mak
     data = fill(book, {row_of["西烟镇"]: grown, row_of["路家村镇"]: ROW})
     problem = refused(db, world["county"], data, submit=True)
     assert [(d["row"], d["column"], d["header"], d["field"], d["problem"]["zh"]) for d in problem.details] == [
-        (row_of["西烟镇"], "Q", "情况说明", "output_yi", "主导产业产值由上年的 12.5亿元 变为 25亿元（+100%），请说明原因")]
+        (row_of["西烟镇"], "Q", "情况说明", "output_yi",
+         "主导产业产值由上年的 12.5亿元 变为 25亿元（+100%），请说明原因")]
     book = load_workbook(io.BytesIO(data))
     data = fill(book, {row_of["西烟镇"]: {"情况说明": "新增两家龙头企业投产"}})
     imported(db, world["county"], data, submit=True)
@@ -492,6 +495,28 @@ def test_a_row_refused_while_writing_undoes_the_rows_written_before_it(db, world
     assert states(db, [c.id for c in own(world)]) == before
     with transaction(db) as s:
         assert s.exec(select(AuditEvent).where(AuditEvent.trigger == "submit_figures")).all() == []
+
+
+def test_every_row_refused_while_writing_is_named_in_the_error_s_words_where_its_reasons_have_none(db, world,
+                                                                                                  monkeypatch):
+    def refuses(**kw):
+        if kw["case_id"] == own(world)[0].id:  # reasons of its own, one of them without words
+            raise Unprocessable("不能执行该操作", "Cannot do this",
+                                details=[{"field": "tax_wan", "zh": "税收与上报不符", "en": "tax does not match"},
+                                         {"field": "employees"}])
+        raise Conflict("案件已被他人修改，请刷新后重试。", "The case has changed; reload and try again.",
+                       details={"current_version": 2})  # details, but no reasons
+    monkeypatch.setattr(excel, "fire", refuses)
+    book = template(db, world["county"])
+    row_of = {r[0].value: r[0].row for r in book["统计数据"].iter_rows(min_row=2)}
+    first, second = (row_of[c.number] for c in own(world))
+    problem = refused(db, world["county"], fill(book, {2: ROW, 3: ROW}))
+    assert sorted((d["row"], d["column"], d["header"], d["field"], d["problem"]["zh"], d["problem"]["en"])
+                  for d in problem.details) == sorted([
+        (first, "A", "报表编号", "number", "税收与上报不符", "tax does not match"),
+        (first, "A", "报表编号", "number", "不能执行该操作", "Cannot do this"),
+        (second, "A", "报表编号", "number", "案件已被他人修改，请刷新后重试。",
+         "The case has changed; reload and try again.")])
 
 
 def test_each_refusal_of_the_file_says_what_to_do_in_both_languages_with_its_code(db, world):

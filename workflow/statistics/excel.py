@@ -494,13 +494,12 @@ def import_workbook(session: Session, actor: Actor, year: int, stream: IO[bytes]
     trigger = "submit_figures" if submit else "save_figures"
     done: list[Case] = []
     for case, figures, explanations in planned:
-        row = seen[case.number or ""]
-        try:
-            done.append(fire(session=session, case_id=case.id or 0, trigger=trigger, actor=actor, now=now,
-                             payload={"figures": figures, "explanations": explanations},
-                             expected_version=case.version))
+        row = seen[case.number]
+        try:  # fire reads the very row checked above (this session's); its versioned UPDATE refuses a changed one
+            done.append(fire(session=session, case_id=case.id, trigger=trigger, actor=actor, now=now,  # type: ignore[arg-type]  # a row read has its id
+                             payload={"figures": figures, "explanations": explanations}))
         except WorkflowError as exc:  # a rule the checks above do not repeat: named on its row all the same
-            reasons = exc.details if isinstance(exc.details, list) and exc.details else [{"zh": exc.zh, "en": exc.en}]
+            reasons = exc.details if isinstance(exc.details, list) and exc.details else [{}]  # then its own words
             problems += [_problem(row, 1, NUMBER_HEADER, r.get("zh", exc.zh), r.get("en", exc.en), "number")
                          for r in reasons if isinstance(r, dict)]
     if problems:
