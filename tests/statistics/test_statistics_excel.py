@@ -123,6 +123,15 @@ def test_the_template_has_one_row_per_town_the_labels_and_units_and_validation(d
     assert sheet.protection.sheet and sheet["A2"].protection.locked and not sheet["C2"].protection.locked
     notes = [r[1].value for r in book["说明"].iter_rows() if r[0].value == "C"]
     assert notes == ["主导产业产值（亿元）"]
+    keys = {r[0].value: r[2].value for r in book["说明"].iter_rows() if r[0].value in ("A", "B", "C", "Q")}
+    assert keys == {"A": "number", "B": "town", "C": "output_yi", "Q": "explanation"}  # each column's key
+
+
+def test_column_letters_go_on_after_z_as_excel_s_do():
+    from openpyxl.utils import get_column_letter
+
+    assert [excel.letter(i) for i in range(1, 800)] == [get_column_letter(i) for i in range(1, 800)]
+    assert excel.letter(0) == ""  # no column: the file as a whole
 
 
 def test_the_template_is_pre_filled_with_what_is_saved(db, world):

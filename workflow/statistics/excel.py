@@ -61,9 +61,8 @@ class Column:
     field: spec_of.Field | None = None
 
 
-def columns(spec: spec_of.StatisticsSpec | None = None) -> list[Column]:
+def columns(spec: spec_of.StatisticsSpec) -> list[Column]:
     """The workbook's columns in order."""
-    spec = spec or spec_of.statistics_spec()
     found = [Column(NUMBER_HEADER, "number"), Column(TOWN_HEADER, "town")]
     found += [Column(f"{f.label.zh}（{f.unit.zh}）" if f.unit else f.label.zh, f.key, f)
               for f in spec.fields if f.is_number]
