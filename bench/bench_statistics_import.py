@@ -44,6 +44,7 @@ from workflow.core.errors import Unprocessable
 from workflow.core.models import Case, Unit
 from workflow.statistics import excel
 from workflow.statistics.campaign import open_reports
+from workflow.statistics.fields import statistics_spec
 from workflow.towns.services import create_town
 
 processes.load()
@@ -94,7 +95,7 @@ def workbooks(path: Path, county: Actor) -> tuple[bytes, bytes]:
     engine.dispose()
     book = load_workbook(io.BytesIO(content))
     sheet = book[excel.SHEET]
-    where = {c.key: i for i, c in enumerate(excel.columns(), start=1)}
+    where = {c.key: i for i, c in enumerate(excel.columns(statistics_spec()), start=1)}
     for n, row in enumerate(range(2, sheet.max_row + 1)):
         values = {**FIGURES, "employees": 5300 + n % 100, "output_yi": 18.75 if n % 10 == 0 else 13.1}
         for key, value in values.items():
@@ -159,7 +160,7 @@ def main() -> int:
     county, ids = setup(seed, args.towns)
     good, bad = workbooks(seed, county)
     print(f"{args.towns} towns, each with 2025 accepted and 2026 open (set up in {time.perf_counter() - start:.1f} s); "
-          f"workbook {len(good) / 1024:.0f} KB, {args.towns} rows × {len(excel.columns())} columns")
+          f"workbook {len(good) / 1024:.0f} KB, {args.towns} rows × {len(excel.columns(statistics_spec()))} columns")
     times: dict[str, list[float]] = {"import": [], "refused": [], "openpyxl": []}
     failures = []
     for n in range(args.rounds):
