@@ -127,6 +127,36 @@ def test_the_template_has_one_row_per_town_the_labels_and_units_and_validation(d
     assert keys == {"A": "number", "B": "town", "C": "output_yi", "Q": "explanation"}  # each column's key
 
 
+def test_the_notes_sheet_tells_the_clerk_the_rules_and_every_column(db, world):
+    notes = template(db, world["county"])["说明"]
+    rows = [tuple(v for v in r if v is not None) for r in notes.iter_rows(values_only=True)]
+    assert rows[:9] == [
+        ("2026 年度专业镇统计数据导入模板（专业镇年度统计报表，第 1 版）",),
+        ("1. 请在工作表“统计数据”中填写，每行一个专业镇；不要修改表头、报表编号和专业镇，不要合并单元格，"
+         "不要使用公式（请填写数值）。",),
+        ("2. 上传后系统逐行逐项检查；有任何错误时整份文件都不导入，并按行、列列出问题；全部正确时一次写入。",),
+        ("3. 每行的内容替换该报表已保存的数据：留空的单元格即清空该项。选择“报送”时，必填项须全部填写。",),
+        ("4. 品牌、标准：每项写作“名称|级别”或“名称|类别|参与方式”，多项以“;”分隔，选项填中文名称"
+         "（如：盂县石材|省级;娘子关|市级）。",),
+        ("5. 情况说明：与上年已审核数据相比变化超过 30% 的数据须说明原因后才能报送；"
+         "本列的说明适用于该行每一项这样的数据。",),
+        ("6. 文件不超过 10 MB。",),
+        (),
+        ("列", "表头", "字段", "类型", "单位", "最小值", "最大值", "必填", "规划条款")]
+    by_letter = {r[0]: r for r in rows[9:]}
+    assert list(by_letter) == [chr(c) for c in range(ord("A"), ord("Q") + 1)]  # one row per column, in order
+    assert by_letter["A"] == ("A", "报表编号", "number", "文本")
+    assert by_letter["C"] == ("C", "主导产业产值（亿元）", "output_yi", "数字（最多 2 位小数）", "亿元", "0", "10000",
+                              "是", "二、五(二)")
+    assert by_letter["E"] == ("E", "市场主体数（户）", "market_entities", "整数", "户", "0", "1000000", "是", "五(一)")
+    assert by_letter["P"] == ("P", "标准（标准名称|类别|参与方式）", "standards", "列表（文本）", "二、五(六)")
+    assert by_letter["Q"] == ("Q", "情况说明", "explanation", "文本")
+    # the title and the table's header stand out; the columns are wide enough to read
+    assert (notes["A1"].font.b, notes["A1"].font.sz) == (True, 13)
+    assert [c.font.b for c in notes[9]] == [True] * 9 and not notes["A10"].font.b
+    assert {k: d.width for k, d in notes.column_dimensions.items()} == {"A": 6, "B": 34, **dict.fromkeys("CDEFGHI", 14)}
+
+
 def test_column_letters_go_on_after_z_as_excel_s_do():
     from openpyxl.utils import get_column_letter
 
