@@ -127,6 +127,34 @@ def test_the_template_has_one_row_per_town_the_labels_and_units_and_validation(d
     assert keys == {"A": "number", "B": "town", "C": "output_yi", "Q": "explanation"}  # each column's key
 
 
+def test_the_template_s_headers_and_columns_are_laid_out_for_the_clerk(db, world):
+    sheet = template(db, world["county"])["统计数据"]
+    first = sheet[1]
+    assert all(c.font.b and c.alignment.wrap_text and c.alignment.vertical == "center" for c in first)
+    assert [(c.fill.fill_type, c.fill.fgColor.rgb) for c in first[:3]] == [
+        ("solid", "00DDDDDD"), ("solid", "00DDDDDD"), (None, "00000000")]  # what the clerk may not change is grey
+    assert {k: d.width for k, d in sheet.column_dimensions.items()} == {
+        "A": 14, "B": 14, **dict.fromkeys("CDEFGHIJKLMN", 16), "O": 36, "P": 36, "Q": 36}
+    assert sheet.row_dimensions[1].height == 45 and sheet.freeze_panes == "C2"
+    assert {c.column_letter: (c.comment.text, c.comment.author) for c in first if c.comment} == {
+        "O": ("每项写作“品牌名称|级别”，多项以“;”分隔；选项填中文名称。", "zyz"),
+        "P": ("每项写作“标准名称|类别|参与方式”，多项以“;”分隔；选项填中文名称。", "zyz"),
+        "Q": ("与上年相比变化超过 30% 的数据须说明原因，此处的说明适用于本行每一项这样的数据。", "zyz")}
+    assert (sheet["C2"].number_format, sheet["E2"].number_format) == ("0.00", "General")  # decimals shown as such
+
+
+def test_the_template_lists_the_county_s_statistics_reports_only_by_town_name(db, world, make):
+    with transaction(db) as s:
+        open_reports(session=s, actor=world["office"], now=NOW, year=2025)
+    make.town("东梁镇", county="盂县")  # a town that reports from later on, named first
+    with transaction(db) as s:
+        (late,) = open_reports(session=s, actor=world["office"], now=NOW, year=2025)  # its report, opened last
+    returned = make.case("designation", state="returned", county="盂县")  # the county's, waiting for it too
+    rows = [(r[0].value, r[1].value) for r in template(db, world["county"], year=2025)["统计数据"].iter_rows(min_row=2)]
+    assert [town for _, town in rows] == ["东梁镇", "西烟镇", "路家村镇"] and rows[0][0] == late.number
+    assert returned.number not in [number for number, _ in rows]
+
+
 def test_the_notes_sheet_tells_the_clerk_the_rules_and_every_column(db, world):
     notes = template(db, world["county"])["说明"]
     rows = [tuple(v for v in r if v is not None) for r in notes.iter_rows(values_only=True)]
