@@ -197,12 +197,28 @@ def test_the_template_is_pre_filled_with_what_is_saved(db, world):
     with transaction(db) as s:
         fire(session=s, case_id=report.id, trigger="save_figures", actor=world["county"], now=NOW,
              payload={"figures": {"output_yi": "12.5", "employees": "300",
-                                  "brands": [{"name": "盂县石材", "level": "provincial"}]}})
+                                  "brands": [{"name": "盂县石材", "level": "provincial"}],
+                                  "standards": [{"name": "建筑用石材加工规范", "kind": "group", "role": "lead"}]},
+                      "explanations": {"output_yi": "新增两家龙头企业"}})
     sheet = template(db, world["county"])["统计数据"]
     row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == report.number)
     by = dict(zip(headers(sheet), (c.value for c in row), strict=True))
     assert (by["主导产业产值（亿元）"], by["从业人员（人）"], by["税收（万元）"]) == (12.5, 300, None)
     assert by["品牌（品牌名称|级别）"] == "盂县石材|省级"
+    assert by["标准（标准名称|类别|参与方式）"] == "建筑用石材加工规范|团体标准|主导制定"
+    assert by["情况说明"] == "新增两家龙头企业"  # one explanation: the row's cell as typed
+
+
+def test_the_template_locks_the_headers_numbers_and_towns_and_checks_each_number_as_typed(db, world):
+    sheet = template(db, world["county"])["统计数据"]
+    locked = {c: sheet[c].protection.locked for c in ("A1", "C1", "A2", "B2", "B3", "C2", "C3", "O3", "Q3")}
+    assert locked == {"A1": True, "C1": True, "A2": True, "B2": True, "B3": True,
+                      "C2": False, "C3": False, "O3": False, "Q3": False}  # the figures of every row are open
+    rule = next(v for v in sheet.data_validations.dataValidation if str(v.sqref) == "C2:C3")
+    assert (rule.type, rule.operator, rule.allow_blank, rule.showErrorMessage, rule.errorTitle, rule.error) == (
+        "decimal", "between", True, True, "数据不正确", "主导产业产值应为 0～10000 之间的数字（最多 2 位小数）")
+    whole = next(v for v in sheet.data_validations.dataValidation if str(v.sqref) == "E2:E3")
+    assert whole.error == "市场主体数应为 0～1000000 之间的整数"
 
 
 def test_only_a_county_with_reports_to_fill_gets_a_template(db, world, make):
@@ -218,6 +234,7 @@ def test_only_a_county_with_reports_to_fill_gets_a_template(db, world, make):
     with transaction(db) as s, pytest.raises(Unprocessable) as nothing:
         excel.template(s, world["county"], 2026)
     assert nothing.value.zh == "2026 年度没有待本县（区）填报的统计报表。"
+    assert nothing.value.en == "No report of 2026 is waiting for your county's figures."
 
 
 def test_round_trip_every_row_is_submitted_in_one_import_with_one_audit_event(db, world):
