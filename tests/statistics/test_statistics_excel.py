@@ -209,6 +209,18 @@ def test_the_template_is_pre_filled_with_what_is_saved(db, world):
     assert by["情况说明"] == "新增两家龙头企业"  # one explanation: the row's cell as typed
 
 
+def test_a_report_s_several_explanations_are_one_cell_each_named_by_its_figure(db, world):
+    first, second = sorted(own(world), key=lambda c: c.title)
+    for report, explanations in ((first, {"output_yi": "龙头企业投产", "tax_wan": "税收政策调整"}),
+                                 (second, {"output_yi": "同一原因", "employees": "同一原因"})):
+        with transaction(db) as s:
+            fire(session=s, case_id=report.id, trigger="save_figures", actor=world["county"], now=NOW,
+                 payload={"figures": {"output_yi": "12.5"}, "explanations": explanations})
+    cells = {r[0].value: r[-1].value for r in template(db, world["county"])["统计数据"].iter_rows(min_row=2)}
+    assert cells[first.number] == "主导产业产值：龙头企业投产；税收：税收政策调整"
+    assert cells[second.number] == "同一原因"  # one reason for several figures is written once
+
+
 def test_the_template_locks_the_headers_numbers_and_towns_and_checks_each_number_as_typed(db, world):
     sheet = template(db, world["county"])["统计数据"]
     locked = {c: sheet[c].protection.locked for c in ("A1", "C1", "A2", "B2", "B3", "C2", "C3", "O3", "Q3")}
@@ -310,6 +322,8 @@ def test_a_large_change_needs_the_row_s_explanation_before_submit(db, world, mak
     assert [(d["row"], d["column"], d["header"], d["field"], d["problem"]["zh"]) for d in problem.details] == [
         (row_of["西烟镇"], "Q", "情况说明", "output_yi",
          "主导产业产值由上年的 12.5亿元 变为 25亿元（+100%），请说明原因")]
+    assert problem.details[0]["problem"]["en"] == (
+        "Output of the leading industry moved from 12.5 to 25 (+100%) since last year: explain why")
     book = load_workbook(io.BytesIO(data))
     data = fill(book, {row_of["西烟镇"]: {"情况说明": "新增两家龙头企业投产"}})
     imported(db, world["county"], data, submit=True)
