@@ -494,9 +494,10 @@ def import_workbook(session: Session, actor: Actor, year: int, stream: IO[bytes]
     done: list[Case] = []
     for case, figures, explanations in planned:
         row = seen[case.number]
-        try:  # fire reads the very row checked above (this session's); its versioned UPDATE refuses a changed one
+        try:  # the row checked above, read for the actor (case_filter), is not read again; the versioned UPDATE
+            # refuses it if it changed meanwhile
             done.append(fire(session=session, case_id=case.id, trigger=trigger, actor=actor, now=now,  # type: ignore[arg-type]  # a row read has its id
-                             payload={"figures": figures, "explanations": explanations}))
+                             payload={"figures": figures, "explanations": explanations}, case=case))
         except WorkflowError as exc:  # a rule the checks above do not repeat: named on its row all the same
             reasons = exc.details if isinstance(exc.details, list) and exc.details else [{}]  # then its own words
             problems += [_problem(row, 1, NUMBER_HEADER, r.get("zh", exc.zh), r.get("en", exc.en), "number")
