@@ -171,18 +171,48 @@ def test_the_notes_sheet_tells_the_clerk_the_rules_and_every_column(db, world):
         ("6. 文件不超过 10 MB。",),
         (),
         ("列", "表头", "字段", "类型", "单位", "最小值", "最大值", "必填", "规划条款")]
-    by_letter = {r[0]: r for r in rows[9:]}
-    assert list(by_letter) == [chr(c) for c in range(ord("A"), ord("Q") + 1)]  # one row per column, in order
-    assert by_letter["A"] == ("A", "报表编号", "number", "文本")
-    assert by_letter["C"] == ("C", "主导产业产值（亿元）", "output_yi", "数字（最多 2 位小数）", "亿元", "0", "10000",
-                              "是", "二、五(二)")
-    assert by_letter["E"] == ("E", "市场主体数（户）", "market_entities", "整数", "户", "0", "1000000", "是", "五(一)")
-    assert by_letter["P"] == ("P", "标准（标准名称|类别|参与方式）", "standards", "列表（文本）", "二、五(六)")
-    assert by_letter["Q"] == ("Q", "情况说明", "explanation", "文本")
+    decimal, whole = "数字（最多 2 位小数）", "整数"
+    assert rows[9:] == [  # one row per column, in order: its header, key, type, unit, range, required, clause
+        ("A", "报表编号", "number", "文本"),
+        ("B", "专业镇", "town", "文本"),
+        ("C", "主导产业产值（亿元）", "output_yi", decimal, "亿元", "0", "10000", "是", "二、五(二)"),
+        ("D", "税收（万元）", "tax_wan", decimal, "万元", "0", "10000000", "是", "五(五)"),
+        ("E", "市场主体数（户）", "market_entities", whole, "户", "0", "1000000", "是", "五(一)"),
+        ("F", "规上工业企业数（家）", "above_scale_firms", whole, "家", "0", "10000", "是", "五(一)"),
+        ("G", "从业人员（人）", "employees", whole, "人", "0", "1000000", "是", "五(五)"),
+        ("H", "高新技术企业（家）", "high_tech_firms", whole, "家", "0", "10000", "是", "五(三)"),
+        ("I", "专精特新企业（家）", "specialised_firms", whole, "家", "0", "10000", "是", "五(三)"),
+        ("J", "有效发明专利（件）", "invention_patents", whole, "件", "0", "100000", "是", "五(三)"),
+        ("K", "地理标志（个）", "geographical_indications", whole, "个", "0", "100", "是", "五(六)"),
+        ("L", "公共服务平台（个）", "service_platforms", whole, "个", "0", "1000", "是", "五(十)"),
+        ("M", "重点项目数（个）", "key_projects", whole, "个", "0", "1000", "是", "五(四)"),
+        ("N", "重点项目总投资（亿元）", "project_investment_yi", decimal, "亿元", "0", "100000", "是", "五(四)"),
+        ("O", "品牌（品牌名称|级别）", "brands", "列表（文本）", "二、五(六)"),
+        ("P", "标准（标准名称|类别|参与方式）", "standards", "列表（文本）", "二、五(六)"),
+        ("Q", "情况说明", "explanation", "文本")]
     # the title and the table's header stand out; the columns are wide enough to read
     assert (notes["A1"].font.b, notes["A1"].font.sz) == (True, 13)
     assert [c.font.b for c in notes[9]] == [True] * 9 and not notes["A10"].font.b
     assert {k: d.width for k, d in notes.column_dimensions.items()} == {"A": 6, "B": 34, **dict.fromkeys("CDEFGHI", 14)}
+
+
+def test_the_notes_sheet_marks_a_figure_the_statistics_file_makes_optional(tmp_path):
+    """A city may make a figure optional in its own definitions/statistics.yaml: the notes say 否 for it."""
+    from openpyxl import Workbook
+
+    from workflow.statistics.fields import STATISTICS_PATH, parse_statistics
+
+    text = STATISTICS_PATH.read_text(encoding="utf-8")
+    optional = text.replace("    required: true\n    clause: 五(五)", "    required: false\n    clause: 五(五)", 1)
+    assert optional != text  # 税收, the first figure of clause 五(五)
+    spec = parse_statistics(optional, "statistics.yaml")
+    sheet = Workbook().active
+    excel._notes(sheet, spec, excel.columns(spec), 2027)
+    rows = {r[0]: r for r in sheet.iter_rows(min_row=10, values_only=True)}
+    assert rows["D"] == ("D", "税收（万元）", "tax_wan", "数字（最多 2 位小数）", "万元", "0", "10000000", "否",
+                         "五(五)")
+    assert rows["G"][7] == "是"  # the second figure of the clause stays required
+    assert sheet["A1"].value == "2027 年度专业镇统计数据导入模板（专业镇年度统计报表，第 1 版）"
 
 
 def test_column_letters_go_on_after_z_as_excel_s_do():
@@ -209,6 +239,21 @@ def test_the_template_is_pre_filled_with_what_is_saved(db, world):
     assert by["情况说明"] == "新增两家龙头企业"  # one explanation: the row's cell as typed
 
 
+def test_a_list_saved_with_a_choice_no_longer_offered_or_a_part_left_out_is_shown_as_it_is_kept(db, world):
+    """A report kept from before a choice was renamed shows the kept key, and an entry without a part shows it
+    empty, so the clerk sees what is there and corrects it."""
+    report = sorted(own(world), key=lambda c: c.title)[0]
+    with transaction(db) as s:
+        case = s.get(Case, report.id)
+        case.data = {**case.data, "figures": {"brands": [{"name": "盂县石材", "level": "county"}, {"name": "娘子关"}],
+                                              "standards": [{"kind": "group", "role": "lead"}]}}
+    sheet = template(db, world["county"])["统计数据"]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == report.number)
+    by = dict(zip(headers(sheet), (c.value for c in row), strict=True))
+    assert by["品牌（品牌名称|级别）"] == "盂县石材|county;娘子关|"
+    assert by["标准（标准名称|类别|参与方式）"] == "|团体标准|主导制定"
+
+
 def test_a_report_s_several_explanations_are_one_cell_each_named_by_its_figure(db, world):
     first, second = sorted(own(world), key=lambda c: c.title)
     for report, explanations in ((first, {"output_yi": "龙头企业投产", "tax_wan": "税收政策调整"}),
@@ -232,14 +277,39 @@ def test_the_template_locks_the_headers_numbers_and_towns_and_checks_each_number
         "decimal", "between", True, True, "数据不正确", "主导产业产值应为 0～10000 之间的数字（最多 2 位小数）")
     whole = next(v for v in sheet.data_validations.dataValidation if str(v.sqref) == "E2:E3")
     assert whole.error == "市场主体数应为 0～1000000 之间的整数"
+    decimal = "之间的数字（最多 2 位小数）"
+    assert {str(v.sqref): (v.type, v.formula1, v.formula2, v.error) for v in sheet.data_validations.dataValidation} == {
+        "C2:C3": ("decimal", "0", "10000", f"主导产业产值应为 0～10000 {decimal}"),
+        "D2:D3": ("decimal", "0", "10000000", f"税收应为 0～10000000 {decimal}"),
+        "E2:E3": ("whole", "0", "1000000", "市场主体数应为 0～1000000 之间的整数"),
+        "F2:F3": ("whole", "0", "10000", "规上工业企业数应为 0～10000 之间的整数"),
+        "G2:G3": ("whole", "0", "1000000", "从业人员应为 0～1000000 之间的整数"),
+        "H2:H3": ("whole", "0", "10000", "高新技术企业应为 0～10000 之间的整数"),
+        "I2:I3": ("whole", "0", "10000", "专精特新企业应为 0～10000 之间的整数"),
+        "J2:J3": ("whole", "0", "100000", "有效发明专利应为 0～100000 之间的整数"),
+        "K2:K3": ("whole", "0", "100", "地理标志应为 0～100 之间的整数"),
+        "L2:L3": ("whole", "0", "1000", "公共服务平台应为 0～1000 之间的整数"),
+        "M2:M3": ("whole", "0", "1000", "重点项目数应为 0～1000 之间的整数"),
+        "N2:N3": ("decimal", "0", "100000", f"重点项目总投资应为 0～100000 {decimal}")}  # every number, its own words
+    shown = {c.coordinate: c.number_format for r in sheet.iter_rows(min_row=1, max_row=4) for c in r
+             if c.number_format != "General"}
+    assert shown == {c: "0.00" for c in ("C2", "D2", "N2", "C3", "D3", "N3")}  # every decimal of every row
 
 
 def test_only_a_county_with_reports_to_fill_gets_a_template(db, world, make):
-    with transaction(db) as s, pytest.raises(Forbidden):
-        excel.template(s, world["office"], 2026)
+    for actor in (world["office"], make.actor(make.user("leader")), make.actor(make.user("member"))):
+        with transaction(db) as s, pytest.raises(Forbidden) as refused_to:
+            excel.template(s, actor, 2026)
+        assert (refused_to.value.zh, refused_to.value.en) == (
+            "只有县（区）可以用 Excel 填报统计数据。", "Only a county fills in the statistics in Excel.")
     with transaction(db) as s, pytest.raises(NotFound) as none:
         excel.template(s, world["county"], 2025)
-    assert none.value.zh == "本县（区）没有该年度的统计报表。"
+    assert (none.value.zh, none.value.en) == ("本县（区）没有该年度的统计报表。",
+                                              "Your county has no statistics report of that year.")
+    # a year no report can have, however large (an address's number), is not found, not a database error
+    for year in (0, -1, 10000, 10**20):
+        with transaction(db) as s, pytest.raises(NotFound):
+            excel.template(s, world["county"], year)
     for report in own(world):
         with transaction(db) as s:
             fire(session=s, case_id=report.id, trigger="submit_figures", actor=world["county"], now=NOW,
