@@ -428,6 +428,7 @@ def test_the_rules_file_is_read_once_and_again_on_request(tmp_path, process):
     path.write_text(RULES, encoding="utf-8")
     loaded = notices._Loaded(path)
     first = loaded.get()
+    assert first.processes == parse_rules(RULES, "rules.yaml").processes  # the file's rules, read on first use
     path.write_text("rules: [x]\n", encoding="utf-8")
     assert loaded.get() is first  # read once
     loaded.use(None)
