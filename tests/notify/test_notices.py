@@ -157,6 +157,55 @@ def test_each_kind_of_recipient(db, make, now, people, process):
             told("mayor")
 
 
+def test_a_seat_holder_is_told_what_the_seat_is_told_while_the_seat_is_active(db, make, now, people, process):
+    """The roster's seats (workflow.accounts.seats): whoever holds an active seat is told what the role the seat
+    acts as is told, for the seat's own unit only: the county head's seat hears its county's cases, a member unit's
+    liaison the cases that unit is asked about, the office's deputy from another bureau what the office hears."""
+    from workflow.accounts import seats
+
+    admin = Actor(user_id=None, name="管理员", role="admin", unit_id=None, unit_name=None)
+    make.unit("市工信局", "office")
+    make.unit("阳泉市专业镇高质量发展领导小组", "leading_group")
+    holders = {name: make.user("member", unit="市文旅局") for name in (
+        "yx_head", "cq_head", "deputy", "vice_mayor", "keji_liaison", "fagai_liaison", "idle")}
+    case = _new_case(db, make, now, people)
+    units = {name: make.unit(name, "county" if name in ("盂县", "城区") else "member").id
+             for name in ("盂县", "城区", "市农业农村局", "市科技局", "市发改委", "市文旅局", "市商务局")}
+    with transaction(db) as s:
+        def seat(position, title, unit, holder, active=True):
+            row = seats.create_seat(s, actor=admin, position=position, title=title, now=now,
+                                    unit_id=units[unit] if unit else None)
+            if holder:
+                seats.assign(s, actor=admin, seat_id=row.id, user_id=holders[holder].id, now=now)
+            if not active:
+                seats.set_seat_active(s, actor=admin, seat_id=row.id, active=False, now=now)
+
+        seat("member", "盂县县长", "盂县", "yx_head")
+        seat("member", "城区区长", "城区", "cq_head")
+        seat("office_deputy", "市农业农村局分管负责人", "市农业农村局", "deputy")
+        seat("deputy_leader", "市委常委、副市长", None, "vice_mayor")
+        seat("liaison", "市科技局联络员", "市科技局", "keji_liaison")  # asked, has not answered
+        seat("liaison", "市发改委联络员", "市发改委", "fagai_liaison")  # not asked about the case
+        seat("office_deputy", "市商务局分管负责人", "市商务局", None)  # vacant
+        seat("office_deputy", "市文旅局分管负责人", "市文旅局", None, active=False)  # retired: vacant
+    ids = {name: user.id for name, user in {**people, **holders}.items() if name != "office_actor"}
+    with transaction(db) as s:
+        conn = s.connection()
+
+        def told(*selectors):
+            return recipient_ids(conn, case.id, case.county_id, selectors)
+
+        assert told("county") == [ids["county"], ids["bare"], ids["yx_head"]]  # not 城区's head
+        assert told("office") == [ids["office"], ids["deputy"]]
+        assert told("leader") == [ids["leader"], ids["vice_mayor"]]
+        assert told("member_units") == [ids["keji"], ids["nongye"], ids["keji_liaison"]]
+        assert told("pending_units") == [ids["keji"], ids["keji_liaison"]]
+        assert recipients_by_role(s, "office") == [ids["office"], ids["deputy"]]
+        assert recipients_by_role(s, "leader") == [ids["leader"], ids["vice_mayor"]]
+        assert recipients_by_role(s, "county") == sorted([ids["county"], ids["bare"], ids["other"], ids["yx_head"],
+                                                          ids["cq_head"]])
+
+
 # --- what a step tells, and to whom ----------------------------------------------------------------------------
 
 
@@ -306,6 +355,9 @@ def test_notify_counts_what_it_writes_and_a_cause_is_told_once(db, make, now, pe
                       params={"year": 2027}, source="calendar-missing:2027:warned-2026", now=now) == 1
         assert notify(s, user_ids=[], case_id=case.id, kind="reminder", params=params,
                       source=f"deadline:{reminder.id + 100}", now=now) == 0  # a deadline that does not exist
+        # a cause of another kind whose number happens to be the deadline's adds none of the deadline's rules
+        assert notify(s, user_ids=[], case_id=case.id, kind="incident", params=params,
+                      source=f"incident:{reminder.id}", now=now) == 0
 
 
 def test_no_rule_matched_writes_nothing(db, make, now, people, process):
@@ -341,6 +393,8 @@ def test_quiet_hours_over_midnight_and_within_a_day():
     assert quiet_until(_utc(7, 0), "22:00", "07:00") is None  # the end is no longer quiet
     assert quiet_until(_utc(6, 59), "22:00", "07:00") == datetime(2026, 11, 26, 23, 0, tzinfo=UTC)
     assert quiet_until(_utc(12, 0), "12:00", "14:00") == datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+    assert quiet_until(_utc(13, 59), "12:00", "14:00") == datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+    assert quiet_until(_utc(14, 0), "12:00", "14:00") is None  # its end is no longer quiet
     assert quiet_until(_utc(15, 0), "12:00", "14:00") is None  # a window within the day, after it
     assert quiet_until(_utc(11, 0), "12:00", "14:00") is None
     assert quiet_until(_utc(23, 0), "07:00", "07:00") is None  # the same start and end: never quiet
@@ -348,7 +402,8 @@ def test_quiet_hours_over_midnight_and_within_a_day():
 
 def test_clock_times_are_hours_and_two_digit_minutes():
     assert parse_clock("7:05") == time(7, 5) and parse_clock(" 22:00 ") == time(22, 0)
-    for bad in ("7:5", "07", "ab:00", "", "07:00:00"):
+    assert parse_clock("00:00") == time(0, 0) and parse_clock("23:59") == time(23, 59)
+    for bad in ("7:5", "07", "ab:00", "", "07:00:00", "24:00", "23:60", "99:99", "2147483647:00"):
         with pytest.raises(ValueError) as raised:
             parse_clock(bad)
         assert str(raised.value) == bad

@@ -377,9 +377,9 @@ def preferences_of(conn: sa.Connection | Session, user_ids: Sequence[int]) -> di
 
 
 def parse_clock(text: str) -> time:
-    """HH:MM as a time; ValueError otherwise."""
+    """HH:MM (00:00 to 23:59) as a time; ValueError naming the text otherwise."""
     hours, _, minutes = (text or "").strip().partition(":")
-    hour, minute = parse_whole(hours, low=0, high=99), parse_whole(minutes, low=0, high=99)
+    hour, minute = parse_whole(hours, low=0, high=23), parse_whole(minutes, low=0, high=59)
     if hour is None or minute is None or len(minutes) != 2:
         raise ValueError(text)
     return time(hour, minute)
@@ -446,7 +446,7 @@ def notify(session: Session, *, user_ids: Iterable[int], case_id: int | None, ki
         event = _deadline_event(conn, int(source.split(":", 1)[1]), deadline)
         if event is not None:
             process, on, target, offset, county_id = event
-            matched = rules().matching(process, on, target, offset) if process in rules().processes else []
+            matched = rules().matching(process, on, target, offset)  # none for a process without rules
             count += apply_rules(conn, matched, case_id=case_id, county_id=county_id, kind=kind, params=params,
                                  source=source, now=now)
     return count
