@@ -523,3 +523,48 @@ def test_a_system_actor_is_not_a_recipient(db, make, now, people, process):
     with transaction(db) as s:
         assert recipient_ids(s.connection(), case.id, case.county_id, ("office", "leader")) == [
             people["office"].id, people["leader"].id]
+
+
+def test_a_deadline_kept_in_a_field_is_told_with_the_field_s_date_also_when_a_step_sets_another(
+        db, make, now, people, isolated_catalog):
+    """A deadline a person sets (a field of the case, e.g. a problem's 办理期限): entering the state tells the date
+    the rows were planned with, and a step that stays and sets another date tells that date, not the old row's."""
+    text = (PROCESS.replace("working_days: 5, on_expiry: lapse,",
+                            "field: reply_due_date, working_days: 5, on_expiry: lapse,")
+            .replace("source: review, dest: review, roles: [office]}",
+                     "source: review, dest: review, roles: [office], accepts: [reply_due_date]}"))
+    assert text.count("reply_due_date") == 2
+    isolated_catalog.add(parse_definition(text, "noticetest.yaml"))
+    notices.use_rules(parse_rules(RULES, "rules.yaml"))
+    try:
+        case = _new_case(db, make, now, people)
+        with transaction(db) as s:
+            fire(session=s, case_id=case.id, trigger="send", actor=people["office_actor"], now=now)
+        with transaction(db) as s:
+            fire(session=s, case_id=case.id, trigger="answer", actor=people["office_actor"], now=now,
+                 payload={"reply_due_date": "2026-12-11"})
+    finally:
+        notices.use_rules(None)
+    sent = [n for n in _in_app(db, case_id=case.id, user_id=people["office"].id)
+            if n.source_key.startswith(f"case:{case.id}:v2")]
+    answered = [n for n in _in_app(db, case_id=case.id, user_id=people["leader"].id)
+                if n.source_key.startswith(f"case:{case.id}:v3")]
+    assert [n.params["due_date"] for n in sent] == ["2026-12-04"]  # five working days, written into the field
+    assert [(n.params["due_date"], n.params["deadline"]) for n in answered] == [("2026-12-11", "答复期限")]
+
+
+def test_entering_a_state_tells_its_deadline_also_when_it_has_no_reminders(db, make, now, people, isolated_catalog):
+    text = PROCESS.replace("on_expiry: lapse,\n         reminders: [2, 0]}", "on_expiry: lapse}")
+    assert "reminders" not in text
+    isolated_catalog.add(parse_definition(text, "noticetest.yaml"))
+    notices.use_rules(parse_rules(RULES.replace("when: {reminder: reply, offsets: [2]}", "when: {expiry: reply}"),
+                                  "rules.yaml"))
+    try:
+        case = _new_case(db, make, now, people)
+        with transaction(db) as s:
+            fire(session=s, case_id=case.id, trigger="send", actor=people["office_actor"], now=now)
+    finally:
+        notices.use_rules(None)
+    sent = [n for n in _in_app(db, case_id=case.id, user_id=people["office"].id)
+            if n.source_key.startswith(f"case:{case.id}:v2")]
+    assert [(n.params["due_date"], n.params["deadline"]) for n in sent] == [("2026-12-04", "答复期限")]

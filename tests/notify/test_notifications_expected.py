@@ -75,7 +75,12 @@ def test_the_office_is_told_once_when_the_last_opinion_is_in(make, db, now, peop
     with transaction(db) as s:
         params = s.exec(select(Notification).where(Notification.user_id == office,
                                                    Notification.created_at == last)).one().params
-    assert params["step"] == "会审意见已全部提交"
+    assert (params["step"], params["step_en"]) == ("会审意见已全部提交", "Every opinion is in")  # the rule names it
+    with transaction(db) as s:
+        (mail,) = s.exec(select(OutboxMessage).where(OutboxMessage.user_id == office,
+                                                     OutboxMessage.created_at == last)).all()
+    assert (mail.channel, mail.params["step"], mail.params["step_en"]) == (
+        "email", "会审意见已全部提交", "Every opinion is in")
 
 
 def test_the_county_is_told_when_the_public_notice_starts(make, db, now, people, complete_application):
