@@ -220,6 +220,27 @@ def test_a_new_case_tells_the_rules_of_its_first_state(db, make, now, people, pr
     assert _outbox(db) == []  # in-app only
 
 
+def test_a_new_case_tells_a_conditioned_rule_of_its_first_state_only_when_its_guard_passes(db, make, now, people,
+                                                                                          process):
+    notices.use_rules(parse_rules(RULES.replace("process: noticetest, when: {enter: draft}",
+                                                "process: noticetest, when: {enter: draft, if: all_opinions_in}"),
+                                  "rules.yaml"))
+    case = _new_case(db, make, now, people)  # no unit consulted yet: not every opinion is in
+    assert _in_app(db, case_id=case.id) == []
+
+
+def test_apply_rules_counts_the_in_app_messages_of_every_rule(db, make, now, people, process):
+    case = _new_case(db, make, now, people)
+    ruleset = notices.rules()
+    matched = ruleset.matching("noticetest", "enter", "review")
+    assert [r.name for r in matched] == ["sent_out", "sent_office"]
+    with transaction(db) as s:
+        written = apply_rules(s.connection(), matched, case_id=case.id, county_id=case.county_id, kind="event",
+                              params={"number": case.number}, source="count-test", now=now)
+    # 盂县's two users, the two units asked (sent_out), and the office (sent_office): one message each
+    assert written == 5 == len([n for n in _in_app(db, case_id=case.id) if n.source_key.startswith("count-test:")])
+
+
 def test_a_step_tells_each_person_once_by_the_first_rule_that_names_them(db, make, now, people, process):
     case = _new_case(db, make, now, people)
     with transaction(db) as s:
@@ -347,7 +368,7 @@ def test_notify_counts_what_it_writes_and_a_cause_is_told_once(db, make, now, pe
                       source=f"deadline:{other.id}", now=now, deadline=trusted) == 2
     told = [n for n in _in_app(db, kind="reminder") if n.source_key.startswith(f"{source}:")]
     assert sorted(n.user_id for n in told) == sorted([people["leader"].id, people["county"].id, people["bare"].id])
-    assert {n.case_id for n in told} == {case.id} and told[0].params == params
+    assert {n.case_id for n in told} == {case.id} and all(n.params == params for n in told)  # no template named
     assert [(o.user_id, o.channel, o.case_id) for o in _outbox(db) if o.source == source] == [
         (people["county"].id, "email", case.id)]
     with transaction(db) as s:  # no case, no deadline: in-app only, whatever the source looks like

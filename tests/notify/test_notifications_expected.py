@@ -127,3 +127,4 @@ def test_a_rule_condition_must_be_a_known_guard_on_an_enter_or_trigger_rule():
     with pytest.raises(RuleError) as caught:
         parse_rules(text)
     assert any("when.if: unknown guard 'every_answer_given'" in e for e in caught.value.errors)
+    assert all(e.startswith("notifications.yaml: ") for e in caught.value.errors)  # named by the file's own name

@@ -162,7 +162,6 @@ class Rule:
 
 @dataclass(frozen=True)
 class TemplateSpec:
-    name: str
     label: Label
     sms_params: tuple[str, ...]  # what a provider's SMS template receives, in this order
 
@@ -217,7 +216,7 @@ def parse_rules(text: str, filename: str = "notifications.yaml", catalog: Catalo
         if not isinstance(params, list) or not all(isinstance(p, str) and p.isidentifier() for p in params):
             error(f"{where}.sms_params", "must be a list of parameter names")
             params = []
-        templates[name] = TemplateSpec(name, label(spec.get("label"), where), tuple(params))
+        templates[name] = TemplateSpec(label(spec.get("label"), where), tuple(params))
     rules: list[Rule] = []
     seen: set[str] = set()
     for i, spec in enumerate(raw.get("rules") or []):
