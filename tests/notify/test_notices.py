@@ -465,6 +465,14 @@ rules:
      recipients: [county], channels: [email], template: t}
   - {name: e, label: {zh: 戊, en: E}, process: noticetest, when: just enter,
      recipients: [county], channels: [email], template: t}
+  - {name: f, label: {zh: 己, en: F}, process: noticetest, when: {reminder: reply, if: all_opinions_in},
+     recipients: [county], channels: [email], template: t}
+  - {name: g, label: {zh: 庚, en: G}, process: noticetest, when: {chase: nothing},
+     recipients: [county], channels: [email], template: t}
+  - {name: h, label: {zh: 辛, en: H}, process: noticetest, when: {enter: review, if: no_such_guard},
+     recipients: [county], channels: [email], template: t}
+  - {name: i, label: {zh: 壬, en: I}, process: noticetest, when: {trigger: answer, if: 3},
+     recipients: [county], channels: [email], template: t}
 """
 
 
@@ -492,6 +500,10 @@ def test_broken_rules_name_every_other_problem(process):
         "broken.yaml: rules[3] (d).when.colour: unknown key",
         "broken.yaml: rules[3] (d).when.offsets: must be a list of working-day offsets",
         "broken.yaml: rules[4] (e).when: must name exactly one of enter, trigger, reminder, expiry, chase",
+        "broken.yaml: rules[5] (f).when.if: unknown key",  # a condition only on entering a state or a step
+        "broken.yaml: rules[6] (g).when.chase: unknown deadline 'nothing'",
+        "broken.yaml: rules[7] (h).when.if: unknown guard 'no_such_guard'",
+        "broken.yaml: rules[8] (i).when.if: unknown guard 3",
     ]
     assert str(raised.value) == "\n".join(raised.value.errors)
     with pytest.raises(RuleError) as raised:
