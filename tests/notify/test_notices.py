@@ -601,3 +601,18 @@ def test_entering_a_state_tells_its_deadline_also_when_it_has_no_reminders(db, m
     sent = [n for n in _in_app(db, case_id=case.id, user_id=people["office"].id)
             if n.source_key.startswith(f"case:{case.id}:v2")]
     assert [(n.params["due_date"], n.params["deadline"]) for n in sent] == [("2026-12-04", "答复期限")]
+
+
+def test_a_notice_reminder_counts_every_in_app_message_it_writes(db, make, now, people):
+    """The shipped rule of a notice not acknowledged tells the county's users in-app, by e-mail and by SMS; notify
+    counts the in-app messages it wrote, its own and the rule's, each person once."""
+    notices.use_rules(None)
+    county_id = people["county"].unit_id
+    with transaction(db) as s:
+        assert notify(s, user_ids=[people["office"].id], case_id=None, kind="receipt_reminder",
+                      params={"notice": "通知"}, source="receipt:1", now=now, county_id=county_id) == 3
+        assert notify(s, user_ids=[], case_id=None, kind="receipt_reminder", params={"notice": "通知"},
+                      source="receipt:2", now=now, county_id=county_id) == 2  # 盂县's two users, by the rule
+    county, bare = people["county"].id, people["bare"].id
+    assert sorted(n.user_id for n in _in_app(db, kind="receipt_reminder")) == sorted(
+        [people["office"].id, county, bare, county, bare])
