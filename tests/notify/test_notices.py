@@ -614,5 +614,8 @@ def test_a_notice_reminder_counts_every_in_app_message_it_writes(db, make, now, 
         assert notify(s, user_ids=[], case_id=None, kind="receipt_reminder", params={"notice": "通知"},
                       source="receipt:2", now=now, county_id=county_id) == 2  # 盂县's two users, by the rule
     county, bare = people["county"].id, people["bare"].id
-    assert sorted(n.user_id for n in _in_app(db, kind="receipt_reminder")) == sorted(
-        [people["office"].id, county, bare, county, bare])
+    told = _in_app(db, kind="receipt_reminder")
+    assert sorted(n.user_id for n in told) == sorted([people["office"].id, county, bare, county, bare])
+    assert all(n.params == {"notice": "通知"} for n in told)
+    mailed = sorted((m.user_id, m.channel, m.params["notice"]) for m in _outbox(db) if m.source == "receipt:2")
+    assert mailed == [(county, "email", "通知"), (county, "sms", "通知")]  # 盂县's second user has no address
