@@ -452,17 +452,27 @@ def _scheduler(app: Flask, *, background: bool) -> BaseScheduler:
 @main.command("scheduler")
 @with_appcontext
 def scheduler_command() -> None:
-    """Run the scheduler in this process (deadline sweep every ZYZ_SWEEP_SECONDS, default 60)."""
+    """Run the scheduler in this process (deadline sweep every ZYZ_SWEEP_SECONDS, default 60). Ctrl-C or SIGTERM
+    (what a service manager sends) stops it: the jobs running finish, none starts."""
     import logging
+    import signal
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _ready(current_app)
     # the application itself, not the proxy: the jobs run in the scheduler's threads, outside any app context
     scheduler = _scheduler(current_app._get_current_object(), background=False)  # type: ignore[attr-defined]  # werkzeug's proxy has it
     click.echo(f"scheduler running (sweep every {current_app.config['SWEEP_SECONDS']} s); Ctrl-C stops it")
+
+    def stop(_signum: int, _frame: Any) -> None:
+        raise SystemExit(0)
+
+    # SIGTERM stops it as Ctrl-C does (a process started in the background by a shell ignores SIGINT)
+    signal.signal(signal.SIGTERM, stop)
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
+        if scheduler.running:
+            scheduler.shutdown()  # waits for the jobs running
         click.echo("scheduler stopped")
 
 

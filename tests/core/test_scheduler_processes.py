@@ -106,9 +106,10 @@ def test_scheduler_killed_mid_sweep_and_restarted_fires_everything_once(make, db
         anchor = tmp_path / "second" / "anchors" / ANCHOR_FILE
         assert _wait_until(anchor.exists, timeout=30), (tmp_path / "second.log").read_text()
     finally:
-        second.send_signal(signal.SIGINT)
+        second.send_signal(signal.SIGTERM)  # as a service manager stops it
         second.wait(timeout=20)
         log.close()
+    assert second.returncode == 0 and "scheduler stopped" in (tmp_path / "second.log").read_text()  # not killed
     _assert_each_fired_once(db, orders)
 
 
@@ -122,7 +123,7 @@ def test_two_schedulers_on_postgresql_share_the_work_without_duplicates(make, db
         assert _wait_until(lambda: _done(db) == total)
     finally:
         for process, log in processes:
-            process.send_signal(signal.SIGINT)
+            process.send_signal(signal.SIGTERM)
             process.wait(timeout=20)
             log.close()
     _assert_each_fired_once(db, orders)
