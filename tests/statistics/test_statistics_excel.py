@@ -17,6 +17,7 @@ import pytest
 import time_machine
 from openpyxl import Workbook, load_workbook
 from sqlmodel import select
+from statements import counted, listing, shape
 
 from conftest import api_headers, csrf_token, login
 from workflow.core.db import transaction
@@ -991,3 +992,16 @@ def test_a_late_report_is_measured_against_the_year_before_it_not_a_later_year_a
     done = imported(db, world["county"], fill(book, {row_of["西烟镇"]: ROW, row_of["路家村镇"]: ROW}), submit=True,
                     year=2025)
     assert [c.state for c in done.reports if c.town_id == town.id] == ["submitted"]
+
+
+def test_each_row_s_report_is_read_once_for_the_county_and_not_again_to_write_it(db, world, monkeypatch):
+    """The rows are checked on the reports read for the county (one query for the file); writing each hands fire the
+    report already read, so a file of many rows costs no read of a report per row."""
+    book = template(db, world["county"])
+    row_of = {r[1].value: r[0].row for r in book["统计数据"].iter_rows(min_row=2)}
+    data = fill(book, {row_of["路家村镇"]: ROW, row_of["西烟镇"]: ROW})
+    with counted(db.kw["bind"], monkeypatch) as statements:
+        done = imported(db, world["county"], data, submit=True)
+    assert [c.state for c in done.reports] == ["submitted", "submitted"]
+    rows_read = [q for q in statements if shape(q) == "SELECT case_file" and "case_file.state" in q]  # a whole report
+    assert len(rows_read) == 1, listing(statements)
