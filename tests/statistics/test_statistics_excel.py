@@ -268,6 +268,17 @@ def test_a_report_s_several_explanations_are_one_cell_each_named_by_its_figure(d
     assert cells[second.number] == "同一原因"  # one reason for several figures is written once
 
 
+def test_an_explanation_kept_for_a_figure_no_longer_asked_is_named_by_its_key(db, world):
+    """A report kept from before a figure left the statistics file shows that figure's explanation under its key,
+    next to the others named by their labels."""
+    report = sorted(own(world), key=lambda c: c.title)[0]
+    with transaction(db) as s:
+        case = s.get(Case, report.id)
+        case.data = {**case.data, "explanations": {"output_yi": "龙头企业投产", "retired_figure": "口径调整"}}
+    cells = {r[0].value: r[-1].value for r in template(db, world["county"])["统计数据"].iter_rows(min_row=2)}
+    assert sorted(cells[report.number].split("；")) == ["retired_figure：口径调整", "主导产业产值：龙头企业投产"]
+
+
 def test_the_template_locks_the_headers_numbers_and_towns_and_checks_each_number_as_typed(db, world):
     sheet = template(db, world["county"])["统计数据"]
     locked = {c: sheet[c].protection.locked for c in ("A1", "C1", "A2", "B2", "B3", "C2", "C3", "O3", "Q3")}
