@@ -216,6 +216,22 @@ def test_the_notes_sheet_marks_a_figure_the_statistics_file_makes_optional(tmp_p
     assert sheet["A1"].value == "2027 年度专业镇统计数据导入模板（专业镇年度统计报表，第 1 版）"
 
 
+def test_the_template_and_its_notes_say_the_change_the_city_s_statistics_file_allows(db, world, monkeypatch):
+    """A city that asks for a reason only above 80 % sees 80 % in the explanation's header note and in the notes."""
+    from workflow.statistics.fields import STATISTICS_PATH, parse_statistics
+
+    text = STATISTICS_PATH.read_text(encoding="utf-8")
+    wider = text.replace("  max_change: 0.3 ", "  max_change: 0.8 ", 1)
+    assert wider != text
+    spec = parse_statistics(wider, "statistics.yaml")
+    monkeypatch.setattr(excel.spec_of, "statistics_spec", lambda: spec)
+    book = template(db, world["county"])
+    header = {c.value: c for c in book["统计数据"][1]}
+    assert header["情况说明"].comment.text.startswith("与上年相比变化超过 80% 的数据须说明原因，")
+    notes = [v for (v,) in book[book.sheetnames[1]].iter_rows(min_col=1, max_col=1, values_only=True) if v]
+    assert any(str(v).startswith("5. 情况说明：与上年已审核数据相比变化超过 80% 的数据") for v in notes), notes
+
+
 def test_column_letters_go_on_after_z_as_excel_s_do():
     from openpyxl.utils import get_column_letter
 
