@@ -300,6 +300,8 @@ def test_the_template_locks_the_headers_numbers_and_towns_and_checks_each_number
     locked = {c: sheet[c].protection.locked for c in ("A1", "C1", "A2", "B2", "B3", "C2", "C3", "O3", "Q3")}
     assert locked == {"A1": True, "C1": True, "A2": True, "B2": True, "B3": True,
                       "C2": False, "C3": False, "O3": False, "Q3": False}  # the figures of every row are open
+    # the clerk may still widen a column or heighten a row to read a long name (protection forbids it by default)
+    assert (sheet.protection.sheet, sheet.protection.formatColumns, sheet.protection.formatRows) == (True, False, False)
     rule = next(v for v in sheet.data_validations.dataValidation if str(v.sqref) == "C2:C3")
     assert (rule.type, rule.operator, rule.allow_blank, rule.showErrorMessage, rule.errorTitle, rule.error) == (
         "decimal", "between", True, True, "数据不正确", "主导产业产值应为 0～10000 之间的数字（最多 2 位小数）")
@@ -334,6 +336,9 @@ def test_only_a_county_with_reports_to_fill_gets_a_template(db, world, make):
         excel.template(s, world["county"], 2025)
     assert (none.value.zh, none.value.en) == ("本县（区）没有该年度的统计报表。",
                                               "Your county has no statistics report of that year.")
+    # another county's reports of the year are not this county's: 城区 has no town with a report
+    with transaction(db) as s, pytest.raises(NotFound):
+        excel.template(s, make.actor(make.user("county", county="城区")), 2026)
     # a year no report can have, however large (an address's number), is not found, not a database error
     for year in (0, -1, 10000, 10**20):
         with transaction(db) as s, pytest.raises(NotFound):
