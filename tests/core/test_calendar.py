@@ -24,6 +24,7 @@ from workflow.core.calendar import (
     local_moment,
     package_year,
     parse_days,
+    shown_time,
     to_local,
 )
 from workflow.core.calendar_admin import enter_year
@@ -343,3 +344,13 @@ def test_working_days_between_counts_the_first_day_after_the_start():
     cal = WorkCalendar()
     assert cal.working_days_between(date(2026, 11, 30), date(2026, 12, 1)) == 1  # Monday to Tuesday
     assert cal.working_days_between(date(2026, 11, 30), date(2026, 12, 4)) == 4
+
+
+def test_a_moment_is_shown_in_beijing_time_and_empty_or_unreadable_text_as_it_is():
+    """Every page, document and message shows a time through shown_time: the data's ISO text or a datetime, naive
+    ones read as UTC, in Beijing time; nothing, empty text or text that is no time is never shown as a wrong time."""
+    assert shown_time("2026-12-03T16:30:00+00:00") == "2026-12-04 00:30"
+    assert shown_time(datetime(2026, 12, 3, 16, 30, tzinfo=UTC)) == "2026-12-04 00:30"
+    assert shown_time(datetime(2026, 12, 3, 16, 30)) == "2026-12-04 00:30"  # naive: UTC
+    assert shown_time("2026-12-03T16:30:00", "%H:%M") == "00:30"
+    assert (shown_time(None), shown_time(""), shown_time("下周一前")) == ("", "", "下周一前")
