@@ -26,6 +26,7 @@ from workflow.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from workflow.core.models import AuditEvent, Case
 from workflow.statistics import excel
 from workflow.statistics.campaign import open_reports
+from workflow.statistics.fields import STATISTICS_PATH, parse_statistics
 
 NOW = datetime(2027, 1, 12, 2, 0, tzinfo=UTC)  # Tuesday 12 January 2027, 10:00 in Yangquan
 ROW = {"主导产业产值（亿元）": 12.5, "税收（万元）": 3200, "市场主体数（户）": 860, "规上工业企业数（家）": 14,
@@ -197,16 +198,19 @@ def test_the_notes_sheet_tells_the_clerk_the_rules_and_every_column(db, world):
     assert {k: d.width for k, d in notes.column_dimensions.items()} == {"A": 6, "B": 34, **dict.fromkeys("CDEFGHI", 14)}
 
 
-def test_the_notes_sheet_marks_a_figure_the_statistics_file_makes_optional(tmp_path):
-    """A city may make a figure optional in its own definitions/statistics.yaml: the notes say 否 for it."""
-    from openpyxl import Workbook
-
-    from workflow.statistics.fields import STATISTICS_PATH, parse_statistics
-
+def city_statistics(shipped: str, own: str):
+    """The statistics spec of a city whose definitions/statistics.yaml says `own` where the shipped file says
+    `shipped` (the first place only)."""
     text = STATISTICS_PATH.read_text(encoding="utf-8")
-    optional = text.replace("    required: true\n    clause: 五(五)", "    required: false\n    clause: 五(五)", 1)
-    assert optional != text  # 税收, the first figure of clause 五(五)
-    spec = parse_statistics(optional, "statistics.yaml")
+    changed = text.replace(shipped, own, 1)
+    assert changed != text
+    return parse_statistics(changed, "statistics.yaml")
+
+
+def test_the_notes_sheet_marks_a_figure_the_statistics_file_makes_optional():
+    """A city may make a figure optional in its own definitions/statistics.yaml: the notes say 否 for it."""
+    # 税收, the first figure of clause 五(五)
+    spec = city_statistics("    required: true\n    clause: 五(五)", "    required: false\n    clause: 五(五)")
     sheet = Workbook().active
     excel._notes(sheet, spec, excel.columns(spec), 2027)
     rows = {r[0]: r for r in sheet.iter_rows(min_row=10, values_only=True)}
@@ -218,17 +222,12 @@ def test_the_notes_sheet_marks_a_figure_the_statistics_file_makes_optional(tmp_p
 
 def test_the_template_and_its_notes_say_the_change_the_city_s_statistics_file_allows(db, world, monkeypatch):
     """A city that asks for a reason only above 80 % sees 80 % in the explanation's header note and in the notes."""
-    from workflow.statistics.fields import STATISTICS_PATH, parse_statistics
-
-    text = STATISTICS_PATH.read_text(encoding="utf-8")
-    wider = text.replace("  max_change: 0.3 ", "  max_change: 0.8 ", 1)
-    assert wider != text
-    spec = parse_statistics(wider, "statistics.yaml")
+    spec = city_statistics("  max_change: 0.3 ", "  max_change: 0.8 ")
     monkeypatch.setattr(excel.spec_of, "statistics_spec", lambda: spec)
     book = template(db, world["county"])
     header = {c.value: c for c in book["统计数据"][1]}
     assert header["情况说明"].comment.text.startswith("与上年相比变化超过 80% 的数据须说明原因，")
-    notes = [v for (v,) in book[book.sheetnames[1]].iter_rows(min_col=1, max_col=1, values_only=True) if v]
+    notes = [v for (v,) in book[excel.NOTES_SHEET].iter_rows(min_col=1, max_col=1, values_only=True) if v]
     assert any(str(v).startswith("5. 情况说明：与上年已审核数据相比变化超过 80% 的数据") for v in notes), notes
 
 
