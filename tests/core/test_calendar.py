@@ -19,6 +19,7 @@ from workflow.core.calendar import (
     bump_calendar_version,
     calendar_for,
     calendar_version,
+    changed_in,
     invalidate_calendar,
     local_date,
     local_moment,
@@ -219,6 +220,16 @@ def test_the_table_is_loaded_again_only_when_its_version_changes(db):
         assert bump_calendar_version(s) == 1
     with transaction(db) as s:
         assert calendar_version(s) == 1 and not calendar_for(s).is_workday(new_year)
+
+
+def test_a_transaction_that_counts_the_version_up_knows_it_changed_the_table_and_the_next_does_not(db):
+    """A year checked once in a transaction is checked again after the transaction has changed the holiday table."""
+    with transaction(db) as s:
+        assert changed_in(s) is False
+        bump_calendar_version(s)
+        assert changed_in(s) is True
+    with transaction(db) as s:
+        assert changed_in(s) is False
 
 
 def test_each_entry_counts_the_version_up(db, now):

@@ -102,15 +102,23 @@ def load_scope() -> dict[str, dict]:
     return modules
 
 
-def load_equivalent() -> dict[tuple[str, str], str]:
-    """(module path, key) → the reason the mutant cannot change behaviour."""
+def load_equivalent(database: str | None = None) -> dict[tuple[str, str], str]:
+    """(module path, key) → the reason the mutant cannot change behaviour; with a database, only the entries that
+    hold there (an entry naming a `database` is equivalent on that one only, e.g. an SQL spelling SQLite forgives)."""
     entries = tomllib.loads((HERE / "equivalent.toml").read_text("utf-8")).get("equivalent", [])
     found = {}
     for entry in entries:
         if not entry.get("reason", "").strip():
             raise SystemExit(f"equivalent.toml: {entry.get('mutant')!r} has no reason")
-        found[(entry["module"], normalise(entry["mutant"]))] = entry["reason"]
+        if database is None or entry.get("database", database) == database:
+            found[(entry["module"], normalise(entry["mutant"]))] = entry["reason"]
     return found
+
+
+def equivalent_databases() -> dict[tuple[str, str], str]:
+    """(module path, key) → the one database an entry is limited to, for the entries that name one."""
+    entries = tomllib.loads((HERE / "equivalent.toml").read_text("utf-8")).get("equivalent", [])
+    return {(e["module"], normalise(e["mutant"])): e["database"] for e in entries if "database" in e}
 
 
 def normalise(text: str) -> str:
@@ -316,7 +324,7 @@ def run_one(name: str, module: dict, database: str, *, again: bool, children: in
         print(f"== {name} on {database}: {module['path']} against {' '.join(module['tests'])}", flush=True)
         mutmut(workdir, "run", "--max-children", str(children), *patterns, env=env, capture=False)
     outcome = Outcome(module=name, database=database)
-    equivalent = load_equivalent()
+    equivalent = load_equivalent(database)
     prefix = module["path"][:-3].replace("/", ".") + "."
     elsewhere = [prefix + p for other, names in module.get("only_on", {}).items() if other != database for p in names]
     found = [m for m in results(workdir, env) if _selected(m.name, patterns) and not _selected(m.name, elsewhere)]
@@ -338,8 +346,8 @@ def _selected(mutant_name: str, patterns: list[str]) -> bool:
 def report(outcomes: list[Outcome]) -> None:
     scope = load_scope()
     matched = {(scope[o.module]["path"], normalise(m.key)) for o in outcomes for m in o.equivalent}
-    paths = {scope[o.module]["path"] for o in outcomes}
-    stale = [key for key in load_equivalent() if key[0] in paths and key not in matched]
+    expected = {key for o in outcomes for key in load_equivalent(o.database) if key[0] == scope[o.module]["path"]}
+    stale = sorted(expected - matched)
     print()
     width = max([13] + [len(o.module) + 2 for o in outcomes])  # evaluation_ranking is 18 letters
     header = (f"{'module':<{width}}{'database':<10}{'run':>6}{'killed':>8}{'survived':>10}{'timeout':>9}{'equiv.':>8}"

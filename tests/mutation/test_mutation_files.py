@@ -39,6 +39,16 @@ def test_every_equivalent_mutant_has_a_reason_and_names_a_module_in_scope():
     assert {path for path, _key in EQUIVALENT} <= paths
 
 
+def test_an_equivalent_mutant_limited_to_one_database_names_one_its_module_runs_on():
+    scope = {module["path"]: module for module in run.load_scope().values()}
+    limited = run.equivalent_databases()
+    for (path, key), database in limited.items():
+        assert database in scope[path]["databases"], key
+    for database in ("sqlite", "postgres"):  # the others' entries are left out, the unlimited ones kept
+        kept = run.load_equivalent(database)
+        assert set(EQUIVALENT) - set(kept) == {k for k, d in limited.items() if d != database}
+
+
 @pytest.mark.parametrize("path", sorted({path for path, _key in EQUIVALENT}))
 def test_every_equivalent_mutant_was_judged_on_a_line_the_module_still_has(path):
     """The key is `function: before → after`; when `before` is no longer in the module, the mutant it named is
