@@ -342,3 +342,19 @@ def test_the_member_units_yet_to_answer_are_told_their_new_opinion_deadline(make
     assert reload(db, case.id).data["opinion_due_date"] == "2027-01-05"
     assert open_rows(db, case.id)[("expiry", None)].due_date == "2027-01-05"
     assert set(recount_notices(db, case.id)) == {people["county"].id, people["office"].id, nongye.id}
+
+
+def test_a_date_given_in_a_year_still_unknown_stays_an_estimate_when_the_year_before_is_entered(make, db, people):
+    """Its reminders count back into the year entered and move with it; the date itself is still weekends-only."""
+    make.now = local(date(2027, 6, 1))
+    order = _order(make, people, due_date="2028-01-10")  # a Monday; 2028 is in no table
+    assert {(r.due_date, r.is_estimated) for r in open_rows(db, order.id).values()} == {("2028-01-10", True)}
+    with transaction(db) as s:
+        enter_year(s, year=2027, text="2027-12-31 休 元旦\n", actor=make.actor(people["admin"]),
+                   now=local(date(2027, 6, 1), 11))
+    rows = open_rows(db, order.id)
+    assert {(r.due_date, r.is_estimated) for r in rows.values()} == {("2028-01-10", True)}
+    assert rows[("reminder", 7)].due_at == local_moment(date(2027, 12, 29), NINE)  # 31 December off: a day earlier
+    [event] = recount_events(db, order.id)
+    assert (event["from"], event["to"], event["was_estimated"], event["is_estimated"]) == (
+        "2028-01-10", "2028-01-10", True, True)

@@ -12,7 +12,7 @@ from workflow.core.actors import Actor
 from workflow.core.calendar import DEFAULT_CALENDAR, WorkCalendar, local_date, local_moment
 from workflow.core.catalog import CATALOG
 from workflow.core.db import transaction
-from workflow.core.deadlines import due_date_for, plan_deadlines
+from workflow.core.deadlines import default_due_dates, due_date_for, plan_deadlines
 from workflow.core.definitions import DeadlineSpec, Label, StateSpec, parse_definition
 from workflow.core.engine import create_case, fire
 from workflow.core.errors import Unprocessable
@@ -357,7 +357,7 @@ def test_a_counted_date_keeps_what_it_was_counted_from_and_a_date_given_by_a_per
 
     given = make.case("rectification", by=office, data={"problem": "未建立台账", "due_date": "2026-12-11"})
     assert {(r["counted_from"], r["working_days"]) for r in deadline_rows(db, given.id)} == {(None, None)}
-    assert {r["attempts"] for r in deadline_rows(db, counted.id)} == {0}  # no failed tries yet
+    assert {(r["attempts"], r["next_try_at"]) for r in deadline_rows(db, counted.id)} == {(0, None)}  # no failed try
 
 
 def test_a_count_of_calendar_days_has_nothing_to_count_again(db):
@@ -368,3 +368,20 @@ def test_a_count_of_calendar_days_has_nothing_to_count_again(db):
         rows = plan_deadlines(s, case_id=None, state=state, data={}, now=datetime(2026, 12, 24, 2, tzinfo=UTC),
                               calendar=DEFAULT_CALENDAR)
     assert {(r["due_date"], r["counted_from"], r["working_days"]) for r in rows} == {("2027-01-08", None, None)}
+
+
+def test_the_form_tells_the_date_a_deadline_field_left_empty_would_get(db):
+    """受理: the opinion deadline left empty is 7 working days from today, as firing the step now would count it;
+    one counted into a year whose holidays are not entered says it is an estimate."""
+    designation = CATALOG.current("designation")
+    step = {t.trigger: t for t in designation.transitions}
+    friday = at_local(date(2026, 11, 27))
+    with transaction(db) as s:
+        assert default_due_dates(s, designation, step["accept"], friday) == {
+            "opinion_due_date": (date(2026, 12, 8), False)}
+        # 29, 30, 31 December, 1 (a weekday while 2027 is unknown), 4, 5, 6 January
+        assert default_due_dates(s, designation, step["accept"], at_local(date(2026, 12, 28))) == {
+            "opinion_due_date": (date(2027, 1, 6), True)}
+        # the check's deadline is counted too, but from no field of the step: nothing to tell
+        assert default_due_dates(s, designation, step["submit"], friday) == {}
+        assert default_due_dates(s, designation, step["edit"], friday) == {}  # a step that stays in its state

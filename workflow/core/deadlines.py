@@ -110,7 +110,7 @@ def plan_deadlines(session: Session, *, case_id: int | None, state: StateSpec, d
             data[spec.field] = due.isoformat()
         base = {"state": state.name, "name": spec.name, "due_date": due.isoformat(),  # case_id: at insert
                 "is_estimated": estimated, "status": DeadlineStatus.open.value, "created_at": now,
-                "counted_from": counted_from, "working_days": working_days, "attempts": 0}
+                "counted_from": counted_from, "working_days": working_days}
         rows.append({**base, "kind": "expiry", "trigger": spec.on_expiry, "offset_days": None,
                      "due_at": expiry_moment(due)})
         for offset in spec.reminders:
@@ -142,9 +142,9 @@ def _counting_basis(session: Session, case_id: int | None, spec: DeadlineSpec, d
 def insert_deadlines(session: Session, case_id: int, rows: list[dict[str, Any]]) -> None:
     """Write planned deadline rows for the case."""
     if rows:
-        # a new row has had no failed try yet (every column is given: Prepared takes no Python-side default)
-        _INSERT.execute_many(session.connection(), [{"attempts": 0, "next_try_at": None, **row, "case_id": case_id}
-                                                    for row in rows])
+        # a new row has had no failed try yet (given here: Prepared takes no Python-side default; a column
+        # without a default, such as the next try's time, is left out and so NULL)
+        _INSERT.execute_many(session.connection(), [{"attempts": 0, **row, "case_id": case_id} for row in rows])
 
 
 def close_deadlines(session: Session, *, case_id: int, state: str, now: datetime) -> None:
