@@ -2,6 +2,8 @@
 resolves by hand; never a silently stuck case."""
 
 import json
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
@@ -464,3 +466,75 @@ def test_a_jobs_repeated_failures_are_recorded_on_its_one_open_incident(db, now)
     [recovered] = _audit(db, "incident_recovered")
     assert _data(recovered) == {"incident_id": first.id, "resolution": "recovered"}
     assert (recovered.actor_id, recovered.role) == (None, "system")
+
+
+def test_a_job_that_fails_again_after_recovering_gets_a_new_incident_and_each_job_its_own(db, now):
+    told = _Recorder()
+    hour = timedelta(hours=1)
+    with transaction(db) as s:
+        first = incidents.job_failed(s, job="audit-anchor", now=now, error=("甲", "a"), tries=3, first_failed_at=now,
+                                     notifier=told)
+    with transaction(db) as s:
+        assert incidents.job_recovered(s, job="audit-anchor", now=now + hour) == 1
+    with transaction(db) as s:
+        second = incidents.job_failed(s, job="audit-anchor", now=now + 2 * hour, error=("乙", "b"), tries=3,
+                                      first_failed_at=now + 2 * hour, notifier=told)
+        other = incidents.job_failed(s, job="notification-dispatch", now=now + 2 * hour, error=("丙", "c"),
+                                     tries=3, first_failed_at=now + 2 * hour, notifier=told)
+    assert len({first.id, second.id, other.id}) == 3 and len(told.sent) == 3
+    with transaction(db) as s:
+        assert incidents.job_recovered(s, job="audit-anchor", now=now + 3 * hour) == 1  # the one still open
+    rows = {i.id: i for i in _incidents(db)}
+    assert (rows[first.id].status, rows[first.id].resolved_at, rows[first.id].tries) == ("resolved", now + hour, 3)
+    assert (rows[second.id].status, rows[second.id].resolved_at) == ("resolved", now + 3 * hour)
+    assert (rows[other.id].status, rows[other.id].job, rows[other.id].tries) == ("open", "notification-dispatch", 3)
+    assert len(_audit(db, "incident_recovered")) == 2
+
+
+def test_a_resolution_may_use_every_character_allowed(db, make, now):
+    office = make.user("office")
+    with transaction(db) as s:
+        incident = incidents.job_failed(s, job="audit-anchor", now=now, error=("甲", "a"), tries=3,
+                                        first_failed_at=now, notifier=_Recorder())
+    comment = "长" * incidents.COMMENT_MAX
+    with transaction(db) as s:
+        incidents.resolve_by_hand(s, incident.id, actor=make.actor(office), now=now, comment=comment)
+    [resolved] = _incidents(db)
+    assert (resolved.status, resolved.comment) == ("resolved", comment)
+
+
+@pytest.mark.postgres
+def test_two_clerks_resolving_one_incident_at_once_the_second_is_told_it_is_done(db, make, now):
+    """The first clerk's resolution holds the incident's row until it commits; the second waits, then reads it
+    resolved and is refused in words, so the trail has one resolution, not two."""
+    office = make.actor(make.user("office"))
+    with transaction(db) as s:
+        incident = incidents.job_failed(s, job="audit-anchor", now=now, error=("甲", "a"), tries=3,
+                                        first_failed_at=now, notifier=_Recorder())
+    outcome: dict[str, str] = {}
+
+    def second_clerk():
+        try:
+            with transaction(db) as s:
+                incidents.resolve_by_hand(s, incident.id, actor=office, now=now, comment="乙处理")
+            outcome["second"] = "resolved"
+        except Conflict as refused:
+            outcome["second"] = refused.code
+
+    with transaction(db) as first:
+        incidents.resolve_by_hand(first, incident.id, actor=office, now=now, comment="甲处理")
+        clerk = threading.Thread(target=second_clerk)
+        clerk.start()
+        for _ in range(100):  # until the second clerk's transaction waits on a lock the first holds
+            with transaction(db) as probe:
+                waiting = probe.connection().exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'").scalar_one()
+            if waiting:
+                break
+            time.sleep(0.05)
+        assert waiting
+    clerk.join(10)
+    assert outcome == {"second": "incident_resolved"}
+    [resolved] = _incidents(db)
+    assert (resolved.status, resolved.comment) == ("resolved", "甲处理")
+    assert len(_audit(db, "incident_resolved")) == 1
