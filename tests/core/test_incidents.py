@@ -523,6 +523,9 @@ def test_two_clerks_resolving_one_incident_at_once_the_second_is_told_it_is_done
 
     with transaction(db) as first:
         incidents.resolve_by_hand(first, incident.id, actor=office, now=now, comment="甲处理")
+        with transaction(db) as reader:  # the list and the page read it meanwhile, without waiting
+            reader.connection().exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+            assert incidents.get(reader, incident.id).status == "open"
         clerk = threading.Thread(target=second_clerk)
         clerk.start()
         for _ in range(100):  # until the second clerk's transaction waits on a lock the first holds
@@ -538,3 +541,31 @@ def test_two_clerks_resolving_one_incident_at_once_the_second_is_told_it_is_done
     [resolved] = _incidents(db)
     assert (resolved.status, resolved.comment) == ("resolved", "甲处理")
     assert len(_audit(db, "incident_resolved")) == 1
+
+
+def _job_incident(s, now, **fields):
+    incident = Incident(job="audit-anchor", error_zh="甲", error_en="a", tries=3, first_failed_at=now,
+                        last_failed_at=now, **fields)
+    s.add(incident)
+    s.flush()
+    return incident
+
+
+def test_the_largest_id_an_incident_can_have_is_found_and_one_past_it_is_not(db, now):
+    with transaction(db) as s:
+        _job_incident(s, now, id=incidents.MAX_ID)
+    with transaction(db) as s:
+        assert incidents.get(s, incidents.MAX_ID).id == incidents.MAX_ID
+        for missing in (incidents.MAX_ID + 1, 0, -1):
+            with pytest.raises(NotFound):
+                incidents.get(s, missing)
+
+
+def test_a_cases_open_incidents_are_shown_oldest_first_whatever_order_they_were_written_in(db, make, now):
+    case = make.case("designation", state="returned", by=make.user("county"))
+    with transaction(db) as s:
+        for incident_id in (9000, 8000, 8500):
+            _job_incident(s, now, id=incident_id, case_id=case.id)
+        _job_incident(s, now, id=7000, case_id=case.id, status="resolved")
+    with transaction(db) as s:
+        assert [i.id for i in incidents.open_for_case(s, case.id)] == [8000, 8500, 9000]

@@ -3,7 +3,9 @@
 import sqlalchemy as sa
 from sqlmodel import select
 
-from conftest import api_headers, reload
+from conftest import api_headers, login, reload
+from workflow.core import incidents
+from workflow.core import sweep as sweep_module
 from workflow.core.db import transaction
 from workflow.core.models import Deadline, Incident
 
@@ -82,3 +84,14 @@ def test_resolving_needs_a_comment_and_happens_once(client, db, make, now):
     again = client.post(f"/api/v1/incidents/{incident_id}/resolve", headers=headers, json={"comment": "再次"})
     assert again.status_code == 409
     assert reload(db, case.id).state == "returned"
+
+
+def test_the_office_is_told_which_scheduled_job_failed(client, db, make, now):
+    """A job's incident has no case: the office's notice names the job instead of a case's number and title."""
+    office = make.user("office")
+    with transaction(db) as s:
+        incidents.job_failed(s, job="notification-dispatch", now=now, error=("邮件服务器无响应", "mail server down"),
+                             tries=3, first_failed_at=now, notifier=sweep_module.NOTIFIER)
+    login(client, office.username)
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "自动步骤经多次重试仍然失败：定时任务 notification-dispatch——邮件服务器无响应。" in page
