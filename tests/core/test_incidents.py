@@ -569,3 +569,20 @@ def test_a_cases_open_incidents_are_shown_oldest_first_whatever_order_they_were_
         _job_incident(s, now, id=7000, case_id=case.id, status="resolved")
     with transaction(db) as s:
         assert [i.id for i in incidents.open_for_case(s, case.id)] == [8000, 8500, 9000]
+
+
+def test_a_long_internal_error_is_kept_to_its_first_900_characters_so_that_it_fits_the_incident(db, now):
+    """The error column holds 1,000 characters: the prefix and 900 of the error's own text fit, in either language."""
+    message = "连接池已耗尽" + "。" * 2000
+    zh, en = incidents.error_texts(RuntimeError(message))
+    kept = f"RuntimeError: {message}"[:900]
+    assert (zh, en) == (f"系统内部错误：{kept}", f"Internal error: {kept}")
+    assert len(kept) == 900
+    with transaction(db) as s:
+        incidents.job_failed(s, job="audit-anchor", now=now, error=(zh, en), tries=3, first_failed_at=now,
+                             notifier=_Recorder())
+    [stored] = _incidents(db)
+    assert (stored.error_zh, stored.error_en) == (zh, en)
+    # a refusal of the engine says it in both languages already, cut to the column
+    refusal = Unprocessable("长" * 1500, "long " * 300)
+    assert incidents.error_texts(refusal) == ("长" * 1000, ("long " * 300)[:1000])
