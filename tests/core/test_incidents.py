@@ -543,9 +543,10 @@ def test_two_clerks_resolving_one_incident_at_once_the_second_is_told_it_is_done
     assert len(_audit(db, "incident_resolved")) == 1
 
 
-def _job_incident(s, now, **fields):
-    incident = Incident(job="audit-anchor", error_zh="甲", error_en="a", tries=3, first_failed_at=now,
-                        last_failed_at=now, **fields)
+def _job_incident(s, failed_at, **fields):
+    """An open incident of a scheduled job that failed (three times) at `failed_at`."""
+    incident = Incident(**{"job": "audit-anchor", "error_zh": "甲", "error_en": "a", "tries": 3,
+                           "first_failed_at": failed_at, "last_failed_at": failed_at, **fields})
     s.add(incident)
     s.flush()
     return incident
@@ -586,3 +587,11 @@ def test_a_long_internal_error_is_kept_to_its_first_900_characters_so_that_it_fi
     # a refusal of the engine says it in both languages already, cut to the column
     refusal = Unprocessable("长" * 1500, "long " * 300)
     assert incidents.error_texts(refusal) == ("长" * 1000, ("long " * 300)[:1000])
+
+
+def test_the_list_shows_the_latest_failure_first_and_of_two_at_the_same_moment_the_later_incident(db, now):
+    with transaction(db) as s:
+        for incident_id, failed in ((100, now), (200, now), (300, now - timedelta(hours=1)), (50, now)):
+            _job_incident(s, failed, id=incident_id)
+    with transaction(db) as s:
+        assert [row.id for row in s.connection().execute(incidents.listing(s))] == [200, 100, 50, 300]
