@@ -130,7 +130,8 @@ def test_missing_supporting_enterprises_is_incomplete():
 
 
 def test_judged_criteria_show_the_figures():
-    data = {**BASE, "brands": [{"name": "娘子关砂器", "level": "province"}, {"name": "X", "level": "city"}],
+    data = {**BASE, "brands": [{"name": "娘子关砂器", "level": "province"}, {"name": "X", "level": "city"},
+                               {"name": "平定刀具", "level": "city"}, {"name": "盂县小米", "level": "city"}],
             "standards": [{"name": "T/YQ 001", "level": "local", "role": "led"}],
             "platforms": [{"kind": "ecommerce", "name": "电商中心"}, {"kind": "testing", "name": "质检站"}],
             "heritage": "明清以来"}
@@ -140,7 +141,7 @@ def test_judged_criteria_show_the_figures():
     assert not any(c.hard for c in result.values() if c.outcome == "judge")
     assert result["employment"].reason.zh == "带动就业 3200 人，本地务工 2800 人，人均年收入 52000 元；由评审判断"
     assert result["brands_standards"].reason.zh == (
-        "品牌 2 个（国家级 0、省级 1、市级 1），主导制定标准 1 项、参与制定 0 项；由评审判断")
+        "品牌 4 个（国家级 0、省级 1、市级 3），主导制定标准 1 项、参与制定 0 项；由评审判断")
     assert result["platforms"].reason.zh == "具备 2 类公共服务平台功能（共 10 类）：检验检测、电子商务；由评审判断"
     assert result["heritage"].reason.zh == "已说明历史传承，由评审判断"
     assert result["positioning"].reason.zh == "由评审判断。主导产业：装备制造；主导产品：矿山机械"
@@ -518,6 +519,8 @@ def test_what_a_reason_shows_for_facts_given(own_table):
     exactly_sixty = next(c for c in evaluate({**data, "heritage": text[:60]}, own_table).criteria
                          if c.key == "flags").reason
     assert exactly_sixty.zh.split("/")[4] == text[:60]
+    one_more = next(c for c in evaluate({**data, "heritage": text[:61]}, own_table).criteria if c.key == "flags").reason
+    assert one_more.zh.split("/")[4] == f"{text[:60]}…"
 
 
 def test_the_table_read_is_what_the_file_says(own_table):
@@ -716,6 +719,12 @@ def test_an_override_that_is_not_a_positive_number_is_refused(value, problem):
     with pytest.raises(EligibilityError) as raised:
         load_table(overrides={"output_other": value}, overrides_file="city.yaml")
     assert raised.value.errors == [f"city.yaml: thresholds.output_other: {problem}"]
+
+
+def test_an_override_given_without_its_file_is_named_as_the_city_profiles():
+    with pytest.raises(EligibilityError) as raised:
+        load_table(overrides={"output_other": 0})
+    assert raised.value.errors == ["profile.yaml: thresholds.output_other: must be a positive number, not 0"]
 
 
 @pytest.mark.parametrize(("value", "shown"), [
