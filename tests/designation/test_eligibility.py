@@ -10,7 +10,7 @@ import yaml
 from workflow.core import profile
 from workflow.core.definitions import DEFINITIONS_DIR
 from workflow.designation import application, eligibility
-from workflow.designation.eligibility import EligibilityError, evaluate, load_table, parse_table
+from workflow.designation.eligibility import TABLE_PATH, EligibilityError, evaluate, load_table, parse_table
 
 BASE = {
     "industry_category": "manufacturing", "leading_industry": "装备制造", "main_products": "矿山机械",
@@ -594,7 +594,7 @@ criteria:
           output_yi: {present: maybe, missing: perhaps}
           jobs: {gte: ten, lt: many}
           has_relaxation_grounds: {eq: 1, present: 2}
-          industry_category: {in: [], eq: mining}
+          industry_category: {in: [], eq: mining, gt: 1}
           leading_industry: {eq: 装备, in: [a]}
         outcome: fail
         reason: {zh: "{{注}} {threshold}", en: ok}
@@ -615,7 +615,7 @@ def test_every_mistake_in_a_condition_is_named():
              "county_share_pct, has_relaxation_grounds, heritage, industry_category, jobs, leading_enterprises, "
              "leading_industry, local_workers, main_products, output_yi, platforms, relaxation_basis, standards, "
              "standards_joined, standards_led, supporting_enterprises")
-    assert raised.value.errors[:12] == [
+    assert raised.value.errors[:13] == [
         f"{when}.bogus: unknown fact (known: {known})",
         f"{when}.also_bogus: unknown fact (known: {known})",
         f"{when}.output_yi.present: must be true or false",
@@ -626,12 +626,13 @@ def test_every_mistake_in_a_condition_is_named():
         f"{when}.has_relaxation_grounds.present: must be true or false",
         f"{when}.industry_category.in: must be a non-empty list of choices",
         f"{when}.industry_category.eq: unknown choice 'mining' (one of manufacturing, agriculture, light_industry)",
+        f"{when}.industry_category.gt: operator 'gt' does not apply to a choice fact",
         f"{when}.leading_industry.eq: operator 'eq' does not apply to a text fact",
         f"{when}.leading_industry.in: operator 'in' does not apply to a text fact",
     ]
-    assert raised.value.errors[12].startswith(
+    assert raised.value.errors[13].startswith(
         "eligibility.yaml: criteria[0] (twice).rules[0].reason.zh: unknown placeholder {threshold}")
-    assert len(raised.value.errors) == 13
+    assert len(raised.value.errors) == 14
 
 
 def test_the_table_is_read_as_utf8_whatever_the_locale(tmp_path):
@@ -722,9 +723,19 @@ def test_an_override_that_is_not_a_positive_number_is_refused(value, problem):
 
 
 def test_an_override_given_without_its_file_is_named_as_the_city_profiles():
+    for read in (lambda overrides: load_table(overrides=overrides),
+                 lambda overrides: parse_table(TABLE_PATH.read_text("utf-8"), "eligibility.yaml", overrides)):
+        with pytest.raises(EligibilityError) as raised:
+            read({"output_other": 0})
+        assert raised.value.errors == ["profile.yaml: thresholds.output_other: must be a positive number, not 0"]
+
+
+def test_every_wrong_override_is_named():
     with pytest.raises(EligibilityError) as raised:
-        load_table(overrides={"output_other": 0})
-    assert raised.value.errors == ["profile.yaml: thresholds.output_other: must be a positive number, not 0"]
+        load_table(overrides={"jobs_min": 1, "output_other": 0, "supporting_enterprises": 12, "output_relaxed": -1},
+                   overrides_file="city.yaml")
+    assert [e.split(": ", 2)[1] for e in raised.value.errors] == [
+        "thresholds.jobs_min", "thresholds.output_other", "thresholds.output_relaxed"]
 
 
 @pytest.mark.parametrize(("value", "shown"), [
