@@ -858,3 +858,10 @@ def test_a_threshold_is_shown_as_the_reasons_print_it():
         "8", "0.5", "2")
     with pytest.raises(KeyError):
         table.shown("output_mining")
+
+
+def test_a_priority_without_its_label_is_named():
+    text = TABLE_PATH.read_text("utf-8").replace("  label: {zh: 优先评定, en: Priority consideration}\n", "")
+    with pytest.raises(EligibilityError) as raised:
+        parse_table(text, "eligibility.yaml")
+    assert raised.value.errors == ["eligibility.yaml: priority.label: missing (needs zh and en)"]
