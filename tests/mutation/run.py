@@ -105,9 +105,8 @@ def load_scope() -> dict[str, dict]:
 def load_equivalent(database: str | None = None) -> dict[tuple[str, str], str]:
     """(module path, key) → the reason the mutant cannot change behaviour; with a database, only the entries that
     hold there (an entry naming a `database` is equivalent on that one only, e.g. an SQL spelling SQLite forgives)."""
-    entries = tomllib.loads((HERE / "equivalent.toml").read_text("utf-8")).get("equivalent", [])
     found = {}
-    for entry in entries:
+    for entry in _equivalent_entries():
         if not entry.get("reason", "").strip():
             raise SystemExit(f"equivalent.toml: {entry.get('mutant')!r} has no reason")
         if database is None or entry.get("database", database) == database:
@@ -117,8 +116,11 @@ def load_equivalent(database: str | None = None) -> dict[tuple[str, str], str]:
 
 def equivalent_databases() -> dict[tuple[str, str], str]:
     """(module path, key) → the one database an entry is limited to, for the entries that name one."""
-    entries = tomllib.loads((HERE / "equivalent.toml").read_text("utf-8")).get("equivalent", [])
-    return {(e["module"], normalise(e["mutant"])): e["database"] for e in entries if "database" in e}
+    return {(e["module"], normalise(e["mutant"])): e["database"] for e in _equivalent_entries() if "database" in e}
+
+
+def _equivalent_entries() -> list[dict]:
+    return tomllib.loads((HERE / "equivalent.toml").read_text("utf-8")).get("equivalent", [])
 
 
 def normalise(text: str) -> str:
