@@ -116,6 +116,31 @@ def test_a_conversion_that_fails_or_hangs_says_so_clearly(monkeypatch, tmp_path)
     assert (missing.value.code, missing.value.zh) == ("pdf_unavailable", NOTE)
 
 
+def test_a_libreoffice_that_crashes_is_run_once_more_and_a_second_crash_is_reported(monkeypatch, tmp_path):
+    """LibreOffice now and then aborts while it makes a new profile: one crash costs one more run, not the PDF."""
+    runs = tmp_path / "runs"
+    once = tmp_path / "soffice-once"
+    once.write_text(f'#!/bin/sh\necho run >> {runs}\n'
+                    f'if [ ! -e {tmp_path}/crashed ]; then touch {tmp_path}/crashed; kill -ABRT $$; fi\n'
+                    f'exec /usr/bin/soffice "$@"\n')
+    once.chmod(0o755)
+    monkeypatch.setattr(settings, "soffice", str(once))
+    made = pdf.convert(notice_docx("西烟镇"))
+    assert made.startswith(b"%PDF-") and "西烟镇" in re.sub(r"\s+", "", pdf_text(made))
+    assert runs.read_text().count("run") == 2
+
+    runs.unlink()
+    always = tmp_path / "soffice-always"
+    # as soffice does: the script reports soffice.bin's end by a signal as 128 + the signal (SIGABRT: 134)
+    always.write_text(f"#!/bin/sh\necho run >> {runs}\necho 'soffice.bin: aborted'\nsh -c 'kill -ABRT $$'\nexit $?\n")
+    always.chmod(0o755)
+    monkeypatch.setattr(settings, "soffice", str(always))
+    with pytest.raises(pdf.PdfError) as failed:
+        pdf.convert(notice_docx("西烟镇"))
+    assert runs.read_text().count("run") == 2  # once more, not on and on
+    assert failed.value.en.startswith("LibreOffice made no PDF (exit status 134): soffice.bin: aborted")
+
+
 def test_the_program_is_the_setting_else_soffice_or_libreoffice_on_the_path(monkeypatch, tmp_path):
     monkeypatch.setattr(settings, "soffice", "")
     assert pdf.program() == "/usr/bin/soffice"

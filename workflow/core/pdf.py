@@ -68,10 +68,30 @@ def available() -> bool:
 
 def convert(docx: bytes, *, timeout: float = TIMEOUT) -> bytes:
     """The PDF of a .docx, by LibreOffice in a private folder with a private profile (conversions running at the
-    same time do not share LibreOffice's user profile, which it locks)."""
+    same time do not share LibreOffice's user profile, which it locks). A LibreOffice that crashes (ended by a
+    signal: now and then it aborts while making a new profile) is run once more, in a fresh folder."""
     binary = program()
     if binary is None:
         raise PdfError(UNAVAILABLE[0], UNAVAILABLE[1], code="pdf_unavailable")
+    status, said, made = _run(binary, docx, timeout)
+    if _crashed(status):
+        log.warning("LibreOffice crashed (exit status %s), converting once more: %s", status, said)
+        status, said, made = _run(binary, docx, timeout)
+    if made is None:
+        raise PdfError(f"LibreOffice 未能生成 PDF（退出码 {status}）：{said}",
+                       f"LibreOffice made no PDF (exit status {status}): {said}")
+    if not made.startswith(b"%PDF-"):
+        raise PdfError("LibreOffice 生成的文件不是 PDF。", "What LibreOffice made is not a PDF.")
+    return made
+
+
+def _crashed(status: int) -> bool:
+    """An exit by a signal: negative from Python, 128 + the signal from a shell wrapper (soffice is a script)."""
+    return status < 0 or status > 128
+
+
+def _run(binary: str, docx: bytes, timeout: float) -> tuple[int, str, bytes | None]:
+    """One run of LibreOffice: its exit status, the end of what it said, and the PDF when it made one."""
     with tempfile.TemporaryDirectory(prefix="zyz-pdf-") as work:
         folder = Path(work)
         source = folder / "notice.docx"
@@ -91,13 +111,8 @@ def convert(docx: bytes, *, timeout: float = TIMEOUT) -> bytes:
                            f"LibreOffice did not finish the PDF within {timeout:g} s.") from None
         result = folder / "out" / "notice.pdf"
         said = output.decode("utf-8", "replace").strip()[-300:]
-        if process.returncode != 0 or not result.is_file():
-            raise PdfError(f"LibreOffice 未能生成 PDF（退出码 {process.returncode}）：{said}",
-                           f"LibreOffice made no PDF (exit status {process.returncode}): {said}")
-        pdf = result.read_bytes()
-    if not pdf.startswith(b"%PDF-"):
-        raise PdfError("LibreOffice 生成的文件不是 PDF。", "What LibreOffice made is not a PDF.")
-    return pdf
+        made = result.read_bytes() if process.returncode == 0 and result.is_file() else None
+        return process.returncode, said, made
 
 
 @dataclass
