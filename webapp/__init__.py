@@ -18,7 +18,7 @@ from webapp.config import (
     from_environment,
     proxy_networks,
 )
-from webapp.database import Clock, close_db
+from webapp.database import App, Clock, close_db
 from webapp.extensions import babel, csrf, login_manager
 from webapp.proxies import TrustedProxyFix
 from workflow import processes
@@ -64,7 +64,7 @@ def select_locale() -> str:
 def create_app(config: dict | None = None) -> Flask:
     """Build the application; the scheduler is never started here (see `zyz scheduler`)."""
     processes.load()
-    app = Flask(__name__, instance_path=os.environ.get("ZYZ_INSTANCE_PATH") or None)
+    app = App(__name__, instance_path=os.environ.get("ZYZ_INSTANCE_PATH") or None)
     app.url_map.converters["int"] = IdConverter  # before any route is added
     app.config.from_mapping(from_environment(app.instance_path))
     app.config.update(

@@ -2,19 +2,56 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import current_app, g
+from flask import Flask, Response, current_app, g, request, session
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from webapp.config import CLOCK_ENVS
 from workflow.core import democlock
-from workflow.core.db import one_action
+from workflow.core.db import one_action, reading, wrote_while_reading
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_View = TypeVar("_View", bound=Callable[..., Any])
+
+
+def writes(view: _View) -> _View:
+    """Mark a view whose GET writes every time (the auditor's search is written to the trail): its request runs
+    as a writer's from the start, not read-only first (App.full_dispatch_request)."""
+    view.zyz_writes = True  # type: ignore[attr-defined]  # read by App.full_dispatch_request
+    return view
+
+
+class App(Flask):
+    """Flask, with a GET, HEAD or OPTIONS request run read-only on SQLite (workflow.core.db.reading): its
+    transactions neither take nor wait for the write lock that every writer holds till its commit. A request of
+    these methods that writes after all (a login session's last-seen time, moved on every 30 s; an idle session
+    ended) fails at its first write, is rolled back whole and runs once more as a writer. On PostgreSQL nothing
+    changes: a read takes no lock there."""
+
+    def full_dispatch_request(self) -> Response:
+        view = self.view_functions.get(request.endpoint or "")
+        if request.method not in READ_METHODS or getattr(view, "zyz_writes", False):
+            return super().full_dispatch_request()
+        kept = dict(session)  # what the first run may have flashed or stored goes with its rollback
+        try:
+            with reading():
+                return super().full_dispatch_request()
+        except Exception as exc:
+            if not wrote_while_reading(exc):
+                raise
+        self.logger.info("%s %s wrote while reading: run again as a writer", request.method, request.endpoint)
+        close_db()
+        for name in ("_login_user", "user_loaded", "refusal_recorded"):  # what the first run learnt from the database
+            g.pop(name, None)
+        session.clear()
+        session.update(kept)
+        return super().full_dispatch_request()
 
 
 def db() -> Session:
@@ -25,6 +62,7 @@ def db() -> Session:
 
 
 def close_db(_exc: BaseException | None = None) -> None:
+    """Roll back and close this request's session (at teardown, and before a read-only request runs again)."""
     session = g.pop("db", None)
     if session is not None:
         session.rollback()

@@ -16,6 +16,7 @@ from webapp.database import db, unit_of_work, utcnow
 from workflow.accounts.throttle import count_refusal, refusal_key
 from workflow.core import audit
 from workflow.core.access import MAX_ID
+from workflow.core.db import writing, wrote_while_reading
 from workflow.core.errors import WorkflowError
 from workflow.core.models import Case
 
@@ -91,7 +92,7 @@ def record_refusal(code: str) -> None:
             "object": {k: str(v)[:100] for k, v in args.items()} or None}
     try:
         db().rollback()
-        with unit_of_work() as s:
+        with writing(), unit_of_work() as s:  # a refused GET's read-only transaction is over; this one writes
             now = utcnow()
             actor = current_user.actor() if current_user.is_authenticated else None
             ip = None if actor else request.remote_addr
@@ -145,6 +146,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> ResponseReturnValue:
+        if wrote_while_reading(exc):
+            raise exc  # a read-only request that wrote: App.full_dispatch_request runs it again as a writer
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         zh, en = HTTP_MESSAGES[500]
         if wants_json():

@@ -18,7 +18,7 @@ from werkzeug.datastructures import MultiDict
 from webapp.auditor import bp
 from webapp.auditor.export import TooMany, values, write_csv, write_xlsx
 from webapp.auth.current import actor
-from webapp.database import db, unit_of_work, utcnow
+from webapp.database import db, unit_of_work, utcnow, writes
 from webapp.files.views import KIND_LABELS as ATTACHMENT_KINDS
 from webapp.templating import definition_label, lang, localtime, role_label
 from workflow.core import audit
@@ -274,6 +274,7 @@ def _form_context() -> dict[str, Any]:
 
 
 @bp.route("/")
+@writes  # every search is written to the trail
 def search() -> ResponseReturnValue:
     criteria, errors = _criteria(request.args)
     before, after = _seq("before"), _seq("after")
@@ -308,6 +309,7 @@ def _cases_of(events: list[Any]) -> dict[int, Case]:
 
 
 @bp.route("/cases/<int:case_id>")
+@writes  # every look at a case's history is written to the trail
 def case_history(case_id: int) -> ResponseReturnValue:
     if not 0 < case_id <= MAX_ID:
         abort(404)

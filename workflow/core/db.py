@@ -1,9 +1,11 @@
-"""Database engines and sessions: SQLite (WAL, synchronous=FULL, BEGIN IMMEDIATE) or PostgreSQL."""
+"""Database engines and sessions: SQLite (WAL, synchronous=FULL, BEGIN IMMEDIATE unless reading) or PostgreSQL."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +26,49 @@ def is_sqlite(bind: Engine | sa.Connection | Session) -> bool:
     return bind.dialect.name == "sqlite"
 
 
+_READING: ContextVar[bool] = ContextVar("zyz_reading", default=False)
+_QUERY_ONLY = "zyz_query_only"  # in a SQLite connection's info: whether PRAGMA query_only is on
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """SQLite transactions begun inside only read: a plain (deferred) BEGIN under PRAGMA query_only, so that they
+    neither take nor wait for the write lock, and a write in one fails at once (`wrote_while_reading`) instead of
+    failing only when another connection has written meanwhile (a deferred transaction that has read cannot
+    become a writer then). A web page's GET runs so (webapp.database.App). PostgreSQL is not changed."""
+    token = _READING.set(True)
+    try:
+        yield
+    finally:
+        _READING.reset(token)
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Transactions begun inside take SQLite's write lock first (BEGIN IMMEDIATE), inside `reading()` too: for a
+    write that a read-only request makes on purpose (a refusal written to the audit trail)."""
+    token = _READING.set(False)
+    try:
+        yield
+    finally:
+        _READING.reset(token)
+
+
+def wrote_while_reading(exc: BaseException) -> bool:
+    """Whether `exc` is SQLite refusing a write in a transaction begun inside `reading()` (SQLITE_READONLY), raised
+    by the driver itself or wrapped by SQLAlchemy."""
+    found = getattr(exc, "orig", None) if isinstance(exc, sa.exc.DBAPIError) else exc
+    return isinstance(found, sqlite3.OperationalError) and found.sqlite_errorcode == sqlite3.SQLITE_READONLY
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for `url`; SQLite gets WAL, full fsync, foreign keys and write-locking transactions."""
+    """An engine for `url`; SQLite gets WAL, full fsync, foreign keys and write-locking transactions (read-only
+    ones inside `reading()`)."""
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection, _record):
+        def _on_connect(dbapi_connection, record):
             # pysqlite's own BEGIN is deferred; we issue BEGIN IMMEDIATE ourselves so that a
             # read-then-write transaction never fails with SQLITE_BUSY halfway through.
             dbapi_connection.isolation_level = None
@@ -40,10 +78,22 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+            record.info[_QUERY_ONLY] = False
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):
-            conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")  # straight to the driver (every fire)
+            dbapi_connection = conn.connection.dbapi_connection  # straight to the driver (every fire)
+            reads_only = _READING.get()
+            if conn.info[_QUERY_ONLY] is not reads_only:
+                dbapi_connection.execute(f"PRAGMA query_only={'ON' if reads_only else 'OFF'}")
+                conn.info[_QUERY_ONLY] = reads_only
+            dbapi_connection.execute("BEGIN" if reads_only else "BEGIN IMMEDIATE")
+
+        @event.listens_for(engine, "checkin")
+        def _on_checkin(dbapi_connection, record):
+            if record.info.get(_QUERY_ONLY):  # the next user of this connection may write outside a transaction
+                dbapi_connection.execute("PRAGMA query_only=OFF")
+                record.info[_QUERY_ONLY] = False
 
         return engine
     return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
