@@ -515,3 +515,20 @@ def test_the_newest_renewal_sets_the_review_date(db, make, people):
     with transaction(db) as s:
         status = review_status(s, town.id, TODAY)
     assert (status.review_date, status.renewed_by, status.overdue) == (date(2032, 11, 20), numbers[1], False)
+
+
+def test_a_review_date_is_read_as_stored_and_only_a_real_date_is_one(db, make, people):
+    """Only the review dates of the data are read (not the whole of it); a value that is no ISO date, written before
+    the field's checks, gives no review date on either database (PostgreSQL's text of a number is not one either)."""
+    towns = {value: designated(make, db, name, "2026-11-20") for name, value in (
+        ("西烟镇", 20201120), ("娘子关镇", "2020-11-31"), ("路家村镇", "2020-11-20"), ("孙家庄镇", None))}
+    table = Case.__table__
+    with transaction(db) as s:
+        for value, town in towns.items():
+            record = registry_case(s, town.id)
+            s.connection().execute(table.update().where(table.c.id == record.id).values(
+                data={**record.data, "review_date": value}))
+        statuses = review_statuses(s, TODAY)
+    assert {value: (statuses[t.id].review_date, statuses[t.id].overdue) for value, t in towns.items()} == {
+        20201120: (None, False), "2020-11-31": (None, False), "2020-11-20": (date(2020, 11, 20), True),
+        None: (None, False)}

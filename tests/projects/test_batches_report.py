@@ -96,3 +96,39 @@ def test_a_project_held_by_the_office_is_no_countys_and_does_not_hide_those_afte
         report = three_batches(s, office, 2026)
     assert report.row(0, None).cells["signed"].count == 1
     assert report.row(2, towns["yx"].county_id).cells["signed"].investment == 10.0
+
+
+def test_the_stage_dates_are_taken_as_stored_and_only_real_dates_of_the_year_count(db, make, towns):
+    """The database picks the projects with a stage date in the year; each date is then checked as a date. Data
+    written before the fields' checks (an import, an older definition) may hold anything."""
+    import sqlalchemy as sa
+
+    from workflow.core.models import Case
+
+    stored = {  # project -> its data as stored
+        "甲": {"signed_date": "2025-12-30", "started_date": "2026-01-05", "producing_date": "2026-07-01",
+               "investment_planned": "待定"},  # counted when started and when put into production, adding nothing
+        "乙": {"signed_date": 20260504, "started_date": "2026-02-30", "investment_planned": 10},  # no real date
+        "丙": {"signed_date": "2026-1-5", "producing_date": "2026-13-01", "investment_planned": 20},  # nor here
+        "丁": {"signed_date": "2027-03-01", "producing_date": "2026-10-08", "investment_planned": 7.5},
+    }
+    ids = {name: _project(db, make, towns["yx_user"], "key_project", towns["yx"], name, 1, []) for name in stored}
+    investment = _project(db, make, towns["yx_user"], "investment_project", None, "戊", 1, [])
+    table = Case.__table__
+    with transaction(db) as s:
+        for name, data in stored.items():
+            s.connection().execute(sa.update(table).where(table.c.id == ids[name]).values(data=data))
+        s.connection().execute(sa.update(table).where(table.c.id == investment).values(  # counts when signed only
+            data={"started_date": "2026-03-01", "signed_date": "2026-08-08", "investment_planned": 3}))
+    with transaction(db) as s:
+        report = three_batches(s, make.actor(towns["office"]), 2026)
+    county = towns["yx"].county_id
+
+    def cells(quarter):
+        return {batch: (c.count, c.investment) for batch, c in report.row(quarter, county).cells.items()}
+
+    assert cells(1) == {"signed": (0, 0.0), "started": (1, 0.0), "producing": (0, 0.0)}
+    assert cells(3) == {"signed": (1, 3.0), "started": (0, 0.0), "producing": (1, 0.0)}
+    assert cells(4) == {"signed": (0, 0.0), "started": (0, 0.0), "producing": (1, 7.5)}
+    assert cells(0) == {"signed": (1, 3.0), "started": (1, 0.0), "producing": (2, 7.5)}
+    assert cells(2) == {"signed": (0, 0.0), "started": (0, 0.0), "producing": (0, 0.0)}

@@ -82,19 +82,20 @@ def review_statuses(session: Session, today: date, town_ids: list[int] | None = 
 
     renewed: dict[int, tuple[date, str]] = {}
     opened: dict[int, tuple[int, str]] = {}
-    for row in read(cases.c.town_id, cases.c.id, cases.c.number, cases.c.state, cases.c.data, cases.c.closed_at,
-                    key=REVIEW_PROCESS):
+    # only the one field of each case's data that is read (the JSON value as stored), not the whole of it
+    for row in read(cases.c.town_id, cases.c.id, cases.c.number, cases.c.state,
+                    cases.c.data["new_review_date"].label("new_review_date"), cases.c.closed_at, key=REVIEW_PROCESS):
         if row.closed_at is None:
             opened[row.town_id] = (row.id, row.number)
         elif row.state == RENEWED:
-            found = _date((row.data or {}).get("new_review_date"))
+            found = _date(row.new_review_date)
             if found is not None and (row.town_id not in renewed or found > renewed[row.town_id][0]):
                 renewed[row.town_id] = (found, row.number)
     statuses = {}
-    for row in read(cases.c.town_id, cases.c.state, cases.c.data, key="town"):
+    for row in read(cases.c.town_id, cases.c.state, cases.c.data["review_date"].label("review_date"), key="town"):
         if row.town_id is None:
             continue
-        review, by = renewed.get(row.town_id, (_date((row.data or {}).get("review_date")), None))
+        review, by = renewed.get(row.town_id, (_date(row.review_date), None))
         case_id, number = opened.get(row.town_id, (None, None))
         statuses[row.town_id] = ReviewStatus(
             town_id=row.town_id, level=row.state, review_date=review, renewed_by=by, open_case_id=case_id,
