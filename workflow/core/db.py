@@ -61,6 +61,13 @@ def wrote_while_reading(exc: BaseException) -> bool:
     return isinstance(found, sqlite3.OperationalError) and found.sqlite_errorcode == sqlite3.SQLITE_READONLY
 
 
+def json_key(column: Any, key: str) -> Any:
+    """`column[key]` of a JSON column with the key written into the SQL rather than bound: SQLite uses an index on an
+    expression (migration 0018's, on case data) only when the query spells the expression out as the index does,
+    and a bound JSON path is a `?` there. The key is a name from the code, quoted by SQLAlchemy."""
+    return column[sa.bindparam(None, key, type_=sa.JSON.JSONStrIndexType, literal_execute=True)]
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for `url`; SQLite gets WAL, full fsync, foreign keys and write-locking transactions (read-only
     ones inside `reading()`)."""

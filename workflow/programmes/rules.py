@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from workflow.core.access import MAX_ID
-from workflow.core.db import table_of
+from workflow.core.db import json_key, table_of
 from workflow.core.deadlines import close_deadlines, insert_deadlines, plan_deadlines
 from workflow.core.engine import FireContext, create_case
 from workflow.core.indicators import indicators
@@ -145,7 +145,7 @@ def plan_year_valid(ctx: FireContext) -> list[dict[str, Any]]:
         return [reason("计划年度须为上一年、本年或下一年", "the plan's year must be last year, this year or next",
                        "plan_year")]
     taken = ctx.session.connection().execute(sa.select(_cases.c.id).where(
-        _cases.c.definition_key == PLAN, _cases.c.data["plan_year"].as_integer() == year)).first()
+        _cases.c.definition_key == PLAN, json_key(_cases.c.data, "plan_year").as_integer() == year)).first()
     if taken is not None:
         return [reason(f"{year}年度行动计划已存在", f"the action plan of {year} exists already", "plan_year")]
     return []

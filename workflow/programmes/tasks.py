@@ -17,6 +17,7 @@ from workflow.core.access import case_filter
 from workflow.core.actors import Actor
 from workflow.core.calendar import calendar_for, local_date
 from workflow.core.catalog import CATALOG
+from workflow.core.db import json_key
 from workflow.core.engine import create_case
 from workflow.core.errors import Unprocessable
 from workflow.core.exports import Column, Exported, Filter, ListSpec, write_xlsx
@@ -45,7 +46,7 @@ def open_plan(session: Session, *, actor: Actor, now: datetime, year: int) -> Ca
 
 def plan_case(session: Session, year: int) -> Case | None:
     return session.exec(select(Case).where(Case.definition_key == PLAN,
-                                           col(Case.data)["plan_year"].as_integer() == year)).first()
+                                           json_key(col(Case.data), "plan_year").as_integer() == year)).first()
 
 
 @dataclass
@@ -119,9 +120,9 @@ def task_query(actor: Actor, *, year: int | None = None, programme: str | None =
     """SELECT of the tasks `actor` may see, filtered, by number."""
     query = select(Case).where(Case.definition_key == TASK, case_filter(actor))
     if year is not None:
-        query = query.where(col(Case.data)["plan_year"].as_integer() == year)  # a meeting's task: its year
+        query = query.where(json_key(col(Case.data), "plan_year").as_integer() == year)  # a meeting's task: its year
     if programme:
-        query = query.where(col(Case.data)["programme"].as_string() == programme)
+        query = query.where(json_key(col(Case.data), "programme").as_string() == programme)
     if unit_id is not None:
         query = query.where(sa.or_(col(Case.data)["responsible_unit_id"].as_integer() == unit_id,
                                    col(Case.data)["lead_unit_id"].as_integer() == unit_id))
