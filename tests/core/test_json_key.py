@@ -1,5 +1,6 @@
-"""workflow.core.db.json_key: a filter on case data that an expression index of migration 0018 covers is written so
-that SQLite uses the index (the JSON path spelt out, not bound), and finds what the plain subscript finds."""
+"""workflow.core.db.json_key: a filter on case data that an expression index of migrations 0018 and 0025 covers is
+written so that SQLite uses the index (the JSON path spelt out, not bound), and finds what the plain subscript
+finds."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from workflow.core.actors import Actor
 from workflow.core.db import json_key, transaction
 from workflow.core.models import Case
 from workflow.programmes.tasks import plan_case, task_query
+from workflow.projects.batches import three_batches
 
 
 def _plans(session, run) -> list[str]:
@@ -42,6 +44,15 @@ def test_the_task_lists_filters_on_case_data_read_their_expression_indexes(db):
     assert any("ix_case_file_data_plan_year" in p for p in by_year), by_year
     assert any("ix_case_file_data_programme" in p for p in by_programme), by_programme
     assert any("ix_case_file_data_plan_year" in p for p in plan), plan
+
+
+@pytest.mark.sqlite
+def test_three_batches_finds_the_years_projects_through_the_stage_year_indexes(db):
+    with transaction(db) as s:
+        plans = _plans(s, lambda s: three_batches(s, Actor.system(), 2026))
+    for index in ("ix_case_file_data_signed_year", "ix_case_file_data_started_year",
+                  "ix_case_file_data_producing_year"):
+        assert any(index in p for p in plans), plans
 
 
 def test_a_key_written_into_the_sql_finds_what_the_bound_key_finds(db, make):
