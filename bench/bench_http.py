@@ -299,7 +299,8 @@ def servers(url: str, workdir: Path, sweep_seconds: int, *, env: dict[str, str] 
     try:
         for name, command in (
                 (names[0], [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-                              "webapp:create_app()"]),
+                              "--access-logfile", str(workdir / f"access{tag}.log"),
+                              "--access-logformat", ACCESS_FORMAT, "webapp:create_app()"]),
                 (names[1], [*zyz, "scheduler"])):
             log = open(workdir / f"{name}.log", "wb")  # noqa: SIM115 - closed in the finally block
             logs.append(log)
@@ -316,6 +317,29 @@ def servers(url: str, workdir: Path, sweep_seconds: int, *, env: dict[str, str] 
             _end_group(process)
         for log in logs:
             log.close()
+
+
+# gunicorn's access log: the time the worker took over each request (%(L)s, seconds), from reading its first byte
+# to the response's last; what Locust sees beyond it is the wait in the listen queue for a free worker (and loopback).
+ACCESS_FORMAT = "%(L)s"
+
+
+def _served_ms(access_log: str | None, start: int, end: int) -> list[float]:
+    """The workers' own times (ms) of the requests logged between two sizes of the access log."""
+    if not access_log:
+        return []
+    with open(access_log, "rb") as log:
+        log.seek(start)
+        lines = log.read(end - start).decode(errors="replace").splitlines()
+    return sorted(1000 * float(line) for line in lines if line.strip())
+
+
+def _size(path: str | None) -> int:
+    return os.path.getsize(path) if path and os.path.exists(path) else 0
+
+
+def _percentile(ordered: list[float], share: float) -> float:
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
 def _wait_ready(host: str, started: list[subprocess.Popen[bytes]], workdir: Path,
@@ -700,8 +724,12 @@ def locust_child(config_path: str, result_path: str) -> None:
             out["logins"] = [r for r in warm["routes"] if r["name"] in ("/login", "/api/v1/auth/token")]
             env.stats.reset_all()
             started, cpu = time.monotonic(), [_group_cpu(g) for g in phase["groups"]] + [time.process_time()]
+            logged = _size(phase.get("access_log"))
             gevent.sleep(phase["duration"])
             out["load"] = _stats_of(env, time.monotonic() - started, cpu, phase["groups"])
+            served = _served_ms(phase.get("access_log"), logged, _size(phase.get("access_log")))
+            out["load"]["served"] = {"requests": len(served),
+                                     **{f"p{p}": _percentile(served, p / 100) for p in (50, 95, 99)}}
             runner.stop()
         else:
             steps = []
@@ -871,6 +899,11 @@ def report(database: str, load: dict[str, Any], steps: list[dict[str, Any]], que
            ryw: dict[str, Any], logins: list[dict[str, Any]]) -> None:
     print(f"\n  {database}: {load['requests']:,} requests in {load['seconds']:.0f} s, {load['rps']:.1f} requests/s, "
           f"{load['failures']} errors; p50 {load['p50']:.0f} ms, p95 {load['p95']:.0f} ms, p99 {load['p99']:.0f} ms")
+    served = load.get("served")
+    if served and served["requests"]:
+        print(f"  served by the workers (gunicorn's request time, {served['requests']:,} requests logged): "
+              f"p50 {served['p50']:.0f} ms, p95 {served['p95']:.0f} ms, p99 {served['p99']:.0f} ms; the rest of "
+              "Locust's figures is the wait for a free worker")
     print(f"  CPU: gunicorn's workers {load['server_cpu_ms']:.1f} ms per request, "
           f"Locust {load['locust_cpu_ms']:.1f} ms per request; the scheduler {load['scheduler_cpu_s']:.2f} s in all")
     print(f"  per request type (ms; '!' misses the target p95 ≤ {P95_MS:.0f}, p99 ≤ {P99_MS:.0f}; SQL: statements "
@@ -938,7 +971,8 @@ def main() -> None:
             world = prepare(url, workdir, dataset=args.dataset, scale=args.scale, seed=args.seed, slots=slots)
             with servers(url, workdir, args.sweep_seconds) as (host, groups):
                 load = run_locust({"name": "load", "host": host, "groups": groups, "users": args.users,
-                                   "duration": args.duration, "spawn_rate": args.spawn_rate}, world, workdir)
+                                   "duration": args.duration, "spawn_rate": args.spawn_rate,
+                                   "access_log": str(workdir / "access.log")}, world, workdir)
                 print(f"  saturation (load average {os.getloadavg()[0]:.1f}):", flush=True)
                 saturation = run_locust({"name": "saturation", "host": host, "groups": groups, "steps": steps,
                                          "warmup": 3, "duration": args.step_duration}, world, workdir) if steps else {}
