@@ -40,3 +40,12 @@ def shots(page, name: str, *, fits: bool = False) -> None:
             assert page.evaluate(NO_SIDEWAYS_SCROLL), (name, width, page.evaluate(WIDEST))
         page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
     page.set_viewport_size({"width": 1366, "height": 900})
+
+
+def keep_files_being_written(monkeypatch) -> None:
+    """For a test that runs the real scheduler while it moves the clock days ahead: the file sweep's grace period
+    made longer than any such move. Files are stamped by the real clock and the sweep reads time.time(), which the
+    test moves, so a file being written as the sweep runs would look days old and be removed under its writer."""
+    from workflow.core.settings import settings
+
+    monkeypatch.setattr(settings, "file_grace_hours", 24 * 3650)

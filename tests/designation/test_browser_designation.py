@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from browsing import keep_files_being_written
 from browsing import shots as screenshots
 from playwright.sync_api import expect
 
@@ -38,7 +39,7 @@ def people(make, db, now):
 
 
 @pytest.fixture
-def scheduler(app):
+def scheduler(app, monkeypatch):
     """Starts the real APScheduler sweep in this process, waking every second.
 
     Call it once the clock has been moved: APScheduler plans its next wake-up from the clock it starts
@@ -47,6 +48,7 @@ def scheduler(app):
     from webapp.cli import _scheduler
 
     app.config["SWEEP_SECONDS"] = 1
+    keep_files_being_written(monkeypatch)
     started = []
 
     def start():

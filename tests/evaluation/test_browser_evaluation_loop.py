@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from browsing import open_as, shots
+from browsing import keep_files_being_written, open_as, shots
 from playwright.sync_api import expect
 from sqlmodel import select
 
@@ -54,11 +54,12 @@ def now() -> datetime:
 
 
 @pytest.fixture
-def scheduler(app):
+def scheduler(app, monkeypatch):
     """The real APScheduler (sweep every second, the yearly jobs on their dates), started once the clock is set."""
     from webapp.cli import _scheduler
 
     app.config["SWEEP_SECONDS"] = 1
+    keep_files_being_written(monkeypatch)
     app.config["EVALUATION_DATE"] = "04-01"
     app.config["INSPECTION_DATE"] = app.config["STATISTICS_DATE"] = "12-31"  # campaigns that are not this test's
     started = []

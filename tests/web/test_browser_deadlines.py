@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from browsing import keep_files_being_written, shots
 from browsing import open_as as login
-from browsing import shots
 from playwright.sync_api import expect
 
 from workflow.core.calendar import LOCAL_TZ
@@ -22,10 +22,11 @@ RED = "rgb(179, 38, 30)"
 
 
 @pytest.fixture
-def scheduler(app):
+def scheduler(app, monkeypatch):
     from webapp.cli import _scheduler
 
     app.config["SWEEP_SECONDS"] = 1
+    keep_files_being_written(monkeypatch)
     app.config["STATISTICS_DATE"] = "12-31"  # last year's statistics reports (not this test's) are not opened yet
     app.config["EVALUATION_DATE"] = "12-31"  # nor last year's evaluation
     started = []
