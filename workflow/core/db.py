@@ -63,7 +63,7 @@ def wrote_while_reading(exc: BaseException) -> bool:
 
 def json_key(column: Any, key: str) -> Any:
     """`column[key]` of a JSON column with the key written into the SQL rather than bound: SQLite uses an index on an
-    expression (migration 0018's, on case data) only when the query spells the expression out as the index does,
+    expression (migrations 0018 and 0025, on case data) only when the query spells the expression out as the index does,
     and a bound JSON path is a `?` there. The key is a name from the code, quoted by SQLAlchemy."""
     return column[sa.bindparam(None, key, type_=sa.JSON.JSONStrIndexType, literal_execute=True)]
 
@@ -98,7 +98,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
         @event.listens_for(engine, "checkin")
         def _on_checkin(dbapi_connection, record):
-            if record.info.get(_QUERY_ONLY):  # the next user of this connection may write outside a transaction
+            # the next user of this connection may write outside a transaction (none left when it was invalidated)
+            if dbapi_connection is not None and record.info.get(_QUERY_ONLY):
                 dbapi_connection.execute("PRAGMA query_only=OFF")
                 record.info[_QUERY_ONLY] = False
 
