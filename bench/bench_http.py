@@ -282,11 +282,12 @@ def server_environment(url: str, workdir: Path, sweep_seconds: int = 60) -> dict
 
 @contextmanager
 def servers(url: str, workdir: Path, sweep_seconds: int, *, env: dict[str, str] | None = None,
-            tag: str = "") -> Iterator[tuple[str, list[int]]]:
+            tag: str = "", scheduler_nice: int = 0) -> Iterator[tuple[str, list[int]]]:
     """gunicorn (2 workers) and `zyz scheduler` on the database; yields the site's address. Both are ended (their
     whole process groups: the workers, LibreOffice started by the scheduler) however the block ends. Yields the
     site's address and the two process groups' ids. Several instances on one database share one `env` (their
-    keys) and each has a `tag` of its own (the names of its logs)."""
+    keys) and each has a `tag` of its own (the names of its logs). `scheduler_nice` > 0 starts the scheduler under
+    `nice -n` (a service unit's `Nice=`, README "Production"): its background work yields the CPU to the workers."""
     env = env or server_environment(url, workdir, sweep_seconds)
     names = (f"gunicorn{tag}", f"scheduler{tag}")
     port = _free_port()
@@ -301,7 +302,7 @@ def servers(url: str, workdir: Path, sweep_seconds: int, *, env: dict[str, str] 
                 (names[0], [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
                               "--access-logfile", str(workdir / f"access{tag}.log"),
                               "--access-logformat", ACCESS_FORMAT, "webapp:create_app()"]),
-                (names[1], [*zyz, "scheduler"])):
+                (names[1], [*(["nice", "-n", str(scheduler_nice)] if scheduler_nice else []), *zyz, "scheduler"])):
             log = open(workdir / f"{name}.log", "wb")  # noqa: SIM115 - closed in the finally block
             logs.append(log)
             started.append(subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
@@ -956,20 +957,23 @@ def main() -> None:
     parser.add_argument("--dataset", choices=["demo", "generated"], default="demo")
     parser.add_argument("--scale", type=float, default=1.0, help="--dataset generated: its size (1: 100,000 cases)")
     parser.add_argument("--seed", type=int, default=20261127)
+    parser.add_argument("--scheduler-nice", type=int, default=0,
+                        help="run the scheduler under nice -n N (README \"Production\": Nice=10 in its unit)")
     args = parser.parse_args()
     steps = [int(n) for n in args.steps.split(",") if n.strip()]
     slots = max(args.users, *steps)
     databases = ["sqlite", "postgres"] if args.database == "both" else [args.database]
     print(f"HTTP load: gunicorn (2 workers) + zyz scheduler; {args.users} users × {args.duration:.0f} s waiting "
           f"1–3 s, then {steps} users without waits × {args.step_duration:.0f} s; dataset {args.dataset}; the "
-          f"scheduler sweeps every {args.sweep_seconds} s")
+          f"scheduler sweeps every {args.sweep_seconds} s"
+          + (f" and runs under nice -n {args.scheduler_nice}" if args.scheduler_nice else ""))
     for database in databases:
         with tempfile.TemporaryDirectory(prefix="zyz-bench-http-") as tmp:
             workdir = Path(tmp)
             url = f"sqlite:///{workdir / 'bench.db'}" if database == "sqlite" else _postgres_url(args.postgres)
             print(f"\n== {database} (load average of the machine: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
             world = prepare(url, workdir, dataset=args.dataset, scale=args.scale, seed=args.seed, slots=slots)
-            with servers(url, workdir, args.sweep_seconds) as (host, groups):
+            with servers(url, workdir, args.sweep_seconds, scheduler_nice=args.scheduler_nice) as (host, groups):
                 load = run_locust({"name": "load", "host": host, "groups": groups, "users": args.users,
                                    "duration": args.duration, "spawn_rate": args.spawn_rate,
                                    "access_log": str(workdir / "access.log")}, world, workdir)

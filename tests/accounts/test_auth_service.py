@@ -95,7 +95,8 @@ COMMON = "a common or breached password: choose one that is harder to guess"
     ("Yqzyzzz!", []),
     ("阳泉Ab12!x", []),
     ("Ab1!xyz", ["at least 8 characters"]),
-    ("abcdefgh", ["use at least three of: lower case, upper case, digits, symbols"]),
+    ("yqzyzqtx", ["use at least three of: lower case, upper case, digits, symbols"]),
+    ("abcdefgh", ["use at least three of: lower case, upper case, digits, symbols", COMMON]),
     ("abcdefg1", ["use at least three of: lower case, upper case, digits, symbols", COMMON]),
     ("12345678", ["use at least three of: lower case, upper case, digits, symbols", COMMON]),
     ("Abcdefg1", [COMMON]),  # three classes, but a password of the leaked lists

@@ -4,10 +4,13 @@ that cannot be used stops the start."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import os
 from pathlib import Path
 
 import pytest
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from conftest import PASSWORD, csrf_token, login
 from webapp.config import ConfigError
@@ -19,8 +22,6 @@ from workflow.core.errors import Unprocessable
 COMMON_EN = "a common or breached password: choose one that is harder to guess"
 COMMON_ZH = "这个密码太常见（在常用或已泄露的密码之列），请换一个不易猜到的密码"
 LISTED = "Niangziguan2027!"  # 娘子关 and a year: three classes, in no built-in list
-
-
 
 
 def write(path: Path, *lines: str) -> Path:
@@ -201,3 +202,49 @@ def test_a_list_of_a_hundred_thousand_passwords(tmp_path):
     assert [is_common(word(n)) for n in (100_000, 100_001, 26**6 - 1)] == [False, False, False]
     configure(None)
     assert not any(is_common(w) for w in words[::997])
+
+
+# ---- the built-in list: the 100,000 most common passwords of Chinese users ------------------------------------
+
+def test_the_built_in_list_holds_the_hundred_thousand_most_common_passwords_as_published():
+    """data/common_passwords_top100k.txt.gz is the published list unchanged (its text's md5 as published)."""
+    text = gzip.decompress(common_passwords.TOP_FILE.read_bytes())
+    assert hashlib.md5(text, usedforsecurity=False).hexdigest() == "dc0773deaf1a2e019945b91748c3b874"
+    assert len(text.splitlines()) == 100_000
+    top = common_passwords.read_list(common_passwords.TOP_FILE)  # less one line: "#NAME?", a spreadsheet's error
+    assert len(top) == 99_999 and top[:3] == ["123456", "123456789", "111111"]
+    assert set(top) <= common_passwords.common_passwords()
+    licence = (common_passwords.DATA / "LICENSE-common-passwords.txt").read_text(encoding="utf-8")
+    assert licence.startswith("MIT License")
+
+
+@pytest.mark.parametrize("password", [
+    "Zhenlong2026!", "Xueyan#1990", "Lixinyi2008!", "Wangwenhao88!", "Zhangwentao@1",  # pinyin names, ranks 60,000+
+    "Xiaoyao1314!", "Chenlei521!", "Libing521#",  # a name and 521 / 1314 (我爱你, 一生一世)
+    "Xishuashua2027",  # a pinyin phrase
+])
+def test_passwords_beyond_the_thirty_thousand_of_the_international_list_are_refused(password):
+    """Each one's core is in the Chinese top 100,000 only: not in zxcvbn's list, not in the hand-made one."""
+    core = password.lower().strip("!#@0123456789")
+    assert core not in FREQUENCY_LISTS["passwords"] and core not in common_passwords.read_list(
+        common_passwords.ZH_FILE)
+    assert is_common(password)
+    assert [p["en"] for p in password_problems(password)] == [COMMON_EN]
+
+
+def test_a_deployment_list_may_be_gzip_compressed(apps, tmp_path):
+    listed = tmp_path / "top-passwords.txt.gz"
+    listed.write_bytes(gzip.compress("# the security team's list\n娘子关\nniangziguan\n".encode()))
+    apps(PASSWORD_LISTS=str(listed))
+    assert is_common(LISTED) and is_common("娘子关")
+
+
+@pytest.mark.parametrize("content", [b"niangziguan\n", gzip.compress(b"niangziguan\n")[:-6]],
+                         ids=["not compressed", "cut short"])
+def test_a_gz_list_that_cannot_be_decompressed_stops_the_start(apps, tmp_path, content):
+    listed = tmp_path / "list.txt.gz"
+    listed.write_bytes(content)
+    with pytest.raises(ConfigError) as refused:
+        apps(PASSWORD_LISTS=str(listed))
+    assert str(refused.value).startswith(f"ZYZ_PASSWORD_LISTS: {listed} is not a gzip file that can be read (")
+    assert not is_common(LISTED)
