@@ -504,6 +504,36 @@ def test_a_review_is_overdue_from_the_day_after_its_date_and_counted_per_county(
                 overdue_count(s, TODAY, county_id=past.county_id)) == (1, 0, 1)
 
 
+def test_the_overdue_count_is_the_count_of_the_overdue_statuses(db, make, people):
+    """overdue_count reads only two columns of the records and the renewals: it counts what review_statuses calls
+    overdue, for every county and each, on days around the dates, whatever the dates are stored as."""
+    towns = [designated(make, db, name, review, county=county) for name, review, county in (
+        ("西烟镇", "2026-11-26", "盂县"), ("路家村镇", "2026-11-27", "盂县"), ("娘子关镇", "2026-11-20", "盂县"),
+        ("孙家庄镇", "2020-11-01", "平定县"), ("冠山镇", None, "平定县"), ("张庄镇", "2026-11-01", "平定县"),
+        ("巨城镇", "2026-11-01", "平定县"))]
+    renewed = towns[2]  # overdue by its record, renewed until 2032 by the newest renewal
+    for _ in range(2):
+        with transaction(db) as s:
+            case = open_review(session=s, town_id=renewed.id, now=NOW)
+        to_decision(db, make, people, case.id)
+        step(db, make, people["leader"], case.id, "renew")
+    table = Case.__table__
+    with transaction(db) as s:  # review dates stored before the field's checks: a number, no real day
+        for town, value in ((towns[5], 20201101), (towns[3], "2020-11-31")):
+            record = registry_case(s, town.id)
+            s.connection().execute(table.update().where(table.c.id == record.id).values(
+                data={**record.data, "review_date": value}))
+        gone = registry_case(s, towns[0].id)  # no longer designated: never overdue
+        s.connection().execute(table.update().where(table.c.id == gone.id).values(state="revoked"))
+    with transaction(db) as s:
+        for day in (date(2026, 11, 26), TODAY, date(2026, 11, 28), date(2032, 12, 1)):
+            for county in (None, towns[0].county_id, towns[3].county_id):
+                statuses = review_statuses(s, day, county_id=county)
+                assert overdue_count(s, day, county_id=county) == sum(st.overdue for st in statuses.values())
+        assert [overdue_count(s, date(2026, 11, 28), county_id=c) for c in (None, towns[0].county_id)] == [2, 1]
+        assert overdue_count(s, date(2032, 12, 1)) == 3  # 路家村镇, 巨城镇 and the renewed town
+
+
 def test_the_newest_renewal_sets_the_review_date(db, make, people):
     town = designated(make, db, "西烟镇", "2026-11-20")
     numbers = []

@@ -281,7 +281,9 @@ class Case(SQLModel, table=True):
     # the dashboard counts cases of a kind by county and state from this index alone (towns by level, orders); a
     # kind's list (the problem ledger) is filtered and counted by state, county and town from the second
     __table_args__ = (sa.Index("ix_case_file_kind_county_state", "definition_key", "county_id", "state"),
-                      sa.Index("ix_case_file_kind_id", "definition_key", "id", "state", "county_id", "town_id"))
+                      sa.Index("ix_case_file_kind_id", "definition_key", "id", "state", "county_id", "town_id"),
+                      # the dashboard's cases of a kind that reached a state in a year (designations this year)
+                      sa.Index("ix_case_file_kind_state_closed", "definition_key", "state", "closed_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=40, unique=True)
@@ -299,6 +301,20 @@ class Case(SQLModel, table=True):
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None = None
+
+
+class CaseTally(SQLModel, table=True):
+    """How many cases of a kind each county has in each state: kept by the database itself (triggers on case_file,
+    migration 0026) for every insert, change of kind, county or state, and delete, whatever writes them, in the
+    writer's transaction. The dashboard reads its counts from these few hundred rows instead of counting the cases
+    (workflow.dashboard.figures); a row whose count fell to 0 stays."""
+
+    __tablename__ = "case_tally"
+
+    definition_key: str = Field(max_length=40, primary_key=True)
+    county_id: int = Field(primary_key=True)
+    state: str = Field(max_length=40, primary_key=True)
+    n: int
 
 
 class CaseParty(SQLModel, table=True):

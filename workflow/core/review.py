@@ -118,5 +118,23 @@ def due_for_review(session: Session, today: date, lead_days: int) -> list[Review
 
 
 def overdue_count(session: Session, today: date, county_id: int | None = None) -> int:
-    """How many designated towns (of one county) are overdue for their review."""
-    return sum(1 for s in review_statuses(session, today, county_id=county_id).values() if s.overdue)
+    """How many designated towns (of one county) are overdue for their review: review_statuses' overdue towns,
+    counted from the two columns each needs (the dashboard asks on every request; no status is built, and of the
+    re-reviews only the renewed ones are read)."""
+    cases = table_of(Case)
+    scope = sa.true() if county_id is None else cases.c.county_id == county_id
+    renewed: dict[int, date] = {}
+    for town_id, value in session.connection().execute(
+            sa.select(cases.c.town_id, cases.c.data["new_review_date"])
+            .where(cases.c.definition_key == REVIEW_PROCESS, cases.c.state == RENEWED,
+                   cases.c.closed_at.is_not(None), scope)).all():
+        found = _date(value)
+        if found is not None and (town_id not in renewed or found > renewed[town_id]):
+            renewed[town_id] = found
+    overdue: dict[int, bool] = {}  # by town: its last record (by id) decides, as in review_statuses
+    for town_id, state, value in session.connection().execute(
+            sa.select(cases.c.town_id, cases.c.state, cases.c.data["review_date"])
+            .where(cases.c.definition_key == "town", cases.c.town_id.is_not(None), scope).order_by(cases.c.id)).all():
+        review = renewed[town_id] if town_id in renewed else _date(value)
+        overdue[town_id] = state in DESIGNATED_LEVELS and review is not None and review < today
+    return sum(overdue.values())

@@ -1,11 +1,13 @@
 """The dashboard's figures: each target of a plan period with its current value, the share reached and the pace;
 output by year, for all towns and by county; the registry, the designations and the supervision at a glance.
 
-Everything is an aggregate computed by the database (GROUP BY over indexed columns, migration 0016): the towns'
-levels from their `town` records, the output from the accepted statistics (`town_statistics`), the brands and
-standards from the items of those rows (town_statistics_item, kept in step with them), the rectification orders by
-county and state, and the year's criticism notices. The office and the leading group see every county; a county
-sees the same figures for its own towns only (workflow.core.access)."""
+Everything is an aggregate computed by the database, read from what it keeps counted or from indexes alone: the
+towns' levels, the designations and the rectification orders by county and state from the case tally (`case_tally`,
+kept by triggers on the cases, migration 0026), the output from the accepted statistics (`town_statistics`, GROUP
+BY over its index, migration 0016), the brands and standards from the items of those rows (town_statistics_item,
+kept in step with them), the designations of the year and the year's criticism notices through their indexes.
+The office and the leading group see every county; a county sees the same figures for its own towns only
+(workflow.core.access)."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from workflow.core.catalog import CATALOG
 from workflow.core.db import saved_id, table_of
 from workflow.core.errors import Forbidden, NotFound
 from workflow.core.indicators import Indicator, Reading
-from workflow.core.models import Attachment, Case, Role, TownStatistics, TownStatisticsItem, Unit, UnitKind
+from workflow.core.models import Attachment, Case, CaseTally, Role, TownStatistics, TownStatisticsItem, Unit, UnitKind
 from workflow.core.review import overdue_count
 from workflow.core.yamlcheck import Label
 from workflow.dashboard.targets import Period, Target, period_for, plan_periods
@@ -179,14 +181,19 @@ def _decimal(value: Any) -> Decimal:
     return Decimal(str(round(float(value or 0), 2)))
 
 
+def _tally(session: Session, definition_key: str, scope: sa.ColumnElement[bool]) -> dict[int, dict[str, int]]:
+    """Cases of a kind by county and state, from the tally the database keeps (CaseTally), without counting them."""
+    counts: dict[int, dict[str, int]] = {}
+    for county_id, state, n in session.exec(
+            select(CaseTally.county_id, CaseTally.state, CaseTally.n)
+            .where(CaseTally.definition_key == definition_key, col(CaseTally.n) > 0, scope)).all():
+        counts.setdefault(int(county_id), {})[state] = int(n)
+    return counts
+
+
 def _levels(session: Session, scope: sa.ColumnElement[bool]) -> dict[int, dict[str, int]]:
     """The registry: towns by county and level."""
-    levels: dict[int, dict[str, int]] = {}
-    for county_id, state, n in session.exec(
-            select(Case.county_id, Case.state, sa.func.count()).where(Case.definition_key == "town", scope)
-            .group_by(col(Case.county_id), col(Case.state))).all():
-        levels.setdefault(int(county_id), {})[state] = int(n)
-    return levels
+    return _tally(session, "town", scope)
 
 
 def _by_year(session: Session, scope: sa.ColumnElement[bool]) -> dict[int, dict[int, tuple[int, Decimal]]]:
@@ -216,7 +223,8 @@ def build(session: Session, actor: Actor, today: date, period_key: str | None = 
                                  .order_by(col(Unit.id))).all())
     county = counties[0] if own is not None else None
 
-    levels = _levels(session, case_filter(actor))
+    tally_scope = _scope(CaseTally.county_id, actor)  # what case_filter lets the dashboard's readers see
+    levels = _levels(session, tally_scope)
     by_year = _by_year(session, _scope(TownStatistics.county_id, actor))
     years = sorted(by_year)[-YEARS_SHOWN:]
     output_total = {y: sum((v[1] for v in by_year[y].values()), Decimal(0)) for y in years}
@@ -230,9 +238,10 @@ def build(session: Session, actor: Actor, today: date, period_key: str | None = 
                for t in period.targets]
 
     # designations
-    designations = {state: int(n) for state, n in session.exec(
-        select(Case.state, sa.func.count()).where(Case.definition_key == "designation", case_filter(actor))
-        .group_by(col(Case.state))).all()}
+    designations: dict[str, int] = {}
+    for by_state in _tally(session, "designation", tally_scope).values():
+        for state, n in by_state.items():
+            designations[state] = designations.get(state, 0) + n
     ongoing = {k for k, s in CATALOG.current("designation").states.items() if not s.final}
     year_start, year_end = local_moment(date(today.year, 1, 1)), local_moment(date(today.year + 1, 1, 1))
     designated_this_year = int(session.exec(
@@ -245,14 +254,12 @@ def build(session: Session, actor: Actor, today: date, period_key: str | None = 
     final = {k for k, s in CATALOG.current("rectification").states.items() if s.final}
     open_by: dict[int, int] = {}
     overdue_by: dict[int, int] = {}
-    for county_id, state, n in session.exec(
-            select(Case.county_id, Case.state, sa.func.count()).where(Case.definition_key == "rectification",
-                                                                      case_filter(actor))
-            .group_by(col(Case.county_id), col(Case.state))).all():
-        if state not in final:
-            open_by[int(county_id)] = open_by.get(int(county_id), 0) + int(n)
-        if state in OVERDUE_STATES:
-            overdue_by[int(county_id)] = overdue_by.get(int(county_id), 0) + int(n)
+    for county_id, by_state in _tally(session, "rectification", tally_scope).items():
+        for state, n in by_state.items():
+            if state not in final:
+                open_by[county_id] = open_by.get(county_id, 0) + n
+            if state in OVERDUE_STATES:
+                overdue_by[county_id] = overdue_by.get(county_id, 0) + n
     criticised_by = {int(c): int(n) for c, n in session.exec(
         select(Case.county_id, sa.func.count()).select_from(Attachment)
         .join(Case, col(Case.id) == col(Attachment.case_id))
