@@ -1,7 +1,8 @@
 """case tally: how many cases of a kind each county has in each state (`case_tally`), kept by triggers on
 case_file in the writing transaction, whatever writes the cases (the engine, a bulk import, a migration); filled
 from the cases already there. The dashboard reads the registry's levels, the designations and the rectification
-orders from it instead of counting the cases. And an index for the cases of a kind that reached a state in a year.
+orders from it instead of counting the cases. And an index for the cases of a kind that reached a state in a year,
+of one county or of all.
 
 Revision ID: 0026
 Revises: 0025
@@ -61,7 +62,8 @@ def upgrade() -> None:
         sa.Column("n", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("definition_key", "county_id", "state"),
     )
-    op.create_index("ix_case_file_kind_state_closed", "case_file", ["definition_key", "state", "closed_at"])
+    op.create_index("ix_case_file_kind_state_county_closed", "case_file",
+                    ["definition_key", "state", "county_id", "closed_at"])
     op.execute("INSERT INTO case_tally (definition_key, county_id, state, n) SELECT definition_key, county_id, state, "
                "count(*) FROM case_file GROUP BY definition_key, county_id, state")
     if op.get_bind().dialect.name == "sqlite":
@@ -81,5 +83,5 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER case_tally_update ON case_file")
         op.execute("DROP TRIGGER case_tally_insert_delete ON case_file")
         op.execute("DROP FUNCTION case_tally_keep()")
-    op.drop_index("ix_case_file_kind_state_closed", table_name="case_file")
+    op.drop_index("ix_case_file_kind_state_county_closed", table_name="case_file")
     op.drop_table("case_tally")

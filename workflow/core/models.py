@@ -282,8 +282,10 @@ class Case(SQLModel, table=True):
     # kind's list (the problem ledger) is filtered and counted by state, county and town from the second
     __table_args__ = (sa.Index("ix_case_file_kind_county_state", "definition_key", "county_id", "state"),
                       sa.Index("ix_case_file_kind_id", "definition_key", "id", "state", "county_id", "town_id"),
-                      # the dashboard's cases of a kind that reached a state in a year (designations this year)
-                      sa.Index("ix_case_file_kind_state_closed", "definition_key", "state", "closed_at"))
+                      # the cases of a kind that reached a state in a year, of a county or all (the dashboard's
+                      # designations this year), and those of a final state (the renewed re-reviews)
+                      sa.Index("ix_case_file_kind_state_county_closed", "definition_key", "state", "county_id",
+                               "closed_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=40, unique=True)
