@@ -268,27 +268,30 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def server_environment(url: str, workdir: Path, sweep_seconds: int = 60) -> dict[str, str]:
+def server_environment(url: str, workdir: Path, sweep_seconds: int = 60, notify_seconds: int = 5) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZYZ_")}
     env.update({"ZYZ_ENV": "production", "ZYZ_SECRET_KEY": secrets.token_urlsafe(48),
                 "ZYZ_AUDIT_HMAC_KEY": secrets.token_urlsafe(48), "ZYZ_DATABASE_URL": url,
                 "ZYZ_INSTANCE_PATH": str(workdir / "instance"), "ZYZ_UPLOAD_DIR": str(workdir / "files"),
                 "ZYZ_ANCHOR_DIR": str(workdir / "anchors"),
                 "ZYZ_LOGIN_RATE_LIMIT": "0",  # every virtual user logs in from 127.0.0.1
-                "ZYZ_SWEEP_SECONDS": str(sweep_seconds),  # the dispatcher keeps its 5 s
+                "ZYZ_SWEEP_SECONDS": str(sweep_seconds),
+                "ZYZ_NOTIFY_SECONDS": str(notify_seconds),  # the dispatcher's interval (production: 5 s)
                 "PYTHONPATH": str(ROOT)})
     return env
 
 
 @contextmanager
 def servers(url: str, workdir: Path, sweep_seconds: int, *, env: dict[str, str] | None = None,
-            tag: str = "", scheduler_nice: int = 0) -> Iterator[tuple[str, list[int]]]:
-    """gunicorn (2 workers) and `zyz scheduler` on the database; yields the site's address. Both are ended (their
-    whole process groups: the workers, LibreOffice started by the scheduler) however the block ends. Yields the
-    site's address and the two process groups' ids. Several instances on one database share one `env` (their
-    keys) and each has a `tag` of its own (the names of its logs). `scheduler_nice` > 0 starts the scheduler under
-    `nice -n` (a service unit's `Nice=`, README "Production"): its background work yields the CPU to the workers."""
-    env = env or server_environment(url, workdir, sweep_seconds)
+            tag: str = "", scheduler_nice: int = 0, notify_seconds: int = 5,
+            workers: int = 2) -> Iterator[tuple[str, list[int]]]:
+    """gunicorn (2 workers unless told) and `zyz scheduler` on the database; yields the site's address. Both are
+    ended (their whole process groups: the workers, LibreOffice started by the scheduler) however the block ends.
+    Yields the site's address and the two process groups' ids. Several instances on one database share one `env`
+    (their keys) and each has a `tag` of its own (the names of its logs). `scheduler_nice` > 0 starts the scheduler
+    under `nice -n` (a service unit's `Nice=`, README "Production"): its background work yields the CPU to the
+    workers."""
+    env = env or server_environment(url, workdir, sweep_seconds, notify_seconds)
     names = (f"gunicorn{tag}", f"scheduler{tag}")
     port = _free_port()
     began = time.perf_counter()
@@ -299,7 +302,7 @@ def servers(url: str, workdir: Path, sweep_seconds: int, *, env: dict[str, str] 
     logs = []
     try:
         for name, command in (
-                (names[0], [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+                (names[0], [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
                               "--access-logfile", str(workdir / f"access{tag}.log"),
                               "--access-logformat", ACCESS_FORMAT, "webapp:create_app()"]),
                 (names[1], [*(["nice", "-n", str(scheduler_nice)] if scheduler_nice else []), *zyz, "scheduler"])):
@@ -959,21 +962,27 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261127)
     parser.add_argument("--scheduler-nice", type=int, default=0,
                         help="run the scheduler under nice -n N (README \"Production\": Nice=10 in its unit)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn's worker processes (the target's: 2)")
+    parser.add_argument("--notify-seconds", type=int, default=5,
+                        help="the dispatcher's interval (production: 5); a long one holds the e-mails back until "
+                             "after the run, as when mail leaves from another machine")
     args = parser.parse_args()
     steps = [int(n) for n in args.steps.split(",") if n.strip()]
     slots = max(args.users, *steps)
     databases = ["sqlite", "postgres"] if args.database == "both" else [args.database]
-    print(f"HTTP load: gunicorn (2 workers) + zyz scheduler; {args.users} users × {args.duration:.0f} s waiting "
-          f"1–3 s, then {steps} users without waits × {args.step_duration:.0f} s; dataset {args.dataset}; the "
-          f"scheduler sweeps every {args.sweep_seconds} s"
-          + (f" and runs under nice -n {args.scheduler_nice}" if args.scheduler_nice else ""))
+    print(f"HTTP load: gunicorn ({args.workers} workers) + zyz scheduler; {args.users} users × "
+          f"{args.duration:.0f} s waiting 1–3 s, then {steps} users without waits × {args.step_duration:.0f} s; "
+          f"dataset {args.dataset}; the scheduler sweeps every {args.sweep_seconds} s"
+          + (f" and runs under nice -n {args.scheduler_nice}" if args.scheduler_nice else "")
+          + (f"; its dispatcher runs every {args.notify_seconds} s" if args.notify_seconds != 5 else ""))
     for database in databases:
         with tempfile.TemporaryDirectory(prefix="zyz-bench-http-") as tmp:
             workdir = Path(tmp)
             url = f"sqlite:///{workdir / 'bench.db'}" if database == "sqlite" else _postgres_url(args.postgres)
             print(f"\n== {database} (load average of the machine: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
             world = prepare(url, workdir, dataset=args.dataset, scale=args.scale, seed=args.seed, slots=slots)
-            with servers(url, workdir, args.sweep_seconds, scheduler_nice=args.scheduler_nice) as (host, groups):
+            with servers(url, workdir, args.sweep_seconds, scheduler_nice=args.scheduler_nice,
+                         notify_seconds=args.notify_seconds, workers=args.workers) as (host, groups):
                 load = run_locust({"name": "load", "host": host, "groups": groups, "users": args.users,
                                    "duration": args.duration, "spawn_rate": args.spawn_rate,
                                    "access_log": str(workdir / "access.log")}, world, workdir)
