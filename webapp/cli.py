@@ -666,6 +666,23 @@ def search_rebuild() -> None:
     click.echo(f"search text written for {count} cases")
 
 
+@main.group("tally")
+def tally_group() -> None:
+    """How many cases of a kind each county has in each state (the dashboard's counts, kept by the database)."""
+
+
+@tally_group.command("recount")
+@with_appcontext
+def tally_recount() -> None:
+    """Count the tally again from the cases (it is kept current by the database on every change; this repairs it
+    after cases were loaded with its triggers off, or twice, as a data-only restore may)."""
+    from workflow.core.tally import recount
+
+    with transaction(_sessions()) as s:
+        wrong = recount(s)
+    click.echo(f"tally counted again: {wrong} of its rows were wrong" if wrong else "tally counted again: it was right")
+
+
 @main.group("incidents")
 def incidents_group() -> None:
     """Incidents: automatic steps (deadlines, scheduled jobs) that failed after their retries."""
