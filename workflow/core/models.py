@@ -309,7 +309,10 @@ class CaseTally(SQLModel, table=True):
     """How many cases of a kind each county has in each state: kept by the database itself (triggers on case_file,
     migration 0026) for every insert, change of kind, county or state, and delete, whatever writes them, in the
     writer's transaction. The dashboard reads its counts from these few hundred rows instead of counting the cases
-    (workflow.dashboard.figures); a row whose count fell to 0 stays."""
+    (workflow.dashboard.figures); a row whose count fell to 0 stays. Two transitions of one county's cases lock two
+    of its rows each, in either order: on PostgreSQL they cannot deadlock, since every writer of cases has taken the
+    audit trail's head first (workflow.core.audit.lock_head). `zyz tally recount` counts it again
+    (workflow.core.tally)."""
 
     __tablename__ = "case_tally"
 
