@@ -49,7 +49,7 @@ def test_the_tally_follows_every_write_of_the_cases(db, make, now):
         assert counts(s) == counted(s)
 
 
-def test_a_rolled_back_write_leaves_the_tally_as_it_was(db, make, now):
+def test_a_rolled_back_write_leaves_the_tally_as_it_was(db, make):
     case = make.case("designation")
     with transaction(db) as s:
         before = counts(s)
@@ -61,7 +61,7 @@ def test_a_rolled_back_write_leaves_the_tally_as_it_was(db, make, now):
         assert counts(s) == before == counted(s)
 
 
-def test_the_migration_counts_the_cases_already_there_and_taking_it_back_drops_the_tally(engine, db, make, now):
+def test_the_migration_counts_the_cases_already_there_and_taking_it_back_drops_the_tally(engine, db, make):
     office = make.user("office")
     cases = [make.case("designation"), *(make.case("rectification", state="overdue", county="城区", by=office,
                                                    data=ORDER) for _ in range(2))]
@@ -79,7 +79,6 @@ def test_the_migration_counts_the_cases_already_there_and_taking_it_back_drops_t
         assert counts(s)[("designation", cases[0].county_id, "submitted")] == 1
         s.connection().execute(CASES.update().where(CASES.c.id == cases[1].id).values(state="closed"))
         assert counts(s) == counted(s)  # and the triggers are back
-
 
 
 def test_zyz_tally_recount_counts_it_again_from_the_cases(db, make, run_zyz):

@@ -4,9 +4,9 @@ The list: the 100,000 most common passwords of Chinese users (data/common_passwo
 the 2015 NetEase breach, 821 million passwords; MIT licence, data/LICENSE-common-passwords.txt), the 30,000 most
 common passwords of leaked password sets as zxcvbn ships them, the passwords common in China that both miss or rank
 low (data/common_passwords_zh.txt: numbers with a meaning, pinyin phrases, places), pinyin names made from the most
-common surnames and given names, and keyboard walks. A password is refused when, in lower
-case, it is one of them, or is one of them with digits and symbols before or after it ("Woaini1314!",
-"Password2026", "Zhangwei1990!"): what people add to a common word to pass a composition rule.
+common surnames and given names, and keyboard walks. A password is refused when, in lower case, it is one of them,
+or is one of them with digits and symbols before or after it ("Woaini1314!", "Password2026", "Zhangwei1990!"): what
+people add to a common word to pass a composition rule.
 
 A deployment adds its own lists (ZYZ_PASSWORD_LISTS: the lists its security team uses, say):
 `configure` reads them once, at the start, from local files; the same rule applies to their entries. Nothing is

@@ -13,6 +13,8 @@ from workflow.core.models import Case, CaseTally
 
 _cases = table_of(Case)
 _tally = table_of(CaseTally)
+_COUNTED = (sa.select(_cases.c.definition_key, _cases.c.county_id, _cases.c.state, sa.func.count())
+            .group_by(_cases.c.definition_key, _cases.c.county_id, _cases.c.state))
 
 
 def counts(session: Session) -> dict[tuple[str, int, str], int]:
@@ -23,9 +25,7 @@ def counts(session: Session) -> dict[tuple[str, int, str], int]:
 
 def counted(session: Session) -> dict[tuple[str, int, str], int]:
     """The same counted from the cases."""
-    return {(k, c, s): n for k, c, s, n in session.connection().execute(
-        sa.select(_cases.c.definition_key, _cases.c.county_id, _cases.c.state, sa.func.count())
-        .group_by(_cases.c.definition_key, _cases.c.county_id, _cases.c.state))}
+    return {(k, c, s): n for k, c, s, n in session.connection().execute(_COUNTED)}
 
 
 def recount(session: Session) -> int:
@@ -35,8 +35,5 @@ def recount(session: Session) -> int:
     wrong = sum(1 for key in kept.keys() | found.keys() if kept.get(key) != found.get(key))
     conn = session.connection()
     conn.execute(_tally.delete())
-    conn.execute(_tally.insert().from_select(
-        ["definition_key", "county_id", "state", "n"],
-        sa.select(_cases.c.definition_key, _cases.c.county_id, _cases.c.state, sa.func.count())
-        .group_by(_cases.c.definition_key, _cases.c.county_id, _cases.c.state)))
+    conn.execute(_tally.insert().from_select(["definition_key", "county_id", "state", "n"], _COUNTED))
     return wrong
